@@ -1,0 +1,81 @@
+/*
+ * error: typed netpool errors, as xapi has them: a code plus parameters.
+ *
+ * A typed error is what the API returns to a client and what the CLI prints:
+ * for example HANDLE_INVALID(network, 1f0c…) or VLAN_TAG_INVALID(4095).  It
+ * is a value that owns its strings; this module never logs or prints.
+ * Internal functions return 0 or a positive errno; a typed error is made
+ * where a request meets a rule (validation, lookup, permission).
+ */
+#ifndef NETPOOL_LIB_ERROR_H
+#define NETPOOL_LIB_ERROR_H 1
+
+#include <stddef.h>
+
+struct json_object;
+
+/* Error codes.  The names follow xapi where xapi has one. */
+#define ERR_HANDLE_INVALID "HANDLE_INVALID"
+#define ERR_MISSING_PARAMETER "MISSING_PARAMETER"
+#define ERR_INVALID_VALUE "INVALID_VALUE"
+#define ERR_FIELD_TYPE_ERROR "FIELD_TYPE_ERROR"
+#define ERR_FIELD_READ_ONLY "FIELD_READ_ONLY"
+#define ERR_MAP_KEY_MISSING "MAP_KEY_MISSING"
+#define ERR_MESSAGE_METHOD_UNKNOWN "MESSAGE_METHOD_UNKNOWN"
+#define ERR_MESSAGE_PARAMETER_COUNT_MISMATCH \
+    "MESSAGE_PARAMETER_COUNT_MISMATCH"
+#define ERR_JSON_PARSE_ERROR "JSON_PARSE_ERROR"
+#define ERR_JSONRPC_INVALID_REQUEST "JSONRPC_INVALID_REQUEST"
+#define ERR_REQUEST_TOO_LARGE "REQUEST_TOO_LARGE"
+#define ERR_SESSION_AUTHENTICATION_FAILED "SESSION_AUTHENTICATION_FAILED"
+#define ERR_SESSION_INVALID "SESSION_INVALID"
+#define ERR_PERMISSION_DENIED "PERMISSION_DENIED"
+#define ERR_USER_ALREADY_EXISTS "USER_ALREADY_EXISTS"
+#define ERR_MULTIPLE_MATCHES "MULTIPLE_MATCHES"
+#define ERR_OBJECT_NOLONGER_EXISTS "OBJECT_NOLONGER_EXISTS"
+#define ERR_OPERATION_NOT_ALLOWED "OPERATION_NOT_ALLOWED"
+#define ERR_EVENTS_LOST "EVENTS_LOST"
+#define ERR_TASK_CANCELLED "TASK_CANCELLED"
+#define ERR_INTERNAL_ERROR "INTERNAL_ERROR"
+#define ERR_CONNECTION_FAILED "CONNECTION_FAILED"
+#define ERR_SSL_VERIFY_ERROR "SSL_VERIFY_ERROR"
+#define ERR_UNKNOWN_COMMAND "UNKNOWN_COMMAND"
+#define ERR_TIMEOUT "TIMEOUT"
+
+#define ERROR_MAX_PARAMS 8      /* Parameters one error can carry. */
+
+/* A typed error.  Owns 'code' and every parameter. */
+struct np_error {
+    char *code;                         /* E.g. "HANDLE_INVALID". */
+    size_t n_params;                    /* Entries used in 'params'. */
+    char *params[ERROR_MAX_PARAMS];     /* Parameters, in xapi order. */
+};
+
+/* Returns a new error with 'code' and the parameters that follow it, a
+ * NULL-terminated list of strings (NULL entries before the end are not
+ * possible; pass "" instead).  Never returns NULL: allocation failure
+ * aborts, as everywhere in netpool. */
+struct np_error *np_error_new(const char *code, ...);
+
+/* Like np_error_new() with printf-style formatting of a single parameter
+ * after 'first'.  Handy for numbers: np_error_newf(ERR_INVALID_VALUE,
+ * "MTU", "%d", mtu). */
+struct np_error *np_error_newf(const char *code, const char *first,
+                               const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Frees 'error'.  Accepts NULL. */
+void np_error_destroy(struct np_error *error);
+
+/* Returns a JSON array [code, param…] (a new reference). */
+struct json_object *np_error_to_json(const struct np_error *error);
+
+/* Parses a JSON array [code, param…] as np_error_to_json() makes it.
+ * Returns NULL if 'json' has another shape. */
+struct np_error *np_error_from_json(struct json_object *json);
+
+/* Formats 'error' as "CODE(param, param)" into a new string the caller
+ * frees. */
+char *np_error_to_string(const struct np_error *error);
+
+#endif

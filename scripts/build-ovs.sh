@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Build libopenvswitch.a from Debian's openvswitch-source into build/ovs.
+# The result is build-local: headers under build/ovs/src, the archive at
+# build/ovs/src/lib/.libs/libopenvswitch.a.  Idempotent.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+out=$top/build/ovs
+lib=$out/src/lib/.libs/libopenvswitch.a
+
+if [ -f "$lib" ] && [ -f "$out/src/lib/vswitch-idl.h" ]; then
+    echo "deps: libopenvswitch present ($lib)"
+    exit 0
+fi
+
+tarball=$(ls /usr/src/openvswitch/openvswitch*.tar.* /usr/src/openvswitch*.tar.* 2>/dev/null | head -n 1 || true)
+if [ -z "$tarball" ]; then
+    echo "deps: openvswitch-source tarball missing in /usr/src" >&2
+    exit 1
+fi
+
+rm -rf "$out"
+mkdir -p "$out/src"
+tar -xf "$tarball" -C "$out/src" --strip-components=1
+cd "$out/src"
+./configure --enable-shared=no --with-dpdk=no > "$out/configure.log" 2>&1
+make -j"$(nproc)" ofproto/ipfix-entities.def include/odp-netlink.h \
+    include/odp-netlink-macros.h lib/vswitch-idl.c lib/vswitch-idl.h \
+    lib/ovsdb-server-idl.c lib/ovsdb-server-idl.h lib/dirs.c \
+    lib/ofp-errors.inc lib/ofp-msgs.inc lib/meta-flow.inc lib/nx-match.inc \
+    > "$out/make-headers.log" 2>&1
+make -j"$(nproc)" lib/libopenvswitch.la > "$out/make-lib.log" 2>&1
+echo "deps: built $lib"
