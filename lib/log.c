@@ -108,7 +108,7 @@ log_message(enum log_level level, const char *module, const char *fmt, ...)
     strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
 
     FILE *out = sink.target == LOG_TARGET_FILE ? sink.file : stderr;
-    fprintf(out, "%s.%03ldZ|%s|%d|%s|%s|%s\n", stamp,
-            now.tv_nsec / 1000000, sink.program, (int) getpid(),
+    fprintf(out, "%s.%03dZ|%s|%d|%s|%s|%s\n", stamp,
+            (int) (now.tv_nsec / 1000000), sink.program, (int) getpid(),
             level_names[level], module, text);
 }

@@ -1,0 +1,104 @@
+# netpool — GNU make build.  `make` builds netpoold and netpool into
+# build/bin; `make check` builds the sanitizer test build into build/test and
+# runs every unit and integration test; see `make help`.
+
+PKGS := libevent libevent_openssl json-c sqlite3 openssl libnl-3.0 \
+        libnl-route-3.0
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CC ?= cc
+WARN := -Wall -Wextra -Werror -Wno-unused-parameter
+BASE_CFLAGS := -std=gnu11 $(WARN) -I. $(PKG_CFLAGS) -D_GNU_SOURCE
+RELEASE_CFLAGS := $(BASE_CFLAGS) -O2 -g
+TEST_CFLAGS := $(BASE_CFLAGS) -O1 -g -fno-omit-frame-pointer \
+               -fsanitize=address,undefined -fno-sanitize-recover=undefined
+LDLIBS := $(PKG_LIBS) -lcrypt -lm
+
+# Every .c file of a module folder belongs to libnetpool, except the files
+# holding main().
+MODULES := lib mgmt cli datapath bonding vlan vm ha
+MAINS := mgmt/netpoold-main.c cli/netpool-main.c
+SRC := $(filter-out $(MAINS), $(wildcard $(addsuffix /*.c,$(MODULES))))
+UNIT_SRC := $(wildcard tests/unit/test-*.c)
+PERF_SRC := $(wildcard perf/*.c)
+
+.PHONY: all test-build deps check unit integration bench format-check \
+        format sandbox sandbox-stop clean help install-completion
+all: build/bin/netpoold build/bin/netpool
+
+define build_variant
+# $(1) = output folder, $(2) = CFLAGS
+$(1)/obj/%.o: %.c
+	@mkdir -p $$(dir $$@)
+	$$(CC) $(2) -MMD -MP -c $$< -o $$@
+$(1)/libnetpool.a: $(patsubst %.c,$(1)/obj/%.o,$(SRC))
+	@mkdir -p $$(dir $$@)
+	rm -f $$@ && ar rcs $$@ $$^
+$(1)/bin/netpoold: $(1)/obj/mgmt/netpoold-main.o $(1)/libnetpool.a
+	@mkdir -p $$(dir $$@)
+	$$(CC) $(2) -o $$@ $$^ $$(LDLIBS)
+$(1)/bin/netpool: $(1)/obj/cli/netpool-main.o $(1)/libnetpool.a
+	@mkdir -p $$(dir $$@)
+	$$(CC) $(2) -o $$@ $$^ $$(LDLIBS)
+$(1)/unit/%: $(1)/obj/tests/unit/%.o $(1)/libnetpool.a
+	@mkdir -p $$(dir $$@)
+	$$(CC) $(2) -o $$@ $$^ $$(LDLIBS) -lcmocka
+$(1)/perf/%: $(1)/obj/perf/%.o $(1)/libnetpool.a
+	@mkdir -p $$(dir $$@)
+	$$(CC) $(2) -o $$@ $$^ $$(LDLIBS)
+-include $(shell find $(1)/obj -name '*.d' 2>/dev/null)
+endef
+
+$(eval $(call build_variant,build,$(RELEASE_CFLAGS)))
+$(eval $(call build_variant,build/test,$(TEST_CFLAGS)))
+
+UNIT_BINS := $(patsubst tests/unit/%.c,build/test/unit/%,$(UNIT_SRC))
+PERF_BINS := $(patsubst perf/%.c,build/perf/%,$(PERF_SRC))
+
+test-build: build/test/bin/netpoold build/test/bin/netpool $(UNIT_BINS)
+
+deps:
+	scripts/deps.sh
+
+# The test command: installs what is missing, builds the sanitizer build,
+# runs unit then integration tests and prints "N passed, N failed".
+check: deps
+	$(MAKE) test-build
+	tests/run-all.sh
+
+unit: test-build
+	tests/run-all.sh --unit-only
+
+integration: test-build
+	tests/run-all.sh --integration-only
+
+bench: deps
+	$(MAKE) all $(PERF_BINS)
+	perf/run-all.sh
+
+format-check:
+	clang-format --dry-run --Werror $(shell git ls-files '*.c' '*.h')
+
+format:
+	clang-format -i $(shell git ls-files '*.c' '*.h')
+
+HOSTS ?= 1
+sandbox: deps
+	$(MAKE) all
+	scripts/sandbox.sh up $(HOSTS)
+
+sandbox-stop:
+	scripts/sandbox.sh down
+
+clean:
+	rm -rf build/bin build/obj build/libnetpool.a build/test build/perf
+
+help:
+	@echo "make              build netpoold and netpool into build/bin"
+	@echo "make deps         install Debian packages, build libopenvswitch"
+	@echo "make check        unit + integration tests (ASan/UBSan build)"
+	@echo "make bench        benchmarks in perf/"
+	@echo "make sandbox [HOSTS=n]   start a private sandbox"
+	@echo "make sandbox-stop remove everything the sandbox made"
+	@echo "make format-check clang-format in check mode"

@@ -1,0 +1,255 @@
+/*
+ * The class schemas of the object store: xapi's classes and field names.
+ * Fields that later phases fill (bonds, VLANs, VIFs, VMs) are declared here
+ * so the store holds every object from the start.
+ */
+#include "mgmt/store.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <strings.h>
+#include <string.h>
+
+#define N(fields) (sizeof fields / sizeof *fields)
+
+/* Shorthands for field declarations. */
+#define STR(NAME, FLAGS) { .name = NAME, .type = STORE_STRING, .flags = FLAGS }
+#define BOOL(NAME, FLAGS, DEF) \
+    { .name = NAME, .type = STORE_BOOL, .flags = FLAGS, .default_json = DEF }
+#define INT(NAME, FLAGS, DEF, MIN, MAX) \
+    { .name = NAME, .type = STORE_INT, .flags = FLAGS, .default_json = DEF, \
+      .min = MIN, .max = MAX }
+#define REF(NAME, FLAGS, CLASS) \
+    { .name = NAME, .type = STORE_REF, .flags = FLAGS, .ref_class = CLASS, \
+      .default_json = "\"\"" }
+#define MAP(NAME, FLAGS) { .name = NAME, .type = STORE_MAP, .flags = FLAGS }
+#define SET(NAME, FLAGS) { .name = NAME, .type = STORE_SET, .flags = FLAGS }
+#define INVERSE(NAME, CLASS, OF) \
+    { .name = NAME, .type = STORE_SET, .flags = FIELD_RO | FIELD_DERIVED, \
+      .ref_class = CLASS, .inverse = OF }
+#define ENUM(NAME, FLAGS, VALUES, DEF) \
+    { .name = NAME, .type = STORE_ENUM, .flags = FLAGS, \
+      .enum_values = VALUES, .default_json = DEF }
+
+#define RO FIELD_RO
+#define RT (FIELD_RO | FIELD_RUNTIME)
+#define CR FIELD_CREATE
+#define LABELS STR("name_label", CR), STR("name_description", CR)
+
+static const char *const ip_modes[] = { "None", "DHCP", "Static", NULL };
+static const char *const duplexes[] = { "unknown", "half", "full", NULL };
+static const char *const backends[] = { "openvswitch", "bridge", NULL };
+static const char *const bond_modes[] = {
+    "balance-slb", "active-backup", "lacp", NULL
+};
+static const char *const locking_modes[] = {
+    "network_default", "locked", "unlocked", "disabled", NULL
+};
+static const char *const power_states[] = {
+    "Halted", "Paused", "Running", "Suspended", NULL
+};
+static const char *const task_states[] = {
+    "pending", "success", "failure", "cancelling", "cancelled", NULL
+};
+static const char *const roles[] = {
+    "pool-admin", "pool-operator", "vm-power-admin", "vm-admin",
+    "vm-operator", "read-only", NULL
+};
+
+static const struct store_field pool_fields[] = {
+    LABELS,
+    REF("master", RO, "host"),
+    MAP("other_config", 0),
+};
+
+static const struct store_field host_fields[] = {
+    LABELS,
+    STR("hostname", RT),
+    STR("address", RT),
+    BOOL("enabled", RO, "true"),
+    MAP("software_version", RO),
+    ENUM("network_backend", RO, backends, "\"openvswitch\""),
+    INVERSE("PIFs", "PIF", "PIF.host"),
+    INVERSE("resident_VMs", "VM", "VM.resident_on"),
+    MAP("other_config", 0),
+};
+
+static const struct store_field pif_fields[] = {
+    STR("device", RO),
+    STR("MAC", RO),
+    INT("MTU", RO, "1500", 68, 65535),
+    INT("VLAN", RO, "-1", -1, 4094),
+    BOOL("physical", RO, "true"),
+    BOOL("managed", RO, "true"),
+    BOOL("currently_attached", RT, "false"),
+    BOOL("carrier", RT, "false"),
+    INT("speed", RT, "0", 0, 0),
+    ENUM("duplex", RT, duplexes, "\"unknown\""),
+    BOOL("management", RO, "false"),
+    ENUM("ip_configuration_mode", RO, ip_modes, "\"None\""),
+    STR("IP", RO),
+    STR("netmask", RO),
+    STR("gateway", RO),
+    STR("DNS", RO),
+    REF("host", RO, "host"),
+    REF("network", RO, "network"),
+    INVERSE("bond_master_of", "bond", "bond.master"),
+    REF("bond_slave_of", RO, "bond"),
+    INVERSE("VLAN_master_of", "VLAN", "VLAN.untagged_PIF"),
+    INVERSE("VLAN_slave_of", "VLAN", "VLAN.tagged_PIF"),
+    MAP("other_config", 0),
+};
+
+static const struct store_field network_fields[] = {
+    { .name = "name_label", .type = STORE_STRING,
+      .flags = CR | FIELD_REQUIRED },
+    STR("name_description", CR),
+    INT("MTU", CR, "1500", 1280, 9216),
+    STR("bridge", RO),
+    BOOL("managed", RO, "true"),
+    INVERSE("PIFs", "PIF", "PIF.network"),
+    INVERSE("VIFs", "VIF", "VIF.network"),
+    { .name = "other_config", .type = STORE_MAP, .flags = CR },
+};
+
+static const struct store_field bond_fields[] = {
+    REF("master", RO, "PIF"),
+    INVERSE("slaves", "PIF", "PIF.bond_slave_of"),
+    REF("primary_slave", RO, "PIF"),
+    ENUM("mode", RO, bond_modes, "\"balance-slb\""),
+    MAP("properties", RO),
+    INT("links_up", RT, "0", 0, 0),
+    MAP("other_config", 0),
+};
+
+static const struct store_field vlan_fields[] = {
+    REF("tagged_PIF", RO, "PIF"),
+    REF("untagged_PIF", RO, "PIF"),
+    INT("tag", RO, "-1", -1, 4094),
+    MAP("other_config", 0),
+};
+
+static const struct store_field vif_fields[] = {
+    STR("device", RO),
+    STR("MAC", RO),
+    INT("MTU", RT, "1500", 0, 0),
+    REF("network", RO, "network"),
+    REF("VM", RO, "VM"),
+    BOOL("currently_attached", RT, "false"),
+    STR("qos_algorithm_type", 0),
+    MAP("qos_algorithm_params", 0),
+    ENUM("locking_mode", 0, locking_modes, "\"network_default\""),
+    SET("ipv4_allowed", 0),
+    MAP("other_config", 0),
+};
+
+static const struct store_field vm_fields[] = {
+    LABELS,
+    ENUM("power_state", RO, power_states, "\"Halted\""),
+    INT("VCPUs_max", 0, "1", 1, 64),
+    INT("memory_static_min", 0, "0", 0, 0),
+    INT("memory_static_max", 0, "0", 0, 0),
+    INT("memory_dynamic_min", 0, "0", 0, 0),
+    INT("memory_dynamic_max", 0, "0", 0, 0),
+    REF("resident_on", RO, "host"),
+    BOOL("is_a_template", 0, "false"),
+    STR("ha_restart_priority", 0),
+    INT("order", 0, "0", 0, 0),
+    INT("start_delay", 0, "0", 0, 0),
+    STR("PV_kernel", 0),
+    STR("PV_ramdisk", 0),
+    STR("PV_args", 0),
+    INVERSE("VIFs", "VIF", "VIF.VM"),
+    MAP("other_config", 0),
+};
+
+static const struct store_field task_fields[] = {
+    LABELS,
+    ENUM("status", RO, task_states, "\"pending\""),
+    { .name = "progress", .type = STORE_FLOAT, .flags = RO,
+      .default_json = "0.0" },
+    { .name = "created", .type = STORE_DATETIME, .flags = RO },
+    { .name = "finished", .type = STORE_DATETIME, .flags = RO },
+    STR("result", RO),
+    SET("error_info", RO),
+    REF("resident_on", RO, "host"),
+    REF("owner", RO, "user"),
+    MAP("other_config", 0),
+};
+
+static const struct store_field message_fields[] = {
+    STR("name", RO),
+    INT("priority", RO, "3", 1, 5),
+    STR("cls", RO),
+    STR("obj_uuid", RO),
+    { .name = "timestamp", .type = STORE_DATETIME, .flags = RO },
+    STR("body", RO),
+};
+
+static const struct store_field user_fields[] = {
+    { .name = "username", .type = STORE_STRING,
+      .flags = RO | CR | FIELD_REQUIRED },
+    ENUM("role", CR, roles, "\"read-only\""),
+    STR("password_hash", RO | FIELD_SECRET),
+    MAP("other_config", 0),
+};
+
+static const struct store_field session_fields[] = {
+    REF("this_host", RO, "host"),
+    REF("this_user", RO, "user"),
+    STR("originator", RO),
+    { .name = "last_active", .type = STORE_DATETIME, .flags = RO },
+};
+
+#define CLASS(NAME, CLI, FIELDS, OWNER, SECRET) \
+    { NAME, CLI, FIELDS, N(FIELDS), OWNER, SECRET }
+
+static const struct store_class classes[] = {
+    CLASS("pool", "pool", pool_fields, NULL, false),
+    CLASS("host", "host", host_fields, "uuid", false),
+    CLASS("PIF", "pif", pif_fields, "host", false),
+    CLASS("network", "network", network_fields, NULL, false),
+    CLASS("bond", "bond", bond_fields, NULL, false),
+    CLASS("VLAN", "vlan", vlan_fields, NULL, false),
+    CLASS("VIF", "vif", vif_fields, NULL, false),
+    CLASS("VM", "vm", vm_fields, "resident_on", false),
+    CLASS("task", "task", task_fields, "resident_on", false),
+    CLASS("message", "message", message_fields, NULL, false),
+    CLASS("user", "user", user_fields, NULL, false),
+    CLASS("session", "session", session_fields, "this_host", true),
+};
+
+static const struct store_class *const class_list[] = {
+    &classes[0], &classes[1], &classes[2], &classes[3], &classes[4],
+    &classes[5], &classes[6], &classes[7], &classes[8], &classes[9],
+    &classes[10], &classes[11], NULL,
+};
+
+const struct store_class *
+store_class_find(const char *name, bool cli)
+{
+    for (size_t i = 0; i < N(classes); i++) {
+        if (cli ? !strcasecmp(classes[i].cli_name, name)
+                : !strcmp(classes[i].name, name)) {
+            return &classes[i];
+        }
+    }
+    return NULL;
+}
+
+const struct store_class *const *
+store_classes(void)
+{
+    return class_list;
+}
+
+const struct store_field *
+store_class_field(const struct store_class *class, const char *name)
+{
+    for (size_t i = 0; i < class->n_fields; i++) {
+        if (!strcmp(class->fields[i].name, name)) {
+            return &class->fields[i];
+        }
+    }
+    return NULL;
+}
