@@ -1,0 +1,104 @@
+/*
+ * What the API's own files (api*.c) share: the API and call structures,
+ * the method signature and the helpers that check parameters.  Nothing
+ * outside api*.c includes this.
+ */
+#ifndef NETPOOL_MGMT_API_INTERNAL_H
+#define NETPOOL_MGMT_API_INTERNAL_H 1
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lib/uuid.h"
+#include "mgmt/mgmt.h"
+
+struct event;
+struct store_class;
+
+struct api {
+    struct store *store;            /* The object store. */
+    struct event_base *base;        /* Loop for deferred work. */
+    char host_uuid[UUID_LENGTH + 1];    /* This host. */
+    struct api_call *waiters;       /* Deferred calls (event.from). */
+};
+
+/* One call, from parse to reply. */
+struct api_call {
+    struct api *api;                /* Owner. */
+    struct json_object *id;         /* JSON-RPC id, or NULL. */
+    char *method;                   /* Method without any "Async." prefix. */
+    struct json_object *args;       /* Parameters after the session. */
+    char session[UUID_LENGTH + 1];  /* Session ref; "" for local root. */
+    char user[UUID_LENGTH + 1];     /* Caller's user object. */
+    char role[24];                  /* Caller's role. */
+    api_reply_cb *reply;            /* Delivers the response. */
+    void *aux;                      /* Argument for 'reply'. */
+    char task[UUID_LENGTH + 1];     /* Task of an Async call, else "". */
+
+    /* Deferred calls only. */
+    struct event *timer;            /* Timeout of a waiting event.from. */
+    struct api_call *prev, *next;   /* In api->waiters. */
+    uint64_t token;                 /* event.from: changes after this. */
+    struct json_object *classes;    /* event.from: classes of interest. */
+};
+
+/* A method: reads call->args, sets '*result' (a new reference) and returns
+ * NULL, or returns a typed error.  A method that will answer later sets
+ * '*deferred' and answers through api_call_finish(). */
+typedef struct np_error *api_method(struct api_call *call,
+                                    struct json_object **result,
+                                    bool *deferred);
+
+/* Sends the response for 'call' (the result, ownership taken, or the
+ * error, borrowed) and frees the call. */
+void api_call_finish(struct api_call *call, struct json_object *result,
+                     const struct np_error *error);
+
+/* Argument checks: each returns NULL and stores the value, or a typed
+ * error (MESSAGE_PARAMETER_COUNT_MISMATCH, FIELD_TYPE_ERROR naming
+ * 'name'). */
+struct np_error *api_expect_args(const struct api_call *call, size_t n);
+struct np_error *api_arg_string(const struct api_call *call, size_t i,
+                                const char *name, const char **value);
+struct np_error *api_arg_object(const struct api_call *call, size_t i,
+                                const char *name, struct json_object **value);
+
+/* Returns a copy of 'record' (borrowed) without the SECRET fields of
+ * 'class'. */
+struct json_object *api_public_record(const struct store_class *class,
+                                      struct json_object *record);
+
+/* Turns a store errno into a typed error. */
+struct np_error *api_store_error(int error, const char *class,
+                                 const char *uuid);
+
+/* Method groups: each returns the method for 'name', or NULL. */
+api_method *api_session_method(const char *name);
+api_method *api_event_method(const char *name);
+api_method *api_task_method(const char *name);
+api_method *api_generic_method(const char *name);
+
+/* Session handling (api-session.c). */
+
+/* Resolves call->session into call->user and call->role.  Returns NULL or
+ * SESSION_INVALID. */
+struct np_error *api_session_check(struct api_call *call);
+
+/* Returns the UUID of user 'name' (a new string) or NULL. */
+char *api_find_user(struct api *api, const char *name);
+
+/* Tasks (api-task.c). */
+
+/* Starts 'call' (its method resolved to 'method') as a task; answers the
+ * call with the task ref at once. */
+void api_task_start(struct api_call *call, api_method *method);
+
+/* Events (api-event.c). */
+
+/* Wakes every waiting event.from that has something to return now. */
+void api_event_wake(struct api *api);
+
+/* Answers every waiting event.from (used at shutdown). */
+void api_event_flush(struct api *api);
+
+#endif

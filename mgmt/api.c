@@ -1,0 +1,294 @@
+/*
+ * The API's front door: parse a request, authenticate the caller, check
+ * the role, find the method, run it (now, as a task, or deferred), reply.
+ */
+#include "mgmt/api-internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <event2/event.h>
+#include <json-c/json.h>
+
+#include "lib/error.h"
+#include "lib/jsonrpc.h"
+#include "lib/xalloc.h"
+#include "mgmt/store.h"
+
+#define LOG_MODULE "api"
+
+static void store_changed(void *api_, uint64_t seq);
+static api_method *find_method(const char *name);
+
+struct api *
+api_create(struct store *store, struct event_base *base,
+           const char *host_uuid)
+{
+    struct api *api = xzalloc(sizeof *api);
+
+    api->store = store;
+    api->base = base;
+    snprintf(api->host_uuid, sizeof api->host_uuid, "%s", host_uuid);
+    store_set_change_cb(store, store_changed, api);
+    return api;
+}
+
+void
+api_destroy(struct api *api)
+{
+    if (!api) {
+        return;
+    }
+    api_event_flush(api);
+    store_set_change_cb(api->store, NULL, NULL);
+    free(api);
+}
+
+struct api_call *
+api_handle(struct api *api, const char *body, size_t size, bool local,
+           api_reply_cb *reply, void *aux)
+{
+    struct api_call *call = xzalloc(sizeof *call);
+    struct jsonrpc_request request;
+    struct np_error *error;
+    bool async = false;
+
+    call->api = api;
+    call->reply = reply;
+    call->aux = aux;
+
+    if (size > API_MAX_REQUEST_SIZE) {
+        error = np_error_newf(ERR_REQUEST_TOO_LARGE, "limit", "%d",
+                              API_MAX_REQUEST_SIZE);
+        api_call_finish(call, NULL, error);
+        np_error_destroy(error);
+        return NULL;
+    }
+
+    error = jsonrpc_parse_request(body, size, &request);
+    call->id = request.id ? json_object_get(request.id) : NULL;
+    if (error) {
+        goto fail;
+    }
+
+    const char *method = request.method;
+    if (!strncmp(method, "Async.", 6)) {
+        async = true;
+        method += 6;
+    }
+    call->method = xstrdup(method);
+
+    /* Every method takes the session first, except the login. */
+    size_t n = json_object_array_length(request.params);
+    size_t first_arg = 1;
+    if (!strcmp(method, "session.login_with_password")) {
+        first_arg = 0;
+    } else if (n < 1 || !json_object_is_type(
+                   json_object_array_get_idx(request.params, 0),
+                   json_type_string)) {
+        error = np_error_new(ERR_SESSION_INVALID, "", NULL);
+        goto fail;
+    } else {
+        const char *session = json_object_get_string(
+            json_object_array_get_idx(request.params, 0));
+        if (local && !*session) {
+            call->session[0] = '\0';
+        } else if (strlen(session) > UUID_LENGTH) {
+            error = np_error_new(ERR_SESSION_INVALID, session, NULL);
+            goto fail;
+        } else {
+            snprintf(call->session, sizeof call->session, "%s", session);
+        }
+        error = api_session_check(call);
+        if (error) {
+            goto fail;
+        }
+    }
+    call->args = json_object_new_array();
+    for (size_t i = first_arg; i < n; i++) {
+        json_object_array_add(call->args, json_object_get(
+                                  json_object_array_get_idx(request.params,
+                                                            i)));
+    }
+
+    api_method *fn = find_method(method);
+    if (!fn) {
+        error = np_error_new(ERR_MESSAGE_METHOD_UNKNOWN, request.method,
+                             NULL);
+        goto fail;
+    }
+    if (first_arg && !rbac_allows(call->role, method)) {
+        error = np_error_new(ERR_PERMISSION_DENIED, method,
+                             rbac_required_role(method), NULL);
+        goto fail;
+    }
+    jsonrpc_request_clear(&request);
+
+    if (async) {
+        api_task_start(call, fn);
+        return NULL;
+    }
+
+    struct json_object *result = NULL;
+    bool deferred = false;
+    error = fn(call, &result, &deferred);
+    if (deferred && !error) {
+        return call;
+    }
+    api_call_finish(call, result, error);
+    np_error_destroy(error);
+    return NULL;
+
+fail:
+    jsonrpc_request_clear(&request);
+    api_call_finish(call, NULL, error);
+    np_error_destroy(error);
+    return NULL;
+}
+
+void
+api_call_abandon(struct api_call *call)
+{
+    if (call) {
+        call->reply = NULL;
+        api_call_finish(call, NULL, NULL);
+    }
+}
+
+struct json_object *
+api_error_response(const struct np_error *error)
+{
+    return jsonrpc_make_error(NULL, error);
+}
+
+/* Internal interface. */
+
+void
+api_call_finish(struct api_call *call, struct json_object *result,
+                const struct np_error *error)
+{
+    if (call->prev || call->next || call->api->waiters == call) {
+        if (call->prev) {
+            call->prev->next = call->next;
+        } else {
+            call->api->waiters = call->next;
+        }
+        if (call->next) {
+            call->next->prev = call->prev;
+        }
+    }
+    if (call->timer) {
+        event_free(call->timer);
+    }
+    if (call->reply) {
+        call->reply(call->aux, error ? jsonrpc_make_error(call->id, error)
+                                     : jsonrpc_make_result(call->id,
+                                                           result));
+        if (error) {
+            json_object_put(result);
+        }
+    } else {
+        json_object_put(result);
+    }
+    json_object_put(call->id);
+    json_object_put(call->args);
+    json_object_put(call->classes);
+    free(call->method);
+    free(call);
+}
+
+struct np_error *
+api_expect_args(const struct api_call *call, size_t n)
+{
+    size_t got = json_object_array_length(call->args);
+    if (got != n) {
+        struct np_error *error = np_error_new(
+            ERR_MESSAGE_PARAMETER_COUNT_MISMATCH, call->method, NULL);
+        char text[24];
+        snprintf(text, sizeof text, "%zu", n);
+        error->params[error->n_params++] = xstrdup(text);
+        snprintf(text, sizeof text, "%zu", got);
+        error->params[error->n_params++] = xstrdup(text);
+        return error;
+    }
+    return NULL;
+}
+
+struct np_error *
+api_arg_string(const struct api_call *call, size_t i, const char *name,
+               const char **value)
+{
+    struct json_object *arg = json_object_array_get_idx(call->args, i);
+    if (!arg) {
+        return np_error_new(ERR_MISSING_PARAMETER, name, NULL);
+    }
+    if (!json_object_is_type(arg, json_type_string)) {
+        return np_error_new(ERR_FIELD_TYPE_ERROR, name, NULL);
+    }
+    *value = json_object_get_string(arg);
+    return NULL;
+}
+
+struct np_error *
+api_arg_object(const struct api_call *call, size_t i, const char *name,
+               struct json_object **value)
+{
+    struct json_object *arg = json_object_array_get_idx(call->args, i);
+    if (!arg) {
+        return np_error_new(ERR_MISSING_PARAMETER, name, NULL);
+    }
+    if (!json_object_is_type(arg, json_type_object)) {
+        return np_error_new(ERR_FIELD_TYPE_ERROR, name, NULL);
+    }
+    *value = arg;
+    return NULL;
+}
+
+struct json_object *
+api_public_record(const struct store_class *class, struct json_object *record)
+{
+    struct json_object *copy = json_object_new_object();
+
+    json_object_object_foreach(record, key, value) {
+        const struct store_field *f = store_class_field(class, key);
+        if (!f || !(f->flags & FIELD_SECRET)) {
+            json_object_object_add(copy, key, json_object_get(value));
+        }
+    }
+    return copy;
+}
+
+struct np_error *
+api_store_error(int error, const char *class, const char *uuid)
+{
+    if (error == ENOENT) {
+        return np_error_new(ERR_HANDLE_INVALID, class, uuid, NULL);
+    }
+    return np_error_newf(ERR_INTERNAL_ERROR, "store", "%s", strerror(error));
+}
+
+/* Helpers. */
+
+static void
+store_changed(void *api_, uint64_t seq)
+{
+    (void) seq;
+    api_event_wake(api_);
+}
+
+static api_method *
+find_method(const char *name)
+{
+    api_method *fn = api_session_method(name);
+    if (!fn) {
+        fn = api_event_method(name);
+    }
+    if (!fn) {
+        fn = api_task_method(name);
+    }
+    if (!fn) {
+        fn = api_generic_method(name);
+    }
+    return fn;
+}

@@ -1,0 +1,157 @@
+/*
+ * mgmt: the internals of netpoold — configuration, the JSON-RPC API with
+ * its sessions, roles, tasks and events, the HTTP listeners and the host
+ * certificate.  Only files in mgmt/ include this header; the other modules
+ * see the object store (mgmt/store.h) and nothing else of mgmt/.
+ *
+ * The API owns request handling from a request body to a response; it
+ * never reads sockets.  The listeners own sockets and TLS; they never look
+ * inside a request.
+ */
+#ifndef NETPOOL_MGMT_MGMT_H
+#define NETPOOL_MGMT_MGMT_H 1
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/log.h"
+
+struct event_base;
+struct json_object;
+struct np_error;
+struct store;
+
+/* Configuration (config.c). */
+
+/* Everything netpoold can be told, from its configuration file and its
+ * command line (the command line wins). */
+struct config {
+    char *config_file;          /* File read at start and on SIGHUP. */
+    char *state_dir;            /* Database, certificate, root password. */
+    char *unix_socket;          /* Path of the local API socket. */
+    char *https_address;        /* Address HTTPS binds; "" for any. */
+    int https_port;             /* HTTPS port; 0 disables HTTPS. */
+    char *pidfile;              /* Pidfile path. */
+    char *log_file;             /* Log file; NULL for stderr. */
+    bool syslog;                /* Log to syslog instead. */
+    enum log_level log_level;   /* Least severe level logged. */
+    bool detach;                /* Run in the background once ready. */
+    char *management_interface; /* Device of the management PIF; NULL for
+                                 * the first PIF. */
+    char *pif_match;            /* Space-separated globs for NIC names. */
+    int resync_interval;        /* Seconds between full resyncs. */
+    char *ovs_db;               /* OVSDB remote of the host's OVS. */
+    size_t change_log_keep;     /* Changes kept for event.from. */
+};
+
+/* Fills 'config' with defaults, then the file named by --config (if any),
+ * then the command line.  Returns NULL or a typed error naming the bad
+ * option (INVALID_VALUE(option, value)). */
+struct np_error *config_load(struct config *config, int argc, char *argv[]);
+
+/* Re-reads the configuration file into 'config', keeping command-line
+ * values; used on SIGHUP.  Returns NULL or a typed error, leaving 'config'
+ * unchanged on error. */
+struct np_error *config_reload(struct config *config);
+
+/* Frees what 'config' owns. */
+void config_clear(struct config *config);
+
+/* Prints the option summary to stdout. */
+void config_usage(void);
+
+/* Passwords and users (password.c). */
+
+/* Returns a new salted PBKDF2-SHA256 hash of 'password' in the form
+ * "pbkdf2-sha256$ITERATIONS$SALT$HASH", or NULL on failure. */
+char *password_hash(const char *password);
+
+/* Returns true if 'password' matches 'hash' (from password_hash()). */
+bool password_verify(const char *password, const char *hash);
+
+/* Writes a new random password of 'length' characters into 'out' (which
+ * holds length + 1 bytes).  Returns 0 or EIO. */
+int password_generate(char *out, size_t length);
+
+/* Roles (rbac.c). */
+
+/* Returns the rank of role 'name' (read-only = 0 … pool-admin = 5), or -1
+ * for an unknown role. */
+int rbac_role_rank(const char *name);
+
+/* Returns the least role (its name) allowed to call 'method' ("network.
+ * create"), from the method's class and verb alone. */
+const char *rbac_required_role(const char *method);
+
+/* Returns true if 'role' may call 'method'. */
+bool rbac_allows(const char *role, const char *method);
+
+/* The API (api.c, api-generic.c, api-session.c, api-task.c,
+ * api-event.c). */
+
+struct api;
+struct api_call;
+
+/* Delivers the response to a call: a JSON-RPC response object (ownership
+ * passes to the callee) for the transport to send. */
+typedef void api_reply_cb(void *aux, struct json_object *response);
+
+/* Returns a new API over 'store', scheduling deferred work on 'base', for
+ * the host 'host_uuid'. */
+struct api *api_create(struct store *store, struct event_base *base,
+                       const char *host_uuid);
+
+/* Frees 'api', answering every waiting call with an error first.  Accepts
+ * NULL. */
+void api_destroy(struct api *api);
+
+/* Handles one request of 'size' bytes at 'body' that arrived on a local
+ * (unix socket) listener if 'local'.  Calls 'reply' exactly once, with
+ * 'aux', either before returning (and then returns NULL) or later (and
+ * then returns a handle that api_call_abandon() cancels if the client goes
+ * away first). */
+struct api_call *api_handle(struct api *api, const char *body, size_t size,
+                            bool local, api_reply_cb *reply, void *aux);
+
+/* Cancels a deferred call: its reply callback will not run. */
+void api_call_abandon(struct api_call *call);
+
+/* Makes sure a root user exists.  On creating it, writes its generated
+ * password into 'password' (PASSWORD_LENGTH + 1 bytes) and returns 1;
+ * returns 0 if root already existed, or a negative errno on failure. */
+#define PASSWORD_LENGTH 20
+int api_ensure_root(struct api *api, char *password);
+
+/* Returns a new JSON-RPC error response for 'error' with a null id; for
+ * transports that reject a request before the API sees it. */
+struct json_object *api_error_response(const struct np_error *error);
+
+/* The largest request body the API accepts, in bytes. */
+#define API_MAX_REQUEST_SIZE (1024 * 1024)
+
+/* Certificate (cert.c). */
+
+/* Makes sure 'cert_path' and 'key_path' hold a certificate and its key,
+ * generating a self-signed ECDSA P-256 certificate valid for 10 years with
+ * CN = 'common_name' (an IP address also goes into subjectAltName) if
+ * either file is missing.  Returns 0 or a positive errno. */
+int cert_ensure(const char *cert_path, const char *key_path,
+                const char *common_name);
+
+/* Listeners (http.c). */
+
+struct http_server;
+
+/* Starts the API listeners: the unix socket at 'unix_path' (mode 0600) and,
+ * if 'https_port' is not 0, HTTPS on 'https_address' with the certificate
+ * and key files.  Returns 0 and sets '*serverp', or a positive errno. */
+int http_server_start(struct event_base *base, struct api *api,
+                      const char *unix_path, const char *https_address,
+                      int https_port, const char *cert_path,
+                      const char *key_path, struct http_server **serverp);
+
+/* Stops listening and frees 'server'.  Accepts NULL. */
+void http_server_stop(struct http_server *server);
+
+#endif
