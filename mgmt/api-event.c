@@ -21,7 +21,8 @@
 #define LOG_MODULE "event"
 
 #define MAX_EVENTS 1000         /* Changes returned by one call. */
-#define MAX_TIMEOUT 3600.0      /* Seconds one call may wait. */
+#define MAX_TIMEOUT 60.0        /* Seconds one call may wait; below the
+                                 * listeners' idle timeout. */
 
 static api_method event_from;
 static struct json_object *collect(struct api_call *, uint64_t *token);

@@ -43,6 +43,8 @@ struct config {
     int resync_interval;        /* Seconds between full resyncs. */
     char *ovs_db;               /* OVSDB remote of the host's OVS. */
     size_t change_log_keep;     /* Changes kept for event.from. */
+    const unsigned char *cmdline_mask;  /* Options the command line set,
+                                         * which a reload keeps. */
 };
 
 /* Fills 'config' with defaults, then the file named by --config (if any),

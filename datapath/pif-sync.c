@@ -1,0 +1,187 @@
+/* The PIF objects that mirror the host's NICs. */
+#include "datapath/datapath.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <json-c/json.h>
+
+#include "lib/log.h"
+#include "lib/uuid.h"
+#include "mgmt/store.h"
+
+#define LOG_MODULE "pif"
+
+static const char *field(struct json_object *record, const char *name);
+static bool any_management(struct json_object *pifs, const char *host);
+static int create_pif(struct store *, const char *host,
+                      const struct dp_link *, bool management);
+static int refresh_pif(struct store *, const char *uuid,
+                       struct json_object *record, const struct dp_link *);
+
+const char *
+dp_pif_match(struct json_object *pifs, const char *host,
+             const struct dp_link *link)
+{
+    const char *by_name = NULL;
+
+    json_object_object_foreach(pifs, uuid, record) {
+        struct json_object *physical;
+        if (strcmp(field(record, "host"), host)
+            || !json_object_object_get_ex(record, "physical", &physical)
+            || !json_object_get_boolean(physical)) {
+            continue;
+        }
+        if (*link->mac && !strcasecmp(field(record, "MAC"), link->mac)) {
+            return uuid;
+        }
+        if (!*field(record, "MAC")
+            && !strcmp(field(record, "device"), link->device)) {
+            by_name = uuid;
+        }
+    }
+    return by_name;
+}
+
+int
+dp_pifs_sync(struct store *store, const char *host,
+             const struct dp_link *links, size_t n, const char *management)
+{
+    struct json_object *pifs = store_get_all(store, "PIF");
+    bool have_management = any_management(pifs, host);
+    int error = store_begin(store);
+
+    for (size_t i = 0; !error && i < n; i++) {
+        const char *uuid = dp_pif_match(pifs, host, &links[i]);
+        if (uuid) {
+            error = refresh_pif(store, uuid,
+                                json_object_object_get(pifs, uuid),
+                                &links[i]);
+            continue;
+        }
+        bool is_management = !have_management
+                             && (management
+                                 ? !strcmp(management, links[i].device)
+                                 : true);
+        error = create_pif(store, host, &links[i], is_management);
+        have_management |= is_management;
+    }
+
+    /* NICs that went away: their PIFs stay, detached. */
+    json_object_object_foreach(pifs, uuid, record) {
+        bool present = false;
+        if (error || strcmp(field(record, "host"), host)) {
+            continue;
+        }
+        for (size_t i = 0; i < n && !present; i++) {
+            present = dp_pif_match(pifs, host, &links[i])
+                      && !strcmp(dp_pif_match(pifs, host, &links[i]), uuid);
+        }
+        if (!present) {
+            struct json_object *changes = json_object_new_object();
+            json_object_object_add(changes, "currently_attached",
+                                   json_object_new_boolean(false));
+            json_object_object_add(changes, "carrier",
+                                   json_object_new_boolean(false));
+            error = store_update(store, "PIF", uuid, changes);
+            json_object_put(changes);
+        }
+    }
+    json_object_put(pifs);
+
+    if (error) {
+        store_rollback(store);
+        return error;
+    }
+    return store_commit(store);
+}
+
+/* Helpers. */
+
+static const char *
+field(struct json_object *record, const char *name)
+{
+    struct json_object *value;
+    return json_object_object_get_ex(record, name, &value)
+           ? json_object_get_string(value) : "";
+}
+
+static bool
+any_management(struct json_object *pifs, const char *host)
+{
+    json_object_object_foreach(pifs, uuid, record) {
+        (void) uuid;
+        struct json_object *m;
+        if (!strcmp(field(record, "host"), host)
+            && json_object_object_get_ex(record, "management", &m)
+            && json_object_get_boolean(m)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void
+add_runtime(struct json_object *record, const struct dp_link *link)
+{
+    json_object_object_add(record, "device",
+                           json_object_new_string(link->device));
+    json_object_object_add(record, "carrier",
+                           json_object_new_boolean(link->carrier));
+    json_object_object_add(record, "speed",
+                           json_object_new_int(link->speed));
+    json_object_object_add(record, "duplex",
+                           json_object_new_string(link->duplex));
+    json_object_object_add(record, "currently_attached",
+                           json_object_new_boolean(true));
+}
+
+static int
+create_pif(struct store *store, const char *host, const struct dp_link *link,
+           bool management)
+{
+    struct json_object *record = json_object_new_object();
+    char uuid[UUID_LENGTH + 1];
+
+    uuid_generate(uuid);
+    add_runtime(record, link);
+    json_object_object_add(record, "MAC", json_object_new_string(link->mac));
+    json_object_object_add(record, "MTU", json_object_new_int(link->mtu));
+    json_object_object_add(record, "host", json_object_new_string(host));
+    json_object_object_add(record, "management",
+                           json_object_new_boolean(management));
+    if (management && *link->ip) {
+        /* The address the host was installed with. */
+        json_object_object_add(record, "ip_configuration_mode",
+                               json_object_new_string("Static"));
+        json_object_object_add(record, "IP",
+                               json_object_new_string(link->ip));
+        json_object_object_add(record, "netmask",
+                               json_object_new_string(link->netmask));
+    }
+    int error = store_insert(store, "PIF", uuid, record);
+    json_object_put(record);
+    if (!error) {
+        log_info("new PIF %s for %s (%s)%s", uuid, link->device, link->mac,
+                 management ? ", management" : "");
+    }
+    return error;
+}
+
+static int
+refresh_pif(struct store *store, const char *uuid,
+            struct json_object *record, const struct dp_link *link)
+{
+    struct json_object *changes = json_object_new_object();
+    struct json_object *old;
+
+    add_runtime(changes, link);
+    if (json_object_object_get_ex(record, "carrier", &old)
+        && json_object_get_boolean(old) != link->carrier) {
+        log_info("%s: carrier %s", link->device,
+                 link->carrier ? "up" : "down");
+    }
+    int error = store_update(store, "PIF", uuid, changes);
+    json_object_put(changes);
+    return error;
+}
