@@ -26,6 +26,8 @@ jsonrpc_parse_request(const char *body, size_t size,
         return np_error_new(ERR_JSON_PARSE_ERROR,
                             jerr == json_tokener_success
                             ? "trailing data after the request"
+                            : jerr == json_tokener_continue
+                            ? "unexpected end of input"
                             : json_tokener_error_desc(jerr), NULL);
     }
     json_tokener_free(tok);

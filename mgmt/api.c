@@ -93,8 +93,8 @@ api_handle(struct api *api, const char *body, size_t size, bool local,
         const char *session = json_object_get_string(
             json_object_array_get_idx(request.params, 0));
         if (local && !*session) {
-            call->session[0] = '\0';
-        } else if (strlen(session) > UUID_LENGTH) {
+            call->session[0] = '\0';   /* The local root. */
+        } else if (!*session || strlen(session) > UUID_LENGTH) {
             error = np_error_new(ERR_SESSION_INVALID, session, NULL);
             goto fail;
         } else {
