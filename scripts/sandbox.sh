@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+#
+# sandbox.sh — a private netpool playground on this machine.
+#
+#   scripts/sandbox.sh up [HOSTS]   switch + HOSTS hosts (default 1), each
+#                                   host with its own OVS and netpoold
+#   scripts/sandbox.sh down         stop everything, delete namespaces/state
+#   scripts/sandbox.sh status       show what is up
+#
+# Namespaces are np-switch and np-h1..np-hN; state is in sandbox/state of
+# this checkout; binaries come from build/bin (`make sandbox` builds them).
+# Use sandbox/run HOST CMD... to run a command inside a host.  See
+# scripts/topology.sh for the layout.
+set -euo pipefail
+
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=scripts/topology.sh
+source "$top/scripts/topology.sh"
+
+PREFIX=np-
+STATE=$top/sandbox/state
+NETPOOL_BIN=$top/build/bin
+
+usage() {
+    echo "usage: $0 up [HOSTS] | down | status" >&2
+    exit 2
+}
+
+# True if any part of a sandbox exists (namespaces or state folder).
+sandbox_exists() {
+    [ -e "$STATE" ] || [ -n "$(_topo_namespaces)" ]
+}
+
+print_host() {
+    local n=$1 ns ip pw_file pw
+    ns=$(topo_ns "$n")
+    ip=$(topo_mgmt_ip "$n")
+    pw_file=$STATE/h$n/netpoold/root-password
+    pw=$(cat "$pw_file" 2>/dev/null || echo "(missing: $pw_file)")
+    cat <<EOF
+h$n: namespace $ns, management address $ip (eth0), NICs eth0..eth3
+    root password: $pw
+    sandbox/run h$n netpool host-list
+    sandbox/run h$n netpool pif-list
+    sandbox/run h$n ovs-vsctl show
+    # remote, over HTTPS from the switch namespace (or any other host):
+    sandbox/run switch netpool -s $ip -u root -pw '$pw' --cafile $STATE/h$n/netpoold/host-cert.pem host-list
+EOF
+}
+
+cmd_up() {
+    local hosts=${1:-1} n
+    if ! [[ $hosts =~ ^[1-9][0-9]?$ ]]; then
+        echo "sandbox: HOSTS must be a number from 1 to 99 (got '$hosts')" >&2
+        exit 2
+    fi
+    if sandbox_exists; then
+        echo "sandbox: already up (or left over): run '$0 down' first" >&2
+        cmd_status >&2
+        exit 1
+    fi
+    if [ ! -x "$NETPOOL_BIN/netpoold" ] || [ ! -x "$NETPOOL_BIN/netpool" ]; then
+        echo "sandbox: $NETPOOL_BIN/netpoold or netpool missing: run 'make'" >&2
+        exit 1
+    fi
+
+    # On any failure: show the daemon logs, then undo what was made.
+    mkdir -p "$STATE"
+    if ! up_all "$hosts"; then
+        on_up_failure
+    fi
+
+    echo "sandbox up: switch namespace np-switch (sw0, gateway 198.18.0.1/24), $hosts host(s)"
+    echo "state in $STATE"
+    echo
+    for ((n = 1; n <= hosts; n++)); do
+        print_host "$n"
+        echo
+    done
+    echo "sandbox/run switch ovs-vsctl show     # the switch's OVS"
+    echo "sandbox/run h1                        # a shell inside h1"
+    echo "make sandbox-stop                     # tear it all down"
+}
+
+up_all() {
+    local n
+    topo_switch_up || return 1
+    for ((n = 1; n <= $1; n++)); do
+        topo_host_up "$n" || return 1
+    done
+}
+
+on_up_failure() {
+    local f
+    echo "sandbox: bring-up failed; last lines of the logs:" >&2
+    for f in "$STATE"/*/netpoold.log "$STATE"/*/ovs/ovs-vswitchd.log; do
+        [ -f "$f" ] || continue
+        echo "--- $f" >&2
+        tail -n 20 "$f" >&2
+    done
+    echo "sandbox: tearing down" >&2
+    topo_down || true
+    exit 1
+}
+
+cmd_down() {
+    if ! sandbox_exists; then
+        echo "sandbox: nothing to stop"
+        return 0
+    fi
+    topo_down
+    echo "sandbox: down"
+}
+
+cmd_status() {
+    local ns
+    if ! sandbox_exists; then
+        echo "sandbox: down"
+        return 0
+    fi
+    echo "state: $STATE"
+    for ns in $(_topo_namespaces); do
+        echo "namespace $ns: $(ip netns pids "$ns" | wc -l) process(es)"
+    done
+}
+
+case "${1:-}" in
+    up) shift; [ $# -le 1 ] || usage; cmd_up "$@" ;;
+    down) [ $# -eq 1 ] || usage; cmd_down ;;
+    status) cmd_status ;;
+    *) usage ;;
+esac

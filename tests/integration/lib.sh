@@ -1,0 +1,221 @@
+# shellcheck shell=bash
+#
+# lib.sh — sourced by every tests/integration/test-*.sh.
+#
+# It gives each test a private topology namespace prefix and state folder,
+# tears the topology down on every exit (pass, failure, error, signal), and
+# provides TAP helpers:
+#
+#   plan N                  print the plan "1..N" (or let the exit trap print
+#                           "1..count" when a test never called plan)
+#   ok COND NAME            one test point; COND is an exit status (0 passes)
+#                           or a shell command string run with eval
+#   is GOT EXPECTED NAME    one test point comparing two strings
+#   skip NAME REASON        one skipped test point
+#   diag MSG...             a TAP comment line
+#   bail_out MSG            abort the whole test
+#   wait_until TIMEOUT CMD...
+#                           run CMD every 0.2 s (TIMEOUT: whole seconds) until it succeeds (status 0)
+#                           or TIMEOUT seconds have passed (status 1).  Tests
+#                           use it to wait for state, never to assert how
+#                           long something took.
+#   np HOST ARGS...         the CLI `netpool ARGS` inside host HOST (N or hN)
+#                           talking to its netpoold over the unix socket
+#   np_remote FROM TO ARGS...
+#                           the CLI inside node FROM (N, hN or switch) talking
+#                           to host TO over HTTPS as root, with TO's
+#                           self-signed certificate as the CA file
+#   on NODE CMD...          any command inside node NODE with its environment
+#                           (ovs-vsctl, ovs-appctl talk to NODE's OVS)
+#
+# Variables a test may set before calling topo_host_up:
+#   TOPO_NETPOOLD_EXTRA_ARGS   extra netpoold arguments
+#
+# Environment (set by tests/run-all.sh; defaults for running a test alone):
+#   NETPOOL_BIN             binaries (default build/test/bin, the ASan build)
+#   NETPOOL_TEST_PREFIX     namespace prefix (default npt$$-)
+#   NETPOOL_TEST_STATE      state folder (default a new mktemp folder)
+#   NETPOOL_TEST_ARTIFACTS  where logs and sanitizer reports are kept after
+#                           the state folder is gone (default
+#                           build/test/logs/NAME.d)
+#
+# Sanitizers: every ASan/UBSan report of netpoold (errors, and leaks found
+# when it exits after topo_down's SIGTERM) is written to
+# $NETPOOL_TEST_ARTIFACTS/sanitizer/hN-netpoold.PID, and reports of other
+# processes (the CLI) to .../sanitizer/proc.PID.  At exit this library
+# prints any such report and exits 1; tests/run-all.sh fails the test too.
+
+set -eEuo pipefail
+
+TEST_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=scripts/topology.sh
+source "$TEST_TOP/scripts/topology.sh"
+
+TEST_NAME=$(basename "$0" .sh)
+PREFIX=${NETPOOL_TEST_PREFIX:-npt$$-}
+STATE=${NETPOOL_TEST_STATE:-$(mktemp -d /tmp/netpool-test.XXXXXX)}
+NETPOOL_BIN=$(realpath -m -- "${NETPOOL_BIN:-$TEST_TOP/build/test/bin}")
+TEST_ARTIFACTS=$(realpath -m -- \
+    "${NETPOOL_TEST_ARTIFACTS:-$TEST_TOP/build/test/logs/$TEST_NAME.d}")
+TOPO_SANITIZER_DIR=$TEST_ARTIFACTS/sanitizer
+TOPO_LOG_ARCHIVE=$TEST_ARTIFACTS/logs
+export NETPOOL_BIN
+rm -rf -- "$TEST_ARTIFACTS"
+mkdir -p -- "$TOPO_SANITIZER_DIR" "$TOPO_LOG_ARCHIVE"
+
+# Sanitizer reports of every other ASan-built process go to files as well.
+export ASAN_OPTIONS="detect_leaks=1:log_path=$TOPO_SANITIZER_DIR/proc"
+export UBSAN_OPTIONS="print_stacktrace=1:log_path=$TOPO_SANITIZER_DIR/proc"
+
+_test_count=0
+_test_failed=0
+_test_planned=
+
+# --- TAP -------------------------------------------------------------------
+
+diag() {
+    local line
+    while IFS= read -r line; do
+        echo "# $line"
+    done <<< "$*"
+}
+
+plan() {
+    _test_planned=$1
+    echo "1..$1"
+}
+
+_test_result() { # PASS(0/1) NAME
+    _test_count=$((_test_count + 1))
+    if [ "$1" = 1 ]; then
+        echo "ok $_test_count - $2"
+    else
+        echo "not ok $_test_count - $2"
+        _test_failed=$((_test_failed + 1))
+    fi
+}
+
+ok() {
+    local cond=$1 name=$2
+    if [[ $cond =~ ^[0-9]+$ ]]; then
+        if [ "$cond" -eq 0 ]; then _test_result 1 "$name"; else
+            _test_result 0 "$name"
+            diag "  exit status $cond"
+        fi
+    elif eval "$cond"; then
+        _test_result 1 "$name"
+    else
+        _test_result 0 "$name"
+        diag "  failed: $cond"
+    fi
+    return 0
+}
+
+is() {
+    local got=$1 expected=$2 name=$3
+    if [ "$got" = "$expected" ]; then
+        _test_result 1 "$name"
+    else
+        _test_result 0 "$name"
+        diag "       got: '$got'"
+        diag "  expected: '$expected'"
+    fi
+    return 0
+}
+
+skip() {
+    _test_count=$((_test_count + 1))
+    echo "ok $_test_count - $1 # SKIP ${2:-}"
+}
+
+bail_out() {
+    echo "Bail out! $*"
+    exit 1
+}
+
+# --- helpers -----------------------------------------------------------------
+
+wait_until() {
+    local timeout=$1 now deadline
+    shift
+    # EPOCHREALTIME: microseconds, so short timeouts are honoured exactly.
+    now=${EPOCHREALTIME/./}
+    deadline=$((now + timeout * 1000000))
+    while :; do
+        if "$@"; then
+            return 0
+        fi
+        now=${EPOCHREALTIME/./}
+        [ "$now" -lt "$deadline" ] || return 1
+        sleep 0.2
+    done
+}
+
+on() {
+    local node=$1
+    shift
+    (
+        eval "$(topo_host_env "$node")"
+        exec ip netns exec "$(topo_ns "$node")" "$@"
+    )
+}
+
+np() {
+    local node=$1
+    shift
+    on "$node" netpool "$@"
+}
+
+np_remote() {
+    local from=$1 to pw
+    to=$(_topo_node "$2")
+    shift 2
+    pw=$(cat "$STATE/$to/netpoold/root-password")
+    (
+        eval "$(topo_host_env "$from")"
+        unset NETPOOL_SOCKET
+        exec ip netns exec "$(topo_ns "$from")" netpool \
+            -s "$(topo_mgmt_ip "$to")" -u root -pw "$pw" \
+            --cafile "$STATE/$to/netpoold/host-cert.pem" "$@"
+    )
+}
+
+# --- exit handling -----------------------------------------------------------
+
+_test_on_error() {
+    echo "# error: '$2' failed with status $3 (line $1 of $TEST_NAME)"
+}
+
+_test_on_exit() {
+    local rc=$? f
+    set +e
+    trap - ERR
+    # Keep the logs of what is still up, then tear it all down.
+    if ! topo_down; then
+        diag "topo_down reported a problem"
+        rc=1
+    fi
+    # Sanitizer reports (netpoold writes its leak report as it exits).
+    for f in "$TOPO_SANITIZER_DIR"/*; do
+        [ -s "$f" ] || continue
+        diag "sanitizer report $f:"
+        diag "$(cat "$f")"
+        rc=1
+    done
+    if [ -z "$_test_planned" ]; then
+        echo "1..$_test_count"
+    elif [ "$_test_planned" != "$_test_count" ]; then
+        diag "planned $_test_planned tests but ran $_test_count"
+        rc=1
+    fi
+    if [ "$_test_failed" -gt 0 ]; then
+        diag "failed $_test_failed of $_test_count"
+        rc=1
+    fi
+    exit "$rc"
+}
+
+trap '_test_on_error $LINENO "$BASH_COMMAND" $?' ERR
+trap _test_on_exit EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
