@@ -12,7 +12,8 @@
 #   ${PREFIX}hN       a "host": its own OVS instance, NICs eth0..eth3 (veth
 #                     pairs whose far ends hN-eth0..hN-eth3 are ports of sw0),
 #                     eth0 at 198.18.0.(10+N)/24 with a default route via
-#                     198.18.0.1, and its own netpoold.
+#                     198.18.0.1, and its own netpoold (which sees the
+#                     hostname hN: it runs in its own UTS namespace).
 #
 # State lives under $STATE:
 #
@@ -254,10 +255,14 @@ topo_netpoold_start() (
     fi
     read -ra extra <<< "${TOPO_NETPOOLD_EXTRA_ARGS:-}"
     # netpoold --detach returns once its listeners are ready.  It runs with
-    # the host's OVS environment, so any ovs-* tool it runs sees its OVS.
+    # the host's OVS environment, so any ovs-* tool it runs sees its OVS,
+    # and in its own UTS namespace with the hostname hN, so that hosts have
+    # distinct names.
     mapfile -t ovs_env < <(_topo_ovs_vars "$node")
+    # shellcheck disable=SC2016  # $0 and $@ belong to the inner sh
     _topo_do env "${ovs_env[@]}" "${san_env[@]}" \
-        ip netns exec "$ns" "$bin/netpoold" \
+        ip netns exec "$ns" unshare --uts \
+        sh -c 'hostname "$0" && exec "$@"' "$node" "$bin/netpoold" \
         --state-dir "$hdir/netpoold" \
         --unix-socket "$hdir/netpoold.sock" \
         --pidfile "$hdir/netpoold.pid" \
@@ -321,14 +326,20 @@ _topo_pid_of() {
     [ -n "$pid" ] || return 0
     # The name check guards against a PID reused since the pidfile was
     # written.
-    if [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$comm" ]; then
+    if _topo_running "$pid" &&
+        [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$comm" ]; then
         echo "$pid"
     fi
 }
 
-# Wait up to $1 seconds until none of the given PIDs runs any more (a
-# zombie has exited: it only waits for init to reap it).  Prints the PIDs
-# still running and returns 1 if the time ran out.
+# True if PID runs.  A zombie does not: it has exited and only waits for
+# its parent (init, for a daemon) to reap it.
+_topo_running() {
+    [ -e "/proc/$1" ] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null
+}
+
+# Wait up to $1 seconds until none of the given PIDs runs any more.  Prints
+# the PIDs still running and returns 1 if the time ran out.
 _topo_wait_gone() {
     local timeout=$1 pid alive deadline
     shift
@@ -336,8 +347,7 @@ _topo_wait_gone() {
     while :; do
         alive=()
         for pid in "$@"; do
-            if [ -e "/proc/$pid" ] &&
-                ! grep -q '^State:.*Z' "/proc/$pid/status" 2>/dev/null; then
+            if _topo_running "$pid"; then
                 alive+=("$pid")
             fi
         done

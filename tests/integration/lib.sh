@@ -71,6 +71,17 @@ _test_count=0
 _test_failed=0
 _test_planned=
 
+if [ "$(id -u)" != 0 ]; then
+    echo "Bail out! integration tests need root (network namespaces)"
+    exit 1
+fi
+for _bin in netpoold netpool; do
+    if [ ! -x "$NETPOOL_BIN/$_bin" ]; then
+        echo "Bail out! $NETPOOL_BIN/$_bin is missing: run make test-build"
+        exit 1
+    fi
+done
+
 # --- TAP -------------------------------------------------------------------
 
 diag() {

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 #
 # test-sandbox: the sandbox layout (switch + 2 hosts, each with its own OVS
-# and netpoold) comes up working and goes down leaving nothing behind, twice
-# in a row with the same prefix and state folder.
+# and netpoold) comes up working -- NICs up, each netpoold answers locally
+# and from the other host over HTTPS, each OVS answers, hosts reach each
+# other and the gateway through the switch -- and goes down leaving nothing
+# behind, twice in a row with the same prefix and state folder.
 #
 # ok's COND strings are evaluated by ok itself, hence the single quotes.
 # shellcheck disable=SC2016
@@ -11,8 +13,8 @@ source "$(dirname "$0")/lib.sh"
 
 HOSTS=2
 CYCLES=2
-# Per cycle: 1 + 5 per host while up, 5 after down.
-plan $((CYCLES * (1 + 5 * HOSTS + 5)))
+# Per cycle: 1 + 6 per host while up, 5 after down.
+plan $((CYCLES * (1 + 6 * HOSTS + 5)))
 
 # Devices in the root namespace before we start: the check after each
 # teardown looks only at devices that were not there before.
@@ -84,6 +86,10 @@ for ((cycle = 1; cycle <= CYCLES; cycle++)); do
         uuids=$(np "$n" host-list --minimal 2> /dev/null) || uuids=""
         ok '[[ $uuids =~ ^[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$ ]]' \
             "cycle $cycle: h$n answers host-list --minimal over its unix socket ($uuids)"
+        remote=$(np_remote "$other" "$n" host-list --minimal 2> /dev/null) ||
+            remote=""
+        is "$remote" "${uuids:-(no local answer)}" \
+            "cycle $cycle: h$other reaches h$n's netpoold over HTTPS as root"
         ok "on $n ovs-vsctl show > /dev/null" \
             "cycle $cycle: ovs-vsctl show works in h$n's OVS"
         ok "wait_until 10 pings $n $(topo_mgmt_ip "$other")" \
