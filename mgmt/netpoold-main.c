@@ -65,16 +65,17 @@ main(int argc, char *argv[])
     struct np_error *error = config_load(&d.config, argc, argv);
 
     if (error) {
-        if (!strcmp(error->code, "HELP")) {
+        bool help = !strcmp(error->code, "HELP");
+        if (help) {
             config_usage();
-            np_error_destroy(error);
-            return 0;
+        } else {
+            char *text = np_error_to_string(error);
+            fprintf(stderr, "netpoold: bad configuration: %s\n", text);
+            free(text);
         }
-        char *text = np_error_to_string(error);
-        fprintf(stderr, "netpoold: bad configuration: %s\n", text);
-        free(text);
         np_error_destroy(error);
-        return 1;
+        config_clear(&d.config);
+        return help ? 0 : 1;
     }
     signal(SIGPIPE, SIG_IGN);
 
