@@ -1,0 +1,258 @@
+#include "cli/cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/error.h"
+#include "lib/xalloc.h"
+
+static struct np_error *check_params(const struct cli_ctx *ctx);
+static bool spec_has(const char *spec, const struct cli_param *p);
+
+/* The command table: the single source for dispatch, help, bash
+ * completion (through "help --list" and "help --params") and the man page
+ * (through "help --roff").  Generic commands are listed once, by verb. */
+static const struct cli_command list_cmd = {
+    "list", "", "params", "List <class> objects; field=value filters them.",
+    cli_cmd_list, CLI_CMD_GENERIC | CLI_CMD_ANY_PARAM, "[FIELD=VALUE ...]",
+};
+static const struct cli_command param_list_cmd = {
+    "param-list", "uuid", "",
+    "Show every field of one <class> object.",
+    cli_cmd_param_list, CLI_CMD_GENERIC | CLI_CMD_LOOKUP, NULL,
+};
+static const struct cli_command param_get_cmd = {
+    "param-get", "uuid param-name", "param-key",
+    "Print one field of a <class> object, or one key of a map field.",
+    cli_cmd_param_get, CLI_CMD_GENERIC | CLI_CMD_LOOKUP, NULL,
+};
+static const struct cli_command param_set_cmd = {
+    "param-set", "uuid", "",
+    "Set fields (field=value) and map keys (map:key=value) of a <class>.",
+    cli_cmd_param_set, CLI_CMD_GENERIC | CLI_CMD_LOOKUP | CLI_CMD_ANY_PARAM,
+    "FIELD=VALUE ... [MAP:KEY=VALUE ...]",
+};
+static const struct cli_command param_add_cmd = {
+    "param-add", "uuid param-name", "param-key",
+    "Add key=value pairs to a map field (or param-key= to a set field).",
+    cli_cmd_param_add, CLI_CMD_GENERIC | CLI_CMD_LOOKUP | CLI_CMD_ANY_PARAM,
+    "[KEY=VALUE ...]",
+};
+static const struct cli_command param_remove_cmd = {
+    "param-remove", "uuid param-name param-key", "",
+    "Remove one key from a map field (or one member from a set field).",
+    cli_cmd_param_remove, CLI_CMD_GENERIC | CLI_CMD_LOOKUP, NULL,
+};
+static const struct cli_command param_clear_cmd = {
+    "param-clear", "uuid param-name", "",
+    "Remove every key of a map field (or member of a set field).",
+    cli_cmd_param_clear, CLI_CMD_GENERIC | CLI_CMD_LOOKUP, NULL,
+};
+static const struct cli_command network_create_cmd = {
+    "network-create", "name-label", "name-description MTU other-config:",
+    "Create a network and print its UUID.",
+    cli_cmd_network_create, 0, NULL,
+};
+static const struct cli_command network_destroy_cmd = {
+    "network-destroy", "uuid", "", "Destroy a network.",
+    cli_cmd_network_destroy, CLI_CMD_LOOKUP, NULL,
+};
+static const struct cli_command user_create_cmd = {
+    "user-create", "username password role", "",
+    "Create a user with a role (pool-admin, pool-operator, vm-power-admin, "
+    "vm-admin, vm-operator, read-only) and print its UUID.",
+    cli_cmd_user_create, 0, NULL,
+};
+static const struct cli_command user_destroy_cmd = {
+    "user-destroy", "uuid", "", "Destroy a user.",
+    cli_cmd_user_destroy, CLI_CMD_LOOKUP, NULL,
+};
+static const struct cli_command user_password_change_cmd = {
+    "user-password-change", "old new", "",
+    "Change the password of the logged-in user.",
+    cli_cmd_user_password_change, 0, NULL,
+};
+static const struct cli_command message_destroy_cmd = {
+    "message-destroy", "uuid", "", "Destroy a message.",
+    cli_cmd_message_destroy, CLI_CMD_LOOKUP, NULL,
+};
+static const struct cli_command task_cancel_cmd = {
+    "task-cancel", "uuid", "", "Ask a pending task to stop.",
+    cli_cmd_task_cancel, CLI_CMD_LOOKUP, NULL,
+};
+static const struct cli_command event_wait_cmd = {
+    "event-wait", "class", "uuid timeout",
+    "Wait until an object of the class has every field=value given "
+    "(field=/=value: differs); fails with TIMEOUT after timeout= seconds.",
+    cli_cmd_event_wait, CLI_CMD_ANY_PARAM, "FIELD=VALUE ...",
+};
+static const struct cli_command help_cmd = {
+    "help", "", "",
+    "Show help: help COMMAND for one command, --all for every command, "
+    "--list for the names only.",
+    cli_cmd_help, CLI_CMD_OFFLINE | CLI_CMD_ANY_PARAM,
+    "[COMMAND | --all | --list]",
+};
+
+static const struct cli_command *const commands[] = {
+    &list_cmd,
+    &param_list_cmd,
+    &param_get_cmd,
+    &param_set_cmd,
+    &param_add_cmd,
+    &param_remove_cmd,
+    &param_clear_cmd,
+    &network_create_cmd,
+    &network_destroy_cmd,
+    &user_create_cmd,
+    &user_destroy_cmd,
+    &user_password_change_cmd,
+    &message_destroy_cmd,
+    &task_cancel_cmd,
+    &event_wait_cmd,
+    &help_cmd,
+    NULL,
+};
+
+const struct cli_command *const *
+cli_commands(void)
+{
+    return commands;
+}
+
+const struct cli_command *
+cli_command_find(const char *name, const struct cli_class **classp)
+{
+    const char *dash = strchr(name, '-');
+
+    *classp = NULL;
+    for (size_t i = 0; commands[i]; i++) {
+        if (!(commands[i]->flags & CLI_CMD_GENERIC)
+            && !strcmp(name, commands[i]->name)) {
+            return commands[i];
+        }
+    }
+    if (!dash) {
+        return NULL;
+    }
+    for (size_t i = 0; cli_classes()[i]; i++) {
+        const struct cli_class *class = cli_classes()[i];
+        size_t length = strlen(class->cli_name);
+        if ((size_t) (dash - name) != length
+            || strncmp(name, class->cli_name, length)) {
+            continue;
+        }
+        for (size_t j = 0; commands[j]; j++) {
+            if ((commands[j]->flags & CLI_CMD_GENERIC)
+                && !strcmp(dash + 1, commands[j]->name)) {
+                *classp = class;
+                return commands[j];
+            }
+        }
+    }
+    return NULL;
+}
+
+struct np_error *
+cli_run(const struct cli_args *args, FILE *out)
+{
+    const char *name = args->command ? args->command : "help";
+    struct cli_session session;
+    struct cli_ctx ctx;
+    struct np_error *error;
+
+    if (args->version) {
+        fprintf(out, "netpool %s\n", CLI_VERSION);
+        return NULL;
+    }
+
+    memset(&ctx, 0, sizeof ctx);
+    ctx.args = args;
+    ctx.out = out;
+    ctx.command = cli_command_find(name, &ctx.class);
+    if (!ctx.command) {
+        return np_error_new(ERR_UNKNOWN_COMMAND, name, NULL);
+    }
+    if (!ctx.class) {
+        /* "network-destroy" acts on networks. */
+        char *prefix = xstrdup(name);
+        char *dash = strchr(prefix, '-');
+        if (dash) {
+            *dash = '\0';
+            ctx.class = cli_class_find(prefix);
+        }
+        free(prefix);
+    }
+    error = check_params(&ctx);
+    if (error) {
+        return error;
+    }
+
+    if (ctx.command->flags & CLI_CMD_OFFLINE) {
+        return ctx.command->run(&ctx);
+    }
+    error = cli_session_open(&session, args);
+    if (!error) {
+        ctx.session = &session;
+        error = ctx.command->run(&ctx);
+    }
+    cli_session_close(&session);
+    return error;
+}
+
+/* Refuses parameters the command does not take, so that a typo is an
+ * error rather than a silently ignored argument. */
+static struct np_error *
+check_params(const struct cli_ctx *ctx)
+{
+    const struct cli_command *cmd = ctx->command;
+    const struct cli_args *args = ctx->args;
+
+    if (args->n_words && strcmp(cmd->name, "help")) {
+        return np_error_new(CLI_ERR_UNKNOWN_PARAMETER, args->command,
+                            args->words[0], NULL);
+    }
+    if (cmd->flags & CLI_CMD_ANY_PARAM) {
+        return NULL;
+    }
+    for (size_t i = 0; i < args->n_params; i++) {
+        const struct cli_param *p = &args->params[i];
+        bool lookup = ((cmd->flags & CLI_CMD_LOOKUP) && !p->map_key
+                       && (!strcmp(p->key, "uuid")
+                           || !strcmp(p->key, "name-label")
+                           || (ctx->class
+                               && !strcmp(p->key, ctx->class->cli_name))));
+
+        if (!lookup && !spec_has(cmd->required, p)
+            && !spec_has(cmd->optional, p)) {
+            char *key = (p->map_key ? xasprintf("%s:%s", p->key, p->map_key)
+                                    : xstrdup(p->key));
+            struct np_error *error = np_error_new(CLI_ERR_UNKNOWN_PARAMETER,
+                                                  args->command, key, NULL);
+            free(key);
+            return error;
+        }
+    }
+    return NULL;
+}
+
+/* Returns true if the space-separated parameter list 'spec' admits 'p':
+ * "key" admits key=value, "key:" admits key:anything=value. */
+static bool
+spec_has(const char *spec, const struct cli_param *p)
+{
+    size_t key_length = strlen(p->key);
+
+    for (const char *s = spec; *s;) {
+        size_t length = strcspn(s, " ");
+        bool is_map = length && s[length - 1] == ':';
+        size_t name_length = is_map ? length - 1 : length;
+
+        if (name_length == key_length && !strncmp(s, p->key, key_length)
+            && is_map == (p->map_key != NULL)) {
+            return true;
+        }
+        s += length + (s[length] == ' ');
+    }
+    return false;
+}
