@@ -24,7 +24,7 @@ UNIT_SRC := $(wildcard tests/unit/test-*.c)
 PERF_SRC := $(wildcard perf/*.c)
 
 .PHONY: all test-build deps check unit integration bench format-check \
-        format sandbox sandbox-stop clean help install-completion
+        format sandbox sandbox-stop clean help
 all: build/bin/netpoold build/bin/netpool
 
 define build_variant

@@ -100,11 +100,8 @@ api_generic_method(const char *name)
         if (i == 0) {
             return generic_call;
         }
-        /* Writes: set_ for writable fields, add_to_/remove_from_ for
-         * writable maps. */
-        if (f->flags & FIELD_RO) {
-            return NULL;
-        }
+        /* Writes: set_ for any field (a read-only one answers
+         * FIELD_READ_ONLY), add_to_/remove_from_ for maps. */
         if (i >= 2 && f->type != STORE_MAP) {
             return NULL;
         }
@@ -167,6 +164,17 @@ generic_call(struct api_call *call, struct json_object **result,
                                        : !strncmp(verb, "add_to_", 7) ? 3
                                        : 2))) {
         return error;
+    }
+
+    const char *field_name = !strncmp(verb, "set_", 4) ? verb + 4
+                             : !strncmp(verb, "add_to_", 7) ? verb + 7
+                             : !strncmp(verb, "remove_from_", 12) ? verb + 12
+                             : NULL;
+    const struct store_field *field = field_name
+                                      ? store_class_field(class, field_name)
+                                      : NULL;
+    if (field && (field->flags & FIELD_RO)) {
+        return np_error_new(ERR_FIELD_READ_ONLY, field->name, NULL);
     }
 
     const char *uuid;

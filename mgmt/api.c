@@ -59,8 +59,9 @@ api_handle(struct api *api, const char *body, size_t size, bool local,
     call->aux = aux;
 
     if (size > API_MAX_REQUEST_SIZE) {
-        error = np_error_newf(ERR_REQUEST_TOO_LARGE, "limit", "%d",
-                              API_MAX_REQUEST_SIZE);
+        char limit[24];
+        snprintf(limit, sizeof limit, "%d", API_MAX_REQUEST_SIZE);
+        error = np_error_new(ERR_REQUEST_TOO_LARGE, limit, NULL);
         api_call_finish(call, NULL, error);
         np_error_destroy(error);
         return NULL;

@@ -109,10 +109,10 @@ test_connection(void **state)
     struct cli_args args;
 
     (void) state;
-    assert_null(parse(&args, "-s", "10.0.0.1", "-p", "8443", "-u", "root",
+    assert_null(parse(&args, "-s", "198.18.0.11", "-p", "8443", "-u", "root",
                       "-pw", "secret", "host-list", "--cafile=/ca.pem",
                       "-pwf", "/pw", NULL));
-    assert_string_equal(args.host, "10.0.0.1");
+    assert_string_equal(args.host, "198.18.0.11");
     assert_int_equal(args.port, 8443);
     assert_string_equal(args.user, "root");
     assert_string_equal(args.password, "secret");
