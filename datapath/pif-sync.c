@@ -67,10 +67,14 @@ dp_pifs_sync(struct store *store, const char *host,
         have_management |= is_management;
     }
 
-    /* NICs that went away: their PIFs stay, detached. */
+    /* NICs that went away: their PIFs stay, detached.  PIFs that stand
+     * for no NIC (VLANs, bonds) belong to the modules that made them. */
     json_object_object_foreach(pifs, uuid, record) {
+        struct json_object *physical;
         bool present = false;
-        if (error || strcmp(field(record, "host"), host)) {
+        if (error || strcmp(field(record, "host"), host)
+            || !json_object_object_get_ex(record, "physical", &physical)
+            || !json_object_get_boolean(physical)) {
             continue;
         }
         for (size_t i = 0; i < n && !present; i++) {

@@ -54,9 +54,8 @@ static const char schema_v1[] =
 static const struct migration migrations[] = {
     { 1, "CREATE INDEX objects_by_class ON objects(class);"
          "ALTER TABLE objects ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;"
-         "UPDATE objects SET seq = (SELECT MAX(seq) FROM changes"
-         "    WHERE changes.uuid = objects.uuid);"
-         "UPDATE objects SET seq = 0 WHERE seq IS NULL;" },
+         "UPDATE objects SET seq = COALESCE((SELECT MAX(seq) FROM changes"
+         "    WHERE changes.uuid = objects.uuid), 0);" },
 };
 
 static int exec_sql(struct store *, const char *sql);
