@@ -111,15 +111,15 @@ enum option_slot {
 };
 
 static const struct {
-    const char *name;           /* As typed, e.g. "-pw". */
-    enum option_slot slot;      /* What it sets. */
+    const char *name;      /* As typed, e.g. "-pw". */
+    enum option_slot slot; /* What it sets. */
 } value_options[] = {
-    { "-s", SLOT_HOST },
-    { "-p", SLOT_PORT },
-    { "-u", SLOT_USER },
-    { "-pw", SLOT_PASSWORD },
-    { "-pwf", SLOT_PASSWORD_FILE },
-    { "--cafile", SLOT_CAFILE },
+    {"-s", SLOT_HOST},
+    {"-p", SLOT_PORT},
+    {"-u", SLOT_USER},
+    {"-pw", SLOT_PASSWORD},
+    {"-pwf", SLOT_PASSWORD_FILE},
+    {"--cafile", SLOT_CAFILE},
 };
 
 /* Handles argv[*ip] if it is an option or flag: sets '*handled' and
@@ -221,8 +221,8 @@ add_param_parts(struct cli_args *args, const char *key, size_t key_length,
     struct cli_param *p;
     const char *colon = memchr(key, ':', key_length);
 
-    args->params = xrealloc(args->params,
-                            (args->n_params + 1) * sizeof *args->params);
+    args->params =
+        xrealloc(args->params, (args->n_params + 1) * sizeof *args->params);
     p = &args->params[args->n_params++];
     if (colon) {
         p->key = strndup(key, colon - key);

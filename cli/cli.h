@@ -42,29 +42,29 @@ struct np_error;
 
 /* One "key=value" or "key:map-key=value" argument. */
 struct cli_param {
-    char *key;                  /* CLI name, e.g. "name-label". */
-    char *map_key;              /* "k" of "other-config:k=v", else NULL. */
-    char *value;                /* Text after the first '='. */
+    char *key;     /* CLI name, e.g. "name-label". */
+    char *map_key; /* "k" of "other-config:k=v", else NULL. */
+    char *value;   /* Text after the first '='. */
 };
 
 /* A parsed command line. */
 struct cli_args {
-    char *command;              /* "network-list", or NULL if none. */
-    struct cli_param *params;   /* Parameters, in command-line order. */
-    size_t n_params;            /* Entries in 'params'. */
-    char **words;               /* Bare words after the command ("help
+    char *command;            /* "network-list", or NULL if none. */
+    struct cli_param *params; /* Parameters, in command-line order. */
+    size_t n_params;          /* Entries in 'params'. */
+    char **words;             /* Bare words after the command ("help
                                  * network-list"). */
-    size_t n_words;             /* Entries in 'words'. */
-    bool minimal;               /* --minimal: comma-separated values. */
-    bool json;                  /* --json: results and errors as JSON. */
-    bool version;               /* --version. */
-    bool ssl_verify;            /* False after --no-ssl-verify. */
-    char *host;                 /* -s HOST, NULL for the unix socket. */
-    int port;                   /* -p PORT, CLI_DEFAULT_PORT if absent. */
-    char *user;                 /* -u USER. */
-    char *password;             /* -pw PASS. */
-    char *password_file;        /* -pwf FILE. */
-    char *cafile;               /* --cafile FILE. */
+    size_t n_words;           /* Entries in 'words'. */
+    bool minimal;             /* --minimal: comma-separated values. */
+    bool json;                /* --json: results and errors as JSON. */
+    bool version;             /* --version. */
+    bool ssl_verify;          /* False after --no-ssl-verify. */
+    char *host;               /* -s HOST, NULL for the unix socket. */
+    int port;                 /* -p PORT, CLI_DEFAULT_PORT if absent. */
+    char *user;               /* -u USER. */
+    char *password;           /* -pw PASS. */
+    char *password_file;      /* -pwf FILE. */
+    char *cafile;             /* --cafile FILE. */
 };
 
 /* Parses 'argc' words of 'argv' (argv[0] is the program name) into 'args'.
@@ -74,8 +74,7 @@ struct cli_args {
  * Returns NULL on success, else a typed error (MISSING_PARAMETER for an
  * option without its value, INVALID_VALUE for a bad port) for the caller
  * to free; 'args' must then still be cleared with cli_args_clear(). */
-struct np_error *cli_args_parse(int argc, char *argv[],
-                                struct cli_args *args);
+struct np_error *cli_args_parse(int argc, char *argv[], struct cli_args *args);
 
 /* Frees what 'args' owns.  Accepts NULL. */
 void cli_args_clear(struct cli_args *args);
@@ -117,27 +116,27 @@ char *cli_name_from_api(const char *name);
 
 /* How a field's value looks, from the schema's "type". */
 enum cli_kind {
-    CLI_KIND_STRING,            /* Strings, enums, refs, datetimes. */
-    CLI_KIND_INT,               /* JSON integer. */
-    CLI_KIND_BOOL,              /* JSON boolean. */
-    CLI_KIND_FLOAT,             /* JSON number. */
-    CLI_KIND_SET,               /* JSON array of strings. */
-    CLI_KIND_MAP,               /* JSON object of strings. */
+    CLI_KIND_STRING, /* Strings, enums, refs, datetimes. */
+    CLI_KIND_INT,    /* JSON integer. */
+    CLI_KIND_BOOL,   /* JSON boolean. */
+    CLI_KIND_FLOAT,  /* JSON number. */
+    CLI_KIND_SET,    /* JSON array of strings. */
+    CLI_KIND_MAP,    /* JSON object of strings. */
 };
 
 /* One field of a class. */
 struct cli_field {
-    char *api_name;             /* "name_label", "network". */
-    char *cli_name;             /* "name-label", "network-uuid". */
-    enum cli_kind kind;         /* Value type. */
-    bool writable;              /* Schema mode "RW". */
+    char *api_name;     /* "name_label", "network". */
+    char *cli_name;     /* "name-label", "network-uuid". */
+    enum cli_kind kind; /* Value type. */
+    bool writable;      /* Schema mode "RW". */
 };
 
 /* The fields of one class, in the daemon's order, "uuid" first. */
 struct cli_schema {
-    const struct cli_class *class;  /* The class described. */
-    struct cli_field *fields;       /* Fields; fields[0] is "uuid". */
-    size_t n_fields;                /* Entries in 'fields'. */
+    const struct cli_class *class; /* The class described. */
+    struct cli_field *fields;      /* Fields; fields[0] is "uuid". */
+    size_t n_fields;               /* Entries in 'fields'. */
 };
 
 /* Returns the kind named by schema type 'type' ("int", "bool", "map",
@@ -201,10 +200,10 @@ struct np_error *cli_value_parse(const struct cli_field *field,
 /* A condition on a record: "field=value", "map:key=value" or, with
  * 'negate', "field=/=value". */
 struct cli_filter {
-    const struct cli_field *field;  /* Field compared. */
-    const char *map_key;            /* Key within a map field, or NULL. */
-    const char *value;              /* CLI-formatted value expected. */
-    bool negate;                    /* True for "/=": must differ. */
+    const struct cli_field *field; /* Field compared. */
+    const char *map_key;           /* Key within a map field, or NULL. */
+    const char *value;             /* CLI-formatted value expected. */
+    bool negate;                   /* True for "/=": must differ. */
 };
 
 /* Returns true if 'record' (borrowed) satisfies every one of the 'n'
@@ -223,8 +222,8 @@ bool cli_record_matches(struct json_object *record,
  * right-aligned so that the colons line up, a blank line after.  Fields
  * that 'schema' lacks are skipped. */
 char *cli_format_block(const struct cli_schema *schema,
-                       struct json_object *record,
-                       const char *const *params, size_t n_params);
+                       struct json_object *record, const char *const *params,
+                       size_t n_params);
 
 /* Writes 'error' to 'stream' as xe does ("Error code: CODE" and, when it
  * has parameters, "Error parameters: p1, p2"), or with 'json' as
@@ -240,10 +239,10 @@ void cli_print_json(FILE *stream, struct json_object *value);
 
 /* A parsed HTTP response. */
 struct cli_http_response {
-    int status;                 /* E.g. 200, 413. */
-    char *reason;               /* Reason phrase, e.g. "OK". */
-    char *body;                 /* Body, NUL-terminated (chunked decoded). */
-    size_t body_size;           /* Bytes in 'body', without the NUL. */
+    int status;       /* E.g. 200, 413. */
+    char *reason;     /* Reason phrase, e.g. "OK". */
+    char *body;       /* Body, NUL-terminated (chunked decoded). */
+    size_t body_size; /* Bytes in 'body', without the NUL. */
 };
 
 /* Returns a new HTTP/1.1 request "POST 'path'" to 'host' with 'size' bytes
@@ -276,11 +275,11 @@ struct np_error *cli_http_status_error(int status, const char *reason);
 
 /* Where to send requests. */
 struct cli_target {
-    const char *socket_path;    /* Unix socket, used when 'host' is NULL. */
-    const char *host;           /* Remote name or IP address, or NULL. */
-    int port;                   /* Remote TCP port. */
-    const char *cafile;         /* CA bundle, NULL for the system store. */
-    bool ssl_verify;            /* Verify certificate and host name. */
+    const char *socket_path; /* Unix socket, used when 'host' is NULL. */
+    const char *host;        /* Remote name or IP address, or NULL. */
+    int port;                /* Remote TCP port. */
+    const char *cafile;      /* CA bundle, NULL for the system store. */
+    bool ssl_verify;         /* Verify certificate and host name. */
 };
 
 /* POSTs 'size' bytes of 'body' to "/jsonrpc" at 'target' and reads the
@@ -302,11 +301,11 @@ struct cli_schema_cache;
 
 /* A connection to one daemon for the life of a command. */
 struct cli_session {
-    struct cli_target target;       /* Where requests go. */
-    char *ref;                      /* Session reference; "" locally. */
-    bool logged_in;                 /* True if 'ref' came from a login. */
-    long long next_id;              /* Next JSON-RPC request id. */
-    struct cli_schema_cache *schemas;   /* Schemas fetched so far. */
+    struct cli_target target;         /* Where requests go. */
+    char *ref;                        /* Session reference; "" locally. */
+    bool logged_in;                   /* True if 'ref' came from a login. */
+    long long next_id;                /* Next JSON-RPC request id. */
+    struct cli_schema_cache *schemas; /* Schemas fetched so far. */
 };
 
 /* Connects 'session' as 'args' ask: the unix socket ($NETPOOL_SOCKET or
@@ -372,36 +371,39 @@ struct np_error *cli_wait_task(struct cli_session *session,
 
 /* Everything a command runs with. */
 struct cli_ctx {
-    const struct cli_args *args;        /* The command line. */
-    struct cli_session *session;        /* Open session, NULL for local
+    const struct cli_args *args;       /* The command line. */
+    struct cli_session *session;       /* Open session, NULL for local
                                          * commands. */
-    const struct cli_class *class;      /* Class of a generic command. */
-    const struct cli_command *command;  /* The command being run. */
-    FILE *out;                          /* Where results go. */
+    const struct cli_class *class;     /* Class of a generic command. */
+    const struct cli_command *command; /* The command being run. */
+    FILE *out;                         /* Where results go. */
 };
 
 typedef struct np_error *cli_command_fn(struct cli_ctx *ctx);
 
 /* Command flags. */
-#define CLI_CMD_GENERIC (1u << 0)   /* Exists for every class as
+#define CLI_CMD_GENERIC \
+    (1u << 0) /* Exists for every class as
                                      * "<class>-<name>". */
-#define CLI_CMD_ANY_PARAM (1u << 1) /* Takes field=value parameters besides
+#define CLI_CMD_ANY_PARAM \
+    (1u << 1) /* Takes field=value parameters besides
                                      * the listed ones. */
-#define CLI_CMD_LOOKUP (1u << 2)    /* Names its object by uuid=,
+#define CLI_CMD_LOOKUP \
+    (1u << 2)                     /* Names its object by uuid=,
                                      * <class>= or name-label=. */
-#define CLI_CMD_OFFLINE (1u << 3)   /* Needs no connection. */
+#define CLI_CMD_OFFLINE (1u << 3) /* Needs no connection. */
 
 /* One entry of the command table. */
 struct cli_command {
-    const char *name;           /* "network-create"; the verb ("list") of
+    const char *name;        /* "network-create"; the verb ("list") of
                                  * a generic command. */
-    const char *required;       /* Space-separated required parameters;
+    const char *required;    /* Space-separated required parameters;
                                  * "k:" stands for "k:KEY=VALUE". */
-    const char *optional;       /* Space-separated optional parameters. */
-    const char *description;    /* One line for help. */
-    cli_command_fn *run;        /* Runs it. */
-    unsigned int flags;         /* CLI_CMD_* bits. */
-    const char *rest;           /* Synopsis of what else it takes, e.g.
+    const char *optional;    /* Space-separated optional parameters. */
+    const char *description; /* One line for help. */
+    cli_command_fn *run;     /* Runs it. */
+    unsigned int flags;      /* CLI_CMD_* bits. */
+    const char *rest;        /* Synopsis of what else it takes, e.g.
                                  * "[FIELD=VALUE ...]", or NULL. */
 };
 
@@ -435,8 +437,7 @@ const char *cli_require(const struct cli_ctx *ctx, const char *key,
  * reference, a new string, in '*refp'.  Returns NULL, or MISSING_PARAMETER
  * (uuid), HANDLE_INVALID(class, name) when nothing matches,
  * MULTIPLE_MATCHES(class, name) when a name matches several objects. */
-struct np_error *cli_lookup(struct cli_ctx *ctx, bool by_label,
-                            char **refp);
+struct np_error *cli_lookup(struct cli_ctx *ctx, bool by_label, char **refp);
 
 /* Builds filters (see cli_record_matches()) from the parameters of
  * 'ctx''s command line whose keys are not in 'skip' (NULL-terminated),

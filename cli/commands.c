@@ -13,84 +13,130 @@ static bool spec_has(const char *spec, const struct cli_param *p);
  * completion (through "help --list" and "help --params") and the man page
  * (through "help --roff").  Generic commands are listed once, by verb. */
 static const struct cli_command list_cmd = {
-    "list", "", "params", "List <class> objects; field=value filters them.",
-    cli_cmd_list, CLI_CMD_GENERIC | CLI_CMD_ANY_PARAM, "[FIELD=VALUE ...]",
+    "list",
+    "",
+    "params",
+    "List <class> objects; field=value filters them.",
+    cli_cmd_list,
+    CLI_CMD_GENERIC | CLI_CMD_ANY_PARAM,
+    "[FIELD=VALUE ...]",
 };
 static const struct cli_command param_list_cmd = {
-    "param-list", "uuid", "",
+    "param-list",
+    "uuid",
+    "",
     "Show every field of one <class> object.",
-    cli_cmd_param_list, CLI_CMD_GENERIC | CLI_CMD_LOOKUP, NULL,
+    cli_cmd_param_list,
+    CLI_CMD_GENERIC | CLI_CMD_LOOKUP,
+    NULL,
 };
 static const struct cli_command param_get_cmd = {
-    "param-get", "uuid param-name", "param-key",
+    "param-get",
+    "uuid param-name",
+    "param-key",
     "Print one field of a <class> object, or one key of a map field.",
-    cli_cmd_param_get, CLI_CMD_GENERIC | CLI_CMD_LOOKUP, NULL,
+    cli_cmd_param_get,
+    CLI_CMD_GENERIC | CLI_CMD_LOOKUP,
+    NULL,
 };
 static const struct cli_command param_set_cmd = {
-    "param-set", "uuid", "",
+    "param-set",
+    "uuid",
+    "",
     "Set fields (field=value) and map keys (map:key=value) of a <class>.",
-    cli_cmd_param_set, CLI_CMD_GENERIC | CLI_CMD_LOOKUP | CLI_CMD_ANY_PARAM,
+    cli_cmd_param_set,
+    CLI_CMD_GENERIC | CLI_CMD_LOOKUP | CLI_CMD_ANY_PARAM,
     "FIELD=VALUE ... [MAP:KEY=VALUE ...]",
 };
 static const struct cli_command param_add_cmd = {
-    "param-add", "uuid param-name", "param-key",
+    "param-add",
+    "uuid param-name",
+    "param-key",
     "Add key=value pairs to a map field (or param-key= to a set field).",
-    cli_cmd_param_add, CLI_CMD_GENERIC | CLI_CMD_LOOKUP | CLI_CMD_ANY_PARAM,
+    cli_cmd_param_add,
+    CLI_CMD_GENERIC | CLI_CMD_LOOKUP | CLI_CMD_ANY_PARAM,
     "[KEY=VALUE ...]",
 };
 static const struct cli_command param_remove_cmd = {
-    "param-remove", "uuid param-name param-key", "",
+    "param-remove",
+    "uuid param-name param-key",
+    "",
     "Remove one key from a map field (or one member from a set field).",
-    cli_cmd_param_remove, CLI_CMD_GENERIC | CLI_CMD_LOOKUP, NULL,
+    cli_cmd_param_remove,
+    CLI_CMD_GENERIC | CLI_CMD_LOOKUP,
+    NULL,
 };
 static const struct cli_command param_clear_cmd = {
-    "param-clear", "uuid param-name", "",
+    "param-clear",
+    "uuid param-name",
+    "",
     "Remove every key of a map field (or member of a set field).",
-    cli_cmd_param_clear, CLI_CMD_GENERIC | CLI_CMD_LOOKUP, NULL,
+    cli_cmd_param_clear,
+    CLI_CMD_GENERIC | CLI_CMD_LOOKUP,
+    NULL,
 };
 static const struct cli_command network_create_cmd = {
-    "network-create", "name-label", "name-description MTU other-config:",
+    "network-create",
+    "name-label",
+    "name-description MTU other-config:",
     "Create a network and print its UUID.",
-    cli_cmd_network_create, 0, NULL,
+    cli_cmd_network_create,
+    0,
+    NULL,
 };
 static const struct cli_command network_destroy_cmd = {
-    "network-destroy", "uuid", "", "Destroy a network.",
+    "network-destroy",       "uuid",         "",   "Destroy a network.",
     cli_cmd_network_destroy, CLI_CMD_LOOKUP, NULL,
 };
 static const struct cli_command user_create_cmd = {
-    "user-create", "username password role", "",
+    "user-create",
+    "username password role",
+    "",
     "Create a user with a role (pool-admin, pool-operator, vm-power-admin, "
     "vm-admin, vm-operator, read-only) and print its UUID.",
-    cli_cmd_user_create, 0, NULL,
+    cli_cmd_user_create,
+    0,
+    NULL,
 };
 static const struct cli_command user_destroy_cmd = {
-    "user-destroy", "uuid", "", "Destroy a user.",
+    "user-destroy",       "uuid",         "",   "Destroy a user.",
     cli_cmd_user_destroy, CLI_CMD_LOOKUP, NULL,
 };
 static const struct cli_command user_password_change_cmd = {
-    "user-password-change", "old new", "",
+    "user-password-change",
+    "old new",
+    "",
     "Change the password of the logged-in user.",
-    cli_cmd_user_password_change, 0, NULL,
+    cli_cmd_user_password_change,
+    0,
+    NULL,
 };
 static const struct cli_command message_destroy_cmd = {
-    "message-destroy", "uuid", "", "Destroy a message.",
+    "message-destroy",       "uuid",         "",   "Destroy a message.",
     cli_cmd_message_destroy, CLI_CMD_LOOKUP, NULL,
 };
 static const struct cli_command task_cancel_cmd = {
-    "task-cancel", "uuid", "", "Ask a pending task to stop.",
+    "task-cancel",       "uuid",         "",   "Ask a pending task to stop.",
     cli_cmd_task_cancel, CLI_CMD_LOOKUP, NULL,
 };
 static const struct cli_command event_wait_cmd = {
-    "event-wait", "class", "uuid timeout",
+    "event-wait",
+    "class",
+    "uuid timeout",
     "Wait until an object of the class has every field=value given "
     "(field=/=value: differs); fails with TIMEOUT after timeout= seconds.",
-    cli_cmd_event_wait, CLI_CMD_ANY_PARAM, "FIELD=VALUE ...",
+    cli_cmd_event_wait,
+    CLI_CMD_ANY_PARAM,
+    "FIELD=VALUE ...",
 };
 static const struct cli_command help_cmd = {
-    "help", "", "",
+    "help",
+    "",
+    "",
     "Show help: help COMMAND for one command, --all for every command, "
     "--list for the names only.",
-    cli_cmd_help, CLI_CMD_OFFLINE | CLI_CMD_ANY_PARAM,
+    cli_cmd_help,
+    CLI_CMD_OFFLINE | CLI_CMD_ANY_PARAM,
     "[COMMAND | --all | --list]",
 };
 
@@ -217,11 +263,10 @@ check_params(const struct cli_ctx *ctx)
     }
     for (size_t i = 0; i < args->n_params; i++) {
         const struct cli_param *p = &args->params[i];
-        bool lookup = ((cmd->flags & CLI_CMD_LOOKUP) && !p->map_key
-                       && (!strcmp(p->key, "uuid")
-                           || !strcmp(p->key, "name-label")
-                           || (ctx->class
-                               && !strcmp(p->key, ctx->class->cli_name))));
+        bool lookup =
+            ((cmd->flags & CLI_CMD_LOOKUP) && !p->map_key
+             && (!strcmp(p->key, "uuid") || !strcmp(p->key, "name-label")
+                 || (ctx->class && !strcmp(p->key, ctx->class->cli_name))));
 
         if (!lookup && !spec_has(cmd->required, p)
             && !spec_has(cmd->optional, p)) {

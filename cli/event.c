@@ -11,14 +11,14 @@
 #include "lib/error.h"
 #include "lib/xalloc.h"
 
-#define EVENT_WAIT_S 60.0       /* Longest single event.from call. */
+#define EVENT_WAIT_S 60.0 /* Longest single event.from call. */
 
 /* What event-wait waits for. */
 struct wait_spec {
-    const struct cli_class *class;      /* Class watched. */
-    const struct cli_schema *schema;    /* Its schema. */
-    struct cli_filter *filters;         /* Conditions, all required. */
-    size_t n_filters;                   /* Entries in 'filters'. */
+    const struct cli_class *class;   /* Class watched. */
+    const struct cli_schema *schema; /* Its schema. */
+    struct cli_filter *filters;      /* Conditions, all required. */
+    size_t n_filters;                /* Entries in 'filters'. */
 };
 
 static struct np_error *parse_timeout(const char *text, double *timeout);
@@ -31,8 +31,7 @@ static double now(void);
 
 struct np_error *
 cli_event_from(struct cli_session *session, const char *api_class,
-               const char *token, double timeout,
-               struct json_object **resultp)
+               const char *token, double timeout, struct json_object **resultp)
 {
     struct json_object *classes = json_object_new_array();
     struct np_error *error;
@@ -65,8 +64,8 @@ cli_event_token(struct json_object *result)
 struct np_error *
 cli_cmd_event_wait(struct cli_ctx *ctx)
 {
-    static const char *const skip[] = { "class", "timeout", NULL };
-    struct wait_spec spec = { NULL, NULL, NULL, 0 };
+    static const char *const skip[] = {"class", "timeout", NULL};
+    struct wait_spec spec = {NULL, NULL, NULL, 0};
     const char *class_name, *timeout_text;
     struct json_object *result = NULL;
     double timeout = INFINITY, deadline;
@@ -101,8 +100,8 @@ cli_cmd_event_wait(struct cli_ctx *ctx)
         if (!token) {
             /* Take a token, then look at what exists, so that a change
              * between the two still shows up as an event. */
-            error = cli_event_from(ctx->session, spec.class->api_name, "",
-                                   0, &result);
+            error = cli_event_from(ctx->session, spec.class->api_name, "", 0,
+                                   &result);
             if (error) {
                 break;
             }
@@ -119,10 +118,9 @@ cli_cmd_event_wait(struct cli_ctx *ctx)
                                  timeout_text ? timeout_text : "", NULL);
             break;
         }
-        error = cli_event_from(ctx->session, spec.class->api_name, token,
-                               remaining < EVENT_WAIT_S ? remaining
-                                                        : EVENT_WAIT_S,
-                               &result);
+        error = cli_event_from(
+            ctx->session, spec.class->api_name, token,
+            remaining < EVENT_WAIT_S ? remaining : EVENT_WAIT_S, &result);
         if (error && !strcmp(error->code, ERR_EVENTS_LOST)) {
             np_error_destroy(error);
             error = NULL;
@@ -208,8 +206,7 @@ match_events(const struct wait_spec *spec, struct json_object *result)
         struct json_object *class, *op, *ref, *snapshot;
 
         if (!json_object_object_get_ex(event, "class", &class)
-            || strcasecmp(json_object_get_string(class),
-                          spec->class->api_name)
+            || strcasecmp(json_object_get_string(class), spec->class->api_name)
             || (json_object_object_get_ex(event, "operation", &op)
                 && !strcmp(json_object_get_string(op), "del"))
             || !json_object_object_get_ex(event, "snapshot", &snapshot)

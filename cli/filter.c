@@ -10,13 +10,12 @@ static bool in_list(const char *key, const char *const *list);
 
 struct np_error *
 cli_filters_from_args(const struct cli_ctx *ctx,
-                      const struct cli_schema *schema,
-                      const char *const *skip, struct cli_filter **filtersp,
-                      size_t *np)
+                      const struct cli_schema *schema, const char *const *skip,
+                      struct cli_filter **filtersp, size_t *np)
 {
     const struct cli_args *args = ctx->args;
-    struct cli_filter *filters = xmalloc((args->n_params + 1)
-                                         * sizeof *filters);
+    struct cli_filter *filters =
+        xmalloc((args->n_params + 1) * sizeof *filters);
     size_t n = 0;
 
     for (size_t i = 0; i < args->n_params; i++) {
@@ -32,8 +31,8 @@ cli_filters_from_args(const struct cli_ctx *ctx,
             free(filters);
             *filtersp = NULL;
             *np = 0;
-            return np_error_new(CLI_ERR_UNKNOWN_FIELD,
-                                schema->class->cli_name, p->key, NULL);
+            return np_error_new(CLI_ERR_UNKNOWN_FIELD, schema->class->cli_name,
+                                p->key, NULL);
         }
         f = &filters[n++];
         f->field = field;

@@ -20,9 +20,8 @@ cli_format_block(const struct cli_schema *schema, struct json_object *record,
     char *out = xstrdup("");
 
     for (size_t i = 0; i < n; i++) {
-        const struct cli_field *field = (params
-                                         ? cli_schema_find(schema, params[i])
-                                         : &schema->fields[i]);
+        const struct cli_field *field =
+            (params ? cli_schema_find(schema, params[i]) : &schema->fields[i]);
         if (field) {
             size_t length;
             fields[n_fields] = field;
@@ -64,8 +63,8 @@ cli_print_error(FILE *stream, const struct np_error *error, bool json)
         json_object_object_add(object, "error", np_error_to_json(error));
         fprintf(stream, "%s\n",
                 json_object_to_json_string_ext(
-                    object, JSON_C_TO_STRING_PLAIN
-                                | JSON_C_TO_STRING_NOSLASHESCAPE));
+                    object,
+                    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
         json_object_put(object);
         return;
     }

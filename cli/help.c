@@ -6,7 +6,7 @@
 #include "lib/error.h"
 #include "lib/xalloc.h"
 
-#define HELP_WIDTH 79           /* Columns of wrapped help text. */
+#define HELP_WIDTH 79 /* Columns of wrapped help text. */
 
 static void print_usage(FILE *out);
 static void print_command(FILE *out, const struct cli_command *cmd,
@@ -67,13 +67,15 @@ cli_commands_write_roff(FILE *stream)
 
     fputs(".SS \"Commands for every class\"\n"
           ".PP\n"
-          "\\fICLASS\\fR is one of:", stream);
+          "\\fICLASS\\fR is one of:",
+          stream);
     for (size_t i = 0; classes[i]; i++) {
         fprintf(stream, " \\fB%s\\fR%s", classes[i]->cli_name,
                 classes[i + 1] ? "," : ".");
     }
     fputs("\nThe object of a command is named by \\fBuuid=\\fIUUID\\fR or "
-          "\\fICLASS\\fB=\\fINAME\\-OR\\-UUID\\fR.\n", stream);
+          "\\fICLASS\\fB=\\fINAME\\-OR\\-UUID\\fR.\n",
+          stream);
 
     for (int pass = 0; pass < 2; pass++) {
         bool generic = pass == 0;
@@ -120,7 +122,8 @@ print_usage(FILE *out)
           "\n"
           "Output: xe-style records; --minimal prints comma-separated\n"
           "UUIDs, --json prints JSON.  Exit status 0 on success, 1 on\n"
-          "error, with the error on stderr.\n\n", out);
+          "error, with the error on stderr.\n\n",
+          out);
 
     for (size_t i = 0; classes[i]; i++) {
         s = xasprintf("%s%s%s", list, i ? " " : "", classes[i]->cli_name);
@@ -167,8 +170,9 @@ print_command(FILE *out, const struct cli_command *cmd,
     char *description = describe(cmd, class);
 
     fprintf(out, "command name            : %s\n", name);
-    print_wrapped(out, "        usage           : ",
-                  "                          ", usage);
+    print_wrapped(out,
+                  "        usage           : ", "                          ",
+                  usage);
     if (cmd->flags & CLI_CMD_LOOKUP) {
         char *object = xstrdup(name);
         char *dash = strchr(object, '-');
@@ -183,8 +187,9 @@ print_command(FILE *out, const struct cli_command *cmd,
         free(text);
         free(object);
     }
-    print_wrapped(out, "        description     : ",
-                  "                          ", description);
+    print_wrapped(out,
+                  "        description     : ", "                          ",
+                  description);
     free(name);
     free(usage);
     free(description);
@@ -230,7 +235,7 @@ static void
 print_params(FILE *out, const struct cli_command *cmd,
              const struct cli_class *class)
 {
-    const char *specs[] = { cmd->required, cmd->optional };
+    const char *specs[] = {cmd->required, cmd->optional};
 
     for (size_t i = 0; i < 2; i++) {
         for (const char *s = specs[i]; *s;) {
@@ -276,8 +281,7 @@ add_spec(char **s, const char *spec, bool required)
     for (const char *p = spec; *p;) {
         size_t length = strcspn(p, " ");
         bool is_map = length && p[length - 1] == ':';
-        char *key = xasprintf("%.*s", (int) (is_map ? length - 1 : length),
-                              p);
+        char *key = xasprintf("%.*s", (int) (is_map ? length - 1 : length), p);
         char *t;
 
         p += length + (p[length] == ' ');
@@ -300,13 +304,20 @@ static const char *
 placeholder(const char *key)
 {
     static const char *const names[][2] = {
-        { "uuid", "UUID" },           { "params", "FIELD,...|all" },
-        { "param-name", "FIELD" },    { "param-key", "KEY" },
-        { "timeout", "SECONDS" },     { "class", "CLASS" },
-        { "password", "PASSWORD" },   { "old", "PASSWORD" },
-        { "new", "PASSWORD" },        { "role", "ROLE" },
-        { "username", "NAME" },       { "name-label", "NAME" },
-        { "name-description", "TEXT" }, { "MTU", "BYTES" },
+        {"uuid", "UUID"},
+        {"params", "FIELD,...|all"},
+        {"param-name", "FIELD"},
+        {"param-key", "KEY"},
+        {"timeout", "SECONDS"},
+        {"class", "CLASS"},
+        {"password", "PASSWORD"},
+        {"old", "PASSWORD"},
+        {"new", "PASSWORD"},
+        {"role", "ROLE"},
+        {"username", "NAME"},
+        {"name-label", "NAME"},
+        {"name-description", "TEXT"},
+        {"MTU", "BYTES"},
     };
 
     for (size_t i = 0; i < sizeof names / sizeof *names; i++) {

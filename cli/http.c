@@ -12,9 +12,9 @@
 
 /* What the headers of a response say about its body. */
 struct http_framing {
-    bool chunked;               /* Transfer-Encoding: chunked. */
-    bool has_length;            /* A Content-Length header was present. */
-    size_t length;              /* Its value. */
+    bool chunked;    /* Transfer-Encoding: chunked. */
+    bool has_length; /* A Content-Length header was present. */
+    size_t length;   /* Its value. */
 };
 
 static const char *find_header_end(const char *buf, size_t size,
@@ -28,8 +28,8 @@ static int decode_chunked(const char *p, size_t size, bool eof,
 static const char *find_line_end(const char *p, const char *end);
 
 char *
-cli_http_format_request(const char *host, const char *path,
-                        const char *body, size_t size, size_t *request_size)
+cli_http_format_request(const char *host, const char *path, const char *body,
+                        size_t size, size_t *request_size)
 {
     char *head = xasprintf("POST %s HTTP/1.1\r\n"
                            "Host: %s\r\n"
@@ -53,7 +53,7 @@ int
 cli_http_parse_response(const char *buf, size_t size, bool eof,
                         struct cli_http_response *response)
 {
-    struct http_framing framing = { false, false, 0 };
+    struct http_framing framing = {false, false, 0};
     const char *header_end, *line_end;
     size_t body_offset;
     int error;

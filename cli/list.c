@@ -9,9 +9,9 @@
 
 /* The columns <c>-list shows. */
 struct columns {
-    char **names;               /* CLI names; NULL when showing all. */
-    size_t n;                   /* Entries in 'names'. */
-    bool explicit;              /* Chosen with params=. */
+    char **names;  /* CLI names; NULL when showing all. */
+    size_t n;      /* Entries in 'names'. */
+    bool explicit; /* Chosen with params=. */
 };
 
 static struct np_error *choose_columns(const struct cli_ctx *ctx,
@@ -27,8 +27,8 @@ static void print_minimal(FILE *out, const struct cli_schema *schema,
 struct np_error *
 cli_cmd_list(struct cli_ctx *ctx)
 {
-    static const char *const skip[] = { "params", NULL };
-    struct columns columns = { NULL, 0, false };
+    static const char *const skip[] = {"params", NULL};
+    struct columns columns = {NULL, 0, false};
     struct json_object *all = NULL, *matches;
     const struct cli_schema *schema;
     struct cli_filter *filters = NULL;
@@ -42,8 +42,7 @@ cli_cmd_list(struct cli_ctx *ctx)
         error = choose_columns(ctx, schema, &columns);
     }
     if (!error) {
-        error = cli_filters_from_args(ctx, schema, skip, &filters,
-                                      &n_filters);
+        error = cli_filters_from_args(ctx, schema, skip, &filters, &n_filters);
     }
     if (error) {
         goto out;
@@ -116,8 +115,7 @@ choose_columns(const struct cli_ctx *ctx, const struct cli_schema *schema,
                 if (!cli_schema_find(schema, columns->names[columns->n - 1])) {
                     return np_error_new(CLI_ERR_UNKNOWN_FIELD,
                                         ctx->class->cli_name,
-                                        columns->names[columns->n - 1],
-                                        NULL);
+                                        columns->names[columns->n - 1], NULL);
                 }
             }
             p += length + (p[length] == ',');
@@ -145,8 +143,8 @@ choose_columns(const struct cli_ctx *ctx, const struct cli_schema *schema,
 static void
 add_column(struct columns *columns, const char *name, size_t length)
 {
-    columns->names = xrealloc(columns->names,
-                              (columns->n + 1) * sizeof *columns->names);
+    columns->names =
+        xrealloc(columns->names, (columns->n + 1) * sizeof *columns->names);
     columns->names[columns->n++] = xasprintf("%.*s", (int) length, name);
 }
 

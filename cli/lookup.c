@@ -13,8 +13,7 @@ static struct np_error *get_by_uuid(struct cli_ctx *ctx, const char *uuid,
 static struct np_error *get_by_name(struct cli_ctx *ctx, const char *name,
                                     char **refp);
 static struct np_error *scan_by_field(struct cli_ctx *ctx,
-                                      const char *api_field,
-                                      const char *name,
+                                      const char *api_field, const char *name,
                                       struct json_object **refsp);
 static struct np_error *pick_one(struct cli_ctx *ctx, const char *name,
                                  struct json_object *refs, char **refp);
@@ -36,8 +35,8 @@ cli_lookup(struct cli_ctx *ctx, bool by_label, char **refp)
 {
     const char *uuid = cli_args_get(ctx->args, "uuid");
     const char *name = cli_args_get(ctx->args, ctx->class->cli_name);
-    const char *label = by_label ? cli_args_get(ctx->args, "name-label")
-                                 : NULL;
+    const char *label =
+        by_label ? cli_args_get(ctx->args, "name-label") : NULL;
     struct np_error *error;
 
     *refp = NULL;
@@ -104,8 +103,7 @@ get_by_name(struct cli_ctx *ctx, const char *name, char **refp)
         return error;
     }
     if (cli_schema_find_api(schema, "name_label")) {
-        char *method = xasprintf("%s.get_by_name_label",
-                                 ctx->class->api_name);
+        char *method = xasprintf("%s.get_by_name_label", ctx->class->api_name);
         error = cli_callv(ctx->session, &refs, method,
                           json_object_new_string(name), NULL);
         free(method);
@@ -158,7 +156,8 @@ pick_one(struct cli_ctx *ctx, const char *name, struct json_object *refs,
          char **refp)
 {
     size_t n = (json_object_is_type(refs, json_type_array)
-                ? json_object_array_length(refs) : 0);
+                    ? json_object_array_length(refs)
+                    : 0);
 
     if (n == 0) {
         return np_error_new(ERR_HANDLE_INVALID, ctx->class->api_name, name,
@@ -167,7 +166,7 @@ pick_one(struct cli_ctx *ctx, const char *name, struct json_object *refs,
         return np_error_new(ERR_MULTIPLE_MATCHES, ctx->class->api_name, name,
                             NULL);
     }
-    *refp = xstrdup(json_object_get_string(
-        json_object_array_get_idx(refs, 0)));
+    *refp =
+        xstrdup(json_object_get_string(json_object_array_get_idx(refs, 0)));
     return NULL;
 }

@@ -13,45 +13,65 @@ static bool is_class_api_name(const char *name, size_t length);
  * class has them, else a few fields that tell objects apart.  Columns the
  * daemon's schema lacks are skipped. */
 static const struct cli_class pool_class = {
-    "pool", "pool", "uuid name-label name-description master",
+    "pool",
+    "pool",
+    "uuid name-label name-description master",
 };
 static const struct cli_class host_class = {
-    "host", "host", "uuid name-label name-description",
+    "host",
+    "host",
+    "uuid name-label name-description",
 };
 static const struct cli_class pif_class = {
-    "pif", "PIF",
+    "pif",
+    "PIF",
     "uuid device MAC currently-attached VLAN network-uuid host-uuid",
 };
 static const struct cli_class network_class = {
-    "network", "network", "uuid name-label name-description bridge",
+    "network",
+    "network",
+    "uuid name-label name-description bridge",
 };
 static const struct cli_class bond_class = {
-    "bond", "bond", "uuid master slaves mode",
+    "bond",
+    "bond",
+    "uuid master slaves mode",
 };
 static const struct cli_class vlan_class = {
-    "vlan", "VLAN", "uuid tag tagged-PIF untagged-PIF",
+    "vlan",
+    "VLAN",
+    "uuid tag tagged-PIF untagged-PIF",
 };
 static const struct cli_class vif_class = {
-    "vif", "VIF",
+    "vif",
+    "VIF",
     "uuid device MAC VM-uuid network-uuid currently-attached",
 };
 static const struct cli_class vm_class = {
-    "vm", "VM", "uuid name-label name-description power-state",
+    "vm",
+    "VM",
+    "uuid name-label name-description power-state",
 };
 static const struct cli_class task_class = {
-    "task", "task", "uuid name-label name-description status progress",
+    "task",
+    "task",
+    "uuid name-label name-description status progress",
 };
 static const struct cli_class message_class = {
-    "message", "message", "uuid name priority cls obj-uuid timestamp",
+    "message",
+    "message",
+    "uuid name priority cls obj-uuid timestamp",
 };
 static const struct cli_class user_class = {
-    "user", "user", "uuid username role",
+    "user",
+    "user",
+    "uuid username role",
 };
 
 static const struct cli_class *const classes[] = {
-    &pool_class, &host_class,    &pif_class,     &network_class,
-    &bond_class, &vlan_class,    &vif_class,     &vm_class,
-    &task_class, &message_class, &user_class,    NULL,
+    &pool_class, &host_class,    &pif_class,  &network_class,
+    &bond_class, &vlan_class,    &vif_class,  &vm_class,
+    &task_class, &message_class, &user_class, NULL,
 };
 
 const struct cli_class *const *
@@ -88,15 +108,15 @@ enum cli_kind
 cli_kind_from_type(const char *type)
 {
     static const struct {
-        const char *name;       /* Schema type. */
-        enum cli_kind kind;     /* What it holds. */
+        const char *name;   /* Schema type. */
+        enum cli_kind kind; /* What it holds. */
     } types[] = {
-        { "int", CLI_KIND_INT },       { "integer", CLI_KIND_INT },
-        { "bool", CLI_KIND_BOOL },     { "boolean", CLI_KIND_BOOL },
-        { "float", CLI_KIND_FLOAT },   { "double", CLI_KIND_FLOAT },
-        { "number", CLI_KIND_FLOAT },  { "set", CLI_KIND_SET },
-        { "array", CLI_KIND_SET },     { "map", CLI_KIND_MAP },
-        { "object", CLI_KIND_MAP },
+        {"int", CLI_KIND_INT},      {"integer", CLI_KIND_INT},
+        {"bool", CLI_KIND_BOOL},    {"boolean", CLI_KIND_BOOL},
+        {"float", CLI_KIND_FLOAT},  {"double", CLI_KIND_FLOAT},
+        {"number", CLI_KIND_FLOAT}, {"set", CLI_KIND_SET},
+        {"array", CLI_KIND_SET},    {"map", CLI_KIND_MAP},
+        {"object", CLI_KIND_MAP},
     };
 
     if (!type) {

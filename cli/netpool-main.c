@@ -22,8 +22,8 @@ main(int argc, char *argv[])
         error = cli_run(&args, stdout);
     }
     if (fflush(stdout) && !error) {
-        error = np_error_new(ERR_INTERNAL_ERROR, "cannot write the output",
-                             NULL);
+        error =
+            np_error_new(ERR_INTERNAL_ERROR, "cannot write the output", NULL);
     }
     status = error ? EXIT_FAILURE : EXIT_SUCCESS;
     if (error) {

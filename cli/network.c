@@ -43,8 +43,7 @@ cli_cmd_network_create(struct cli_ctx *ctx)
                                   &ref);
         } else {
             error = np_error_new(ERR_INTERNAL_ERROR, "Async.network.create",
-                                 "the result is not a task reference",
-                                 NULL);
+                                 "the result is not a task reference", NULL);
         }
     }
     if (!error) {
@@ -87,8 +86,8 @@ build_record(struct cli_ctx *ctx, const struct cli_schema *schema,
         struct json_object *value, *map;
 
         if (!field) {
-            error = np_error_new(CLI_ERR_UNKNOWN_FIELD,
-                                 ctx->class->cli_name, p->key, NULL);
+            error = np_error_new(CLI_ERR_UNKNOWN_FIELD, ctx->class->cli_name,
+                                 p->key, NULL);
         } else if (p->map_key) {
             if (!json_object_object_get_ex(record, field->api_name, &map)) {
                 map = json_object_new_object();

@@ -10,17 +10,16 @@
 /* An object named on the command line, with what the param-* commands
  * need to know about it. */
 struct target {
-    char *ref;                      /* Its reference. */
-    const struct cli_schema *schema;    /* Its class's schema. */
-    struct json_object *record;     /* Its record, once fetched. */
+    char *ref;                       /* Its reference. */
+    const struct cli_schema *schema; /* Its class's schema. */
+    struct json_object *record;      /* Its record, once fetched. */
 };
 
 static struct np_error *open_target(struct cli_ctx *ctx, bool by_label,
                                     bool fetch, struct target *target);
 static void target_clear(struct target *target);
 static struct np_error *named_field(struct cli_ctx *ctx,
-                                    const struct target *target,
-                                    bool write,
+                                    const struct target *target, bool write,
                                     const struct cli_field **fieldp);
 static struct json_object *record_value(const struct target *target,
                                         const struct cli_field *field);
@@ -50,8 +49,8 @@ cli_cmd_param_list(struct cli_ctx *ctx)
         } else if (ctx->args->minimal) {
             fprintf(ctx->out, "%s\n", target.ref);
         } else {
-            char *block = cli_format_block(target.schema, target.record,
-                                           NULL, 0);
+            char *block =
+                cli_format_block(target.schema, target.record, NULL, 0);
             fputs(block, ctx->out);
             free(block);
         }
@@ -82,13 +81,12 @@ cli_cmd_param_get(struct cli_ctx *ctx)
         struct json_object *map = value;
         if (field->kind != CLI_KIND_MAP
             || !json_object_is_type(map, json_type_object)) {
-            error = np_error_new(ERR_FIELD_TYPE_ERROR, field->cli_name,
-                                 NULL);
+            error = np_error_new(ERR_FIELD_TYPE_ERROR, field->cli_name, NULL);
             goto out;
         }
         if (!json_object_object_get_ex(map, key, &value)) {
-            error = np_error_new(ERR_MAP_KEY_MISSING, field->cli_name, key,
-                                 NULL);
+            error =
+                np_error_new(ERR_MAP_KEY_MISSING, field->cli_name, key, NULL);
             goto out;
         }
     }
@@ -134,17 +132,15 @@ cli_cmd_param_set(struct cli_ctx *ctx)
             error = np_error_new(ERR_FIELD_READ_ONLY, field->cli_name, NULL);
         } else if (p->map_key) {
             if (field->kind != CLI_KIND_MAP) {
-                error = np_error_new(ERR_FIELD_TYPE_ERROR, field->cli_name,
-                                     NULL);
+                error =
+                    np_error_new(ERR_FIELD_TYPE_ERROR, field->cli_name, NULL);
             } else {
-                error = set_map_key(ctx, &target, field, p->map_key,
-                                    p->value);
+                error = set_map_key(ctx, &target, field, p->map_key, p->value);
             }
         } else {
             error = cli_value_parse(field, p->value, &value);
             if (!error) {
-                error = call_field(ctx, "set", field, target.ref, value,
-                                   NULL);
+                error = call_field(ctx, "set", field, target.ref, value, NULL);
             }
         }
     }
@@ -155,7 +151,7 @@ cli_cmd_param_set(struct cli_ctx *ctx)
 struct np_error *
 cli_cmd_param_add(struct cli_ctx *ctx)
 {
-    static const char *const fixed[] = { "param-name", "param-key", NULL };
+    static const char *const fixed[] = {"param-name", "param-key", NULL};
     const struct cli_args *args = ctx->args;
     const struct cli_field *field;
     struct target target;
@@ -172,9 +168,9 @@ cli_cmd_param_add(struct cli_ctx *ctx)
 
     if (field->kind == CLI_KIND_SET) {
         const char *item = cli_args_get(args, "param-key");
-        error = (item ? edit_set(ctx, &target, field, item, true)
-                      : np_error_new(ERR_MISSING_PARAMETER, "param-key",
-                                     NULL));
+        error =
+            (item ? edit_set(ctx, &target, field, item, true)
+                  : np_error_new(ERR_MISSING_PARAMETER, "param-key", NULL));
         goto out;
     } else if (field->kind != CLI_KIND_MAP) {
         error = np_error_new(ERR_FIELD_TYPE_ERROR, field->cli_name, NULL);
@@ -228,8 +224,7 @@ cli_cmd_param_remove(struct cli_ctx *ctx)
         } else if (field->kind == CLI_KIND_SET) {
             error = edit_set(ctx, &target, field, key, false);
         } else {
-            error = np_error_new(ERR_FIELD_TYPE_ERROR, field->cli_name,
-                                 NULL);
+            error = np_error_new(ERR_FIELD_TYPE_ERROR, field->cli_name, NULL);
         }
     }
     target_clear(&target);
@@ -334,8 +329,8 @@ named_field(struct cli_ctx *ctx, const struct target *target, bool write,
     }
     *fieldp = cli_schema_find(target->schema, name);
     if (!*fieldp) {
-        return np_error_new(CLI_ERR_UNKNOWN_FIELD, ctx->class->cli_name,
-                            name, NULL);
+        return np_error_new(CLI_ERR_UNKNOWN_FIELD, ctx->class->cli_name, name,
+                            NULL);
     }
     if (write && !(*fieldp)->writable) {
         return np_error_new(ERR_FIELD_READ_ONLY, (*fieldp)->cli_name, NULL);
@@ -361,8 +356,8 @@ call_field(struct cli_ctx *ctx, const char *verb,
            const struct cli_field *field, const char *ref,
            struct json_object *a, struct json_object *b)
 {
-    char *method = xasprintf("%s.%s_%s", ctx->class->api_name, verb,
-                             field->api_name);
+    char *method =
+        xasprintf("%s.%s_%s", ctx->class->api_name, verb, field->api_name);
     struct json_object *params = json_object_new_array();
     struct np_error *error;
 
@@ -382,8 +377,7 @@ call_field(struct cli_ctx *ctx, const char *verb,
  * remove_from (if the key is there) then add_to. */
 static struct np_error *
 set_map_key(struct cli_ctx *ctx, const struct target *target,
-            const struct cli_field *field, const char *key,
-            const char *value)
+            const struct cli_field *field, const char *key, const char *value)
 {
     struct json_object *map = record_value(target, field);
     struct json_object *current;
@@ -414,7 +408,8 @@ edit_set(struct cli_ctx *ctx, const struct target *target,
     struct json_object *set = record_value(target, field);
     struct json_object *new_set = json_object_new_array();
     size_t n = json_object_is_type(set, json_type_array)
-                   ? json_object_array_length(set) : 0;
+                   ? json_object_array_length(set)
+                   : 0;
     bool present = false;
 
     for (size_t i = 0; i < n; i++) {
@@ -431,8 +426,7 @@ edit_set(struct cli_ctx *ctx, const struct target *target,
         json_object_array_add(new_set, json_object_new_string(item));
     } else if (!add && !present) {
         json_object_put(new_set);
-        return np_error_new(ERR_MAP_KEY_MISSING, field->cli_name, item,
-                            NULL);
+        return np_error_new(ERR_MAP_KEY_MISSING, field->cli_name, item, NULL);
     } else if (add) {
         json_object_put(new_set);
         return NULL;

@@ -12,10 +12,9 @@ static void add_field(struct cli_schema *schema, const char *api_name,
 static const char *json_string_member(struct json_object *object,
                                       const char *name);
 static bool is_secret_name(const char *name);
-static const struct cli_field *find_alias(const struct cli_schema *schema,
-                                          const char *name,
-                                          int (*cmp)(const char *,
-                                                     const char *));
+static const struct cli_field *
+find_alias(const struct cli_schema *schema, const char *name,
+           int (*cmp)(const char *, const char *));
 
 struct cli_schema *
 cli_schema_from_json(const struct cli_class *class, struct json_object *json)
@@ -123,13 +122,13 @@ cli_record_strip_secrets(struct json_object *record)
 
 /* Appends a field to 'schema'. */
 static void
-add_field(struct cli_schema *schema, const char *api_name,
-          enum cli_kind kind, bool writable)
+add_field(struct cli_schema *schema, const char *api_name, enum cli_kind kind,
+          bool writable)
 {
     struct cli_field *field;
 
-    schema->fields = xrealloc(schema->fields,
-                              (schema->n_fields + 1) * sizeof *field);
+    schema->fields =
+        xrealloc(schema->fields, (schema->n_fields + 1) * sizeof *field);
     field = &schema->fields[schema->n_fields++];
     field->api_name = xstrdup(api_name);
     field->cli_name = cli_field_cli_name(api_name, kind);

@@ -14,8 +14,8 @@
 
 /* Schemas fetched during one command. */
 struct cli_schema_cache {
-    struct cli_schema **schemas;    /* One per class asked about. */
-    size_t n;                       /* Entries in 'schemas'. */
+    struct cli_schema **schemas; /* One per class asked about. */
+    size_t n;                    /* Entries in 'schemas'. */
 };
 
 static struct np_error *rpc(struct cli_session *session, const char *method,
@@ -38,8 +38,8 @@ cli_session_open(struct cli_session *session, const struct cli_args *args)
 
     if (!args->host) {
         const char *path = getenv("NETPOOL_SOCKET");
-        session->target.socket_path = (path && *path
-                                       ? path : CLI_DEFAULT_SOCKET);
+        session->target.socket_path =
+            (path && *path ? path : CLI_DEFAULT_SOCKET);
         return NULL;
     }
 
@@ -105,8 +105,7 @@ cli_callv(struct cli_session *session, struct json_object **resultp,
 }
 
 struct np_error *
-cli_session_schema(struct cli_session *session,
-                   const struct cli_class *class,
+cli_session_schema(struct cli_session *session, const struct cli_class *class,
                    const struct cli_schema **schemap)
 {
     struct cli_schema_cache *cache = session->schemas;
@@ -132,8 +131,8 @@ cli_session_schema(struct cli_session *session,
             error = np_error_new(ERR_INTERNAL_ERROR, method,
                                  "the schema is not a list", NULL);
         } else {
-            cache->schemas = xrealloc(cache->schemas, (cache->n + 1)
-                                      * sizeof *cache->schemas);
+            cache->schemas = xrealloc(cache->schemas,
+                                      (cache->n + 1) * sizeof *cache->schemas);
             cache->schemas[cache->n++] = schema;
             *schemap = schema;
         }
@@ -166,8 +165,7 @@ rpc(struct cli_session *session, const char *method,
 
     if (jsonrpc_parse_response(reply, reply_size, &result, &error)) {
         error = np_error_new(ERR_JSON_PARSE_ERROR, method,
-                             "the reply is not a JSON-RPC 2.0 response",
-                             NULL);
+                             "the reply is not a JSON-RPC 2.0 response", NULL);
     }
     free(reply);
 
@@ -217,8 +215,7 @@ login(struct cli_session *session, const struct cli_args *args)
         goto out;
     }
     if (!json_object_is_type(result, json_type_string)) {
-        error = np_error_new(ERR_INTERNAL_ERROR,
-                             "session.login_with_password",
+        error = np_error_new(ERR_INTERNAL_ERROR, "session.login_with_password",
                              "the result is not a session reference", NULL);
         goto out;
     }
@@ -242,7 +239,7 @@ static struct np_error *
 read_password_file(const char *path, char **userp, char **passwordp)
 {
     char buf[MAX_PASSWORD_FILE_SIZE + 1];
-    char *lines[2] = { NULL, NULL };
+    char *lines[2] = {NULL, NULL};
     size_t n_lines = 0, size;
     FILE *file = fopen(path, "r");
     char *save = NULL;

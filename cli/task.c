@@ -7,7 +7,7 @@
 #include "lib/error.h"
 #include "lib/xalloc.h"
 
-#define TASK_WAIT_S 60.0        /* Seconds per event.from while waiting. */
+#define TASK_WAIT_S 60.0 /* Seconds per event.from while waiting. */
 
 static struct np_error *task_status(struct cli_session *session,
                                     const char *task_ref,
@@ -51,8 +51,8 @@ cli_wait_task(struct cli_session *session, const char *task_ref,
             size_t n;
             struct json_object *list;
 
-            error = cli_event_from(session, "task", token, TASK_WAIT_S,
-                                   &events);
+            error =
+                cli_event_from(session, "task", token, TASK_WAIT_S, &events);
             if (error) {
                 break;
             }
@@ -64,8 +64,7 @@ cli_wait_task(struct cli_session *session, const char *task_ref,
             }
             n = list ? json_object_array_length(list) : 0;
             for (size_t i = 0; i < n; i++) {
-                struct json_object *event = json_object_array_get_idx(list,
-                                                                      i);
+                struct json_object *event = json_object_array_get_idx(list, i);
                 struct json_object *ref, *op, *snapshot;
                 if (!json_object_object_get_ex(event, "ref", &ref)
                     || strcmp(json_object_get_string(ref), task_ref)) {
@@ -178,8 +177,9 @@ task_outcome(const char *task_ref, struct json_object *record,
         if (json_object_object_get_ex(record, "error_info", &value)) {
             error = np_error_from_json(value);
         }
-        return (error ? error
-                : np_error_new(ERR_INTERNAL_ERROR, "task", task_ref, NULL));
+        return (
+            error ? error
+                  : np_error_new(ERR_INTERNAL_ERROR, "task", task_ref, NULL));
     }
     return np_error_new(ERR_INTERNAL_ERROR, "task", task_ref, s, NULL);
 }

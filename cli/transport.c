@@ -19,15 +19,15 @@
 #include "lib/xalloc.h"
 
 #define API_PATH "/jsonrpc"
-#define CONNECT_TIMEOUT_S 30     /* Also bounds each blocked write. */
+#define CONNECT_TIMEOUT_S 30 /* Also bounds each blocked write. */
 #define MAX_REPLY_SIZE (256u << 20)
 
 /* One open connection, plain or TLS. */
 struct channel {
-    int fd;                     /* Connected socket, or -1. */
-    SSL_CTX *ctx;               /* TLS context, NULL for the unix socket. */
-    SSL *ssl;                   /* TLS connection, NULL likewise. */
-    char *peer;                 /* "host:port" or the socket path, for
+    int fd;       /* Connected socket, or -1. */
+    SSL_CTX *ctx; /* TLS context, NULL for the unix socket. */
+    SSL *ssl;     /* TLS connection, NULL likewise. */
+    char *peer;   /* "host:port" or the socket path, for
                                  * error messages. */
 };
 
@@ -53,8 +53,8 @@ struct np_error *
 cli_transport_post(const struct cli_target *target, const char *body,
                    size_t size, char **replyp, size_t *reply_sizep)
 {
-    struct channel channel = { -1, NULL, NULL, NULL };
-    struct cli_http_response response = { 0, NULL, NULL, 0 };
+    struct channel channel = {-1, NULL, NULL, NULL};
+    struct cli_http_response response = {0, NULL, NULL, 0};
     struct np_error *error;
     char *host_header, *request;
     size_t request_size;
@@ -101,8 +101,8 @@ cli_transport_post(const struct cli_target *target, const char *body,
          * a 4xx status: its typed error says more than the status does. */
         struct json_object *result;
         struct np_error *body_error;
-        if (!jsonrpc_parse_response(response.body, response.body_size,
-                                    &result, &body_error)
+        if (!jsonrpc_parse_response(response.body, response.body_size, &result,
+                                    &body_error)
             && body_error) {
             np_error_destroy(body_error);
             np_error_destroy(error);
@@ -137,9 +137,9 @@ channel_open(const struct cli_target *target, struct channel *channel)
     }
 
     host = strip_brackets(target->host);
-    channel->peer = (strchr(host, ':')
-                     ? xasprintf("[%s]:%d", host, target->port)
-                     : xasprintf("%s:%d", host, target->port));
+    channel->peer =
+        (strchr(host, ':') ? xasprintf("[%s]:%d", host, target->port)
+                           : xasprintf("%s:%d", host, target->port));
     error = connect_tcp(host, target->port, channel);
     if (!error) {
         error = start_tls(target, host, channel);
@@ -195,7 +195,7 @@ static struct np_error *
 connect_tcp(const char *host, int port, struct channel *channel)
 {
     struct addrinfo hints, *addrs, *ai;
-    struct timeval timeout = { CONNECT_TIMEOUT_S, 0 };
+    struct timeval timeout = {CONNECT_TIMEOUT_S, 0};
     char service[16];
     int retval, saved_errno = ECONNREFUSED;
 
@@ -256,14 +256,13 @@ start_tls(const struct cli_target *target, const char *host,
 
     if (target->ssl_verify) {
         int ok = (target->cafile
-                  ? SSL_CTX_load_verify_locations(channel->ctx,
-                                                  target->cafile, NULL)
-                  : SSL_CTX_set_default_verify_paths(channel->ctx));
+                      ? SSL_CTX_load_verify_locations(channel->ctx,
+                                                      target->cafile, NULL)
+                      : SSL_CTX_set_default_verify_paths(channel->ctx));
         if (!ok) {
             ERR_clear_error();
             return np_error_new(ERR_INVALID_VALUE, "cafile",
-                                target->cafile ? target->cafile : "",
-                                NULL);
+                                target->cafile ? target->cafile : "", NULL);
         }
         SSL_CTX_set_verify(channel->ctx, SSL_VERIFY_PEER, NULL);
     } else {
@@ -280,11 +279,11 @@ start_tls(const struct cli_target *target, const char *host,
     }
     if (target->ssl_verify) {
         param = SSL_get0_param(channel->ssl);
-        X509_VERIFY_PARAM_set_hostflags(
-            param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+        X509_VERIFY_PARAM_set_hostflags(param,
+                                        X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
         if (is_ip_address(host)
-            ? !X509_VERIFY_PARAM_set1_ip_asc(param, host)
-            : !X509_VERIFY_PARAM_set1_host(param, host, 0)) {
+                ? !X509_VERIFY_PARAM_set1_ip_asc(param, host)
+                : !X509_VERIFY_PARAM_set1_host(param, host, 0)) {
             return np_error_new(ERR_INVALID_VALUE, "host", host, NULL);
         }
     }
@@ -321,7 +320,8 @@ channel_write(struct channel *channel, const char *data, size_t size)
         if (channel->ssl) {
             size_t written = 0;
             n = SSL_write_ex(channel->ssl, data, size, &written) > 0
-                ? (ssize_t) written : -1;
+                    ? (ssize_t) written
+                    : -1;
             if (n < 0) {
                 ERR_clear_error();
             }
@@ -365,14 +365,16 @@ channel_read(struct channel *channel, struct cli_http_response *response)
         if (channel->ssl) {
             size_t got = 0;
             errno = 0;
-            if (SSL_read_ex(channel->ssl, buf + size, capacity - size,
-                            &got) > 0) {
+            if (SSL_read_ex(channel->ssl, buf + size, capacity - size, &got)
+                > 0) {
                 n = got;
             } else {
                 int e = SSL_get_error(channel->ssl, 0);
                 ERR_clear_error();
                 n = (e == SSL_ERROR_ZERO_RETURN
-                     || (e == SSL_ERROR_SYSCALL && !errno)) ? 0 : -1;
+                     || (e == SSL_ERROR_SYSCALL && !errno))
+                        ? 0
+                        : -1;
             }
         } else {
             n = recv(channel->fd, buf + size, capacity - size, 0);
@@ -410,8 +412,8 @@ io_error(const struct channel *channel, const char *what)
 {
     char *reason = (what ? xasprintf("%s: %s", what, strerror(errno))
                          : xstrdup(strerror(errno)));
-    struct np_error *error = np_error_new(ERR_CONNECTION_FAILED,
-                                          channel->peer, reason, NULL);
+    struct np_error *error =
+        np_error_new(ERR_CONNECTION_FAILED, channel->peer, reason, NULL);
     free(reason);
     return error;
 }

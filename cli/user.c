@@ -8,7 +8,7 @@
 struct np_error *
 cli_cmd_user_create(struct cli_ctx *ctx)
 {
-    static const char *const keys[] = { "username", "password", "role" };
+    static const char *const keys[] = {"username", "password", "role"};
     struct json_object *record = json_object_new_object();
     struct json_object *ref = NULL;
     struct np_error *error = NULL;
@@ -19,8 +19,7 @@ cli_cmd_user_create(struct cli_ctx *ctx)
             json_object_put(record);
             return error;
         }
-        json_object_object_add(record, keys[i],
-                               json_object_new_string(value));
+        json_object_object_add(record, keys[i], json_object_new_string(value));
     }
     error = cli_callv(ctx->session, &ref, "user.create", record, NULL);
     if (!error) {
@@ -61,6 +60,6 @@ cli_cmd_user_password_change(struct cli_ctx *ctx)
         return error;
     }
     return cli_callv(ctx->session, NULL, "session.change_password",
-                     json_object_new_string(old),
-                     json_object_new_string(new), NULL);
+                     json_object_new_string(old), json_object_new_string(new),
+                     NULL);
 }

@@ -12,8 +12,8 @@
 
 /* A growing string. */
 struct text {
-    char *s;                    /* NUL-terminated contents. */
-    size_t length;              /* Characters in 's'. */
+    char *s;       /* NUL-terminated contents. */
+    size_t length; /* Characters in 's'. */
 };
 
 static void text_add(struct text *text, const char *s, size_t length);
@@ -25,7 +25,7 @@ static struct json_object *parse_map(const char *text);
 char *
 cli_value_format(struct json_object *value)
 {
-    struct text text = { xstrdup(""), 0 };
+    struct text text = {xstrdup(""), 0};
 
     text_add_value(&text, value);
     return text.s;
@@ -75,7 +75,8 @@ cli_value_parse(const struct cli_field *field, const char *text,
         break;
     }
     return (*valuep ? NULL
-            : np_error_new(ERR_INVALID_VALUE, field->cli_name, text, NULL));
+                    : np_error_new(ERR_INVALID_VALUE, field->cli_name, text,
+                                   NULL));
 }
 
 bool

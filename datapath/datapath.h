@@ -19,29 +19,29 @@ struct event_base;
 struct json_object;
 struct store;
 
-#define DP_MAC_LENGTH 17        /* "aa:bb:cc:dd:ee:ff". */
+#define DP_MAC_LENGTH 17 /* "aa:bb:cc:dd:ee:ff". */
 
 /* A NIC as the kernel reports it. */
 struct dp_link {
-    char device[IF_NAMESIZE];       /* Interface name, e.g. "eth0". */
-    char mac[DP_MAC_LENGTH + 1];    /* Permanent or current MAC. */
-    int ifindex;                    /* Kernel interface index. */
-    int mtu;                        /* Current MTU. */
-    bool carrier;                   /* Lower layer up. */
-    int speed;                      /* Mbit/s, 0 when unknown. */
-    const char *duplex;             /* "full", "half" or "unknown". */
-    char ip[48];                    /* First IPv4 address, or "". */
-    char netmask[16];               /* Its netmask, or "". */
+    char device[IF_NAMESIZE];    /* Interface name, e.g. "eth0". */
+    char mac[DP_MAC_LENGTH + 1]; /* Permanent or current MAC. */
+    int ifindex;                 /* Kernel interface index. */
+    int mtu;                     /* Current MTU. */
+    bool carrier;                /* Lower layer up. */
+    int speed;                   /* Mbit/s, 0 when unknown. */
+    const char *duplex;          /* "full", "half" or "unknown". */
+    char ip[48];                 /* First IPv4 address, or "". */
+    char netmask[16];            /* Its netmask, or "". */
 };
 
 /* What the kernel says of a link, for the NIC decision. */
 struct dp_link_facts {
-    const char *name;               /* Interface name. */
-    const char *kind;               /* rtnl kind ("veth", "tun", …) or
+    const char *name;     /* Interface name. */
+    const char *kind;     /* rtnl kind ("veth", "tun", …) or
                                      * NULL for a plain device. */
-    unsigned int arptype;           /* ARPHRD_*. */
-    bool has_device;                /* Backed by a bus device (sysfs). */
-    bool enslaved;                  /* Has a master (bridge, OVS). */
+    unsigned int arptype; /* ARPHRD_*. */
+    bool has_device;      /* Backed by a bus device (sysfs). */
+    bool enslaved;        /* Has a master (bridge, OVS). */
 };
 
 /* Returns true if the link described by 'facts' is a NIC that becomes a

@@ -19,11 +19,11 @@
 #define LOG_MODULE "link"
 
 struct dp_link_monitor {
-    struct nl_sock *sock;       /* Subscribed netlink socket. */
-    struct event *event;        /* Readability of 'sock'. */
-    dp_link_changed_cb *cb;     /* Called after each batch. */
-    void *aux;                  /* Argument for 'cb'. */
-    bool changed;               /* The current batch had a message. */
+    struct nl_sock *sock;   /* Subscribed netlink socket. */
+    struct event *event;    /* Readability of 'sock'. */
+    dp_link_changed_cb *cb; /* Called after each batch. */
+    void *aux;              /* Argument for 'cb'. */
+    bool changed;           /* The current batch had a message. */
 };
 
 static int on_message(struct nl_msg *, void *monitor_);
@@ -49,14 +49,15 @@ dp_link_monitor_start(struct event_base *base, const char *globs,
     nl_socket_modify_cb(m->sock, NL_CB_VALID, NL_CB_CUSTOM, on_message, m);
     if (nl_connect(m->sock, NETLINK_ROUTE) < 0
         || nl_socket_add_memberships(m->sock, RTNLGRP_LINK,
-                                     RTNLGRP_IPV4_IFADDR, 0) < 0
+                                     RTNLGRP_IPV4_IFADDR, 0)
+               < 0
         || nl_socket_set_nonblocking(m->sock) < 0) {
         dp_link_monitor_stop(m);
         return EIO;
     }
     nl_socket_set_buffer_size(m->sock, 1024 * 1024, 0);
-    m->event = event_new(base, nl_socket_get_fd(m->sock),
-                         EV_READ | EV_PERSIST, on_readable, m);
+    m->event = event_new(base, nl_socket_get_fd(m->sock), EV_READ | EV_PERSIST,
+                         on_readable, m);
     event_add(m->event, NULL);
     *monitorp = m;
     return 0;

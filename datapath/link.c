@@ -32,10 +32,10 @@ dp_link_is_nic(const struct dp_link_facts *facts, const char *globs)
         return false;
     }
     if (facts->kind && strcmp(facts->kind, "veth")) {
-        return false;           /* Bridges, tunnels, taps, VLANs. */
+        return false; /* Bridges, tunnels, taps, VLANs. */
     }
     if (!facts->has_device && !facts->kind) {
-        return false;           /* Virtual without a kind: not a NIC. */
+        return false; /* Virtual without a kind: not a NIC. */
     }
 
     /* Match the name against each glob of the space-separated list. */
@@ -124,7 +124,7 @@ out:
 static void
 read_ethtool(int fd, struct dp_link *link)
 {
-    struct ethtool_cmd cmd = { .cmd = ETHTOOL_GSET };
+    struct ethtool_cmd cmd = {.cmd = ETHTOOL_GSET};
     struct ifreq ifr;
 
     memset(&ifr, 0, sizeof ifr);
@@ -135,8 +135,9 @@ read_ethtool(int fd, struct dp_link *link)
     }
     unsigned int speed = ethtool_cmd_speed(&cmd);
     link->speed = speed == (unsigned int) SPEED_UNKNOWN ? 0 : (int) speed;
-    link->duplex = cmd.duplex == DUPLEX_FULL ? "full"
-                   : cmd.duplex == DUPLEX_HALF ? "half" : "unknown";
+    link->duplex = cmd.duplex == DUPLEX_FULL   ? "full"
+                   : cmd.duplex == DUPLEX_HALF ? "half"
+                                               : "unknown";
 }
 
 static void
@@ -156,9 +157,8 @@ read_address(struct nl_cache *addrs, struct dp_link *link)
         }
         inet_ntop(AF_INET, nl_addr_get_binary_addr(local), link->ip,
                   sizeof link->ip);
-        struct in_addr mask = {
-            .s_addr = htonl(prefix ? ~0u << (32 - prefix) : 0)
-        };
+        struct in_addr mask = {.s_addr =
+                                   htonl(prefix ? ~0u << (32 - prefix) : 0)};
         inet_ntop(AF_INET, &mask, link->netmask, sizeof link->netmask);
         return;
     }

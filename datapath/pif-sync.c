@@ -14,8 +14,8 @@
 
 static const char *field(struct json_object *record, const char *name);
 static bool any_management(struct json_object *pifs, const char *host);
-static int create_pif(struct store *, const char *host,
-                      const struct dp_link *, bool management);
+static int create_pif(struct store *, const char *host, const struct dp_link *,
+                      bool management);
 static int refresh_pif(struct store *, const char *uuid,
                        struct json_object *record, const struct dp_link *);
 
@@ -25,7 +25,7 @@ dp_pif_match(struct json_object *pifs, const char *host,
 {
     const char *by_name = NULL;
 
-    json_object_object_foreach(pifs, uuid, record) {
+    json_object_object_foreach (pifs, uuid, record) {
         struct json_object *physical;
         if (strcmp(field(record, "host"), host)
             || !json_object_object_get_ex(record, "physical", &physical)
@@ -55,21 +55,19 @@ dp_pifs_sync(struct store *store, const char *host,
         const char *uuid = dp_pif_match(pifs, host, &links[i]);
         if (uuid) {
             error = refresh_pif(store, uuid,
-                                json_object_object_get(pifs, uuid),
-                                &links[i]);
+                                json_object_object_get(pifs, uuid), &links[i]);
             continue;
         }
-        bool is_management = !have_management
-                             && (management
-                                 ? !strcmp(management, links[i].device)
-                                 : true);
+        bool is_management =
+            !have_management
+            && (management ? !strcmp(management, links[i].device) : true);
         error = create_pif(store, host, &links[i], is_management);
         have_management |= is_management;
     }
 
     /* NICs that went away: their PIFs stay, detached.  PIFs that stand
      * for no NIC (VLANs, bonds) belong to the modules that made them. */
-    json_object_object_foreach(pifs, uuid, record) {
+    json_object_object_foreach (pifs, uuid, record) {
         struct json_object *physical;
         bool present = false;
         if (error || strcmp(field(record, "host"), host)
@@ -107,13 +105,14 @@ field(struct json_object *record, const char *name)
 {
     struct json_object *value;
     return json_object_object_get_ex(record, name, &value)
-           ? json_object_get_string(value) : "";
+               ? json_object_get_string(value)
+               : "";
 }
 
 static bool
 any_management(struct json_object *pifs, const char *host)
 {
-    json_object_object_foreach(pifs, uuid, record) {
+    json_object_object_foreach (pifs, uuid, record) {
         (void) uuid;
         struct json_object *m;
         if (!strcmp(field(record, "host"), host)
@@ -132,8 +131,7 @@ add_runtime(struct json_object *record, const struct dp_link *link)
                            json_object_new_string(link->device));
     json_object_object_add(record, "carrier",
                            json_object_new_boolean(link->carrier));
-    json_object_object_add(record, "speed",
-                           json_object_new_int(link->speed));
+    json_object_object_add(record, "speed", json_object_new_int(link->speed));
     json_object_object_add(record, "duplex",
                            json_object_new_string(link->duplex));
     json_object_object_add(record, "currently_attached",
@@ -158,8 +156,7 @@ create_pif(struct store *store, const char *host, const struct dp_link *link,
         /* The address the host was installed with. */
         json_object_object_add(record, "ip_configuration_mode",
                                json_object_new_string("Static"));
-        json_object_object_add(record, "IP",
-                               json_object_new_string(link->ip));
+        json_object_object_add(record, "IP", json_object_new_string(link->ip));
         json_object_object_add(record, "netmask",
                                json_object_new_string(link->netmask));
     }
@@ -173,8 +170,8 @@ create_pif(struct store *store, const char *host, const struct dp_link *link,
 }
 
 static int
-refresh_pif(struct store *store, const char *uuid,
-            struct json_object *record, const struct dp_link *link)
+refresh_pif(struct store *store, const char *uuid, struct json_object *record,
+            const struct dp_link *link)
 {
     struct json_object *changes = json_object_new_object();
     struct json_object *old;

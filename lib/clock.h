@@ -7,7 +7,7 @@
 
 #include <stdint.h>
 
-#define CLOCK_ISO8601_SIZE 32   /* Bytes for clock_iso8601_now(). */
+#define CLOCK_ISO8601_SIZE 32 /* Bytes for clock_iso8601_now(). */
 
 /* Writes the current UTC time as "2026-11-23T18:26:42.123Z" into 'buf'. */
 void clock_iso8601_now(char buf[CLOCK_ISO8601_SIZE]);

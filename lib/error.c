@@ -61,8 +61,7 @@ np_error_to_json(const struct np_error *error)
 
     json_object_array_add(array, json_object_new_string(error->code));
     for (size_t i = 0; i < error->n_params; i++) {
-        json_object_array_add(array,
-                              json_object_new_string(error->params[i]));
+        json_object_array_add(array, json_object_new_string(error->params[i]));
     }
     return array;
 }
@@ -78,15 +77,14 @@ np_error_from_json(struct json_object *json)
     if (!json_object_is_type(code, json_type_string)) {
         return NULL;
     }
-    struct np_error *error = np_error_new(json_object_get_string(code),
-                                          NULL);
+    struct np_error *error = np_error_new(json_object_get_string(code), NULL);
     size_t n = json_object_array_length(json);
     for (size_t i = 1; i < n && error->n_params < ERROR_MAX_PARAMS; i++) {
         struct json_object *p = json_object_array_get_idx(json, i);
-        error->params[error->n_params++] = xstrdup(
-            json_object_is_type(p, json_type_string)
-            ? json_object_get_string(p)
-            : json_object_to_json_string(p));
+        error->params[error->n_params++] =
+            xstrdup(json_object_is_type(p, json_type_string)
+                        ? json_object_get_string(p)
+                        : json_object_to_json_string(p));
     }
     return error;
 }

@@ -24,8 +24,7 @@ struct json_object;
 #define ERR_MAP_DUPLICATE_KEY "MAP_DUPLICATE_KEY"
 #define ERR_NETWORK_CONTAINS_PIF "NETWORK_CONTAINS_PIF"
 #define ERR_MESSAGE_METHOD_UNKNOWN "MESSAGE_METHOD_UNKNOWN"
-#define ERR_MESSAGE_PARAMETER_COUNT_MISMATCH \
-    "MESSAGE_PARAMETER_COUNT_MISMATCH"
+#define ERR_MESSAGE_PARAMETER_COUNT_MISMATCH "MESSAGE_PARAMETER_COUNT_MISMATCH"
 #define ERR_JSON_PARSE_ERROR "JSON_PARSE_ERROR"
 #define ERR_JSONRPC_INVALID_REQUEST "JSONRPC_INVALID_REQUEST"
 #define ERR_REQUEST_TOO_LARGE "REQUEST_TOO_LARGE"
@@ -44,13 +43,13 @@ struct json_object;
 #define ERR_UNKNOWN_COMMAND "UNKNOWN_COMMAND"
 #define ERR_TIMEOUT "TIMEOUT"
 
-#define ERROR_MAX_PARAMS 8      /* Parameters one error can carry. */
+#define ERROR_MAX_PARAMS 8 /* Parameters one error can carry. */
 
 /* A typed error.  Owns 'code' and every parameter. */
 struct np_error {
-    char *code;                         /* E.g. "HANDLE_INVALID". */
-    size_t n_params;                    /* Entries used in 'params'. */
-    char *params[ERROR_MAX_PARAMS];     /* Parameters, in xapi order. */
+    char *code;                     /* E.g. "HANDLE_INVALID". */
+    size_t n_params;                /* Entries used in 'params'. */
+    char *params[ERROR_MAX_PARAMS]; /* Parameters, in xapi order. */
 };
 
 /* Returns a new error with 'code' and the parameters that follow it, a

@@ -23,12 +23,12 @@ jsonrpc_parse_request(const char *body, size_t size,
         enum json_tokener_error jerr = json_tokener_get_error(tok);
         json_tokener_free(tok);
         json_object_put(root);
-        return np_error_new(ERR_JSON_PARSE_ERROR,
-                            jerr == json_tokener_success
-                            ? "trailing data after the request"
-                            : jerr == json_tokener_continue
-                            ? "unexpected end of input"
-                            : json_tokener_error_desc(jerr), NULL);
+        return np_error_new(
+            ERR_JSON_PARSE_ERROR,
+            jerr == json_tokener_success    ? "trailing data after the request"
+            : jerr == json_tokener_continue ? "unexpected end of input"
+                                            : json_tokener_error_desc(jerr),
+            NULL);
     }
     json_tokener_free(tok);
 
@@ -112,8 +112,7 @@ jsonrpc_make_error(struct json_object *id, const struct np_error *error)
 
     json_object_object_add(e, "code",
                            json_object_new_int(error_number(error->code)));
-    json_object_object_add(e, "message",
-                           json_object_new_string(error->code));
+    json_object_object_add(e, "message", json_object_new_string(error->code));
     json_object_object_add(e, "data", np_error_to_json(error));
     json_object_object_add(msg, "jsonrpc", json_object_new_string("2.0"));
     json_object_object_add(msg, "error", e);
@@ -144,9 +143,9 @@ jsonrpc_parse_response(const char *body, size_t size,
         }
         if (!*error) {
             json_object_object_get_ex(value, "message", &message);
-            *error = np_error_new(message
-                                  ? json_object_get_string(message)
-                                  : ERR_INTERNAL_ERROR, NULL);
+            *error = np_error_new(message ? json_object_get_string(message)
+                                          : ERR_INTERNAL_ERROR,
+                                  NULL);
         }
         retval = 0;
     } else if (json_object_object_get_ex(root, "result", &value)) {

@@ -26,9 +26,9 @@ struct np_error;
 
 /* A parsed request.  Owns its members. */
 struct jsonrpc_request {
-    char *method;                   /* E.g. "network.create". */
-    struct json_object *params;     /* Array of positional parameters. */
-    struct json_object *id;         /* Request id; NULL for a notification. */
+    char *method;               /* E.g. "network.create". */
+    struct json_object *params; /* Array of positional parameters. */
+    struct json_object *id;     /* Request id; NULL for a notification. */
 };
 
 /* Parses 'size' bytes at 'body' into 'request'.  Returns NULL on success,

@@ -10,11 +10,11 @@
 
 /* The process-wide sink.  Only a program's main function changes it. */
 static struct {
-    enum log_target target;     /* Where messages go. */
-    enum log_level level;       /* Least severe level written. */
-    FILE *file;                 /* Open file for LOG_TARGET_FILE. */
-    char program[32];           /* Identity for syslog and line prefix. */
-} sink = { LOG_TARGET_STDERR, LOG_LEVEL_INFO, NULL, "netpool" };
+    enum log_target target; /* Where messages go. */
+    enum log_level level;   /* Least severe level written. */
+    FILE *file;             /* Open file for LOG_TARGET_FILE. */
+    char program[32];       /* Identity for syslog and line prefix. */
+} sink = {LOG_TARGET_STDERR, LOG_LEVEL_INFO, NULL, "netpool"};
 
 static const char *const level_names[] = {
     [LOG_LEVEL_ERROR] = "error",

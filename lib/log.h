@@ -12,16 +12,16 @@
 #include <stdbool.h>
 
 enum log_level {
-    LOG_LEVEL_ERROR,            /* Something failed; an operator must act. */
-    LOG_LEVEL_WARN,             /* Unexpected but handled. */
-    LOG_LEVEL_INFO,             /* Normal events worth a line. */
-    LOG_LEVEL_DEBUG,            /* Detail for developers. */
+    LOG_LEVEL_ERROR, /* Something failed; an operator must act. */
+    LOG_LEVEL_WARN,  /* Unexpected but handled. */
+    LOG_LEVEL_INFO,  /* Normal events worth a line. */
+    LOG_LEVEL_DEBUG, /* Detail for developers. */
 };
 
 enum log_target {
-    LOG_TARGET_STDERR,          /* Standard error (the default). */
-    LOG_TARGET_FILE,            /* Appended to a file. */
-    LOG_TARGET_SYSLOG,          /* syslog(3), facility daemon. */
+    LOG_TARGET_STDERR, /* Standard error (the default). */
+    LOG_TARGET_FILE,   /* Appended to a file. */
+    LOG_TARGET_SYSLOG, /* syslog(3), facility daemon. */
 };
 
 /* Parses 'name' ("error", "warn", "info", "debug") into '*level'.  Returns

@@ -14,13 +14,13 @@ uuid_generate(char out[UUID_LENGTH + 1])
     if (RAND_bytes(b, sizeof b) != 1) {
         return EIO;
     }
-    b[6] = (b[6] & 0x0f) | 0x40;    /* Version 4. */
-    b[8] = (b[8] & 0x3f) | 0x80;    /* RFC 4122 variant. */
+    b[6] = (b[6] & 0x0f) | 0x40; /* Version 4. */
+    b[8] = (b[8] & 0x3f) | 0x80; /* RFC 4122 variant. */
     snprintf(out, UUID_LENGTH + 1,
              "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
              "%02x%02x%02x%02x%02x%02x",
-             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9],
-             b[10], b[11], b[12], b[13], b[14], b[15]);
+             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10],
+             b[11], b[12], b[13], b[14], b[15]);
     return 0;
 }
 

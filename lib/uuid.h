@@ -9,7 +9,7 @@
 
 #include <stdbool.h>
 
-#define UUID_LENGTH 36          /* Characters, without the terminator. */
+#define UUID_LENGTH 36 /* Characters, without the terminator. */
 
 /* Writes a new random UUID, lower case, NUL-terminated, into 'out'.
  * Returns 0, or a positive errno if no randomness was available. */

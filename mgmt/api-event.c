@@ -20,8 +20,9 @@
 
 #define LOG_MODULE "event"
 
-#define MAX_EVENTS 1000         /* Changes returned by one call. */
-#define MAX_TIMEOUT 60.0        /* Seconds one call may wait; below the
+#define MAX_EVENTS 1000 /* Changes returned by one call. */
+#define MAX_TIMEOUT \
+    60.0 /* Seconds one call may wait; below the
                                  * listeners' idle timeout. */
 
 static api_method event_from;
@@ -66,8 +67,7 @@ api_event_flush(struct api *api)
 
 /* event.from(classes, token, timeout). */
 static struct np_error *
-event_from(struct api_call *call, struct json_object **result,
-           bool *deferred)
+event_from(struct api_call *call, struct json_object **result, bool *deferred)
 {
     struct api *api = call->api;
     struct json_object *classes = json_object_array_get_idx(call->args, 0);
@@ -111,8 +111,7 @@ event_from(struct api_call *call, struct json_object **result,
         json_object_object_add(*result, "events", json_object_new_array());
         char text[24];
         snprintf(text, sizeof text, "%" PRIu64, store_last_seq(api->store));
-        json_object_object_add(*result, "token",
-                               json_object_new_string(text));
+        json_object_object_add(*result, "token", json_object_new_string(text));
         return NULL;
     }
     char *end;
@@ -135,8 +134,7 @@ event_from(struct api_call *call, struct json_object **result,
         json_object_object_add(*result, "events", events);
         char text[24];
         snprintf(text, sizeof text, "%" PRIu64, call->token);
-        json_object_object_add(*result, "token",
-                               json_object_new_string(text));
+        json_object_object_add(*result, "token", json_object_new_string(text));
         return NULL;
     }
     json_object_put(events);
@@ -163,26 +161,24 @@ static struct json_object *
 collect(struct api_call *call, uint64_t *token)
 {
     struct store *store = call->api->store;
-    struct json_object *changes = store_changes_since(store, *token,
-                                                      MAX_EVENTS);
+    struct json_object *changes =
+        store_changes_since(store, *token, MAX_EVENTS);
     struct json_object *events = json_object_new_array();
     size_t n = json_object_array_length(changes);
 
     for (size_t i = 0; i < n; i++) {
         struct json_object *c = json_object_array_get_idx(changes, i);
-        const char *class_name = json_object_get_string(
-            json_object_object_get(c, "class"));
-        const struct store_class *class = store_class_find(class_name,
-                                                           false);
+        const char *class_name =
+            json_object_get_string(json_object_object_get(c, "class"));
+        const struct store_class *class = store_class_find(class_name, false);
         bool wanted = false;
 
-        *token = (uint64_t) json_object_get_int64(
-            json_object_object_get(c, "id"));
+        *token =
+            (uint64_t) json_object_get_int64(json_object_object_get(c, "id"));
         if (!class || class->secret) {
             continue;
         }
-        for (size_t j = 0; j < json_object_array_length(call->classes);
-             j++) {
+        for (size_t j = 0; j < json_object_array_length(call->classes); j++) {
             const char *w = json_object_get_string(
                 json_object_array_get_idx(call->classes, j));
             if (!strcmp(w, "*") || !strcmp(w, class_name)) {
@@ -195,8 +191,9 @@ collect(struct api_call *call, uint64_t *token)
         struct json_object *snapshot;
         if (json_object_object_get_ex(c, "snapshot", &snapshot)) {
             struct json_object *pub = api_public_record(class, snapshot);
-            json_object_object_add(pub, "uuid", json_object_get(
-                                       json_object_object_get(c, "ref")));
+            json_object_object_add(
+                pub, "uuid",
+                json_object_get(json_object_object_get(c, "ref")));
             json_object_object_add(c, "snapshot", pub);
         }
         json_object_array_add(events, json_object_get(c));

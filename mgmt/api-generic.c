@@ -21,9 +21,9 @@
 
 /* Class-specific create and destroy. */
 struct lifecycle {
-    const char *class;          /* Class name. */
-    api_method *create;         /* <class>.create, or NULL. */
-    api_method *destroy;        /* <class>.destroy, or NULL. */
+    const char *class;   /* Class name. */
+    api_method *create;  /* <class>.create, or NULL. */
+    api_method *destroy; /* <class>.destroy, or NULL. */
 };
 
 static api_method generic_call;
@@ -32,10 +32,10 @@ static api_method user_create, user_destroy;
 static api_method plain_destroy;
 
 static const struct lifecycle lifecycles[] = {
-    { "network", network_create, network_destroy },
-    { "user", user_create, user_destroy },
-    { "message", NULL, plain_destroy },
-    { "task", NULL, plain_destroy },
+    {"network", network_create, network_destroy},
+    {"user", user_create, user_destroy},
+    {"message", NULL, plain_destroy},
+    {"task", NULL, plain_destroy},
 };
 
 static const struct store_class *split_method(const char *method,
@@ -85,9 +85,8 @@ api_generic_method(const char *name)
         return lc ? lc->destroy : NULL;
     }
 
-    static const char *const prefixes[] = {
-        "get_", "set_", "add_to_", "remove_from_"
-    };
+    static const char *const prefixes[] = {"get_", "set_", "add_to_",
+                                           "remove_from_"};
     for (size_t i = 0; i < 4; i++) {
         size_t len = strlen(prefixes[i]);
         if (strncmp(verb, prefixes[i], len)) {
@@ -127,15 +126,13 @@ generic_call(struct api_call *call, struct json_object **result,
         }
         struct json_object *all = store_get_all(store, class->name);
         bool records = !strcmp(verb, "get_all_records");
-        *result = records ? json_object_new_object()
-                          : json_object_new_array();
-        json_object_object_foreach(all, uuid, record) {
+        *result = records ? json_object_new_object() : json_object_new_array();
+        json_object_object_foreach (all, uuid, record) {
             if (records) {
                 json_object_object_add(*result, uuid,
                                        api_public_record(class, record));
             } else {
-                json_object_array_add(*result,
-                                      json_object_new_string(uuid));
+                json_object_array_add(*result, json_object_new_string(uuid));
             }
         }
         json_object_put(all);
@@ -159,20 +156,19 @@ generic_call(struct api_call *call, struct json_object **result,
         json_object_put(value);
         return NULL;
     }
-    if ((error = api_expect_args(call, !strncmp(verb, "get_", 4) ? 1
-                                       : !strncmp(verb, "set_", 4) ? 2
+    if ((error = api_expect_args(call, !strncmp(verb, "get_", 4)      ? 1
+                                       : !strncmp(verb, "set_", 4)    ? 2
                                        : !strncmp(verb, "add_to_", 7) ? 3
-                                       : 2))) {
+                                                                      : 2))) {
         return error;
     }
 
-    const char *field_name = !strncmp(verb, "set_", 4) ? verb + 4
-                             : !strncmp(verb, "add_to_", 7) ? verb + 7
+    const char *field_name = !strncmp(verb, "set_", 4)            ? verb + 4
+                             : !strncmp(verb, "add_to_", 7)       ? verb + 7
                              : !strncmp(verb, "remove_from_", 12) ? verb + 12
-                             : NULL;
-    const struct store_field *field = field_name
-                                      ? store_class_field(class, field_name)
-                                      : NULL;
+                                                                  : NULL;
+    const struct store_field *field =
+        field_name ? store_class_field(class, field_name) : NULL;
     if (field && (field->flags & FIELD_RO)) {
         return np_error_new(ERR_FIELD_READ_ONLY, field->name, NULL);
     }
@@ -187,13 +183,13 @@ generic_call(struct api_call *call, struct json_object **result,
     } else if (!strcmp(verb, "get_by_uuid")) {
         *result = json_object_new_string(uuid);
     } else if (!strncmp(verb, "get_", 4)) {
-        error = get_field(call, class, store_class_field(class, verb + 4),
-                          result);
+        error =
+            get_field(call, class, store_class_field(class, verb + 4), result);
     } else if (!strncmp(verb, "set_", 4)) {
         error = set_field(call, class, store_class_field(class, verb + 4));
     } else if (!strncmp(verb, "add_to_", 7)) {
-        error = change_map(call, class, store_class_field(class, verb + 7),
-                           true);
+        error =
+            change_map(call, class, store_class_field(class, verb + 7), true);
     } else {
         error = change_map(call, class, store_class_field(class, verb + 12),
                            false);
@@ -206,10 +202,10 @@ static struct np_error *
 get_field(struct api_call *call, const struct store_class *class,
           const struct store_field *field, struct json_object **result)
 {
-    const char *uuid = json_object_get_string(
-        json_object_array_get_idx(call->args, 0));
-    struct json_object *record = store_get(call->api->store, class->name,
-                                           uuid);
+    const char *uuid =
+        json_object_get_string(json_object_array_get_idx(call->args, 0));
+    struct json_object *record =
+        store_get(call->api->store, class->name, uuid);
     struct json_object *value;
 
     if (!record) {
@@ -225,8 +221,8 @@ static struct np_error *
 set_field(struct api_call *call, const struct store_class *class,
           const struct store_field *field)
 {
-    const char *uuid = json_object_get_string(
-        json_object_array_get_idx(call->args, 0));
+    const char *uuid =
+        json_object_get_string(json_object_array_get_idx(call->args, 0));
     struct json_object *value = json_object_array_get_idx(call->args, 1);
     struct np_error *error = store_check_value(class, field, value);
 
@@ -259,8 +255,8 @@ change_map(struct api_call *call, const struct store_class *class,
         return error;
     }
 
-    struct json_object *record = store_get(call->api->store, class->name,
-                                           uuid);
+    struct json_object *record =
+        store_get(call->api->store, class->name, uuid);
     struct json_object *map;
     if (!record) {
         return np_error_new(ERR_HANDLE_INVALID, class->name, uuid, NULL);
@@ -325,8 +321,9 @@ network_destroy(struct api_call *call, struct json_object **result,
     }
     json_object_object_get_ex(record, "PIFs", &pifs);
     if (json_object_array_length(pifs) > 0) {
-        error = np_error_new(ERR_NETWORK_CONTAINS_PIF, json_object_get_string(
-                                 json_object_array_get_idx(pifs, 0)), NULL);
+        error = np_error_new(
+            ERR_NETWORK_CONTAINS_PIF,
+            json_object_get_string(json_object_array_get_idx(pifs, 0)), NULL);
     }
     json_object_put(record);
     if (error) {
@@ -337,8 +334,7 @@ network_destroy(struct api_call *call, struct json_object **result,
 }
 
 static struct np_error *
-user_create(struct api_call *call, struct json_object **result,
-            bool *deferred)
+user_create(struct api_call *call, struct json_object **result, bool *deferred)
 {
     const struct store_class *class = store_class_find("user", false);
     struct json_object *record, *value;
@@ -379,7 +375,7 @@ user_create(struct api_call *call, struct json_object **result,
         return np_error_new(ERR_INTERNAL_ERROR, "password hash", NULL);
     }
     struct json_object *stored = json_object_new_object();
-    json_object_object_foreach(record, key, v) {
+    json_object_object_foreach (record, key, v) {
         if (strcmp(key, "password")) {
             json_object_object_add(stored, key, json_object_get(v));
         }
@@ -408,8 +404,8 @@ user_destroy(struct api_call *call, struct json_object **result,
     struct np_error *error;
 
     if ((error = api_expect_args(call, 1))
-        || (error = get_object(call, store_class_find("user", false), 0,
-                               &uuid, &record))) {
+        || (error = get_object(call, store_class_find("user", false), 0, &uuid,
+                               &record))) {
         return error;
     }
     json_object_object_get_ex(record, "username", &name);
@@ -423,13 +419,14 @@ user_destroy(struct api_call *call, struct json_object **result,
     /* The user's sessions go with it, in the same transaction. */
     struct store *store = call->api->store;
     struct json_object *user = json_object_new_string(uuid);
-    struct json_object *sessions = store_find(store, "session", "this_user",
-                                              user);
+    struct json_object *sessions =
+        store_find(store, "session", "this_user", user);
     int retval = store_begin(store);
     for (size_t i = 0; !retval && i < json_object_array_length(sessions);
          i++) {
-        retval = store_delete(store, "session", json_object_get_string(
-                                  json_object_array_get_idx(sessions, i)));
+        retval = store_delete(
+            store, "session",
+            json_object_get_string(json_object_array_get_idx(sessions, i)));
     }
     if (!retval) {
         retval = store_delete(store, "user", uuid);
@@ -494,8 +491,8 @@ find_lifecycle(const char *class)
 
 /* Reads argument 'arg' as a reference to an existing object of 'class'. */
 static struct np_error *
-get_object(struct api_call *call, const struct store_class *class,
-           size_t arg, const char **uuid, struct json_object **record)
+get_object(struct api_call *call, const struct store_class *class, size_t arg,
+           const char **uuid, struct json_object **record)
 {
     struct np_error *error = api_arg_string(call, arg, "ref", uuid);
     if (error) {
@@ -514,7 +511,7 @@ static struct np_error *
 check_record(const struct store_class *class, struct json_object *record,
              const char *skip)
 {
-    json_object_object_foreach(record, key, value) {
+    json_object_object_foreach (record, key, value) {
         if (skip && !strcmp(key, skip)) {
             continue;
         }
@@ -542,10 +539,11 @@ static struct json_object *
 schema_of(const struct store_class *class)
 {
     static const char *const types[] = {
-        [STORE_STRING] = "string", [STORE_INT] = "int",
-        [STORE_BOOL] = "bool", [STORE_FLOAT] = "float",
-        [STORE_ENUM] = "enum", [STORE_REF] = "ref", [STORE_SET] = "set",
-        [STORE_MAP] = "map", [STORE_DATETIME] = "datetime",
+        [STORE_STRING] = "string",     [STORE_INT] = "int",
+        [STORE_BOOL] = "bool",         [STORE_FLOAT] = "float",
+        [STORE_ENUM] = "enum",         [STORE_REF] = "ref",
+        [STORE_SET] = "set",           [STORE_MAP] = "map",
+        [STORE_DATETIME] = "datetime",
     };
     struct json_object *fields = json_object_new_array();
 
@@ -558,12 +556,13 @@ schema_of(const struct store_class *class)
         json_object_object_add(o, "name", json_object_new_string(f->name));
         json_object_object_add(o, "type",
                                json_object_new_string(types[f->type]));
-        json_object_object_add(o, "mode", json_object_new_string(
-                                   f->flags & FIELD_RO ? "RO" : "RW"));
-        json_object_object_add(o, "create", json_object_new_boolean(
-                                   f->flags & FIELD_CREATE));
-        json_object_object_add(o, "required", json_object_new_boolean(
-                                   f->flags & FIELD_REQUIRED));
+        json_object_object_add(
+            o, "mode",
+            json_object_new_string(f->flags & FIELD_RO ? "RO" : "RW"));
+        json_object_object_add(
+            o, "create", json_object_new_boolean(f->flags & FIELD_CREATE));
+        json_object_object_add(
+            o, "required", json_object_new_boolean(f->flags & FIELD_REQUIRED));
         if (f->ref_class) {
             json_object_object_add(o, "class",
                                    json_object_new_string(f->ref_class));

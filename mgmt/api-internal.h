@@ -16,38 +16,37 @@ struct event;
 struct store_class;
 
 struct api {
-    struct store *store;            /* The object store. */
-    struct event_base *base;        /* Loop for deferred work. */
-    char host_uuid[UUID_LENGTH + 1];    /* This host. */
-    struct api_call *waiters;       /* Deferred calls (event.from). */
+    struct store *store;             /* The object store. */
+    struct event_base *base;         /* Loop for deferred work. */
+    char host_uuid[UUID_LENGTH + 1]; /* This host. */
+    struct api_call *waiters;        /* Deferred calls (event.from). */
 };
 
 /* One call, from parse to reply. */
 struct api_call {
-    struct api *api;                /* Owner. */
-    struct json_object *id;         /* JSON-RPC id, or NULL. */
-    char *method;                   /* Method without any "Async." prefix. */
-    struct json_object *args;       /* Parameters after the session. */
-    char session[UUID_LENGTH + 1];  /* Session ref; "" for local root. */
-    char user[UUID_LENGTH + 1];     /* Caller's user object. */
-    char role[24];                  /* Caller's role. */
-    api_reply_cb *reply;            /* Delivers the response. */
-    void *aux;                      /* Argument for 'reply'. */
-    char task[UUID_LENGTH + 1];     /* Task of an Async call, else "". */
+    struct api *api;               /* Owner. */
+    struct json_object *id;        /* JSON-RPC id, or NULL. */
+    char *method;                  /* Method without any "Async." prefix. */
+    struct json_object *args;      /* Parameters after the session. */
+    char session[UUID_LENGTH + 1]; /* Session ref; "" for local root. */
+    char user[UUID_LENGTH + 1];    /* Caller's user object. */
+    char role[24];                 /* Caller's role. */
+    api_reply_cb *reply;           /* Delivers the response. */
+    void *aux;                     /* Argument for 'reply'. */
+    char task[UUID_LENGTH + 1];    /* Task of an Async call, else "". */
 
     /* Deferred calls only. */
-    struct event *timer;            /* Timeout of a waiting event.from. */
-    struct api_call *prev, *next;   /* In api->waiters. */
-    uint64_t token;                 /* event.from: changes after this. */
-    struct json_object *classes;    /* event.from: classes of interest. */
+    struct event *timer;          /* Timeout of a waiting event.from. */
+    struct api_call *prev, *next; /* In api->waiters. */
+    uint64_t token;               /* event.from: changes after this. */
+    struct json_object *classes;  /* event.from: classes of interest. */
 };
 
 /* A method: reads call->args, sets '*result' (a new reference) and returns
  * NULL, or returns a typed error.  A method that will answer later sets
  * '*deferred' and answers through api_call_finish(). */
-typedef struct np_error *api_method(struct api_call *call,
-                                    struct json_object **result,
-                                    bool *deferred);
+typedef struct np_error *
+api_method(struct api_call *call, struct json_object **result, bool *deferred);
 
 /* Sends the response for 'call' (the result, ownership taken, or the
  * error, borrowed) and frees the call. */

@@ -18,17 +18,16 @@
 
 #define LOG_MODULE "session"
 
-static api_method login_with_password, logout, get_this_user,
-    change_password;
+static api_method login_with_password, logout, get_this_user, change_password;
 
 static const struct {
     const char *name;
     api_method *fn;
 } methods[] = {
-    { "session.login_with_password", login_with_password },
-    { "session.logout", logout },
-    { "session.get_this_user", get_this_user },
-    { "session.change_password", change_password },
+    {"session.login_with_password", login_with_password},
+    {"session.logout", logout},
+    {"session.get_this_user", get_this_user},
+    {"session.change_password", change_password},
 };
 
 static struct json_object *get_user(struct api *, const char *uuid);
@@ -58,8 +57,8 @@ api_session_check(struct api_call *call)
         return NULL;
     }
 
-    struct json_object *session = store_get(api->store, "session",
-                                            call->session);
+    struct json_object *session =
+        store_get(api->store, "session", call->session);
     struct json_object *value;
     if (!session) {
         return np_error_new(ERR_SESSION_INVALID, call->session, NULL);
@@ -70,9 +69,9 @@ api_session_check(struct api_call *call)
     if (!user) {
         return np_error_new(ERR_SESSION_INVALID, call->session, NULL);
     }
-    snprintf(call->user, sizeof call->user, "%s",
-             json_object_get_string(value = json_object_object_get(user,
-                                                                   "uuid")));
+    snprintf(
+        call->user, sizeof call->user, "%s",
+        json_object_get_string(value = json_object_object_get(user, "uuid")));
     json_object_object_get_ex(user, "role", &value);
     snprintf(call->role, sizeof call->role, "%s",
              json_object_get_string(value));
@@ -115,13 +114,13 @@ char *
 api_find_user(struct api *api, const char *name)
 {
     struct json_object *value = json_object_new_string(name);
-    struct json_object *uuids = store_find(api->store, "user", "username",
-                                           value);
+    struct json_object *uuids =
+        store_find(api->store, "user", "username", value);
     char *uuid = NULL;
 
     if (json_object_array_length(uuids) > 0) {
-        uuid = xstrdup(json_object_get_string(
-                           json_object_array_get_idx(uuids, 0)));
+        uuid = xstrdup(
+            json_object_get_string(json_object_array_get_idx(uuids, 0)));
     }
     json_object_put(uuids);
     json_object_put(value);
@@ -146,8 +145,7 @@ login_with_password(struct api_call *call, struct json_object **result,
     if ((error = api_arg_string(call, 0, "uname", &name))
         || (error = api_arg_string(call, 1, "pwd", &password))
         || (n == 4
-            && (error = api_arg_string(call, 3, "originator",
-                                       &originator)))) {
+            && (error = api_arg_string(call, 3, "originator", &originator)))) {
         return error;
     }
 

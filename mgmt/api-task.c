@@ -22,8 +22,8 @@
 
 /* A task waiting for its turn. */
 struct pending_task {
-    struct api_call *call;      /* The call to run, reply unset. */
-    api_method *method;         /* Its method. */
+    struct api_call *call; /* The call to run, reply unset. */
+    api_method *method;    /* Its method. */
 };
 
 static api_method task_cancel;
@@ -90,8 +90,7 @@ api_task_start(struct api_call *call, api_method *method)
 /* task.cancel(task): a pending task that has not started is cancelled;
  * one that finished cannot be. */
 static struct np_error *
-task_cancel(struct api_call *call, struct json_object **result,
-            bool *deferred)
+task_cancel(struct api_call *call, struct json_object **result, bool *deferred)
 {
     const char *uuid;
     struct np_error *error;
@@ -104,14 +103,14 @@ task_cancel(struct api_call *call, struct json_object **result,
     if (!task) {
         return np_error_new(ERR_HANDLE_INVALID, "task", uuid, NULL);
     }
-    const char *status = json_object_get_string(
-        json_object_object_get(task, "status"));
+    const char *status =
+        json_object_get_string(json_object_object_get(task, "status"));
     if (strcmp(status, "pending")) {
-        error = np_error_new(ERR_OPERATION_NOT_ALLOWED,
-                             "task is not pending", status, NULL);
+        error = np_error_new(ERR_OPERATION_NOT_ALLOWED, "task is not pending",
+                             status, NULL);
     } else {
-        struct np_error *cancelled = np_error_new(ERR_TASK_CANCELLED, uuid,
-                                                  NULL);
+        struct np_error *cancelled =
+            np_error_new(ERR_TASK_CANCELLED, uuid, NULL);
         finish_task(call->api, uuid, NULL, cancelled);
         np_error_destroy(cancelled);
     }
@@ -124,12 +123,11 @@ run_task(evutil_socket_t fd, short what, void *pending_)
 {
     struct pending_task *pending = pending_;
     struct api_call *call = pending->call;
-    struct json_object *task = store_get(call->api->store, "task",
-                                         call->task);
-    bool runnable = task && !strcmp(json_object_get_string(
-                                        json_object_object_get(task,
-                                                               "status")),
-                                    "pending");
+    struct json_object *task = store_get(call->api->store, "task", call->task);
+    bool runnable = task
+                    && !strcmp(json_object_get_string(
+                                   json_object_object_get(task, "status")),
+                               "pending");
     json_object_put(task);
 
     if (!runnable) {
@@ -158,8 +156,7 @@ task_reply(void *aux, struct json_object *response)
     struct np_error *error = NULL;
 
     if (json_object_object_get_ex(response, "error", &error_json)) {
-        error = np_error_from_json(json_object_object_get(error_json,
-                                                          "data"));
+        error = np_error_from_json(json_object_object_get(error_json, "data"));
     } else {
         json_object_object_get_ex(response, "result", &result);
     }
@@ -176,23 +173,21 @@ finish_task(struct api *api, const char *task, struct json_object *result,
     struct json_object *changes = json_object_new_object();
 
     clock_iso8601_now(stamp);
-    json_object_object_add(changes, "finished",
-                           json_object_new_string(stamp));
-    json_object_object_add(changes, "progress",
-                           json_object_new_double(1.0));
+    json_object_object_add(changes, "finished", json_object_new_string(stamp));
+    json_object_object_add(changes, "progress", json_object_new_double(1.0));
     if (error) {
         bool cancelled = !strcmp(error->code, ERR_TASK_CANCELLED);
-        json_object_object_add(changes, "status", json_object_new_string(
-                                   cancelled ? "cancelled" : "failure"));
-        json_object_object_add(changes, "error_info",
-                               np_error_to_json(error));
+        json_object_object_add(
+            changes, "status",
+            json_object_new_string(cancelled ? "cancelled" : "failure"));
+        json_object_object_add(changes, "error_info", np_error_to_json(error));
     } else {
         json_object_object_add(changes, "status",
                                json_object_new_string("success"));
-        json_object_object_add(changes, "result", json_object_new_string(
-                                   result ? json_object_to_json_string_ext(
-                                                result,
-                                                JSON_C_TO_STRING_PLAIN)
+        json_object_object_add(
+            changes, "result",
+            json_object_new_string(result ? json_object_to_json_string_ext(
+                                       result, JSON_C_TO_STRING_PLAIN)
                                           : ""));
     }
     int retval = store_update(api->store, "task", task, changes);

@@ -22,8 +22,7 @@ static void store_changed(void *api_, uint64_t seq);
 static api_method *find_method(const char *name);
 
 struct api *
-api_create(struct store *store, struct event_base *base,
-           const char *host_uuid)
+api_create(struct store *store, struct event_base *base, const char *host_uuid)
 {
     struct api *api = xzalloc(sizeof *api);
 
@@ -85,7 +84,8 @@ api_handle(struct api *api, const char *body, size_t size, bool local,
     size_t first_arg = 1;
     if (!strcmp(method, "session.login_with_password")) {
         first_arg = 0;
-    } else if (n < 1 || !json_object_is_type(
+    } else if (n < 1
+               || !json_object_is_type(
                    json_object_array_get_idx(request.params, 0),
                    json_type_string)) {
         error = np_error_new(ERR_SESSION_INVALID, "", NULL);
@@ -94,7 +94,7 @@ api_handle(struct api *api, const char *body, size_t size, bool local,
         const char *session = json_object_get_string(
             json_object_array_get_idx(request.params, 0));
         if (local && !*session) {
-            call->session[0] = '\0';   /* The local root. */
+            call->session[0] = '\0'; /* The local root. */
         } else if (!*session || strlen(session) > UUID_LENGTH) {
             error = np_error_new(ERR_SESSION_INVALID, session, NULL);
             goto fail;
@@ -108,15 +108,14 @@ api_handle(struct api *api, const char *body, size_t size, bool local,
     }
     call->args = json_object_new_array();
     for (size_t i = first_arg; i < n; i++) {
-        json_object_array_add(call->args, json_object_get(
-                                  json_object_array_get_idx(request.params,
-                                                            i)));
+        json_object_array_add(
+            call->args,
+            json_object_get(json_object_array_get_idx(request.params, i)));
     }
 
     api_method *fn = find_method(method);
     if (!fn) {
-        error = np_error_new(ERR_MESSAGE_METHOD_UNKNOWN, request.method,
-                             NULL);
+        error = np_error_new(ERR_MESSAGE_METHOD_UNKNOWN, request.method, NULL);
         goto fail;
     }
     if (first_arg && !rbac_allows(call->role, method)) {
@@ -184,8 +183,7 @@ api_call_finish(struct api_call *call, struct json_object *result,
     }
     if (call->reply) {
         call->reply(call->aux, error ? jsonrpc_make_error(call->id, error)
-                                     : jsonrpc_make_result(call->id,
-                                                           result));
+                                     : jsonrpc_make_result(call->id, result));
         if (error) {
             json_object_put(result);
         }
@@ -251,7 +249,7 @@ api_public_record(const struct store_class *class, struct json_object *record)
 {
     struct json_object *copy = json_object_new_object();
 
-    json_object_object_foreach(record, key, value) {
+    json_object_object_foreach (record, key, value) {
         const struct store_field *f = store_class_field(class, key);
         if (!f || !(f->flags & FIELD_SECRET)) {
             json_object_object_add(copy, key, json_object_get(value));

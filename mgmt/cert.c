@@ -23,8 +23,7 @@
 
 #define VALIDITY_DAYS (10 * 365 + 3)
 
-static int write_pem(const char *path, mode_t mode, EVP_PKEY *key,
-                     X509 *cert);
+static int write_pem(const char *path, mode_t mode, EVP_PKEY *key, X509 *cert);
 static bool add_extension(X509 *cert, int nid, const char *value);
 
 int
@@ -58,8 +57,7 @@ cert_ensure(const char *cert_path, const char *key_path,
     X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
                                (const unsigned char *) "netpool", -1, -1, 0);
     X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                               (const unsigned char *) common_name, -1, -1,
-                               0);
+                               (const unsigned char *) common_name, -1, -1, 0);
     X509_set_issuer_name(cert, name);
 
     /* Clients check the name against subjectAltName: an address goes in
@@ -69,8 +67,7 @@ cert_ensure(const char *cert_path, const char *key_path,
                  || inet_pton(AF_INET6, common_name, addr) == 1;
     char *san = xasprintf("%s:%s", is_ip ? "IP" : "DNS", common_name);
     bool ok = add_extension(cert, NID_subject_alt_name, san)
-              && add_extension(cert, NID_basic_constraints,
-                               "critical,CA:TRUE")
+              && add_extension(cert, NID_basic_constraints, "critical,CA:TRUE")
               && add_extension(cert, NID_key_usage,
                                "critical,digitalSignature,keyCertSign")
               && add_extension(cert, NID_ext_key_usage, "serverAuth");
@@ -125,8 +122,7 @@ write_pem(const char *path, mode_t mode, EVP_PKEY *key, X509 *cert)
         close(fd);
         goto out;
     }
-    bool ok = key ? PEM_write_PrivateKey(file, key, NULL, NULL, 0, NULL,
-                                         NULL)
+    bool ok = key ? PEM_write_PrivateKey(file, key, NULL, NULL, 0, NULL, NULL)
                   : PEM_write_X509(file, cert);
     if (!ok || fflush(file) || fsync(fd)) {
         error = EIO;

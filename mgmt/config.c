@@ -15,31 +15,43 @@
 
 /* Where each option is set from (file or command line). */
 enum option_id {
-    OPT_CONFIG = 256, OPT_STATE_DIR, OPT_UNIX_SOCKET, OPT_HTTPS_ADDRESS,
-    OPT_HTTPS_PORT, OPT_PIDFILE, OPT_LOG_FILE, OPT_SYSLOG, OPT_LOG_LEVEL,
-    OPT_DETACH, OPT_MANAGEMENT_INTERFACE, OPT_PIF_MATCH,
-    OPT_RESYNC_INTERVAL, OPT_OVS_DB, OPT_CHANGE_LOG_KEEP, OPT_HELP,
+    OPT_CONFIG = 256,
+    OPT_STATE_DIR,
+    OPT_UNIX_SOCKET,
+    OPT_HTTPS_ADDRESS,
+    OPT_HTTPS_PORT,
+    OPT_PIDFILE,
+    OPT_LOG_FILE,
+    OPT_SYSLOG,
+    OPT_LOG_LEVEL,
+    OPT_DETACH,
+    OPT_MANAGEMENT_INTERFACE,
+    OPT_PIF_MATCH,
+    OPT_RESYNC_INTERVAL,
+    OPT_OVS_DB,
+    OPT_CHANGE_LOG_KEEP,
+    OPT_HELP,
 };
 
 static const struct option long_options[] = {
-    { "config", required_argument, NULL, OPT_CONFIG },
-    { "state-dir", required_argument, NULL, OPT_STATE_DIR },
-    { "unix-socket", required_argument, NULL, OPT_UNIX_SOCKET },
-    { "https-address", required_argument, NULL, OPT_HTTPS_ADDRESS },
-    { "https-port", required_argument, NULL, OPT_HTTPS_PORT },
-    { "pidfile", required_argument, NULL, OPT_PIDFILE },
-    { "log-file", required_argument, NULL, OPT_LOG_FILE },
-    { "syslog", no_argument, NULL, OPT_SYSLOG },
-    { "log-level", required_argument, NULL, OPT_LOG_LEVEL },
-    { "detach", no_argument, NULL, OPT_DETACH },
-    { "management-interface", required_argument, NULL,
-      OPT_MANAGEMENT_INTERFACE },
-    { "pif-match", required_argument, NULL, OPT_PIF_MATCH },
-    { "resync-interval", required_argument, NULL, OPT_RESYNC_INTERVAL },
-    { "ovs-db", required_argument, NULL, OPT_OVS_DB },
-    { "change-log-keep", required_argument, NULL, OPT_CHANGE_LOG_KEEP },
-    { "help", no_argument, NULL, OPT_HELP },
-    { NULL, 0, NULL, 0 },
+    {"config", required_argument, NULL, OPT_CONFIG},
+    {"state-dir", required_argument, NULL, OPT_STATE_DIR},
+    {"unix-socket", required_argument, NULL, OPT_UNIX_SOCKET},
+    {"https-address", required_argument, NULL, OPT_HTTPS_ADDRESS},
+    {"https-port", required_argument, NULL, OPT_HTTPS_PORT},
+    {"pidfile", required_argument, NULL, OPT_PIDFILE},
+    {"log-file", required_argument, NULL, OPT_LOG_FILE},
+    {"syslog", no_argument, NULL, OPT_SYSLOG},
+    {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+    {"detach", no_argument, NULL, OPT_DETACH},
+    {"management-interface", required_argument, NULL,
+     OPT_MANAGEMENT_INTERFACE},
+    {"pif-match", required_argument, NULL, OPT_PIF_MATCH},
+    {"resync-interval", required_argument, NULL, OPT_RESYNC_INTERVAL},
+    {"ovs-db", required_argument, NULL, OPT_OVS_DB},
+    {"change-log-keep", required_argument, NULL, OPT_CHANGE_LOG_KEEP},
+    {"help", no_argument, NULL, OPT_HELP},
+    {NULL, 0, NULL, 0},
 };
 
 static struct np_error *apply(struct config *, int id, const char *name,
@@ -79,8 +91,8 @@ config_load(struct config *config, int argc, char *argv[])
             break;
         }
         if (id == '?' || id == ':') {
-            return np_error_new(ERR_INVALID_VALUE, "option",
-                                argv[optind - 1], NULL);
+            return np_error_new(ERR_INVALID_VALUE, "option", argv[optind - 1],
+                                NULL);
         }
         if (id == OPT_HELP) {
             return np_error_new("HELP", NULL);
@@ -98,8 +110,7 @@ config_load(struct config *config, int argc, char *argv[])
         on_command_line[id] = 1;
     }
     if (optind < argc) {
-        return np_error_new(ERR_INVALID_VALUE, "argument", argv[optind],
-                            NULL);
+        return np_error_new(ERR_INVALID_VALUE, "argument", argv[optind], NULL);
     }
     if (config->config_file) {
         error = read_file(config, config->config_file, on_command_line);
@@ -127,12 +138,13 @@ config_reload(struct config *config)
     copy.pidfile = xstrdup(config->pidfile);
     copy.log_file = config->log_file ? xstrdup(config->log_file) : NULL;
     copy.management_interface = config->management_interface
-        ? xstrdup(config->management_interface) : NULL;
+                                    ? xstrdup(config->management_interface)
+                                    : NULL;
     copy.pif_match = xstrdup(config->pif_match);
     copy.ovs_db = xstrdup(config->ovs_db);
 
-    struct np_error *error = read_file(&copy, config->config_file,
-                                       config->cmdline_mask);
+    struct np_error *error =
+        read_file(&copy, config->config_file, config->cmdline_mask);
     if (error) {
         config_clear(&copy);
         return error;
@@ -223,8 +235,8 @@ apply(struct config *config, int id, const char *name, const char *value)
         set_string(&config->log_file, value);
         break;
     case OPT_SYSLOG:
-        config->syslog = !value || !strcmp(value, "true")
-                         || !strcmp(value, "yes");
+        config->syslog =
+            !value || !strcmp(value, "true") || !strcmp(value, "yes");
         break;
     case OPT_LOG_LEVEL:
         if (!log_level_from_string(value, &config->log_level)) {
@@ -232,8 +244,8 @@ apply(struct config *config, int id, const char *name, const char *value)
         }
         break;
     case OPT_DETACH:
-        config->detach = !value || !strcmp(value, "true")
-                         || !strcmp(value, "yes");
+        config->detach =
+            !value || !strcmp(value, "true") || !strcmp(value, "yes");
         break;
     case OPT_MANAGEMENT_INTERFACE:
         set_string(&config->management_interface, value);
@@ -265,8 +277,8 @@ read_file(struct config *config, const char *path, const unsigned char *skip)
     int number = 0;
 
     if (!file) {
-        return np_error_new(ERR_INVALID_VALUE, "config", path,
-                            strerror(errno), NULL);
+        return np_error_new(ERR_INVALID_VALUE, "config", path, strerror(errno),
+                            NULL);
     }
     while (!error && fgets(line, sizeof line, file)) {
         char key[64], value[900] = "";
@@ -294,8 +306,7 @@ read_file(struct config *config, const char *path, const unsigned char *skip)
             }
         }
         if (!o->name || o->val == OPT_CONFIG || o->val == OPT_HELP) {
-            error = np_error_new(ERR_INVALID_VALUE, "config key", key,
-                                 NULL);
+            error = np_error_new(ERR_INVALID_VALUE, "config key", key, NULL);
         } else if (!skip || !skip[o->val]) {
             error = apply(config, o->val, o->name, value);
         }
@@ -312,8 +323,7 @@ set_string(char **field, const char *value)
 }
 
 static struct np_error *
-parse_int(const char *name, const char *value, long min, long max,
-          long *out)
+parse_int(const char *name, const char *value, long min, long max, long *out)
 {
     char *end;
 

@@ -31,28 +31,27 @@
 #define LOG_MODULE "http"
 
 #define MAX_BODY_SIZE (2 * API_MAX_REQUEST_SIZE) /* Beyond: HTTP 413. */
-#define IDLE_TIMEOUT 90         /* Seconds; above event.from's limit. */
+#define IDLE_TIMEOUT 90 /* Seconds; above event.from's limit. */
 
 struct http_server {
-    struct event_base *base;    /* The loop. */
-    struct api *api;            /* Where requests go. */
-    struct evhttp *local;       /* Unix socket listener. */
-    struct evhttp *https;       /* HTTPS listener, or NULL. */
-    SSL_CTX *ssl_ctx;           /* TLS context for 'https'. */
-    char *unix_path;            /* Socket path, removed at stop. */
+    struct event_base *base; /* The loop. */
+    struct api *api;         /* Where requests go. */
+    struct evhttp *local;    /* Unix socket listener. */
+    struct evhttp *https;    /* HTTPS listener, or NULL. */
+    SSL_CTX *ssl_ctx;        /* TLS context for 'https'. */
+    char *unix_path;         /* Socket path, removed at stop. */
 };
 
 /* One request in flight. */
 struct http_exchange {
-    struct evhttp_request *req;     /* The HTTP request. */
-    struct api_call *call;          /* Deferred API call, or NULL. */
+    struct evhttp_request *req; /* The HTTP request. */
+    struct api_call *call;      /* Deferred API call, or NULL. */
 };
 
 static struct evhttp *new_evhttp(struct http_server *, bool local);
 static void handle_local(struct evhttp_request *, void *server_);
 static void handle_https(struct evhttp_request *, void *server_);
-static void handle(struct http_server *, struct evhttp_request *,
-                   bool local);
+static void handle(struct http_server *, struct evhttp_request *, bool local);
 static void send_response(void *exchange_, struct json_object *response);
 static void connection_closed(struct evhttp_connection *, void *exchange_);
 static struct bufferevent *make_ssl_bufferevent(struct event_base *,
@@ -62,8 +61,8 @@ static int open_unix_socket(const char *path);
 int
 http_server_start(struct event_base *base, struct api *api,
                   const char *unix_path, const char *https_address,
-                  int https_port, const char *cert_path,
-                  const char *key_path, struct http_server **serverp)
+                  int https_port, const char *cert_path, const char *key_path,
+                  struct http_server **serverp)
 {
     struct http_server *server = xzalloc(sizeof *server);
     int error = 0;
@@ -90,20 +89,21 @@ http_server_start(struct event_base *base, struct api *api,
     if (https_port) {
         server->ssl_ctx = SSL_CTX_new(TLS_server_method());
         if (!server->ssl_ctx
-            || !SSL_CTX_set_min_proto_version(server->ssl_ctx,
-                                              TLS1_2_VERSION)
-            || SSL_CTX_use_certificate_chain_file(server->ssl_ctx,
-                                                  cert_path) != 1
+            || !SSL_CTX_set_min_proto_version(server->ssl_ctx, TLS1_2_VERSION)
+            || SSL_CTX_use_certificate_chain_file(server->ssl_ctx, cert_path)
+                   != 1
             || SSL_CTX_use_PrivateKey_file(server->ssl_ctx, key_path,
-                                           SSL_FILETYPE_PEM) != 1
+                                           SSL_FILETYPE_PEM)
+                   != 1
             || SSL_CTX_check_private_key(server->ssl_ctx) != 1) {
             log_error("TLS setup with %s failed: %s", cert_path,
                       ERR_reason_error_string(ERR_get_error()));
             error = EINVAL;
             goto fail;
         }
-        SSL_CTX_set_options(server->ssl_ctx, SSL_OP_NO_COMPRESSION
-                            | SSL_OP_CIPHER_SERVER_PREFERENCE);
+        SSL_CTX_set_options(server->ssl_ctx,
+                            SSL_OP_NO_COMPRESSION
+                                | SSL_OP_CIPHER_SERVER_PREFERENCE);
         server->https = new_evhttp(server, false);
         evhttp_set_bevcb(server->https, make_ssl_bufferevent, server);
         const char *address = *https_address ? https_address : "::";
@@ -176,8 +176,7 @@ handle_https(struct evhttp_request *req, void *server_)
 static void
 handle(struct http_server *server, struct evhttp_request *req, bool local)
 {
-    const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(
-                                               req));
+    const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
     if (!path || (strcmp(path, "/jsonrpc") && strcmp(path, "/"))) {
         evhttp_send_error(req, HTTP_NOTFOUND, "use POST /jsonrpc");
         return;
@@ -208,17 +207,17 @@ send_response(void *exchange_, struct json_object *response)
     struct http_exchange *exchange = exchange_;
     struct evhttp_request *req = exchange->req;
     struct evbuffer *out = evbuffer_new();
-    const char *text = json_object_to_json_string_ext(response,
-                                                      JSON_C_TO_STRING_PLAIN);
+    const char *text =
+        json_object_to_json_string_ext(response, JSON_C_TO_STRING_PLAIN);
 
     if (exchange->call) {
-        evhttp_connection_set_closecb(evhttp_request_get_connection(req),
-                                      NULL, NULL);
+        evhttp_connection_set_closecb(evhttp_request_get_connection(req), NULL,
+                                      NULL);
     }
     evbuffer_add(out, text, strlen(text));
     evbuffer_add(out, "\n", 1);
-    evhttp_add_header(evhttp_request_get_output_headers(req),
-                      "Content-Type", "application/json");
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                      "application/json");
     evhttp_send_reply(req, HTTP_OK, "OK", out);
     evbuffer_free(out);
     json_object_put(response);
@@ -240,8 +239,7 @@ make_ssl_bufferevent(struct event_base *base, void *server_)
 {
     struct http_server *server = server_;
 
-    return bufferevent_openssl_socket_new(base, -1,
-                                          SSL_new(server->ssl_ctx),
+    return bufferevent_openssl_socket_new(base, -1, SSL_new(server->ssl_ctx),
                                           BUFFEREVENT_SSL_ACCEPTING,
                                           BEV_OPT_CLOSE_ON_FREE);
 }
@@ -251,7 +249,7 @@ make_ssl_bufferevent(struct event_base *base, void *server_)
 static int
 open_unix_socket(const char *path)
 {
-    struct sockaddr_un sun = { .sun_family = AF_UNIX };
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
     int fd;
 
     if (strlen(path) >= sizeof sun.sun_path) {

@@ -43,7 +43,7 @@ struct config {
     int resync_interval;        /* Seconds between full resyncs. */
     char *ovs_db;               /* OVSDB remote of the host's OVS. */
     size_t change_log_keep;     /* Changes kept for event.from. */
-    const unsigned char *cmdline_mask;  /* Options the command line set,
+    const unsigned char *cmdline_mask; /* Options the command line set,
                                          * which a reload keeps. */
 };
 

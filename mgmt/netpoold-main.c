@@ -30,17 +30,17 @@
 
 /* Everything the running daemon holds. */
 struct daemon {
-    struct config config;           /* Current configuration. */
-    struct event_base *base;        /* The loop. */
-    struct store *store;            /* Object store. */
-    struct api *api;                /* JSON-RPC API. */
-    struct http_server *http;       /* Listeners. */
-    struct dp_link_monitor *links;  /* Netlink link events. */
-    struct event *resync;           /* Periodic full resync. */
-    struct event *signals[4];       /* SIGTERM, SIGINT, SIGHUP, (end). */
-    char host[UUID_LENGTH + 1];     /* This host's UUID. */
-    int pidfile_fd;                 /* Locked pidfile. */
-    int ready_fd;                   /* Tells a --detach parent we are up. */
+    struct config config;          /* Current configuration. */
+    struct event_base *base;       /* The loop. */
+    struct store *store;           /* Object store. */
+    struct api *api;               /* JSON-RPC API. */
+    struct http_server *http;      /* Listeners. */
+    struct dp_link_monitor *links; /* Netlink link events. */
+    struct event *resync;          /* Periodic full resync. */
+    struct event *signals[4];      /* SIGTERM, SIGINT, SIGHUP, (end). */
+    char host[UUID_LENGTH + 1];    /* This host's UUID. */
+    int pidfile_fd;                /* Locked pidfile. */
+    int ready_fd;                  /* Tells a --detach parent we are up. */
 };
 
 static int start(struct daemon *);
@@ -61,7 +61,7 @@ static char *state_path(const struct daemon *, const char *name);
 int
 main(int argc, char *argv[])
 {
-    struct daemon d = { .pidfile_fd = -1, .ready_fd = -1 };
+    struct daemon d = {.pidfile_fd = -1, .ready_fd = -1};
     struct np_error *error = config_load(&d.config, argc, argv);
 
     if (error) {
@@ -125,8 +125,7 @@ start(struct daemon *d)
     char *db = state_path(d, "netpool.db");
     error = store_open(db, &d->store);
     if (error) {
-        log_error("%s: cannot open the object store: %s", db,
-                  strerror(error));
+        log_error("%s: cannot open the object store: %s", db, strerror(error));
         free(db);
         return error;
     }
@@ -166,10 +165,10 @@ start(struct daemon *d)
                  strerror(error));
     }
     d->resync = event_new(d->base, -1, EV_PERSIST, on_resync, d);
-    struct timeval tv = { .tv_sec = c->resync_interval };
+    struct timeval tv = {.tv_sec = c->resync_interval};
     event_add(d->resync, &tv);
 
-    static const int signals[] = { SIGTERM, SIGINT, SIGHUP };
+    static const int signals[] = {SIGTERM, SIGINT, SIGHUP};
     for (size_t i = 0; i < 3; i++) {
         d->signals[i] = evsignal_new(d->base, signals[i], on_signal, d);
         event_add(d->signals[i], NULL);
@@ -298,12 +297,11 @@ open_log(const struct config *c)
 static int
 ensure_dirs(const struct config *c)
 {
-    const char *paths[] = { c->unix_socket, c->pidfile };
+    const char *paths[] = {c->unix_socket, c->pidfile};
 
     if (mkdir(c->state_dir, 0700) && errno != EEXIST) {
         int error = errno;
-        fprintf(stderr, "netpoold: %s: %s\n", c->state_dir,
-                strerror(error));
+        fprintf(stderr, "netpoold: %s: %s\n", c->state_dir, strerror(error));
         return error;
     }
     for (size_t i = 0; i < 2; i++) {
@@ -448,8 +446,8 @@ management_address(struct daemon *d)
     if (text && *text) {
         result = xstrdup(text);
     } else {
-        result = xstrdup(json_object_get_string(
-                             json_object_object_get(host, "hostname")));
+        result = xstrdup(
+            json_object_get_string(json_object_object_get(host, "hostname")));
     }
     json_object_put(host);
     return result;
@@ -475,16 +473,16 @@ sync_links(struct daemon *d)
     }
 
     struct json_object *yes = json_object_new_boolean(true);
-    struct json_object *pifs = store_find(d->store, "PIF", "management",
-                                          yes);
+    struct json_object *pifs = store_find(d->store, "PIF", "management", yes);
     for (size_t i = 0; i < json_object_array_length(pifs); i++) {
-        const char *uuid = json_object_get_string(
-            json_object_array_get_idx(pifs, i));
+        const char *uuid =
+            json_object_get_string(json_object_array_get_idx(pifs, i));
         struct json_object *pif = store_get(d->store, "PIF", uuid);
-        const char *device = json_object_get_string(
-            json_object_object_get(pif, "device"));
-        if (!strcmp(json_object_get_string(
-                        json_object_object_get(pif, "host")), d->host)) {
+        const char *device =
+            json_object_get_string(json_object_object_get(pif, "device"));
+        if (!strcmp(
+                json_object_get_string(json_object_object_get(pif, "host")),
+                d->host)) {
             for (size_t j = 0; j < n; j++) {
                 if (!strcmp(links[j].device, device)) {
                     struct json_object *changes = json_object_new_object();

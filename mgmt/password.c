@@ -11,7 +11,8 @@
 
 #include "lib/xalloc.h"
 
-#define ITERATIONS 100000       /* OWASP's floor for PBKDF2-SHA256 is
+#define ITERATIONS \
+    100000 /* OWASP's floor for PBKDF2-SHA256 is
                                  * higher; raise with care: logins block
                                  * the loop. */
 #define SALT_SIZE 16
@@ -33,8 +34,7 @@ password_hash(const char *password)
     }
     to_hex(salt, sizeof salt, salt_hex);
     to_hex(hash, sizeof hash, hash_hex);
-    return xasprintf("pbkdf2-sha256$%d$%s$%s", ITERATIONS, salt_hex,
-                     hash_hex);
+    return xasprintf("pbkdf2-sha256$%d$%s$%s", ITERATIONS, salt_hex, hash_hex);
 }
 
 bool
@@ -46,7 +46,8 @@ password_verify(const char *password, const char *stored)
 
     if (!stored
         || sscanf(stored, "pbkdf2-sha256$%d$%32[0-9a-f]$%64[0-9a-f]",
-                  &iterations, salt_hex, hash_hex) != 3
+                  &iterations, salt_hex, hash_hex)
+               != 3
         || iterations < 1000 || iterations > 10000000
         || !from_hex(salt_hex, salt, sizeof salt)
         || !from_hex(hash_hex, want, sizeof want)

@@ -7,8 +7,8 @@
 #include <string.h>
 
 static const char *const roles[] = {
-    "read-only", "vm-operator", "vm-admin", "vm-power-admin",
-    "pool-operator", "pool-admin",
+    "read-only",      "vm-operator",   "vm-admin",
+    "vm-power-admin", "pool-operator", "pool-admin",
 };
 
 int

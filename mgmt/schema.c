@@ -13,48 +13,63 @@
 #define N(fields) (sizeof fields / sizeof *fields)
 
 /* Shorthands for field declarations. */
-#define STR(NAME, FLAGS) { .name = NAME, .type = STORE_STRING, .flags = FLAGS }
-#define BOOL(NAME, FLAGS, DEF) \
-    { .name = NAME, .type = STORE_BOOL, .flags = FLAGS, .default_json = DEF }
-#define INT(NAME, FLAGS, DEF, MIN, MAX) \
-    { .name = NAME, .type = STORE_INT, .flags = FLAGS, .default_json = DEF, \
-      .min = MIN, .max = MAX }
-#define REF(NAME, FLAGS, CLASS) \
-    { .name = NAME, .type = STORE_REF, .flags = FLAGS, .ref_class = CLASS, \
-      .default_json = "\"\"" }
-#define MAP(NAME, FLAGS) { .name = NAME, .type = STORE_MAP, .flags = FLAGS }
-#define SET(NAME, FLAGS) { .name = NAME, .type = STORE_SET, .flags = FLAGS }
-#define INVERSE(NAME, CLASS, OF) \
-    { .name = NAME, .type = STORE_SET, .flags = FIELD_RO | FIELD_DERIVED, \
-      .ref_class = CLASS, .inverse = OF }
-#define ENUM(NAME, FLAGS, VALUES, DEF) \
-    { .name = NAME, .type = STORE_ENUM, .flags = FLAGS, \
-      .enum_values = VALUES, .default_json = DEF }
+#define STR(NAME, FLAGS)                                   \
+    {                                                      \
+        .name = NAME, .type = STORE_STRING, .flags = FLAGS \
+    }
+#define BOOL(NAME, FLAGS, DEF)                                                \
+    {                                                                         \
+        .name = NAME, .type = STORE_BOOL, .flags = FLAGS, .default_json = DEF \
+    }
+#define INT(NAME, FLAGS, DEF, MIN, MAX)                                       \
+    {                                                                         \
+        .name = NAME, .type = STORE_INT, .flags = FLAGS, .default_json = DEF, \
+        .min = MIN, .max = MAX                                                \
+    }
+#define REF(NAME, FLAGS, CLASS)                                              \
+    {                                                                        \
+        .name = NAME, .type = STORE_REF, .flags = FLAGS, .ref_class = CLASS, \
+        .default_json = "\"\""                                               \
+    }
+#define MAP(NAME, FLAGS)                                \
+    {                                                   \
+        .name = NAME, .type = STORE_MAP, .flags = FLAGS \
+    }
+#define SET(NAME, FLAGS)                                \
+    {                                                   \
+        .name = NAME, .type = STORE_SET, .flags = FLAGS \
+    }
+#define INVERSE(NAME, CLASS, OF)                                            \
+    {                                                                       \
+        .name = NAME, .type = STORE_SET, .flags = FIELD_RO | FIELD_DERIVED, \
+        .ref_class = CLASS, .inverse = OF                                   \
+    }
+#define ENUM(NAME, FLAGS, VALUES, DEF)                    \
+    {                                                     \
+        .name = NAME, .type = STORE_ENUM, .flags = FLAGS, \
+        .enum_values = VALUES, .default_json = DEF        \
+    }
 
 #define RO FIELD_RO
 #define RT (FIELD_RO | FIELD_RUNTIME)
 #define CR FIELD_CREATE
 #define LABELS STR("name_label", CR), STR("name_description", CR)
 
-static const char *const ip_modes[] = { "None", "DHCP", "Static", NULL };
-static const char *const duplexes[] = { "unknown", "half", "full", NULL };
-static const char *const backends[] = { "openvswitch", "bridge", NULL };
-static const char *const bond_modes[] = {
-    "balance-slb", "active-backup", "lacp", NULL
-};
-static const char *const locking_modes[] = {
-    "network_default", "locked", "unlocked", "disabled", NULL
-};
-static const char *const power_states[] = {
-    "Halted", "Paused", "Running", "Suspended", NULL
-};
-static const char *const task_states[] = {
-    "pending", "success", "failure", "cancelling", "cancelled", NULL
-};
+static const char *const ip_modes[] = {"None", "DHCP", "Static", NULL};
+static const char *const duplexes[] = {"unknown", "half", "full", NULL};
+static const char *const backends[] = {"openvswitch", "bridge", NULL};
+static const char *const bond_modes[] = {"balance-slb", "active-backup",
+                                         "lacp", NULL};
+static const char *const locking_modes[] = {"network_default", "locked",
+                                            "unlocked", "disabled", NULL};
+static const char *const power_states[] = {"Halted", "Paused", "Running",
+                                           "Suspended", NULL};
+static const char *const task_states[] = {"pending",    "success",   "failure",
+                                          "cancelling", "cancelled", NULL};
 static const char *const roles[] = {
-    "pool-admin", "pool-operator", "vm-power-admin", "vm-admin",
-    "vm-operator", "read-only", NULL
-};
+    "pool-admin", "pool-operator", "vm-power-admin",
+    "vm-admin",   "vm-operator",   "read-only",
+    NULL};
 
 static const struct store_field pool_fields[] = {
     LABELS,
@@ -101,15 +116,14 @@ static const struct store_field pif_fields[] = {
 };
 
 static const struct store_field network_fields[] = {
-    { .name = "name_label", .type = STORE_STRING,
-      .flags = CR | FIELD_REQUIRED },
+    {.name = "name_label", .type = STORE_STRING, .flags = CR | FIELD_REQUIRED},
     STR("name_description", CR),
     INT("MTU", CR, "1500", 1280, 9216),
     STR("bridge", RO),
     BOOL("managed", RO, "true"),
     INVERSE("PIFs", "PIF", "PIF.network"),
     INVERSE("VIFs", "VIF", "VIF.network"),
-    { .name = "other_config", .type = STORE_MAP, .flags = CR },
+    {.name = "other_config", .type = STORE_MAP, .flags = CR},
 };
 
 static const struct store_field bond_fields[] = {
@@ -166,10 +180,12 @@ static const struct store_field vm_fields[] = {
 static const struct store_field task_fields[] = {
     LABELS,
     ENUM("status", RO, task_states, "\"pending\""),
-    { .name = "progress", .type = STORE_FLOAT, .flags = RO,
-      .default_json = "0.0" },
-    { .name = "created", .type = STORE_DATETIME, .flags = RO },
-    { .name = "finished", .type = STORE_DATETIME, .flags = RO },
+    {.name = "progress",
+     .type = STORE_FLOAT,
+     .flags = RO,
+     .default_json = "0.0"},
+    {.name = "created", .type = STORE_DATETIME, .flags = RO},
+    {.name = "finished", .type = STORE_DATETIME, .flags = RO},
     STR("result", RO),
     SET("error_info", RO),
     REF("resident_on", RO, "host"),
@@ -182,13 +198,14 @@ static const struct store_field message_fields[] = {
     INT("priority", RO, "3", 1, 5),
     STR("cls", RO),
     STR("obj_uuid", RO),
-    { .name = "timestamp", .type = STORE_DATETIME, .flags = RO },
+    {.name = "timestamp", .type = STORE_DATETIME, .flags = RO},
     STR("body", RO),
 };
 
 static const struct store_field user_fields[] = {
-    { .name = "username", .type = STORE_STRING,
-      .flags = RO | CR | FIELD_REQUIRED },
+    {.name = "username",
+     .type = STORE_STRING,
+     .flags = RO | CR | FIELD_REQUIRED},
     ENUM("role", CR, roles, "\"read-only\""),
     STR("password_hash", RO | FIELD_SECRET),
     MAP("other_config", 0),
@@ -198,11 +215,13 @@ static const struct store_field session_fields[] = {
     REF("this_host", RO, "host"),
     REF("this_user", RO, "user"),
     STR("originator", RO),
-    { .name = "last_active", .type = STORE_DATETIME, .flags = RO },
+    {.name = "last_active", .type = STORE_DATETIME, .flags = RO},
 };
 
-#define CLASS(NAME, CLI, FIELDS, OWNER, SECRET) \
-    { NAME, CLI, FIELDS, N(FIELDS), OWNER, SECRET }
+#define CLASS(NAME, CLI, FIELDS, OWNER, SECRET)     \
+    {                                               \
+        NAME, CLI, FIELDS, N(FIELDS), OWNER, SECRET \
+    }
 
 static const struct store_class classes[] = {
     CLASS("pool", "pool", pool_fields, NULL, false),
@@ -220,8 +239,8 @@ static const struct store_class classes[] = {
 };
 
 static const struct store_class *const class_list[] = {
-    &classes[0], &classes[1], &classes[2], &classes[3], &classes[4],
-    &classes[5], &classes[6], &classes[7], &classes[8], &classes[9],
+    &classes[0],  &classes[1],  &classes[2], &classes[3], &classes[4],
+    &classes[5],  &classes[6],  &classes[7], &classes[8], &classes[9],
     &classes[10], &classes[11], NULL,
 };
 

@@ -34,8 +34,8 @@ struct store {
 
 /* One schema migration: from version 'from' to 'from' + 1. */
 struct migration {
-    int from;                   /* Version it starts from. */
-    const char *sql;            /* Statements that perform it. */
+    int from;        /* Version it starts from. */
+    const char *sql; /* Statements that perform it. */
 };
 
 static const char schema_v1[] =
@@ -52,10 +52,10 @@ static const char schema_v1[] =
  * sequence number of its last change, which replication needs to ship only
  * what a member lacks. */
 static const struct migration migrations[] = {
-    { 1, "CREATE INDEX objects_by_class ON objects(class);"
-         "ALTER TABLE objects ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;"
-         "UPDATE objects SET seq = COALESCE((SELECT MAX(seq) FROM changes"
-         "    WHERE changes.uuid = objects.uuid), 0);" },
+    {1, "CREATE INDEX objects_by_class ON objects(class);"
+        "ALTER TABLE objects ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;"
+        "UPDATE objects SET seq = COALESCE((SELECT MAX(seq) FROM changes"
+        "    WHERE changes.uuid = objects.uuid), 0);"},
 };
 
 static int exec_sql(struct store *, const char *sql);
@@ -64,9 +64,8 @@ static int migrate(struct store *);
 static int write_object(struct store *, const struct store_class *,
                         const char *uuid, struct json_object *record,
                         const char *operation);
-static struct json_object *load_record(struct store *,
-                                       const struct store_class *,
-                                       const char *uuid);
+static struct json_object *
+load_record(struct store *, const struct store_class *, const char *uuid);
 static void add_derived_fields(struct store *, const struct store_class *,
                                struct json_object *all);
 static struct json_object *parse_record(const struct store_class *,
@@ -131,7 +130,9 @@ store_open(const char *path, struct store **storep)
     *storep = NULL;
     if (sqlite3_open_v2(path, &store->db,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
-                        | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+                            | SQLITE_OPEN_NOMUTEX,
+                        NULL)
+        != SQLITE_OK) {
         log_error("%s: cannot open: %s", path,
                   store->db ? sqlite3_errmsg(store->db) : "no memory");
         error = EIO;
@@ -194,7 +195,7 @@ store_insert(struct store *store, const char *class_name, const char *uuid,
     }
 
     struct json_object *full = store_default_record(class);
-    json_object_object_foreach(record, key, value) {
+    json_object_object_foreach (record, key, value) {
         const struct store_field *f = store_class_field(class, key);
         if (f && !(f->flags & FIELD_DERIVED)) {
             json_object_object_add(full, key, json_object_get(value));
@@ -219,7 +220,7 @@ store_update(struct store *store, const char *class_name, const char *uuid,
     }
 
     bool changed = false;
-    json_object_object_foreach(changes, key, value) {
+    json_object_object_foreach (changes, key, value) {
         const struct store_field *f = store_class_field(class, key);
         struct json_object *old;
         if (!f || (f->flags & FIELD_DERIVED)) {
@@ -231,8 +232,7 @@ store_update(struct store *store, const char *class_name, const char *uuid,
             changed = true;
         }
     }
-    int error = changed ? write_object(store, class, uuid, record, "mod")
-                        : 0;
+    int error = changed ? write_object(store, class, uuid, record, "mod") : 0;
     json_object_put(record);
     return error;
 }
@@ -250,8 +250,8 @@ store_delete(struct store *store, const char *class_name, const char *uuid)
     }
     sqlite3_stmt *stmt;
     sqlite3_prepare_v2(store->db,
-                       "DELETE FROM objects WHERE uuid = ? AND class = ?",
-                       -1, &stmt, NULL);
+                       "DELETE FROM objects WHERE uuid = ? AND class = ?", -1,
+                       &stmt, NULL);
     sqlite3_bind_text(stmt, 1, uuid, -1, SQLITE_STATIC);
     sqlite3_bind_text(stmt, 2, class_name, -1, SQLITE_STATIC);
     error = sqlite3_step(stmt) == SQLITE_DONE ? 0 : EIO;
@@ -364,7 +364,8 @@ store_get_all(struct store *store, const char *class_name)
     }
     sqlite3_prepare_v2(store->db,
                        "SELECT uuid, record FROM objects WHERE class = ?"
-                       " ORDER BY rowid", -1, &stmt, NULL);
+                       " ORDER BY rowid",
+                       -1, &stmt, NULL);
     sqlite3_bind_text(stmt, 1, class_name, -1, SQLITE_STATIC);
     while (sqlite3_step(stmt) == SQLITE_ROW) {
         const char *uuid = (const char *) sqlite3_column_text(stmt, 0);
@@ -388,7 +389,8 @@ store_find(struct store *store, const char *class, const char *field,
     struct json_object *uuids = json_object_new_array();
     char *sql = xasprintf("SELECT uuid FROM objects WHERE class = ?"
                           " AND json_extract(record, '$.\"%s\"') = ?"
-                          " ORDER BY rowid", field);
+                          " ORDER BY rowid",
+                          field);
     sqlite3_stmt *stmt;
 
     if (strchr(field, '"') || strchr(field, '\'')) {
@@ -414,8 +416,9 @@ store_find(struct store *store, const char *class, const char *field,
         break;
     }
     while (sqlite3_step(stmt) == SQLITE_ROW) {
-        json_object_array_add(uuids, json_object_new_string(
-            (const char *) sqlite3_column_text(stmt, 0)));
+        json_object_array_add(
+            uuids, json_object_new_string(
+                       (const char *) sqlite3_column_text(stmt, 0)));
     }
     sqlite3_finalize(stmt);
     return uuids;
@@ -463,24 +466,28 @@ store_changes_since(struct store *store, uint64_t seq, size_t max)
     sqlite3_prepare_v2(store->db,
                        "SELECT seq, class, uuid, operation, snapshot,"
                        " timestamp FROM changes WHERE seq > ?"
-                       " ORDER BY seq LIMIT ?", -1, &stmt, NULL);
+                       " ORDER BY seq LIMIT ?",
+                       -1, &stmt, NULL);
     sqlite3_bind_int64(stmt, 1, (sqlite3_int64) seq);
     sqlite3_bind_int64(stmt, 2, (sqlite3_int64) max);
     while (sqlite3_step(stmt) == SQLITE_ROW) {
         struct json_object *c = json_object_new_object();
         const char *snapshot = (const char *) sqlite3_column_text(stmt, 4);
 
-        json_object_object_add(c, "id", json_object_new_int64(
-                                   sqlite3_column_int64(stmt, 0)));
+        json_object_object_add(
+            c, "id", json_object_new_int64(sqlite3_column_int64(stmt, 0)));
         for (int i = 1; i <= 3; i++) {
-            static const char *const names[] = {
-                NULL, "class", "ref", "operation"
-            };
-            json_object_object_add(c, names[i], json_object_new_string(
-                (const char *) sqlite3_column_text(stmt, i)));
+            static const char *const names[] = {NULL, "class", "ref",
+                                                "operation"};
+            json_object_object_add(
+                c, names[i],
+                json_object_new_string(
+                    (const char *) sqlite3_column_text(stmt, i)));
         }
-        json_object_object_add(c, "timestamp", json_object_new_string(
-            (const char *) sqlite3_column_text(stmt, 5)));
+        json_object_object_add(
+            c, "timestamp",
+            json_object_new_string(
+                (const char *) sqlite3_column_text(stmt, 5)));
         if (snapshot) {
             json_object_object_add(c, "snapshot",
                                    json_tokener_parse(snapshot));
@@ -499,8 +506,8 @@ store_prune_changes(struct store *store, size_t keep)
         return 0;
     }
 
-    char *sql = xasprintf("DELETE FROM changes WHERE seq <= %" PRIu64,
-                          last - keep);
+    char *sql =
+        xasprintf("DELETE FROM changes WHERE seq <= %" PRIu64, last - keep);
     int error = exec_sql(store, sql);
     free(sql);
     return error;
@@ -530,7 +537,8 @@ read_version(struct store *store)
     if (sqlite3_prepare_v2(store->db,
                            "SELECT value FROM meta"
                            " WHERE key = 'schema_version'",
-                           -1, &stmt, NULL) == SQLITE_OK
+                           -1, &stmt, NULL)
+            == SQLITE_OK
         && sqlite3_step(stmt) == SQLITE_ROW) {
         version = atoi((const char *) sqlite3_column_text(stmt, 0));
     }
@@ -595,8 +603,8 @@ write_object(struct store *store, const struct store_class *class,
     }
 
     json_object_object_del(record, "uuid");
-    const char *text = json_object_to_json_string_ext(record,
-                                                      JSON_C_TO_STRING_PLAIN);
+    const char *text =
+        json_object_to_json_string_ext(record, JSON_C_TO_STRING_PLAIN);
     const char *owner = owner_of(class, uuid, record);
     sqlite3_stmt *stmt;
     sqlite3_prepare_v2(store->db,
@@ -639,12 +647,13 @@ load_record(struct store *store, const struct store_class *class,
 
     sqlite3_prepare_v2(store->db,
                        "SELECT record FROM objects WHERE uuid = ?"
-                       " AND class = ?", -1, &stmt, NULL);
+                       " AND class = ?",
+                       -1, &stmt, NULL);
     sqlite3_bind_text(stmt, 1, uuid, -1, SQLITE_STATIC);
     sqlite3_bind_text(stmt, 2, class->name, -1, SQLITE_STATIC);
     if (sqlite3_step(stmt) == SQLITE_ROW) {
-        record = parse_record(class,
-                              (const char *) sqlite3_column_text(stmt, 0));
+        record =
+            parse_record(class, (const char *) sqlite3_column_text(stmt, 0));
         if (record) {
             json_object_object_add(record, "uuid",
                                    json_object_new_string(uuid));
@@ -665,20 +674,20 @@ add_derived_fields(struct store *store, const struct store_class *class,
         if (!(f->flags & FIELD_DERIVED)) {
             continue;
         }
-        json_object_object_foreach(all, uuid, record) {
+        json_object_object_foreach (all, uuid, record) {
             (void) uuid;
-            json_object_object_add(record, f->name,
-                                   json_object_new_array());
+            json_object_object_add(record, f->name, json_object_new_array());
         }
 
         char source_class[32], source_field[64];
-        if (sscanf(f->inverse, "%31[^.].%63s", source_class,
-                   source_field) != 2) {
+        if (sscanf(f->inverse, "%31[^.].%63s", source_class, source_field)
+            != 2) {
             continue;
         }
         char *sql = xasprintf("SELECT json_extract(record, '$.\"%s\"'), uuid"
                               " FROM objects WHERE class = ?"
-                              " ORDER BY rowid", source_field);
+                              " ORDER BY rowid",
+                              source_field);
         sqlite3_stmt *stmt;
         sqlite3_prepare_v2(store->db, sql, -1, &stmt, NULL);
         free(sql);
@@ -688,8 +697,9 @@ add_derived_fields(struct store *store, const struct store_class *class,
             struct json_object *record, *set;
             if (target && json_object_object_get_ex(all, target, &record)
                 && json_object_object_get_ex(record, f->name, &set)) {
-                json_object_array_add(set, json_object_new_string(
-                    (const char *) sqlite3_column_text(stmt, 1)));
+                json_object_array_add(
+                    set, json_object_new_string(
+                             (const char *) sqlite3_column_text(stmt, 1)));
             }
         }
         sqlite3_finalize(stmt);
@@ -727,8 +737,7 @@ owner_of(const struct store_class *class, const char *uuid,
         return NULL;
     } else if (!strcmp(class->owner_field, "uuid")) {
         return uuid;
-    } else if (json_object_object_get_ex(record, class->owner_field,
-                                         &value)) {
+    } else if (json_object_object_get_ex(record, class->owner_field, &value)) {
         return json_object_get_string(value);
     }
     return NULL;
@@ -745,15 +754,16 @@ log_change(struct store *store, const char *class, const char *uuid,
     clock_iso8601_now(stamp);
     sqlite3_prepare_v2(store->db,
                        "INSERT INTO changes(class, uuid, operation, snapshot,"
-                       " timestamp) VALUES(?, ?, ?, ?, ?)", -1, &stmt, NULL);
+                       " timestamp) VALUES(?, ?, ?, ?, ?)",
+                       -1, &stmt, NULL);
     sqlite3_bind_text(stmt, 1, class, -1, SQLITE_STATIC);
     sqlite3_bind_text(stmt, 2, uuid, -1, SQLITE_STATIC);
     sqlite3_bind_text(stmt, 3, operation, -1, SQLITE_STATIC);
     if (snapshot) {
-        sqlite3_bind_text(stmt, 4,
-                          json_object_to_json_string_ext(
-                              snapshot, JSON_C_TO_STRING_PLAIN),
-                          -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(
+            stmt, 4,
+            json_object_to_json_string_ext(snapshot, JSON_C_TO_STRING_PLAIN),
+            -1, SQLITE_TRANSIENT);
     } else {
         sqlite3_bind_null(stmt, 4);
     }
@@ -800,7 +810,7 @@ type_fits(const struct store_field *f, struct json_object *v)
         if (!json_object_is_type(v, json_type_object)) {
             return false;
         }
-        json_object_object_foreach(v, key, value) {
+        json_object_object_foreach (v, key, value) {
             (void) key;
             if (!json_object_is_type(value, json_type_string)) {
                 return false;

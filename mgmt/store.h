@@ -31,17 +31,17 @@ struct store;
 #define STORE_SCHEMA_VERSION 2
 
 enum store_type {
-    STORE_STRING,               /* JSON string. */
-    STORE_INT,                  /* JSON integer within [min, max]. */
-    STORE_BOOL,                 /* JSON boolean. */
-    STORE_FLOAT,                /* JSON number. */
-    STORE_ENUM,                 /* JSON string from 'enum_values'. */
-    STORE_REF,                  /* UUID string of a 'ref_class' object, or
+    STORE_STRING,   /* JSON string. */
+    STORE_INT,      /* JSON integer within [min, max]. */
+    STORE_BOOL,     /* JSON boolean. */
+    STORE_FLOAT,    /* JSON number. */
+    STORE_ENUM,     /* JSON string from 'enum_values'. */
+    STORE_REF,      /* UUID string of a 'ref_class' object, or
                                  * "" for none. */
-    STORE_SET,                  /* JSON array of strings (refs when
+    STORE_SET,      /* JSON array of strings (refs when
                                  * 'ref_class' is set). */
-    STORE_MAP,                  /* JSON object of string values. */
-    STORE_DATETIME,             /* ISO 8601 UTC string, "" for never. */
+    STORE_MAP,      /* JSON object of string values. */
+    STORE_DATETIME, /* ISO 8601 UTC string, "" for never. */
 };
 
 /* Field flags. */
@@ -50,7 +50,8 @@ enum store_type {
 #define FIELD_SECRET (1u << 2)   /* Never returned by the API. */
 #define FIELD_CREATE (1u << 3)   /* Accepted by <class>.create. */
 #define FIELD_REQUIRED (1u << 4) /* Required by <class>.create. */
-#define FIELD_DERIVED (1u << 5)  /* Computed from other objects on read;
+#define FIELD_DERIVED \
+    (1u << 5) /* Computed from other objects on read;
                                   * never stored. */
 
 /* One field of a class. */
@@ -71,14 +72,14 @@ struct store_field {
 
 /* A class of objects. */
 struct store_class {
-    const char *name;               /* API class name: "PIF", "network". */
-    const char *cli_name;           /* CLI prefix: "pif", "network". */
-    const struct store_field *fields;   /* Fields, 'uuid' excluded. */
-    size_t n_fields;                /* Entries in 'fields'. */
-    const char *owner_field;        /* Field holding the owning host's UUID,
+    const char *name;                 /* API class name: "PIF", "network". */
+    const char *cli_name;             /* CLI prefix: "pif", "network". */
+    const struct store_field *fields; /* Fields, 'uuid' excluded. */
+    size_t n_fields;                  /* Entries in 'fields'. */
+    const char *owner_field;          /* Field holding the owning host's UUID,
                                      * "uuid" for host itself, NULL for
                                      * pool-wide objects. */
-    bool secret;                    /* Objects never listed by the API. */
+    bool secret;                      /* Objects never listed by the API. */
 };
 
 /* Calls back after each committed write with the new sequence number. */
@@ -123,8 +124,7 @@ void store_close(struct store *store);
 int store_schema_version(struct store *store);
 
 /* Registers 'cb' (with 'aux') to run after each committed write. */
-void store_set_change_cb(struct store *store, store_change_cb *cb,
-                         void *aux);
+void store_set_change_cb(struct store *store, store_change_cb *cb, void *aux);
 
 /* Writes.  Each returns 0 or a positive errno (ENOENT for a missing
  * object, EEXIST for a duplicate UUID, EIO for a database failure).  Outside

@@ -33,13 +33,13 @@
 #include "mgmt/mgmt.h"
 #include "mgmt/store.h"
 
-#define TMPFS_MAGIC_NUMBER 0x01021994   /* statfs() f_type of tmpfs. */
+#define TMPFS_MAGIC_NUMBER 0x01021994 /* statfs() f_type of tmpfs. */
 
 /* What the reply callback counts. */
 struct replies {
-    size_t n_ok;                /* Responses with a result. */
-    size_t n_failed;            /* Responses with an error. */
-    size_t size;                /* Bytes of response text, as sent. */
+    size_t n_ok;     /* Responses with a result. */
+    size_t n_failed; /* Responses with an error. */
+    size_t size;     /* Bytes of response text, as sent. */
 };
 
 static double now_seconds(void);
@@ -48,8 +48,8 @@ static void count_reply(void *replies_, struct json_object *response);
 static int bench_sqlite(const char *dir, size_t n, const char *synchronous,
                         double *seconds);
 static int sql(sqlite3 *, const char *statement);
-static int remove_entry(const char *path, const struct stat *,
-                        int type, struct FTW *);
+static int remove_entry(const char *path, const struct stat *, int type,
+                        struct FTW *);
 static void print_row(const char *name, size_t n, double seconds);
 
 int
@@ -96,7 +96,8 @@ main(int argc, char *argv[])
     struct statfs fs;
     bool tmpfs = !statfs(dir, &fs) && fs.f_type == TMPFS_MAGIC_NUMBER;
     printf("bench-store: %zu network creations, durable writes "
-           "(journal_mode=WAL, synchronous=FULL)\n", n);
+           "(journal_mode=WAL, synchronous=FULL)\n",
+           n);
     printf("  scratch directory %s%s\n", dir,
            tmpfs ? " (tmpfs: fsync costs nothing there)" : "");
 
@@ -154,7 +155,7 @@ bench_api(const char *dir, size_t n, double *seconds)
         goto out;
     }
 
-    struct replies replies = { 0, 0, 0 };
+    struct replies replies = {0, 0, 0};
     double start = now_seconds();
     for (size_t i = 0; i < n; i++) {
         char body[256];
@@ -198,8 +199,8 @@ static void
 count_reply(void *replies_, struct json_object *response)
 {
     struct replies *replies = replies_;
-    const char *text = json_object_to_json_string_ext(response,
-                                                      JSON_C_TO_STRING_PLAIN);
+    const char *text =
+        json_object_to_json_string_ext(response, JSON_C_TO_STRING_PLAIN);
 
     replies->size += strlen(text);
     if (json_object_object_get_ex(response, "result", NULL)) {
@@ -229,7 +230,8 @@ bench_sqlite(const char *dir, size_t n, const char *synchronous,
         goto out;
     }
     char *pragmas = xasprintf("PRAGMA journal_mode=WAL;"
-                              "PRAGMA synchronous=%s;", synchronous);
+                              "PRAGMA synchronous=%s;",
+                              synchronous);
     error = sql(db, pragmas);
     free(pragmas);
     if (error
@@ -238,7 +240,8 @@ bench_sqlite(const char *dir, size_t n, const char *synchronous,
         goto out;
     }
     if (sqlite3_prepare_v2(db, "INSERT INTO networks VALUES(?, ?)", -1,
-                           &insert, NULL) != SQLITE_OK) {
+                           &insert, NULL)
+        != SQLITE_OK) {
         fprintf(stderr, "bench-store: %s\n", sqlite3_errmsg(db));
         error = 1;
         goto out;
@@ -250,7 +253,8 @@ bench_sqlite(const char *dir, size_t n, const char *synchronous,
         uuid_generate(uuid);
         snprintf(record, sizeof record,
                  "{\"name_label\":\"bench-%zu\",\"MTU\":9000,"
-                 "\"other_config\":{\"bench\":\"true\"}}", i);
+                 "\"other_config\":{\"bench\":\"true\"}}",
+                 i);
         error = sql(db, "BEGIN IMMEDIATE");
         if (error) {
             break;
@@ -280,8 +284,7 @@ sql(sqlite3 *db, const char *statement)
     char *msg = NULL;
 
     if (sqlite3_exec(db, statement, NULL, NULL, &msg) != SQLITE_OK) {
-        fprintf(stderr, "bench-store: %s: %s\n", statement,
-                msg ? msg : "?");
+        fprintf(stderr, "bench-store: %s: %s\n", statement, msg ? msg : "?");
         sqlite3_free(msg);
         return 1;
     }

@@ -26,8 +26,8 @@ static inline char *
 fixture_dir_create(void)
 {
     const char *tmp = getenv("TMPDIR");
-    char *dir = xasprintf("%s/netpool-unit-XXXXXX", tmp && *tmp ? tmp
-                                                                : "/tmp");
+    char *dir =
+        xasprintf("%s/netpool-unit-XXXXXX", tmp && *tmp ? tmp : "/tmp");
     if (!mkdtemp(dir)) {
         free(dir);
         return NULL;
@@ -59,8 +59,8 @@ fixture_dir_remove(char *dir)
 /* Returns a new JSON value parsed from 'fmt' (printf-style) after every
  * single quote has become a double quote, or NULL if it does not parse.
  * For example fixture_json("{'MTU': %d}", 9000). */
-static inline struct json_object *
-fixture_json(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static inline struct json_object *fixture_json(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
 
 static inline struct json_object *
 fixture_json(const char *fmt, ...)
@@ -89,8 +89,8 @@ static inline bool
 fixture_array_has(struct json_object *array, const char *s)
 {
     for (size_t i = 0; i < json_object_array_length(array); i++) {
-        const char *item = json_object_get_string(
-            json_object_array_get_idx(array, i));
+        const char *item =
+            json_object_get_string(json_object_array_get_idx(array, i));
         if (item && !strcmp(item, s)) {
             return true;
         }
@@ -105,7 +105,8 @@ fixture_string(struct json_object *object, const char *key)
 {
     struct json_object *value;
     return json_object_object_get_ex(object, key, &value)
-           ? json_object_get_string(value) : NULL;
+               ? json_object_get_string(value)
+               : NULL;
 }
 
 #endif

@@ -23,19 +23,19 @@
 
 /* What a reply callback saw. */
 struct capture {
-    int n_replies;                  /* Calls of the callback. */
-    struct json_object *response;   /* The last response, owned. */
+    int n_replies;                /* Calls of the callback. */
+    struct json_object *response; /* The last response, owned. */
 };
 
 /* One test's API. */
 struct fixture {
-    char *dir;                      /* Scratch directory. */
-    struct store *store;            /* Store in 'dir'. */
-    struct event_base *base;        /* Loop for deferred work. */
-    struct api *api;                /* The API under test, or NULL. */
-    char host[UUID_LENGTH + 1];     /* This host. */
-    char root_password[PASSWORD_LENGTH + 1];   /* From api_ensure_root(). */
-    struct capture capture;         /* Replies of rpc(). */
+    char *dir;                               /* Scratch directory. */
+    struct store *store;                     /* Store in 'dir'. */
+    struct event_base *base;                 /* Loop for deferred work. */
+    struct api *api;                         /* The API under test, or NULL. */
+    char host[UUID_LENGTH + 1];              /* This host. */
+    char root_password[PASSWORD_LENGTH + 1]; /* From api_ensure_root(). */
+    struct capture capture;                  /* Replies of rpc(). */
 };
 
 static int
@@ -99,8 +99,8 @@ make_body(const char *method, const char *params, va_list args)
     free(text);
     assert_non_null(json);
     struct json_object *msg = jsonrpc_make_request(method, json, 1);
-    char *body = xstrdup(json_object_to_json_string_ext(
-                             msg, JSON_C_TO_STRING_PLAIN));
+    char *body =
+        xstrdup(json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN));
     json_object_put(msg);
     return body;
 }
@@ -108,9 +108,9 @@ make_body(const char *method, const char *params, va_list args)
 /* Calls 'method' with 'params' (see make_body()) on the local listener if
  * 'local', else as over HTTPS, and returns the response, which must come
  * before api_handle() returns.  The response stays owned by 'fx'. */
-static struct json_object *
-rpc(struct fixture *fx, bool local, const char *method, const char *params,
-    ...) __attribute__((format(printf, 4, 5)));
+static struct json_object *rpc(struct fixture *fx, bool local,
+                               const char *method, const char *params, ...)
+    __attribute__((format(printf, 4, 5)));
 
 static struct json_object *
 rpc(struct fixture *fx, bool local, const char *method, const char *params,
@@ -147,8 +147,8 @@ rpc_deferred(struct fixture *fx, struct capture *capture, const char *method,
     char *body = make_body(method, params, args);
     va_end(args);
 
-    struct api_call *call = api_handle(fx->api, body, strlen(body), true,
-                                       capture_reply, capture);
+    struct api_call *call =
+        api_handle(fx->api, body, strlen(body), true, capture_reply, capture);
     free(body);
     assert_non_null(call);
     assert_int_equal(capture->n_replies, 0);
@@ -183,8 +183,7 @@ string_result(struct json_object *response)
  * 'number' and the given parameters (a NULL-terminated list; a NULL
  * first parameter checks none). */
 static void
-expect_error(struct json_object *response, const char *code, int number,
-             ...)
+expect_error(struct json_object *response, const char *code, int number, ...)
 {
     struct json_object *error, *value, *data;
     va_list args;
@@ -199,8 +198,8 @@ expect_error(struct json_object *response, const char *code, int number,
     assert_true(json_object_object_get_ex(error, "code", &value));
     assert_int_equal(json_object_get_int(value), number);
     assert_true(json_object_object_get_ex(error, "data", &data));
-    assert_string_equal(json_object_get_string(
-                            json_object_array_get_idx(data, 0)), code);
+    assert_string_equal(
+        json_object_get_string(json_object_array_get_idx(data, 0)), code);
 
     va_start(args, number);
     const char *first = va_arg(args, const char *);
@@ -208,9 +207,8 @@ expect_error(struct json_object *response, const char *code, int number,
         size_t n = 1;
         for (const char *p = first; p; p = va_arg(args, const char *)) {
             assert_true(n < json_object_array_length(data));
-            assert_string_equal(json_object_get_string(
-                                    json_object_array_get_idx(data, n)),
-                                p);
+            assert_string_equal(
+                json_object_get_string(json_object_array_get_idx(data, n)), p);
             n++;
         }
         assert_int_equal(json_object_array_length(data), n);
@@ -236,8 +234,7 @@ create_network(struct fixture *fx, const char *label,
                char uuid[UUID_LENGTH + 1])
 {
     const char *ref = string_result(
-        rpc(fx, true, "network.create", "['', {'name_label': '%s'}]",
-            label));
+        rpc(fx, true, "network.create", "['', {'name_label': '%s'}]", label));
     assert_true(uuid_is_valid(ref));
     snprintf(uuid, UUID_LENGTH + 1, "%s", ref);
 }
@@ -247,9 +244,9 @@ static void
 login(struct fixture *fx, const char *user, const char *password,
       char session[UUID_LENGTH + 1])
 {
-    const char *ref = string_result(
-        rpc(fx, false, "session.login_with_password", "['%s', '%s']", user,
-            password));
+    const char *ref =
+        string_result(rpc(fx, false, "session.login_with_password",
+                          "['%s', '%s']", user, password));
     assert_true(uuid_is_valid(ref));
     snprintf(session, UUID_LENGTH + 1, "%s", ref);
 }
@@ -260,10 +257,11 @@ static void
 create_user(struct fixture *fx, const char *name, const char *role,
             char uuid[UUID_LENGTH + 1])
 {
-    const char *ref = string_result(
-        rpc(fx, true, "user.create",
-            "['', {'username': '%s', 'password': 'secret-%s',"
-            " 'role': '%s'}]", name, name, role));
+    const char *ref =
+        string_result(rpc(fx, true, "user.create",
+                          "['', {'username': '%s', 'password': 'secret-%s',"
+                          " 'role': '%s'}]",
+                          name, name, role));
     snprintf(uuid, UUID_LENGTH + 1, "%s", ref);
 }
 
@@ -271,8 +269,8 @@ create_user(struct fixture *fx, const char *name, const char *role,
 static uint64_t
 current_token(struct fixture *fx)
 {
-    struct json_object *r = result_of(
-        rpc(fx, true, "event.from", "['', ['*'], '', 0]"));
+    struct json_object *r =
+        result_of(rpc(fx, true, "event.from", "['', ['*'], '', 0]"));
     assert_int_equal(json_object_array_length(member(r, "events")), 0);
     return strtoull(json_object_get_string(member(r, "token")), NULL, 10);
 }
@@ -285,16 +283,16 @@ test_local_call_without_login(void **state)
     struct fixture *fx = *state;
     char net[UUID_LENGTH + 1];
 
-    struct json_object *r = result_of(
-        rpc(fx, true, "network.get_all", "['']"));
+    struct json_object *r =
+        result_of(rpc(fx, true, "network.get_all", "['']"));
     assert_true(json_object_is_type(r, json_type_array));
     assert_int_equal(json_object_array_length(r), 0);
 
     create_network(fx, "local", net);
     r = result_of(rpc(fx, true, "network.get_all", "['']"));
     assert_int_equal(json_object_array_length(r), 1);
-    assert_string_equal(json_object_get_string(
-                            json_object_array_get_idx(r, 0)), net);
+    assert_string_equal(
+        json_object_get_string(json_object_array_get_idx(r, 0)), net);
 
     /* The id of the request comes back. */
     r = rpc(fx, true, "session.get_this_user", "['']");
@@ -323,10 +321,10 @@ test_https_needs_session(void **state)
     assert_int_equal(uuid_generate(bogus), 0);
     expect_error(rpc(fx, false, "network.get_all", "['%s']", bogus),
                  ERR_SESSION_INVALID, 1, bogus, NULL);
-    expect_error(rpc(fx, false, "network.get_all", "[]"),
-                 ERR_SESSION_INVALID, 1, NULL);
-    expect_error(rpc(fx, false, "network.get_all", "[7]"),
-                 ERR_SESSION_INVALID, 1, NULL);
+    expect_error(rpc(fx, false, "network.get_all", "[]"), ERR_SESSION_INVALID,
+                 1, NULL);
+    expect_error(rpc(fx, false, "network.get_all", "[7]"), ERR_SESSION_INVALID,
+                 1, NULL);
     expect_error(rpc(fx, false, "network.get_all",
                      "['%s-and-much-more-than-a-uuid']", bogus),
                  ERR_SESSION_INVALID, 1, NULL);
@@ -334,8 +332,8 @@ test_https_needs_session(void **state)
     /* Locally too, a session given must exist. */
     expect_error(rpc(fx, true, "network.get_all", "['%s']", bogus),
                  ERR_SESSION_INVALID, 1, bogus, NULL);
-    expect_error(rpc(fx, true, "network.get_all", "[]"),
-                 ERR_SESSION_INVALID, 1, NULL);
+    expect_error(rpc(fx, true, "network.get_all", "[]"), ERR_SESSION_INVALID,
+                 1, NULL);
 }
 
 /* Login with root's generated password gives a session that works over
@@ -358,25 +356,25 @@ test_login(void **state)
                  ERR_MESSAGE_PARAMETER_COUNT_MISMATCH, -32602, NULL);
 
     login(fx, "root", fx->root_password, session);
-    struct json_object *r = result_of(
-        rpc(fx, false, "network.get_all", "['%s']", session));
+    struct json_object *r =
+        result_of(rpc(fx, false, "network.get_all", "['%s']", session));
     assert_true(json_object_is_type(r, json_type_array));
     const char *user = string_result(
         rpc(fx, false, "session.get_this_user", "['%s']", session));
-    r = result_of(rpc(fx, false, "user.get_record", "['%s', '%s']", session,
-                      user));
+    r = result_of(
+        rpc(fx, false, "user.get_record", "['%s', '%s']", session, user));
     assert_string_equal(fixture_string(r, "username"), "root");
 
     /* Version and originator are optional. */
     char other[UUID_LENGTH + 1];
-    snprintf(other, sizeof other, "%s", string_result(
-                 rpc(fx, false, "session.login_with_password",
-                     "['root', '%s', '1.0', 'unit-test']",
-                     fx->root_password)));
+    snprintf(other, sizeof other, "%s",
+             string_result(rpc(fx, false, "session.login_with_password",
+                               "['root', '%s', '1.0', 'unit-test']",
+                               fx->root_password)));
     assert_string_not_equal(other, session);
 
-    assert_null(result_of(rpc(fx, false, "session.logout", "['%s']",
-                              session)));
+    assert_null(
+        result_of(rpc(fx, false, "session.logout", "['%s']", session)));
     expect_error(rpc(fx, false, "network.get_all", "['%s']", session),
                  ERR_SESSION_INVALID, 1, session, NULL);
     result_of(rpc(fx, false, "network.get_all", "['%s']", other));
@@ -397,32 +395,31 @@ test_read_only_user(void **state)
 
     expect_error(rpc(fx, false, "network.create",
                      "['%s', {'name_label': 'x'}]", session),
-                 ERR_PERMISSION_DENIED, 1, "network.create",
-                 "pool-operator", NULL);
+                 ERR_PERMISSION_DENIED, 1, "network.create", "pool-operator",
+                 NULL);
     expect_error(rpc(fx, false, "Async.network.create",
                      "['%s', {'name_label': 'x'}]", session),
-                 ERR_PERMISSION_DENIED, 1, "network.create",
-                 "pool-operator", NULL);
+                 ERR_PERMISSION_DENIED, 1, "network.create", "pool-operator",
+                 NULL);
     expect_error(rpc(fx, false, "network.set_name_label",
                      "['%s', '%s', 'renamed']", session, net),
                  ERR_PERMISSION_DENIED, 1, NULL);
     expect_error(rpc(fx, false, "user.create",
                      "['%s', {'username': 'eve', 'password': '12345678'}]",
                      session),
-                 ERR_PERMISSION_DENIED, 1, "user.create", "pool-admin",
-                 NULL);
+                 ERR_PERMISSION_DENIED, 1, "user.create", "pool-admin", NULL);
 
-    struct json_object *r = result_of(
-        rpc(fx, false, "network.get_all", "['%s']", session));
+    struct json_object *r =
+        result_of(rpc(fx, false, "network.get_all", "['%s']", session));
     assert_int_equal(json_object_array_length(r), 1);
-    r = result_of(rpc(fx, false, "network.get_record", "['%s', '%s']",
-                      session, net));
+    r = result_of(
+        rpc(fx, false, "network.get_record", "['%s', '%s']", session, net));
     assert_string_equal(fixture_string(r, "name_label"), "visible");
-    assert_string_equal(string_result(
-                            rpc(fx, false, "session.get_this_user",
-                                "['%s']", session)), uuid);
-    r = result_of(rpc(fx, false, "event.from", "['%s', ['*'], '', 0]",
-                      session));
+    assert_string_equal(string_result(rpc(fx, false, "session.get_this_user",
+                                          "['%s']", session)),
+                        uuid);
+    r = result_of(
+        rpc(fx, false, "event.from", "['%s', ['*'], '', 0]", session));
     assert_non_null(fixture_string(r, "token"));
 
     /* Nothing was written. */
@@ -438,12 +435,21 @@ test_unknown_method(void **state)
     struct fixture *fx = *state;
     char net[UUID_LENGTH + 1];
     static const char *const methods[] = {
-        "network.frobnicate", "nosuchclass.get_all", "network",
-        "session.get_all", "session.get_record", "user.get_password_hash",
-        "user.set_password_hash", "network.add_to_name_label",
-        "network.remove_from_MTU", "network.set_uuid", "PIF.create",
-        "host.destroy", "Async.network.frobnicate",
-        "network.get_nonexistent_field", "",
+        "network.frobnicate",
+        "nosuchclass.get_all",
+        "network",
+        "session.get_all",
+        "session.get_record",
+        "user.get_password_hash",
+        "user.set_password_hash",
+        "network.add_to_name_label",
+        "network.remove_from_MTU",
+        "network.set_uuid",
+        "PIF.create",
+        "host.destroy",
+        "Async.network.frobnicate",
+        "network.get_nonexistent_field",
+        "",
     };
 
     create_network(fx, "n", net);
@@ -468,12 +474,11 @@ test_read_only_fields(void **state)
     json_object_put(record);
     uint64_t seq = store_last_seq(fx->store);
 
-    expect_error(rpc(fx, true, "network.set_bridge", "['', '%s', 'br0']",
-                     net),
+    expect_error(rpc(fx, true, "network.set_bridge", "['', '%s', 'br0']", net),
                  ERR_FIELD_READ_ONLY, 1, "bridge", NULL);
-    expect_error(rpc(fx, true, "network.set_managed", "['', '%s', false]",
-                     net),
-                 ERR_FIELD_READ_ONLY, 1, "managed", NULL);
+    expect_error(
+        rpc(fx, true, "network.set_managed", "['', '%s', false]", net),
+        ERR_FIELD_READ_ONLY, 1, "managed", NULL);
     expect_error(rpc(fx, true, "network.set_PIFs", "['', '%s', []]", net),
                  ERR_FIELD_READ_ONLY, 1, "PIFs", NULL);
     expect_error(rpc(fx, true, "PIF.set_MTU", "['', '%s', 9000]", pif),
@@ -483,8 +488,8 @@ test_read_only_fields(void **state)
     expect_error(rpc(fx, true, "host.add_to_software_version",
                      "['', '%s', 'k', 'v']", fx->host),
                  ERR_FIELD_READ_ONLY, 1, "software_version", NULL);
-    const char *root = string_result(
-        rpc(fx, true, "session.get_this_user", "['']"));
+    const char *root =
+        string_result(rpc(fx, true, "session.get_this_user", "['']"));
     expect_error(rpc(fx, true, "user.set_username", "['', '%s', 'x']", root),
                  ERR_FIELD_READ_ONLY, 1, "username", NULL);
     assert_int_equal(store_last_seq(fx->store), seq);
@@ -546,8 +551,8 @@ test_wrong_param_type(void **state)
                  ERR_INVALID_VALUE, 1, "role", "king", NULL);
 
     /* Nothing changed. */
-    struct json_object *r = result_of(
-        rpc(fx, true, "network.get_record", "['', '%s']", net));
+    struct json_object *r =
+        result_of(rpc(fx, true, "network.get_record", "['', '%s']", net));
     assert_int_equal(json_object_get_int(member(r, "MTU")), 1500);
 }
 
@@ -569,16 +574,16 @@ test_parameter_count(void **state)
     expect_error(rpc(fx, true, "network.set_name_label", "['', '%s']", net),
                  ERR_MESSAGE_PARAMETER_COUNT_MISMATCH, -32602,
                  "network.set_name_label", "2", "1", NULL);
-    expect_error(rpc(fx, true, "network.add_to_other_config",
-                     "['', '%s', 'k']", net),
-                 ERR_MESSAGE_PARAMETER_COUNT_MISMATCH, -32602,
-                 "network.add_to_other_config", "3", "2", NULL);
+    expect_error(
+        rpc(fx, true, "network.add_to_other_config", "['', '%s', 'k']", net),
+        ERR_MESSAGE_PARAMETER_COUNT_MISMATCH, -32602,
+        "network.add_to_other_config", "3", "2", NULL);
     expect_error(rpc(fx, true, "network.create", "['', {}, {}]"),
                  ERR_MESSAGE_PARAMETER_COUNT_MISMATCH, -32602,
                  "network.create", "1", "2", NULL);
     expect_error(rpc(fx, true, "event.from", "['', ['*'], '']"),
-                 ERR_MESSAGE_PARAMETER_COUNT_MISMATCH, -32602,
-                 "event.from", "3", "2", NULL);
+                 ERR_MESSAGE_PARAMETER_COUNT_MISMATCH, -32602, "event.from",
+                 "3", "2", NULL);
 }
 
 /* A ref that names no object is HANDLE_INVALID(class, ref). */
@@ -592,12 +597,11 @@ test_handle_invalid(void **state)
     create_network(fx, "n", net);
     expect_error(rpc(fx, true, "network.get_record", "['', '%s']", ghost),
                  ERR_HANDLE_INVALID, 1, "network", ghost, NULL);
-    expect_error(rpc(fx, true, "network.get_name_label", "['', '%s']",
-                     ghost),
+    expect_error(rpc(fx, true, "network.get_name_label", "['', '%s']", ghost),
                  ERR_HANDLE_INVALID, 1, "network", ghost, NULL);
-    expect_error(rpc(fx, true, "network.set_name_label", "['', '%s', 'x']",
-                     ghost),
-                 ERR_HANDLE_INVALID, 1, "network", ghost, NULL);
+    expect_error(
+        rpc(fx, true, "network.set_name_label", "['', '%s', 'x']", ghost),
+        ERR_HANDLE_INVALID, 1, "network", ghost, NULL);
     expect_error(rpc(fx, true, "network.destroy", "['', '%s']", ghost),
                  ERR_HANDLE_INVALID, 1, "network", ghost, NULL);
     expect_error(rpc(fx, true, "network.get_by_uuid", "['', 'nonsense']"),
@@ -620,14 +624,14 @@ test_bad_requests(void **state)
     char *body = xmalloc(size);
     char limit[16];
 
-    struct capture big = { 0, NULL };
+    struct capture big = {0, NULL};
 
     memset(body, ' ', size);
     snprintf(limit, sizeof limit, "%d", API_MAX_REQUEST_SIZE);
-    struct api_call *call = api_handle(fx->api, body, size, true,
-                                       capture_reply, &big);
-    struct api_call *at_limit = api_handle(fx->api, body, size - 1, true,
-                                           capture_reply, &fx->capture);
+    struct api_call *call =
+        api_handle(fx->api, body, size, true, capture_reply, &big);
+    struct api_call *at_limit =
+        api_handle(fx->api, body, size - 1, true, capture_reply, &fx->capture);
     free(body);
     assert_null(call);
     assert_null(at_limit);
@@ -659,7 +663,7 @@ test_bad_requests(void **state)
     assert_int_equal(fx->capture.n_replies, 3);
 
     struct json_object *e = api_error_response(
-        &(struct np_error) { .code = (char *) ERR_REQUEST_TOO_LARGE });
+        &(struct np_error){.code = (char *) ERR_REQUEST_TOO_LARGE});
     expect_error(e, ERR_REQUEST_TOO_LARGE, -32600, NULL);
     assert_null(member(e, "id"));
     json_object_put(e);
@@ -673,37 +677,37 @@ test_network_round_trip(void **state)
     struct fixture *fx = *state;
     char net[UUID_LENGTH + 1];
 
-    snprintf(net, sizeof net, "%s", string_result(
-                 rpc(fx, true, "network.create",
-                     "['', {'name_label': 'storage', 'MTU': 9000,"
-                     " 'name_description': 'fast',"
-                     " 'other_config': {'a': '1'}}]")));
-    struct json_object *r = result_of(
-        rpc(fx, true, "network.get_record", "['', '%s']", net));
+    snprintf(net, sizeof net, "%s",
+             string_result(rpc(fx, true, "network.create",
+                               "['', {'name_label': 'storage', 'MTU': 9000,"
+                               " 'name_description': 'fast',"
+                               " 'other_config': {'a': '1'}}]")));
+    struct json_object *r =
+        result_of(rpc(fx, true, "network.get_record", "['', '%s']", net));
     assert_string_equal(fixture_string(r, "uuid"), net);
     assert_string_equal(fixture_string(r, "name_label"), "storage");
     assert_string_equal(fixture_string(r, "name_description"), "fast");
     assert_int_equal(json_object_get_int(member(r, "MTU")), 9000);
     assert_string_equal(fixture_string(member(r, "other_config"), "a"), "1");
     assert_int_equal(json_object_array_length(member(r, "PIFs")), 0);
-    assert_string_equal(string_result(
-                            rpc(fx, true, "network.get_by_uuid",
-                                "['', '%s']", net)), net);
+    assert_string_equal(
+        string_result(rpc(fx, true, "network.get_by_uuid", "['', '%s']", net)),
+        net);
 
-    assert_null(result_of(rpc(fx, true, "network.set_name_label",
-                              "['', '%s', 'backup']", net)));
-    assert_string_equal(string_result(
-                            rpc(fx, true, "network.get_name_label",
-                                "['', '%s']", net)), "backup");
-    r = result_of(rpc(fx, true, "network.get_by_name_label",
-                      "['', 'backup']"));
+    assert_null(result_of(
+        rpc(fx, true, "network.set_name_label", "['', '%s', 'backup']", net)));
+    assert_string_equal(string_result(rpc(fx, true, "network.get_name_label",
+                                          "['', '%s']", net)),
+                        "backup");
+    r = result_of(
+        rpc(fx, true, "network.get_by_name_label", "['', 'backup']"));
     assert_int_equal(json_object_array_length(r), 1);
     assert_true(fixture_array_has(r, net));
-    r = result_of(rpc(fx, true, "network.get_by_name_label",
-                      "['', 'storage']"));
+    r = result_of(
+        rpc(fx, true, "network.get_by_name_label", "['', 'storage']"));
     assert_int_equal(json_object_array_length(r), 0);
-    assert_null(result_of(rpc(fx, true, "network.set_MTU",
-                              "['', '%s', 1500]", net)));
+    assert_null(
+        result_of(rpc(fx, true, "network.set_MTU", "['', '%s', 1500]", net)));
 
     assert_null(result_of(rpc(fx, true, "network.add_to_other_config",
                               "['', '%s', 'k', 'v']", net)));
@@ -711,14 +715,14 @@ test_network_round_trip(void **state)
                      "['', '%s', 'k', 'w']", net),
                  ERR_MAP_DUPLICATE_KEY, 1, "network", "other_config", "k",
                  NULL);
-    r = result_of(rpc(fx, true, "network.get_other_config", "['', '%s']",
-                      net));
+    r = result_of(
+        rpc(fx, true, "network.get_other_config", "['', '%s']", net));
     assert_int_equal(json_object_object_length(r), 2);
     assert_string_equal(fixture_string(r, "k"), "v");
     assert_null(result_of(rpc(fx, true, "network.remove_from_other_config",
                               "['', '%s', 'a']", net)));
-    r = result_of(rpc(fx, true, "network.get_other_config", "['', '%s']",
-                      net));
+    r = result_of(
+        rpc(fx, true, "network.get_other_config", "['', '%s']", net));
     assert_int_equal(json_object_object_length(r), 1);
     assert_null(fixture_string(r, "a"));
     assert_string_equal(fixture_string(r, "k"), "v");
@@ -748,8 +752,8 @@ test_network_round_trip(void **state)
     }
     assert_true(found);
 
-    assert_null(result_of(rpc(fx, true, "network.destroy", "['', '%s']",
-                              net)));
+    assert_null(
+        result_of(rpc(fx, true, "network.destroy", "['', '%s']", net)));
     expect_error(rpc(fx, true, "network.get_record", "['', '%s']", net),
                  ERR_HANDLE_INVALID, 1, "network", net, NULL);
     r = result_of(rpc(fx, true, "network.get_all", "['']"));
@@ -778,10 +782,9 @@ test_network_destroy_with_pif(void **state)
 static void
 expect_no_hash(struct json_object *records)
 {
-    json_object_object_foreach(records, uuid, record) {
+    json_object_object_foreach (records, uuid, record) {
         (void) uuid;
-        assert_false(json_object_object_get_ex(record, "password_hash",
-                                               NULL));
+        assert_false(json_object_object_get_ex(record, "password_hash", NULL));
         assert_non_null(fixture_string(record, "username"));
     }
 }
@@ -797,8 +800,8 @@ test_user_secret_fields(void **state)
     uint64_t token = current_token(fx);
     create_user(fx, "bob", "pool-operator", user);
 
-    struct json_object *r = result_of(
-        rpc(fx, true, "user.get_record", "['', '%s']", user));
+    struct json_object *r =
+        result_of(rpc(fx, true, "user.get_record", "['', '%s']", user));
     assert_string_equal(fixture_string(r, "username"), "bob");
     assert_string_equal(fixture_string(r, "role"), "pool-operator");
     assert_false(json_object_object_get_ex(r, "password_hash", NULL));
@@ -810,16 +813,15 @@ test_user_secret_fields(void **state)
 
     r = result_of(rpc(fx, true, "user.get_schema", "['']"));
     for (size_t i = 0; i < json_object_array_length(r); i++) {
-        assert_string_not_equal(fixture_string(
-                                    json_object_array_get_idx(r, i),
-                                    "name"), "password_hash");
+        assert_string_not_equal(
+            fixture_string(json_object_array_get_idx(r, i), "name"),
+            "password_hash");
     }
 
     /* The user's own password change makes a "mod" event. */
     login(fx, "bob", "secret-bob", session);
     assert_null(result_of(rpc(fx, false, "session.change_password",
-                              "['%s', 'secret-bob', 'new-secret']",
-                              session)));
+                              "['%s', 'secret-bob', 'new-secret']", session)));
     login(fx, "bob", "new-secret", session);
 
     r = result_of(rpc(fx, true, "event.from", "['', ['user'], '%llu', 0]",
@@ -832,8 +834,8 @@ test_user_secret_fields(void **state)
         struct json_object *e = json_object_array_get_idx(events, i);
         struct json_object *snapshot = member(e, "snapshot");
         assert_string_equal(fixture_string(e, "class"), "user");
-        assert_false(json_object_object_get_ex(snapshot, "password_hash",
-                                               NULL));
+        assert_false(
+            json_object_object_get_ex(snapshot, "password_hash", NULL));
         assert_string_equal(fixture_string(snapshot, "username"), "bob");
         mod |= !strcmp(fixture_string(e, "operation"), "mod");
     }
@@ -844,9 +846,9 @@ test_user_secret_fields(void **state)
                       (unsigned long long) token));
     events = member(r, "events");
     for (size_t i = 0; i < json_object_array_length(events); i++) {
-        assert_string_not_equal(fixture_string(
-                                    json_object_array_get_idx(events, i),
-                                    "class"), "session");
+        assert_string_not_equal(
+            fixture_string(json_object_array_get_idx(events, i), "class"),
+            "session");
     }
     expect_error(rpc(fx, true, "event.from", "['', ['session'], '', 0]"),
                  ERR_INVALID_VALUE, 1, "classes", "session", NULL);
@@ -867,9 +869,9 @@ test_async_task(void **state)
     struct fixture *fx = *state;
     char task[UUID_LENGTH + 1];
 
-    snprintf(task, sizeof task, "%s", string_result(
-                 rpc(fx, true, "Async.network.create",
-                     "['', {'name_label': 'async'}]")));
+    snprintf(task, sizeof task, "%s",
+             string_result(rpc(fx, true, "Async.network.create",
+                               "['', {'name_label': 'async'}]")));
     assert_true(uuid_is_valid(task));
     struct json_object *r = task_record(fx, task);
     assert_string_equal(fixture_string(r, "status"), "pending");
@@ -884,8 +886,8 @@ test_async_task(void **state)
     assert_string_equal(fixture_string(r, "status"), "success");
     assert_true(json_object_get_double(member(r, "progress")) == 1.0);
     assert_string_not_equal(fixture_string(r, "finished"), "");
-    struct json_object *result = json_tokener_parse(
-        fixture_string(r, "result"));
+    struct json_object *result =
+        json_tokener_parse(fixture_string(r, "result"));
     assert_true(json_object_is_type(result, json_type_string));
     char net[UUID_LENGTH + 1];
     snprintf(net, sizeof net, "%s", json_object_get_string(result));
@@ -894,37 +896,34 @@ test_async_task(void **state)
     assert_string_equal(fixture_string(r, "name_label"), "async");
 
     /* A failing call fails its task with the typed error. */
-    snprintf(task, sizeof task, "%s", string_result(
-                 rpc(fx, true, "Async.network.create", "['', {}]")));
+    snprintf(task, sizeof task, "%s",
+             string_result(rpc(fx, true, "Async.network.create", "['', {}]")));
     event_base_loop(fx->base, EVLOOP_NONBLOCK | EVLOOP_ONCE);
     r = task_record(fx, task);
     assert_string_equal(fixture_string(r, "status"), "failure");
     struct json_object *info = member(r, "error_info");
     assert_int_equal(json_object_array_length(info), 2);
-    assert_string_equal(json_object_get_string(
-                            json_object_array_get_idx(info, 0)),
-                        ERR_MISSING_PARAMETER);
-    assert_string_equal(json_object_get_string(
-                            json_object_array_get_idx(info, 1)),
-                        "name_label");
+    assert_string_equal(
+        json_object_get_string(json_object_array_get_idx(info, 0)),
+        ERR_MISSING_PARAMETER);
+    assert_string_equal(
+        json_object_get_string(json_object_array_get_idx(info, 1)),
+        "name_label");
 
     /* A task cancelled before its turn never runs. */
-    snprintf(task, sizeof task, "%s", string_result(
-                 rpc(fx, true, "Async.network.create",
-                     "['', {'name_label': 'never'}]")));
-    assert_null(result_of(rpc(fx, true, "task.cancel", "['', '%s']",
-                              task)));
+    snprintf(task, sizeof task, "%s",
+             string_result(rpc(fx, true, "Async.network.create",
+                               "['', {'name_label': 'never'}]")));
+    assert_null(result_of(rpc(fx, true, "task.cancel", "['', '%s']", task)));
     event_base_loop(fx->base, EVLOOP_NONBLOCK | EVLOOP_ONCE);
     r = task_record(fx, task);
     assert_string_equal(fixture_string(r, "status"), "cancelled");
-    r = result_of(rpc(fx, true, "network.get_by_name_label",
-                      "['', 'never']"));
+    r = result_of(rpc(fx, true, "network.get_by_name_label", "['', 'never']"));
     assert_int_equal(json_object_array_length(r), 0);
     expect_error(rpc(fx, true, "task.cancel", "['', '%s']", task),
                  ERR_OPERATION_NOT_ALLOWED, 1, NULL);
 
-    assert_null(result_of(rpc(fx, true, "task.destroy", "['', '%s']",
-                              task)));
+    assert_null(result_of(rpc(fx, true, "task.destroy", "['', '%s']", task)));
     expect_error(rpc(fx, true, "task.get_record", "['', '%s']", task),
                  ERR_HANDLE_INVALID, 1, "task", task, NULL);
 }
@@ -937,22 +936,21 @@ test_event_from_tokens(void **state)
     struct fixture *fx = *state;
     char net[UUID_LENGTH + 1];
 
-    struct json_object *r = result_of(
-        rpc(fx, true, "event.from", "['', ['*'], '', 0]"));
+    struct json_object *r =
+        result_of(rpc(fx, true, "event.from", "['', ['*'], '', 0]"));
     assert_int_equal(json_object_array_length(member(r, "events")), 0);
     char token[24];
     snprintf(token, sizeof token, "%s", fixture_string(r, "token"));
     assert_int_equal(strtoull(token, NULL, 10), store_last_seq(fx->store));
-    assert_true(store_last_seq(fx->store) > 0);     /* Root's creation. */
+    assert_true(store_last_seq(fx->store) > 0); /* Root's creation. */
 
-    r = result_of(rpc(fx, true, "event.from", "['', ['*'], '%s', 0]",
-                      token));
+    r = result_of(rpc(fx, true, "event.from", "['', ['*'], '%s', 0]", token));
     assert_int_equal(json_object_array_length(member(r, "events")), 0);
     assert_string_equal(fixture_string(r, "token"), token);
 
     create_network(fx, "evented", net);
-    r = result_of(rpc(fx, true, "event.from", "['', ['network'], '%s', 0]",
-                      token));
+    r = result_of(
+        rpc(fx, true, "event.from", "['', ['network'], '%s', 0]", token));
     struct json_object *events = member(r, "events");
     assert_int_equal(json_object_array_length(events), 1);
     struct json_object *e = json_object_array_get_idx(events, 0);
@@ -968,15 +966,16 @@ test_event_from_tokens(void **state)
     assert_int_equal(strtoull(next, NULL, 10), strtoull(token, NULL, 10) + 1);
 
     /* Classes not asked for are skipped, but the token moves past them. */
-    r = result_of(rpc(fx, true, "event.from", "['', ['PIF', 'host'], '%s',"
-                      " 0]", token));
+    r = result_of(rpc(fx, true, "event.from",
+                      "['', ['PIF', 'host'], '%s',"
+                      " 0]",
+                      token));
     assert_int_equal(json_object_array_length(member(r, "events")), 0);
     assert_string_equal(fixture_string(r, "token"), next);
 
-    assert_null(result_of(rpc(fx, true, "network.destroy", "['', '%s']",
-                              net)));
-    r = result_of(rpc(fx, true, "event.from", "['', ['*'], '%s', 0]",
-                      next));
+    assert_null(
+        result_of(rpc(fx, true, "network.destroy", "['', '%s']", net)));
+    r = result_of(rpc(fx, true, "event.from", "['', ['*'], '%s', 0]", next));
     events = member(r, "events");
     assert_int_equal(json_object_array_length(events), 1);
     e = json_object_array_get_idx(events, 0);
@@ -993,7 +992,7 @@ static void
 test_event_from_wakes_on_write(void **state)
 {
     struct fixture *fx = *state;
-    struct capture waiter = { 0, NULL };
+    struct capture waiter = {0, NULL};
     char net[UUID_LENGTH + 1], pif[UUID_LENGTH + 1];
     uint64_t token = current_token(fx);
 
@@ -1012,8 +1011,8 @@ test_event_from_wakes_on_write(void **state)
     struct json_object *r = result_of(waiter.response);
     struct json_object *events = member(r, "events");
     assert_int_equal(json_object_array_length(events), 1);
-    assert_string_equal(fixture_string(json_object_array_get_idx(events, 0),
-                                       "ref"), net);
+    assert_string_equal(
+        fixture_string(json_object_array_get_idx(events, 0), "ref"), net);
     assert_int_equal(strtoull(fixture_string(r, "token"), NULL, 10),
                      store_last_seq(fx->store));
     json_object_put(waiter.response);
@@ -1030,11 +1029,10 @@ static void
 test_event_from_timeout(void **state)
 {
     struct fixture *fx = *state;
-    struct capture waiter = { 0, NULL };
+    struct capture waiter = {0, NULL};
     uint64_t token = current_token(fx);
 
-    rpc_deferred(fx, &waiter, "event.from",
-                 "['', ['network'], '%llu', 0.05]",
+    rpc_deferred(fx, &waiter, "event.from", "['', ['network'], '%llu', 0.05]",
                  (unsigned long long) token);
     event_base_loop(fx->base, EVLOOP_NONBLOCK);
     assert_int_equal(waiter.n_replies, 0);
@@ -1055,13 +1053,13 @@ static void
 test_event_from_abandon_and_destroy(void **state)
 {
     struct fixture *fx = *state;
-    struct capture gone = { 0, NULL }, left = { 0, NULL };
+    struct capture gone = {0, NULL}, left = {0, NULL};
     char net[UUID_LENGTH + 1];
     uint64_t token = current_token(fx);
 
-    struct api_call *call = rpc_deferred(
-        fx, &gone, "event.from", "['', ['*'], '%llu', 5]",
-        (unsigned long long) token);
+    struct api_call *call =
+        rpc_deferred(fx, &gone, "event.from", "['', ['*'], '%llu', 5]",
+                     (unsigned long long) token);
     rpc_deferred(fx, &left, "event.from", "['', ['PIF'], '%llu', 5]",
                  (unsigned long long) token);
     api_call_abandon(call);
@@ -1104,9 +1102,9 @@ test_events_lost(void **state)
                  ERR_EVENTS_LOST, 1, text, NULL);
 
     /* The oldest token still covered works and returns what is left. */
-    struct json_object *r = result_of(
-        rpc(fx, true, "event.from", "['', ['*'], '%llu', 0]",
-            (unsigned long long) last - 2));
+    struct json_object *r =
+        result_of(rpc(fx, true, "event.from", "['', ['*'], '%llu', 0]",
+                      (unsigned long long) last - 2));
     assert_int_equal(json_object_array_length(member(r, "events")), 2);
 }
 

@@ -79,8 +79,7 @@ test_last_wins(void **state)
     struct cli_args args;
 
     (void) state;
-    assert_null(parse(&args, "pif-list", "device=eth0", "device=eth1",
-                      NULL));
+    assert_null(parse(&args, "pif-list", "device=eth0", "device=eth1", NULL));
     assert_string_equal(cli_args_get(&args, "device"), "eth1");
     cli_args_clear(&args);
 }
@@ -110,8 +109,8 @@ test_connection(void **state)
 
     (void) state;
     assert_null(parse(&args, "-s", "198.18.0.11", "-p", "8443", "-u", "root",
-                      "-pw", "secret", "host-list", "--cafile=/ca.pem",
-                      "-pwf", "/pw", NULL));
+                      "-pw", "secret", "host-list", "--cafile=/ca.pem", "-pwf",
+                      "/pw", NULL));
     assert_string_equal(args.host, "198.18.0.11");
     assert_int_equal(args.port, 8443);
     assert_string_equal(args.user, "root");
@@ -210,14 +209,10 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_key_value),
-        cmocka_unit_test(test_map_keys),
-        cmocka_unit_test(test_last_wins),
-        cmocka_unit_test(test_flags),
-        cmocka_unit_test(test_connection),
-        cmocka_unit_test(test_bad_options),
-        cmocka_unit_test(test_words),
-        cmocka_unit_test(test_command_find),
+        cmocka_unit_test(test_key_value),  cmocka_unit_test(test_map_keys),
+        cmocka_unit_test(test_last_wins),  cmocka_unit_test(test_flags),
+        cmocka_unit_test(test_connection), cmocka_unit_test(test_bad_options),
+        cmocka_unit_test(test_words),      cmocka_unit_test(test_command_find),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

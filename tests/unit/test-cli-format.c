@@ -118,37 +118,36 @@ test_record_matches(void **state)
     struct json_object *record = json_tokener_parse(
         "{\"device\": \"eth0\", \"MTU\": 9000, \"physical\": true,"
         " \"other_config\": {\"k\": \"v\"}, \"tags\": [\"a\", \"b\"]}");
-    struct cli_field device = { "device", "device", CLI_KIND_STRING, false };
-    struct cli_field mtu = { "MTU", "MTU", CLI_KIND_INT, true };
-    struct cli_field phys = { "physical", "physical", CLI_KIND_BOOL, false };
-    struct cli_field oc = { "other_config", "other-config", CLI_KIND_MAP,
-                            true };
-    struct cli_field tags = { "tags", "tags", CLI_KIND_SET, true };
-    struct cli_field missing = { "nope", "nope", CLI_KIND_STRING, false };
+    struct cli_field device = {"device", "device", CLI_KIND_STRING, false};
+    struct cli_field mtu = {"MTU", "MTU", CLI_KIND_INT, true};
+    struct cli_field phys = {"physical", "physical", CLI_KIND_BOOL, false};
+    struct cli_field oc = {"other_config", "other-config", CLI_KIND_MAP, true};
+    struct cli_field tags = {"tags", "tags", CLI_KIND_SET, true};
+    struct cli_field missing = {"nope", "nope", CLI_KIND_STRING, false};
     struct cli_filter f[2];
 
     (void) state;
     assert_true(cli_record_matches(record, NULL, 0));
 
-    f[0] = (struct cli_filter) { &device, NULL, "eth0", false };
-    f[1] = (struct cli_filter) { &mtu, NULL, "9000", false };
+    f[0] = (struct cli_filter){&device, NULL, "eth0", false};
+    f[1] = (struct cli_filter){&mtu, NULL, "9000", false};
     assert_true(cli_record_matches(record, f, 2));
     f[1].value = "1500";
     assert_false(cli_record_matches(record, f, 2));
     f[1].negate = true;
     assert_true(cli_record_matches(record, f, 2));
 
-    f[0] = (struct cli_filter) { &phys, NULL, "true", false };
+    f[0] = (struct cli_filter){&phys, NULL, "true", false};
     assert_true(cli_record_matches(record, f, 1));
-    f[0] = (struct cli_filter) { &oc, "k", "v", false };
+    f[0] = (struct cli_filter){&oc, "k", "v", false};
     assert_true(cli_record_matches(record, f, 1));
-    f[0] = (struct cli_filter) { &oc, "other", "", false };
+    f[0] = (struct cli_filter){&oc, "other", "", false};
     assert_true(cli_record_matches(record, f, 1));
-    f[0] = (struct cli_filter) { &tags, NULL, "a; b", false };
+    f[0] = (struct cli_filter){&tags, NULL, "a; b", false};
     assert_true(cli_record_matches(record, f, 1));
-    f[0] = (struct cli_filter) { &missing, NULL, "", false };
+    f[0] = (struct cli_filter){&missing, NULL, "", false};
     assert_true(cli_record_matches(record, f, 1));
-    f[0] = (struct cli_filter) { &missing, NULL, "x", false };
+    f[0] = (struct cli_filter){&missing, NULL, "x", false};
     assert_false(cli_record_matches(record, f, 1));
     json_object_put(record);
 }
@@ -177,27 +176,25 @@ test_block(void **state)
         "{\"uuid\": \"7e3a\", \"name_label\": \"storage\", \"MTU\": 9000,"
         " \"PIFs\": [\"p1\", \"p2\"],"
         " \"other_config\": {\"a\": \"1\", \"b\": \"2\"}}");
-    const char *params[] = { "uuid", "name-label", "nope", "MTU" };
+    const char *params[] = {"uuid", "name-label", "nope", "MTU"};
     char *block;
 
     (void) state;
     block = cli_format_block(schema, record, NULL, 0);
-    assert_string_equal(block,
-                        "uuid ( RO)        : 7e3a\n"
-                        "  name-label ( RW): storage\n"
-                        "         MTU ( RW): 9000\n"
-                        "   PIF-uuids (SRO): p1; p2\n"
-                        "other-config (MRW): a: 1; b: 2\n"
-                        "\n");
+    assert_string_equal(block, "uuid ( RO)        : 7e3a\n"
+                               "  name-label ( RW): storage\n"
+                               "         MTU ( RW): 9000\n"
+                               "   PIF-uuids (SRO): p1; p2\n"
+                               "other-config (MRW): a: 1; b: 2\n"
+                               "\n");
     free(block);
 
     /* Chosen columns, in the order asked, unknown ones skipped. */
     block = cli_format_block(schema, record, params, 4);
-    assert_string_equal(block,
-                        "uuid ( RO)      : 7e3a\n"
-                        "name-label ( RW): storage\n"
-                        "       MTU ( RW): 9000\n"
-                        "\n");
+    assert_string_equal(block, "uuid ( RO)      : 7e3a\n"
+                               "name-label ( RW): storage\n"
+                               "       MTU ( RW): 9000\n"
+                               "\n");
     free(block);
 
     /* A single column is left-aligned like xe's first line. */
@@ -229,8 +226,8 @@ error_text(const struct np_error *error, bool json)
 static void
 test_print_error(void **state)
 {
-    struct np_error *error = np_error_new(ERR_HANDLE_INVALID, "network",
-                                          "5a1c", NULL);
+    struct np_error *error =
+        np_error_new(ERR_HANDLE_INVALID, "network", "5a1c", NULL);
     struct np_error *bare = np_error_new(ERR_REQUEST_TOO_LARGE, NULL);
     char *text;
 
@@ -245,9 +242,8 @@ test_print_error(void **state)
     free(text);
 
     text = error_text(error, true);
-    assert_string_equal(text,
-                        "{\"error\":[\"HANDLE_INVALID\",\"network\","
-                        "\"5a1c\"]}\n");
+    assert_string_equal(text, "{\"error\":[\"HANDLE_INVALID\",\"network\","
+                              "\"5a1c\"]}\n");
     free(text);
 
     np_error_destroy(error);

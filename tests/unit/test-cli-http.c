@@ -20,12 +20,11 @@ parse(const char *s, bool eof, struct cli_http_response *r)
 static void
 test_content_length(void **state)
 {
-    static const char reply[] =
-        "HTTP/1.1 200 OK\r\n"
-        "Content-Type: application/json\r\n"
-        "content-length: 13\r\n"
-        "\r\n"
-        "{\"result\":1}\n";
+    static const char reply[] = "HTTP/1.1 200 OK\r\n"
+                                "Content-Type: application/json\r\n"
+                                "content-length: 13\r\n"
+                                "\r\n"
+                                "{\"result\":1}\n";
     struct cli_http_response r;
 
     (void) state;
@@ -38,15 +37,15 @@ test_content_length(void **state)
 
     /* Every proper prefix needs more bytes, and is truncated at EOF. */
     for (size_t n = 0; n < strlen(reply); n++) {
-        assert_int_equal(cli_http_parse_response(reply, n, false, &r),
-                         EAGAIN);
-        assert_int_equal(cli_http_parse_response(reply, n, true, &r),
-                         EPROTO);
+        assert_int_equal(cli_http_parse_response(reply, n, false, &r), EAGAIN);
+        assert_int_equal(cli_http_parse_response(reply, n, true, &r), EPROTO);
     }
 
     /* Bytes past Content-Length are not part of the body. */
     assert_int_equal(parse("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n"
-                           "{}garbage", false, &r), 0);
+                           "{}garbage",
+                           false, &r),
+                     0);
     assert_string_equal(r.body, "{}");
     cli_http_response_clear(&r);
 }
@@ -64,8 +63,8 @@ test_until_close(void **state)
     cli_http_response_clear(&r);
 
     /* Bare LF line ends are tolerated. */
-    assert_int_equal(parse("HTTP/1.1 200 OK\nContent-Length: 2\n\n{}",
-                           false, &r), 0);
+    assert_int_equal(
+        parse("HTTP/1.1 200 OK\nContent-Length: 2\n\n{}", false, &r), 0);
     assert_string_equal(r.body, "{}");
     cli_http_response_clear(&r);
 }
@@ -73,13 +72,12 @@ test_until_close(void **state)
 static void
 test_chunked(void **state)
 {
-    static const char reply[] =
-        "HTTP/1.1 200 OK\r\n"
-        "Transfer-Encoding: chunked\r\n"
-        "\r\n"
-        "5\r\nhello\r\n"
-        "7;ext=1\r\n, world\r\n"
-        "0\r\n\r\n";
+    static const char reply[] = "HTTP/1.1 200 OK\r\n"
+                                "Transfer-Encoding: chunked\r\n"
+                                "\r\n"
+                                "5\r\nhello\r\n"
+                                "7;ext=1\r\n, world\r\n"
+                                "0\r\n\r\n";
     struct cli_http_response r;
 
     (void) state;
@@ -89,11 +87,12 @@ test_chunked(void **state)
     cli_http_response_clear(&r);
 
     for (size_t n = 0; n < strlen(reply) - 4; n++) {
-        assert_int_equal(cli_http_parse_response(reply, n, false, &r),
-                         EAGAIN);
+        assert_int_equal(cli_http_parse_response(reply, n, false, &r), EAGAIN);
     }
     assert_int_equal(parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked"
-                           "\r\n\r\nzz\r\n", false, &r), EPROTO);
+                           "\r\n\r\nzz\r\n",
+                           false, &r),
+                     EPROTO);
 }
 
 static void
@@ -104,12 +103,14 @@ test_malformed(void **state)
     (void) state;
     assert_int_equal(parse("SMTP 220 hello\r\n\r\n", false, &r), EPROTO);
     assert_int_equal(parse("HTTP/1.1 2x0 OK\r\n\r\n", false, &r), EPROTO);
-    assert_int_equal(parse("HTTP/1.1 200 OK\r\nNoColon\r\n\r\n", false,
-                           &r), EPROTO);
-    assert_int_equal(parse("HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
-                           false, &r), EPROTO);
+    assert_int_equal(parse("HTTP/1.1 200 OK\r\nNoColon\r\n\r\n", false, &r),
+                     EPROTO);
+    assert_int_equal(
+        parse("HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", false, &r),
+        EPROTO);
     assert_int_equal(parse("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n"
-                           "Content-Length: 2\r\n\r\n{}", false, &r),
+                           "Content-Length: 2\r\n\r\n{}",
+                           false, &r),
                      EPROTO);
     assert_int_equal(parse("", true, &r), EPROTO);
 }
@@ -122,7 +123,9 @@ test_status(void **state)
 
     (void) state;
     assert_int_equal(parse("HTTP/1.1 413 Payload Too Large\r\n"
-                           "Content-Length: 0\r\n\r\n", false, &r), 0);
+                           "Content-Length: 0\r\n\r\n",
+                           false, &r),
+                     0);
     assert_int_equal(r.status, 413);
     assert_string_equal(r.reason, "Payload Too Large");
     assert_string_equal(r.body, "");
@@ -134,7 +137,8 @@ test_status(void **state)
 
     /* An interim response is skipped. */
     assert_int_equal(parse("HTTP/1.1 100 Continue\r\n\r\n"
-                           "HTTP/1.1 204 No Content\r\n\r\n", false, &r),
+                           "HTTP/1.1 204 No Content\r\n\r\n",
+                           false, &r),
                      0);
     assert_int_equal(r.status, 204);
     assert_null(cli_http_status_error(r.status, r.reason));
@@ -165,8 +169,7 @@ test_format_request(void **state)
     assert_true(!strncmp(request, "POST /jsonrpc HTTP/1.1\r\n", 24));
     assert_non_null(strstr(request, "\r\nHost: h:443\r\n"));
     assert_non_null(strstr(request, "\r\nContent-Length: 2\r\n"));
-    assert_non_null(strstr(request,
-                           "\r\nContent-Type: application/json\r\n"));
+    assert_non_null(strstr(request, "\r\nContent-Type: application/json\r\n"));
     assert_non_null(strstr(request, "\r\nConnection: close\r\n"));
     assert_string_equal(request + size - 6, "\r\n\r\n{}");
     free(request);

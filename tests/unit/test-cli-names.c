@@ -39,10 +39,10 @@ static void
 test_classes(void **state)
 {
     static const char *const pairs[][2] = {
-        { "pool", "pool" }, { "host", "host" }, { "pif", "PIF" },
-        { "network", "network" }, { "bond", "bond" }, { "vlan", "VLAN" },
-        { "vif", "VIF" }, { "vm", "VM" }, { "task", "task" },
-        { "message", "message" }, { "user", "user" },
+        {"pool", "pool"},       {"host", "host"}, {"pif", "PIF"},
+        {"network", "network"}, {"bond", "bond"}, {"vlan", "VLAN"},
+        {"vif", "VIF"},         {"vm", "VM"},     {"task", "task"},
+        {"message", "message"}, {"user", "user"},
     };
     const struct cli_class *const *classes = cli_classes();
     size_t n = 0;
@@ -90,17 +90,17 @@ test_field_cli_names(void **state)
         enum cli_kind kind;
         const char *cli;
     } cases[] = {
-        { "name_label", CLI_KIND_STRING, "name-label" },
-        { "network", CLI_KIND_STRING, "network-uuid" },
-        { "host", CLI_KIND_STRING, "host-uuid" },
-        { "VM", CLI_KIND_STRING, "VM-uuid" },
-        { "PIFs", CLI_KIND_SET, "PIF-uuids" },
-        { "VIFs", CLI_KIND_SET, "VIF-uuids" },
-        { "VLAN_master_of", CLI_KIND_SET, "VLAN-master-of" },
-        { "master", CLI_KIND_STRING, "master" },
-        { "slaves", CLI_KIND_SET, "slaves" },
-        { "VLAN", CLI_KIND_INT, "VLAN" },
-        { "other_config", CLI_KIND_MAP, "other-config" },
+        {"name_label", CLI_KIND_STRING, "name-label"},
+        {"network", CLI_KIND_STRING, "network-uuid"},
+        {"host", CLI_KIND_STRING, "host-uuid"},
+        {"VM", CLI_KIND_STRING, "VM-uuid"},
+        {"PIFs", CLI_KIND_SET, "PIF-uuids"},
+        {"VIFs", CLI_KIND_SET, "VIF-uuids"},
+        {"VLAN_master_of", CLI_KIND_SET, "VLAN-master-of"},
+        {"master", CLI_KIND_STRING, "master"},
+        {"slaves", CLI_KIND_SET, "slaves"},
+        {"VLAN", CLI_KIND_INT, "VLAN"},
+        {"other_config", CLI_KIND_MAP, "other-config"},
     };
 
     (void) state;
@@ -159,18 +159,15 @@ test_schema(void **state)
     assert_ptr_equal(cli_schema_find(schema, "NETWORK-UUID"), f);
     assert_ptr_equal(cli_schema_find_api(schema, "network"), f);
 
-    assert_string_equal(cli_field_mode(cli_schema_find(schema,
-                                                       "other-config")),
-                        "MRW");
+    assert_string_equal(
+        cli_field_mode(cli_schema_find(schema, "other-config")), "MRW");
     assert_ptr_equal(cli_schema_find(schema, "other_config"),
                      cli_schema_find(schema, "other-config"));
-    assert_string_equal(cli_field_mode(cli_schema_find(schema,
-                                                       "VLAN-master-of")),
-                        "SRO");
+    assert_string_equal(
+        cli_field_mode(cli_schema_find(schema, "VLAN-master-of")), "SRO");
     assert_string_equal(cli_field_mode(cli_schema_find(schema, "tags")),
                         "SRW");
-    assert_string_equal(cli_field_mode(cli_schema_find(schema, "MTU")),
-                        "RO");
+    assert_string_equal(cli_field_mode(cli_schema_find(schema, "MTU")), "RO");
 
     assert_null(cli_schema_find(schema, "password-hash"));
     assert_null(cli_schema_find(schema, "hidden"));
@@ -186,9 +183,9 @@ test_schema(void **state)
 static void
 test_strip_secrets(void **state)
 {
-    struct json_object *record = json_tokener_parse(
-        "{\"username\":\"a\",\"password_hash\":\"$6$x\","
-        "\"password\":\"p\",\"role\":\"read-only\"}");
+    struct json_object *record =
+        json_tokener_parse("{\"username\":\"a\",\"password_hash\":\"$6$x\","
+                           "\"password\":\"p\",\"role\":\"read-only\"}");
 
     (void) state;
     cli_record_strip_secrets(record);

@@ -15,9 +15,9 @@
 
 /* One test's scratch directory and configuration. */
 struct fixture {
-    char *dir;                  /* Scratch directory. */
-    char *file;                 /* Configuration file in 'dir'. */
-    struct config config;       /* Loaded by load(). */
+    char *dir;            /* Scratch directory. */
+    char *file;           /* Configuration file in 'dir'. */
+    struct config config; /* Loaded by load(). */
 };
 
 static int
@@ -66,7 +66,7 @@ load(struct fixture *fx, ...)
 
     argv[argc++] = (char *) "netpoold";
     va_start(args, fx);
-    for (char *arg; (arg = va_arg(args, char *)); ) {
+    for (char *arg; (arg = va_arg(args, char *));) {
         assert_true(argc < 31);
         argv[argc++] = arg;
     }
@@ -129,12 +129,11 @@ test_command_line(void **state)
 
     assert_null(load(fx, "--state-dir", "/srv/np", "--unix-socket=/tmp/s",
                      "--https-address", "127.0.0.1", "--https-port", "0",
-                     "--pidfile", "/tmp/p", "--log-file", "/tmp/l",
-                     "--syslog", "--log-level", "debug", "--detach",
-                     "--management-interface", "eth1", "--pif-match",
-                     "veth*", "--resync-interval", "5", "--ovs-db",
-                     "tcp:127.0.0.1:6640", "--change-log-keep", "100",
-                     NULL));
+                     "--pidfile", "/tmp/p", "--log-file", "/tmp/l", "--syslog",
+                     "--log-level", "debug", "--detach",
+                     "--management-interface", "eth1", "--pif-match", "veth*",
+                     "--resync-interval", "5", "--ovs-db",
+                     "tcp:127.0.0.1:6640", "--change-log-keep", "100", NULL));
     assert_string_equal(c->state_dir, "/srv/np");
     assert_string_equal(c->unix_socket, "/tmp/s");
     assert_string_equal(c->https_address, "127.0.0.1");
@@ -171,28 +170,24 @@ test_bad_values(void **state)
 
     expect_invalid(load(fx, "--https-port", "70000", NULL), "https-port",
                    "70000");
-    expect_invalid(load(fx, "--https-port", "-1", NULL), "https-port",
-                   "-1");
-    expect_invalid(load(fx, "--https-port", "44x", NULL), "https-port",
-                   "44x");
+    expect_invalid(load(fx, "--https-port", "-1", NULL), "https-port", "-1");
+    expect_invalid(load(fx, "--https-port", "44x", NULL), "https-port", "44x");
     expect_invalid(load(fx, "--https-port=", NULL), "https-port", "");
-    expect_invalid(load(fx, "--log-level", "loud", NULL), "log-level",
-                   "loud");
-    expect_invalid(load(fx, "--resync-interval", "0", NULL),
-                   "resync-interval", "0");
+    expect_invalid(load(fx, "--log-level", "loud", NULL), "log-level", "loud");
+    expect_invalid(load(fx, "--resync-interval", "0", NULL), "resync-interval",
+                   "0");
     expect_invalid(load(fx, "--resync-interval", "86401", NULL),
                    "resync-interval", "86401");
     expect_invalid(load(fx, "--change-log-keep", "99", NULL),
                    "change-log-keep", "99");
     expect_invalid(load(fx, "--bogus", NULL), "option", "--bogus");
-    expect_invalid(load(fx, "--https-port", NULL), "option",
-                   "--https-port");
+    expect_invalid(load(fx, "--https-port", NULL), "option", "--https-port");
     expect_invalid(load(fx, "stray", NULL), "argument", "stray");
 
     /* A bad option after good ones still fails, and the next load is
      * clean. */
-    expect_invalid(load(fx, "--https-port", "8443", "--log-level", "x",
-                        NULL), "log-level", "x");
+    expect_invalid(load(fx, "--https-port", "8443", "--log-level", "x", NULL),
+                   "log-level", "x");
     assert_null(load(fx, NULL));
     assert_int_equal(fx->config.https_port, 443);
 }
@@ -214,8 +209,7 @@ test_file(void **state)
                    "detach = false\n"
                    "pif-match = eth* veth*\n"
                    "management-interface = eth2\n");
-    assert_null(load(fx, "--config", fx->file, "--https-port", "9443",
-                     NULL));
+    assert_null(load(fx, "--config", fx->file, "--https-port", "9443", NULL));
     assert_string_equal(c->config_file, fx->file);
     assert_string_equal(c->state_dir, "/srv/from-file");
     assert_int_equal(c->https_port, 9443);
@@ -246,8 +240,7 @@ test_file_errors(void **state)
                    "config");
 
     write_file(fx, "# fine\nstate-dir = /x\njust words\n");
-    expect_invalid(load(fx, "--config", fx->file, NULL), fx->file,
-                   "line 3");
+    expect_invalid(load(fx, "--config", fx->file, NULL), fx->file, "line 3");
 
     char *missing = xasprintf("%s/missing.conf", fx->dir);
     expect_invalid(load(fx, "--config", missing, NULL), "config", missing);
@@ -307,12 +300,8 @@ main(void)
 {
 #define TEST(NAME) cmocka_unit_test_setup_teardown(NAME, setup, teardown)
     const struct CMUnitTest tests[] = {
-        TEST(test_defaults),
-        TEST(test_command_line),
-        TEST(test_bad_values),
-        TEST(test_file),
-        TEST(test_file_errors),
-        TEST(test_reload),
+        TEST(test_defaults), TEST(test_command_line), TEST(test_bad_values),
+        TEST(test_file),     TEST(test_file_errors),  TEST(test_reload),
     };
 #undef TEST
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);

@@ -18,10 +18,10 @@
 
 /* A store for dp_pifs_sync(). */
 struct fixture {
-    char *dir;                      /* Scratch directory. */
-    struct store *store;            /* Store in 'dir'. */
-    char host[UUID_LENGTH + 1];     /* The host being synced. */
-    char other[UUID_LENGTH + 1];    /* Another host of the pool. */
+    char *dir;                   /* Scratch directory. */
+    struct store *store;         /* Store in 'dir'. */
+    char host[UUID_LENGTH + 1];  /* The host being synced. */
+    char other[UUID_LENGTH + 1]; /* Another host of the pool. */
 };
 
 static int
@@ -57,7 +57,10 @@ static struct dp_link
 make_link(const char *device, const char *mac, bool carrier)
 {
     struct dp_link link = {
-        .ifindex = 2, .mtu = 1500, .carrier = carrier, .speed = 1000,
+        .ifindex = 2,
+        .mtu = 1500,
+        .carrier = carrier,
+        .speed = 1000,
         .duplex = "full",
     };
 
@@ -80,7 +83,7 @@ pif_by_device(struct json_object *pifs, const char *device, char *uuid)
 {
     struct json_object *found = NULL;
 
-    json_object_object_foreach(pifs, key, record) {
+    json_object_object_foreach (pifs, key, record) {
         if (!strcmp(fixture_string(record, "device"), device)) {
             assert_null(found);
             found = record;
@@ -125,32 +128,30 @@ test_link_is_nic(void **state)
         const char *globs;
         bool nic;
     } cases[] = {
-        { { "eth0", NULL, ARPHRD_ETHER, true, false }, "eth* en*", true },
-        { { "enp3s0", NULL, ARPHRD_ETHER, true, false }, "eth* en*", true },
-        { { "enp3s0", NULL, ARPHRD_ETHER, true, false }, "eth*,en*", true },
-        { { "eth0", "veth", ARPHRD_ETHER, false, false }, "eth*", true },
-        { { "veth1", "veth", ARPHRD_ETHER, false, false }, "eth*", false },
-        { { "veth1", "veth", ARPHRD_ETHER, false, false }, "veth?", true },
-        { { "eth0", "veth", ARPHRD_ETHER, false, true }, "eth*", false },
-        { { "eth0", NULL, ARPHRD_ETHER, true, true }, "eth*", false },
-        { { "eth0", "tun", ARPHRD_ETHER, false, false }, "eth*", false },
-        { { "eth0", "bridge", ARPHRD_ETHER, false, false }, "eth*", false },
-        { { "eth0", "vlan", ARPHRD_ETHER, true, false }, "eth*", false },
-        { { "eth0", "openvswitch", ARPHRD_ETHER, false, false }, "eth*",
-          false },
-        { { "eth0", NULL, ARPHRD_ETHER, false, false }, "eth*", false },
-        { { "eth0", NULL, ARPHRD_LOOPBACK, true, false }, "eth*", false },
-        { { "eth0", NULL, ARPHRD_INFINIBAND, true, false }, "eth*", false },
-        { { "eth0", "veth", ARPHRD_NONE, false, false }, "eth*", false },
-        { { "wlan0", NULL, ARPHRD_ETHER, true, false }, "eth* en*", false },
-        { { "eth0", NULL, ARPHRD_ETHER, true, false }, "", false },
-        { { "eth0", NULL, ARPHRD_ETHER, true, false }, "eth0", true },
-        { { "eth10", NULL, ARPHRD_ETHER, true, false }, "eth?", false },
+        {{"eth0", NULL, ARPHRD_ETHER, true, false}, "eth* en*", true},
+        {{"enp3s0", NULL, ARPHRD_ETHER, true, false}, "eth* en*", true},
+        {{"enp3s0", NULL, ARPHRD_ETHER, true, false}, "eth*,en*", true},
+        {{"eth0", "veth", ARPHRD_ETHER, false, false}, "eth*", true},
+        {{"veth1", "veth", ARPHRD_ETHER, false, false}, "eth*", false},
+        {{"veth1", "veth", ARPHRD_ETHER, false, false}, "veth?", true},
+        {{"eth0", "veth", ARPHRD_ETHER, false, true}, "eth*", false},
+        {{"eth0", NULL, ARPHRD_ETHER, true, true}, "eth*", false},
+        {{"eth0", "tun", ARPHRD_ETHER, false, false}, "eth*", false},
+        {{"eth0", "bridge", ARPHRD_ETHER, false, false}, "eth*", false},
+        {{"eth0", "vlan", ARPHRD_ETHER, true, false}, "eth*", false},
+        {{"eth0", "openvswitch", ARPHRD_ETHER, false, false}, "eth*", false},
+        {{"eth0", NULL, ARPHRD_ETHER, false, false}, "eth*", false},
+        {{"eth0", NULL, ARPHRD_LOOPBACK, true, false}, "eth*", false},
+        {{"eth0", NULL, ARPHRD_INFINIBAND, true, false}, "eth*", false},
+        {{"eth0", "veth", ARPHRD_NONE, false, false}, "eth*", false},
+        {{"wlan0", NULL, ARPHRD_ETHER, true, false}, "eth* en*", false},
+        {{"eth0", NULL, ARPHRD_ETHER, true, false}, "", false},
+        {{"eth0", NULL, ARPHRD_ETHER, true, false}, "eth0", true},
+        {{"eth10", NULL, ARPHRD_ETHER, true, false}, "eth?", false},
     };
 
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        if (dp_link_is_nic(&cases[i].facts, cases[i].globs)
-            != cases[i].nic) {
+        if (dp_link_is_nic(&cases[i].facts, cases[i].globs) != cases[i].nic) {
             fail_msg("case %zu (%s, kind %s, globs '%s'): expected %s", i,
                      cases[i].facts.name,
                      cases[i].facts.kind ? cases[i].facts.kind : "none",
@@ -183,13 +184,12 @@ test_pif_match(void **state)
         const char *mac;
         const char *match;
     } cases[] = {
-        { "eth0", "aa:bb:cc:00:00:01", "by-mac" },     /* Renamed NIC. */
-        { "eth1", "aa:bb:cc:00:00:02", "by-name" },
-        { "eth1", "", "by-name" },
-        { "eth2", "aa:bb:cc:00:00:02", NULL },  /* Its PIF has another MAC. */
-        { "eth3", "aa:bb:cc:00:00:03", NULL },  /* Other host's. */
-        { "eth4", "aa:bb:cc:00:00:04", NULL },  /* Not physical. */
-        { "eth5", "aa:bb:cc:00:00:05", NULL },
+        {"eth0", "aa:bb:cc:00:00:01", "by-mac"}, /* Renamed NIC. */
+        {"eth1", "aa:bb:cc:00:00:02", "by-name"}, {"eth1", "", "by-name"},
+        {"eth2", "aa:bb:cc:00:00:02", NULL}, /* Its PIF has another MAC. */
+        {"eth3", "aa:bb:cc:00:00:03", NULL}, /* Other host's. */
+        {"eth4", "aa:bb:cc:00:00:04", NULL}, /* Not physical. */
+        {"eth5", "aa:bb:cc:00:00:05", NULL},
     };
 
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
@@ -215,7 +215,8 @@ test_pif_match(void **state)
         " 'b-mac': {'host': '%s', 'physical': true, 'device': 'eth7',"
         "           'MAC': 'aa:bb:cc:00:00:10'},"
         " 'c-name': {'host': '%s', 'physical': true, 'device': 'eth0',"
-        "            'MAC': ''}}", fx->host, fx->host, fx->host);
+        "            'MAC': ''}}",
+        fx->host, fx->host, fx->host);
     link = make_link("eth0", "aa:bb:cc:00:00:10", true);
     assert_string_equal(dp_pif_match(pifs, fx->host, &link), "b-mac");
     json_object_put(pifs);
@@ -243,8 +244,7 @@ test_sync_creates_pifs(void **state)
     snprintf(links[1].ip, sizeof links[1].ip, "192.0.2.10");
     snprintf(links[1].netmask, sizeof links[1].netmask, "255.255.255.0");
     snprintf(links[0].ip, sizeof links[0].ip, "198.51.100.1");
-    assert_int_equal(dp_pifs_sync(fx->store, fx->host, links, 3, "eth1"),
-                     0);
+    assert_int_equal(dp_pifs_sync(fx->store, fx->host, links, 3, "eth1"), 0);
 
     struct json_object *pifs = all_pifs(fx);
     assert_int_equal(json_object_object_length(pifs), 3);
@@ -269,8 +269,7 @@ test_sync_creates_pifs(void **state)
     assert_false(bool_field(p1, "carrier"));
     assert_true(bool_field(p1, "currently_attached"));
     assert_string_equal(fixture_string(p1, "duplex"), "unknown");
-    assert_string_equal(fixture_string(p1, "ip_configuration_mode"),
-                        "Static");
+    assert_string_equal(fixture_string(p1, "ip_configuration_mode"), "Static");
     assert_string_equal(fixture_string(p1, "IP"), "192.0.2.10");
     assert_string_equal(fixture_string(p1, "netmask"), "255.255.255.0");
 
@@ -302,18 +301,18 @@ test_sync_default_management(void **state)
     assert_int_equal(dp_pifs_sync(fx->store, fx->host, links, 2, NULL), 0);
     struct json_object *pifs = all_pifs(fx);
     assert_true(bool_field(pif_by_device(pifs, "eth0", NULL), "management"));
-    assert_false(bool_field(pif_by_device(pifs, "eth1", NULL),
-                            "management"));
+    assert_false(bool_field(pif_by_device(pifs, "eth1", NULL), "management"));
     json_object_put(pifs);
 
     struct dp_link more[3] = {
-        links[0], links[1], make_link("eth2", "aa:bb:cc:00:00:03", true),
+        links[0],
+        links[1],
+        make_link("eth2", "aa:bb:cc:00:00:03", true),
     };
     assert_int_equal(dp_pifs_sync(fx->store, fx->host, more, 3, "eth2"), 0);
     pifs = all_pifs(fx);
     assert_int_equal(json_object_object_length(pifs), 3);
-    assert_false(bool_field(pif_by_device(pifs, "eth2", NULL),
-                            "management"));
+    assert_false(bool_field(pif_by_device(pifs, "eth2", NULL), "management"));
     json_object_put(pifs);
 }
 
@@ -330,24 +329,21 @@ test_sync_refreshes(void **state)
     };
     char u0[UUID_LENGTH + 1], u1[UUID_LENGTH + 1];
 
-    assert_int_equal(dp_pifs_sync(fx->store, fx->host, links, 2, "eth0"),
-                     0);
+    assert_int_equal(dp_pifs_sync(fx->store, fx->host, links, 2, "eth0"), 0);
     struct json_object *pifs = all_pifs(fx);
     pif_by_device(pifs, "eth0", u0);
     pif_by_device(pifs, "eth1", u1);
     json_object_put(pifs);
 
     uint64_t seq = store_last_seq(fx->store);
-    assert_int_equal(dp_pifs_sync(fx->store, fx->host, links, 2, "eth0"),
-                     0);
+    assert_int_equal(dp_pifs_sync(fx->store, fx->host, links, 2, "eth0"), 0);
     assert_int_equal(store_last_seq(fx->store), seq);
 
     links[0].carrier = false;
     links[0].speed = 10000;
     links[0].mtu = 9000;
     snprintf(links[1].device, sizeof links[1].device, "eth7");
-    assert_int_equal(dp_pifs_sync(fx->store, fx->host, links, 2, "eth0"),
-                     0);
+    assert_int_equal(dp_pifs_sync(fx->store, fx->host, links, 2, "eth0"), 0);
     assert_true(store_last_seq(fx->store) > seq);
 
     pifs = all_pifs(fx);
@@ -359,7 +355,7 @@ test_sync_refreshes(void **state)
     assert_string_equal(now1, u1);
     assert_false(bool_field(p0, "carrier"));
     assert_int_equal(int_field(p0, "speed"), 10000);
-    assert_int_equal(int_field(p0, "MTU"), 1500);   /* Configured, kept. */
+    assert_int_equal(int_field(p0, "MTU"), 1500); /* Configured, kept. */
     assert_true(bool_field(p0, "management"));
     assert_true(bool_field(p1, "currently_attached"));
     json_object_put(pifs);
@@ -381,7 +377,8 @@ test_sync_vanished(void **state)
     assert_int_equal(uuid_generate(theirs), 0);
     struct json_object *record = fixture_json(
         "{'host': '%s', 'device': 'eth1', 'MAC': 'aa:bb:cc:00:00:99',"
-        " 'currently_attached': true, 'carrier': true}", fx->other);
+        " 'currently_attached': true, 'carrier': true}",
+        fx->other);
     assert_int_equal(store_insert(fx->store, "PIF", theirs, record), 0);
     json_object_put(record);
     assert_int_equal(uuid_generate(vlan), 0);
@@ -395,7 +392,7 @@ test_sync_vanished(void **state)
     assert_int_equal(dp_pifs_sync(fx->store, fx->host, links, 2, NULL), 0);
     struct json_object *pifs = all_pifs(fx);
     assert_int_equal(json_object_object_length(pifs), 4);
-    json_object_object_foreach(pifs, uuid, pif) {
+    json_object_object_foreach (pifs, uuid, pif) {
         if (!strcmp(fixture_string(pif, "device"), "eth1")
             && strcmp(uuid, theirs)) {
             snprintf(u1, sizeof u1, "%s", uuid);
@@ -434,7 +431,7 @@ test_sync_vanished(void **state)
     /* With no NIC at all every physical PIF of the host is detached. */
     assert_int_equal(dp_pifs_sync(fx->store, fx->host, NULL, 0, NULL), 0);
     pifs = all_pifs(fx);
-    json_object_object_foreach(pifs, uuid2, pif2) {
+    json_object_object_foreach (pifs, uuid2, pif2) {
         bool mine = !strcmp(fixture_string(pif2, "host"), fx->host)
                     && bool_field(pif2, "physical");
         assert_int_equal(bool_field(pif2, "currently_attached"), !mine);
@@ -448,12 +445,9 @@ main(void)
 {
 #define TEST(NAME) cmocka_unit_test_setup_teardown(NAME, setup, teardown)
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_link_is_nic),
-        TEST(test_pif_match),
-        TEST(test_sync_creates_pifs),
-        TEST(test_sync_default_management),
-        TEST(test_sync_refreshes),
-        TEST(test_sync_vanished),
+        cmocka_unit_test(test_link_is_nic), TEST(test_pif_match),
+        TEST(test_sync_creates_pifs),       TEST(test_sync_default_management),
+        TEST(test_sync_refreshes),          TEST(test_sync_vanished),
     };
 #undef TEST
     return cmocka_run_group_tests_name("datapath", tests, NULL, NULL);

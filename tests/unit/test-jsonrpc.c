@@ -26,8 +26,8 @@ parse(const char *text, struct jsonrpc_request *request)
             *p = '"';
         }
     }
-    struct np_error *error = jsonrpc_parse_request(body, strlen(body),
-                                                   request);
+    struct np_error *error =
+        jsonrpc_parse_request(body, strlen(body), request);
     free(body);
     return error;
 }
@@ -63,12 +63,13 @@ test_parse_valid(void **state)
     struct jsonrpc_request r;
 
     assert_null(parse("{'jsonrpc': '2.0', 'id': 7, 'method': 'network."
-                      "create', 'params': ['', {'name_label': 'x'}]}", &r));
+                      "create', 'params': ['', {'name_label': 'x'}]}",
+                      &r));
     assert_string_equal(r.method, "network.create");
     assert_true(json_object_is_type(r.params, json_type_array));
     assert_int_equal(json_object_array_length(r.params), 2);
-    assert_string_equal(json_object_get_string(
-                            json_object_array_get_idx(r.params, 0)), "");
+    assert_string_equal(
+        json_object_get_string(json_object_array_get_idx(r.params, 0)), "");
     assert_true(json_object_is_type(r.id, json_type_int));
     assert_int_equal(json_object_get_int(r.id), 7);
     jsonrpc_request_clear(&r);
@@ -79,15 +80,14 @@ test_parse_valid(void **state)
 
     /* A string id; no params means an empty array; surrounding
      * whitespace is JSON too. */
-    assert_null(parse(" {'jsonrpc': '2.0', 'id': 'abc', 'method': 'm'}\r\n",
-                      &r));
+    assert_null(
+        parse(" {'jsonrpc': '2.0', 'id': 'abc', 'method': 'm'}\r\n", &r));
     assert_string_equal(json_object_get_string(r.id), "abc");
     assert_int_equal(json_object_array_length(r.params), 0);
     jsonrpc_request_clear(&r);
 
     /* A notification has no id; an id of another type is ignored. */
-    assert_null(parse("{'jsonrpc': '2.0', 'method': 'm', 'params': []}",
-                      &r));
+    assert_null(parse("{'jsonrpc': '2.0', 'method': 'm', 'params': []}", &r));
     assert_null(r.id);
     jsonrpc_request_clear(&r);
     assert_null(parse("{'jsonrpc': '2.0', 'method': 'm', 'id': [1]}", &r));
@@ -135,7 +135,8 @@ test_parse_trailing_data(void **state)
     expect_error(parse("{'jsonrpc': '2.0', 'method': 'm'} x", &r),
                  ERR_JSON_PARSE_ERROR, "trailing data after the request");
     expect_error(parse("{'jsonrpc': '2.0', 'method': 'm'}"
-                       "{'jsonrpc': '2.0', 'method': 'n'}", &r),
+                       "{'jsonrpc': '2.0', 'method': 'n'}",
+                       &r),
                  ERR_JSON_PARSE_ERROR, "trailing data after the request");
     assert_null(r.method);
 }
@@ -151,8 +152,8 @@ test_parse_bad_envelope(void **state)
 
     expect_error(parse("[1, 2]", &r), ERR_JSONRPC_INVALID_REQUEST,
                  "the request is not a JSON object");
-    expect_error(parse("'network.get_all'", &r),
-                 ERR_JSONRPC_INVALID_REQUEST, NULL);
+    expect_error(parse("'network.get_all'", &r), ERR_JSONRPC_INVALID_REQUEST,
+                 NULL);
 
     expect_error(parse("{'id': 3, 'method': 'm'}", &r),
                  ERR_JSONRPC_INVALID_REQUEST, "jsonrpc");
@@ -175,12 +176,12 @@ test_parse_bad_envelope(void **state)
     jsonrpc_request_clear(&r);
 
     expect_error(parse("{'jsonrpc': '2.0', 'id': 'p', 'method': 'm',"
-                       " 'params': {'a': 1}}", &r),
+                       " 'params': {'a': 1}}",
+                       &r),
                  ERR_FIELD_TYPE_ERROR, "params");
     assert_string_equal(json_object_get_string(r.id), "p");
     jsonrpc_request_clear(&r);
-    expect_error(parse("{'jsonrpc': '2.0', 'method': 'm', 'params': 'x'}",
-                       &r),
+    expect_error(parse("{'jsonrpc': '2.0', 'method': 'm', 'params': 'x'}", &r),
                  ERR_FIELD_TYPE_ERROR, "params");
     jsonrpc_request_clear(&r);
 }
@@ -191,8 +192,8 @@ test_make_request(void **state)
 {
     (void) state;
     struct json_object *params = fixture_json("['', 'x']");
-    struct json_object *msg = jsonrpc_make_request("network.get_record",
-                                                   params, 42);
+    struct json_object *msg =
+        jsonrpc_make_request("network.get_record", params, 42);
     const char *text = json_object_to_json_string(msg);
     struct jsonrpc_request r;
 
@@ -204,8 +205,7 @@ test_make_request(void **state)
     json_object_put(msg);
 
     msg = jsonrpc_make_request("m", NULL, 1);
-    assert_true(json_object_is_type(member(msg, "params"),
-                                    json_type_array));
+    assert_true(json_object_is_type(member(msg, "params"), json_type_array));
     json_object_put(msg);
 }
 
@@ -216,11 +216,10 @@ test_make_result(void **state)
 {
     (void) state;
     struct json_object *id = json_object_new_int(9);
-    struct json_object *msg = jsonrpc_make_result(
-        id, json_object_new_string("r"));
+    struct json_object *msg =
+        jsonrpc_make_result(id, json_object_new_string("r"));
 
-    assert_string_equal(json_object_get_string(member(msg, "jsonrpc")),
-                        "2.0");
+    assert_string_equal(json_object_get_string(member(msg, "jsonrpc")), "2.0");
     assert_string_equal(json_object_get_string(member(msg, "result")), "r");
     assert_int_equal(json_object_get_int(member(msg, "id")), 9);
     assert_false(json_object_object_get_ex(msg, "error", NULL));
@@ -246,23 +245,22 @@ test_make_error(void **state)
         const char *code;
         int number;
     } cases[] = {
-        { ERR_JSON_PARSE_ERROR, -32700 },
-        { ERR_JSONRPC_INVALID_REQUEST, -32600 },
-        { ERR_REQUEST_TOO_LARGE, -32600 },
-        { ERR_MESSAGE_METHOD_UNKNOWN, -32601 },
-        { ERR_FIELD_TYPE_ERROR, -32602 },
-        { ERR_MESSAGE_PARAMETER_COUNT_MISMATCH, -32602 },
-        { ERR_HANDLE_INVALID, 1 },
-        { ERR_SESSION_INVALID, 1 },
-        { ERR_PERMISSION_DENIED, 1 },
-        { ERR_INVALID_VALUE, 1 },
-        { "SOMETHING_NEW", 1 },
+        {ERR_JSON_PARSE_ERROR, -32700},
+        {ERR_JSONRPC_INVALID_REQUEST, -32600},
+        {ERR_REQUEST_TOO_LARGE, -32600},
+        {ERR_MESSAGE_METHOD_UNKNOWN, -32601},
+        {ERR_FIELD_TYPE_ERROR, -32602},
+        {ERR_MESSAGE_PARAMETER_COUNT_MISMATCH, -32602},
+        {ERR_HANDLE_INVALID, 1},
+        {ERR_SESSION_INVALID, 1},
+        {ERR_PERMISSION_DENIED, 1},
+        {ERR_INVALID_VALUE, 1},
+        {"SOMETHING_NEW", 1},
     };
     struct json_object *id = json_object_new_string("req-1");
 
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        struct np_error *error = np_error_new(cases[i].code, "a", "b",
-                                              NULL);
+        struct np_error *error = np_error_new(cases[i].code, "a", "b", NULL);
         struct json_object *msg = jsonrpc_make_error(id, error);
         struct json_object *e = member(msg, "error");
 
@@ -277,11 +275,11 @@ test_make_error(void **state)
                             cases[i].code);
         struct json_object *data = member(e, "data");
         assert_int_equal(json_object_array_length(data), 3);
-        assert_string_equal(json_object_get_string(
-                                json_object_array_get_idx(data, 0)),
-                            cases[i].code);
-        assert_string_equal(json_object_get_string(
-                                json_object_array_get_idx(data, 2)), "b");
+        assert_string_equal(
+            json_object_get_string(json_object_array_get_idx(data, 0)),
+            cases[i].code);
+        assert_string_equal(
+            json_object_get_string(json_object_array_get_idx(data, 2)), "b");
         json_object_put(msg);
         np_error_destroy(error);
     }
@@ -299,23 +297,23 @@ test_parse_response(void **state)
     const char *body;
 
     body = "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"a\":[1,2]}}";
-    assert_int_equal(jsonrpc_parse_response(body, strlen(body), &result,
-                                            &error), 0);
+    assert_int_equal(
+        jsonrpc_parse_response(body, strlen(body), &result, &error), 0);
     assert_null(error);
     assert_int_equal(json_object_array_length(member(result, "a")), 2);
     json_object_put(result);
 
     body = "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":null}";
-    assert_int_equal(jsonrpc_parse_response(body, strlen(body), &result,
-                                            &error), 0);
+    assert_int_equal(
+        jsonrpc_parse_response(body, strlen(body), &result, &error), 0);
     assert_null(result);
     assert_null(error);
 
     body = "{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"code\":1,"
            "\"message\":\"HANDLE_INVALID\","
            "\"data\":[\"HANDLE_INVALID\",\"network\",\"x\"]}}";
-    assert_int_equal(jsonrpc_parse_response(body, strlen(body), &result,
-                                            &error), 0);
+    assert_int_equal(
+        jsonrpc_parse_response(body, strlen(body), &result, &error), 0);
     assert_null(result);
     assert_non_null(error);
     assert_string_equal(error->code, ERR_HANDLE_INVALID);
@@ -328,8 +326,8 @@ test_parse_response(void **state)
      * code. */
     body = "{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"code\":-32601,"
            "\"message\":\"Method not found\"}}";
-    assert_int_equal(jsonrpc_parse_response(body, strlen(body), &result,
-                                            &error), 0);
+    assert_int_equal(
+        jsonrpc_parse_response(body, strlen(body), &result, &error), 0);
     assert_string_equal(error->code, "Method not found");
     assert_int_equal(error->n_params, 0);
     np_error_destroy(error);
@@ -340,20 +338,20 @@ test_parse_response(void **state)
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         result = (struct json_object *) 1;
         error = (struct np_error *) 1;
-        assert_int_equal(jsonrpc_parse_response(bad[i], strlen(bad[i]),
-                                                &result, &error), EPROTO);
+        assert_int_equal(
+            jsonrpc_parse_response(bad[i], strlen(bad[i]), &result, &error),
+            EPROTO);
         assert_null(result);
         assert_null(error);
     }
 
     /* What jsonrpc_make_error() makes parses back to the same error. */
-    struct np_error *sent = np_error_new(ERR_PERMISSION_DENIED,
-                                         "network.create", "pool-operator",
-                                         NULL);
+    struct np_error *sent = np_error_new(
+        ERR_PERMISSION_DENIED, "network.create", "pool-operator", NULL);
     struct json_object *msg = jsonrpc_make_error(NULL, sent);
     body = json_object_to_json_string(msg);
-    assert_int_equal(jsonrpc_parse_response(body, strlen(body), &result,
-                                            &error), 0);
+    assert_int_equal(
+        jsonrpc_parse_response(body, strlen(body), &result, &error), 0);
     char *a = np_error_to_string(sent), *b = np_error_to_string(error);
     assert_string_equal(a, b);
     free(a);
@@ -368,8 +366,8 @@ static void
 test_np_error(void **state)
 {
     (void) state;
-    struct np_error *error = np_error_new(ERR_HANDLE_INVALID, "network",
-                                          "abc", NULL);
+    struct np_error *error =
+        np_error_new(ERR_HANDLE_INVALID, "network", "abc", NULL);
 
     assert_string_equal(error->code, ERR_HANDLE_INVALID);
     assert_int_equal(error->n_params, 2);
@@ -378,9 +376,9 @@ test_np_error(void **state)
     free(text);
 
     struct json_object *json = np_error_to_json(error);
-    assert_string_equal(json_object_to_json_string_ext(
-                            json, JSON_C_TO_STRING_PLAIN),
-                        "[\"HANDLE_INVALID\",\"network\",\"abc\"]");
+    assert_string_equal(
+        json_object_to_json_string_ext(json, JSON_C_TO_STRING_PLAIN),
+        "[\"HANDLE_INVALID\",\"network\",\"abc\"]");
     struct np_error *back = np_error_from_json(json);
     assert_non_null(back);
     assert_string_equal(back->code, error->code);
@@ -412,8 +410,8 @@ test_np_error(void **state)
     assert_string_equal(text, "E(, x)");
     free(text);
     np_error_destroy(error);
-    error = np_error_new("E", "1", "2", "3", "4", "5", "6", "7", "8", "9",
-                         NULL);
+    error =
+        np_error_new("E", "1", "2", "3", "4", "5", "6", "7", "8", "9", NULL);
     assert_int_equal(error->n_params, ERROR_MAX_PARAMS);
     assert_string_equal(error->params[ERROR_MAX_PARAMS - 1], "8");
     np_error_destroy(error);

@@ -29,7 +29,8 @@ test_round_trip(void **state)
 
     assert_non_null(hash);
     assert_int_equal(sscanf(hash, "pbkdf2-sha256$%u$%63[^$]$%127s",
-                            &iterations, salt, digest), 3);
+                            &iterations, salt, digest),
+                     3);
     assert_true(iterations >= 100000);
     assert_int_equal(strlen(salt), 32);
     assert_int_equal(strlen(digest), 64);
@@ -60,8 +61,8 @@ test_wrong_password(void **state)
     (void) state;
     char *hash = password_hash("s3cret-pass");
     static const char *const wrong[] = {
-        "s3cret-pasS", "s3cret-pas", "s3cret-pass ", "", "S3CRET-PASS",
-        "s3cret-passs",
+        "s3cret-pasS", "s3cret-pas",   "s3cret-pass ", "",
+        "S3CRET-PASS", "s3cret-passs",
     };
 
     for (size_t i = 0; i < sizeof wrong / sizeof *wrong; i++) {
@@ -107,8 +108,12 @@ test_tampered_hash(void **state)
     free(copy);
 
     static const char *const malformed[] = {
-        "", "plain", "pbkdf2-sha256$", "pbkdf2-sha256$100000$$",
-        "pbkdf2-sha1$100000$00$00", "pbkdf2-sha256$10$abcd$abcd",
+        "",
+        "plain",
+        "pbkdf2-sha256$",
+        "pbkdf2-sha256$100000$$",
+        "pbkdf2-sha1$100000$00$00",
+        "pbkdf2-sha256$10$abcd$abcd",
     };
     for (size_t i = 0; i < sizeof malformed / sizeof *malformed; i++) {
         assert_false(password_verify("tamper-me", malformed[i]));

@@ -13,8 +13,8 @@
 #include "mgmt/mgmt.h"
 
 static const char *const roles[] = {
-    "read-only", "vm-operator", "vm-admin", "vm-power-admin",
-    "pool-operator", "pool-admin",
+    "read-only",      "vm-operator",   "vm-admin",
+    "vm-power-admin", "pool-operator", "pool-admin",
 };
 #define N_ROLES (sizeof roles / sizeof *roles)
 
@@ -43,33 +43,33 @@ test_required_role(void **state)
         const char *method;
         const char *role;
     } cases[] = {
-        { "network.get_record", "read-only" },
-        { "network.get_all", "read-only" },
-        { "PIF.get_MTU", "read-only" },
-        { "user.get_record", "read-only" },
-        { "user.get_all_records", "read-only" },
-        { "event.from", "read-only" },
-        { "session.logout", "read-only" },
-        { "session.change_password", "read-only" },
-        { "session.get_this_user", "read-only" },
-        { "network.create", "pool-operator" },
-        { "network.destroy", "pool-operator" },
-        { "network.set_name_label", "pool-operator" },
-        { "network.add_to_other_config", "pool-operator" },
-        { "PIF.set_other_config", "pool-operator" },
-        { "host.set_name_label", "pool-operator" },
-        { "pool.set_name_label", "pool-operator" },
-        { "task.cancel", "pool-operator" },
-        { "task.destroy", "pool-operator" },
-        { "message.destroy", "pool-operator" },
-        { "user.create", "pool-admin" },
-        { "user.destroy", "pool-admin" },
-        { "user.set_role", "pool-admin" },
-        { "VM.start", "vm-admin" },
-        { "VM.set_name_label", "vm-admin" },
-        { "VIF.create", "vm-admin" },
-        { "VM.get_record", "read-only" },
-        { "unknown.frobnicate", "pool-operator" },
+        {"network.get_record", "read-only"},
+        {"network.get_all", "read-only"},
+        {"PIF.get_MTU", "read-only"},
+        {"user.get_record", "read-only"},
+        {"user.get_all_records", "read-only"},
+        {"event.from", "read-only"},
+        {"session.logout", "read-only"},
+        {"session.change_password", "read-only"},
+        {"session.get_this_user", "read-only"},
+        {"network.create", "pool-operator"},
+        {"network.destroy", "pool-operator"},
+        {"network.set_name_label", "pool-operator"},
+        {"network.add_to_other_config", "pool-operator"},
+        {"PIF.set_other_config", "pool-operator"},
+        {"host.set_name_label", "pool-operator"},
+        {"pool.set_name_label", "pool-operator"},
+        {"task.cancel", "pool-operator"},
+        {"task.destroy", "pool-operator"},
+        {"message.destroy", "pool-operator"},
+        {"user.create", "pool-admin"},
+        {"user.destroy", "pool-admin"},
+        {"user.set_role", "pool-admin"},
+        {"VM.start", "vm-admin"},
+        {"VM.set_name_label", "vm-admin"},
+        {"VIF.create", "vm-admin"},
+        {"VM.get_record", "read-only"},
+        {"unknown.frobnicate", "pool-operator"},
     };
 
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
@@ -88,8 +88,8 @@ test_allows(void **state)
 {
     (void) state;
     static const char *const methods[] = {
-        "network.get_record", "event.from", "VM.start", "network.create",
-        "task.cancel", "user.create", "user.destroy",
+        "network.get_record", "event.from",  "VM.start",     "network.create",
+        "task.cancel",        "user.create", "user.destroy",
     };
 
     for (size_t m = 0; m < sizeof methods / sizeof *methods; m++) {

@@ -20,11 +20,11 @@
 
 /* One test's store. */
 struct fixture {
-    char *dir;                  /* Scratch directory. */
-    char *path;                 /* Database file in 'dir'. */
-    struct store *store;        /* The open store, or NULL. */
-    int n_callbacks;            /* Calls of change_cb(). */
-    uint64_t callback_seq;      /* Sequence number of the last one. */
+    char *dir;             /* Scratch directory. */
+    char *path;            /* Database file in 'dir'. */
+    struct store *store;   /* The open store, or NULL. */
+    int n_callbacks;       /* Calls of change_cb(). */
+    uint64_t callback_seq; /* Sequence number of the last one. */
 };
 
 static int
@@ -163,7 +163,8 @@ test_insert_get_defaults(void **state)
 
     insert(fx, "network",
            "{'name_label': 'storage', 'PIFs': ['bogus'],"
-           " 'uuid': 'not-the-uuid', 'no_such_field': 1}", uuid);
+           " 'uuid': 'not-the-uuid', 'no_such_field': 1}",
+           uuid);
 
     struct json_object *r = store_get(fx->store, "network", uuid);
     assert_non_null(r);
@@ -173,10 +174,9 @@ test_insert_get_defaults(void **state)
     assert_int_equal(int_field(r, "MTU"), 1500);
     assert_true(bool_field(r, "managed"));
     assert_string_equal(fixture_string(r, "bridge"), "");
-    assert_true(json_object_is_type(member(r, "other_config"),
-                                    json_type_object));
-    assert_int_equal(json_object_object_length(member(r, "other_config")),
-                     0);
+    assert_true(
+        json_object_is_type(member(r, "other_config"), json_type_object));
+    assert_int_equal(json_object_object_length(member(r, "other_config")), 0);
     assert_true(json_object_is_type(member(r, "PIFs"), json_type_array));
     assert_int_equal(json_object_array_length(member(r, "PIFs")), 0);
     assert_false(json_object_object_get_ex(r, "no_such_field", NULL));
@@ -212,8 +212,7 @@ test_insert_errors(void **state)
     uint64_t seq = store_last_seq(fx->store);
 
     struct json_object *record = fixture_json("{'name_label': 'b'}");
-    assert_int_equal(store_insert(fx->store, "network", uuid, record),
-                     EEXIST);
+    assert_int_equal(store_insert(fx->store, "network", uuid, record), EEXIST);
     assert_int_equal(store_insert(fx->store, "frobnicator", uuid, record),
                      EINVAL);
     json_object_put(record);
@@ -247,8 +246,8 @@ test_update(void **state)
 
     store_set_change_cb(fx->store, change_cb, fx);
     seq = store_last_seq(fx->store);
-    assert_int_equal(update(fx, "network", uuid,
-                            "{'MTU': 9000, 'name_label': 'a'}"), 0);
+    assert_int_equal(
+        update(fx, "network", uuid, "{'MTU': 9000, 'name_label': 'a'}"), 0);
     assert_int_equal(update(fx, "network", uuid, "{'bogus': 1}"), 0);
     assert_int_equal(update(fx, "network", uuid, "{'PIFs': ['x']}"), 0);
     assert_int_equal(update(fx, "network", uuid, "{}"), 0);
@@ -320,7 +319,7 @@ test_change_log(void **state)
 
     struct json_object *changes = store_changes_since(fx->store, 0, 100);
     assert_int_equal(json_object_array_length(changes), 3);
-    static const char *const ops[] = { "add", "mod", "del" };
+    static const char *const ops[] = {"add", "mod", "del"};
     int64_t previous = 0;
     for (size_t i = 0; i < 3; i++) {
         struct json_object *c = json_object_array_get_idx(changes, i);
@@ -339,21 +338,21 @@ test_change_log(void **state)
     struct json_object *add = json_object_array_get_idx(changes, 0);
     struct json_object *mod = json_object_array_get_idx(changes, 1);
     struct json_object *del = json_object_array_get_idx(changes, 2);
-    assert_string_equal(fixture_string(member(add, "snapshot"),
-                                       "name_label"), "a");
+    assert_string_equal(fixture_string(member(add, "snapshot"), "name_label"),
+                        "a");
     assert_int_equal(int_field(member(add, "snapshot"), "MTU"), 1500);
     assert_int_equal(int_field(member(mod, "snapshot"), "MTU"), 9000);
-    assert_false(json_object_object_get_ex(member(mod, "snapshot"), "PIFs",
-                                           NULL));
+    assert_false(
+        json_object_object_get_ex(member(mod, "snapshot"), "PIFs", NULL));
     assert_false(json_object_object_get_ex(del, "snapshot", NULL));
     json_object_put(changes);
 
     /* 'seq' is exclusive and 'max' limits. */
     changes = store_changes_since(fx->store, first, 1);
     assert_int_equal(json_object_array_length(changes), 1);
-    assert_string_equal(fixture_string(json_object_array_get_idx(changes,
-                                                                 0),
-                                       "operation"), "mod");
+    assert_string_equal(
+        fixture_string(json_object_array_get_idx(changes, 0), "operation"),
+        "mod");
     json_object_put(changes);
     changes = store_changes_since(fx->store, first + 2, 100);
     assert_int_equal(json_object_array_length(changes), 0);
@@ -374,25 +373,20 @@ test_find(void **state)
     insert(fx, "PIF", "{'device': '9000', 'MTU': 9000}", c);
 
     struct {
-        const char *field;          /* Field compared. */
-        const char *value;          /* Its JSON value. */
-        const char *hits[3];        /* Expected UUIDs, NULL-padded. */
+        const char *field;   /* Field compared. */
+        const char *value;   /* Its JSON value. */
+        const char *hits[3]; /* Expected UUIDs, NULL-padded. */
     } cases[] = {
-        { "device", "'eth1'", { b } },
-        { "device", "'9000'", { c } },
-        { "MTU", "9000", { a, c } },
-        { "MTU", "1500", { b } },
-        { "management", "true", { a } },
-        { "management", "false", { b, c } },
-        { "device", "'eth7'", { NULL } },
-        { "MTU", "'9000'", { NULL } },
-        { "nonexistent", "'x'", { NULL } },
-        { "dev\"ice", "'eth0'", { NULL } },
+        {"device", "'eth1'", {b}},      {"device", "'9000'", {c}},
+        {"MTU", "9000", {a, c}},        {"MTU", "1500", {b}},
+        {"management", "true", {a}},    {"management", "false", {b, c}},
+        {"device", "'eth7'", {NULL}},   {"MTU", "'9000'", {NULL}},
+        {"nonexistent", "'x'", {NULL}}, {"dev\"ice", "'eth0'", {NULL}},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         struct json_object *value = fixture_json("%s", cases[i].value);
-        struct json_object *hits = store_find(fx->store, "PIF",
-                                              cases[i].field, value);
+        struct json_object *hits =
+            store_find(fx->store, "PIF", cases[i].field, value);
         size_t n = 0;
         while (n < 3 && cases[i].hits[n]) {
             assert_true(fixture_array_has(hits, cases[i].hits[n]));
@@ -459,8 +453,8 @@ test_derived_fields(void **state)
     /* Derived fields are never stored: the change log lacks them. */
     struct json_object *changes = store_changes_since(fx->store, 0, 100);
     for (size_t i = 0; i < json_object_array_length(changes); i++) {
-        struct json_object *snapshot = member(
-            json_object_array_get_idx(changes, i), "snapshot");
+        struct json_object *snapshot =
+            member(json_object_array_get_idx(changes, i), "snapshot");
         assert_false(json_object_object_get_ex(snapshot, "PIFs", NULL));
     }
     json_object_put(changes);
@@ -580,50 +574,50 @@ test_check_value(void **state)
     struct {
         const struct store_class *class;
         const char *field;
-        const char *value;          /* JSON text. */
-        const char *code;           /* Expected error, NULL for none. */
-        const char *param;          /* Its second parameter, if any. */
+        const char *value; /* JSON text. */
+        const char *code;  /* Expected error, NULL for none. */
+        const char *param; /* Its second parameter, if any. */
     } cases[] = {
-        { network, "MTU", "9000", NULL, NULL },
-        { network, "MTU", "1280", NULL, NULL },
-        { network, "MTU", "9216", NULL, NULL },
-        { network, "MTU", "1279", ERR_INVALID_VALUE, "1279" },
-        { network, "MTU", "9217", ERR_INVALID_VALUE, "9217" },
-        { network, "MTU", "'9000'", ERR_FIELD_TYPE_ERROR, NULL },
-        { network, "MTU", "9000.5", ERR_FIELD_TYPE_ERROR, NULL },
-        { network, "name_label", "'x'", NULL, NULL },
-        { network, "name_label", "7", ERR_FIELD_TYPE_ERROR, NULL },
-        { network, "managed", "true", NULL, NULL },
-        { network, "managed", "1", ERR_FIELD_TYPE_ERROR, NULL },
-        { network, "other_config", "{'a': 'b'}", NULL, NULL },
-        { network, "other_config", "{'a': 1}", ERR_FIELD_TYPE_ERROR, NULL },
-        { network, "other_config", "['a']", ERR_FIELD_TYPE_ERROR, NULL },
-        { pif, "duplex", "'full'", NULL, NULL },
-        { pif, "duplex", "'sideways'", ERR_INVALID_VALUE, "sideways" },
-        { pif, "duplex", "1", ERR_FIELD_TYPE_ERROR, NULL },
-        { pif, "VLAN", "-1", NULL, NULL },
-        { pif, "VLAN", "4095", ERR_INVALID_VALUE, "4095" },
-        { pif, "speed", "100000", NULL, NULL },
-        { pif, "host", "''", NULL, NULL },
-        { pif, "host", "null", ERR_FIELD_TYPE_ERROR, NULL },
-        { pif, "VLAN_slave_of", "['a', 'b']", NULL, NULL },
-        { pif, "VLAN_slave_of", "['a', 2]", ERR_FIELD_TYPE_ERROR, NULL },
-        { task, "progress", "0.5", NULL, NULL },
-        { task, "progress", "1", NULL, NULL },
-        { task, "progress", "'half'", ERR_FIELD_TYPE_ERROR, NULL },
+        {network, "MTU", "9000", NULL, NULL},
+        {network, "MTU", "1280", NULL, NULL},
+        {network, "MTU", "9216", NULL, NULL},
+        {network, "MTU", "1279", ERR_INVALID_VALUE, "1279"},
+        {network, "MTU", "9217", ERR_INVALID_VALUE, "9217"},
+        {network, "MTU", "'9000'", ERR_FIELD_TYPE_ERROR, NULL},
+        {network, "MTU", "9000.5", ERR_FIELD_TYPE_ERROR, NULL},
+        {network, "name_label", "'x'", NULL, NULL},
+        {network, "name_label", "7", ERR_FIELD_TYPE_ERROR, NULL},
+        {network, "managed", "true", NULL, NULL},
+        {network, "managed", "1", ERR_FIELD_TYPE_ERROR, NULL},
+        {network, "other_config", "{'a': 'b'}", NULL, NULL},
+        {network, "other_config", "{'a': 1}", ERR_FIELD_TYPE_ERROR, NULL},
+        {network, "other_config", "['a']", ERR_FIELD_TYPE_ERROR, NULL},
+        {pif, "duplex", "'full'", NULL, NULL},
+        {pif, "duplex", "'sideways'", ERR_INVALID_VALUE, "sideways"},
+        {pif, "duplex", "1", ERR_FIELD_TYPE_ERROR, NULL},
+        {pif, "VLAN", "-1", NULL, NULL},
+        {pif, "VLAN", "4095", ERR_INVALID_VALUE, "4095"},
+        {pif, "speed", "100000", NULL, NULL},
+        {pif, "host", "''", NULL, NULL},
+        {pif, "host", "null", ERR_FIELD_TYPE_ERROR, NULL},
+        {pif, "VLAN_slave_of", "['a', 'b']", NULL, NULL},
+        {pif, "VLAN_slave_of", "['a', 2]", ERR_FIELD_TYPE_ERROR, NULL},
+        {task, "progress", "0.5", NULL, NULL},
+        {task, "progress", "1", NULL, NULL},
+        {task, "progress", "'half'", ERR_FIELD_TYPE_ERROR, NULL},
     };
 
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        const struct store_field *f = store_class_field(cases[i].class,
-                                                        cases[i].field);
+        const struct store_field *f =
+            store_class_field(cases[i].class, cases[i].field);
         assert_non_null(f);
         struct json_object *value = fixture_json("%s", cases[i].value);
         struct np_error *error = store_check_value(cases[i].class, f, value);
         if (!cases[i].code) {
             assert_null(error);
         } else if (cases[i].param) {
-            expect_error(error, cases[i].code, cases[i].field,
-                         cases[i].param, NULL);
+            expect_error(error, cases[i].code, cases[i].field, cases[i].param,
+                         NULL);
         } else {
             expect_error(error, cases[i].code, cases[i].field, NULL);
         }
@@ -674,8 +668,8 @@ test_persistence(void **state)
 
     assert_int_equal(store_schema_version(fx->store), STORE_SCHEMA_VERSION);
     insert(fx, "network", "{'name_label': 'persisted'}", uuid);
-    assert_int_equal(update(fx, "network", uuid,
-                            "{'other_config': {'k': 'v'}}"), 0);
+    assert_int_equal(
+        update(fx, "network", uuid, "{'other_config': {'k': 'v'}}"), 0);
     uint64_t seq = store_last_seq(fx->store);
 
     reopen(fx);
@@ -718,8 +712,10 @@ object_seq(const char *path, const char *uuid)
     int64_t seq = -1;
 
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db, "SELECT seq FROM objects"
-                                        " WHERE uuid = ?", -1, &stmt, NULL),
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT seq FROM objects"
+                                        " WHERE uuid = ?",
+                                        -1, &stmt, NULL),
                      SQLITE_OK);
     sqlite3_bind_text(stmt, 1, uuid, -1, SQLITE_STATIC);
     if (sqlite3_step(stmt) == SQLITE_ROW) {
@@ -743,7 +739,8 @@ test_migration_from_v1(void **state)
     store_close(fx->store);
     fx->store = NULL;
     char *path = xasprintf("%s/v1.db", fx->dir);
-    make_database(path,
+    make_database(
+        path,
         "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
         "CREATE TABLE objects(uuid TEXT PRIMARY KEY, class TEXT NOT NULL,"
         "                     host TEXT, record TEXT NOT NULL);"
@@ -767,15 +764,15 @@ test_migration_from_v1(void **state)
     assert_non_null(r);
     assert_string_equal(fixture_string(r, "name_label"), "v1net");
     assert_int_equal(int_field(r, "MTU"), 9000);
-    assert_true(bool_field(r, "managed"));      /* Default filled in. */
+    assert_true(bool_field(r, "managed")); /* Default filled in. */
     json_object_put(r);
     assert_true(store_exists(fx->store, "network", old));
 
     assert_int_equal(store_last_seq(fx->store), 1);
     struct json_object *changes = store_changes_since(fx->store, 0, 10);
     assert_int_equal(json_object_array_length(changes), 1);
-    assert_string_equal(fixture_string(json_object_array_get_idx(changes, 0),
-                                       "ref"), net);
+    assert_string_equal(
+        fixture_string(json_object_array_get_idx(changes, 0), "ref"), net);
     json_object_put(changes);
 
     char uuid[UUID_LENGTH + 1];
@@ -818,8 +815,10 @@ test_newer_schema_refused(void **state)
     sqlite3 *db;
     sqlite3_stmt *stmt;
     assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
-    sqlite3_prepare_v2(db, "SELECT value FROM meta"
-                       " WHERE key = 'schema_version'", -1, &stmt, NULL);
+    sqlite3_prepare_v2(db,
+                       "SELECT value FROM meta"
+                       " WHERE key = 'schema_version'",
+                       -1, &stmt, NULL);
     assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
     assert_int_equal(sqlite3_column_int(stmt, 0), STORE_SCHEMA_VERSION + 1);
     sqlite3_finalize(stmt);
@@ -852,8 +851,9 @@ test_prune_changes(void **state)
     struct json_object *changes = store_changes_since(fx->store, 0, 100);
     assert_int_equal(json_object_array_length(changes), 3);
     for (size_t i = 0; i < 3; i++) {
-        assert_int_equal(int_field(json_object_array_get_idx(changes, i),
-                                   "id"), last - 2 + i);
+        assert_int_equal(
+            int_field(json_object_array_get_idx(changes, i), "id"),
+            last - 2 + i);
     }
     json_object_put(changes);
 
