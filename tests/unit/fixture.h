@@ -109,4 +109,28 @@ fixture_string(struct json_object *object, const char *key)
                : NULL;
 }
 
+/* Returns the integer field 'name' of 'record', failing the test if it is
+ * missing or not an integer. */
+static inline int64_t
+fixture_int(struct json_object *record, const char *name)
+{
+    struct json_object *value;
+
+    assert_true(json_object_object_get_ex(record, name, &value));
+    assert_true(json_object_is_type(value, json_type_int));
+    return json_object_get_int64(value);
+}
+
+/* Returns the boolean field 'name' of 'record', failing the test if it is
+ * missing or not a boolean. */
+static inline bool
+fixture_bool(struct json_object *record, const char *name)
+{
+    struct json_object *value;
+
+    assert_true(json_object_object_get_ex(record, name, &value));
+    assert_true(json_object_is_type(value, json_type_boolean));
+    return json_object_get_boolean(value);
+}
+
 #endif

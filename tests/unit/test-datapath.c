@@ -98,25 +98,6 @@ pif_by_device(struct json_object *pifs, const char *device, char *uuid)
     return found;
 }
 
-static bool
-bool_field(struct json_object *record, const char *name)
-{
-    struct json_object *value;
-
-    assert_true(json_object_object_get_ex(record, name, &value));
-    assert_true(json_object_is_type(value, json_type_boolean));
-    return json_object_get_boolean(value);
-}
-
-static int64_t
-int_field(struct json_object *record, const char *name)
-{
-    struct json_object *value;
-
-    assert_true(json_object_object_get_ex(record, name, &value));
-    return json_object_get_int64(value);
-}
-
 /* Only Ethernet links backed by a device (or veths), not enslaved, whose
  * name matches a glob, are NICs. */
 static void
@@ -254,26 +235,26 @@ test_sync_creates_pifs(void **state)
 
     assert_string_equal(fixture_string(p0, "MAC"), "aa:bb:cc:00:00:01");
     assert_string_equal(fixture_string(p0, "host"), fx->host);
-    assert_int_equal(int_field(p0, "MTU"), 1500);
-    assert_true(bool_field(p0, "carrier"));
-    assert_true(bool_field(p0, "currently_attached"));
-    assert_true(bool_field(p0, "physical"));
-    assert_int_equal(int_field(p0, "speed"), 1000);
+    assert_int_equal(fixture_int(p0, "MTU"), 1500);
+    assert_true(fixture_bool(p0, "carrier"));
+    assert_true(fixture_bool(p0, "currently_attached"));
+    assert_true(fixture_bool(p0, "physical"));
+    assert_int_equal(fixture_int(p0, "speed"), 1000);
     assert_string_equal(fixture_string(p0, "duplex"), "full");
-    assert_false(bool_field(p0, "management"));
+    assert_false(fixture_bool(p0, "management"));
     assert_string_equal(fixture_string(p0, "IP"), "");
     assert_string_equal(fixture_string(p0, "ip_configuration_mode"), "None");
 
-    assert_true(bool_field(p1, "management"));
-    assert_int_equal(int_field(p1, "MTU"), 9000);
-    assert_false(bool_field(p1, "carrier"));
-    assert_true(bool_field(p1, "currently_attached"));
+    assert_true(fixture_bool(p1, "management"));
+    assert_int_equal(fixture_int(p1, "MTU"), 9000);
+    assert_false(fixture_bool(p1, "carrier"));
+    assert_true(fixture_bool(p1, "currently_attached"));
     assert_string_equal(fixture_string(p1, "duplex"), "unknown");
     assert_string_equal(fixture_string(p1, "ip_configuration_mode"), "Static");
     assert_string_equal(fixture_string(p1, "IP"), "192.0.2.10");
     assert_string_equal(fixture_string(p1, "netmask"), "255.255.255.0");
 
-    assert_false(bool_field(p2, "management"));
+    assert_false(fixture_bool(p2, "management"));
     json_object_put(pifs);
 
     /* The host's PIFs field lists them. */
@@ -300,8 +281,9 @@ test_sync_default_management(void **state)
 
     assert_int_equal(dp_pifs_sync(fx->store, fx->host, links, 2, NULL), 0);
     struct json_object *pifs = all_pifs(fx);
-    assert_true(bool_field(pif_by_device(pifs, "eth0", NULL), "management"));
-    assert_false(bool_field(pif_by_device(pifs, "eth1", NULL), "management"));
+    assert_true(fixture_bool(pif_by_device(pifs, "eth0", NULL), "management"));
+    assert_false(
+        fixture_bool(pif_by_device(pifs, "eth1", NULL), "management"));
     json_object_put(pifs);
 
     struct dp_link more[3] = {
@@ -312,7 +294,8 @@ test_sync_default_management(void **state)
     assert_int_equal(dp_pifs_sync(fx->store, fx->host, more, 3, "eth2"), 0);
     pifs = all_pifs(fx);
     assert_int_equal(json_object_object_length(pifs), 3);
-    assert_false(bool_field(pif_by_device(pifs, "eth2", NULL), "management"));
+    assert_false(
+        fixture_bool(pif_by_device(pifs, "eth2", NULL), "management"));
     json_object_put(pifs);
 }
 
@@ -353,11 +336,11 @@ test_sync_refreshes(void **state)
     struct json_object *p1 = pif_by_device(pifs, "eth7", now1);
     assert_string_equal(now0, u0);
     assert_string_equal(now1, u1);
-    assert_false(bool_field(p0, "carrier"));
-    assert_int_equal(int_field(p0, "speed"), 10000);
-    assert_int_equal(int_field(p0, "MTU"), 1500); /* Configured, kept. */
-    assert_true(bool_field(p0, "management"));
-    assert_true(bool_field(p1, "currently_attached"));
+    assert_false(fixture_bool(p0, "carrier"));
+    assert_int_equal(fixture_int(p0, "speed"), 10000);
+    assert_int_equal(fixture_int(p0, "MTU"), 1500); /* Configured, kept. */
+    assert_true(fixture_bool(p0, "management"));
+    assert_true(fixture_bool(p1, "currently_attached"));
     json_object_put(pifs);
 }
 
@@ -403,15 +386,15 @@ test_sync_vanished(void **state)
     assert_int_equal(dp_pifs_sync(fx->store, fx->host, links, 1, NULL), 0);
     struct json_object *gone = store_get(fx->store, "PIF", u1);
     assert_non_null(gone);
-    assert_false(bool_field(gone, "currently_attached"));
-    assert_false(bool_field(gone, "carrier"));
+    assert_false(fixture_bool(gone, "currently_attached"));
+    assert_false(fixture_bool(gone, "carrier"));
     json_object_put(gone);
     struct json_object *other = store_get(fx->store, "PIF", theirs);
-    assert_true(bool_field(other, "currently_attached"));
-    assert_true(bool_field(other, "carrier"));
+    assert_true(fixture_bool(other, "currently_attached"));
+    assert_true(fixture_bool(other, "carrier"));
     json_object_put(other);
     struct json_object *v = store_get(fx->store, "PIF", vlan);
-    assert_true(bool_field(v, "currently_attached"));
+    assert_true(fixture_bool(v, "currently_attached"));
     json_object_put(v);
     pifs = all_pifs(fx);
     assert_int_equal(json_object_object_length(pifs), 4);
@@ -424,8 +407,8 @@ test_sync_vanished(void **state)
 
     assert_int_equal(dp_pifs_sync(fx->store, fx->host, links, 2, NULL), 0);
     gone = store_get(fx->store, "PIF", u1);
-    assert_true(bool_field(gone, "currently_attached"));
-    assert_true(bool_field(gone, "carrier"));
+    assert_true(fixture_bool(gone, "currently_attached"));
+    assert_true(fixture_bool(gone, "carrier"));
     json_object_put(gone);
 
     /* With no NIC at all every physical PIF of the host is detached. */
@@ -433,8 +416,8 @@ test_sync_vanished(void **state)
     pifs = all_pifs(fx);
     json_object_object_foreach (pifs, uuid2, pif2) {
         bool mine = !strcmp(fixture_string(pif2, "host"), fx->host)
-                    && bool_field(pif2, "physical");
-        assert_int_equal(bool_field(pif2, "currently_attached"), !mine);
+                    && fixture_bool(pif2, "physical");
+        assert_int_equal(fixture_bool(pif2, "currently_attached"), !mine);
         (void) uuid2;
     }
     json_object_put(pifs);

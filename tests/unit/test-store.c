@@ -94,26 +94,6 @@ update(struct fixture *fx, const char *class, const char *uuid,
     return error;
 }
 
-static int64_t
-int_field(struct json_object *record, const char *name)
-{
-    struct json_object *value;
-
-    assert_true(json_object_object_get_ex(record, name, &value));
-    assert_true(json_object_is_type(value, json_type_int));
-    return json_object_get_int64(value);
-}
-
-static bool
-bool_field(struct json_object *record, const char *name)
-{
-    struct json_object *value;
-
-    assert_true(json_object_object_get_ex(record, name, &value));
-    assert_true(json_object_is_type(value, json_type_boolean));
-    return json_object_get_boolean(value);
-}
-
 static struct json_object *
 member(struct json_object *record, const char *name)
 {
@@ -171,8 +151,8 @@ test_insert_get_defaults(void **state)
     assert_string_equal(fixture_string(r, "uuid"), uuid);
     assert_string_equal(fixture_string(r, "name_label"), "storage");
     assert_string_equal(fixture_string(r, "name_description"), "");
-    assert_int_equal(int_field(r, "MTU"), 1500);
-    assert_true(bool_field(r, "managed"));
+    assert_int_equal(fixture_int(r, "MTU"), 1500);
+    assert_true(fixture_bool(r, "managed"));
     assert_string_equal(fixture_string(r, "bridge"), "");
     assert_true(
         json_object_is_type(member(r, "other_config"), json_type_object));
@@ -193,10 +173,10 @@ test_insert_get_defaults(void **state)
     r = store_get(fx->store, "PIF", pif);
     assert_string_equal(fixture_string(r, "duplex"), "unknown");
     assert_string_equal(fixture_string(r, "ip_configuration_mode"), "None");
-    assert_int_equal(int_field(r, "VLAN"), -1);
+    assert_int_equal(fixture_int(r, "VLAN"), -1);
     assert_string_equal(fixture_string(r, "host"), "");
-    assert_true(bool_field(r, "physical"));
-    assert_false(bool_field(r, "currently_attached"));
+    assert_true(fixture_bool(r, "physical"));
+    assert_false(fixture_bool(r, "currently_attached"));
     json_object_put(r);
 }
 
@@ -239,7 +219,7 @@ test_update(void **state)
     assert_int_equal(update(fx, "network", uuid, "{'MTU': 9000}"), 0);
     assert_int_equal(store_last_seq(fx->store), seq + 1);
     struct json_object *r = store_get(fx->store, "network", uuid);
-    assert_int_equal(int_field(r, "MTU"), 9000);
+    assert_int_equal(fixture_int(r, "MTU"), 9000);
     assert_string_equal(fixture_string(r, "name_label"), "a");
     assert_string_equal(fixture_string(r, "name_description"), "d");
     json_object_put(r);
@@ -323,7 +303,7 @@ test_change_log(void **state)
     int64_t previous = 0;
     for (size_t i = 0; i < 3; i++) {
         struct json_object *c = json_object_array_get_idx(changes, i);
-        int64_t id = int_field(c, "id");
+        int64_t id = fixture_int(c, "id");
         assert_true(id > previous);
         assert_int_equal(id, first + i);
         previous = id;
@@ -340,8 +320,8 @@ test_change_log(void **state)
     struct json_object *del = json_object_array_get_idx(changes, 2);
     assert_string_equal(fixture_string(member(add, "snapshot"), "name_label"),
                         "a");
-    assert_int_equal(int_field(member(add, "snapshot"), "MTU"), 1500);
-    assert_int_equal(int_field(member(mod, "snapshot"), "MTU"), 9000);
+    assert_int_equal(fixture_int(member(add, "snapshot"), "MTU"), 1500);
+    assert_int_equal(fixture_int(member(mod, "snapshot"), "MTU"), 9000);
     assert_false(
         json_object_object_get_ex(member(mod, "snapshot"), "PIFs", NULL));
     assert_false(json_object_object_get_ex(del, "snapshot", NULL));
@@ -555,7 +535,7 @@ test_transaction_nested(void **state)
 
     reopen(fx);
     struct json_object *r = store_get(fx->store, "network", a);
-    assert_int_equal(int_field(r, "MTU"), 2000);
+    assert_int_equal(fixture_int(r, "MTU"), 2000);
     json_object_put(r);
     assert_true(store_exists(fx->store, "network", b));
     assert_int_equal(store_last_seq(fx->store), 3);
@@ -653,7 +633,7 @@ test_schema_lookup(void **state)
     struct json_object *record = store_default_record(pif);
     assert_false(json_object_object_get_ex(record, "uuid", NULL));
     assert_false(json_object_object_get_ex(record, "bond_master_of", NULL));
-    assert_int_equal(int_field(record, "MTU"), 1500);
+    assert_int_equal(fixture_int(record, "MTU"), 1500);
     assert_int_equal(json_object_object_length(record), pif->n_fields - 3);
     json_object_put(record);
 }
@@ -763,8 +743,8 @@ test_migration_from_v1(void **state)
     struct json_object *r = store_get(fx->store, "network", net);
     assert_non_null(r);
     assert_string_equal(fixture_string(r, "name_label"), "v1net");
-    assert_int_equal(int_field(r, "MTU"), 9000);
-    assert_true(bool_field(r, "managed")); /* Default filled in. */
+    assert_int_equal(fixture_int(r, "MTU"), 9000);
+    assert_true(fixture_bool(r, "managed")); /* Default filled in. */
     json_object_put(r);
     assert_true(store_exists(fx->store, "network", old));
 
@@ -852,7 +832,7 @@ test_prune_changes(void **state)
     assert_int_equal(json_object_array_length(changes), 3);
     for (size_t i = 0; i < 3; i++) {
         assert_int_equal(
-            int_field(json_object_array_get_idx(changes, i), "id"),
+            fixture_int(json_object_array_get_idx(changes, i), "id"),
             last - 2 + i);
     }
     json_object_put(changes);
@@ -869,13 +849,13 @@ test_prune_changes(void **state)
     assert_int_equal(store_last_seq(fx->store), last + 2);
     changes = store_changes_since(fx->store, 0, 100);
     assert_int_equal(json_object_array_length(changes), 1);
-    assert_int_equal(int_field(json_object_array_get_idx(changes, 0), "id"),
+    assert_int_equal(fixture_int(json_object_array_get_idx(changes, 0), "id"),
                      last + 2);
     json_object_put(changes);
 
     /* The object itself is untouched by pruning. */
     struct json_object *r = store_get(fx->store, "network", uuid);
-    assert_int_equal(int_field(r, "MTU"), 1600);
+    assert_int_equal(fixture_int(r, "MTU"), 1600);
     json_object_put(r);
 }
 
