@@ -24,7 +24,7 @@ UNIT_SRC := $(wildcard tests/unit/test-*.c)
 PERF_SRC := $(wildcard perf/*.c)
 
 .PHONY: all test-build deps check unit integration bench format-check \
-        format sandbox sandbox-stop clean help
+        format sandbox sandbox-stop clean help valgrind
 all: build/bin/netpoold build/bin/netpool
 
 define build_variant
@@ -77,6 +77,10 @@ bench: deps
 	$(MAKE) all $(PERF_BINS)
 	perf/run-all.sh
 
+# netpoold (release build) under valgrind memcheck with real traffic.
+valgrind: all
+	tests/valgrind.sh
+
 format-check:
 	clang-format --dry-run --Werror $(shell git ls-files '*.c' '*.h')
 
@@ -101,4 +105,5 @@ help:
 	@echo "make bench        benchmarks in perf/"
 	@echo "make sandbox [HOSTS=n]   start a private sandbox"
 	@echo "make sandbox-stop remove everything the sandbox made"
+	@echo "make valgrind     netpoold under valgrind memcheck"
 	@echo "make format-check clang-format in check mode"
