@@ -3,7 +3,8 @@
 # run-all.sh [ARG...]
 #
 # Runs every benchmark binary in build/perf/ (built from perf/*.c by
-# `make bench`, release flags), one after the other, and prints its output
+# `make bench`, release flags) and every perf/bench-* script, one after
+# the other, and prints its output
 # under a header with its name.  Any arguments go to every benchmark.
 # Benchmarks report numbers only: nothing here compares them with a
 # threshold.  Exit status 1 if a benchmark is missing or fails.
@@ -29,6 +30,18 @@ for source in perf/*.c; do
     rc=$?
     if [ "$rc" -ne 0 ]; then
         echo "== $name FAILED (exit status $rc)"
+        failed+=("$name")
+    fi
+done
+
+# Scripted benchmarks (they drive the release binaries in build/bin).
+for script in perf/bench-*.py perf/bench-*.sh; do
+    [ -e "$script" ] || continue
+    name=$(basename "$script")
+    echo "== $name"
+    ran=$((ran + 1))
+    if ! "$script"; then
+        echo "== $name FAILED"
         failed+=("$name")
     fi
 done
