@@ -41,12 +41,12 @@ cli_lookup(struct cli_ctx *ctx, bool by_label, char **refp)
 
     *refp = NULL;
     if (uuid) {
-        if (!uuid_is_valid(uuid)) {
+        if (!uuid_text_is_valid(uuid)) {
             return np_error_new(ERR_INVALID_VALUE, "uuid", uuid, NULL);
         }
         return get_by_uuid(ctx, uuid, refp);
     } else if (name) {
-        if (!uuid_is_valid(name)) {
+        if (!uuid_text_is_valid(name)) {
             return get_by_name(ctx, name, refp);
         }
         error = get_by_uuid(ctx, name, refp);

@@ -145,7 +145,7 @@ create_pif(struct store *store, const char *host, const struct dp_link *link,
     struct json_object *record = json_object_new_object();
     char uuid[UUID_LENGTH + 1];
 
-    uuid_generate(uuid);
+    uuid_text_random(uuid);
     add_runtime(record, link);
     json_object_object_add(record, "MAC", json_object_new_string(link->mac));
     json_object_object_add(record, "MTU", json_object_new_int(link->mtu));

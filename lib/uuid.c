@@ -7,7 +7,7 @@
 #include <openssl/rand.h>
 
 int
-uuid_generate(char out[UUID_LENGTH + 1])
+uuid_text_random(char out[UUID_LENGTH + 1])
 {
     unsigned char b[16];
 
@@ -25,7 +25,7 @@ uuid_generate(char out[UUID_LENGTH + 1])
 }
 
 bool
-uuid_is_valid(const char *s)
+uuid_text_is_valid(const char *s)
 {
     if (!s || strlen(s) != UUID_LENGTH) {
         return false;

@@ -297,7 +297,7 @@ network_create(struct api_call *call, struct json_object **result,
         || (error = check_record(class, record, NULL))) {
         return error;
     }
-    uuid_generate(uuid);
+    uuid_text_random(uuid);
     int retval = store_insert(call->api->store, "network", uuid, record);
     if (retval) {
         return api_store_error(retval, "network", uuid);
@@ -385,7 +385,7 @@ user_create(struct api_call *call, struct json_object **result, bool *deferred)
     free(hash);
 
     char uuid[UUID_LENGTH + 1];
-    uuid_generate(uuid);
+    uuid_text_random(uuid);
     int retval = store_insert(call->api->store, "user", uuid, stored);
     json_object_put(stored);
     if (retval) {

@@ -104,7 +104,7 @@ api_ensure_root(struct api *api, char *password)
     free(hash);
 
     char uuid[UUID_LENGTH + 1];
-    uuid_generate(uuid);
+    uuid_text_random(uuid);
     int error = store_insert(api->store, "user", uuid, record);
     json_object_put(record);
     return error ? -error : 1;
@@ -163,7 +163,7 @@ login_with_password(struct api_call *call, struct json_object **result,
     json_object_put(user);
 
     char session[UUID_LENGTH + 1], stamp[CLOCK_ISO8601_SIZE];
-    uuid_generate(session);
+    uuid_text_random(session);
     clock_iso8601_now(stamp);
     struct json_object *record = json_object_new_object();
     json_object_object_add(record, "this_host",

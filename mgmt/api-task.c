@@ -45,7 +45,7 @@ api_task_start(struct api_call *call, api_method *method)
     struct api *api = call->api;
     char uuid[UUID_LENGTH + 1], stamp[CLOCK_ISO8601_SIZE];
 
-    uuid_generate(uuid);
+    uuid_text_random(uuid);
     clock_iso8601_now(stamp);
     struct json_object *record = json_object_new_object();
     json_object_object_add(record, "name_label",

@@ -336,14 +336,14 @@ ensure_host(struct daemon *d)
         while (fgets(line, sizeof line, file)) {
             char uuid[UUID_LENGTH + 1];
             if (sscanf(line, "INSTALLATION_UUID=%36s", uuid) == 1
-                && uuid_is_valid(uuid)) {
+                && uuid_text_is_valid(uuid)) {
                 memcpy(d->host, uuid, sizeof d->host);
             }
         }
         fclose(file);
     }
     if (!d->host[0]) {
-        uuid_generate(d->host);
+        uuid_text_random(d->host);
         char *tmp = xasprintf("%s.tmp", path);
         file = fopen(tmp, "w");
         if (!file || fprintf(file, "INSTALLATION_UUID=%s\n", d->host) < 0
@@ -387,7 +387,7 @@ ensure_host(struct daemon *d)
         /* A standalone host is the master of a pool of one. */
         char pool[UUID_LENGTH + 1];
         struct json_object *record = json_object_new_object();
-        uuid_generate(pool);
+        uuid_text_random(pool);
         json_object_object_add(record, "master",
                                json_object_new_string(d->host));
         error = store_insert(d->store, "pool", pool, record);

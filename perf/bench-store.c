@@ -147,7 +147,7 @@ bench_api(const char *dir, size_t n, double *seconds)
     /* As in netpoold: a host, an API on an event loop, a root user. */
     struct event_base *base = event_base_new();
     char host[UUID_LENGTH + 1], password[PASSWORD_LENGTH + 1];
-    uuid_generate(host);
+    uuid_text_random(host);
     struct api *api = api_create(store, base, host);
     if (api_ensure_root(api, password) < 0) {
         fprintf(stderr, "bench-store: cannot create the root user\n");
@@ -250,7 +250,7 @@ bench_sqlite(const char *dir, size_t n, const char *synchronous,
     double start = now_seconds();
     for (size_t i = 0; i < n && !error; i++) {
         char uuid[UUID_LENGTH + 1], record[160];
-        uuid_generate(uuid);
+        uuid_text_random(uuid);
         snprintf(record, sizeof record,
                  "{\"name_label\":\"bench-%zu\",\"MTU\":9000,"
                  "\"other_config\":{\"bench\":\"true\"}}",

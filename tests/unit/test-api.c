@@ -50,7 +50,7 @@ setup(void **state)
     free(path);
     fx->base = event_base_new();
     assert_non_null(fx->base);
-    assert_int_equal(uuid_generate(fx->host), 0);
+    assert_int_equal(uuid_text_random(fx->host), 0);
     fx->api = api_create(fx->store, fx->base, fx->host);
     assert_int_equal(api_ensure_root(fx->api, fx->root_password), 1);
     assert_int_equal(strlen(fx->root_password), PASSWORD_LENGTH);
@@ -235,7 +235,7 @@ create_network(struct fixture *fx, const char *label,
 {
     const char *ref = string_result(
         rpc(fx, true, "network.create", "['', {'name_label': '%s'}]", label));
-    assert_true(uuid_is_valid(ref));
+    assert_true(uuid_text_is_valid(ref));
     snprintf(uuid, UUID_LENGTH + 1, "%s", ref);
 }
 
@@ -247,7 +247,7 @@ login(struct fixture *fx, const char *user, const char *password,
     const char *ref =
         string_result(rpc(fx, false, "session.login_with_password",
                           "['%s', '%s']", user, password));
-    assert_true(uuid_is_valid(ref));
+    assert_true(uuid_text_is_valid(ref));
     snprintf(session, UUID_LENGTH + 1, "%s", ref);
 }
 
@@ -298,7 +298,7 @@ test_local_call_without_login(void **state)
     r = rpc(fx, true, "session.get_this_user", "['']");
     assert_int_equal(json_object_get_int(member(r, "id")), 1);
     const char *root = string_result(r);
-    assert_true(uuid_is_valid(root));
+    assert_true(uuid_text_is_valid(root));
     r = result_of(rpc(fx, true, "user.get_record", "['', '%s']", root));
     assert_string_equal(fixture_string(r, "username"), "root");
     assert_string_equal(fixture_string(r, "role"), "pool-admin");
@@ -318,7 +318,7 @@ test_https_needs_session(void **state)
 
     expect_error(rpc(fx, false, "network.get_all", "['']"),
                  ERR_SESSION_INVALID, 1, "", NULL);
-    assert_int_equal(uuid_generate(bogus), 0);
+    assert_int_equal(uuid_text_random(bogus), 0);
     expect_error(rpc(fx, false, "network.get_all", "['%s']", bogus),
                  ERR_SESSION_INVALID, 1, bogus, NULL);
     expect_error(rpc(fx, false, "network.get_all", "[]"), ERR_SESSION_INVALID,
@@ -468,7 +468,7 @@ test_read_only_fields(void **state)
     char net[UUID_LENGTH + 1], pif[UUID_LENGTH + 1];
 
     create_network(fx, "n", net);
-    assert_int_equal(uuid_generate(pif), 0);
+    assert_int_equal(uuid_text_random(pif), 0);
     struct json_object *record = fixture_json("{'device': 'eth0'}");
     assert_int_equal(store_insert(fx->store, "PIF", pif, record), 0);
     json_object_put(record);
@@ -593,7 +593,7 @@ test_handle_invalid(void **state)
     struct fixture *fx = *state;
     char ghost[UUID_LENGTH + 1], net[UUID_LENGTH + 1];
 
-    assert_int_equal(uuid_generate(ghost), 0);
+    assert_int_equal(uuid_text_random(ghost), 0);
     create_network(fx, "n", net);
     expect_error(rpc(fx, true, "network.get_record", "['', '%s']", ghost),
                  ERR_HANDLE_INVALID, 1, "network", ghost, NULL);
@@ -768,7 +768,7 @@ test_network_destroy_with_pif(void **state)
     char net[UUID_LENGTH + 1], pif[UUID_LENGTH + 1];
 
     create_network(fx, "n", net);
-    assert_int_equal(uuid_generate(pif), 0);
+    assert_int_equal(uuid_text_random(pif), 0);
     struct json_object *record = fixture_json("{'network': '%s'}", net);
     assert_int_equal(store_insert(fx->store, "PIF", pif, record), 0);
     json_object_put(record);
@@ -872,7 +872,7 @@ test_async_task(void **state)
     snprintf(task, sizeof task, "%s",
              string_result(rpc(fx, true, "Async.network.create",
                                "['', {'name_label': 'async'}]")));
-    assert_true(uuid_is_valid(task));
+    assert_true(uuid_text_is_valid(task));
     struct json_object *r = task_record(fx, task);
     assert_string_equal(fixture_string(r, "status"), "pending");
     assert_string_equal(fixture_string(r, "name_label"), "network.create");
@@ -1000,7 +1000,7 @@ test_event_from_wakes_on_write(void **state)
                  (unsigned long long) token);
 
     /* A write of another class does not answer it. */
-    assert_int_equal(uuid_generate(pif), 0);
+    assert_int_equal(uuid_text_random(pif), 0);
     struct json_object *record = fixture_json("{'device': 'eth0'}");
     assert_int_equal(store_insert(fx->store, "PIF", pif, record), 0);
     json_object_put(record);

@@ -34,8 +34,8 @@ setup(void **state)
     char *path = xasprintf("%s/netpool.db", fx->dir);
     assert_int_equal(store_open(path, &fx->store), 0);
     free(path);
-    assert_int_equal(uuid_generate(fx->host), 0);
-    assert_int_equal(uuid_generate(fx->other), 0);
+    assert_int_equal(uuid_text_random(fx->host), 0);
+    assert_int_equal(uuid_text_random(fx->other), 0);
     *state = fx;
     return 0;
 }
@@ -357,14 +357,14 @@ test_sync_vanished(void **state)
     };
     char u1[UUID_LENGTH + 1], theirs[UUID_LENGTH + 1], vlan[UUID_LENGTH + 1];
 
-    assert_int_equal(uuid_generate(theirs), 0);
+    assert_int_equal(uuid_text_random(theirs), 0);
     struct json_object *record = fixture_json(
         "{'host': '%s', 'device': 'eth1', 'MAC': 'aa:bb:cc:00:00:99',"
         " 'currently_attached': true, 'carrier': true}",
         fx->other);
     assert_int_equal(store_insert(fx->store, "PIF", theirs, record), 0);
     json_object_put(record);
-    assert_int_equal(uuid_generate(vlan), 0);
+    assert_int_equal(uuid_text_random(vlan), 0);
     record = fixture_json(
         "{'host': '%s', 'device': 'eth0', 'MAC': 'aa:bb:cc:00:00:01',"
         " 'physical': false, 'VLAN': 10, 'currently_attached': true}",

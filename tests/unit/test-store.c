@@ -65,7 +65,7 @@ reopen(struct fixture *fx)
 static void
 new_uuid(char uuid[UUID_LENGTH + 1])
 {
-    assert_int_equal(uuid_generate(uuid), 0);
+    assert_int_equal(uuid_text_random(uuid), 0);
 }
 
 /* Inserts an object of 'class' whose fields are the JSON text 'fields'
