@@ -15,6 +15,15 @@ TEST_CFLAGS := $(BASE_CFLAGS) -O1 -g -fno-omit-frame-pointer \
                -fsanitize=address,undefined -fno-sanitize-recover=undefined
 LDLIBS := $(PKG_LIBS) -lcrypt -lm
 
+# libopenvswitch, built by `make deps` from Debian's openvswitch-source.
+# Its headers are visible to datapath/ and bonding/ only.
+OVS_SRC := build/ovs/src
+OVS_CFLAGS := -include $(OVS_SRC)/config.h -I$(OVS_SRC) \
+              -I$(OVS_SRC)/include -I$(OVS_SRC)/lib -Wno-sign-compare \
+              -Wno-missing-field-initializers
+OVS_LIBS := build/ovs/libopenvswitch-netpool.a -lssl -lcrypto -lcap-ng \
+            -latomic -lnuma -lxdp -lbpf -lm -lpthread
+
 # Every .c file of a module folder belongs to libnetpool, except the files
 # holding main().
 MODULES := lib mgmt cli datapath bonding vlan vm ha
@@ -27,26 +36,35 @@ PERF_SRC := $(wildcard perf/*.c)
         format sandbox sandbox-stop clean help valgrind
 all: build/bin/netpoold build/bin/netpool
 
+build/ovs/libopenvswitch-netpool.a $(OVS_SRC)/config.h:
+	scripts/build-ovs.sh
+
 define build_variant
 # $(1) = output folder, $(2) = CFLAGS
 $(1)/obj/%.o: %.c
 	@mkdir -p $$(dir $$@)
 	$$(CC) $(2) -MMD -MP -c $$< -o $$@
+$(1)/obj/datapath/%.o: datapath/%.c
+	@mkdir -p $$(dir $$@)
+	$$(CC) $(2) $$(OVS_CFLAGS) -MMD -MP -c $$< -o $$@
+$(1)/obj/bonding/%.o: bonding/%.c
+	@mkdir -p $$(dir $$@)
+	$$(CC) $(2) $$(OVS_CFLAGS) -MMD -MP -c $$< -o $$@
 $(1)/libnetpool.a: $(patsubst %.c,$(1)/obj/%.o,$(SRC))
 	@mkdir -p $$(dir $$@)
 	rm -f $$@ && ar rcs $$@ $$^
 $(1)/bin/netpoold: $(1)/obj/mgmt/netpoold-main.o $(1)/libnetpool.a
 	@mkdir -p $$(dir $$@)
-	$$(CC) $(2) -o $$@ $$^ $$(LDLIBS)
+	$$(CC) $(2) -o $$@ $$^ $$(LDLIBS) $$(OVS_LIBS)
 $(1)/bin/netpool: $(1)/obj/cli/netpool-main.o $(1)/libnetpool.a
 	@mkdir -p $$(dir $$@)
 	$$(CC) $(2) -o $$@ $$^ $$(LDLIBS)
 $(1)/unit/%: $(1)/obj/tests/unit/%.o $(1)/libnetpool.a
 	@mkdir -p $$(dir $$@)
-	$$(CC) $(2) -o $$@ $$^ $$(LDLIBS) -lcmocka
+	$$(CC) $(2) -o $$@ $$^ $$(LDLIBS) $$(OVS_LIBS) -lcmocka
 $(1)/perf/%: $(1)/obj/perf/%.o $(1)/libnetpool.a
 	@mkdir -p $$(dir $$@)
-	$$(CC) $(2) -o $$@ $$^ $$(LDLIBS)
+	$$(CC) $(2) -o $$@ $$^ $$(LDLIBS) $$(OVS_LIBS)
 -include $(shell find $(1)/obj -name '*.d' 2>/dev/null)
 endef
 

@@ -487,23 +487,16 @@ cli_command_fn cli_cmd_param_clear;
  * new network's UUID. */
 cli_command_fn cli_cmd_network_create;
 
-/* network-destroy: network.destroy. */
-cli_command_fn cli_cmd_network_destroy;
-
 /* user-create username= password= role=: user.create, prints the UUID. */
 cli_command_fn cli_cmd_user_create;
-
-/* user-destroy: user.destroy. */
-cli_command_fn cli_cmd_user_destroy;
 
 /* user-password-change old= new=: session.change_password. */
 cli_command_fn cli_cmd_user_password_change;
 
-/* message-destroy: message.destroy. */
-cli_command_fn cli_cmd_message_destroy;
-
-/* task-cancel: task.cancel. */
-cli_command_fn cli_cmd_task_cancel;
+/* <class>-<verb> uuid=: <Class>.<verb>(ref) on the named object
+ * (network-destroy, user-destroy, message-destroy, task-cancel, pif-plug,
+ * pif-unplug). */
+cli_command_fn cli_cmd_object_call;
 
 /* event-wait class= [timeout=] field=value…: returns once an object of
  * the class matches, waiting with event.from; TIMEOUT otherwise. */

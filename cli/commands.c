@@ -85,8 +85,8 @@ static const struct cli_command network_create_cmd = {
     NULL,
 };
 static const struct cli_command network_destroy_cmd = {
-    "network-destroy",       "uuid",         "",   "Destroy a network.",
-    cli_cmd_network_destroy, CLI_CMD_LOOKUP, NULL,
+    "network-destroy",   "uuid",         "",   "Destroy a network.",
+    cli_cmd_object_call, CLI_CMD_LOOKUP, NULL,
 };
 static const struct cli_command user_create_cmd = {
     "user-create",
@@ -99,8 +99,8 @@ static const struct cli_command user_create_cmd = {
     NULL,
 };
 static const struct cli_command user_destroy_cmd = {
-    "user-destroy",       "uuid",         "",   "Destroy a user.",
-    cli_cmd_user_destroy, CLI_CMD_LOOKUP, NULL,
+    "user-destroy",      "uuid",         "",   "Destroy a user.",
+    cli_cmd_object_call, CLI_CMD_LOOKUP, NULL,
 };
 static const struct cli_command user_password_change_cmd = {
     "user-password-change",
@@ -112,12 +112,30 @@ static const struct cli_command user_password_change_cmd = {
     NULL,
 };
 static const struct cli_command message_destroy_cmd = {
-    "message-destroy",       "uuid",         "",   "Destroy a message.",
-    cli_cmd_message_destroy, CLI_CMD_LOOKUP, NULL,
+    "message-destroy",   "uuid",         "",   "Destroy a message.",
+    cli_cmd_object_call, CLI_CMD_LOOKUP, NULL,
 };
 static const struct cli_command task_cancel_cmd = {
     "task-cancel",       "uuid",         "",   "Ask a pending task to stop.",
-    cli_cmd_task_cancel, CLI_CMD_LOOKUP, NULL,
+    cli_cmd_object_call, CLI_CMD_LOOKUP, NULL,
+};
+static const struct cli_command pif_plug_cmd = {
+    "pif-plug",
+    "uuid",
+    "",
+    "Plug a PIF: its network's bridge comes up with it as a port.",
+    cli_cmd_object_call,
+    CLI_CMD_LOOKUP,
+    NULL,
+};
+static const struct cli_command pif_unplug_cmd = {
+    "pif-unplug",
+    "uuid",
+    "",
+    "Unplug a PIF: it leaves its bridge (not the management PIF).",
+    cli_cmd_object_call,
+    CLI_CMD_LOOKUP,
+    NULL,
 };
 static const struct cli_command event_wait_cmd = {
     "event-wait",
@@ -155,6 +173,8 @@ static const struct cli_command *const commands[] = {
     &user_password_change_cmd,
     &message_destroy_cmd,
     &task_cancel_cmd,
+    &pif_plug_cmd,
+    &pif_unplug_cmd,
     &event_wait_cmd,
     &help_cmd,
     NULL,

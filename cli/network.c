@@ -55,21 +55,6 @@ cli_cmd_network_create(struct cli_ctx *ctx)
     return error;
 }
 
-struct np_error *
-cli_cmd_network_destroy(struct cli_ctx *ctx)
-{
-    struct np_error *error;
-    char *ref;
-
-    error = cli_lookup(ctx, true, &ref);
-    if (!error) {
-        error = cli_callv(ctx->session, NULL, "network.destroy",
-                          json_object_new_string(ref), NULL);
-        free(ref);
-    }
-    return error;
-}
-
 /* Builds the record for network.create from the command line, typing each
  * value by the schema. */
 static struct np_error *

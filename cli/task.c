@@ -108,21 +108,6 @@ out:
     return error;
 }
 
-struct np_error *
-cli_cmd_task_cancel(struct cli_ctx *ctx)
-{
-    struct np_error *error;
-    char *ref;
-
-    error = cli_lookup(ctx, true, &ref);
-    if (!error) {
-        error = cli_callv(ctx->session, NULL, "task.cancel",
-                          json_object_new_string(ref), NULL);
-        free(ref);
-    }
-    return error;
-}
-
 /* Reads the record of task 'task_ref'. */
 static struct np_error *
 task_status(struct cli_session *session, const char *task_ref,

@@ -34,21 +34,6 @@ cli_cmd_user_create(struct cli_ctx *ctx)
 }
 
 struct np_error *
-cli_cmd_user_destroy(struct cli_ctx *ctx)
-{
-    struct np_error *error;
-    char *ref;
-
-    error = cli_lookup(ctx, false, &ref);
-    if (!error) {
-        error = cli_callv(ctx->session, NULL, "user.destroy",
-                          json_object_new_string(ref), NULL);
-        free(ref);
-    }
-    return error;
-}
-
-struct np_error *
 cli_cmd_user_password_change(struct cli_ctx *ctx)
 {
     struct np_error *error = NULL;

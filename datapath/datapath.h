@@ -63,15 +63,89 @@ const char *dp_pif_match(struct json_object *pifs, const char *host,
                          const struct dp_link *link);
 
 /* Makes the PIFs of host 'host' in 'store' mirror 'links': creates a PIF
- * for each new NIC (MTU from the kernel, the one named 'management' — or
- * the first, if 'management' is NULL and no PIF is management yet —
- * marked as management with its address), and refreshes the runtime fields
- * (device, carrier, speed, duplex, currently_attached) of the known ones.
- * A PIF whose NIC vanished stays, with currently_attached false.  Returns
- * 0 or a positive errno. */
+ * for each new NIC, plugged, with its own network (bridge "xenbrN", the
+ * NIC's MTU) as XenServer's installer does; the one named 'management' —
+ * or the first, if 'management' is NULL and no PIF is management yet — is
+ * marked as management with its address.  Refreshes the runtime fields
+ * (device, carrier, speed, duplex) of known PIFs.  A PIF whose NIC
+ * vanished stays, without carrier; plug states (currently_attached) change
+ * only through pif-plug and pif-unplug.  Returns 0 or a positive errno. */
 int dp_pifs_sync(struct store *store, const char *host,
                  const struct dp_link *links, size_t n,
                  const char *management);
+
+/* The host's Open vSwitch (ovs.c). */
+
+struct dp_ovs;
+
+/* Called when the OVSDB replica changed, the connection came or went, or a
+ * transaction finished. */
+typedef void dp_ovs_changed_cb(void *aux);
+
+/* Connects to the OVSDB at 'remote' ("unix:PATH", "tcp:IP:PORT"), running
+ * on 'base' and reconnecting for ever; 'cb' (with 'aux') hears of changes.
+ * Returns 0 and sets '*ovsp'. */
+int dp_ovs_create(struct event_base *base, const char *remote,
+                  dp_ovs_changed_cb *cb, void *aux, struct dp_ovs **ovsp);
+
+/* Disconnects and frees 'ovs'.  Accepts NULL. */
+void dp_ovs_destroy(struct dp_ovs *ovs);
+
+/* Returns true once the replica is connected and complete. */
+bool dp_ovs_ready(const struct dp_ovs *ovs);
+
+/* Returns true while a transaction is in flight. */
+bool dp_ovs_busy(const struct dp_ovs *ovs);
+
+/* Starts one transaction that converges OVS onto 'desired' (borrowed; the
+ * form dp_fabric_build() returns): owned rows not desired are removed,
+ * desired ones created, differing columns written, everything else left
+ * alone.  Returns 0 (sent, or nothing to change), EBUSY while another
+ * transaction is in flight, ENOTCONN before the replica is ready, EAGAIN
+ * if the transaction could not start; the caller retries on the next
+ * change callback. */
+int dp_ovs_apply(struct dp_ovs *ovs, struct json_object *desired);
+
+/* Returns a new JSON object with what OVS reports: "interfaces" (name →
+ * link_state, ofport, mtu, error, lacp_current, status, bfd_status) and
+ * "ports" (name → status). */
+struct json_object *dp_ovs_observe(const struct dp_ovs *ovs);
+
+/* The desired fabric (fabric.c). */
+
+/* Returns the desired fabric of host 'host' (a new JSON object in the form
+ * dp_ovs_apply() takes) from 'records', a JSON object of class name →
+ * (UUID → record) holding at least "network" and "PIF" (as
+ * dp_reconciler_records() makes it).  New bridges get 'datapath_type'.
+ * Pure. */
+struct json_object *dp_fabric_build(struct json_object *records,
+                                    const char *host,
+                                    const char *datapath_type);
+
+/* The reconciler (reconcile.c). */
+
+struct dp_reconciler;
+
+/* Starts reconciling host 'host' of 'store' onto the OVS at 'remote',
+ * on 'base': on every store change, OVS change and dp_reconciler_kick().
+ * Returns 0 and sets '*reconcilerp'. */
+int dp_reconciler_create(struct event_base *base, struct store *store,
+                         const char *host, const char *remote,
+                         const char *datapath_type,
+                         struct dp_reconciler **reconcilerp);
+
+/* Stops and frees 'reconciler'.  Accepts NULL. */
+void dp_reconciler_destroy(struct dp_reconciler *reconciler);
+
+/* Asks for a run soon (runs coalesce). */
+void dp_reconciler_kick(struct dp_reconciler *reconciler);
+
+/* Returns true once the reconciler is connected to a complete OVSDB. */
+bool dp_reconciler_ready(const struct dp_reconciler *reconciler);
+
+/* Returns a new JSON object of class → (UUID → record) with the classes
+ * the fabric depends on, read from 'store'. */
+struct json_object *dp_reconciler_records(struct store *store);
 
 /* Link monitor. */
 

@@ -16,6 +16,8 @@ static const char *field(struct json_object *record, const char *name);
 static bool any_management(struct json_object *pifs, const char *host);
 static int create_pif(struct store *, const char *host, const struct dp_link *,
                       bool management);
+static int create_network(struct store *, const struct dp_link *,
+                          char uuid[UUID_LENGTH + 1]);
 static int refresh_pif(struct store *, const char *uuid,
                        struct json_object *record, const struct dp_link *);
 
@@ -65,7 +67,8 @@ dp_pifs_sync(struct store *store, const char *host,
         have_management |= is_management;
     }
 
-    /* NICs that went away: their PIFs stay, detached.  PIFs that stand
+    /* NICs that went away: their PIFs stay, plugged as they were, without
+     * carrier.  PIFs that stand
      * for no NIC (VLANs, bonds) belong to the modules that made them. */
     json_object_object_foreach (pifs, uuid, record) {
         struct json_object *physical;
@@ -81,8 +84,6 @@ dp_pifs_sync(struct store *store, const char *host,
         }
         if (!present) {
             struct json_object *changes = json_object_new_object();
-            json_object_object_add(changes, "currently_attached",
-                                   json_object_new_boolean(false));
             json_object_object_add(changes, "carrier",
                                    json_object_new_boolean(false));
             error = store_update(store, "PIF", uuid, changes);
@@ -134,8 +135,6 @@ add_runtime(struct json_object *record, const struct dp_link *link)
     json_object_object_add(record, "speed", json_object_new_int(link->speed));
     json_object_object_add(record, "duplex",
                            json_object_new_string(link->duplex));
-    json_object_object_add(record, "currently_attached",
-                           json_object_new_boolean(true));
 }
 
 static int
@@ -147,6 +146,15 @@ create_pif(struct store *store, const char *host, const struct dp_link *link,
 
     uuid_text_random(uuid);
     add_runtime(record, link);
+    json_object_object_add(record, "currently_attached",
+                           json_object_new_boolean(true));
+    char network[UUID_LENGTH + 1];
+    int error = create_network(store, link, network);
+    if (error) {
+        json_object_put(record);
+        return error;
+    }
+    json_object_object_add(record, "network", json_object_new_string(network));
     json_object_object_add(record, "MAC", json_object_new_string(link->mac));
     json_object_object_add(record, "MTU", json_object_new_int(link->mtu));
     json_object_object_add(record, "host", json_object_new_string(host));
@@ -160,12 +168,53 @@ create_pif(struct store *store, const char *host, const struct dp_link *link,
         json_object_object_add(record, "netmask",
                                json_object_new_string(link->netmask));
     }
-    int error = store_insert(store, "PIF", uuid, record);
+    error = store_insert(store, "PIF", uuid, record);
     json_object_put(record);
     if (!error) {
         log_info("new PIF %s for %s (%s)%s", uuid, link->device, link->mac,
                  management ? ", management" : "");
     }
+    return error;
+}
+
+/* Creates the network of a new NIC, as XenServer's installer does: named
+ * after the device, on bridge "xenbrN" for device "ethN" (else the first
+ * free "xenbrN"), with the NIC's MTU. */
+static int
+create_network(struct store *store, const struct dp_link *link,
+               char uuid[UUID_LENGTH + 1])
+{
+    struct json_object *record = json_object_new_object();
+    char label[64], bridge[IF_NAMESIZE];
+    unsigned int n;
+
+    if (sscanf(link->device, "eth%u", &n) != 1 || n > 9999) {
+        n = 0;
+    }
+    for (;; n++) {
+        snprintf(bridge, sizeof bridge, "xenbr%u", n);
+        struct json_object *name = json_object_new_string(bridge);
+        struct json_object *users =
+            store_find(store, "network", "bridge", name);
+        bool taken = json_object_array_length(users) > 0;
+        json_object_put(users);
+        json_object_put(name);
+        if (!taken) {
+            break;
+        }
+    }
+    snprintf(label, sizeof label, "Pool-wide network associated with %s",
+             link->device);
+    json_object_object_add(record, "name_label",
+                           json_object_new_string(label));
+    json_object_object_add(record, "bridge", json_object_new_string(bridge));
+    json_object_object_add(
+        record, "MTU",
+        json_object_new_int(link->mtu >= 1280 && link->mtu <= 9216 ? link->mtu
+                                                                   : 1500));
+    uuid_text_random(uuid);
+    int error = store_insert(store, "network", uuid, record);
+    json_object_put(record);
     return error;
 }
 

@@ -297,8 +297,30 @@ network_create(struct api_call *call, struct json_object **result,
         || (error = check_record(class, record, NULL))) {
         return error;
     }
+    /* A private network's bridge: the first free "xapiN", kept for the
+     * network's life so that its name is stable across restarts. */
+    char bridge[16];
+    for (unsigned int n = 0;; n++) {
+        snprintf(bridge, sizeof bridge, "xapi%u", n);
+        struct json_object *name = json_object_new_string(bridge);
+        struct json_object *users =
+            store_find(call->api->store, "network", "bridge", name);
+        bool taken = json_object_array_length(users) > 0;
+        json_object_put(users);
+        json_object_put(name);
+        if (!taken) {
+            break;
+        }
+    }
+    struct json_object *stored = json_object_new_object();
+    json_object_object_foreach (record, key, value) {
+        json_object_object_add(stored, key, json_object_get(value));
+    }
+    json_object_object_add(stored, "bridge", json_object_new_string(bridge));
+
     uuid_text_random(uuid);
-    int retval = store_insert(call->api->store, "network", uuid, record);
+    int retval = store_insert(call->api->store, "network", uuid, stored);
+    json_object_put(stored);
     if (retval) {
         return api_store_error(retval, "network", uuid);
     }

@@ -75,6 +75,7 @@ struct np_error *api_store_error(int error, const char *class,
 api_method *api_session_method(const char *name);
 api_method *api_event_method(const char *name);
 api_method *api_task_method(const char *name);
+api_method *api_pif_method(const char *name);
 api_method *api_generic_method(const char *name);
 
 /* Session handling (api-session.c). */

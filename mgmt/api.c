@@ -29,7 +29,7 @@ api_create(struct store *store, struct event_base *base, const char *host_uuid)
     api->store = store;
     api->base = base;
     snprintf(api->host_uuid, sizeof api->host_uuid, "%s", host_uuid);
-    store_set_change_cb(store, store_changed, api);
+    store_add_change_cb(store, store_changed, api);
     return api;
 }
 
@@ -40,7 +40,7 @@ api_destroy(struct api *api)
         return;
     }
     api_event_flush(api);
-    store_set_change_cb(api->store, NULL, NULL);
+    store_remove_change_cb(api->store, store_changed, api);
     free(api);
 }
 
@@ -285,6 +285,9 @@ find_method(const char *name)
     }
     if (!fn) {
         fn = api_task_method(name);
+    }
+    if (!fn) {
+        fn = api_pif_method(name);
     }
     if (!fn) {
         fn = api_generic_method(name);

@@ -30,6 +30,7 @@ enum option_id {
     OPT_RESYNC_INTERVAL,
     OPT_OVS_DB,
     OPT_CHANGE_LOG_KEEP,
+    OPT_DATAPATH_TYPE,
     OPT_HELP,
 };
 
@@ -50,6 +51,7 @@ static const struct option long_options[] = {
     {"resync-interval", required_argument, NULL, OPT_RESYNC_INTERVAL},
     {"ovs-db", required_argument, NULL, OPT_OVS_DB},
     {"change-log-keep", required_argument, NULL, OPT_CHANGE_LOG_KEEP},
+    {"datapath-type", required_argument, NULL, OPT_DATAPATH_TYPE},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -80,6 +82,7 @@ config_load(struct config *config, int argc, char *argv[])
     set_string(&config->pif_match, "eth* en*");
     config->resync_interval = 30;
     set_string(&config->ovs_db, "unix:/var/run/openvswitch/db.sock");
+    set_string(&config->datapath_type, "netdev");
     config->change_log_keep = 100000;
 
     memset(on_command_line, 0, sizeof on_command_line);
@@ -142,6 +145,7 @@ config_reload(struct config *config)
                                     : NULL;
     copy.pif_match = xstrdup(config->pif_match);
     copy.ovs_db = xstrdup(config->ovs_db);
+    copy.datapath_type = xstrdup(config->datapath_type);
 
     struct np_error *error =
         read_file(&copy, config->config_file, config->cmdline_mask);
@@ -166,6 +170,7 @@ config_clear(struct config *config)
     free(config->management_interface);
     free(config->pif_match);
     free(config->ovs_db);
+    free(config->datapath_type);
     const unsigned char *mask = config->cmdline_mask;
     memset(config, 0, sizeof *config);
     config->cmdline_mask = mask;
@@ -200,7 +205,9 @@ config_usage(void)
            "  --ovs-db REMOTE            OVSDB of this host's Open "
            "vSwitch\n"
            "  --change-log-keep N        changes kept for event.from "
-           "(default 100000)\n");
+           "(default 100000)\n"
+           "  --datapath-type TYPE       netdev (userspace, default) or "
+           "system\n");
 }
 
 /* Helpers. */
@@ -259,6 +266,13 @@ apply(struct config *config, int id, const char *name, const char *value)
         break;
     case OPT_OVS_DB:
         set_string(&config->ovs_db, value);
+        break;
+    case OPT_DATAPATH_TYPE:
+        if (strcmp(value, "netdev") && strcmp(value, "system")) {
+            error = np_error_new(ERR_INVALID_VALUE, name, value, NULL);
+        } else {
+            set_string(&config->datapath_type, value);
+        }
         break;
     case OPT_CHANGE_LOG_KEEP:
         error = parse_int(name, value, 100, 100000000, &n);

@@ -42,6 +42,8 @@ struct config {
     char *pif_match;            /* Space-separated globs for NIC names. */
     int resync_interval;        /* Seconds between full resyncs. */
     char *ovs_db;               /* OVSDB remote of the host's OVS. */
+    char *datapath_type;        /* Datapath of netpool's bridges: "netdev"
+                                 * (userspace), "system" (kernel). */
     size_t change_log_keep;     /* Changes kept for event.from. */
     const unsigned char *cmdline_mask; /* Options the command line set,
                                          * which a reload keeps. */

@@ -36,6 +36,7 @@ struct daemon {
     struct api *api;               /* JSON-RPC API. */
     struct http_server *http;      /* Listeners. */
     struct dp_link_monitor *links; /* Netlink link events. */
+    struct dp_reconciler *fabric;  /* Converges the host's OVS. */
     struct event *resync;          /* Periodic full resync. */
     struct event *signals[4];      /* SIGTERM, SIGINT, SIGHUP, (end). */
     char host[UUID_LENGTH + 1];    /* This host's UUID. */
@@ -158,6 +159,11 @@ start(struct daemon *d)
         return error;
     }
 
+    dp_reconciler_create(d->base, d->store, d->host, c->ovs_db,
+                         c->datapath_type, &d->fabric);
+    log_info("reconciling the fabric onto %s (%s datapath)", c->ovs_db,
+             c->datapath_type);
+
     error = dp_link_monitor_start(d->base, c->pif_match, links_changed, d,
                                   &d->links);
     if (error) {
@@ -180,6 +186,7 @@ static void
 stop(struct daemon *d)
 {
     http_server_stop(d->http);
+    dp_reconciler_destroy(d->fabric);
     api_destroy(d->api);
     dp_link_monitor_stop(d->links);
     if (d->resync) {
@@ -513,6 +520,7 @@ on_resync(evutil_socket_t fd, short what, void *daemon_)
     struct daemon *d = daemon_;
 
     sync_links(d);
+    dp_reconciler_kick(d->fabric);
     store_prune_changes(d->store, d->config.change_log_keep);
 }
 

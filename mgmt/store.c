@@ -24,12 +24,15 @@
 #define LOG_MODULE "store"
 
 struct store {
-    sqlite3 *db;                /* The open database. */
-    int depth;                  /* Nesting depth of store_begin(). */
-    bool dirty;                 /* The open transaction logged a change. */
-    bool failed;                /* A write failed inside the transaction. */
-    store_change_cb *change_cb; /* Called after each durable commit. */
-    void *change_aux;           /* Argument for 'change_cb'. */
+    sqlite3 *db; /* The open database. */
+    int depth;   /* Nesting depth of store_begin(). */
+    bool dirty;  /* The open transaction logged a change. */
+    bool failed; /* A write failed inside the transaction. */
+    struct {
+        store_change_cb *cb; /* Called after each durable commit. */
+        void *aux;           /* Argument for 'cb'. */
+    } change_cbs[STORE_MAX_CHANGE_CBS];
+    size_t n_change_cbs; /* Entries used in 'change_cbs'. */
 };
 
 /* One schema migration: from version 'from' to 'from' + 1. */
@@ -173,11 +176,30 @@ store_schema_version(struct store *store)
     return read_version(store);
 }
 
-void
-store_set_change_cb(struct store *store, store_change_cb *cb, void *aux)
+int
+store_add_change_cb(struct store *store, store_change_cb *cb, void *aux)
 {
-    store->change_cb = cb;
-    store->change_aux = aux;
+    if (store->n_change_cbs >= STORE_MAX_CHANGE_CBS) {
+        return ENOSPC;
+    }
+    store->change_cbs[store->n_change_cbs].cb = cb;
+    store->change_cbs[store->n_change_cbs].aux = aux;
+    store->n_change_cbs++;
+    return 0;
+}
+
+void
+store_remove_change_cb(struct store *store, store_change_cb *cb, void *aux)
+{
+    for (size_t i = 0; i < store->n_change_cbs; i++) {
+        if (store->change_cbs[i].cb == cb && store->change_cbs[i].aux == aux) {
+            memmove(&store->change_cbs[i], &store->change_cbs[i + 1],
+                    (store->n_change_cbs - i - 1)
+                        * sizeof store->change_cbs[0]);
+            store->n_change_cbs--;
+            return;
+        }
+    }
 }
 
 /* Writes. */
@@ -299,8 +321,11 @@ store_commit(struct store *store)
         exec_sql(store, "ROLLBACK");
         return error;
     }
-    if (store->dirty && store->change_cb) {
-        store->change_cb(store->change_aux, store_last_seq(store));
+    if (store->dirty) {
+        uint64_t seq = store_last_seq(store);
+        for (size_t i = 0; i < store->n_change_cbs; i++) {
+            store->change_cbs[i].cb(store->change_cbs[i].aux, seq);
+        }
     }
     return 0;
 }

@@ -123,8 +123,15 @@ void store_close(struct store *store);
 /* Returns the schema version of the open database. */
 int store_schema_version(struct store *store);
 
-/* Registers 'cb' (with 'aux') to run after each committed write. */
-void store_set_change_cb(struct store *store, store_change_cb *cb, void *aux);
+/* Registers 'cb' (with 'aux') to run after each committed write.  Up to
+ * STORE_MAX_CHANGE_CBS callbacks run, in the order they were added.
+ * Returns 0, or ENOSPC when all are taken. */
+#define STORE_MAX_CHANGE_CBS 4
+int store_add_change_cb(struct store *store, store_change_cb *cb, void *aux);
+
+/* Unregisters the callback registered with the same 'cb' and 'aux'. */
+void store_remove_change_cb(struct store *store, store_change_cb *cb,
+                            void *aux);
 
 /* Writes.  Each returns 0 or a positive errno (ENOENT for a missing
  * object, EEXIST for a duplicate UUID, EIO for a database failure).  Outside

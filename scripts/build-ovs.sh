@@ -1,15 +1,25 @@
 #!/usr/bin/env bash
 # Build libopenvswitch.a from Debian's openvswitch-source into build/ovs.
-# The result is build-local: headers under build/ovs/src, the archive at
-# build/ovs/src/lib/.libs/libopenvswitch.a.  Idempotent.
+# The result is build-local: headers under build/ovs/src, the archive netpool
+# links at build/ovs/libopenvswitch-netpool.a.  Idempotent.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 out=$top/build/ovs
 lib=$out/src/lib/.libs/libopenvswitch.a
+# netpoold links json-c as well, and both define json_object_put(): a copy
+# of the archive with OVS's renamed keeps each library on its own.
+netpool_lib=$out/libopenvswitch-netpool.a
+
+rename_symbols() {
+    objcopy --redefine-sym json_object_put=ovs_json_object_put \
+        "$lib" "$netpool_lib.tmp"
+    mv "$netpool_lib.tmp" "$netpool_lib"
+}
 
 if [ -f "$lib" ] && [ -f "$out/src/lib/vswitch-idl.h" ]; then
-    echo "deps: libopenvswitch present ($lib)"
+    [ -f "$netpool_lib" ] || rename_symbols
+    echo "deps: libopenvswitch present ($netpool_lib)"
     exit 0
 fi
 
@@ -30,4 +40,5 @@ make -j"$(nproc)" ofproto/ipfix-entities.def include/odp-netlink.h \
     lib/ofp-errors.inc lib/ofp-msgs.inc lib/meta-flow.inc lib/nx-match.inc \
     > "$out/make-headers.log" 2>&1
 make -j"$(nproc)" lib/libopenvswitch.la > "$out/make-lib.log" 2>&1
-echo "deps: built $lib"
+rename_symbols
+echo "deps: built $netpool_lib"

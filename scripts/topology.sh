@@ -141,7 +141,9 @@ _topo_ovs_start() {
     local ns=$1 dir=$2
     _topo_do mkdir -p "$dir"
     export OVS_RUNDIR=$dir OVS_DBDIR=$dir OVS_LOGDIR=$dir OVS_SYSCONFDIR=$dir
-    _topo_do ovsdb-tool create "$dir/conf.db" "$TOPO_OVS_SCHEMA"
+    if [ ! -e "$dir/conf.db" ]; then
+        _topo_do ovsdb-tool create "$dir/conf.db" "$TOPO_OVS_SCHEMA"
+    fi
     _topo_do ip netns exec "$ns" ovsdb-server "$dir/conf.db" \
         --remote="punix:$dir/db.sock" \
         --remote=db:Open_vSwitch,Open_vSwitch,manager_options \
@@ -445,4 +447,25 @@ topo_down() (
         exit 1
     fi
     exit 0
+)
+
+# Restart node N's Open vSwitch (ovs-vswitchd and ovsdb-server, stopped by
+# PID).  With "wipe", its database is deleted first, so OVS comes back empty
+# as after a reinstall.  netpoold keeps running and must reconcile.
+topo_ovs_restart() (
+    set -eu -o pipefail
+    _topo_check_params || exit 1
+    node=$(_topo_node "${1:?usage: topo_ovs_restart N [wipe]}") || exit 1
+    dir=$(_topo_state)/$node/ovs
+    for daemon in ovs-vswitchd ovsdb-server; do
+        pid=$(_topo_pid_of "$dir/$daemon.pid" "$daemon")
+        if [ -n "$pid" ]; then
+            kill -TERM "$pid"
+            _topo_wait_gone 20 "$pid" > /dev/null || _topo_stop_pids 1 "$pid"
+        fi
+    done
+    if [ "${2:-}" = wipe ]; then
+        rm -f "$dir/conf.db" "$dir/.conf.db.~lock~"
+    fi
+    _topo_ovs_start "$(topo_ns "$node")" "$dir"
 )

@@ -224,7 +224,7 @@ test_update(void **state)
     assert_string_equal(fixture_string(r, "name_description"), "d");
     json_object_put(r);
 
-    store_set_change_cb(fx->store, change_cb, fx);
+    store_add_change_cb(fx->store, change_cb, fx);
     seq = store_last_seq(fx->store);
     assert_int_equal(
         update(fx, "network", uuid, "{'MTU': 9000, 'name_label': 'a'}"), 0);
@@ -280,7 +280,7 @@ test_change_log(void **state)
 
     assert_int_equal(store_last_seq(fx->store), 0);
     assert_int_equal(store_first_seq(fx->store), 0);
-    store_set_change_cb(fx->store, change_cb, fx);
+    store_add_change_cb(fx->store, change_cb, fx);
 
     insert(fx, "network", "{'name_label': 'a'}", uuid);
     uint64_t first = store_last_seq(fx->store);
@@ -466,7 +466,7 @@ test_transaction_rollback(void **state)
 
     insert(fx, "network", "{'name_label': 'kept'}", kept);
     uint64_t seq = store_last_seq(fx->store);
-    store_set_change_cb(fx->store, change_cb, fx);
+    store_add_change_cb(fx->store, change_cb, fx);
 
     assert_int_equal(store_begin(fx->store), 0);
     insert(fx, "network", "{'name_label': 'a'}", a);
@@ -505,7 +505,7 @@ test_transaction_nested(void **state)
     struct fixture *fx = *state;
     char a[UUID_LENGTH + 1], b[UUID_LENGTH + 1];
 
-    store_set_change_cb(fx->store, change_cb, fx);
+    store_add_change_cb(fx->store, change_cb, fx);
     assert_int_equal(store_begin(fx->store), 0);
     assert_int_equal(store_begin(fx->store), 0);
     insert(fx, "network", "{'name_label': 'a'}", a);

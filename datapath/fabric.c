@@ -1,0 +1,165 @@
+/*
+ * The desired fabric: what the host's Open vSwitch should hold, computed
+ * from the store's records alone.  Pure: no I/O, so unit tests call it
+ * with records they make.  The result is JSON in the form dp_ovs_apply()
+ * takes:
+ *
+ *   {"bridges": {NAME: {"datapath_type", "external_ids", "other_config",
+ *       "ports": {NAME: {"tag"?, "trunks"?, "bond_mode", "lacp",
+ *           "bond_updelay", "bond_downdelay", "external_ids",
+ *           "other_config",
+ *           "interfaces": {NAME: {"type", "mtu_request"?, "external_ids",
+ *               "options", "other_config", "bfd"}}}}}}}
+ *
+ * Every bridge and port carries an external_ids key "netpool-…" naming the
+ * object it stands for; that key is how the apply step knows what netpool
+ * owns.
+ */
+#include "datapath/datapath.h"
+
+#include <string.h>
+#include <json-c/json.h>
+
+static const char *field(struct json_object *record, const char *name);
+static int64_t int_field(struct json_object *record, const char *name);
+static bool bool_field(struct json_object *record, const char *name);
+static struct json_object *ensure_bridge(struct json_object *bridges,
+                                         const char *name,
+                                         const char *datapath_type,
+                                         const char *network, int64_t mtu);
+static struct json_object *new_port(const char *id_key, const char *id);
+static struct json_object *new_interface(const char *type, int64_t mtu);
+
+struct json_object *
+dp_fabric_build(struct json_object *records, const char *host,
+                const char *datapath_type)
+{
+    struct json_object *fabric = json_object_new_object();
+    struct json_object *bridges = json_object_new_object();
+    struct json_object *networks = json_object_object_get(records, "network");
+    struct json_object *pifs = json_object_object_get(records, "PIF");
+
+    json_object_object_add(fabric, "bridges", bridges);
+
+    /* Each plugged, untagged, unbonded PIF of this host puts its network's
+     * bridge on the host, with the PIF's device as a port. */
+    json_object_object_foreach (pifs, uuid, pif) {
+        if (strcmp(field(pif, "host"), host)
+            || !bool_field(pif, "currently_attached")
+            || int_field(pif, "VLAN") != -1 || *field(pif, "bond_slave_of")
+            || !bool_field(pif, "physical")) {
+            continue;
+        }
+        struct json_object *network =
+            json_object_object_get(networks, field(pif, "network"));
+        const char *bridge = field(network, "bridge");
+        if (!network || !*bridge) {
+            continue;
+        }
+        int64_t mtu = int_field(network, "MTU");
+        struct json_object *br = ensure_bridge(bridges, bridge, datapath_type,
+                                               field(pif, "network"), mtu);
+        struct json_object *port = new_port("netpool-pif", uuid);
+        struct json_object *ifaces =
+            json_object_object_get(port, "interfaces");
+        struct json_object *iface = new_interface("", mtu);
+        json_object_object_add(json_object_object_get(iface, "external_ids"),
+                               "netpool-pif", json_object_new_string(uuid));
+        json_object_object_add(ifaces, field(pif, "device"), iface);
+        json_object_object_add(json_object_object_get(br, "ports"),
+                               field(pif, "device"), port);
+    }
+    return fabric;
+}
+
+/* Helpers. */
+
+static const char *
+field(struct json_object *record, const char *name)
+{
+    struct json_object *value;
+    return json_object_object_get_ex(record, name, &value)
+               ? json_object_get_string(value)
+               : "";
+}
+
+static int64_t
+int_field(struct json_object *record, const char *name)
+{
+    struct json_object *value;
+    return json_object_object_get_ex(record, name, &value)
+               ? json_object_get_int64(value)
+               : 0;
+}
+
+static bool
+bool_field(struct json_object *record, const char *name)
+{
+    struct json_object *value;
+    return json_object_object_get_ex(record, name, &value)
+           && json_object_get_boolean(value);
+}
+
+/* Returns bridge 'name' of 'bridges', adding it (with its internal port,
+ * which carries the network's MTU) if it is new. */
+static struct json_object *
+ensure_bridge(struct json_object *bridges, const char *name,
+              const char *datapath_type, const char *network, int64_t mtu)
+{
+    struct json_object *br = json_object_object_get(bridges, name);
+    if (br) {
+        return br;
+    }
+
+    br = json_object_new_object();
+    json_object_object_add(br, "datapath_type",
+                           json_object_new_string(datapath_type));
+    struct json_object *ids = json_object_new_object();
+    json_object_object_add(ids, "netpool-network",
+                           json_object_new_string(network));
+    json_object_object_add(br, "external_ids", ids);
+    json_object_object_add(br, "other_config", json_object_new_object());
+
+    struct json_object *ports = json_object_new_object();
+    struct json_object *local = new_port("netpool-network", network);
+    json_object_object_add(json_object_object_get(local, "interfaces"), name,
+                           new_interface("internal", mtu));
+    json_object_object_add(ports, name, local);
+    json_object_object_add(br, "ports", ports);
+    json_object_object_add(bridges, name, br);
+    return br;
+}
+
+static struct json_object *
+new_port(const char *id_key, const char *id)
+{
+    struct json_object *port = json_object_new_object();
+    struct json_object *ids = json_object_new_object();
+
+    json_object_object_add(ids, id_key, json_object_new_string(id));
+    json_object_object_add(port, "external_ids", ids);
+    json_object_object_add(port, "other_config", json_object_new_object());
+    json_object_object_add(port, "bond_mode", json_object_new_string(""));
+    json_object_object_add(port, "lacp", json_object_new_string(""));
+    json_object_object_add(port, "bond_updelay", json_object_new_int(0));
+    json_object_object_add(port, "bond_downdelay", json_object_new_int(0));
+    json_object_object_add(port, "interfaces", json_object_new_object());
+    return port;
+}
+
+static struct json_object *
+new_interface(const char *type, int64_t mtu)
+{
+    struct json_object *iface = json_object_new_object();
+
+    json_object_object_add(iface, "type", json_object_new_string(type));
+    if (mtu > 0) {
+        json_object_object_add(iface, "mtu_request",
+                               json_object_new_int64(mtu));
+    }
+    json_object_object_add(iface, "external_ids", json_object_new_object());
+    json_object_object_add(iface, "options", json_object_new_object());
+    json_object_object_add(iface, "other_config", json_object_new_object());
+    json_object_object_add(iface, "bfd", json_object_new_object());
+    return iface;
+}

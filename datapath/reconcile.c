@@ -1,0 +1,134 @@
+/*
+ * The OVS reconciler: makes the host's Open vSwitch match the store.  It
+ * runs when the store changes, when OVS changes (including a restart of
+ * ovsdb-server or ovs-vswitchd), and at every resync; each run computes the
+ * whole desired fabric and applies only the difference, so running it
+ * again, or after a crash, disturbs nothing that is already right.
+ */
+#include "datapath/datapath.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <event2/event.h>
+#include <json-c/json.h>
+
+#include "lib/log.h"
+#include "lib/xalloc.h"
+#include "mgmt/store.h"
+
+#define LOG_MODULE "reconcile"
+
+struct dp_reconciler {
+    struct store *store;     /* Desired state. */
+    struct dp_ovs *ovs;      /* The host's OVS. */
+    struct event *run_event; /* Coalesces requests into one run. */
+    char *host;              /* This host's UUID. */
+    char *datapath_type;     /* "netdev", "system", … for new bridges. */
+    bool pending;            /* A run was asked for while busy. */
+};
+
+static void store_changed(void *reconciler_, uint64_t seq);
+static void ovs_changed(void *reconciler_);
+static void run(evutil_socket_t, short, void *reconciler_);
+
+int
+dp_reconciler_create(struct event_base *base, struct store *store,
+                     const char *host, const char *remote,
+                     const char *datapath_type,
+                     struct dp_reconciler **reconcilerp)
+{
+    struct dp_reconciler *r = xzalloc(sizeof *r);
+
+    r->store = store;
+    r->host = xstrdup(host);
+    r->datapath_type = xstrdup(datapath_type);
+    r->run_event = event_new(base, -1, 0, run, r);
+    dp_ovs_create(base, remote, ovs_changed, r, &r->ovs);
+    store_add_change_cb(store, store_changed, r);
+    *reconcilerp = r;
+    return 0;
+}
+
+void
+dp_reconciler_destroy(struct dp_reconciler *r)
+{
+    if (!r) {
+        return;
+    }
+    store_remove_change_cb(r->store, store_changed, r);
+    dp_ovs_destroy(r->ovs);
+    event_free(r->run_event);
+    free(r->datapath_type);
+    free(r->host);
+    free(r);
+}
+
+void
+dp_reconciler_kick(struct dp_reconciler *r)
+{
+    if (!event_pending(r->run_event, EV_TIMEOUT, NULL)) {
+        struct timeval now = {0, 0};
+        event_add(r->run_event, &now);
+    }
+}
+
+bool
+dp_reconciler_ready(const struct dp_reconciler *r)
+{
+    return dp_ovs_ready(r->ovs);
+}
+
+struct json_object *
+dp_reconciler_records(struct store *store)
+{
+    static const char *const classes[] = {
+        "network", "PIF", "bond", "VLAN", "VIF", "VM",
+    };
+    struct json_object *records = json_object_new_object();
+
+    for (size_t i = 0; i < sizeof classes / sizeof *classes; i++) {
+        json_object_object_add(records, classes[i],
+                               store_get_all(store, classes[i]));
+    }
+    return records;
+}
+
+/* Callbacks. */
+
+static void
+store_changed(void *reconciler_, uint64_t seq)
+{
+    dp_reconciler_kick(reconciler_);
+}
+
+static void
+ovs_changed(void *reconciler_)
+{
+    struct dp_reconciler *r = reconciler_;
+
+    if (r->pending && !dp_ovs_busy(r->ovs)) {
+        r->pending = false;
+    }
+    dp_reconciler_kick(r);
+}
+
+static void
+run(evutil_socket_t fd, short what, void *reconciler_)
+{
+    struct dp_reconciler *r = reconciler_;
+
+    if (dp_ovs_busy(r->ovs)) {
+        r->pending = true; /* ovs_changed() runs us again. */
+        return;
+    }
+    struct json_object *records = dp_reconciler_records(r->store);
+    struct json_object *desired =
+        dp_fabric_build(records, r->host, r->datapath_type);
+    int error = dp_ovs_apply(r->ovs, desired);
+    if (error && error != ENOTCONN && error != EBUSY) {
+        log_warn("cannot apply the fabric: %s", strerror(error));
+    }
+    json_object_put(desired);
+    json_object_put(records);
+}
