@@ -180,6 +180,16 @@ struct json_object *store_get_all(struct store *store, const char *class);
 struct json_object *store_find(struct store *store, const char *class,
                                const char *field, struct json_object *value);
 
+/* Messages. */
+
+/* Raises a message (an alert, xapi's class "message"): 'name' is its kind
+ * ("BOND_STATUS_CHANGED"), 'priority' 1 (highest) to 5, 'cls' the class of
+ * the object it is about ("PIF", "Host", "VM", "Pool"), 'obj_uuid' that
+ * object, 'body' the text.  Returns 0 or a positive errno. */
+int store_raise_message(struct store *store, const char *name, int priority,
+                        const char *cls, const char *obj_uuid,
+                        const char *body);
+
 /* Change log. */
 
 /* Returns the sequence number of the last committed change (0 when
