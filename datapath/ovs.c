@@ -129,15 +129,13 @@ dp_ovs_apply(struct dp_ovs *ovs, struct json_object *desired)
 
     /* Ports are found by name wherever they are, so that a port that moves
      * between bridges is moved, not duplicated. */
-    OVSREC_PORT_FOR_EACH(port, ovs->idl)
-    {
+    OVSREC_PORT_FOR_EACH (port, ovs->idl) {
         shash_add_once(&ports_by_name, port->name, port);
     }
 
     /* Remove what netpool owns and no longer wants: whole bridges, then
      * ports of the bridges that stay. */
-    OVSREC_BRIDGE_FOR_EACH(br, ovs->idl)
-    {
+    OVSREC_BRIDGE_FOR_EACH (br, ovs->idl) {
         struct json_object *want = json_object_object_get(bridges, br->name);
         if (!want && owned(&br->external_ids)) {
             ovsrec_open_vswitch_update_bridges_delvalue(root, br);
@@ -196,8 +194,7 @@ dp_ovs_observe(const struct dp_ovs *ovs)
 
     json_object_object_add(result, "interfaces", ifaces);
     json_object_object_add(result, "ports", ports);
-    OVSREC_INTERFACE_FOR_EACH(iface, ovs->idl)
-    {
+    OVSREC_INTERFACE_FOR_EACH (iface, ovs->idl) {
         struct json_object *o = json_object_new_object();
         json_object_object_add(o, "link_state",
                                json_object_new_string(iface->link_state
@@ -219,28 +216,24 @@ dp_ovs_observe(const struct dp_ovs *ovs)
                     : ""));
         struct json_object *status = json_object_new_object();
         struct smap_node *node;
-        SMAP_FOR_EACH(node, &iface->status)
-        {
+        SMAP_FOR_EACH (node, &iface->status) {
             json_object_object_add(status, node->key,
                                    json_object_new_string(node->value));
         }
         json_object_object_add(o, "status", status);
         struct json_object *bfd = json_object_new_object();
-        SMAP_FOR_EACH(node, &iface->bfd_status)
-        {
+        SMAP_FOR_EACH (node, &iface->bfd_status) {
             json_object_object_add(bfd, node->key,
                                    json_object_new_string(node->value));
         }
         json_object_object_add(o, "bfd_status", bfd);
         json_object_object_add(ifaces, iface->name, o);
     }
-    OVSREC_PORT_FOR_EACH(port, ovs->idl)
-    {
+    OVSREC_PORT_FOR_EACH (port, ovs->idl) {
         struct json_object *o = json_object_new_object();
         struct json_object *status = json_object_new_object();
         struct smap_node *node;
-        SMAP_FOR_EACH(node, &port->status)
-        {
+        SMAP_FOR_EACH (node, &port->status) {
             json_object_object_add(status, node->key,
                                    json_object_new_string(node->value));
         }
@@ -306,8 +299,7 @@ apply_bridge(struct dp_ovs *ovs, const struct ovsrec_open_vswitch *root,
     const struct ovsrec_bridge *br = NULL, *b;
     struct smap map;
 
-    OVSREC_BRIDGE_FOR_EACH(b, ovs->idl)
-    {
+    OVSREC_BRIDGE_FOR_EACH (b, ovs->idl) {
         if (!strcmp(b->name, name)) {
             br = b;
         }
@@ -346,8 +338,7 @@ apply_bridge(struct dp_ovs *ovs, const struct ovsrec_open_vswitch *root,
         if (port && !here) {
             /* On another bridge: take it from there. */
             const struct ovsrec_bridge *other;
-            OVSREC_BRIDGE_FOR_EACH(other, ovs->idl)
-            {
+            OVSREC_BRIDGE_FOR_EACH (other, ovs->idl) {
                 for (size_t i = 0; i < other->n_ports; i++) {
                     if (other->ports[i] == port) {
                         ovsrec_bridge_update_ports_delvalue(other, port);
@@ -510,8 +501,7 @@ owned(const struct smap *external_ids)
 {
     struct smap_node *node;
 
-    SMAP_FOR_EACH(node, external_ids)
-    {
+    SMAP_FOR_EACH (node, external_ids) {
         if (!strncmp(node->key, "netpool-", 8)) {
             return true;
         }
