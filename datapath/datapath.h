@@ -107,8 +107,9 @@ bool dp_ovs_busy(const struct dp_ovs *ovs);
 int dp_ovs_apply(struct dp_ovs *ovs, struct json_object *desired);
 
 /* Returns a new JSON object with what OVS reports: "interfaces" (name →
- * link_state, ofport, mtu, error, lacp_current, status, bfd_status) and
- * "ports" (name → status). */
+ * link_state, ofport, mtu, error, lacp_current, status, bfd_status,
+ * external_ids, statistics: rx_bytes, tx_packets, …) and "ports" (name →
+ * status). */
 struct json_object *dp_ovs_observe(const struct dp_ovs *ovs);
 
 /* The desired fabric (fabric.c). */
@@ -142,6 +143,10 @@ void dp_reconciler_kick(struct dp_reconciler *reconciler);
 
 /* Returns true once the reconciler is connected to a complete OVSDB. */
 bool dp_reconciler_ready(const struct dp_reconciler *reconciler);
+
+/* Returns what the reconciler's OVS reports now (see dp_ovs_observe()), a
+ * new JSON object; empty before the first connection. */
+struct json_object *dp_reconciler_observe(const struct dp_reconciler *);
 
 /* Returns a new JSON object of class → (UUID → record) with the classes
  * the fabric depends on, read from 'store'. */

@@ -227,6 +227,19 @@ dp_ovs_observe(const struct dp_ovs *ovs)
                                    json_object_new_string(node->value));
         }
         json_object_object_add(o, "bfd_status", bfd);
+        struct json_object *ids = json_object_new_object();
+        SMAP_FOR_EACH (node, &iface->external_ids) {
+            json_object_object_add(ids, node->key,
+                                   json_object_new_string(node->value));
+        }
+        json_object_object_add(o, "external_ids", ids);
+        struct json_object *stats = json_object_new_object();
+        for (size_t i = 0; i < iface->n_statistics; i++) {
+            json_object_object_add(
+                stats, iface->key_statistics[i],
+                json_object_new_int64(iface->value_statistics[i]));
+        }
+        json_object_object_add(o, "statistics", stats);
         json_object_object_add(ifaces, iface->name, o);
     }
     OVSREC_PORT_FOR_EACH (port, ovs->idl) {

@@ -80,6 +80,12 @@ dp_reconciler_ready(const struct dp_reconciler *r)
 }
 
 struct json_object *
+dp_reconciler_observe(const struct dp_reconciler *r)
+{
+    return dp_ovs_observe(r->ovs);
+}
+
+struct json_object *
 dp_reconciler_records(struct store *store)
 {
     static const char *const classes[] = {

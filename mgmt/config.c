@@ -31,6 +31,9 @@ enum option_id {
     OPT_OVS_DB,
     OPT_CHANGE_LOG_KEEP,
     OPT_DATAPATH_TYPE,
+    OPT_METRICS_ADDRESS,
+    OPT_METRICS_PORT,
+    OPT_METRICS_TLS,
     OPT_HELP,
 };
 
@@ -52,6 +55,9 @@ static const struct option long_options[] = {
     {"ovs-db", required_argument, NULL, OPT_OVS_DB},
     {"change-log-keep", required_argument, NULL, OPT_CHANGE_LOG_KEEP},
     {"datapath-type", required_argument, NULL, OPT_DATAPATH_TYPE},
+    {"metrics-address", required_argument, NULL, OPT_METRICS_ADDRESS},
+    {"metrics-port", required_argument, NULL, OPT_METRICS_PORT},
+    {"metrics-tls", no_argument, NULL, OPT_METRICS_TLS},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -83,6 +89,8 @@ config_load(struct config *config, int argc, char *argv[])
     config->resync_interval = 30;
     set_string(&config->ovs_db, "unix:/var/run/openvswitch/db.sock");
     set_string(&config->datapath_type, "netdev");
+    set_string(&config->metrics_address, "");
+    config->metrics_port = 9440;
     config->change_log_keep = 100000;
 
     memset(on_command_line, 0, sizeof on_command_line);
@@ -146,6 +154,7 @@ config_reload(struct config *config)
     copy.pif_match = xstrdup(config->pif_match);
     copy.ovs_db = xstrdup(config->ovs_db);
     copy.datapath_type = xstrdup(config->datapath_type);
+    copy.metrics_address = xstrdup(config->metrics_address);
 
     struct np_error *error =
         read_file(&copy, config->config_file, config->cmdline_mask);
@@ -171,6 +180,7 @@ config_clear(struct config *config)
     free(config->pif_match);
     free(config->ovs_db);
     free(config->datapath_type);
+    free(config->metrics_address);
     const unsigned char *mask = config->cmdline_mask;
     memset(config, 0, sizeof *config);
     config->cmdline_mask = mask;
@@ -207,7 +217,13 @@ config_usage(void)
            "  --change-log-keep N        changes kept for event.from "
            "(default 100000)\n"
            "  --datapath-type TYPE       netdev (userspace, default) or "
-           "system\n");
+           "system\n"
+           "  --metrics-address ADDR     Prometheus /metrics bind address "
+           "(default any)\n"
+           "  --metrics-port N           Prometheus /metrics port, 0 to "
+           "disable (default 9440)\n"
+           "  --metrics-tls              serve /metrics over TLS with the "
+           "host certificate\n");
 }
 
 /* Helpers. */
@@ -266,6 +282,17 @@ apply(struct config *config, int id, const char *name, const char *value)
         break;
     case OPT_OVS_DB:
         set_string(&config->ovs_db, value);
+        break;
+    case OPT_METRICS_ADDRESS:
+        set_string(&config->metrics_address, value);
+        break;
+    case OPT_METRICS_PORT:
+        error = parse_int(name, value, 0, 65535, &n);
+        config->metrics_port = (int) n;
+        break;
+    case OPT_METRICS_TLS:
+        config->metrics_tls =
+            !value || !strcmp(value, "true") || !strcmp(value, "yes");
         break;
     case OPT_DATAPATH_TYPE:
         if (strcmp(value, "netdev") && strcmp(value, "system")) {

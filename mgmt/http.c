@@ -273,3 +273,108 @@ open_unix_socket(const char *path)
     }
     return fd;
 }
+
+/* The Prometheus listener. */
+
+struct http_metrics {
+    struct evhttp *http; /* Listener. */
+    SSL_CTX *ssl_ctx;    /* For TLS, else NULL. */
+    http_metrics_cb *cb; /* Renders the page. */
+    void *aux;           /* Argument for 'cb'. */
+};
+
+static void handle_metrics(struct evhttp_request *, void *metrics_);
+static struct bufferevent *make_metrics_ssl_bufferevent(struct event_base *,
+                                                        void *metrics_);
+
+int
+http_metrics_start(struct event_base *base, const char *address, int port,
+                   const char *cert_path, const char *key_path,
+                   http_metrics_cb *cb, void *aux,
+                   struct http_metrics **metricsp)
+{
+    struct http_metrics *m = xzalloc(sizeof *m);
+    int error = 0;
+
+    m->cb = cb;
+    m->aux = aux;
+    m->http = evhttp_new(base);
+    evhttp_set_timeout(m->http, 30);
+    evhttp_set_max_body_size(m->http, 4096);
+    evhttp_set_allowed_methods(m->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD);
+    evhttp_set_gencb(m->http, handle_metrics, m);
+    if (cert_path) {
+        m->ssl_ctx = SSL_CTX_new(TLS_server_method());
+        if (!m->ssl_ctx
+            || !SSL_CTX_set_min_proto_version(m->ssl_ctx, TLS1_2_VERSION)
+            || SSL_CTX_use_certificate_chain_file(m->ssl_ctx, cert_path) != 1
+            || SSL_CTX_use_PrivateKey_file(m->ssl_ctx, key_path,
+                                           SSL_FILETYPE_PEM)
+                   != 1) {
+            error = EINVAL;
+            goto fail;
+        }
+        evhttp_set_bevcb(m->http, make_metrics_ssl_bufferevent, m);
+    }
+    const char *bind_address = *address ? address : "::";
+    if (evhttp_bind_socket(m->http, bind_address, (ev_uint16_t) port)
+        && (*address
+            || evhttp_bind_socket(m->http, "0.0.0.0", (ev_uint16_t) port))) {
+        error = errno ? errno : EADDRINUSE;
+        log_error("cannot listen for Prometheus on port %d: %s", port,
+                  strerror(error));
+        goto fail;
+    }
+    log_info("Prometheus metrics on %s[%s]:%d/metrics",
+             cert_path ? "https://" : "http://", bind_address, port);
+    *metricsp = m;
+    return 0;
+
+fail:
+    http_metrics_stop(m);
+    *metricsp = NULL;
+    return error;
+}
+
+void
+http_metrics_stop(struct http_metrics *m)
+{
+    if (!m) {
+        return;
+    }
+    if (m->http) {
+        evhttp_free(m->http);
+    }
+    SSL_CTX_free(m->ssl_ctx);
+    free(m);
+}
+
+static void
+handle_metrics(struct evhttp_request *req, void *metrics_)
+{
+    struct http_metrics *m = metrics_;
+    const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+
+    if (!path || strcmp(path, "/metrics")) {
+        evhttp_send_error(req, HTTP_NOTFOUND, "see /metrics");
+        return;
+    }
+    char *text = m->cb(m->aux);
+    struct evbuffer *out = evbuffer_new();
+    evbuffer_add(out, text, strlen(text));
+    free(text);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                      "text/plain; version=0.0.4; charset=utf-8");
+    evhttp_send_reply(req, HTTP_OK, "OK", out);
+    evbuffer_free(out);
+}
+
+static struct bufferevent *
+make_metrics_ssl_bufferevent(struct event_base *base, void *metrics_)
+{
+    struct http_metrics *m = metrics_;
+
+    return bufferevent_openssl_socket_new(base, -1, SSL_new(m->ssl_ctx),
+                                          BUFFEREVENT_SSL_ACCEPTING,
+                                          BEV_OPT_CLOSE_ON_FREE);
+}

@@ -44,6 +44,9 @@ struct config {
     char *ovs_db;               /* OVSDB remote of the host's OVS. */
     char *datapath_type;        /* Datapath of netpool's bridges: "netdev"
                                  * (userspace), "system" (kernel). */
+    char *metrics_address;      /* Address /metrics binds; "" for any. */
+    int metrics_port;           /* Port of /metrics; 0 disables it. */
+    bool metrics_tls;           /* Serve /metrics over TLS. */
     size_t change_log_keep;     /* Changes kept for event.from. */
     const unsigned char *cmdline_mask; /* Options the command line set,
                                          * which a reload keeps. */
@@ -134,6 +137,24 @@ struct json_object *api_error_response(const struct np_error *error);
 /* The largest request body the API accepts, in bytes. */
 #define API_MAX_REQUEST_SIZE (1024 * 1024)
 
+/* Prometheus exporter (metrics.c). */
+
+/* Facts about the daemon for the exporter. */
+struct metrics_info {
+    const char *version;             /* netpoold version. */
+    const char *host;                /* This host's UUID. */
+    double start_time;               /* Start, seconds since the epoch. */
+    double now;                      /* Now, seconds since the epoch. */
+    unsigned long long memory_total; /* Host memory, bytes (0: unknown). */
+    unsigned long long memory_free;  /* Available memory, bytes. */
+};
+
+/* Returns the Prometheus text exposition (a new string) of the objects in
+ * 'store', the interface counters in 'observed' (as dp_ovs_observe() gives
+ * them; may be empty) and 'info'.  Reads no secret class. */
+char *metrics_render(struct store *store, struct json_object *observed,
+                     const struct metrics_info *info);
+
 /* Certificate (cert.c). */
 
 /* Makes sure 'cert_path' and 'key_path' hold a certificate and its key,
@@ -157,5 +178,22 @@ int http_server_start(struct event_base *base, struct api *api,
 
 /* Stops listening and frees 'server'.  Accepts NULL. */
 void http_server_stop(struct http_server *server);
+
+struct http_metrics;
+
+/* Renders the /metrics page: returns a new string. */
+typedef char *http_metrics_cb(void *aux);
+
+/* Serves GET /metrics on 'address' ("" for any) and 'port', over TLS with
+ * the certificate and key files if 'cert_path' is not NULL, plain HTTP
+ * otherwise; 'cb' (with 'aux') renders each scrape.  Returns 0 and sets
+ * '*metricsp', or a positive errno. */
+int http_metrics_start(struct event_base *base, const char *address, int port,
+                       const char *cert_path, const char *key_path,
+                       http_metrics_cb *cb, void *aux,
+                       struct http_metrics **metricsp);
+
+/* Stops and frees 'metrics'.  Accepts NULL. */
+void http_metrics_stop(struct http_metrics *metrics);
 
 #endif

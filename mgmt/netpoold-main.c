@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <event2/event.h>
 #include <json-c/json.h>
@@ -37,6 +38,8 @@ struct daemon {
     struct http_server *http;      /* Listeners. */
     struct dp_link_monitor *links; /* Netlink link events. */
     struct dp_reconciler *fabric;  /* Converges the host's OVS. */
+    struct http_metrics *metrics;  /* Prometheus /metrics listener. */
+    double start_time;             /* Seconds since the epoch. */
     struct event *resync;          /* Periodic full resync. */
     struct event *signals[4];      /* SIGTERM, SIGINT, SIGHUP, (end). */
     char host[UUID_LENGTH + 1];    /* This host's UUID. */
@@ -56,6 +59,7 @@ static char *management_address(struct daemon *);
 static void sync_links(struct daemon *);
 static void links_changed(void *daemon_);
 static void on_resync(evutil_socket_t, short, void *daemon_);
+static char *render_metrics(void *daemon_);
 static void on_signal(evutil_socket_t, short, void *daemon_);
 static char *state_path(const struct daemon *, const char *name);
 
@@ -122,6 +126,9 @@ start(struct daemon *d)
     }
     log_set_level(c->log_level);
 
+    struct timespec started;
+    clock_gettime(CLOCK_REALTIME, &started);
+    d->start_time = started.tv_sec + started.tv_nsec / 1e9;
     d->base = event_base_new();
     char *db = state_path(d, "netpool.db");
     error = store_open(db, &d->store);
@@ -159,6 +166,24 @@ start(struct daemon *d)
         return error;
     }
 
+    if (c->metrics_port) {
+        char *cert_path = state_path(d, "host-cert.pem");
+        char *key_path = state_path(d, "host-key.pem");
+        error =
+            c->metrics_tls ? cert_ensure(cert_path, key_path, "netpool") : 0;
+        if (!error) {
+            error = http_metrics_start(
+                d->base, c->metrics_address, c->metrics_port,
+                c->metrics_tls ? cert_path : NULL, key_path, render_metrics, d,
+                &d->metrics);
+        }
+        free(cert_path);
+        free(key_path);
+        if (error) {
+            return error;
+        }
+    }
+
     dp_reconciler_create(d->base, d->store, d->host, c->ovs_db,
                          c->datapath_type, &d->fabric);
     log_info("reconciling the fabric onto %s (%s datapath)", c->ovs_db,
@@ -186,6 +211,7 @@ static void
 stop(struct daemon *d)
 {
     http_server_stop(d->http);
+    http_metrics_stop(d->metrics);
     dp_reconciler_destroy(d->fabric);
     api_destroy(d->api);
     dp_link_monitor_stop(d->links);
@@ -545,6 +571,40 @@ on_signal(evutil_socket_t signo, short what, void *daemon_)
     int retval = open_log(&d->config);
     log_set_level(d->config.log_level);
     log_info("configuration reloaded%s", retval ? " (log unchanged)" : "");
+}
+
+/* Renders /metrics from the store, what OVS reports, and /proc. */
+static char *
+render_metrics(void *daemon_)
+{
+    struct daemon *d = daemon_;
+    struct metrics_info info = {
+        .version = NETPOOL_VERSION,
+        .host = d->host,
+        .start_time = d->start_time,
+    };
+    struct timespec now;
+    char line[128];
+
+    clock_gettime(CLOCK_REALTIME, &now);
+    info.now = now.tv_sec + now.tv_nsec / 1e9;
+    FILE *meminfo = fopen("/proc/meminfo", "r");
+    while (meminfo && fgets(line, sizeof line, meminfo)) {
+        unsigned long long kb;
+        if (sscanf(line, "MemTotal: %llu kB", &kb) == 1) {
+            info.memory_total = kb * 1024;
+        } else if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1) {
+            info.memory_free = kb * 1024;
+        }
+    }
+    if (meminfo) {
+        fclose(meminfo);
+    }
+    struct json_object *observed = d->fabric ? dp_reconciler_observe(d->fabric)
+                                             : json_object_new_object();
+    char *text = metrics_render(d->store, observed, &info);
+    json_object_put(observed);
+    return text;
 }
 
 static char *

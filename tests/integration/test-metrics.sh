@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+#
+# test-metrics: netpoold's Prometheus exporter.  promtool accepts /metrics;
+# a real Prometheus server on loopback scrapes netpoold, and a PromQL query
+# sees exactly the frames injected into a PIF; /metrics over TLS works with
+# the host certificate; secrets never appear.
+#
+# shellcheck disable=SC2016
+# shellcheck source=tests/integration/lib.sh
+source "$(dirname "$0")/lib.sh"
+
+plan 9
+
+topo_switch_up
+# No IPv6 chatter in the test's namespaces, so injected frames are the only
+# traffic on eth2 (the machine's own settings are not touched).
+for ns in "${PREFIX}switch"; do
+    ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+        net.ipv6.conf.default.disable_ipv6=1
+done
+topo_host_up 1
+on 1 sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+    net.ipv6.conf.default.disable_ipv6=1 || true
+
+metrics() { on 1 curl -sS --max-time 10 http://127.0.0.1:9440/metrics; }
+wait_until 20 eval 'metrics | grep -q "netpool_interface_up{.*device=\"eth2\""' \
+    || true
+
+page=$(metrics)
+ok '[ -n "$page" ]' "netpoold serves /metrics"
+ok 'promtool check metrics <<< "$page"' "promtool check metrics accepts it"
+ok '[[ $page != *password* && $page != *session* ]]' \
+    "no secret appears in /metrics"
+
+# A Prometheus server in h1, scraping every second.
+pdir=$STATE/prometheus
+mkdir -p "$pdir/data"
+cat > "$pdir/prometheus.yml" <<CONF
+global:
+  scrape_interval: 1s
+scrape_configs:
+  - job_name: netpool
+    static_configs:
+      - targets: ['127.0.0.1:9440']
+CONF
+on 1 prometheus --config.file="$pdir/prometheus.yml" \
+    --storage.tsdb.path="$pdir/data" --web.listen-address=127.0.0.1:9441 \
+    > "$pdir/log" 2>&1 &
+prometheus_pid=$!
+stop_prometheus() {
+    kill "$prometheus_pid" 2> /dev/null || true
+    wait "$prometheus_pid" 2> /dev/null || true
+}
+trap 'stop_prometheus; _test_on_exit' EXIT
+
+promql() { # QUERY: print the first result's value, or nothing
+    on 1 curl -sS --max-time 10 --data-urlencode "query=$1" \
+        http://127.0.0.1:9441/api/v1/query 2> /dev/null \
+        | python3 -c 'import json,sys
+r = json.load(sys.stdin)["data"]["result"]
+print(r[0]["value"][1] if r else "")' 2> /dev/null
+}
+q='netpool_interface_receive_packets_total{device="eth2"}'
+wait_until 60 eval '[ -n "$(promql "$q")" ]' || true
+before=$(promql "$q")
+[ -n "$before" ] || diag "$(tail -3 "$pdir/log")"
+ok '[ -n "$before" ]' "Prometheus scrapes netpoold ($q = $before)"
+
+# 500 frames into h1's eth2 from the switch side of its wire.
+ip netns exec "${PREFIX}switch" python3 - <<'PY'
+import socket
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind(("h1-eth2", 0))
+frame = bytes.fromhex("02aabbccddee" "02aabbccdd01" "88b5") + bytes(46)
+for _ in range(500):
+    s.send(frame)
+PY
+want=$((before + 500))
+wait_until 30 eval '[ "$(promql "$q")" = "$want" ]' || true
+is "$(promql "$q")" "$want" \
+    "a PromQL query sees exactly the 500 frames eth2 received"
+ok '[ -n "$(promql "netpool_interface_up{device=\"eth0\"} == 1")" ]' \
+    "netpool_interface_up reports eth0 up"
+ok '[ -n "$(promql "netpool_build_info")" ]' "netpool_build_info is there"
+stop_prometheus
+
+# /metrics over TLS with the host certificate.
+topo_netpoold_stop 1 TERM
+TOPO_NETPOOLD_EXTRA_ARGS="--metrics-tls" topo_netpoold_start 1
+cert=$STATE/h1/netpoold/host-cert.pem
+ip1=$(topo_mgmt_ip 1)
+tls_page=$(on switch curl -sS --max-time 10 --cacert "$cert" \
+    "https://$ip1:9440/metrics" 2>&1 || true)
+[[ $tls_page == *netpool_build_info* ]] || diag "$tls_page"
+ok '[[ $tls_page == *netpool_build_info* ]]' "/metrics over TLS"
+plain=$(on switch curl -sS --max-time 10 "http://$ip1:9440/metrics" 2>&1 \
+    || true)
+ok '[[ $plain != *netpool_build_info* ]]' "plain HTTP is refused when TLS is on"
