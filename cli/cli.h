@@ -498,6 +498,18 @@ cli_command_fn cli_cmd_user_password_change;
  * pif-unplug). */
 cli_command_fn cli_cmd_object_call;
 
+/* vlan-create pif-uuid= vlan= network-uuid=: VLAN.create, prints the new
+ * VLAN PIF's UUID (cli/vlan.c). */
+cli_command_fn cli_cmd_vlan_create;
+
+/* vlan-destroy uuid=: VLAN.destroy of a VLAN named by its UUID or by its
+ * VLAN PIF's. */
+cli_command_fn cli_cmd_vlan_destroy;
+
+/* pif-reconfigure-ip uuid= mode= [IP= netmask= gateway= DNS=]:
+ * PIF.reconfigure_ip. */
+cli_command_fn cli_cmd_pif_reconfigure_ip;
+
 /* event-wait class= [timeout=] field=value…: returns once an object of
  * the class matches, waiting with event.from; TIMEOUT otherwise. */
 cli_command_fn cli_cmd_event_wait;

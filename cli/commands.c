@@ -137,6 +137,35 @@ static const struct cli_command pif_unplug_cmd = {
     CLI_CMD_LOOKUP,
     NULL,
 };
+static const struct cli_command vlan_create_cmd = {
+    "vlan-create",
+    "pif-uuid vlan network-uuid",
+    "",
+    "Create a VLAN (tag 1-4094) on a physical or bond PIF, its VLAN PIF on "
+    "the network, and print the VLAN PIF's UUID.",
+    cli_cmd_vlan_create,
+    0,
+    NULL,
+};
+static const struct cli_command vlan_destroy_cmd = {
+    "vlan-destroy",
+    "uuid",
+    "",
+    "Destroy a VLAN, named by its UUID or its VLAN PIF's.",
+    cli_cmd_vlan_destroy,
+    0,
+    NULL,
+};
+static const struct cli_command pif_reconfigure_ip_cmd = {
+    "pif-reconfigure-ip",
+    "uuid mode",
+    "IP netmask gateway DNS",
+    "Set the address of a PIF other than management: mode=static with IP= "
+    "netmask= [gateway=] [DNS=], or mode=none.",
+    cli_cmd_pif_reconfigure_ip,
+    CLI_CMD_LOOKUP,
+    NULL,
+};
 static const struct cli_command event_wait_cmd = {
     "event-wait",
     "class",
@@ -175,6 +204,9 @@ static const struct cli_command *const commands[] = {
     &task_cancel_cmd,
     &pif_plug_cmd,
     &pif_unplug_cmd,
+    &pif_reconfigure_ip_cmd,
+    &vlan_create_cmd,
+    &vlan_destroy_cmd,
     &event_wait_cmd,
     &help_cmd,
     NULL,

@@ -123,6 +123,34 @@ struct json_object *dp_fabric_build(struct json_object *records,
                                     const char *host,
                                     const char *datapath_type);
 
+/* Adds to 'bridges' (a fabric's "bridges" object being built) a fake
+ * bridge for every plugged VLAN PIF of host 'host' in 'records' (class →
+ * (UUID → record), with "network", "PIF", "VLAN") whose parent's bridge is
+ * in 'bridges': a port of that bridge named after the VLAN network's
+ * bridge, with tag = the VLAN, fake_bridge = true and one internal
+ * interface at the VLAN network's MTU.  Pure; called by dp_fabric_build()
+ * once the PIFs' bridges are in (fabric-vlan.c). */
+void dp_fabric_add_vlans(struct json_object *bridges,
+                         struct json_object *records, const char *host);
+
+/* Addresses of non-management PIFs (ip-config.c). */
+
+/* Returns the addresses host 'host' wants, from 'records' (class → (UUID
+ * → record), with "network" and "PIF"): a new JSON object mapping the
+ * device of each attached, non-management, unbonded PIF (its network's
+ * bridge: the bridge's internal port, or a VLAN's fake bridge) to {"pif",
+ * "address", "prefix"}; "address" is "" unless the PIF is Static with a
+ * valid IP and netmask.  Pure. */
+struct json_object *dp_ip_config_plan(struct json_object *records,
+                                      const char *host);
+
+/* Converges the kernel onto 'plan' (from dp_ip_config_plan()) through
+ * netlink: adds each wanted address (labelled "DEVICE:np") and brings its
+ * device up, removes the addresses labelled so that are no longer wanted,
+ * and leaves every other address alone.  Devices that do not exist yet
+ * are skipped.  Returns 0 or a positive errno. */
+int dp_ip_config_apply(struct json_object *plan);
+
 /* The reconciler (reconcile.c). */
 
 struct dp_reconciler;

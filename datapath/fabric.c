@@ -69,6 +69,9 @@ dp_fabric_build(struct json_object *records, const char *host,
         json_object_object_add(json_object_object_get(br, "ports"),
                                field(pif, "device"), port);
     }
+
+    /* VLANs hang off their parents' bridges, so they come after them. */
+    dp_fabric_add_vlans(bridges, records, host);
     return fabric;
 }
 

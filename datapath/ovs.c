@@ -463,6 +463,11 @@ apply_port(const struct ovsrec_bridge *br, const char *name,
         ovsrec_port_set_other_config(port, &map);
         smap_destroy(&map);
     }
+    bool fake_bridge =
+        json_object_get_boolean(json_object_object_get(want, "fake_bridge"));
+    if (port->fake_bridge != fake_bridge) {
+        ovsrec_port_set_fake_bridge(port, fake_bridge);
+    }
 }
 
 static void

@@ -135,6 +135,12 @@ run(evutil_socket_t fd, short what, void *reconciler_)
     if (error && error != ENOTCONN && error != EBUSY) {
         log_warn("cannot apply the fabric: %s", strerror(error));
     }
+
+    /* Addresses go on internal interfaces that OVS makes: a later run,
+     * after OVS reports them, puts the addresses on new ones. */
+    struct json_object *addresses = dp_ip_config_plan(records, r->host);
+    dp_ip_config_apply(addresses);
+    json_object_put(addresses);
     json_object_put(desired);
     json_object_put(records);
 }

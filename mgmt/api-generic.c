@@ -31,6 +31,11 @@ static api_method network_create, network_destroy;
 static api_method user_create, user_destroy;
 static api_method plain_destroy;
 
+/* Rules of other modules that a set_<field> must pass. */
+static api_set_check *const set_checks[] = {
+    api_vlan_check_set,
+};
+
 static const struct lifecycle lifecycles[] = {
     {"network", network_create, network_destroy},
     {"user", user_create, user_destroy},
@@ -228,6 +233,11 @@ set_field(struct api_call *call, const struct store_class *class,
 
     if (error) {
         return error;
+    }
+    for (size_t i = 0; i < sizeof set_checks / sizeof *set_checks; i++) {
+        if ((error = set_checks[i](call->api, class, field, uuid, value))) {
+            return error;
+        }
     }
     if (field->type == STORE_REF && *json_object_get_string(value)
         && !store_exists(call->api->store, field->ref_class,

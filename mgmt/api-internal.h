@@ -14,6 +14,7 @@
 
 struct event;
 struct store_class;
+struct store_field;
 
 struct api {
     struct store *store;             /* The object store. */
@@ -76,7 +77,20 @@ api_method *api_session_method(const char *name);
 api_method *api_event_method(const char *name);
 api_method *api_task_method(const char *name);
 api_method *api_pif_method(const char *name);
+api_method *api_vlan_method(const char *name);
+api_method *api_pif_ip_method(const char *name);
 api_method *api_generic_method(const char *name);
+
+/* Cross-object rules of <class>.set_<field>: each returns NULL to allow
+ * writing 'value' (already checked against the field's type) to 'field' of
+ * object 'uuid' of 'class', or the typed error that refuses it.
+ * api-generic.c runs every one of them before the write. */
+typedef struct np_error *api_set_check(struct api *,
+                                       const struct store_class *,
+                                       const struct store_field *,
+                                       const char *uuid,
+                                       struct json_object *value);
+api_set_check api_vlan_check_set; /* network.MTU vs. VLANs (api-vlan.c). */
 
 /* Session handling (api-session.c). */
 

@@ -290,6 +290,12 @@ find_method(const char *name)
         fn = api_pif_method(name);
     }
     if (!fn) {
+        fn = api_vlan_method(name);
+    }
+    if (!fn) {
+        fn = api_pif_ip_method(name);
+    }
+    if (!fn) {
         fn = api_generic_method(name);
     }
     return fn;

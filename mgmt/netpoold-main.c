@@ -22,6 +22,7 @@
 #include "lib/xalloc.h"
 #include "mgmt/mgmt.h"
 #include "mgmt/store.h"
+#include "vlan/vlan.h"
 
 #define LOG_MODULE "netpoold"
 
@@ -38,6 +39,7 @@ struct daemon {
     struct http_server *http;      /* Listeners. */
     struct dp_link_monitor *links; /* Netlink link events. */
     struct dp_reconciler *fabric;  /* Converges the host's OVS. */
+    struct vlan_mtu_checker *mtu;  /* Checks jumbo-frame paths. */
     struct http_metrics *metrics;  /* Prometheus /metrics listener. */
     double start_time;             /* Seconds since the epoch. */
     struct event *resync;          /* Periodic full resync. */
@@ -188,6 +190,7 @@ start(struct daemon *d)
                          c->datapath_type, &d->fabric);
     log_info("reconciling the fabric onto %s (%s datapath)", c->ovs_db,
              c->datapath_type);
+    vlan_mtu_checker_create(d->base, d->store, d->host, &d->mtu);
 
     error = dp_link_monitor_start(d->base, c->pif_match, links_changed, d,
                                   &d->links);
@@ -212,6 +215,7 @@ stop(struct daemon *d)
 {
     http_server_stop(d->http);
     http_metrics_stop(d->metrics);
+    vlan_mtu_checker_destroy(d->mtu);
     dp_reconciler_destroy(d->fabric);
     api_destroy(d->api);
     dp_link_monitor_stop(d->links);

@@ -37,6 +37,11 @@
 #   TOPO_NETPOOLD_EXTRA_ARGS
 #                 extra netpoold arguments, split on blanks (for example
 #                 "--resync-interval 3600")
+#   TOPO_SWITCH_MTU
+#                 if set (e.g. 9216), the switch side of every NIC (the veth
+#                 end hN-ethJ and its sw0 port's mtu_request) gets this MTU,
+#                 as a jumbo-frame switch has; the host side keeps 1500 until
+#                 netpool raises it.  Unset: 1500 everywhere.
 #   TOPO_NETPOOLD=0
 #                 fabric only: build a host's OVS and NICs but do not start
 #                 netpoold
@@ -210,12 +215,18 @@ topo_host_up() (
     for ((j = 0; j < TOPO_NICS; j++)); do
         local_if=eth$j
         peer_if=$node-eth$j
-        _topo_do ip -n "$sw" link add "$peer_if" mtu "$TOPO_MTU" type veth \
+        _topo_do ip -n "$sw" link add "$peer_if" \
+            mtu "${TOPO_SWITCH_MTU:-$TOPO_MTU}" type veth \
             peer name "$local_if" netns "$ns" mtu "$TOPO_MTU"
         _topo_nic_up "$sw" "$peer_if"
         _topo_nic_up "$ns" "$local_if"
+        mtu_args=()
+        if [ -n "${TOPO_SWITCH_MTU:-}" ]; then
+            mtu_args=(-- set Interface "$peer_if"
+                mtu_request="$TOPO_SWITCH_MTU")
+        fi
         _topo_do ovs-vsctl --db="unix:$state/switch/ovs/db.sock" \
-            add-port sw0 "$peer_if"
+            add-port sw0 "$peer_if" "${mtu_args[@]}"
     done
 
     # Management address and default route on eth0.
