@@ -498,6 +498,17 @@ cli_command_fn cli_cmd_user_password_change;
  * pif-unplug). */
 cli_command_fn cli_cmd_object_call;
 
+/* bond-create network-uuid= pif-uuids= [mode=] [MAC=] [properties:k=v…]:
+ * bond.create, prints the new bond's UUID (cli/bond.c). */
+cli_command_fn cli_cmd_bond_create;
+
+/* bond-set-mode uuid= mode=: bond.set_mode. */
+cli_command_fn cli_cmd_bond_set_mode;
+
+/* bond-param-set uuid= …: <class>-param-set, with every properties:k=v
+ * written at once by bond.set_properties. */
+cli_command_fn cli_cmd_bond_param_set;
+
 /* vlan-create pif-uuid= vlan= network-uuid=: VLAN.create, prints the new
  * VLAN PIF's UUID (cli/vlan.c). */
 cli_command_fn cli_cmd_vlan_create;

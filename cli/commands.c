@@ -166,6 +166,41 @@ static const struct cli_command pif_reconfigure_ip_cmd = {
     CLI_CMD_LOOKUP,
     NULL,
 };
+static const struct cli_command bond_create_cmd = {
+    "bond-create",
+    "network-uuid pif-uuids",
+    "mode MAC properties:",
+    "Bond PIFs (mode=balance-slb, active-backup or lacp) onto a network and "
+    "print the bond's UUID; properties:hashing_algorithm=, lacp-time=, "
+    "lacp-fallback-ab=, rebalance-interval=, updelay=, downdelay=, detect=, "
+    "miimon=, bfd=, bfd-min-rx=, bfd-min-tx=.",
+    cli_cmd_bond_create,
+    0,
+    NULL,
+};
+static const struct cli_command bond_destroy_cmd = {
+    "bond-destroy",
+    "uuid",
+    "",
+    "Destroy a bond: its members become ordinary PIFs again.",
+    cli_cmd_object_call,
+    CLI_CMD_LOOKUP,
+    NULL,
+};
+static const struct cli_command bond_set_mode_cmd = {
+    "bond-set-mode",       "uuid mode",    "",   "Change a bond's mode.",
+    cli_cmd_bond_set_mode, CLI_CMD_LOOKUP, NULL,
+};
+static const struct cli_command bond_param_set_cmd = {
+    "bond-param-set",
+    "uuid",
+    "",
+    "Set fields and map keys of a bond; properties:key=value pairs are "
+    "checked and written together.",
+    cli_cmd_bond_param_set,
+    CLI_CMD_LOOKUP | CLI_CMD_ANY_PARAM,
+    "FIELD=VALUE ... [properties:KEY=VALUE ...]",
+};
 static const struct cli_command event_wait_cmd = {
     "event-wait",
     "class",
@@ -204,6 +239,10 @@ static const struct cli_command *const commands[] = {
     &task_cancel_cmd,
     &pif_plug_cmd,
     &pif_unplug_cmd,
+    &bond_create_cmd,
+    &bond_destroy_cmd,
+    &bond_set_mode_cmd,
+    &bond_param_set_cmd,
     &pif_reconfigure_ip_cmd,
     &vlan_create_cmd,
     &vlan_destroy_cmd,

@@ -151,6 +151,63 @@ struct json_object *dp_ip_config_plan(struct json_object *records,
  * are skipped.  Returns 0 or a positive errno. */
 int dp_ip_config_apply(struct json_object *plan);
 
+/* Adds to 'bridges' (a fabric's "bridges" object being built) the bond
+ * of every plugged bond master PIF of host 'host' in 'records' (class →
+ * (UUID → record), with "network", "PIF", "bond"): its network's bridge
+ * (new bridges get 'datapath_type'; the bridge takes the bond's MAC as
+ * other_config:hwaddr) with one bonded port named after the master's
+ * device, whose interfaces are the plugged members (bonding/bonding.h
+ * maps mode and properties onto it).  Pure; called by dp_fabric_build()
+ * before VLANs and VIFs, which may hang off a bond's bridge
+ * (fabric-bond.c). */
+void dp_fabric_add_bonds(struct json_object *bridges,
+                         struct json_object *records, const char *host,
+                         const char *datapath_type);
+
+/* The kernel's side of bonds (bond-kernel.c). */
+
+/* Returns what host 'host' wants of the kernel for its bonds, from
+ * 'records' (class → (UUID → record), with "network", "PIF", "bond"): a
+ * new JSON object {"quiet": [member NIC devices], "management": {"pif",
+ * "address", "prefix", "gateway", "device", "bond", "candidates"}} — the
+ * management PIF's address, the device it belongs on (the bridge of a
+ * bond master's network, or the NIC of a physical PIF; "bond" says
+ * which) and the other devices it may sit on now.  "management" is absent
+ * when the management PIF has no static address.  Pure. */
+struct json_object *dp_bond_kernel_plan(struct json_object *records,
+                                        const char *host);
+
+/* Converges the kernel onto 'plan' (from dp_bond_kernel_plan()): member
+ * NICs get arp_ignore=1 and rp_filter=1, so that only the bond answers for
+ * the host; a management address on a bond moves from wherever it is to
+ * the bond's bridge (address first, then its routes, then its removal
+ * from the old device, so connections survive), and back to the NIC when
+ * the role returns to a physical PIF.  Devices that do not exist yet are
+ * skipped (a later run finishes).  Returns 0 or a positive errno. */
+int dp_bond_kernel_apply(struct json_object *plan);
+
+/* Bond status (bond-status.c). */
+
+struct dp_bond_status;
+
+/* Starts watching the bonds of host 'host' of 'store' in the OVS that
+ * 'ovs' replicates, whose database is at 'remote' (its control sockets
+ * are found beside a "unix:DIR/db.sock"), on 'base'.  Returns 0 and sets
+ * '*statusp'. */
+int dp_bond_status_create(struct event_base *base, struct store *store,
+                          struct dp_ovs *ovs, const char *host,
+                          const char *remote, struct dp_bond_status **statusp);
+
+/* Stops and frees 'status'.  Accepts NULL. */
+void dp_bond_status_destroy(struct dp_bond_status *status);
+
+/* If this host has bonds, reads their state from OVS again, soon and
+ * without blocking, and writes the runtime fields of bonds and members
+ * (links_up, active_slave, bond_member_state, lacp_state, lacp_partner,
+ * bfd_state), raising BOND_STATUS_CHANGED when links_up changes.  Call
+ * after each change of the OVSDB replica. */
+void dp_bond_status_kick(struct dp_bond_status *status);
+
 /* The reconciler (reconcile.c). */
 
 struct dp_reconciler;

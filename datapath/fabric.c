@@ -70,6 +70,10 @@ dp_fabric_build(struct json_object *records, const char *host,
                                field(pif, "device"), port);
     }
 
+    /* Bonds bring their networks' bridges, on which VLANs and VIFs may
+     * hang, so they come before them. */
+    dp_fabric_add_bonds(bridges, records, host, datapath_type);
+
     /* VLANs hang off their parents' bridges, so they come after them. */
     dp_fabric_add_vlans(bridges, records, host);
     return fabric;

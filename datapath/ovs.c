@@ -251,6 +251,10 @@ dp_ovs_observe(const struct dp_ovs *ovs)
                                    json_object_new_string(node->value));
         }
         json_object_object_add(o, "status", status);
+        json_object_object_add(
+            o, "bond_active_slave",
+            json_object_new_string(
+                port->bond_active_slave ? port->bond_active_slave : ""));
         json_object_object_add(ports, port->name, o);
     }
     return result;

@@ -26,6 +26,7 @@ struct dp_reconciler {
     char *host;              /* This host's UUID. */
     char *datapath_type;     /* "netdev", "system", … for new bridges. */
     bool pending;            /* A run was asked for while busy. */
+    struct dp_bond_status *bonds; /* Reads bond status back. */
 };
 
 static void store_changed(void *reconciler_, uint64_t seq);
@@ -45,6 +46,7 @@ dp_reconciler_create(struct event_base *base, struct store *store,
     r->datapath_type = xstrdup(datapath_type);
     r->run_event = event_new(base, -1, 0, run, r);
     dp_ovs_create(base, remote, ovs_changed, r, &r->ovs);
+    dp_bond_status_create(base, store, r->ovs, host, remote, &r->bonds);
     store_add_change_cb(store, store_changed, r);
     *reconcilerp = r;
     return 0;
@@ -57,6 +59,7 @@ dp_reconciler_destroy(struct dp_reconciler *r)
         return;
     }
     store_remove_change_cb(r->store, store_changed, r);
+    dp_bond_status_destroy(r->bonds);
     dp_ovs_destroy(r->ovs);
     event_free(r->run_event);
     free(r->datapath_type);
@@ -116,6 +119,9 @@ ovs_changed(void *reconciler_)
     if (r->pending && !dp_ovs_busy(r->ovs)) {
         r->pending = false;
     }
+    /* OVS reports bond state (carrier, LACP, BFD, the active member)
+     * through the same replica. */
+    dp_bond_status_kick(r->bonds);
     dp_reconciler_kick(r);
 }
 
@@ -131,6 +137,12 @@ run(evutil_socket_t fd, short what, void *reconciler_)
     struct json_object *records = dp_reconciler_records(r->store);
     struct json_object *desired =
         dp_fabric_build(records, r->host, r->datapath_type);
+
+    /* A management address leaving a bond must reach its NIC before OVS
+     * takes the bond's bridge away, so the kernel goes first. */
+    struct json_object *kernel = dp_bond_kernel_plan(records, r->host);
+    dp_bond_kernel_apply(kernel);
+    json_object_put(kernel);
     int error = dp_ovs_apply(r->ovs, desired);
     if (error && error != ENOTCONN && error != EBUSY) {
         log_warn("cannot apply the fabric: %s", strerror(error));

@@ -110,6 +110,10 @@ static const struct store_field pif_fields[] = {
     REF("network", RO, "network"),
     INVERSE("bond_master_of", "bond", "bond.master"),
     REF("bond_slave_of", RO, "bond"),
+    STR("bond_member_state", RT),
+    STR("lacp_state", RT),
+    STR("lacp_partner", RT),
+    STR("bfd_state", RT),
     INVERSE("VLAN_master_of", "VLAN", "VLAN.untagged_PIF"),
     INVERSE("VLAN_slave_of", "VLAN", "VLAN.tagged_PIF"),
     MAP("other_config", 0),
@@ -131,8 +135,9 @@ static const struct store_field bond_fields[] = {
     INVERSE("slaves", "PIF", "PIF.bond_slave_of"),
     REF("primary_slave", RO, "PIF"),
     ENUM("mode", RO, bond_modes, "\"balance-slb\""),
-    MAP("properties", RO),
+    MAP("properties", 0), /* Written through bond.* (api-bond.c). */
     INT("links_up", RT, "0", 0, 0),
+    REF("active_slave", RT, "PIF"),
     MAP("other_config", 0),
 };
 

@@ -1,0 +1,235 @@
+/*
+ * Bond properties: the keys a bond's properties map may hold, their
+ * values, and xapi's defaults (REFERENCE.md: miimon 100 ms, downdelay
+ * 200 ms, updelay 31000 ms, carrier detection, lacp-time slow,
+ * lacp-fallback-ab true, rebalancing every 30 minutes for non-LACP bonds).
+ */
+#include "bonding/bonding.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <json-c/json.h>
+
+#include "lib/error.h"
+#include "lib/xalloc.h"
+
+/* xapi's defaults. */
+#define DEFAULT_UPDELAY 31000
+#define DEFAULT_DOWNDELAY 200
+#define DEFAULT_MIIMON 100
+#define DEFAULT_SLB_REBALANCE 1800000
+#define DEFAULT_BFD_INTERVAL 100
+
+/* What a key's value must look like. */
+enum value_kind {
+    VALUE_WORD, /* One of 'words'. */
+    VALUE_MS,   /* Milliseconds within [min, max]. */
+};
+
+/* One key a properties map may hold. */
+struct property {
+    const char *key;          /* Key in the map. */
+    enum value_kind kind;     /* What its value is. */
+    const char *const *words; /* VALUE_WORD: accepted values. */
+    long long min, max;       /* VALUE_MS: inclusive range. */
+};
+
+static const char *const hashes[] = {"src_mac", "tcpudp_ports", NULL};
+static const char *const speeds[] = {"fast", "slow", NULL};
+static const char *const booleans[] = {"true", "false", NULL};
+static const char *const detects[] = {"carrier", "miimon", NULL};
+
+static const struct property properties[] = {
+    {"hashing_algorithm", VALUE_WORD, hashes, 0, 0},
+    {"lacp-time", VALUE_WORD, speeds, 0, 0},
+    {"lacp-fallback-ab", VALUE_WORD, booleans, 0, 0},
+    {"rebalance-interval", VALUE_MS, NULL, 0, 2147483647},
+    {"updelay", VALUE_MS, NULL, 0, 3600000},
+    {"downdelay", VALUE_MS, NULL, 0, 3600000},
+    {"detect", VALUE_WORD, detects, 0, 0},
+    {"miimon", VALUE_MS, NULL, 1, 3600000},
+    {"bfd", VALUE_WORD, booleans, 0, 0},
+    {"bfd-min-rx", VALUE_MS, NULL, 1, 60000},
+    {"bfd-min-tx", VALUE_MS, NULL, 1, 60000},
+};
+
+static struct np_error *check_keys(struct json_object *properties);
+static const struct property *find_property(const char *key);
+static bool parse_ms(const char *text, long long min, long long max,
+                     long long *value);
+static const char *default_hash(enum bond_mode mode);
+static const char *get(struct json_object *properties, const char *key);
+static int64_t get_ms(struct json_object *properties, const char *key,
+                      int64_t dflt);
+static struct np_error *bad_value(const char *key, const char *value);
+
+struct np_error *
+bond_properties_check(enum bond_mode mode, struct json_object *properties,
+                      struct json_object **normalizedp)
+{
+    struct json_object *empty = json_object_new_object();
+    struct np_error *error = check_keys(properties ? properties : empty);
+
+    json_object_put(empty);
+    if (error) {
+        return error;
+    }
+    const char *hash = get(properties, "hashing_algorithm");
+    if (hash && !strcmp(hash, "tcpudp_ports") && mode != BOND_MODE_LACP) {
+        return bad_value("hashing_algorithm", hash);
+    }
+    if (normalizedp) {
+        struct json_object *normalized = json_object_new_object();
+        if (properties) {
+            json_object_object_foreach (properties, k, v) {
+                json_object_object_add(normalized, k, json_object_get(v));
+            }
+        }
+        if (!hash) {
+            json_object_object_add(normalized, "hashing_algorithm",
+                                   json_object_new_string(default_hash(mode)));
+        }
+        *normalizedp = normalized;
+    }
+    return NULL;
+}
+
+struct json_object *
+bond_properties_for_mode(enum bond_mode mode, struct json_object *properties)
+{
+    struct json_object *adjusted = json_object_new_object();
+
+    if (properties) {
+        json_object_object_foreach (properties, key, value) {
+            json_object_object_add(adjusted, key, json_object_get(value));
+        }
+    }
+    const char *hash = get(adjusted, "hashing_algorithm");
+    if (!hash || (!strcmp(hash, "tcpudp_ports") && mode != BOND_MODE_LACP)) {
+        json_object_object_add(adjusted, "hashing_algorithm",
+                               json_object_new_string(default_hash(mode)));
+    }
+    return adjusted;
+}
+
+void
+bond_properties_read(enum bond_mode mode, struct json_object *properties,
+                     struct bond_properties *out)
+{
+    const char *hash = get(properties, "hashing_algorithm");
+    const char *time = get(properties, "lacp-time");
+    const char *fallback = get(properties, "lacp-fallback-ab");
+    const char *detect = get(properties, "detect");
+    const char *bfd = get(properties, "bfd");
+
+    memset(out, 0, sizeof *out);
+    out->tcpudp_ports = mode == BOND_MODE_LACP
+                        && strcmp(hash ? hash : default_hash(mode), "src_mac");
+    out->lacp_fast = time && !strcmp(time, "fast");
+    out->lacp_fallback_ab = !fallback || strcmp(fallback, "false");
+    out->rebalance_interval =
+        get_ms(properties, "rebalance-interval",
+               mode == BOND_MODE_BALANCE_SLB ? DEFAULT_SLB_REBALANCE : -1);
+    out->updelay = get_ms(properties, "updelay", DEFAULT_UPDELAY);
+    out->downdelay = get_ms(properties, "downdelay", DEFAULT_DOWNDELAY);
+    out->miimon = detect && !strcmp(detect, "miimon");
+    out->miimon_interval = get_ms(properties, "miimon", DEFAULT_MIIMON);
+    out->bfd = bfd && !strcmp(bfd, "true");
+    out->bfd_min_rx = get_ms(properties, "bfd-min-rx", DEFAULT_BFD_INTERVAL);
+    out->bfd_min_tx = get_ms(properties, "bfd-min-tx", DEFAULT_BFD_INTERVAL);
+}
+
+/* Helpers. */
+
+/* Checks every key and value of the map 'properties'. */
+static struct np_error *
+check_keys(struct json_object *properties)
+{
+    if (!json_object_is_type(properties, json_type_object)) {
+        return np_error_new(ERR_FIELD_TYPE_ERROR, "properties", NULL);
+    }
+    json_object_object_foreach (properties, key, value) {
+        const struct property *p = find_property(key);
+        const char *text = json_object_get_string(value);
+        bool good = false;
+
+        if (!p || !json_object_is_type(value, json_type_string)) {
+            return bad_value(key, text ? text : "");
+        }
+        if (p->kind == VALUE_WORD) {
+            for (size_t i = 0; p->words[i] && !good; i++) {
+                good = !strcmp(p->words[i], text);
+            }
+        } else {
+            long long ms;
+            good = parse_ms(text, p->min, p->max, &ms);
+        }
+        if (!good) {
+            return bad_value(key, text);
+        }
+    }
+    return NULL;
+}
+
+static const struct property *
+find_property(const char *key)
+{
+    for (size_t i = 0; i < sizeof properties / sizeof *properties; i++) {
+        if (!strcmp(properties[i].key, key)) {
+            return &properties[i];
+        }
+    }
+    return NULL;
+}
+
+/* Parses a whole decimal number of milliseconds within [min, max]. */
+static bool
+parse_ms(const char *text, long long min, long long max, long long *value)
+{
+    char *end;
+
+    if (!*text || *text == '-' || *text == '+' || *text == ' ') {
+        return false;
+    }
+    errno = 0;
+    *value = strtoll(text, &end, 10);
+    return !errno && !*end && *value >= min && *value <= max;
+}
+
+static const char *
+default_hash(enum bond_mode mode)
+{
+    return mode == BOND_MODE_LACP ? "tcpudp_ports" : "src_mac";
+}
+
+static const char *
+get(struct json_object *properties, const char *key)
+{
+    struct json_object *value;
+    return json_object_object_get_ex(properties, key, &value)
+                   && json_object_is_type(value, json_type_string)
+               ? json_object_get_string(value)
+               : NULL;
+}
+
+static int64_t
+get_ms(struct json_object *properties, const char *key, int64_t dflt)
+{
+    const struct property *p = find_property(key);
+    const char *text = get(properties, key);
+    long long ms;
+
+    return text && p && parse_ms(text, p->min, p->max, &ms) ? ms : dflt;
+}
+
+/* INVALID_VALUE naming the key as the CLI writes it. */
+static struct np_error *
+bad_value(const char *key, const char *value)
+{
+    char *name = xasprintf("properties:%s", key);
+    struct np_error *error =
+        np_error_new(ERR_INVALID_VALUE, name, value, NULL);
+    free(name);
+    return error;
+}

@@ -1,0 +1,439 @@
+/*
+ * The kernel's side of bonds, through netlink (libnl-3) and the per-device
+ * IPv4 settings.
+ *
+ * Member NICs are kept quiet.  With the userspace datapath a NIC that is an
+ * OVS port still delivers its frames to the host's own IP stack, so a
+ * member would answer ARP for the host's addresses with its own MAC
+ * (arp_ignore=1 stops that) and would hand the stack a second copy of
+ * every packet addressed to the bond's MAC, which is also its own MAC when
+ * it is the primary (rp_filter=1 drops those: the route back goes through
+ * the bond's bridge, not the member).
+ *
+ * The management address follows the management role.  When the role is
+ * on a bond master PIF, the address (and the routes through it) belong on
+ * the internal port of the bond's bridge; installers put it on the NIC
+ * itself, so moving the role to a bond moves the address from the member
+ * NIC to the bridge: the address is added there first, the routes follow,
+ * and only then does the NIC lose it, so that connections to the host
+ * survive.  When the role goes back to a physical PIF, the address goes
+ * back to its NIC the same way, before OVS takes the bond's bridge away.
+ * A management address on a physical PIF is otherwise left where it is.
+ */
+#include "datapath/datapath.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <linux/rtnetlink.h>
+#include <netlink/netlink.h>
+#include <netlink/route/addr.h>
+#include <netlink/route/link.h>
+#include <netlink/route/route.h>
+#include <json-c/json.h>
+
+#include "lib/log.h"
+#include "lib/xalloc.h"
+
+#define LOG_MODULE "bond"
+
+static const char *field(struct json_object *record, const char *name);
+static bool bool_field(struct json_object *record, const char *name);
+static int prefix_of(const char *netmask);
+static void add_unique(struct json_object *array, const char *text);
+static void quieten(const char *device);
+static int move_address(struct nl_sock *, struct json_object *management);
+static struct rtnl_addr *find_address(struct nl_cache *addrs, int ifindex,
+                                      struct nl_addr *local);
+static int move_routes(struct nl_sock *, int from, int to);
+static int add_default_route(struct nl_sock *, int ifindex,
+                             const char *gateway);
+
+struct json_object *
+dp_bond_kernel_plan(struct json_object *records, const char *host)
+{
+    struct json_object *networks = json_object_object_get(records, "network");
+    struct json_object *pifs = json_object_object_get(records, "PIF");
+    struct json_object *bonds = json_object_object_get(records, "bond");
+    struct json_object *plan = json_object_new_object();
+    struct json_object *quiet = json_object_new_array();
+    struct json_object *management = NULL;
+
+    json_object_object_add(plan, "quiet", quiet);
+    if (!pifs) {
+        return plan;
+    }
+    json_object_object_foreach (pifs, uuid, pif) {
+        if (strcmp(field(pif, "host"), host)) {
+            continue;
+        }
+        if (*field(pif, "bond_slave_of") && *field(pif, "device")) {
+            add_unique(quiet, field(pif, "device"));
+        }
+        int prefix = prefix_of(field(pif, "netmask"));
+        struct in_addr ip;
+        if (!bool_field(pif, "management") || prefix < 0
+            || inet_pton(AF_INET, field(pif, "IP"), &ip) != 1) {
+            continue;
+        }
+
+        /* Where the address belongs: the bond's bridge, or the NIC. */
+        bool on_bond = false;
+        json_object_object_foreach (bonds, bond_uuid, bond) {
+            (void) bond_uuid;
+            on_bond |= !strcmp(field(bond, "master"), uuid);
+        }
+        struct json_object *network =
+            json_object_object_get(networks, field(pif, "network"));
+        const char *device =
+            on_bond ? field(network, "bridge") : field(pif, "device");
+        if (!*device || (on_bond && !bool_field(pif, "currently_attached"))) {
+            continue;
+        }
+        management = json_object_new_object();
+        json_object_object_add(management, "pif",
+                               json_object_new_string(uuid));
+        json_object_object_add(management, "address",
+                               json_object_new_string(field(pif, "IP")));
+        json_object_object_add(management, "prefix",
+                               json_object_new_int(prefix));
+        json_object_object_add(management, "gateway",
+                               json_object_new_string(field(pif, "gateway")));
+        json_object_object_add(management, "device",
+                               json_object_new_string(device));
+        json_object_object_add(management, "bond",
+                               json_object_new_boolean(on_bond));
+    }
+    if (management) {
+        /* Where it may be instead: any NIC of this host, any bridge of a
+         * network. */
+        struct json_object *candidates = json_object_new_array();
+        const char *device = field(management, "device");
+        json_object_object_foreach (pifs, u, p) {
+            (void) u;
+            if (!strcmp(field(p, "host"), host) && bool_field(p, "physical")
+                && *field(p, "device") && strcmp(field(p, "device"), device)) {
+                add_unique(candidates, field(p, "device"));
+            }
+        }
+        json_object_object_foreach (networks, n, net) {
+            (void) n;
+            if (*field(net, "bridge")
+                && strcmp(field(net, "bridge"), device)) {
+                add_unique(candidates, field(net, "bridge"));
+            }
+        }
+        json_object_object_add(management, "candidates", candidates);
+        json_object_object_add(plan, "management", management);
+    }
+    return plan;
+}
+
+int
+dp_bond_kernel_apply(struct json_object *plan)
+{
+    struct json_object *quiet = json_object_object_get(plan, "quiet");
+    struct json_object *management =
+        json_object_object_get(plan, "management");
+
+    for (size_t i = 0; i < json_object_array_length(quiet); i++) {
+        quieten(json_object_get_string(json_object_array_get_idx(quiet, i)));
+    }
+    if (!management) {
+        return 0;
+    }
+
+    struct nl_sock *sock = nl_socket_alloc();
+    int error = 0;
+    if (!sock || nl_connect(sock, NETLINK_ROUTE) < 0) {
+        error = EIO;
+    } else {
+        error = move_address(sock, management);
+    }
+    nl_socket_free(sock);
+    return error;
+}
+
+/* Helpers. */
+
+static const char *
+field(struct json_object *record, const char *name)
+{
+    struct json_object *value;
+    return json_object_object_get_ex(record, name, &value)
+                   && json_object_is_type(value, json_type_string)
+               ? json_object_get_string(value)
+               : "";
+}
+
+static bool
+bool_field(struct json_object *record, const char *name)
+{
+    struct json_object *value;
+    return json_object_object_get_ex(record, name, &value)
+           && json_object_get_boolean(value);
+}
+
+/* Returns the prefix length of dotted netmask 'netmask', or -1 if it is
+ * not one. */
+static int
+prefix_of(const char *netmask)
+{
+    struct in_addr mask;
+
+    if (inet_pton(AF_INET, netmask, &mask) != 1) {
+        return -1;
+    }
+    uint32_t bits = ntohl(mask.s_addr);
+    int prefix = 0;
+    while (prefix < 32 && (bits & (0x80000000u >> prefix))) {
+        prefix++;
+    }
+    return bits == (prefix ? ~0u << (32 - prefix) : 0) ? prefix : -1;
+}
+
+static void
+add_unique(struct json_object *array, const char *text)
+{
+    for (size_t i = 0; i < json_object_array_length(array); i++) {
+        if (!strcmp(
+                json_object_get_string(json_object_array_get_idx(array, i)),
+                text)) {
+            return;
+        }
+    }
+    json_object_array_add(array, json_object_new_string(text));
+}
+
+/* Sets arp_ignore and rp_filter of member NIC 'device' to 1, if they are
+ * not already. */
+static void
+quieten(const char *device)
+{
+    static const char *const settings[] = {"arp_ignore", "rp_filter"};
+
+    if (strchr(device, '/') || !strcmp(device, ".") || !strcmp(device, "..")) {
+        return;
+    }
+    for (size_t i = 0; i < 2; i++) {
+        char *path =
+            xasprintf("/proc/sys/net/ipv4/conf/%s/%s", device, settings[i]);
+        char value[8] = "";
+        int fd = open(path, O_RDWR | O_CLOEXEC);
+        if (fd >= 0) {
+            ssize_t n = read(fd, value, sizeof value - 1);
+            if (n > 0 && value[0] != '1') {
+                if (pwrite(fd, "1\n", 2, 0) != 2) {
+                    log_warn("%s: cannot write: %s", path, strerror(errno));
+                }
+            }
+            close(fd);
+        }
+        free(path);
+    }
+}
+
+/* Converges the management address described by 'management' (from
+ * dp_bond_kernel_plan()). */
+static int
+move_address(struct nl_sock *sock, struct json_object *management)
+{
+    const char *device = field(management, "device");
+    struct json_object *candidates =
+        json_object_object_get(management, "candidates");
+    bool on_bond = bool_field(management, "bond");
+    struct nl_cache *links = NULL, *addrs = NULL;
+    struct nl_addr *local = NULL;
+    struct rtnl_link *link = NULL;
+    char *text = xasprintf(
+        "%s/%d", field(management, "address"),
+        json_object_get_int(json_object_object_get(management, "prefix")));
+    int error = 0;
+
+    if (rtnl_link_alloc_cache(sock, AF_UNSPEC, &links) < 0
+        || rtnl_addr_alloc_cache(sock, &addrs) < 0
+        || nl_addr_parse(text, AF_INET, &local) < 0) {
+        error = EIO;
+        goto out;
+    }
+    link = rtnl_link_get_by_name(links, device);
+    if (!link) {
+        goto out; /* OVS has not made the bridge yet: a later run will. */
+    }
+    int ifindex = rtnl_link_get_ifindex(link);
+
+    /* The interfaces that hold it now, besides the right one. */
+    int holders[16];
+    size_t n_holders = 0;
+    for (size_t i = 0; i < json_object_array_length(candidates); i++) {
+        struct rtnl_link *other = rtnl_link_get_by_name(
+            links,
+            json_object_get_string(json_object_array_get_idx(candidates, i)));
+        if (other && n_holders < 16
+            && find_address(addrs, rtnl_link_get_ifindex(other), local)) {
+            holders[n_holders++] = rtnl_link_get_ifindex(other);
+        }
+        rtnl_link_put(other);
+    }
+    bool present = find_address(addrs, ifindex, local) != NULL;
+    if (!on_bond && !n_holders) {
+        goto out; /* A NIC's address is its installer's business. */
+    }
+    if (present && !n_holders) {
+        goto out;
+    }
+
+    if (!(rtnl_link_get_flags(link) & IFF_UP)) {
+        struct rtnl_link *change = rtnl_link_alloc();
+        rtnl_link_set_flags(change, IFF_UP);
+        if (rtnl_link_change(sock, link, change, 0) < 0) {
+            log_warn("%s: cannot bring up", device);
+        }
+        rtnl_link_put(change);
+    }
+    if (!present) {
+        struct rtnl_addr *addr = rtnl_addr_alloc();
+        rtnl_addr_set_ifindex(addr, ifindex);
+        rtnl_addr_set_local(addr, local);
+        int retval = rtnl_addr_add(sock, addr, 0);
+        rtnl_addr_put(addr);
+        if (retval < 0 && retval != -NLE_EXIST) {
+            log_warn("%s: cannot add the management address %s: %s", device,
+                     text, nl_geterror(retval));
+            error = EIO;
+            goto out;
+        }
+        log_info("management address %s now on %s", text, device);
+    }
+    for (size_t i = 0; i < n_holders; i++) {
+        move_routes(sock, holders[i], ifindex);
+        struct rtnl_addr *old = find_address(addrs, holders[i], local);
+        int retval = old ? rtnl_addr_delete(sock, old, 0) : 0;
+        if (retval < 0) {
+            log_warn("cannot remove the management address from ifindex "
+                     "%d: %s",
+                     holders[i], nl_geterror(retval));
+        }
+    }
+    if (*field(management, "gateway")) {
+        add_default_route(sock, ifindex, field(management, "gateway"));
+    }
+
+out:
+    rtnl_link_put(link);
+    nl_addr_put(local);
+    nl_cache_free(addrs);
+    nl_cache_free(links);
+    free(text);
+    return error;
+}
+
+/* Returns the IPv4 address 'local' of interface 'ifindex' in 'addrs'
+ * (borrowed), or NULL. */
+static struct rtnl_addr *
+find_address(struct nl_cache *addrs, int ifindex, struct nl_addr *local)
+{
+    for (struct nl_object *o = nl_cache_get_first(addrs); o;
+         o = nl_cache_get_next(o)) {
+        struct rtnl_addr *addr = (struct rtnl_addr *) o;
+        struct nl_addr *have = rtnl_addr_get_local(addr);
+        if (rtnl_addr_get_ifindex(addr) == ifindex
+            && rtnl_addr_get_family(addr) == AF_INET && have
+            && nl_addr_get_len(have) == nl_addr_get_len(local)
+            && !memcmp(nl_addr_get_binary_addr(have),
+                       nl_addr_get_binary_addr(local),
+                       nl_addr_get_len(local))) {
+            return addr;
+        }
+    }
+    return NULL;
+}
+
+/* Moves the routes of the main table that leave through interface 'from'
+ * via a gateway (the default route, static routes) to interface 'to'. */
+static int
+move_routes(struct nl_sock *sock, int from, int to)
+{
+    struct nl_cache *routes = NULL;
+
+    if (rtnl_route_alloc_cache(sock, AF_INET, 0, &routes) < 0) {
+        return EIO;
+    }
+    for (struct nl_object *o = nl_cache_get_first(routes); o;
+         o = nl_cache_get_next(o)) {
+        struct rtnl_route *route = (struct rtnl_route *) o;
+        if (rtnl_route_get_table(route) != RT_TABLE_MAIN
+            || rtnl_route_get_protocol(route) == RTPROT_KERNEL
+            || rtnl_route_get_nnexthops(route) != 1) {
+            continue;
+        }
+        struct rtnl_nexthop *nh = rtnl_route_nexthop_n(route, 0);
+        if (rtnl_route_nh_get_ifindex(nh) != from
+            || !rtnl_route_nh_get_gateway(nh)) {
+            continue;
+        }
+        struct rtnl_route *moved =
+            (struct rtnl_route *) nl_object_clone((struct nl_object *) route);
+        rtnl_route_nh_set_ifindex(rtnl_route_nexthop_n(moved, 0), to);
+        int retval = rtnl_route_add(sock, moved, NLM_F_REPLACE);
+        if (retval < 0) {
+            log_warn("cannot move a route to ifindex %d: %s", to,
+                     nl_geterror(retval));
+        }
+        rtnl_route_put(moved);
+    }
+    nl_cache_free(routes);
+    return 0;
+}
+
+/* Adds "default via 'gateway'" through 'ifindex' unless the main table
+ * has a default route. */
+static int
+add_default_route(struct nl_sock *sock, int ifindex, const char *gateway)
+{
+    struct nl_cache *routes = NULL;
+    struct nl_addr *gw = NULL, *any = NULL;
+    int error = 0;
+
+    if (rtnl_route_alloc_cache(sock, AF_INET, 0, &routes) < 0) {
+        return EIO;
+    }
+    for (struct nl_object *o = nl_cache_get_first(routes); o;
+         o = nl_cache_get_next(o)) {
+        struct rtnl_route *route = (struct rtnl_route *) o;
+        if (rtnl_route_get_table(route) == RT_TABLE_MAIN
+            && nl_addr_get_prefixlen(rtnl_route_get_dst(route)) == 0) {
+            goto out;
+        }
+    }
+    if (nl_addr_parse(gateway, AF_INET, &gw) < 0
+        || nl_addr_parse("0.0.0.0/0", AF_INET, &any) < 0) {
+        error = EINVAL;
+        goto out;
+    }
+    struct rtnl_route *route = rtnl_route_alloc();
+    struct rtnl_nexthop *nh = rtnl_route_nh_alloc();
+    rtnl_route_set_family(route, AF_INET);
+    rtnl_route_set_table(route, RT_TABLE_MAIN);
+    rtnl_route_set_dst(route, any);
+    rtnl_route_nh_set_ifindex(nh, ifindex);
+    rtnl_route_nh_set_gateway(nh, gw);
+    rtnl_route_add_nexthop(route, nh);
+    int retval = rtnl_route_add(sock, route, 0);
+    if (retval < 0 && retval != -NLE_EXIST) {
+        log_warn("cannot add the default route via %s: %s", gateway,
+                 nl_geterror(retval));
+        error = EIO;
+    }
+    rtnl_route_put(route);
+
+out:
+    nl_addr_put(gw);
+    nl_addr_put(any);
+    nl_cache_free(routes);
+    return error;
+}
