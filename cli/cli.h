@@ -521,6 +521,14 @@ cli_command_fn cli_cmd_vlan_destroy;
  * PIF.reconfigure_ip. */
 cli_command_fn cli_cmd_pif_reconfigure_ip;
 
+/* vm-create name-label= [name-description=] [other-config:k=v…]:
+ * VM.create of a minimal VM, prints its UUID (cli/vif.c). */
+cli_command_fn cli_cmd_vm_create;
+
+/* vif-create vm-uuid= network-uuid= device= [MAC=] [other-config:k=v…]:
+ * VIF.create, prints the new VIF's UUID (cli/vif.c). */
+cli_command_fn cli_cmd_vif_create;
+
 /* event-wait class= [timeout=] field=value…: returns once an object of
  * the class matches, waiting with event.from; TIMEOUT otherwise. */
 cli_command_fn cli_cmd_event_wait;

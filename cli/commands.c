@@ -201,6 +201,62 @@ static const struct cli_command bond_param_set_cmd = {
     CLI_CMD_LOOKUP | CLI_CMD_ANY_PARAM,
     "FIELD=VALUE ... [properties:KEY=VALUE ...]",
 };
+static const struct cli_command vm_create_cmd = {
+    "vm-create",
+    "name-label",
+    "name-description other-config:",
+    "Create a VM record (no domain yet) that VIFs can belong to; print its "
+    "UUID.",
+    cli_cmd_vm_create,
+    0,
+    NULL,
+};
+static const struct cli_command vm_destroy_cmd = {
+    "vm-destroy",
+    "uuid",
+    "",
+    "Destroy a VM that has no VIFs left.",
+    cli_cmd_object_call,
+    CLI_CMD_LOOKUP,
+    NULL,
+};
+static const struct cli_command vif_create_cmd = {
+    "vif-create",
+    "vm-uuid network-uuid device",
+    "MAC other-config:",
+    "Create a VIF (device 0-9999; MAC generated if not given) and print its "
+    "UUID; other-config:netns=NAME makes namespace NAME its guest.",
+    cli_cmd_vif_create,
+    0,
+    NULL,
+};
+static const struct cli_command vif_destroy_cmd = {
+    "vif-destroy",
+    "uuid",
+    "",
+    "Destroy a VIF; a plugged one leaves its bridge.",
+    cli_cmd_object_call,
+    CLI_CMD_LOOKUP,
+    NULL,
+};
+static const struct cli_command vif_plug_cmd = {
+    "vif-plug",
+    "uuid",
+    "",
+    "Plug a VIF: it becomes a port of its network's bridge.",
+    cli_cmd_object_call,
+    CLI_CMD_LOOKUP,
+    NULL,
+};
+static const struct cli_command vif_unplug_cmd = {
+    "vif-unplug",
+    "uuid",
+    "",
+    "Unplug a VIF: its port leaves the bridge.",
+    cli_cmd_object_call,
+    CLI_CMD_LOOKUP,
+    NULL,
+};
 static const struct cli_command event_wait_cmd = {
     "event-wait",
     "class",
@@ -246,6 +302,12 @@ static const struct cli_command *const commands[] = {
     &pif_reconfigure_ip_cmd,
     &vlan_create_cmd,
     &vlan_destroy_cmd,
+    &vm_create_cmd,
+    &vm_destroy_cmd,
+    &vif_create_cmd,
+    &vif_destroy_cmd,
+    &vif_plug_cmd,
+    &vif_unplug_cmd,
     &event_wait_cmd,
     &help_cmd,
     NULL,

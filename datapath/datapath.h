@@ -14,6 +14,7 @@
 #include <net/if.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct event_base;
 struct json_object;
@@ -111,6 +112,10 @@ int dp_ovs_apply(struct dp_ovs *ovs, struct json_object *desired);
  * external_ids, statistics: rx_bytes, tx_packets, …) and "ports" (name →
  * status). */
 struct json_object *dp_ovs_observe(const struct dp_ovs *ovs);
+
+/* Returns a new JSON object mapping the name of every interface that has
+ * an OpenFlow port number to that number. */
+struct json_object *dp_ovs_ofports(const struct dp_ovs *ovs);
 
 /* The desired fabric (fabric.c). */
 
@@ -236,6 +241,126 @@ struct json_object *dp_reconciler_observe(const struct dp_reconciler *);
 /* Returns a new JSON object of class → (UUID → record) with the classes
  * the fabric depends on, read from 'store'. */
 struct json_object *dp_reconciler_records(struct store *store);
+
+/* VIFs (vif-mac.c, fabric-vif.c, vif-netns.c, vif-flows.c).
+ *
+ * A plugged VIF of a VM on this host is a port "vif<index>.<device>" of
+ * its network's bridge (a VLAN network's: the parent bridge, with the tag),
+ * whose Interface carries the OVS integration guide's external_ids
+ * (iface-id, attached-mac, vm-id, iface-status).  "On this host" means the
+ * VIF's other_config:netns names a namespace guest, or its VM is resident
+ * here.  For a namespace guest, netpoold makes the veth pair itself.
+ * Rate limiting and locking mode become ingress policing, OpenFlow meters
+ * and rules that carry DP_VIF_COOKIE, so that only netpool's own are ever
+ * replaced. */
+
+/* VM.other_config key holding the VM's index in its ports' names. */
+#define DP_VIF_INDEX_KEY "netpool-vif-index"
+#define DP_VIF_INDEX_MAX 99999 /* Largest VM index. */
+#define DP_VIF_DEVICE_MAX 9999 /* Largest VIF device. */
+/* Cookie of netpool's VIF rules ("NPVIF"). */
+#define DP_VIF_COOKIE 0x4e50564946000000ULL
+/* A VIF's meter ID is this plus its OpenFlow port number. */
+#define DP_VIF_METER_BASE 0x4e500000u
+#define DP_VIF_KBPS_MAX 100000000 /* Largest rate limit: 100 Gbit/s. */
+
+/* Returns the rate limit of VIF record 'vif' in kbit/s: its
+ * qos_algorithm_params:kbps (a decimal from 1 to DP_VIF_KBPS_MAX) when its
+ * qos_algorithm_type is "ratelimit", else 0 (none). */
+int64_t dp_vif_kbps(struct json_object *vif);
+
+/* Returns the burst in kbit that goes with a rate limit of 'kbps': a tenth
+ * of a second's worth, but at least 100 kbit (eight full-size frames). */
+int64_t dp_vif_burst(int64_t kbps);
+
+/* Checks 'text' as a MAC address for a VIF: six colon-separated hex
+ * octets, unicast, not all zero.  On success writes it in lower case to
+ * 'out' and returns true. */
+bool dp_vif_mac_parse(const char *text, char out[DP_MAC_LENGTH + 1]);
+
+/* Writes a new random MAC address into 'out': locally administered
+ * unicast (first octet with bit 1 set and bit 0 clear), as XenServer
+ * generates them.  The caller checks it against the MACs in use. */
+void dp_vif_mac_generate(char out[DP_MAC_LENGTH + 1]);
+
+/* Writes into 'name' the port name of VIF 'device' (decimal, 0 to
+ * DP_VIF_DEVICE_MAX) of a VM whose index is 'index' (1 to
+ * DP_VIF_INDEX_MAX): "vif<index>.<device>".  Returns false if either is
+ * out of range. */
+bool dp_vif_port_name(int64_t index, const char *device,
+                      char name[IF_NAMESIZE]);
+
+/* Adds to 'bridges' (a fabric's "bridges" object being built) a port for
+ * every plugged VIF of a VM on host 'host' found in 'records' (class →
+ * (UUID → record), with "network", "PIF", "VLAN", "VIF", "VM"), creating
+ * the bridge of a private network with 'datapath_type'.  Pure; called by
+ * dp_fabric_build() after the PIFs and VLANs are in. */
+void dp_fabric_add_vifs(struct json_object *bridges,
+                        struct json_object *records, const char *host,
+                        const char *datapath_type);
+
+/* Returns the namespace guests this host should have, from 'records' (as
+ * for dp_fabric_add_vifs()): a new JSON object mapping the UUID of every
+ * plugged VIF with other_config:netns (a namespace of this host) to
+ * {"port": its port name, "netns": the namespace, "device":
+ * "eth<device>", "MAC", "MTU": its network's}.  Pure. */
+struct json_object *dp_vif_guests_build(struct json_object *records);
+
+/* Returns the OpenFlow state netpool wants for VIFs, a new JSON object
+ * {BRIDGE: {"flows": [TEXT, …], "meters": {ID: {"kbps", "burst"}},
+ * "incomplete"?: true}}, from 'records', the desired 'fabric'
+ * (dp_fabric_build()) and 'ofports' (as dp_ovs_ofports() returns it).
+ * Every bridge of 'fabric' holding a VIF port appears, with no flows if
+ * none is wanted, and "incomplete" if a VIF port has no OpenFlow port
+ * number yet.  A locked VIF may send only from its MAC and its
+ * ipv4_allowed addresses (IPv4 and ARP); a "disabled" one may send
+ * nothing; a rate limit on a bridge of the userspace datapath becomes a
+ * meter (ID DP_VIF_METER_BASE + OpenFlow port).  Flows are ovs-ofctl text
+ * with DP_VIF_COOKIE.  Pure. */
+struct json_object *dp_vif_flows_build(struct json_object *records,
+                                       struct json_object *fabric,
+                                       struct json_object *ofports);
+
+/* Namespace guests (vif-netns.c). */
+
+struct dp_vif_netns;
+
+/* Returns a new guest plumber for the network namespace netpoold runs
+ * in. */
+struct dp_vif_netns *dp_vif_netns_create(void);
+
+/* Frees 'netns' (the veths stay).  Accepts NULL. */
+void dp_vif_netns_destroy(struct dp_vif_netns *netns);
+
+/* Makes the veth pairs of namespace guests match 'guests' (as
+ * dp_vif_guests_build() returns it): each one's host end, named after its
+ * port, up in netpoold's namespace; its guest end "eth<device>" in the
+ * named namespace with the VIF's MAC and the network's MTU, up; transmit
+ * checksum offload off on both.  Pairs that are right are not touched;
+ * pairs it made (their host end's alias says so) that are no longer wanted
+ * are deleted.  Returns 0, or a positive errno if some pair could not be
+ * made (the caller tries again later). */
+int dp_vif_netns_sync(struct dp_vif_netns *netns, struct json_object *guests);
+
+/* VIF flows (vif-flows.c). */
+
+struct dp_vif_flows;
+
+/* Returns a new OpenFlow programmer for VIF rules and meters of the switch
+ * whose OVSDB is at 'remote' (its bridges' management sockets are in
+ * $OVS_RUNDIR, else beside a "unix:" remote's socket). */
+struct dp_vif_flows *dp_vif_flows_create(const char *remote);
+
+/* Frees 'flows' (the rules stay in OVS).  Accepts NULL. */
+void dp_vif_flows_destroy(struct dp_vif_flows *flows);
+
+/* Converges the OpenFlow rules and meters netpool owns on the bridges of
+ * 'fabric' onto what dp_vif_flows_build() says, over each bridge's
+ * management socket (unix:OVS_RUNDIR/BRIDGE.mgmt); others' rules are left
+ * alone.  Returns 0, or a positive errno if some bridge could not be
+ * converged (the caller tries again later). */
+int dp_vif_flows_sync(struct dp_vif_flows *flows, struct json_object *records,
+                      struct json_object *fabric, const struct dp_ovs *ovs);
 
 /* Link monitor. */
 

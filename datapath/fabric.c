@@ -76,6 +76,8 @@ dp_fabric_build(struct json_object *records, const char *host,
 
     /* VLANs hang off their parents' bridges, so they come after them. */
     dp_fabric_add_vlans(bridges, records, host);
+    /* VIFs join bridges of PIFs and VLANs' parents, so they come last. */
+    dp_fabric_add_vifs(bridges, records, host, datapath_type);
     return fabric;
 }
 

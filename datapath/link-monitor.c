@@ -7,10 +7,13 @@
 #include "datapath/datapath.h"
 
 #include <errno.h>
+#include <fnmatch.h>
+#include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 #include <netlink/netlink.h>
 #include <netlink/msg.h>
 #include <stdlib.h>
+#include <string.h>
 #include <event2/event.h>
 
 #include "lib/log.h"
@@ -24,10 +27,13 @@ struct dp_link_monitor {
     dp_link_changed_cb *cb; /* Called after each batch. */
     void *aux;              /* Argument for 'cb'. */
     bool changed;           /* The current batch had a message. */
+    char *globs;            /* NIC names; other links' changes (VIF
+                             * veths, taps) are not reported. */
 };
 
 static int on_message(struct nl_msg *, void *monitor_);
 static void on_readable(evutil_socket_t, short, void *monitor_);
+static bool name_matches(const char *globs, const char *name);
 
 int
 dp_link_monitor_start(struct event_base *base, const char *globs,
@@ -36,7 +42,7 @@ dp_link_monitor_start(struct event_base *base, const char *globs,
 {
     struct dp_link_monitor *m = xzalloc(sizeof *m);
 
-    (void) globs;
+    m->globs = xstrdup(globs);
     m->cb = cb;
     m->aux = aux;
     m->sock = nl_socket_alloc();
@@ -73,6 +79,7 @@ dp_link_monitor_stop(struct dp_link_monitor *m)
         event_free(m->event);
     }
     nl_socket_free(m->sock);
+    free(m->globs);
     free(m);
 }
 
@@ -80,8 +87,36 @@ static int
 on_message(struct nl_msg *msg, void *monitor_)
 {
     struct dp_link_monitor *m = monitor_;
+    struct nlmsghdr *nlh = nlmsg_hdr(msg);
+    struct nlattr *attrs[IFLA_MAX + 1];
+
+    /* A link that is not a NIC (a VIF's veth, a tap) changes nothing the
+     * callback looks at; with many VIFs, re-reading every link for each of
+     * their changes would cost more than everything else. */
+    if ((nlh->nlmsg_type == RTM_NEWLINK || nlh->nlmsg_type == RTM_DELLINK)
+        && !nlmsg_parse(nlh, sizeof(struct ifinfomsg), attrs, IFLA_MAX, NULL)
+        && attrs[IFLA_IFNAME]
+        && !name_matches(m->globs, nla_get_string(attrs[IFLA_IFNAME]))) {
+        return NL_OK;
+    }
     m->changed = true;
     return NL_OK;
+}
+
+/* Returns true if 'name' matches one of the space-separated shell globs
+ * in 'globs'. */
+static bool
+name_matches(const char *globs, const char *name)
+{
+    char *copy = xstrdup(globs), *save = NULL;
+    bool match = false;
+
+    for (char *g = strtok_r(copy, " \t,", &save); g && !match;
+         g = strtok_r(NULL, " \t,", &save)) {
+        match = !fnmatch(g, name, 0);
+    }
+    free(copy);
+    return match;
 }
 
 static void

@@ -25,6 +25,21 @@
 #include "smap.h"
 #include "util.h"
 
+/* OpenFlow, for the rules and meters of VIFs (vif-flows.c). */
+#include "byte-order.h"
+#include "openvswitch/dynamic-string.h"
+#include "openvswitch/list.h"
+#include "openvswitch/match.h"
+#include "openvswitch/ofp-actions.h"
+#include "openvswitch/ofp-errors.h"
+#include "openvswitch/ofp-flow.h"
+#include "openvswitch/ofp-meter.h"
+#include "openvswitch/ofp-msgs.h"
+#include "openvswitch/ofp-protocol.h"
+#include "openvswitch/ofpbuf.h"
+#include "openvswitch/vconn.h"
+#include "socket-util.h"
+
 #undef json_object
 #undef json_object_put
 #undef json_type

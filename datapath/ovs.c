@@ -260,6 +260,21 @@ dp_ovs_observe(const struct dp_ovs *ovs)
     return result;
 }
 
+struct json_object *
+dp_ovs_ofports(const struct dp_ovs *ovs)
+{
+    struct json_object *ofports = json_object_new_object();
+    const struct ovsrec_interface *iface;
+
+    OVSREC_INTERFACE_FOR_EACH (iface, ovs->idl) {
+        if (iface->n_ofport && iface->ofport[0] > 0) {
+            json_object_object_add(ofports, iface->name,
+                                   json_object_new_int64(iface->ofport[0]));
+        }
+    }
+    return ofports;
+}
+
 /* The timer: run the IDL, finish a transaction in flight, report
  * changes. */
 static void
@@ -489,6 +504,15 @@ apply_interface(const struct ovsrec_interface *iface, struct json_object *want)
         || (has_mtu && iface->mtu_request[0] != mtu)) {
         ovsrec_interface_set_mtu_request(iface, has_mtu ? &mtu : NULL,
                                          has_mtu);
+    }
+    /* A VIF's rate limit (absent: none). */
+    int64_t rate = json_int(want, "ingress_policing_rate", 0, NULL);
+    if (iface->ingress_policing_rate != rate) {
+        ovsrec_interface_set_ingress_policing_rate(iface, rate);
+    }
+    int64_t burst = json_int(want, "ingress_policing_burst", 0, NULL);
+    if (iface->ingress_policing_burst != burst) {
+        ovsrec_interface_set_ingress_policing_burst(iface, burst);
     }
     static const struct {
         const char *key;

@@ -27,6 +27,9 @@ struct dp_reconciler {
     char *datapath_type;     /* "netdev", "system", … for new bridges. */
     bool pending;            /* A run was asked for while busy. */
     struct dp_bond_status *bonds; /* Reads bond status back. */
+
+    struct dp_vif_netns *guests;    /* Veths of namespace guests. */
+    struct dp_vif_flows *vif_flows; /* VIF rules and meters. */
 };
 
 static void store_changed(void *reconciler_, uint64_t seq);
@@ -46,6 +49,8 @@ dp_reconciler_create(struct event_base *base, struct store *store,
     r->datapath_type = xstrdup(datapath_type);
     r->run_event = event_new(base, -1, 0, run, r);
     dp_ovs_create(base, remote, ovs_changed, r, &r->ovs);
+    r->guests = dp_vif_netns_create();
+    r->vif_flows = dp_vif_flows_create(remote);
     dp_bond_status_create(base, store, r->ovs, host, remote, &r->bonds);
     store_add_change_cb(store, store_changed, r);
     *reconcilerp = r;
@@ -59,6 +64,8 @@ dp_reconciler_destroy(struct dp_reconciler *r)
         return;
     }
     store_remove_change_cb(r->store, store_changed, r);
+    dp_vif_netns_destroy(r->guests);
+    dp_vif_flows_destroy(r->vif_flows);
     dp_bond_status_destroy(r->bonds);
     dp_ovs_destroy(r->ovs);
     event_free(r->run_event);
@@ -138,6 +145,11 @@ run(evutil_socket_t fd, short what, void *reconciler_)
     struct json_object *desired =
         dp_fabric_build(records, r->host, r->datapath_type);
 
+    /* A namespace guest's veth must exist before OVS opens its port. */
+    struct json_object *guests = dp_vif_guests_build(records);
+    dp_vif_netns_sync(r->guests, guests);
+    json_object_put(guests);
+
     /* A management address leaving a bond must reach its NIC before OVS
      * takes the bond's bridge away, so the kernel goes first. */
     struct json_object *kernel = dp_bond_kernel_plan(records, r->host);
@@ -153,6 +165,10 @@ run(evutil_socket_t fd, short what, void *reconciler_)
     struct json_object *addresses = dp_ip_config_plan(records, r->host);
     dp_ip_config_apply(addresses);
     json_object_put(addresses);
+
+    /* VIF rules need the OpenFlow ports OVS has given the VIFs: a later
+     * run, after OVS reports new ones, adds their rules. */
+    dp_vif_flows_sync(r->vif_flows, records, desired, r->ovs);
     json_object_put(desired);
     json_object_put(records);
 }

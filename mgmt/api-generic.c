@@ -357,6 +357,14 @@ network_destroy(struct api_call *call, struct json_object **result,
             ERR_NETWORK_CONTAINS_PIF,
             json_object_get_string(json_object_array_get_idx(pifs, 0)), NULL);
     }
+    /* Its VIFs' ports would be left without a bridge. */
+    struct json_object *vifs;
+    json_object_object_get_ex(record, "VIFs", &vifs);
+    if (!error && json_object_array_length(vifs) > 0) {
+        error = np_error_new(
+            ERR_NETWORK_CONTAINS_VIF,
+            json_object_get_string(json_object_array_get_idx(vifs, 0)), NULL);
+    }
     json_object_put(record);
     if (error) {
         return error;

@@ -77,6 +77,7 @@ api_method *api_session_method(const char *name);
 api_method *api_event_method(const char *name);
 api_method *api_task_method(const char *name);
 api_method *api_pif_method(const char *name);
+api_method *api_vif_method(const char *name);
 api_method *api_bond_method(const char *name);
 api_method *api_vlan_method(const char *name);
 api_method *api_pif_ip_method(const char *name);

@@ -290,6 +290,9 @@ find_method(const char *name)
         fn = api_pif_method(name);
     }
     if (!fn) {
+        fn = api_vif_method(name);
+    }
+    if (!fn) {
         fn = api_bond_method(name);
     }
     if (!fn) {

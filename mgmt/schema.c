@@ -149,17 +149,17 @@ static const struct store_field vlan_fields[] = {
 };
 
 static const struct store_field vif_fields[] = {
-    STR("device", RO),
-    STR("MAC", RO),
+    STR("device", RO | CR | FIELD_REQUIRED),
+    STR("MAC", RO | CR),
     INT("MTU", RT, "1500", 0, 0),
-    REF("network", RO, "network"),
-    REF("VM", RO, "VM"),
+    REF("network", RO | CR | FIELD_REQUIRED, "network"),
+    REF("VM", RO | CR | FIELD_REQUIRED, "VM"),
     BOOL("currently_attached", RT, "false"),
-    STR("qos_algorithm_type", 0),
-    MAP("qos_algorithm_params", 0),
-    ENUM("locking_mode", 0, locking_modes, "\"network_default\""),
-    SET("ipv4_allowed", 0),
-    MAP("other_config", 0),
+    STR("qos_algorithm_type", CR),
+    MAP("qos_algorithm_params", CR),
+    ENUM("locking_mode", CR, locking_modes, "\"network_default\""),
+    SET("ipv4_allowed", CR),
+    MAP("other_config", CR),
 };
 
 static const struct store_field vm_fields[] = {
@@ -179,7 +179,7 @@ static const struct store_field vm_fields[] = {
     STR("PV_ramdisk", 0),
     STR("PV_args", 0),
     INVERSE("VIFs", "VIF", "VIF.VM"),
-    MAP("other_config", 0),
+    MAP("other_config", CR),
 };
 
 static const struct store_field task_fields[] = {

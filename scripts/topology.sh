@@ -60,6 +60,9 @@
 #   topo_switch_up          create ${PREFIX}switch
 #   topo_host_up N          create ${PREFIX}hN and start its netpoold
 #   topo_netpoold_start N   start host N's netpoold again after a stop
+#   topo_guest_up N G       create ${PREFIX}hNgG, an empty namespace that
+#                           plays guest G of host N (a VIF's
+#                           other-config:netns); topo_down deletes it
 #   topo_netpoold_stop N [SIGNAL]
 #                           stop host N's netpoold with SIGNAL (default
 #                           TERM) and wait until it is gone
@@ -238,6 +241,21 @@ topo_host_up() (
     fi
 )
 
+# Create namespace guest G of host N: ${PREFIX}hNgG with lo up.  netpoold
+# puts the guest end of the VIF's veth into it.
+topo_guest_up() (
+    set -eu -o pipefail
+    _topo_check_params || exit 1
+    node=$(_topo_node "${1:?usage: topo_guest_up N G}") || exit 1
+    guest=${2:?usage: topo_guest_up N G}
+    if ! [[ $guest =~ ^[1-9][0-9]?$ ]]; then
+        _topo_log "guest number must be 1..99 (got '$guest')"
+        exit 1
+    fi
+    _topo_do ip netns add "${PREFIX}${node}g$guest"
+    _topo_do ip -n "${PREFIX}${node}g$guest" link set lo up
+)
+
 # Start host N's netpoold (again).  Its state folder persists between
 # starts, so a restart finds its store, certificate and root password.
 topo_netpoold_start() (
@@ -395,7 +413,7 @@ _topo_stop_pids() {
 # Our namespaces: ${PREFIX}switch and ${PREFIX}hN.
 _topo_namespaces() {
     ip netns list 2>/dev/null | awk '{print $1}' |
-        grep -E "^${PREFIX}(switch|h[0-9]+)\$" || true
+        grep -E "^${PREFIX}(switch|h[0-9]+|h[0-9]+g[0-9]+)\$" || true
 }
 
 topo_down() (
