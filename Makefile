@@ -14,6 +14,8 @@ RELEASE_CFLAGS := $(BASE_CFLAGS) -O2 -g
 TEST_CFLAGS := $(BASE_CFLAGS) -O1 -g -fno-omit-frame-pointer \
                -fsanitize=address,undefined -fno-sanitize-recover=undefined
 LDLIBS := $(PKG_LIBS) -lcrypt -lm
+# net-snmp's agent library, for the SNMP subagent (netpoold and tests).
+SNMP_LIBS := -lnetsnmpagent -lnetsnmp
 
 # libopenvswitch, built by `make deps` from Debian's openvswitch-source.
 # Its headers are visible to datapath/ and bonding/ only.
@@ -55,16 +57,16 @@ $(1)/libnetpool.a: $(patsubst %.c,$(1)/obj/%.o,$(SRC))
 	rm -f $$@ && ar rcs $$@ $$^
 $(1)/bin/netpoold: $(1)/obj/mgmt/netpoold-main.o $(1)/libnetpool.a
 	@mkdir -p $$(dir $$@)
-	$$(CC) $(2) -o $$@ $$^ $$(LDLIBS) $$(OVS_LIBS)
+	$$(CC) $(2) -o $$@ $$^ $$(LDLIBS) $$(OVS_LIBS) $$(SNMP_LIBS)
 $(1)/bin/netpool: $(1)/obj/cli/netpool-main.o $(1)/libnetpool.a
 	@mkdir -p $$(dir $$@)
 	$$(CC) $(2) -o $$@ $$^ $$(LDLIBS)
 $(1)/unit/%: $(1)/obj/tests/unit/%.o $(1)/libnetpool.a
 	@mkdir -p $$(dir $$@)
-	$$(CC) $(2) -o $$@ $$^ $$(LDLIBS) $$(OVS_LIBS) -lcmocka
+	$$(CC) $(2) -o $$@ $$^ $$(LDLIBS) $$(OVS_LIBS) $$(SNMP_LIBS) -lcmocka
 $(1)/perf/%: $(1)/obj/perf/%.o $(1)/libnetpool.a
 	@mkdir -p $$(dir $$@)
-	$$(CC) $(2) -o $$@ $$^ $$(LDLIBS) $$(OVS_LIBS)
+	$$(CC) $(2) -o $$@ $$^ $$(LDLIBS) $$(OVS_LIBS) $$(SNMP_LIBS)
 -include $(shell find $(1)/obj -name '*.d' 2>/dev/null)
 endef
 

@@ -18,6 +18,7 @@
 
 struct event_base;
 struct json_object;
+struct np_error;
 struct store;
 
 #define DP_MAC_LENGTH 17 /* "aa:bb:cc:dd:ee:ff". */
@@ -298,6 +299,40 @@ bool dp_vif_port_name(int64_t index, const char *device,
 void dp_fabric_add_vifs(struct json_object *bridges,
                         struct json_object *records, const char *host,
                         const char *datapath_type);
+
+/* Flow export (fabric-flow.c).  sFlow, IPFIX and NetFlow settings are
+ * other_config keys "flow-PROTOCOL-…" of a network (its bridge) or of the
+ * host (every bridge netpool owns there); see fabric-flow.c for the keys.
+ * A protocol is on for a bridge when its targets are set; the network's
+ * settings of a protocol win over the host's, and targets "" on a network
+ * turn the host's off for it. */
+
+#define DP_FLOW_KEY_PREFIX "flow-" /* Prefix of flow-export keys. */
+
+/* Checks one other_config entry: NULL if 'key' is not a flow-export key or
+ * 'value' suits it, else INVALID_VALUE("other_config:KEY", value) for an
+ * unknown flow-export key or a bad value (targets: up to 16 distinct
+ * "IPv4:PORT" or "[IPv6]:PORT"; numbers within their ranges). */
+struct np_error *dp_flow_export_check(const char *key, const char *value);
+
+/* Runs dp_flow_export_check() on every entry of 'other_config' (a map,
+ * borrowed).  Returns NULL or the first error. */
+struct np_error *dp_flow_export_check_map(struct json_object *other_config);
+
+/* Returns true if some setting of 'protocol' ("sflow", "ipfix",
+ * "netflow") in 'other_config' fails dp_flow_export_check(). */
+bool dp_flow_export_check_map_protocol(struct json_object *other_config,
+                                       const char *protocol);
+
+/* Adds to every bridge of 'bridges' that stands for a network (its
+ * external_ids netpool-network) the flow export that network and host
+ * 'host' ask for in 'records' (class → (UUID → record), with "network" and
+ * "host"): "sflow", "ipfix" and "netflow" objects holding "targets" (an
+ * array), the protocol's integer columns that are set, sFlow's "agent",
+ * and external_ids netpool-network.  Pure; called by dp_fabric_build()
+ * once every bridge is in. */
+void dp_fabric_add_flow_exports(struct json_object *bridges,
+                                struct json_object *records, const char *host);
 
 /* Returns the namespace guests this host should have, from 'records' (as
  * for dp_fabric_add_vifs()): a new JSON object mapping the UUID of every

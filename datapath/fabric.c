@@ -9,7 +9,8 @@
  *           "bond_updelay", "bond_downdelay", "external_ids",
  *           "other_config",
  *           "interfaces": {NAME: {"type", "mtu_request"?, "external_ids",
- *               "options", "other_config", "bfd"}}}}}}}
+ *               "options", "other_config", "bfd"}}}},
+ *       "sflow"?, "ipfix"?, "netflow"?: {"targets", …}}}}
  *
  * Every bridge and port carries an external_ids key "netpool-…" naming the
  * object it stands for; that key is how the apply step knows what netpool
@@ -78,6 +79,8 @@ dp_fabric_build(struct json_object *records, const char *host,
     dp_fabric_add_vlans(bridges, records, host);
     /* VIFs join bridges of PIFs and VLANs' parents, so they come last. */
     dp_fabric_add_vifs(bridges, records, host, datapath_type);
+    /* Flow export is per bridge, so it comes once every bridge is in. */
+    dp_fabric_add_flow_exports(bridges, records, host);
     return fabric;
 }
 

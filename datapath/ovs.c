@@ -17,6 +17,7 @@
 #include "datapath/ovs-idl.h"
 
 #include "datapath/datapath.h"
+#include "datapath/ovs-flow.h"
 
 #include <errno.h>
 #include <string.h>
@@ -382,6 +383,7 @@ apply_bridge(struct dp_ovs *ovs, const struct ovsrec_open_vswitch *root,
         }
         apply_port(br, port_name, port_want, port);
     }
+    dp_ovs_apply_flow_exports(br, want);
 }
 
 static void

@@ -99,7 +99,7 @@ struct json_object *
 dp_reconciler_records(struct store *store)
 {
     static const char *const classes[] = {
-        "network", "PIF", "bond", "VLAN", "VIF", "VM",
+        "network", "PIF", "bond", "VLAN", "VIF", "VM", "host",
     };
     struct json_object *records = json_object_new_object();
 

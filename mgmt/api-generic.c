@@ -12,6 +12,7 @@
 #include <string.h>
 #include <json-c/json.h>
 
+#include "datapath/datapath.h"
 #include "lib/clock.h"
 #include "lib/error.h"
 #include "lib/xalloc.h"
@@ -34,6 +35,7 @@ static api_method plain_destroy;
 /* Rules of other modules that a set_<field> must pass. */
 static api_set_check *const set_checks[] = {
     api_vlan_check_set,
+    api_flow_check_set,
 };
 
 static const struct lifecycle lifecycles[] = {
@@ -279,6 +281,14 @@ change_map(struct api_call *call, const struct store_class *class,
                                 field->name, key, NULL);
         }
         json_object_object_add(map, key, json_object_new_string(value));
+        /* The map with the new key must pass the same rules as a
+         * set_<field> of it. */
+        for (size_t i = 0; i < sizeof set_checks / sizeof *set_checks; i++) {
+            if ((error = set_checks[i](call->api, class, field, uuid, map))) {
+                json_object_put(record);
+                return error;
+            }
+        }
     } else {
         json_object_object_del(map, key);
     }
@@ -304,7 +314,9 @@ network_create(struct api_call *call, struct json_object **result,
 
     if ((error = api_expect_args(call, 1))
         || (error = api_arg_object(call, 0, "record", &record))
-        || (error = check_record(class, record, NULL))) {
+        || (error = check_record(class, record, NULL))
+        || (error = dp_flow_export_check_map(
+                json_object_object_get(record, "other_config")))) {
         return error;
     }
     /* A private network's bridge: the first free "xapiN", kept for the

@@ -93,6 +93,8 @@ typedef struct np_error *api_set_check(struct api *,
                                        const char *uuid,
                                        struct json_object *value);
 api_set_check api_vlan_check_set; /* network.MTU vs. VLANs (api-vlan.c). */
+api_set_check api_flow_check_set; /* Flow-export keys of network and host
+                                  * other_config (api-flow.c). */
 
 /* Session handling (api-session.c). */
 

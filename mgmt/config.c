@@ -34,6 +34,7 @@ enum option_id {
     OPT_METRICS_ADDRESS,
     OPT_METRICS_PORT,
     OPT_METRICS_TLS,
+    OPT_SNMP_AGENTX_SOCKET,
     OPT_HELP,
 };
 
@@ -58,6 +59,7 @@ static const struct option long_options[] = {
     {"metrics-address", required_argument, NULL, OPT_METRICS_ADDRESS},
     {"metrics-port", required_argument, NULL, OPT_METRICS_PORT},
     {"metrics-tls", no_argument, NULL, OPT_METRICS_TLS},
+    {"snmp-agentx-socket", required_argument, NULL, OPT_SNMP_AGENTX_SOCKET},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -91,6 +93,7 @@ config_load(struct config *config, int argc, char *argv[])
     set_string(&config->datapath_type, "netdev");
     set_string(&config->metrics_address, "");
     config->metrics_port = 9440;
+    set_string(&config->snmp_agentx_socket, "");
     config->change_log_keep = 100000;
 
     memset(on_command_line, 0, sizeof on_command_line);
@@ -155,6 +158,7 @@ config_reload(struct config *config)
     copy.ovs_db = xstrdup(config->ovs_db);
     copy.datapath_type = xstrdup(config->datapath_type);
     copy.metrics_address = xstrdup(config->metrics_address);
+    copy.snmp_agentx_socket = xstrdup(config->snmp_agentx_socket);
 
     struct np_error *error =
         read_file(&copy, config->config_file, config->cmdline_mask);
@@ -181,6 +185,7 @@ config_clear(struct config *config)
     free(config->ovs_db);
     free(config->datapath_type);
     free(config->metrics_address);
+    free(config->snmp_agentx_socket);
     const unsigned char *mask = config->cmdline_mask;
     memset(config, 0, sizeof *config);
     config->cmdline_mask = mask;
@@ -223,7 +228,11 @@ config_usage(void)
            "  --metrics-port N           Prometheus /metrics port, 0 to "
            "disable (default 9440)\n"
            "  --metrics-tls              serve /metrics over TLS with the "
-           "host certificate\n");
+           "host certificate\n"
+           "  --snmp-agentx-socket PATH  be an SNMP AgentX subagent of the "
+           "snmpd\n"
+           "                             listening there (default \"\": "
+           "off)\n");
 }
 
 /* Helpers. */
@@ -293,6 +302,9 @@ apply(struct config *config, int id, const char *name, const char *value)
     case OPT_METRICS_TLS:
         config->metrics_tls =
             !value || !strcmp(value, "true") || !strcmp(value, "yes");
+        break;
+    case OPT_SNMP_AGENTX_SOCKET:
+        set_string(&config->snmp_agentx_socket, value);
         break;
     case OPT_DATAPATH_TYPE:
         if (strcmp(value, "netdev") && strcmp(value, "system")) {

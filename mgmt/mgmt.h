@@ -47,6 +47,8 @@ struct config {
     char *metrics_address;      /* Address /metrics binds; "" for any. */
     int metrics_port;           /* Port of /metrics; 0 disables it. */
     bool metrics_tls;           /* Serve /metrics over TLS. */
+    char *snmp_agentx_socket;   /* AgentX master socket; "" disables the
+                                 * SNMP subagent. */
     size_t change_log_keep;     /* Changes kept for event.from. */
     const unsigned char *cmdline_mask; /* Options the command line set,
                                          * which a reload keeps. */
@@ -154,6 +156,32 @@ struct metrics_info {
  * them; may be empty) and 'info'.  Reads no secret class. */
 char *metrics_render(struct store *store, struct json_object *observed,
                      const struct metrics_info *info);
+
+/* SNMP AgentX subagent (snmp.c). */
+
+struct snmp_agent;
+
+/* Returns what the host's OVS reports now, a new JSON object in
+ * dp_ovs_observe()'s form. */
+typedef struct json_object *snmp_observe_cb(void *aux);
+
+/* Starts the SNMP subagent of host 'host' on 'base': it connects to the
+ * AgentX master (snmpd) at 'socket_path' ("/path" or "unix:/path",
+ * "tcp:HOST:PORT"), retrying every second while it is away, serves IF-MIB
+ * (ifTable, ifXTable, ifStackTable), IEEE8023-LAG-MIB and NETPOOL-MIB
+ * from 'store' and from 'observe' (with 'aux'), keeps stable ifIndex
+ * values in 'state_dir', reads LACP details from the ovs-vswitchd of
+ * 'ovs_db', and sends linkDown/linkUp and netpoolBondStatusChanged
+ * notifications.  One per process.  Returns 0 and sets '*agentp', or
+ * EBUSY. */
+int snmp_agent_start(struct event_base *base, struct store *store,
+                     const char *host, const char *socket_path,
+                     const char *state_dir, const char *ovs_db,
+                     snmp_observe_cb *observe, void *aux,
+                     struct snmp_agent **agentp);
+
+/* Disconnects and frees 'agent'.  Accepts NULL. */
+void snmp_agent_stop(struct snmp_agent *agent);
 
 /* Certificate (cert.c). */
 

@@ -41,6 +41,7 @@ struct daemon {
     struct dp_reconciler *fabric;  /* Converges the host's OVS. */
     struct vlan_mtu_checker *mtu;  /* Checks jumbo-frame paths. */
     struct http_metrics *metrics;  /* Prometheus /metrics listener. */
+    struct snmp_agent *snmp;       /* SNMP AgentX subagent, or NULL. */
     double start_time;             /* Seconds since the epoch. */
     struct event *resync;          /* Periodic full resync. */
     struct event *signals[4];      /* SIGTERM, SIGINT, SIGHUP, (end). */
@@ -62,6 +63,7 @@ static void sync_links(struct daemon *);
 static void links_changed(void *daemon_);
 static void on_resync(evutil_socket_t, short, void *daemon_);
 static char *render_metrics(void *daemon_);
+static struct json_object *observe_ovs(void *daemon_);
 static void on_signal(evutil_socket_t, short, void *daemon_);
 static char *state_path(const struct daemon *, const char *name);
 
@@ -192,6 +194,11 @@ start(struct daemon *d)
              c->datapath_type);
     vlan_mtu_checker_create(d->base, d->store, d->host, &d->mtu);
 
+    if (*c->snmp_agentx_socket) {
+        snmp_agent_start(d->base, d->store, d->host, c->snmp_agentx_socket,
+                         c->state_dir, c->ovs_db, observe_ovs, d, &d->snmp);
+    }
+
     error = dp_link_monitor_start(d->base, c->pif_match, links_changed, d,
                                   &d->links);
     if (error) {
@@ -215,6 +222,7 @@ stop(struct daemon *d)
 {
     http_server_stop(d->http);
     http_metrics_stop(d->metrics);
+    snmp_agent_stop(d->snmp);
     vlan_mtu_checker_destroy(d->mtu);
     dp_reconciler_destroy(d->fabric);
     api_destroy(d->api);
@@ -609,6 +617,15 @@ render_metrics(void *daemon_)
     char *text = metrics_render(d->store, observed, &info);
     json_object_put(observed);
     return text;
+}
+
+/* What the host's OVS reports, for the SNMP subagent. */
+static struct json_object *
+observe_ovs(void *daemon_)
+{
+    struct daemon *d = daemon_;
+    return d->fabric ? dp_reconciler_observe(d->fabric)
+                     : json_object_new_object();
 }
 
 static char *

@@ -126,7 +126,7 @@ int store_schema_version(struct store *store);
 /* Registers 'cb' (with 'aux') to run after each committed write.  Up to
  * STORE_MAX_CHANGE_CBS callbacks run, in the order they were added.
  * Returns 0, or ENOSPC when all are taken. */
-#define STORE_MAX_CHANGE_CBS 4
+#define STORE_MAX_CHANGE_CBS 8
 int store_add_change_cb(struct store *store, store_change_cb *cb, void *aux);
 
 /* Unregisters the callback registered with the same 'cb' and 'aux'. */

@@ -17,7 +17,7 @@ PACKAGES=(
     openvswitch-switch-dpdk dpdk dpdk-dev libdpdk-dev
     corosync libcorosync-common-dev libcpg-dev libquorum-dev
     libvotequorum-dev libcmap-dev libcfg-dev
-    snmpd snmp libsnmp-dev smitools
+    snmpd snmp libsnmp-dev smitools snmptrapd
     qemu-system-x86 qemu-utils libxen-dev libteam-dev
     busybox-static prometheus
     iproute2 ethtool nftables iputils-ping procps psmisc socat curl
