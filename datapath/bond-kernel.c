@@ -24,6 +24,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -246,7 +247,7 @@ move_address(struct nl_sock *sock, struct json_object *management)
     struct json_object *candidates =
         json_object_object_get(management, "candidates");
     bool on_bond = bool_field(management, "bond");
-    struct nl_cache *links = NULL, *addrs = NULL;
+    struct nl_cache *addrs = NULL;
     struct nl_addr *local = NULL;
     struct rtnl_link *link = NULL;
     char *text = xasprintf(
@@ -254,36 +255,37 @@ move_address(struct nl_sock *sock, struct json_object *management)
         json_object_get_int(json_object_object_get(management, "prefix")));
     int error = 0;
 
-    if (rtnl_link_alloc_cache(sock, AF_UNSPEC, &links) < 0
-        || rtnl_addr_alloc_cache(sock, &addrs) < 0
+    /* Only the addresses are dumped: hosts with many VIFs have many
+     * links, and most runs have nothing to move. */
+    if (rtnl_addr_alloc_cache(sock, &addrs) < 0
         || nl_addr_parse(text, AF_INET, &local) < 0) {
         error = EIO;
         goto out;
     }
-    link = rtnl_link_get_by_name(links, device);
-    if (!link) {
+    int ifindex = (int) if_nametoindex(device);
+    if (!ifindex) {
         goto out; /* OVS has not made the bridge yet: a later run will. */
     }
-    int ifindex = rtnl_link_get_ifindex(link);
 
-    /* The interfaces that hold it now, besides the right one. */
+    /* The candidate interfaces that hold it now. */
     int holders[16];
     size_t n_holders = 0;
     for (size_t i = 0; i < json_object_array_length(candidates); i++) {
-        struct rtnl_link *other = rtnl_link_get_by_name(
-            links,
+        int other = (int) if_nametoindex(
             json_object_get_string(json_object_array_get_idx(candidates, i)));
-        if (other && n_holders < 16
-            && find_address(addrs, rtnl_link_get_ifindex(other), local)) {
-            holders[n_holders++] = rtnl_link_get_ifindex(other);
+        if (other && n_holders < 16 && find_address(addrs, other, local)) {
+            holders[n_holders++] = other;
         }
-        rtnl_link_put(other);
     }
     bool present = find_address(addrs, ifindex, local) != NULL;
     if (!on_bond && !n_holders) {
         goto out; /* A NIC's address is its installer's business. */
     }
     if (present && !n_holders) {
+        goto out;
+    }
+    if (rtnl_link_get_kernel(sock, ifindex, NULL, &link) < 0) {
+        error = EIO;
         goto out;
     }
 
@@ -327,7 +329,6 @@ out:
     rtnl_link_put(link);
     nl_addr_put(local);
     nl_cache_free(addrs);
-    nl_cache_free(links);
     free(text);
     return error;
 }

@@ -11,7 +11,7 @@
 # BOND_STATUS_CHANGED is raised, and the member rejoins when the fault
 # clears.
 #
-# shellcheck disable=SC2016
+# shellcheck disable=SC2016,SC2034  # ok evaluates its condition later
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 
