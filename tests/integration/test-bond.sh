@@ -14,7 +14,7 @@
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-plan 47
+plan 51
 
 TOPO_NICS=5 # eth0..eth4: a fifth member for LACP to refuse.
 topo_switch_up
@@ -29,7 +29,7 @@ done
 
 vsctl() { on 1 ovs-vsctl --timeout=10 "$@"; }
 sw() { on switch ovs-vsctl --timeout=10 "$@"; }
-pif() { np 1 pif-list device="$1" --minimal; }
+pif() { np 1 pif-list device="$1" physical=true --minimal; }
 pif_param() { np 1 pif-param-get uuid="$(pif "$1")" param-name="$2"; }
 ovs_state() {
     vsctl show
@@ -104,6 +104,16 @@ is "$(np 1 bond-list --minimal)/$(np 1 pif-list physical=false --minimal)" \
 
 # --- LACP against the switch's port-channel ------------------------------
 
+# What the members carry moves to the bond: a VLAN on eth3, a VIF (of a
+# namespace guest, unplugged) on eth2's network.
+vm=$(np 1 vm-create name-label=guest)
+net2=$(np 1 pif-param-get uuid="$p2" param-name=network-uuid)
+vif=$(np 1 vif-create vm-uuid="$vm" network-uuid="$net2" device=0 \
+    other-config:netns="$(topo_ns h9)")
+vnet=$(np 1 network-create name-label=vlan20)
+vpif=$(np 1 vlan-create pif-uuid="$p3" vlan=20 network-uuid="$vnet")
+vlan=$(np 1 vlan-list --minimal)
+
 sw del-port sw0 h1-eth2 -- del-port sw0 h1-eth3 -- \
     add-bond sw0 po1 h1-eth2 h1-eth3 lacp=active bond_mode=balance-tcp \
     other_config:lacp-time=fast
@@ -122,6 +132,10 @@ is "$(np 1 pif-param-get uuid="$master" param-name=MAC)" \
     "the bond takes its primary member's MAC"
 is "$(pif_param eth2 bond-slave-of)/$(pif_param eth3 bond-slave-of)" \
     "$bond/$bond" "the members name their bond"
+is "$(np 1 vlan-param-get uuid="$vlan" param-name=tagged-PIF)" "$master" \
+    "a member's VLAN moves onto the bond"
+is "$(np 1 vif-param-get uuid="$vif" param-name=network-uuid)" "$net" \
+    "a VIF on a member's network moves to the bond's network"
 
 wait_until 20 vsctl br-exists "$bridge" || true
 is "$(vsctl list-ports "$bridge" | tr '\n' ' ')" "bond0 " \
@@ -202,6 +216,13 @@ wait_until 10 eval 'vsctl list-ports xenbr2 2> /dev/null | grep -qx eth2' ||
     true
 is "$(vsctl list-ports xenbr2)/$(pif_param eth2 bond-slave-of)" "eth2/" \
     "the members are ordinary PIFs again"
+is "$(np 1 vlan-param-get uuid="$vlan" param-name=tagged-PIF)" "$p2" \
+    "the VLAN moves back, onto the primary member"
+is "$(np 1 vif-param-get uuid="$vif" param-name=network-uuid)" "$net2" \
+    "and so does the VIF"
+np 1 vlan-destroy uuid="$vpif"
+np 1 vif-destroy uuid="$vif"
+np 1 vm-destroy uuid="$vm"
 
 # --- management onto a bond and back, with a remote CLI ------------------
 
