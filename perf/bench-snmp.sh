@@ -57,7 +57,7 @@ on() {
 mkdir -p "$sdir/conf" "$sdir/persist" "$sdir/kconf" "$sdir/kpersist"
 topo_switch_up
 TOPO_NETPOOLD_EXTRA_ARGS="--snmp-agentx-socket $sdir/agentx.sock \
---log-level info" topo_host_up 1
+--log-level debug" topo_host_up 1
 cat > "$sdir/conf/snmpd.conf" << CONF
 agentaddress udp:127.0.0.1:11161
 master agentx
@@ -125,6 +125,17 @@ done
 echo "best walk: netpool $best_np s, kernel $best_k s, ratio $(awk \
     -v a="$best_np" -v b="$best_k" 'BEGIN {printf "%.2f", a / b}') \
 (netpool / kernel)"
+
+# What netpoold logs of its view builds (the walks' main cost).
+builds=$(grep -o 'view of [0-9]* objects built in [0-9]* ms' \
+    "$STATE/h1/netpoold.log" | awk '{print $(NF - 1), $3}' | sort -n)
+if [ -n "$builds" ]; then
+    n=$(echo "$builds" | wc -l)
+    echo "view builds so far: $n, $(echo "$builds" | tail -1 |
+        cut -d' ' -f2) objects, median $(echo "$builds" |
+        sed -n "$(((n + 1) / 2))p" | cut -d' ' -f1) ms, max $(echo \
+        "$builds" | tail -1 | cut -d' ' -f1) ms"
+fi
 
 # /metrics latency and size.
 times=()
