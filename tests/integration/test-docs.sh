@@ -39,9 +39,21 @@ complete_line() { # LINE: print the completions bash offers at its end
         printf '%s\n' "${COMPREPLY[@]}"
     )
 }
-ok 'complete_line "netpool network-cr" | grep -qx network-create' \
+# offers LINE PATTERN: one of the completions of LINE matches PATTERN.  The
+# output is captured whole, not piped into grep -q: with pipefail, grep
+# leaving early would fail the writer with SIGPIPE.
+offers() {
+    local out c
+    out=$(complete_line "$1")
+    for c in $out; do
+        # shellcheck disable=SC2053  # $2 is a pattern
+        [[ $c == $2 ]] && return 0
+    done
+    return 1
+}
+ok 'offers "netpool network-cr" network-create' \
     "completion completes a command name"
-ok 'complete_line "netpool network-create " | grep -q "^name-label="' \
+ok 'offers "netpool network-create " "name-label="' \
     "completion offers a command's parameters"
 
 tour=$(sed -n '/^## A short CLI tour/,/^## /p' "$TEST_TOP/README.md" \
