@@ -373,30 +373,27 @@ call_field(struct cli_ctx *ctx, const char *verb,
     return error;
 }
 
-/* Sets 'key' of map 'field' to 'value' with the map calls the API offers:
- * remove_from (if the key is there) then add_to. */
+/* Sets 'key' of map 'field' to 'value' in one set_<map> call carrying the
+ * whole map, so the change is one write that the server checks as a whole:
+ * a refused value leaves the map as it was. */
 static struct np_error *
 set_map_key(struct cli_ctx *ctx, const struct target *target,
             const struct cli_field *field, const char *key, const char *value)
 {
     struct json_object *map = record_value(target, field);
     struct json_object *current;
-    struct np_error *error;
 
-    if (json_object_object_get_ex(map, key, &current)) {
-        if (json_object_is_type(current, json_type_string)
-            && !strcmp(json_object_get_string(current), value)) {
-            return NULL;
-        }
-        error = call_field(ctx, "remove_from", field, target->ref,
-                           json_object_new_string(key), NULL);
-        if (error) {
-            return error;
-        }
+    if (json_object_object_get_ex(map, key, &current)
+        && json_object_is_type(current, json_type_string)
+        && !strcmp(json_object_get_string(current), value)) {
+        return NULL;
     }
-    return call_field(ctx, "add_to", field, target->ref,
-                      json_object_new_string(key),
-                      json_object_new_string(value));
+    struct json_object *updated = json_object_new_object();
+    json_object_object_foreach (map, k, v) {
+        json_object_object_add(updated, k, json_object_get(v));
+    }
+    json_object_object_add(updated, key, json_object_new_string(value));
+    return call_field(ctx, "set", field, target->ref, updated, NULL);
 }
 
 /* Adds 'item' to, or removes it from, set 'field' by writing the whole
