@@ -45,13 +45,15 @@
 #define SCAN_INTERVAL_MS 5000       /* How often the kernel is listed. */
 
 struct dp_vif_netns {
-    struct nl_sock *sock;     /* rtnetlink, netpoold's namespace. */
-    int home_fd;              /* netpoold's own network namespace. */
-    int ioctl_fd;             /* AF_INET socket in netpoold's namespace. */
-    struct json_object *made; /* VIF UUID → guest (dp_vif_guests_build()
-                                * form) known to be in place. */
-    long long last_scan_ms;   /* When the kernel was last listed. */
-    bool scanned;             /* True after the first listing. */
+    struct nl_sock *sock;       /* rtnetlink, netpoold's namespace. */
+    int home_fd;                /* netpoold's own network namespace. */
+    int ioctl_fd;               /* AF_INET socket in netpoold's namespace. */
+    struct json_object *made;   /* VIF UUID → guest (dp_vif_guests_build()
+                                 * form) known to be in place. */
+    struct json_object *failed; /* VIF UUID → errno of the last failure to
+                                 * make its pair, so it is logged once. */
+    long long last_scan_ms;     /* When the kernel was last listed. */
+    bool scanned;               /* True after the first listing. */
 };
 
 static int scan(struct dp_vif_netns *, struct json_object *guests);
@@ -82,6 +84,7 @@ dp_vif_netns_create(void)
     netns->home_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
     netns->ioctl_fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     netns->made = json_object_new_object();
+    netns->failed = json_object_new_object();
     if (!netns->sock || netns->home_fd < 0 || netns->ioctl_fd < 0) {
         log_warn("namespace guests unavailable: no netlink socket or "
                  "namespace handle");
@@ -105,6 +108,7 @@ dp_vif_netns_destroy(struct dp_vif_netns *netns)
         close(netns->ioctl_fd);
     }
     json_object_put(netns->made);
+    json_object_put(netns->failed);
     free(netns);
 }
 
@@ -155,12 +159,19 @@ dp_vif_netns_sync(struct dp_vif_netns *netns, struct json_object *guests)
         } else {
             continue;
         }
+        struct json_object *last = json_object_object_get(netns->failed, id);
         if (retval) {
-            log_warn("%s (VIF %s, namespace %s): %s", str(want, "port"), id,
-                     str(want, "netns"), strerror(retval));
+            /* Retried on every run; said once. */
+            if (json_object_get_int(last) != retval) {
+                log_warn("%s (VIF %s, namespace %s): %s", str(want, "port"),
+                         id, str(want, "netns"), strerror(retval));
+                json_object_object_add(netns->failed, id,
+                                       json_object_new_int(retval));
+            }
             error = error ? error : retval;
         } else {
             json_object_object_add(made, id, json_object_get(want));
+            json_object_object_del(netns->failed, id);
         }
     }
     return error;
