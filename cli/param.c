@@ -393,7 +393,14 @@ set_map_key(struct cli_ctx *ctx, const struct target *target,
         json_object_object_add(updated, k, json_object_get(v));
     }
     json_object_object_add(updated, key, json_object_new_string(value));
-    return call_field(ctx, "set", field, target->ref, updated, NULL);
+    struct np_error *error = call_field(ctx, "set", field, target->ref,
+                                        json_object_get(updated), NULL);
+    if (!error && map) {
+        /* Later keys of the same command build on this one. */
+        json_object_object_add(map, key, json_object_new_string(value));
+    }
+    json_object_put(updated);
+    return error;
 }
 
 /* Adds 'item' to, or removes it from, set 'field' by writing the whole

@@ -8,7 +8,7 @@
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-plan 26
+plan 27
 
 topo_switch_up
 topo_host_up 1
@@ -29,6 +29,10 @@ is "$(np 1 network-param-get uuid="$net" param-name=name-description)" \
     "iSCSI traffic" "param-set writes name-description"
 is "$(np 1 network-param-get uuid="$net" param-name=other-config param-key=owner)" \
     ops "param-set writes a map key"
+np 1 network-param-set uuid="$net" other-config:a=1 other-config:b=2
+is "$(np 1 network-param-get uuid="$net" param-name=other-config)" \
+    "purpose: iscsi; owner: ops; a: 1; b: 2" \
+    "param-set writes several map keys in one command, keeping the others"
 ok 'np 1 network-param-list uuid="$net" | grep -Eq "name-label \( RW\) *: storage"' \
     "param-list shows fields xe-style with their mode"
 is "$(np 1 network-list name-label=storage --minimal)" "$net" \
