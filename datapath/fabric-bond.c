@@ -10,6 +10,7 @@
  * the bond existed.  Pure, like fabric.c.
  */
 #include "datapath/datapath.h"
+#include "datapath/fabric-build.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -19,8 +20,6 @@
 #include "lib/xalloc.h"
 
 static const char *field(struct json_object *record, const char *name);
-static int64_t int_field(struct json_object *record, const char *name);
-static bool bool_field(struct json_object *record, const char *name);
 static struct json_object *bond_bridge(struct json_object *bridges,
                                        const char *name,
                                        const char *datapath_type,
@@ -41,7 +40,7 @@ dp_fabric_add_bonds(struct json_object *bridges, struct json_object *records,
         const char *master_uuid = field(bond, "master");
         struct json_object *master = json_object_object_get(pifs, master_uuid);
         if (!master || strcmp(field(master, "host"), host)
-            || !bool_field(master, "currently_attached")) {
+            || !dp_record_bool(master, "currently_attached")) {
             continue;
         }
         struct json_object *network =
@@ -58,7 +57,7 @@ dp_fabric_add_bonds(struct json_object *bridges, struct json_object *records,
         const char *primary = "";
         json_object_object_foreach (pifs, pif_uuid, pif) {
             if (strcmp(field(pif, "bond_slave_of"), uuid)
-                || !bool_field(pif, "currently_attached")
+                || !dp_record_bool(pif, "currently_attached")
                 || !*field(pif, "device")) {
                 continue;
             }
@@ -87,7 +86,7 @@ dp_fabric_add_bonds(struct json_object *bridges, struct json_object *records,
         }
         bond_properties_read(mode, json_object_object_get(bond, "properties"),
                              &props);
-        int64_t mtu = int_field(network, "MTU");
+        int64_t mtu = dp_record_int(network, "MTU");
         struct bond_ovs_config config = {
             .mode = mode,
             .props = &props,
@@ -122,23 +121,6 @@ field(struct json_object *record, const char *name)
                    && json_object_is_type(value, json_type_string)
                ? json_object_get_string(value)
                : "";
-}
-
-static int64_t
-int_field(struct json_object *record, const char *name)
-{
-    struct json_object *value;
-    return json_object_object_get_ex(record, name, &value)
-               ? json_object_get_int64(value)
-               : 0;
-}
-
-static bool
-bool_field(struct json_object *record, const char *name)
-{
-    struct json_object *value;
-    return json_object_object_get_ex(record, name, &value)
-           && json_object_get_boolean(value);
 }
 
 /* Returns bridge 'name' of 'bridges', adding it as fabric.c adds a

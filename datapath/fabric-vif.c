@@ -12,6 +12,7 @@
  * Pure, like fabric.c.
  */
 #include "datapath/datapath.h"
+#include "datapath/fabric-build.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -36,16 +37,12 @@ static struct json_object *new_vif_port(const char *uuid,
 static const char *field(struct json_object *record, const char *name);
 static const char *map_field(struct json_object *record, const char *map,
                              const char *key);
-static int64_t int_field(struct json_object *record, const char *name);
-static bool bool_field(struct json_object *record, const char *name);
 static bool parse_int(const char *text, int64_t min, int64_t max,
                       int64_t *value);
 static struct json_object *new_bridge(struct json_object *bridges,
                                       const char *name,
                                       const char *datapath_type,
                                       const char *network, int64_t mtu);
-static struct json_object *new_port(const char *id_key, const char *id);
-static struct json_object *new_interface(const char *type, int64_t mtu);
 
 bool
 dp_vif_port_name(int64_t index, const char *device, char name[IF_NAMESIZE])
@@ -97,7 +94,7 @@ dp_fabric_add_vifs(struct json_object *bridges, struct json_object *records,
         int64_t index;
         char name[IF_NAMESIZE];
 
-        if (!bool_field(vif, "currently_attached") || !vm || !network
+        if (!dp_record_bool(vif, "currently_attached") || !vm || !network
             || !vif_on_host(vif, vm, host)
             || !parse_int(map_field(vm, "other_config", DP_VIF_INDEX_KEY), 1,
                           DP_VIF_INDEX_MAX, &index)
@@ -112,7 +109,7 @@ dp_fabric_add_vifs(struct json_object *bridges, struct json_object *records,
         }
         json_object_object_add(
             json_object_object_get(br, "ports"), name,
-            new_vif_port(uuid, vif, name, int_field(network, "MTU"), tag));
+            new_vif_port(uuid, vif, name, dp_record_int(network, "MTU"), tag));
     }
 }
 
@@ -135,7 +132,7 @@ dp_vif_guests_build(struct json_object *records)
         int64_t index, device;
         char port[IF_NAMESIZE];
 
-        if (!bool_field(vif, "currently_attached") || !vm || !network
+        if (!dp_record_bool(vif, "currently_attached") || !vm || !network
             || !*netns
             || !parse_int(map_field(vm, "other_config", DP_VIF_INDEX_KEY), 1,
                           DP_VIF_INDEX_MAX, &index)
@@ -154,7 +151,8 @@ dp_vif_guests_build(struct json_object *records)
         json_object_object_add(guest, "MAC",
                                json_object_new_string(field(vif, "MAC")));
         json_object_object_add(
-            guest, "MTU", json_object_new_int64(int_field(network, "MTU")));
+            guest, "MTU",
+            json_object_new_int64(dp_record_int(network, "MTU")));
         json_object_object_add(guests, uuid, guest);
     }
     return guests;
@@ -190,7 +188,7 @@ vif_bridge(struct json_object *bridges, struct json_object *records,
             json_object_object_get(pifs, field(vlan, "tagged_PIF"));
         struct json_object *parent_net =
             json_object_object_get(networks, field(parent, "network"));
-        *tag = int_field(vlan, "tag");
+        *tag = dp_record_int(vlan, "tag");
         if (!parent || !parent_net || *tag < 1 || *tag > 4094) {
             return NULL;
         }
@@ -204,7 +202,7 @@ vif_bridge(struct json_object *bridges, struct json_object *records,
     struct json_object *br = json_object_object_get(bridges, name);
     return br ? br
               : new_bridge(bridges, name, datapath_type, network_uuid,
-                           int_field(network, "MTU"));
+                           dp_record_int(network, "MTU"));
 }
 
 /* Returns the VLAN whose VLAN PIF on 'host' is on network 'network_uuid',
@@ -236,8 +234,8 @@ static struct json_object *
 new_vif_port(const char *uuid, struct json_object *vif, const char *name,
              int64_t mtu, int64_t tag)
 {
-    struct json_object *port = new_port("netpool-vif", uuid);
-    struct json_object *iface = new_interface("", mtu);
+    struct json_object *port = dp_fabric_port_new("netpool-vif", uuid);
+    struct json_object *iface = dp_fabric_interface_new("", mtu);
     struct json_object *ids = json_object_object_get(iface, "external_ids");
 
     if (tag > 0) {
@@ -282,23 +280,6 @@ map_field(struct json_object *record, const char *map, const char *key)
     return field(json_object_object_get(record, map), key);
 }
 
-static int64_t
-int_field(struct json_object *record, const char *name)
-{
-    struct json_object *value;
-    return json_object_object_get_ex(record, name, &value)
-               ? json_object_get_int64(value)
-               : 0;
-}
-
-static bool
-bool_field(struct json_object *record, const char *name)
-{
-    struct json_object *value;
-    return json_object_object_get_ex(record, name, &value)
-           && json_object_get_boolean(value);
-}
-
 /* Parses 'text' as a decimal integer from 'min' to 'max' with nothing
  * around it. */
 static bool
@@ -329,7 +310,7 @@ new_bridge(struct json_object *bridges, const char *name,
     struct json_object *br = json_object_new_object();
     struct json_object *ids = json_object_new_object();
     struct json_object *ports = json_object_new_object();
-    struct json_object *local = new_port("netpool-network", network);
+    struct json_object *local = dp_fabric_port_new("netpool-network", network);
 
     json_object_object_add(br, "datapath_type",
                            json_object_new_string(datapath_type));
@@ -338,43 +319,9 @@ new_bridge(struct json_object *bridges, const char *name,
     json_object_object_add(br, "external_ids", ids);
     json_object_object_add(br, "other_config", json_object_new_object());
     json_object_object_add(json_object_object_get(local, "interfaces"), name,
-                           new_interface("internal", mtu));
+                           dp_fabric_interface_new("internal", mtu));
     json_object_object_add(ports, name, local);
     json_object_object_add(br, "ports", ports);
     json_object_object_add(bridges, name, br);
     return br;
-}
-
-static struct json_object *
-new_port(const char *id_key, const char *id)
-{
-    struct json_object *port = json_object_new_object();
-    struct json_object *ids = json_object_new_object();
-
-    json_object_object_add(ids, id_key, json_object_new_string(id));
-    json_object_object_add(port, "external_ids", ids);
-    json_object_object_add(port, "other_config", json_object_new_object());
-    json_object_object_add(port, "bond_mode", json_object_new_string(""));
-    json_object_object_add(port, "lacp", json_object_new_string(""));
-    json_object_object_add(port, "bond_updelay", json_object_new_int(0));
-    json_object_object_add(port, "bond_downdelay", json_object_new_int(0));
-    json_object_object_add(port, "interfaces", json_object_new_object());
-    return port;
-}
-
-static struct json_object *
-new_interface(const char *type, int64_t mtu)
-{
-    struct json_object *iface = json_object_new_object();
-
-    json_object_object_add(iface, "type", json_object_new_string(type));
-    if (mtu > 0) {
-        json_object_object_add(iface, "mtu_request",
-                               json_object_new_int64(mtu));
-    }
-    json_object_object_add(iface, "external_ids", json_object_new_object());
-    json_object_object_add(iface, "options", json_object_new_object());
-    json_object_object_add(iface, "other_config", json_object_new_object());
-    json_object_object_add(iface, "bfd", json_object_new_object());
-    return iface;
 }

@@ -9,13 +9,12 @@
  * Pure, like fabric.c.
  */
 #include "datapath/datapath.h"
+#include "datapath/fabric-build.h"
 
 #include <string.h>
 #include <json-c/json.h>
 
 static const char *field(struct json_object *record, const char *name);
-static int64_t int_field(struct json_object *record, const char *name);
-static bool bool_field(struct json_object *record, const char *name);
 static struct json_object *new_fake_bridge(const char *pif, const char *name,
                                            int64_t tag, int64_t mtu);
 
@@ -37,7 +36,7 @@ dp_fabric_add_vlans(struct json_object *bridges, struct json_object *records,
         struct json_object *parent =
             json_object_object_get(pifs, field(vlan, "tagged_PIF"));
         if (!child || !parent || strcmp(field(child, "host"), host)
-            || !bool_field(child, "currently_attached")) {
+            || !dp_record_bool(child, "currently_attached")) {
             continue;
         }
 
@@ -50,13 +49,14 @@ dp_fabric_add_vlans(struct json_object *bridges, struct json_object *records,
         struct json_object *child_net =
             json_object_object_get(networks, field(child, "network"));
         const char *name = field(child_net, "bridge");
-        int64_t tag = int_field(vlan, "tag");
+        int64_t tag = dp_record_int(vlan, "tag");
         if (!br || !child_net || !*name || tag < 1 || tag > 4094) {
             continue;
         }
-        json_object_object_add(json_object_object_get(br, "ports"), name,
-                               new_fake_bridge(child_uuid, name, tag,
-                                               int_field(child_net, "MTU")));
+        json_object_object_add(
+            json_object_object_get(br, "ports"), name,
+            new_fake_bridge(child_uuid, name, tag,
+                            dp_record_int(child_net, "MTU")));
     }
 }
 
@@ -70,23 +70,6 @@ field(struct json_object *record, const char *name)
                    && json_object_get_string(value)
                ? json_object_get_string(value)
                : "";
-}
-
-static int64_t
-int_field(struct json_object *record, const char *name)
-{
-    struct json_object *value;
-    return json_object_object_get_ex(record, name, &value)
-               ? json_object_get_int64(value)
-               : 0;
-}
-
-static bool
-bool_field(struct json_object *record, const char *name)
-{
-    struct json_object *value;
-    return json_object_object_get_ex(record, name, &value)
-           && json_object_get_boolean(value);
 }
 
 /* Returns the port of a fake bridge 'name' for VLAN PIF 'pif', in the

@@ -17,19 +17,16 @@
  * owns.
  */
 #include "datapath/datapath.h"
+#include "datapath/fabric-build.h"
 
 #include <string.h>
 #include <json-c/json.h>
 
 static const char *field(struct json_object *record, const char *name);
-static int64_t int_field(struct json_object *record, const char *name);
-static bool bool_field(struct json_object *record, const char *name);
 static struct json_object *ensure_bridge(struct json_object *bridges,
                                          const char *name,
                                          const char *datapath_type,
                                          const char *network, int64_t mtu);
-static struct json_object *new_port(const char *id_key, const char *id);
-static struct json_object *new_interface(const char *type, int64_t mtu);
 
 struct json_object *
 dp_fabric_build(struct json_object *records, const char *host,
@@ -46,9 +43,9 @@ dp_fabric_build(struct json_object *records, const char *host,
      * bridge on the host, with the PIF's device as a port. */
     json_object_object_foreach (pifs, uuid, pif) {
         if (strcmp(field(pif, "host"), host)
-            || !bool_field(pif, "currently_attached")
-            || int_field(pif, "VLAN") != -1 || *field(pif, "bond_slave_of")
-            || !bool_field(pif, "physical")) {
+            || !dp_record_bool(pif, "currently_attached")
+            || dp_record_int(pif, "VLAN") != -1 || *field(pif, "bond_slave_of")
+            || !dp_record_bool(pif, "physical")) {
             continue;
         }
         struct json_object *network =
@@ -57,13 +54,13 @@ dp_fabric_build(struct json_object *records, const char *host,
         if (!network || !*bridge) {
             continue;
         }
-        int64_t mtu = int_field(network, "MTU");
+        int64_t mtu = dp_record_int(network, "MTU");
         struct json_object *br = ensure_bridge(bridges, bridge, datapath_type,
                                                field(pif, "network"), mtu);
-        struct json_object *port = new_port("netpool-pif", uuid);
+        struct json_object *port = dp_fabric_port_new("netpool-pif", uuid);
         struct json_object *ifaces =
             json_object_object_get(port, "interfaces");
-        struct json_object *iface = new_interface("", mtu);
+        struct json_object *iface = dp_fabric_interface_new("", mtu);
         json_object_object_add(json_object_object_get(iface, "external_ids"),
                                "netpool-pif", json_object_new_string(uuid));
         json_object_object_add(ifaces, field(pif, "device"), iface);
@@ -95,8 +92,8 @@ field(struct json_object *record, const char *name)
                : "";
 }
 
-static int64_t
-int_field(struct json_object *record, const char *name)
+int64_t
+dp_record_int(struct json_object *record, const char *name)
 {
     struct json_object *value;
     return json_object_object_get_ex(record, name, &value)
@@ -104,8 +101,8 @@ int_field(struct json_object *record, const char *name)
                : 0;
 }
 
-static bool
-bool_field(struct json_object *record, const char *name)
+bool
+dp_record_bool(struct json_object *record, const char *name)
 {
     struct json_object *value;
     return json_object_object_get_ex(record, name, &value)
@@ -133,17 +130,17 @@ ensure_bridge(struct json_object *bridges, const char *name,
     json_object_object_add(br, "other_config", json_object_new_object());
 
     struct json_object *ports = json_object_new_object();
-    struct json_object *local = new_port("netpool-network", network);
+    struct json_object *local = dp_fabric_port_new("netpool-network", network);
     json_object_object_add(json_object_object_get(local, "interfaces"), name,
-                           new_interface("internal", mtu));
+                           dp_fabric_interface_new("internal", mtu));
     json_object_object_add(ports, name, local);
     json_object_object_add(br, "ports", ports);
     json_object_object_add(bridges, name, br);
     return br;
 }
 
-static struct json_object *
-new_port(const char *id_key, const char *id)
+struct json_object *
+dp_fabric_port_new(const char *id_key, const char *id)
 {
     struct json_object *port = json_object_new_object();
     struct json_object *ids = json_object_new_object();
@@ -159,8 +156,8 @@ new_port(const char *id_key, const char *id)
     return port;
 }
 
-static struct json_object *
-new_interface(const char *type, int64_t mtu)
+struct json_object *
+dp_fabric_interface_new(const char *type, int64_t mtu)
 {
     struct json_object *iface = json_object_new_object();
 
