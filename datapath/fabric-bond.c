@@ -20,10 +20,6 @@
 #include "lib/xalloc.h"
 
 static const char *field(struct json_object *record, const char *name);
-static struct json_object *bond_bridge(struct json_object *bridges,
-                                       const char *name,
-                                       const char *datapath_type,
-                                       const char *network, int64_t mtu);
 
 void
 dp_fabric_add_bonds(struct json_object *bridges, struct json_object *records,
@@ -97,8 +93,8 @@ dp_fabric_add_bonds(struct json_object *bridges, struct json_object *records,
             .n_members = n,
             .mtu = mtu,
         };
-        struct json_object *br = bond_bridge(bridges, bridge, datapath_type,
-                                             field(master, "network"), mtu);
+        struct json_object *br = dp_fabric_bridge_ensure(
+            bridges, bridge, datapath_type, field(master, "network"), mtu);
         if (*field(master, "MAC")) {
             json_object_object_add(
                 json_object_object_get(br, "other_config"), "hwaddr",
@@ -121,57 +117,4 @@ field(struct json_object *record, const char *name)
                    && json_object_is_type(value, json_type_string)
                ? json_object_get_string(value)
                : "";
-}
-
-/* Returns bridge 'name' of 'bridges', adding it as fabric.c adds a
- * network's bridge (its internal port at the network's MTU) if it is not
- * there yet. */
-static struct json_object *
-bond_bridge(struct json_object *bridges, const char *name,
-            const char *datapath_type, const char *network, int64_t mtu)
-{
-    struct json_object *br = json_object_object_get(bridges, name);
-    if (br) {
-        return br;
-    }
-
-    br = json_object_new_object();
-    json_object_object_add(br, "datapath_type",
-                           json_object_new_string(datapath_type));
-    struct json_object *ids = json_object_new_object();
-    json_object_object_add(ids, "netpool-network",
-                           json_object_new_string(network));
-    json_object_object_add(br, "external_ids", ids);
-    json_object_object_add(br, "other_config", json_object_new_object());
-
-    struct json_object *local = json_object_new_object();
-    struct json_object *local_ids = json_object_new_object();
-    json_object_object_add(local_ids, "netpool-network",
-                           json_object_new_string(network));
-    json_object_object_add(local, "external_ids", local_ids);
-    json_object_object_add(local, "other_config", json_object_new_object());
-    json_object_object_add(local, "bond_mode", json_object_new_string(""));
-    json_object_object_add(local, "lacp", json_object_new_string(""));
-    json_object_object_add(local, "bond_updelay", json_object_new_int(0));
-    json_object_object_add(local, "bond_downdelay", json_object_new_int(0));
-
-    struct json_object *iface = json_object_new_object();
-    json_object_object_add(iface, "type", json_object_new_string("internal"));
-    if (mtu > 0) {
-        json_object_object_add(iface, "mtu_request",
-                               json_object_new_int64(mtu));
-    }
-    json_object_object_add(iface, "external_ids", json_object_new_object());
-    json_object_object_add(iface, "options", json_object_new_object());
-    json_object_object_add(iface, "other_config", json_object_new_object());
-    json_object_object_add(iface, "bfd", json_object_new_object());
-    struct json_object *ifaces = json_object_new_object();
-    json_object_object_add(ifaces, name, iface);
-    json_object_object_add(local, "interfaces", ifaces);
-
-    struct json_object *ports = json_object_new_object();
-    json_object_object_add(ports, name, local);
-    json_object_object_add(br, "ports", ports);
-    json_object_object_add(bridges, name, br);
-    return br;
 }

@@ -26,4 +26,13 @@ struct json_object *dp_fabric_port_new(const char *id_key, const char *id);
  * "internal", …) with mtu_request 'mtu' (none when 'mtu' <= 0). */
 struct json_object *dp_fabric_interface_new(const char *type, int64_t mtu);
 
+/* Returns bridge 'name' of 'bridges' (a fabric's "bridges" object),
+ * adding it if it is new: 'datapath_type', external_ids
+ * {netpool-network: 'network'}, and its own internal port carrying the
+ * network's 'mtu'. */
+struct json_object *dp_fabric_bridge_ensure(struct json_object *bridges,
+                                            const char *name,
+                                            const char *datapath_type,
+                                            const char *network, int64_t mtu);
+
 #endif

@@ -39,10 +39,6 @@ static const char *map_field(struct json_object *record, const char *map,
                              const char *key);
 static bool parse_int(const char *text, int64_t min, int64_t max,
                       int64_t *value);
-static struct json_object *new_bridge(struct json_object *bridges,
-                                      const char *name,
-                                      const char *datapath_type,
-                                      const char *network, int64_t mtu);
 
 bool
 dp_vif_port_name(int64_t index, const char *device, char name[IF_NAMESIZE])
@@ -199,10 +195,8 @@ vif_bridge(struct json_object *bridges, struct json_object *records,
     if (!*name) {
         return NULL;
     }
-    struct json_object *br = json_object_object_get(bridges, name);
-    return br ? br
-              : new_bridge(bridges, name, datapath_type, network_uuid,
-                           dp_record_int(network, "MTU"));
+    return dp_fabric_bridge_ensure(bridges, name, datapath_type, network_uuid,
+                                   dp_record_int(network, "MTU"));
 }
 
 /* Returns the VLAN whose VLAN PIF on 'host' is on network 'network_uuid',
@@ -300,28 +294,3 @@ parse_int(const char *text, int64_t min, int64_t max, int64_t *value)
 }
 
 /* Fabric shapes, as fabric.c makes them. */
-
-/* Adds bridge 'name' of 'network' to 'bridges' with its internal port at
- * 'mtu', and returns it. */
-static struct json_object *
-new_bridge(struct json_object *bridges, const char *name,
-           const char *datapath_type, const char *network, int64_t mtu)
-{
-    struct json_object *br = json_object_new_object();
-    struct json_object *ids = json_object_new_object();
-    struct json_object *ports = json_object_new_object();
-    struct json_object *local = dp_fabric_port_new("netpool-network", network);
-
-    json_object_object_add(br, "datapath_type",
-                           json_object_new_string(datapath_type));
-    json_object_object_add(ids, "netpool-network",
-                           json_object_new_string(network));
-    json_object_object_add(br, "external_ids", ids);
-    json_object_object_add(br, "other_config", json_object_new_object());
-    json_object_object_add(json_object_object_get(local, "interfaces"), name,
-                           dp_fabric_interface_new("internal", mtu));
-    json_object_object_add(ports, name, local);
-    json_object_object_add(br, "ports", ports);
-    json_object_object_add(bridges, name, br);
-    return br;
-}

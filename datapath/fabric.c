@@ -23,10 +23,6 @@
 #include <json-c/json.h>
 
 static const char *field(struct json_object *record, const char *name);
-static struct json_object *ensure_bridge(struct json_object *bridges,
-                                         const char *name,
-                                         const char *datapath_type,
-                                         const char *network, int64_t mtu);
 
 struct json_object *
 dp_fabric_build(struct json_object *records, const char *host,
@@ -55,8 +51,8 @@ dp_fabric_build(struct json_object *records, const char *host,
             continue;
         }
         int64_t mtu = dp_record_int(network, "MTU");
-        struct json_object *br = ensure_bridge(bridges, bridge, datapath_type,
-                                               field(pif, "network"), mtu);
+        struct json_object *br = dp_fabric_bridge_ensure(
+            bridges, bridge, datapath_type, field(pif, "network"), mtu);
         struct json_object *port = dp_fabric_port_new("netpool-pif", uuid);
         struct json_object *ifaces =
             json_object_object_get(port, "interfaces");
@@ -109,11 +105,10 @@ dp_record_bool(struct json_object *record, const char *name)
            && json_object_get_boolean(value);
 }
 
-/* Returns bridge 'name' of 'bridges', adding it (with its internal port,
- * which carries the network's MTU) if it is new. */
-static struct json_object *
-ensure_bridge(struct json_object *bridges, const char *name,
-              const char *datapath_type, const char *network, int64_t mtu)
+struct json_object *
+dp_fabric_bridge_ensure(struct json_object *bridges, const char *name,
+                        const char *datapath_type, const char *network,
+                        int64_t mtu)
 {
     struct json_object *br = json_object_object_get(bridges, name);
     if (br) {
