@@ -76,6 +76,16 @@ int dp_pifs_sync(struct store *store, const char *host,
                  const struct dp_link *links, size_t n,
                  const char *management);
 
+/* Names of the messages a NIC's carrier change raises (pif-carrier.c). */
+#define DP_PIF_CARRIER_DOWN "PIF_CARRIER_DOWN"
+#define DP_PIF_CARRIER_UP "PIF_CARRIER_UP"
+
+/* Raises PIF_CARRIER_DOWN (priority 3) or PIF_CARRIER_UP (priority 5) for
+ * PIF 'pif' of 'store', whose NIC 'link' now has the carrier it reports.
+ * Returns 0 or a positive errno. */
+int dp_pif_raise_carrier(struct store *store, const char *pif,
+                         const struct dp_link *link);
+
 /* The host's Open vSwitch (ovs.c). */
 
 struct dp_ovs;

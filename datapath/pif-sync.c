@@ -224,14 +224,19 @@ refresh_pif(struct store *store, const char *uuid, struct json_object *record,
 {
     struct json_object *changes = json_object_new_object();
     struct json_object *old;
+    bool raise_carrier = false;
 
     add_runtime(changes, link);
     if (json_object_object_get_ex(record, "carrier", &old)
         && json_object_get_boolean(old) != link->carrier) {
         log_info("%s: carrier %s", link->device,
                  link->carrier ? "up" : "down");
+        raise_carrier = true;
     }
     int error = store_update(store, "PIF", uuid, changes);
     json_object_put(changes);
+    if (!error && raise_carrier) {
+        error = dp_pif_raise_carrier(store, uuid, link);
+    }
     return error;
 }

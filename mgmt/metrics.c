@@ -105,6 +105,22 @@ object_families(struct text *t, struct store *store)
     json_object_put(counts);
     json_object_put(messages);
 
+    /* Messages raised since netpoold started, by name and priority. */
+    struct json_object *raised = store_messages_raised();
+    family(t, "netpool_messages_raised_total", "counter",
+           "Messages (alerts) raised since netpoold started, by name and "
+           "priority.");
+    for (size_t i = 0; i < json_object_array_length(raised); i++) {
+        struct json_object *entry = json_object_array_get_idx(raised, i);
+        put(t, "netpool_messages_raised_total{name=\"");
+        put_label_value(t, field(entry, "name"));
+        put(t, "\",priority=\"%d\"} %lld\n",
+            json_object_get_int(json_object_object_get(entry, "priority")),
+            (long long) json_object_get_int64(
+                json_object_object_get(entry, "count")));
+    }
+    json_object_put(raised);
+
     struct json_object *vms = store_get_all(store, "VM");
     family(t, "netpool_vm_power_state", "gauge",
            "1 for the VM's power state, 0 for the others.");

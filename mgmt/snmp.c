@@ -3,7 +3,8 @@
  * serves its IF-MIB, IEEE8023-LAG-MIB and NETPOOL-MIB objects (see
  * snmp.h) to SNMP managers, and sends its notifications: linkDown/linkUp
  * when a PIF's carrier changes, netpoolBondStatusChanged when a bond's
- * links change (the BOND_STATUS_CHANGED message).
+ * links change (the BOND_STATUS_CHANGED message), netpoolMtuMismatch for
+ * an MTU_MISMATCH message.
  *
  * net-snmp's library runs inside netpoold's libevent loop without ever
  * blocking it: snmp_select_info2() names the descriptors and the next
@@ -115,6 +116,7 @@ static void remember_carriers(struct snmp_agent *);
 static void notify_link(struct snmp_agent *, const char *pif,
                         struct json_object *snapshot);
 static void notify_bond(struct snmp_agent *, struct json_object *message);
+static void notify_mtu(struct snmp_agent *, struct json_object *message);
 static const struct snmp_view *current_view(struct snmp_agent *);
 static void build_view(struct snmp_agent *);
 static struct json_object *read_records(struct store *);
@@ -487,6 +489,9 @@ on_store_changed(evutil_socket_t fd, short what, void *agent_)
                        && !strcmp(field(snapshot, "name"),
                                   "BOND_STATUS_CHANGED")) {
                 notify_bond(a, snapshot);
+            } else if (!strcmp(class, "message") && !strcmp(op, "add")
+                       && !strcmp(field(snapshot, "name"), "MTU_MISMATCH")) {
+                notify_mtu(a, snapshot);
             }
         }
         json_object_put(changes);
@@ -655,6 +660,39 @@ out:
     json_object_put(pifs);
     json_object_put(bonds);
     json_object_put(pif);
+}
+
+/* Sends netpoolMtuMismatch for an MTU_MISMATCH 'message' about a network
+ * (the MTU check of this host raised it). */
+static void
+notify_mtu(struct snmp_agent *a, struct json_object *message)
+{
+    static const oid trap_oid[] = {1, 3, 6, 1, 6, 3, 1, 1, 4, 1, 0};
+    static const oid mtu_trap[] = {1, 3, 6, 1, 4, 1, SNMP_NETPOOL_ENTERPRISE,
+                                   0, 2};
+    oid object[] = {1, 3, 6, 1, 4, 1, SNMP_NETPOOL_ENTERPRISE, 1, 4, 0, 0};
+    const char *uuid = field(message, "obj_uuid");
+    struct json_object *network = store_get(a->store, "network", uuid);
+    const char *name = field(network, "name_label");
+    const char *body = field(message, "body");
+    size_t body_length = strlen(body);
+    netsnmp_variable_list *vars = NULL;
+
+    snmp_varlist_add_variable(&vars, trap_oid, OID_LENGTH(trap_oid),
+                              ASN_OBJECT_ID, mtu_trap, sizeof mtu_trap);
+    object[9] = 1;
+    snmp_varlist_add_variable(&vars, object, OID_LENGTH(object), ASN_OCTET_STR,
+                              uuid, strlen(uuid));
+    object[9] = 2;
+    snmp_varlist_add_variable(&vars, object, OID_LENGTH(object), ASN_OCTET_STR,
+                              name, strlen(name));
+    object[9] = 3;
+    snmp_varlist_add_variable(&vars, object, OID_LENGTH(object), ASN_OCTET_STR,
+                              body, body_length > 255 ? 255 : body_length);
+    send_v2trap(vars);
+    snmp_free_varbind(vars);
+    log_info("SNMP netpoolMtuMismatch for network %s", uuid);
+    json_object_put(network);
 }
 
 /* The view. */

@@ -190,6 +190,12 @@ int store_raise_message(struct store *store, const char *name, int priority,
                         const char *cls, const char *obj_uuid,
                         const char *body);
 
+/* Returns a new JSON array of {"name", "priority", "count"}: how many
+ * messages of each name and priority store_raise_message() raised in this
+ * process (destroying a message does not lower its count), for counters
+ * that only go up. */
+struct json_object *store_messages_raised(void);
+
 /* Change log. */
 
 /* Returns the sequence number of the last committed change (0 when

@@ -2,14 +2,15 @@
 #
 # test-metrics: netpoold's Prometheus exporter.  promtool accepts /metrics;
 # a real Prometheus server on loopback scrapes netpoold, and a PromQL query
-# sees exactly the frames injected into a PIF; /metrics over TLS works with
+# sees exactly the frames injected into a PIF and counts the messages a
+# carrier change raises; /metrics over TLS works with
 # the host certificate; secrets never appear.
 #
 # shellcheck disable=SC2016
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-plan 9
+plan 12
 
 topo_switch_up
 # No IPv6 chatter in the test's namespaces, so injected frames are the only
@@ -82,6 +83,28 @@ is "$(promql "$q")" "$want" \
 ok '[ -n "$(promql "netpool_interface_up{device=\"eth0\"} == 1")" ]' \
     "netpool_interface_up reports eth0 up"
 ok '[ -n "$(promql "netpool_build_info")" ]' "netpool_build_info is there"
+
+# eth1 loses carrier: PIF_CARRIER_DOWN is raised about its PIF and counted.
+raised() { # NAME: netpool_messages_raised_total of NAME, 0 when absent
+    local v
+    v=$(promql "sum(netpool_messages_raised_total{name=\"$1\"})")
+    echo "${v:-0}"
+}
+down0=$(raised PIF_CARRIER_DOWN)
+up0=$(raised PIF_CARRIER_UP)
+ip -n "${PREFIX}switch" link set h1-eth1 down
+wait_until 30 eval '[ "$(raised PIF_CARRIER_DOWN)" = $((down0 + 1)) ]' || true
+is "$(raised PIF_CARRIER_DOWN)" "$((down0 + 1))" \
+    "carrier lost on eth1: netpool_messages_raised_total counts PIF_CARRIER_DOWN"
+eth1_pif=$(np 1 pif-list device=eth1 --minimal)
+msg=$(np 1 message-list name=PIF_CARRIER_DOWN --minimal | tr ',' '\n' |
+    tail -1)
+is "$(np 1 message-param-get uuid="$msg" param-name=obj-uuid)" "$eth1_pif" \
+    "the PIF_CARRIER_DOWN message is about eth1's PIF"
+ip -n "${PREFIX}switch" link set h1-eth1 up
+wait_until 30 eval '[ "$(raised PIF_CARRIER_UP)" = $((up0 + 1)) ]' || true
+is "$(raised PIF_CARRIER_UP)" "$((up0 + 1))" \
+    "carrier back: PIF_CARRIER_UP counted"
 stop_prometheus
 
 # /metrics over TLS with the host certificate.

@@ -6,7 +6,8 @@
 # ifStackTable and IEEE8023-LAG-MIB show a LACP bond negotiated with the
 # switch; NETPOOL-MIB shows the host, a VM and the bond; taking a NIC's
 # carrier down sends linkDown (and up, linkUp), a bond losing a member
-# sends netpoolBondStatusChanged, both to snmptrapd; the subagent comes
+# sends netpoolBondStatusChanged, an MTU path check that finds a smaller
+# MTU sends netpoolMtuMismatch, all to snmptrapd; the subagent comes
 # back after snmpd and after netpoold restart, with the same ifIndex; and
 # doc/NETPOOL-MIB.txt passes smilint and snmptranslate.
 #
@@ -14,7 +15,7 @@
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-plan 22
+plan 24
 
 export MIBS=
 sdir=$STATE/snmp
@@ -240,6 +241,28 @@ if [ -n "${bond:-}" ]; then
 else
     skip "netpoolBondStatusChanged" "no bond-create in this build"
 fi
+
+# --- MTU_MISMATCH: netpoolMtuMismatch --------------------------------------
+
+# eth1's network goes to MTU 9000 with an address; the switch answers on
+# sw0's own port, but its end of h1's wire (h1-eth1) stays at 1500, so
+# the MTU check's full-size probes vanish while small ones pass.
+p1=$(np 1 pif-list device=eth1 --minimal)
+np 1 network-param-set uuid="$net1" MTU=9000
+np 1 pif-reconfigure-ip uuid="$p1" mode=static IP=198.18.40.1 \
+    netmask=255.255.255.0
+ip -n "${PREFIX}switch" addr add 198.18.40.2/24 dev sw0
+ip -n "${PREFIX}switch" link set sw0 up
+np 1 network-param-set uuid="$net1" other-config:mtu-check-peers=198.18.40.2 \
+    other-config:mtu-check-interval=2
+wait_until 60 eval 'traps | grep -q "99999.0.2"' || true
+[ -n "$(np 1 message-list name=MTU_MISMATCH --minimal)" ] ||
+    diag "no MTU_MISMATCH: $(grep -i "probe\|mtu" "$STATE/h1/netpoold.log" |
+        tail -3)"
+ok 'traps | grep "99999.0.2" | grep -q "99999.1.4.1.0 = STRING: \"$net1\""' \
+    "MTU_MISMATCH on eth1's network: netpoolMtuMismatch names it"
+ok 'traps | grep "99999.0.2" | grep -q "99999.1.4.2.0 = STRING: \"storage-a\""' \
+    "and carries the network's name-label"
 
 # --- restarts ------------------------------------------------------------
 
