@@ -529,6 +529,11 @@ cli_command_fn cli_cmd_vm_create;
  * VIF.create, prints the new VIF's UUID (cli/vif.c). */
 cli_command_fn cli_cmd_vif_create;
 
+/* vm-start, vm-shutdown [--force], vm-reboot [--force], vm-pause,
+ * vm-unpause, vm-suspend, vm-resume, vm-reset-powerstate --force: the VM
+ * power method each maps to (cli/vm.c). */
+cli_command_fn cli_cmd_vm_power;
+
 /* event-wait class= [timeout=] field=value…: returns once an object of
  * the class matches, waiting with event.from; TIMEOUT otherwise. */
 cli_command_fn cli_cmd_event_wait;

@@ -220,6 +220,81 @@ static const struct cli_command vm_destroy_cmd = {
     CLI_CMD_LOOKUP,
     NULL,
 };
+static const struct cli_command vm_start_cmd = {
+    "vm-start",
+    "",
+    "uuid",
+    "Start a halted VM: its domain boots and its VIFs plug.",
+    cli_cmd_vm_power,
+    CLI_CMD_LOOKUP,
+    NULL,
+};
+static const struct cli_command vm_shutdown_cmd = {
+    "vm-shutdown",
+    "",
+    "uuid force",
+    "Shut a VM down: ask the guest (ACPI power button) and wait for "
+    "it, or with --force end its domain at once.",
+    cli_cmd_vm_power,
+    CLI_CMD_LOOKUP,
+    NULL,
+};
+static const struct cli_command vm_reboot_cmd = {
+    "vm-reboot",
+    "",
+    "uuid force",
+    "Reboot a VM: the guest powers off and boots again, or with "
+    "--force a reset.",
+    cli_cmd_vm_power,
+    CLI_CMD_LOOKUP,
+    NULL,
+};
+static const struct cli_command vm_pause_cmd = {
+    "vm-pause",
+    "",
+    "uuid",
+    "Pause a running VM: its vCPUs stop, its memory stays.",
+    cli_cmd_vm_power,
+    CLI_CMD_LOOKUP,
+    NULL,
+};
+static const struct cli_command vm_unpause_cmd = {
+    "vm-unpause",
+    "",
+    "uuid",
+    "Unpause a paused VM: its vCPUs run again.",
+    cli_cmd_vm_power,
+    CLI_CMD_LOOKUP,
+    NULL,
+};
+static const struct cli_command vm_suspend_cmd = {
+    "vm-suspend",
+    "",
+    "uuid",
+    "Suspend a running VM: its state is saved and its domain ends.",
+    cli_cmd_vm_power,
+    CLI_CMD_LOOKUP,
+    NULL,
+};
+static const struct cli_command vm_resume_cmd = {
+    "vm-resume",
+    "",
+    "uuid",
+    "Resume a suspended VM from its saved state.",
+    cli_cmd_vm_power,
+    CLI_CMD_LOOKUP,
+    NULL,
+};
+static const struct cli_command vm_reset_powerstate_cmd = {
+    "vm-reset-powerstate",
+    "",
+    "uuid force",
+    "With --force, mark a VM Halted whatever its domain does (a "
+    "domain still there is ended).",
+    cli_cmd_vm_power,
+    CLI_CMD_LOOKUP,
+    NULL,
+};
 static const struct cli_command vif_create_cmd = {
     "vif-create",
     "vm-uuid network-uuid device",
@@ -304,6 +379,14 @@ static const struct cli_command *const commands[] = {
     &vlan_destroy_cmd,
     &vm_create_cmd,
     &vm_destroy_cmd,
+    &vm_start_cmd,
+    &vm_shutdown_cmd,
+    &vm_reboot_cmd,
+    &vm_pause_cmd,
+    &vm_unpause_cmd,
+    &vm_suspend_cmd,
+    &vm_resume_cmd,
+    &vm_reset_powerstate_cmd,
     &vif_create_cmd,
     &vif_destroy_cmd,
     &vif_plug_cmd,

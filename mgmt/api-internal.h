@@ -21,6 +21,7 @@ struct api {
     struct event_base *base;         /* Loop for deferred work. */
     char host_uuid[UUID_LENGTH + 1]; /* This host. */
     struct api_call *waiters;        /* Deferred calls (event.from). */
+    struct api_vm *vm;               /* Domain controller (api-vm.c). */
 };
 
 /* One call, from parse to reply. */
@@ -82,6 +83,13 @@ api_method *api_bond_method(const char *name);
 api_method *api_vlan_method(const char *name);
 api_method *api_pif_ip_method(const char *name);
 api_method *api_generic_method(const char *name);
+
+/* Domains (api-vm.c): VM power operations and the domain watcher.
+ * api_create() calls api_vm_init(), api_destroy() api_vm_fini() (domains
+ * keep running). */
+api_method *api_vm_method(const char *name);
+void api_vm_init(struct api *api);
+void api_vm_fini(struct api *api);
 
 /* Cross-object rules of <class>.set_<field>: each returns NULL to allow
  * writing 'value' (already checked against the field's type) to 'field' of

@@ -30,6 +30,7 @@ api_create(struct store *store, struct event_base *base, const char *host_uuid)
     api->base = base;
     snprintf(api->host_uuid, sizeof api->host_uuid, "%s", host_uuid);
     store_add_change_cb(store, store_changed, api);
+    api_vm_init(api);
     return api;
 }
 
@@ -39,6 +40,7 @@ api_destroy(struct api *api)
     if (!api) {
         return;
     }
+    api_vm_fini(api);
     api_event_flush(api);
     store_remove_change_cb(api->store, store_changed, api);
     free(api);
@@ -300,6 +302,9 @@ find_method(const char *name)
     }
     if (!fn) {
         fn = api_pif_ip_method(name);
+    }
+    if (!fn) {
+        fn = api_vm_method(name);
     }
     if (!fn) {
         fn = api_generic_method(name);

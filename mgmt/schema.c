@@ -87,6 +87,10 @@ static const struct store_field host_fields[] = {
     INVERSE("PIFs", "PIF", "PIF.host"),
     INVERSE("resident_VMs", "VM", "VM.resident_on"),
     MAP("other_config", 0),
+    /* Domains (mgmt/api-vm.c): "kvm" or "tcg", memory in bytes. */
+    STR("virtualization", RT),
+    INT("memory_total", RT, "0", 0, 0),
+    INT("memory_free", RT, "0", 0, 0),
 };
 
 static const struct store_field pif_fields[] = {
@@ -180,6 +184,8 @@ static const struct store_field vm_fields[] = {
     STR("PV_args", 0),
     INVERSE("VIFs", "VIF", "VIF.VM"),
     MAP("other_config", CR),
+    /* The running domain's number (QEMU: its PID), -1 without one. */
+    INT("domid", RT, "-1", 0, 0),
 };
 
 static const struct store_field task_fields[] = {

@@ -199,6 +199,7 @@ vm_qemu_argv(const struct vm_config *config, enum vm_accel accel,
     add(argv, &n, "unix:%s,server=on,wait=off", paths->qmp);
     add(argv, &n, "-serial");
     add(argv, &n, "file:%s", paths->serial);
+    add(argv, &n, "-no-shutdown");
     add(argv, &n, "-daemonize");
     add(argv, &n, "-pidfile");
     add(argv, &n, "%s", paths->pidfile);
@@ -207,7 +208,7 @@ vm_qemu_argv(const struct vm_config *config, enum vm_accel accel,
     }
     if (paths->incoming) {
         add(argv, &n, "-incoming");
-        add(argv, &n, "file:%s", paths->incoming);
+        add(argv, &n, "%s", paths->incoming);
     }
     return argv;
 }

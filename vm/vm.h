@@ -166,7 +166,8 @@ struct vm_qemu_paths {
     const char *qmp;      /* QMP unix socket. */
     const char *serial;   /* Serial console log. */
     const char *pidfile;  /* QEMU's pidfile. */
-    const char *incoming; /* Resume: file of a suspended state, or NULL. */
+    const char *incoming; /* Resume: QEMU -incoming URI ("exec:cat …"),
+                           * or NULL. */
 };
 
 /* Returns the QEMU command line (a new NULL-terminated argv whose strings
@@ -175,15 +176,31 @@ struct vm_qemu_paths {
  * from PV-kernel/PV-ramdisk/PV-args, one virtio-net-pci on its tap per NIC
  * (with the VIF's MAC, no option ROM, checksum offload off: OVS's
  * AF_PACKET ports pass partial checksums on unfixed), one virtio-blk per
- * disk, QMP on 'paths->qmp', the serial console appended to
+ * disk, -no-shutdown (a guest that powers off leaves QEMU waiting, so
+ * that a guest's shutdown is told from a crash), QMP on 'paths->qmp', the serial console appended to
  * 'paths->serial', -daemonize with 'paths->pidfile', and -incoming
- * "file:…" when resuming.  The domain starts with its vCPUs stopped when
+ * 'paths->incoming' when resuming.  The domain starts with its vCPUs stopped when
  * 'paused'. */
 char **vm_qemu_argv(const struct vm_config *config, enum vm_accel accel,
                     const struct vm_qemu_paths *paths, bool paused);
 
 /* Frees an argv made by vm_qemu_argv().  Accepts NULL. */
 void vm_argv_free(char **argv);
+
+/* Room for the reason an operation with the I/O failed. */
+#define VM_WHY_SIZE 256
+
+/* QMP (qmp.c). */
+
+/* Runs QMP command 'command' with 'arguments' (borrowed; NULL for none) on
+ * the QMP unix socket at 'path', in one connection that negotiates
+ * capabilities first, giving up after 'timeout_ms'.  Returns 0 and the
+ * command's "return" value in '*returnp' (a new reference; pass NULL to
+ * ignore it), or a positive errno with the reason in 'why' (VM_WHY_SIZE
+ * bytes): EPROTO for a QMP error, ETIMEDOUT, or the socket's error. */
+int vm_qmp_execute(const char *path, const char *command,
+                   struct json_object *arguments, int timeout_ms,
+                   struct json_object **returnp, char *why);
 
 /* Backends.
  *
@@ -193,7 +210,14 @@ void vm_argv_free(char **argv);
  * again with list().  Operations return 0 or a positive errno and write a
  * human-readable reason into 'why' (VM_WHY_SIZE bytes) on failure. */
 
-#define VM_WHY_SIZE 256
+/* What a domain is doing, as its backend sees it. */
+enum vm_domain_state {
+    VM_DOMAIN_GONE,     /* No domain: never started, ended or crashed. */
+    VM_DOMAIN_RUNNING,  /* Its vCPUs run. */
+    VM_DOMAIN_PAUSED,   /* Its vCPUs are stopped. */
+    VM_DOMAIN_SHUTDOWN, /* The guest powered off; the emulator waits to be
+                         * destroyed. */
+};
 
 /* What a backend knows about one domain it runs. */
 struct vm_domain_info {
@@ -209,17 +233,17 @@ struct vm_backend_ops {
     /* Returns the acceleration domains get on this host. */
     enum vm_accel (*accel)(struct vm_backend *);
     /* Starts 'config' (paused if 'paused'), from the saved state in
-     * 'resume_file' when that is not NULL. */
+     * 'resume_file' when that is not NULL, and sets '*domid' to the
+     * domain's number (QEMU: its PID).  On failure nothing is left. */
     int (*start)(struct vm_backend *, const struct vm_config *config,
-                 bool paused, const char *resume_file, char *why);
-    /* Asks the guest to shut down (ACPI power button); or to reboot when
-     * 'reboot'.  Returns at once; see wait_gone(). */
-    int (*shutdown)(struct vm_backend *, const char *uuid, bool reboot,
-                    char *why);
-    /* Waits up to 'timeout_ms' for the domain to be gone; ETIMEDOUT if it
-     * is still there. */
-    int (*wait_gone)(struct vm_backend *, const char *uuid, int timeout_ms,
-                     char *why);
+                 bool paused, const char *resume_file, int64_t *domid,
+                 char *why);
+    /* Asks the guest to shut down (ACPI power button).  Returns at once;
+     * query() tells when the guest is done (VM_DOMAIN_SHUTDOWN). */
+    int (*shutdown)(struct vm_backend *, const char *uuid, char *why);
+    /* Tells what the domain is doing now ('*state'). */
+    int (*query)(struct vm_backend *, const char *uuid,
+                 enum vm_domain_state *state, char *why);
     /* Ends the domain at once (a pulled plug) and cleans its files. */
     int (*destroy)(struct vm_backend *, const char *uuid, char *why);
     /* Stops or continues the domain's vCPUs. */
@@ -248,5 +272,21 @@ struct vm_backend {
     const struct vm_backend_ops *ops; /* What it does. */
     char *state_dir;                  /* Its runtime files. */
 };
+
+/* Returns a new QEMU backend keeping its runtime files (one folder per
+ * domain: QMP socket, pidfile, serial log) under 'state_dir', running
+ * 'qemu' (NULL: "qemu-system-x86_64") with 'accel' "kvm" or "tcg", or
+ * NULL to use vm_kvm_usable(). */
+struct vm_backend *vm_qemu_backend_create(const char *state_dir,
+                                          const char *qemu, const char *accel);
+
+/* Frees 'backend'.  Accepts NULL.  Running domains keep running. */
+void vm_backend_destroy(struct vm_backend *backend);
+
+/* Returns true if KVM works on this host: /dev/kvm opens and the CPU shows
+ * hardware virtualization (vmx or svm).  A host that is itself a VM
+ * without nested virtualization has /dev/kvm but no such flag, and KVM
+ * guests abort there. */
+bool vm_kvm_usable(void);
 
 #endif

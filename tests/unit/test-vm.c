@@ -342,6 +342,7 @@ test_qemu_argv(void **state)
                         "file:/run/np/vm1/serial.log");
     assert_string_equal(arg_after(argv, "-pidfile", 0), "/run/np/vm1/pid");
     assert_true(has_arg(argv, "-daemonize"));
+    assert_true(has_arg(argv, "-no-shutdown"));
     assert_false(has_arg(argv, "-S"));
     assert_null(arg_after(argv, "-incoming", 0));
     vm_argv_free(argv);
@@ -353,13 +354,13 @@ test_qemu_argv(void **state)
     config->disks[1] =
         (struct vm_disk){strdup("/sr/a.raw"), strdup("raw"), 0, true};
     config->n_disks = 2;
-    paths.incoming = "/sr/suspend.img";
+    paths.incoming = "exec:cat '/sr/suspend.img'";
     argv = vm_qemu_argv(config, VM_ACCEL_KVM, &paths, true);
     assert_string_equal(arg_after(argv, "-accel", 0), "kvm");
     assert_string_equal(arg_after(argv, "-cpu", 0), "host");
     assert_true(has_arg(argv, "-S"));
     assert_string_equal(arg_after(argv, "-incoming", 0),
-                        "file:/sr/suspend.img");
+                        "exec:cat '/sr/suspend.img'");
     assert_string_equal(arg_after(argv, "-drive", 0),
                         "file=/sr/b.qcow2,format=qcow2,if=none,id=disk1");
     assert_string_equal(arg_after(argv, "-drive", 1),
