@@ -521,6 +521,13 @@ cli_command_fn cli_cmd_vlan_destroy;
  * PIF.reconfigure_ip. */
 cli_command_fn cli_cmd_pif_reconfigure_ip;
 
+/* host-management-reconfigure pif-uuid=: host.management_reconfigure
+ * (cli/management.c). */
+cli_command_fn cli_cmd_host_management_reconfigure;
+
+/* host-management-disable: host.management_disable. */
+cli_command_fn cli_cmd_host_management_disable;
+
 /* vm-create name-label= [name-description=] [other-config:k=v…]:
  * VM.create of a minimal VM, prints its UUID (cli/vif.c). */
 cli_command_fn cli_cmd_vm_create;

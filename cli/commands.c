@@ -160,10 +160,34 @@ static const struct cli_command pif_reconfigure_ip_cmd = {
     "pif-reconfigure-ip",
     "uuid mode",
     "IP netmask gateway DNS",
-    "Set the address of a PIF other than management: mode=static with IP= "
-    "netmask= [gateway=] [DNS=], or mode=none.",
+    "Set the address of a PIF: mode=static with IP= netmask= [gateway=] "
+    "[DNS=], or mode=none (not on the management PIF).  A change of the "
+    "management address is rolled back if its gateway does not answer "
+    "within host other-config:management-rollback-timeout seconds "
+    "(default 30).",
     cli_cmd_pif_reconfigure_ip,
     CLI_CMD_LOOKUP,
+    NULL,
+};
+static const struct cli_command host_management_reconfigure_cmd = {
+    "host-management-reconfigure",
+    "pif-uuid",
+    "",
+    "Move this host's management role (and address) to a PIF that has an IP "
+    "configuration; the old PIF loses its address.  Rolled back like a "
+    "readdress if the new gateway does not answer.",
+    cli_cmd_host_management_reconfigure,
+    0,
+    NULL,
+};
+static const struct cli_command host_management_disable_cmd = {
+    "host-management-disable",
+    "",
+    "",
+    "Give up this host's management role: the management PIF loses its "
+    "address; the local socket still reaches netpoold.",
+    cli_cmd_host_management_disable,
+    0,
     NULL,
 };
 static const struct cli_command bond_create_cmd = {
@@ -375,6 +399,8 @@ static const struct cli_command *const commands[] = {
     &bond_set_mode_cmd,
     &bond_param_set_cmd,
     &pif_reconfigure_ip_cmd,
+    &host_management_reconfigure_cmd,
+    &host_management_disable_cmd,
     &vlan_create_cmd,
     &vlan_destroy_cmd,
     &vm_create_cmd,

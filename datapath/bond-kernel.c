@@ -18,7 +18,17 @@
  * and only then does the NIC lose it, so that connections to the host
  * survive.  When the role goes back to a physical PIF, the address goes
  * back to its NIC the same way, before OVS takes the bond's bridge away.
- * A management address on a physical PIF is otherwise left where it is.
+ * A management address on a VLAN PIF lives on the internal port of the
+ * VLAN's fake bridge, like a bond's.
+ *
+ * An address that left the management role (a readdress, a move of the
+ * role, a disabled role, a rolled-back change: host field
+ * management_retired) is taken off every NIC and bridge of the host,
+ * unless it is the management address again or another PIF's address,
+ * once the change is no longer pending (host field management_rollback):
+ * until then old and new addresses live side by side.
+ * The default route follows the management gateway: it is replaced when
+ * it leaves through another device or another gateway.
  */
 #include "datapath/datapath.h"
 
@@ -51,8 +61,14 @@ static int move_address(struct nl_sock *, struct json_object *management);
 static struct rtnl_addr *find_address(struct nl_cache *addrs, int ifindex,
                                       struct nl_addr *local);
 static int move_routes(struct nl_sock *, int from, int to);
-static int add_default_route(struct nl_sock *, int ifindex,
-                             const char *gateway);
+static int ensure_default_route(struct nl_sock *, const char *device,
+                                const char *gateway);
+static void retire_addresses(struct nl_sock *, struct json_object *retire);
+static void write_sysctl(const char *device, const char *name,
+                         const char *value);
+static struct json_object *retire_plan(struct json_object *records,
+                                       const char *host,
+                                       struct json_object *management);
 
 struct json_object *
 dp_bond_kernel_plan(struct json_object *records, const char *host)
@@ -82,17 +98,21 @@ dp_bond_kernel_plan(struct json_object *records, const char *host)
             continue;
         }
 
-        /* Where the address belongs: the bond's bridge, or the NIC. */
+        /* Where the address belongs: the bridge of a bond's or a VLAN's
+         * network, or the NIC. */
         bool on_bond = false;
         json_object_object_foreach (bonds, bond_uuid, bond) {
             (void) bond_uuid;
             on_bond |= !strcmp(field(bond, "master"), uuid);
         }
+        struct json_object *vlan = json_object_object_get(pif, "VLAN");
+        bool on_bridge = on_bond || (vlan && json_object_get_int(vlan) >= 0);
         struct json_object *network =
             json_object_object_get(networks, field(pif, "network"));
         const char *device =
-            on_bond ? field(network, "bridge") : field(pif, "device");
-        if (!*device || (on_bond && !bool_field(pif, "currently_attached"))) {
+            on_bridge ? field(network, "bridge") : field(pif, "device");
+        if (!*device
+            || (on_bridge && !bool_field(pif, "currently_attached"))) {
             continue;
         }
         management = json_object_new_object();
@@ -107,7 +127,7 @@ dp_bond_kernel_plan(struct json_object *records, const char *host)
         json_object_object_add(management, "device",
                                json_object_new_string(device));
         json_object_object_add(management, "bond",
-                               json_object_new_boolean(on_bond));
+                               json_object_new_boolean(on_bridge));
     }
     if (management) {
         /* Where it may be instead: any NIC of this host, any bridge of a
@@ -131,6 +151,10 @@ dp_bond_kernel_plan(struct json_object *records, const char *host)
         json_object_object_add(management, "candidates", candidates);
         json_object_object_add(plan, "management", management);
     }
+    struct json_object *retire = retire_plan(records, host, management);
+    if (retire) {
+        json_object_object_add(plan, "retire", retire);
+    }
     return plan;
 }
 
@@ -144,7 +168,8 @@ dp_bond_kernel_apply(struct json_object *plan)
     for (size_t i = 0; i < json_object_array_length(quiet); i++) {
         quieten(json_object_get_string(json_object_array_get_idx(quiet, i)));
     }
-    if (!management) {
+    struct json_object *retire = json_object_object_get(plan, "retire");
+    if (!management && !retire) {
         return 0;
     }
 
@@ -153,10 +178,98 @@ dp_bond_kernel_apply(struct json_object *plan)
     if (!sock || nl_connect(sock, NETLINK_ROUTE) < 0) {
         error = EIO;
     } else {
-        error = move_address(sock, management);
+        /* The new address first, then the old ones go, then the default
+         * route: connections to the host survive a readdress. */
+        error = management ? move_address(sock, management) : 0;
+        if (retire) {
+            retire_addresses(sock, retire);
+        }
+        if (management && *field(management, "gateway")) {
+            int retval =
+                ensure_default_route(sock, field(management, "device"),
+                                     field(management, "gateway"));
+            error = error ? error : retval;
+        }
     }
     nl_socket_free(sock);
     return error;
+}
+
+/* Returns the "retire" part of the plan for host 'host' of 'records', or
+ * NULL: {"addresses": [{"address": IP, "keep": DEVICE}],
+ * "devices": [every NIC and bridge]}.  An address that is 'management''s
+ * is not retired; one that is another PIF's is kept on that PIF's bridge
+ * (where ip-config.c puts it) and taken off the rest. */
+static struct json_object *
+retire_plan(struct json_object *records, const char *host,
+            struct json_object *management)
+{
+    struct json_object *hosts = json_object_object_get(records, "host");
+    struct json_object *record = json_object_object_get(hosts, host);
+    struct json_object *retired =
+        json_object_object_get(record, "management_retired");
+    struct json_object *pending =
+        json_object_object_get(record, "management_rollback");
+
+    /* While a change waits for its gateway, the old addresses stay: the
+     * client that asked gets its answer, and a rollback finds them. */
+    if (!json_object_is_type(retired, json_type_array)
+        || (pending && json_object_object_length(pending))) {
+        return NULL;
+    }
+    struct json_object *pifs = json_object_object_get(records, "PIF");
+    struct json_object *networks = json_object_object_get(records, "network");
+    struct json_object *addresses = json_object_new_array();
+
+    for (size_t i = 0; i < json_object_array_length(retired); i++) {
+        const char *ip =
+            json_object_get_string(json_object_array_get_idx(retired, i));
+        struct in_addr addr;
+        if (!ip || inet_pton(AF_INET, ip, &addr) != 1) {
+            continue;
+        }
+        if (management && !strcmp(field(management, "address"), ip)) {
+            continue;
+        }
+        const char *keep = "";
+        json_object_object_foreach (pifs, uuid, pif) {
+            (void) uuid;
+            if (!strcmp(field(pif, "host"), host)
+                && strcmp(field(pif, "ip_configuration_mode"), "None")
+                && !strcmp(field(pif, "IP"), ip)) {
+                keep = field(
+                    json_object_object_get(networks, field(pif, "network")),
+                    "bridge");
+            }
+        }
+        struct json_object *entry = json_object_new_object();
+        json_object_object_add(entry, "address", json_object_new_string(ip));
+        json_object_object_add(entry, "keep", json_object_new_string(keep));
+        json_object_array_add(addresses, entry);
+    }
+    if (!json_object_array_length(addresses)) {
+        json_object_put(addresses);
+        return NULL;
+    }
+
+    struct json_object *devices = json_object_new_array();
+    json_object_object_foreach (pifs, u, p) {
+        (void) u;
+        if (!strcmp(field(p, "host"), host) && bool_field(p, "physical")
+            && *field(p, "device")) {
+            add_unique(devices, field(p, "device"));
+        }
+    }
+    json_object_object_foreach (networks, n, net) {
+        (void) n;
+        if (*field(net, "bridge")) {
+            add_unique(devices, field(net, "bridge"));
+        }
+    }
+    struct json_object *retire = json_object_new_object();
+    json_object_object_add(retire, "addresses", addresses);
+    json_object_object_add(retire, "devices", devices);
+    return retire;
 }
 
 /* Helpers. */
@@ -215,27 +328,8 @@ add_unique(struct json_object *array, const char *text)
 static void
 quieten(const char *device)
 {
-    static const char *const settings[] = {"arp_ignore", "rp_filter"};
-
-    if (strchr(device, '/') || !strcmp(device, ".") || !strcmp(device, "..")) {
-        return;
-    }
-    for (size_t i = 0; i < 2; i++) {
-        char *path =
-            xasprintf("/proc/sys/net/ipv4/conf/%s/%s", device, settings[i]);
-        char value[8] = "";
-        int fd = open(path, O_RDWR | O_CLOEXEC);
-        if (fd >= 0) {
-            ssize_t n = read(fd, value, sizeof value - 1);
-            if (n > 0 && value[0] != '1') {
-                if (pwrite(fd, "1\n", 2, 0) != 2) {
-                    log_warn("%s: cannot write: %s", path, strerror(errno));
-                }
-            }
-            close(fd);
-        }
-        free(path);
-    }
+    write_sysctl(device, "arp_ignore", "1");
+    write_sysctl(device, "rp_filter", "1");
 }
 
 /* Converges the management address described by 'management' (from
@@ -246,7 +340,6 @@ move_address(struct nl_sock *sock, struct json_object *management)
     const char *device = field(management, "device");
     struct json_object *candidates =
         json_object_object_get(management, "candidates");
-    bool on_bond = bool_field(management, "bond");
     struct nl_cache *addrs = NULL;
     struct nl_addr *local = NULL;
     struct rtnl_link *link = NULL;
@@ -278,9 +371,6 @@ move_address(struct nl_sock *sock, struct json_object *management)
         }
     }
     bool present = find_address(addrs, ifindex, local) != NULL;
-    if (!on_bond && !n_holders) {
-        goto out; /* A NIC's address is its installer's business. */
-    }
     if (present && !n_holders) {
         goto out;
     }
@@ -320,9 +410,6 @@ move_address(struct nl_sock *sock, struct json_object *management)
                      "%d: %s",
                      holders[i], nl_geterror(retval));
         }
-    }
-    if (*field(management, "gateway")) {
-        add_default_route(sock, ifindex, field(management, "gateway"));
     }
 
 out:
@@ -391,31 +478,47 @@ move_routes(struct nl_sock *sock, int from, int to)
     return 0;
 }
 
-/* Adds "default via 'gateway'" through 'ifindex' unless the main table
- * has a default route. */
+/* Makes the main table's default route "via 'gateway' dev 'device'",
+ * replacing one that leaves another way.  A device that does not exist
+ * yet is left for a later run. */
 static int
-add_default_route(struct nl_sock *sock, int ifindex, const char *gateway)
+ensure_default_route(struct nl_sock *sock, const char *device,
+                     const char *gateway)
 {
     struct nl_cache *routes = NULL;
     struct nl_addr *gw = NULL, *any = NULL;
+    int ifindex = (int) if_nametoindex(device);
     int error = 0;
 
-    if (rtnl_route_alloc_cache(sock, AF_INET, 0, &routes) < 0) {
-        return EIO;
-    }
-    for (struct nl_object *o = nl_cache_get_first(routes); o;
-         o = nl_cache_get_next(o)) {
-        struct rtnl_route *route = (struct rtnl_route *) o;
-        if (rtnl_route_get_table(route) == RT_TABLE_MAIN
-            && nl_addr_get_prefixlen(rtnl_route_get_dst(route)) == 0) {
-            goto out;
-        }
+    if (!ifindex) {
+        return 0;
     }
     if (nl_addr_parse(gateway, AF_INET, &gw) < 0
         || nl_addr_parse("0.0.0.0/0", AF_INET, &any) < 0) {
         error = EINVAL;
         goto out;
     }
+    if (rtnl_route_alloc_cache(sock, AF_INET, 0, &routes) < 0) {
+        error = EIO;
+        goto out;
+    }
+    for (struct nl_object *o = nl_cache_get_first(routes); o;
+         o = nl_cache_get_next(o)) {
+        struct rtnl_route *route = (struct rtnl_route *) o;
+        if (rtnl_route_get_table(route) != RT_TABLE_MAIN
+            || nl_addr_get_prefixlen(rtnl_route_get_dst(route)) != 0) {
+            continue;
+        }
+        struct rtnl_nexthop *nh = rtnl_route_get_nnexthops(route) == 1
+                                      ? rtnl_route_nexthop_n(route, 0)
+                                      : NULL;
+        struct nl_addr *have = nh ? rtnl_route_nh_get_gateway(nh) : NULL;
+        if (have && rtnl_route_nh_get_ifindex(nh) == ifindex
+            && !nl_addr_cmp(have, gw)) {
+            goto out; /* Already right. */
+        }
+    }
+
     struct rtnl_route *route = rtnl_route_alloc();
     struct rtnl_nexthop *nh = rtnl_route_nh_alloc();
     rtnl_route_set_family(route, AF_INET);
@@ -424,11 +527,13 @@ add_default_route(struct nl_sock *sock, int ifindex, const char *gateway)
     rtnl_route_nh_set_ifindex(nh, ifindex);
     rtnl_route_nh_set_gateway(nh, gw);
     rtnl_route_add_nexthop(route, nh);
-    int retval = rtnl_route_add(sock, route, 0);
-    if (retval < 0 && retval != -NLE_EXIST) {
-        log_warn("cannot add the default route via %s: %s", gateway,
-                 nl_geterror(retval));
+    int retval = rtnl_route_add(sock, route, NLM_F_CREATE | NLM_F_REPLACE);
+    if (retval < 0) {
+        log_warn("cannot make the default route via %s dev %s: %s", gateway,
+                 device, nl_geterror(retval));
         error = EIO;
+    } else {
+        log_info("default route via %s dev %s", gateway, device);
     }
     rtnl_route_put(route);
 
@@ -437,4 +542,76 @@ out:
     nl_addr_put(any);
     nl_cache_free(routes);
     return error;
+}
+
+/* Takes the addresses of 'retire' (from retire_plan()) off its devices.
+ * The device's secondary addresses are promoted first, so that removing
+ * an old primary address keeps a new one on the same subnet. */
+static void
+retire_addresses(struct nl_sock *sock, struct json_object *retire)
+{
+    struct json_object *addresses =
+        json_object_object_get(retire, "addresses");
+    struct json_object *devices = json_object_object_get(retire, "devices");
+    struct nl_cache *addrs = NULL;
+
+    if (rtnl_addr_alloc_cache(sock, &addrs) < 0) {
+        return;
+    }
+    for (size_t i = 0; i < json_object_array_length(addresses); i++) {
+        struct json_object *entry = json_object_array_get_idx(addresses, i);
+        const char *text = field(entry, "address");
+        const char *keep = field(entry, "keep");
+        struct nl_addr *local = NULL;
+        if (nl_addr_parse(text, AF_INET, &local) < 0) {
+            continue;
+        }
+        for (size_t j = 0; j < json_object_array_length(devices); j++) {
+            const char *device =
+                json_object_get_string(json_object_array_get_idx(devices, j));
+            if (!strcmp(device, keep)) {
+                continue;
+            }
+            int ifindex = (int) if_nametoindex(device);
+            struct rtnl_addr *old =
+                ifindex ? find_address(addrs, ifindex, local) : NULL;
+            if (!old) {
+                continue;
+            }
+            write_sysctl(device, "promote_secondaries", "1");
+            int retval = rtnl_addr_delete(sock, old, 0);
+            if (retval < 0) {
+                log_warn("%s: cannot remove the old management address %s: %s",
+                         device, text, nl_geterror(retval));
+            } else {
+                log_info("old management address %s removed from %s", text,
+                         device);
+            }
+        }
+        nl_addr_put(local);
+    }
+    nl_cache_free(addrs);
+}
+
+/* Writes 'value' to net.ipv4.conf.'device'.'name' if it differs. */
+static void
+write_sysctl(const char *device, const char *name, const char *value)
+{
+    if (strchr(device, '/') || !strcmp(device, ".") || !strcmp(device, "..")) {
+        return;
+    }
+    char *path = xasprintf("/proc/sys/net/ipv4/conf/%s/%s", device, name);
+    char have[16] = "";
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd >= 0) {
+        ssize_t n = read(fd, have, sizeof have - 1);
+        size_t len = strlen(value);
+        if (n >= 0 && strncmp(have, value, len)) {
+            if (pwrite(fd, value, len, 0) != (ssize_t) len) {
+                log_warn("%s: cannot write: %s", path, strerror(errno));
+            }
+        }
+        close(fd);
+    }
+    free(path);
 }

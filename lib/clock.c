@@ -25,3 +25,12 @@ clock_monotonic_ms(void)
     clock_gettime(CLOCK_MONOTONIC, &now);
     return (uint64_t) now.tv_sec * 1000 + (uint64_t) now.tv_nsec / 1000000;
 }
+
+long long
+clock_realtime_ms(void)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_REALTIME, &now);
+    return (long long) now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}

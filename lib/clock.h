@@ -15,4 +15,8 @@ void clock_iso8601_now(char buf[CLOCK_ISO8601_SIZE]);
 /* Returns milliseconds of CLOCK_MONOTONIC. */
 uint64_t clock_monotonic_ms(void);
 
+/* Returns milliseconds since the epoch (CLOCK_REALTIME): for deadlines
+ * that outlive the process. */
+long long clock_realtime_ms(void);
+
 #endif

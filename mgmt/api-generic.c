@@ -36,6 +36,7 @@ static api_method plain_destroy;
 static api_set_check *const set_checks[] = {
     api_vlan_check_set,
     api_flow_check_set,
+    api_management_check_set,
 };
 
 static const struct lifecycle lifecycles[] = {

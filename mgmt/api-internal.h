@@ -82,6 +82,17 @@ api_method *api_vif_method(const char *name);
 api_method *api_bond_method(const char *name);
 api_method *api_vlan_method(const char *name);
 api_method *api_pif_ip_method(const char *name);
+api_method *api_management_method(const char *name);
+
+/* Readdresses management PIF 'pif' (api-management.c) with an IP
+ * configuration that PIF.reconfigure_ip has checked ('mode' is xapi's
+ * "Static", "DHCP" or "None"), recording the previous one for the
+ * rollback.  Returns NULL or a typed error, having written nothing. */
+struct np_error *api_management_readdress(struct api *api, const char *pif,
+                                          const char *mode, const char *ip,
+                                          const char *netmask,
+                                          const char *gateway,
+                                          const char *dns);
 api_method *api_generic_method(const char *name);
 
 /* Domains (api-vm.c): VM power operations and the domain watcher.
@@ -103,6 +114,9 @@ typedef struct np_error *api_set_check(struct api *,
 api_set_check api_vlan_check_set; /* network.MTU vs. VLANs (api-vlan.c). */
 api_set_check api_flow_check_set; /* Flow-export keys of network and host
                                   * other_config (api-flow.c). */
+api_set_check api_management_check_set; /* host other_config's management
+                                         * rollback time limit
+                                         * (api-management.c). */
 
 /* Session handling (api-session.c). */
 

@@ -1,12 +1,13 @@
 /*
- * PIF.reconfigure_ip(self, mode, IP, netmask, gateway, DNS) for PIFs
- * other than the management interface: a storage NIC or a storage VLAN.
- * It stores the configuration (ip_configuration_mode, IP, netmask,
+ * PIF.reconfigure_ip(self, mode, IP, netmask, gateway, DNS).  For a PIF
+ * other than the management interface (a storage NIC or a storage VLAN)
+ * it stores the configuration (ip_configuration_mode, IP, netmask,
  * gateway, DNS) in one write; the fabric reconciler puts the address on
  * the PIF's bridge interface.  The gateway is kept as xapi keeps it, but
  * only the management interface's gateway makes the default route, so it
- * installs no route here.  Moving or readdressing the management
- * interface is another path (with its own rollback), so it is refused.
+ * installs no route here.  The management PIF's configuration, once
+ * checked here, goes through api-management.c, which records the old one
+ * for the rollback.
  */
 #include "mgmt/api-internal.h"
 
@@ -59,9 +60,6 @@ pif_reconfigure_ip(struct api_call *call, struct json_object **result,
     bool management =
         json_object_get_boolean(json_object_object_get(pif, "management"));
     json_object_put(pif);
-    if (management) {
-        return np_error_new(ERR_PIF_IS_MANAGEMENT_INTERFACE, uuid, NULL);
-    }
 
     /* xapi's values are "None", "DHCP", "Static"; the CLI's are lower
      * case. */
@@ -72,8 +70,8 @@ pif_reconfigure_ip(struct api_call *call, struct json_object **result,
         mode = "Static";
     } else if (!strcasecmp(mode_arg, "dhcp")) {
         return np_error_new(ERR_OPERATION_NOT_ALLOWED,
-                            "mode DHCP is only offered for the management "
-                            "interface",
+                            "mode DHCP is not offered: configure a static "
+                            "address",
                             NULL);
     } else {
         return np_error_new(ERR_INVALID_VALUE, "mode", mode_arg, NULL);
@@ -95,6 +93,10 @@ pif_reconfigure_ip(struct api_call *call, struct json_object **result,
         }
     }
 
+    if (management) {
+        return api_management_readdress(call->api, uuid, mode, ip, netmask,
+                                        gateway, dns);
+    }
     struct json_object *changes = json_object_new_object();
     json_object_object_add(changes, "ip_configuration_mode",
                            json_object_new_string(mode));

@@ -307,6 +307,9 @@ find_method(const char *name)
         fn = api_vm_method(name);
     }
     if (!fn) {
+        fn = api_management_method(name);
+    }
+    if (!fn) {
         fn = api_generic_method(name);
     }
     return fn;

@@ -21,6 +21,7 @@ struct event_base;
 struct json_object;
 struct np_error;
 struct store;
+struct mgmt_watch;
 
 /* Configuration (config.c). */
 
@@ -156,6 +157,24 @@ struct metrics_info {
  * them; may be empty) and 'info'.  Reads no secret class. */
 char *metrics_render(struct store *store, struct json_object *observed,
                      const struct metrics_info *info);
+
+/* The management interface (api-management.c, management.c). */
+
+/* Writes host 'host''s management fields in 'store': 'rollback' as the
+ * pending change (borrowed; NULL for none), 'retire' added to
+ * management_retired (unless NULL; 'address' leaves that list) and
+ * 'address' as the host's address.  Returns 0 or a positive errno. */
+int mgmt_write_host_management(struct store *store, const char *host,
+                               struct json_object *rollback,
+                               const char *retire, const char *address);
+
+/* Watches host 'host' of 'store' for a pending management change and
+ * confirms or rolls it back (see management.c), on 'base'. */
+struct mgmt_watch *mgmt_watch_create(struct event_base *base,
+                                     struct store *store, const char *host);
+
+/* Stops watching.  Accepts NULL. */
+void mgmt_watch_destroy(struct mgmt_watch *watch);
 
 /* SNMP AgentX subagent (snmp.c). */
 

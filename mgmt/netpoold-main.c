@@ -42,6 +42,7 @@ struct daemon {
     struct vlan_mtu_checker *mtu;  /* Checks jumbo-frame paths. */
     struct http_metrics *metrics;  /* Prometheus /metrics listener. */
     struct snmp_agent *snmp;       /* SNMP AgentX subagent, or NULL. */
+    struct mgmt_watch *management; /* Confirms management changes. */
     double start_time;             /* Seconds since the epoch. */
     struct event *resync;          /* Periodic full resync. */
     struct event *signals[4];      /* SIGTERM, SIGINT, SIGHUP, (end). */
@@ -193,6 +194,7 @@ start(struct daemon *d)
     log_info("reconciling the fabric onto %s (%s datapath)", c->ovs_db,
              c->datapath_type);
     vlan_mtu_checker_create(d->base, d->store, d->host, &d->mtu);
+    d->management = mgmt_watch_create(d->base, d->store, d->host);
 
     if (*c->snmp_agentx_socket) {
         snmp_agent_start(d->base, d->store, d->host, c->snmp_agentx_socket,
@@ -224,6 +226,7 @@ stop(struct daemon *d)
     http_metrics_stop(d->metrics);
     snmp_agent_stop(d->snmp);
     vlan_mtu_checker_destroy(d->mtu);
+    mgmt_watch_destroy(d->management);
     dp_reconciler_destroy(d->fabric);
     api_destroy(d->api);
     dp_link_monitor_stop(d->links);
@@ -499,7 +502,8 @@ management_address(struct daemon *d)
 }
 
 /* Mirrors the kernel's NICs into PIFs and the management address into the
- * host object. */
+ * host object (the management PIF's configured address, or the one the
+ * kernel shows on its NIC). */
 static void
 sync_links(struct daemon *d)
 {
@@ -528,12 +532,15 @@ sync_links(struct daemon *d)
         if (!strcmp(
                 json_object_get_string(json_object_object_get(pif, "host")),
                 d->host)) {
+            /* The configured address, else what the kernel shows. */
+            const char *ip =
+                json_object_get_string(json_object_object_get(pif, "IP"));
             for (size_t j = 0; j < n; j++) {
                 if (!strcmp(links[j].device, device)) {
                     struct json_object *changes = json_object_new_object();
                     json_object_object_add(
                         changes, "address",
-                        json_object_new_string(links[j].ip));
+                        json_object_new_string(ip && *ip ? ip : links[j].ip));
                     store_update(d->store, "host", d->host, changes);
                     json_object_put(changes);
                 }

@@ -91,6 +91,12 @@ static const struct store_field host_fields[] = {
     STR("virtualization", RT),
     INT("memory_total", RT, "0", 0, 0),
     INT("memory_free", RT, "0", 0, 0),
+    /* A management change waiting for its gateway to answer: the previous
+     * configuration, restored if none does (mgmt/management.c). */
+    MAP("management_rollback", RO),
+    /* IPv4 addresses that left the management role: netpool takes
+     * them off its devices (datapath/bond-kernel.c). */
+    SET("management_retired", RO),
 };
 
 static const struct store_field pif_fields[] = {

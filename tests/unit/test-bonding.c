@@ -758,6 +758,64 @@ test_kernel_plan(void **state)
     json_object_put(r);
 }
 
+/* Addresses that left the management role are retired from every NIC
+ * and bridge once no change is pending, except the management address
+ * itself; another PIF's address is kept on that PIF's bridge.  A
+ * management VLAN PIF's address lives on its network's bridge. */
+static void
+test_kernel_retire(void **state)
+{
+    struct json_object *r = bond_records("");
+    struct json_object *host =
+        fixture_json("{'" HOST "': {'management_rollback': {'pif': 'p0'},"
+                     " 'management_retired': ['198.18.0.21', '198.18.0.11',"
+                     " '198.18.0.31', 'junk']}}");
+    json_object_object_add(r, "host", host);
+
+    /* Pending: nothing is retired yet. */
+    struct json_object *plan = dp_bond_kernel_plan(r, HOST);
+    assert_null(json_object_object_get(plan, "retire"));
+    json_object_put(plan);
+
+    json_object_object_add(path(r, "host", HOST, NULL, NULL),
+                           "management_rollback", json_object_new_object());
+    json_object_object_add(path(r, "PIF", "p2", NULL, NULL),
+                           "ip_configuration_mode",
+                           json_object_new_string("Static"));
+    json_object_object_add(path(r, "PIF", "p2", NULL, NULL), "IP",
+                           json_object_new_string("198.18.0.31"));
+    plan = dp_bond_kernel_plan(r, HOST);
+    struct json_object *retire = json_object_object_get(plan, "retire");
+    struct json_object *addresses =
+        json_object_object_get(retire, "addresses");
+    assert_int_equal(json_object_array_length(addresses), 2);
+    struct json_object *a = json_object_array_get_idx(addresses, 0);
+    assert_string_equal(fixture_string(a, "address"), "198.18.0.21");
+    assert_string_equal(fixture_string(a, "keep"), "");
+    a = json_object_array_get_idx(addresses, 1);
+    assert_string_equal(fixture_string(a, "address"), "198.18.0.31");
+    assert_string_equal(fixture_string(a, "keep"), "xenbr0");
+    struct json_object *devices = json_object_object_get(retire, "devices");
+    assert_true(fixture_array_has(devices, "eth0"));
+    assert_true(fixture_array_has(devices, "xapi0"));
+    assert_false(fixture_array_has(devices, "bond0"));
+    json_object_put(plan);
+    json_object_put(r);
+
+    /* The management role on a VLAN PIF: its network's bridge. */
+    r = bond_records("");
+    struct json_object *p0 = path(r, "PIF", "p0", NULL, NULL);
+    json_object_object_add(p0, "VLAN", json_object_new_int(10));
+    json_object_object_add(p0, "physical", json_object_new_boolean(false));
+    json_object_object_add(p0, "network", json_object_new_string(BONDNET));
+    plan = dp_bond_kernel_plan(r, HOST);
+    struct json_object *m = json_object_object_get(plan, "management");
+    assert_string_equal(fixture_string(m, "device"), "xapi0");
+    assert_true(fixture_bool(m, "bond"));
+    json_object_put(plan);
+    json_object_put(r);
+}
+
 int
 main(void)
 {
@@ -775,6 +833,7 @@ main(void)
         cmocka_unit_test(test_status_message),
         cmocka_unit_test(test_fabric_bond),
         cmocka_unit_test(test_kernel_plan),
+        cmocka_unit_test(test_kernel_retire),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -711,6 +711,98 @@ test_api_reconfigure_ip(void **state)
     json_object_put(pif);
 }
 
+/* The management PIF's readdress records the old configuration for the
+ * rollback and retires the old address; a second change waits; the role
+ * moves to a PIF with an address (the old one loses its own) and can be
+ * disabled; a refused move writes nothing. */
+static void
+test_api_management(void **state)
+{
+    struct api_fixture *fx = *state;
+    struct json_object *r, *host, *pif;
+
+    r = call(fx, "PIF.reconfigure_ip",
+             "'" MGMT "', 'static', '198.18.0.21', '255.255.255.0',"
+             " '198.18.0.1', ''");
+    assert_null(error_code(r));
+    host = store_get(fx->store, "host", HOST);
+    struct json_object *rollback =
+        json_object_object_get(host, "management_rollback");
+    assert_string_equal(fixture_string(rollback, "pif"), MGMT);
+    assert_string_equal(fixture_string(rollback, "new_pif"), MGMT);
+    assert_string_equal(fixture_string(rollback, "IP"), "198.18.0.11");
+    assert_string_equal(fixture_string(rollback, "new_IP"), "198.18.0.21");
+    assert_string_equal(fixture_string(rollback, "ip_configuration_mode"),
+                        "Static");
+    assert_string_equal(fixture_string(rollback, "timeout"), "30");
+    assert_string_equal(fixture_string(host, "address"), "198.18.0.21");
+    assert_true(fixture_array_has(
+        json_object_object_get(host, "management_retired"), "198.18.0.11"));
+    json_object_put(host);
+
+    uint64_t seq = store_last_seq(fx->store);
+    r = call(fx, "PIF.reconfigure_ip",
+             "'" MGMT "', 'static', '198.18.0.22', '255.255.255.0', '', ''");
+    assert_string_equal(error_code(r), ERR_OTHER_OPERATION_IN_PROGRESS);
+    r = call(fx, "host.management_disable", "");
+    assert_string_equal(error_code(r), ERR_OTHER_OPERATION_IN_PROGRESS);
+    assert_int_equal(store_last_seq(fx->store), seq);
+
+    /* Confirmed (as management.c does when the gateway answers). */
+    struct json_object *done = fixture_json("{'management_rollback': {}}");
+    assert_int_equal(store_update(fx->store, "host", HOST, done), 0);
+    json_object_put(done);
+
+    seq = store_last_seq(fx->store);
+    r = call(fx, "host.management_reconfigure", "'" ETH1 "'");
+    assert_string_equal(error_code(r), ERR_PIF_HAS_NO_NETWORK_CONFIGURATION);
+    r = call(fx, "host.management_reconfigure", "'" NET1 "'");
+    assert_string_equal(error_code(r), ERR_HANDLE_INVALID);
+    r = call(fx, "host.management_reconfigure", "");
+    assert_string_equal(error_code(r), ERR_MESSAGE_PARAMETER_COUNT_MISMATCH);
+    assert_int_equal(store_last_seq(fx->store), seq);
+
+    r = call(fx, "PIF.reconfigure_ip",
+             "'" ETH1 "', 'static', '198.18.0.31', '255.255.255.0',"
+             " '198.18.0.1', ''");
+    assert_null(error_code(r));
+    r = call(fx, "host.management_reconfigure", "'" ETH1 "'");
+    assert_null(error_code(r));
+    pif = store_get(fx->store, "PIF", ETH1);
+    assert_true(fixture_bool(pif, "management"));
+    json_object_put(pif);
+    pif = store_get(fx->store, "PIF", MGMT);
+    assert_false(fixture_bool(pif, "management"));
+    assert_string_equal(fixture_string(pif, "ip_configuration_mode"), "None");
+    assert_string_equal(fixture_string(pif, "IP"), "");
+    json_object_put(pif);
+    host = store_get(fx->store, "host", HOST);
+    rollback = json_object_object_get(host, "management_rollback");
+    assert_string_equal(fixture_string(rollback, "pif"), MGMT);
+    assert_string_equal(fixture_string(rollback, "IP"), "198.18.0.21");
+    assert_string_equal(fixture_string(rollback, "new_pif"), ETH1);
+    assert_string_equal(fixture_string(host, "address"), "198.18.0.31");
+    json_object_put(host);
+
+    done = fixture_json("{'management_rollback': {}}");
+    assert_int_equal(store_update(fx->store, "host", HOST, done), 0);
+    json_object_put(done);
+    r = call(fx, "host.management_disable", "");
+    assert_null(error_code(r));
+    pif = store_get(fx->store, "PIF", ETH1);
+    assert_false(fixture_bool(pif, "management"));
+    assert_string_equal(fixture_string(pif, "IP"), "");
+    json_object_put(pif);
+    host = store_get(fx->store, "host", HOST);
+    assert_string_equal(fixture_string(host, "address"), "");
+    assert_int_equal(json_object_object_length(
+                         json_object_object_get(host, "management_rollback")),
+                     0);
+    assert_true(fixture_array_has(
+        json_object_object_get(host, "management_retired"), "198.18.0.31"));
+    json_object_put(host);
+}
+
 int
 main(void)
 {
@@ -731,6 +823,8 @@ main(void)
                                         api_teardown),
         cmocka_unit_test_setup_teardown(test_api_mtu, api_setup, api_teardown),
         cmocka_unit_test_setup_teardown(test_api_reconfigure_ip, api_setup,
+                                        api_teardown),
+        cmocka_unit_test_setup_teardown(test_api_management, api_setup,
                                         api_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
