@@ -86,6 +86,62 @@ int dp_pifs_sync(struct store *store, const char *host,
 int dp_pif_raise_carrier(struct store *store, const char *pif,
                          const struct dp_link *link);
 
+/* Child processes (child.c): a shell script run beside the event loop,
+ * for the OVS tools with no library interface worth linking (ovs-appctl,
+ * ovs-ofctl). */
+
+struct dp_child;
+
+/* Called once when a child ends: 'output' is what it printed on stdout
+ * (borrowed, NUL-terminated), 'complete' false if it was killed at its
+ * time limit.  The child is freed after the call, so the callback
+ * forgets it and never stops it. */
+typedef void dp_child_done_cb(void *aux, const char *output, bool complete);
+
+/* Runs `sh -c SCRIPT sh ARGS...` ('args' NULL-terminated, may be NULL)
+ * with stdout collected on 'base' and stderr discarded; kills it after
+ * 'timeout_s' seconds.  Calls 'cb' (with 'aux') when it ends.  Returns 0
+ * and sets '*childp', or a positive errno (and never calls 'cb'). */
+int dp_child_start(struct event_base *base, const char *script,
+                   const char *const *args, int timeout_s,
+                   dp_child_done_cb *cb, void *aux, struct dp_child **childp);
+
+/* Kills and reaps 'child' without calling its callback, and frees it.
+ * Accepts NULL. */
+void dp_child_stop(struct dp_child *child);
+
+/* Returns the folder of OVS's control sockets (a new string) for the
+ * database 'remote': the folder of a "unix:DIR/db.sock" remote, else
+ * $OVS_RUNDIR; NULL if neither says. */
+char *dp_ovs_rundir(const char *remote);
+
+/* OVS statistics from ovs-appctl and ovs-ofctl (ovs-stats.c). */
+
+struct dp_ovs_stats;
+
+/* Returns a new reader of the statistics of the OVS whose database is at
+ * 'remote', running its reads on 'base', in '*statsp'.  Returns 0. */
+int dp_ovs_stats_create(struct event_base *base, const char *remote,
+                        struct dp_ovs_stats **statsp);
+
+/* Stops and frees 'stats'.  Accepts NULL. */
+void dp_ovs_stats_destroy(struct dp_ovs_stats *stats);
+
+/* Returns the last statistics read (a new reference, in the form of
+ * dp_ovs_stats_parse(); empty before the first read ends) and, if they
+ * are older than two seconds, starts a new read in a child process. */
+struct json_object *dp_ovs_stats_get(struct dp_ovs_stats *stats);
+
+/* Parses the output of the reader's script into a new JSON object:
+ * "datapaths": {NAME: {"hits", "missed", "lost", "flows", "masks"}},
+ * "lacp_show" and "lacp_stats" (the texts of lacp/show and
+ * lacp/show-stats), "bridges": {NAME: {"flows", "packets", "bytes" (the
+ * OpenFlow aggregate), "rules", "rule_packets", "rule_bytes" (netpool's
+ * rules), "drop_packets", "drop_bytes" (those of its rules that drop),
+ * "meter_drop_packets", "meter_drop_bytes" (dropped by its meters)}}.
+ * Pure. */
+struct json_object *dp_ovs_stats_parse(const char *output);
+
 /* The host's Open vSwitch (ovs.c). */
 
 struct dp_ovs;

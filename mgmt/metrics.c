@@ -17,6 +17,7 @@
 #include <json-c/json.h>
 
 #include "lib/xalloc.h"
+#include "mgmt/snmp.h"
 #include "mgmt/store.h"
 
 /* A growing text buffer. */
@@ -32,9 +33,18 @@ static void family(struct text *, const char *name, const char *type,
                    const char *help);
 static void put_label_value(struct text *, const char *value);
 static const char *field(struct json_object *record, const char *name);
-static void interface_families(struct text *, struct store *,
+static void interface_families(struct text *, struct json_object *records,
                                struct json_object *observed);
-static void object_families(struct text *, struct store *);
+static void object_families(struct text *, struct store *,
+                            struct json_object *records);
+static void vm_families(struct text *, struct json_object *records);
+static void bond_families(struct text *, struct json_object *records,
+                          struct json_object *stats);
+static void datapath_families(struct text *, struct json_object *stats);
+static void network_families(struct text *, struct json_object *records,
+                             struct json_object *stats);
+static struct json_object *read_records(struct store *, const char *host);
+static int64_t int_field(struct json_object *record, const char *name);
 
 char *
 metrics_render(struct store *store, struct json_object *observed,
@@ -63,14 +73,22 @@ metrics_render(struct store *store, struct json_object *observed,
         put(&t, "netpool_host_memory_free_bytes %llu\n",
             (unsigned long long) info->memory_free);
     }
-    object_families(&t, store);
-    interface_families(&t, store, observed);
+    struct json_object *records = read_records(store, info->host);
+    struct json_object *stats = json_object_object_get(observed, "ovs_stats");
+    object_families(&t, store, records);
+    vm_families(&t, records);
+    interface_families(&t, records, observed);
+    bond_families(&t, records, stats);
+    datapath_families(&t, stats);
+    network_families(&t, records, stats);
+    json_object_put(records);
     return t.data;
 }
 
 /* Object counts, messages and VM states. */
 static void
-object_families(struct text *t, struct store *store)
+object_families(struct text *t, struct store *store,
+                struct json_object *records)
 {
     const struct store_class *const *classes = store_classes();
 
@@ -120,32 +138,11 @@ object_families(struct text *t, struct store *store)
                 json_object_object_get(entry, "count")));
     }
     json_object_put(raised);
-
-    struct json_object *vms = store_get_all(store, "VM");
-    family(t, "netpool_vm_power_state", "gauge",
-           "1 for the VM's power state, 0 for the others.");
-    static const char *const states[] = {
-        "Halted",
-        "Paused",
-        "Running",
-        "Suspended",
-    };
-    json_object_object_foreach (vms, vm, record) {
-        if (json_object_get_boolean(
-                json_object_object_get(record, "is_a_template"))) {
-            continue;
-        }
-        for (size_t i = 0; i < sizeof states / sizeof *states; i++) {
-            put(t, "netpool_vm_power_state{vm=\"%s\",state=\"%s\"} %d\n", vm,
-                states[i], !strcmp(field(record, "power_state"), states[i]));
-        }
-    }
-    json_object_put(vms);
 }
 
 /* Per-interface families: PIFs from the store, counters from OVS. */
 static void
-interface_families(struct text *t, struct store *store,
+interface_families(struct text *t, struct json_object *records,
                    struct json_object *observed)
 {
     static const struct {
@@ -170,10 +167,16 @@ interface_families(struct text *t, struct store *store,
         {"netpool_interface_transmit_errors_total", "tx_errors",
          "Transmit errors."},
     };
-    struct json_object *pifs = store_get_all(store, "PIF");
-    struct json_object *vifs = store_get_all(store, "VIF");
+    struct json_object *pifs = json_object_object_get(records, "PIF");
+    struct json_object *vifs = json_object_object_get(records, "VIF");
     struct json_object *ifaces =
         json_object_object_get(observed, "interfaces");
+    struct json_object *none = json_object_new_object();
+
+    if (!ifaces) {
+        /* Before the reconciler's first connection. */
+        ifaces = none;
+    }
     /* Interface name → label text, for the interfaces netpool owns. */
     struct json_object *labels = json_object_new_object();
 
@@ -249,8 +252,285 @@ interface_families(struct text *t, struct store *store,
         }
     }
     json_object_put(labels);
-    json_object_put(vifs);
-    json_object_put(pifs);
+    json_object_put(none);
+}
+
+/* Per VM: power state, vCPUs, memory. */
+static void
+vm_families(struct text *t, struct json_object *records)
+{
+    static const char *const states[] = {
+        "Halted",
+        "Paused",
+        "Running",
+        "Suspended",
+    };
+    struct json_object *vms = json_object_object_get(records, "VM");
+
+    family(t, "netpool_vm_power_state", "gauge",
+           "1 for the VM's power state, 0 for the others.");
+    json_object_object_foreach (vms, vm, record) {
+        if (json_object_get_boolean(
+                json_object_object_get(record, "is_a_template"))) {
+            continue;
+        }
+        for (size_t i = 0; i < sizeof states / sizeof *states; i++) {
+            put(t, "netpool_vm_power_state{vm=\"%s\",state=\"%s\"} %d\n", vm,
+                states[i], !strcmp(field(record, "power_state"), states[i]));
+        }
+    }
+    family(t, "netpool_vm_vcpus", "gauge", "vCPUs of the VM (VCPUs_max).");
+    json_object_object_foreach (vms, vm2, record2) {
+        if (!json_object_get_boolean(
+                json_object_object_get(record2, "is_a_template"))) {
+            put(t, "netpool_vm_vcpus{vm=\"%s\"} %lld\n", vm2,
+                (long long) int_field(record2, "VCPUs_max"));
+        }
+    }
+    family(t, "netpool_vm_memory_bytes", "gauge",
+           "Memory of the VM (memory_static_max).");
+    json_object_object_foreach (vms, vm3, record3) {
+        if (!json_object_get_boolean(
+                json_object_object_get(record3, "is_a_template"))) {
+            put(t, "netpool_vm_memory_bytes{vm=\"%s\"} %lld\n", vm3,
+                (long long) int_field(record3, "memory_static_max"));
+        }
+    }
+}
+
+/* Per bond of this host: members, active members, the active member, and
+ * per member its state, LACP state and LACPDUs. */
+static void
+bond_families(struct text *t, struct json_object *records,
+              struct json_object *stats)
+{
+    static const char *const lacp_states[] = {"current", "expired",
+                                              "defaulted"};
+    struct json_object *bonds = json_object_object_get(records, "bond");
+    struct json_object *pifs = json_object_object_get(records, "PIF");
+    struct json_object *lacp =
+        snmp_lacp_parse(field(stats, "lacp_show"), field(stats, "lacp_stats"));
+    /* Bond UUID → label text; member PIF UUID → label text. */
+    struct json_object *labels = json_object_new_object();
+    struct json_object *members = json_object_new_object();
+
+    json_object_object_foreach (bonds, uuid, bond) {
+        struct json_object *master =
+            json_object_object_get(pifs, field(bond, "master"));
+        char *label =
+            xasprintf("bond=\"%s\",device=\"%s\",network=\"%s\",host=\"%s\"",
+                      uuid, field(master, "device"), field(master, "network"),
+                      field(master, "host"));
+        json_object_object_add(labels, uuid, json_object_new_string(label));
+        json_object_object_foreach (pifs, pif_uuid, pif) {
+            if (!strcmp(field(pif, "bond_slave_of"), uuid)) {
+                char *m = xasprintf("%s,member=\"%s\",pif=\"%s\"", label,
+                                    field(pif, "device"), pif_uuid);
+                json_object_object_add(members, pif_uuid,
+                                       json_object_new_string(m));
+                free(m);
+            }
+        }
+        free(label);
+    }
+
+    family(t, "netpool_bond_members", "gauge", "Members the bond has.");
+    json_object_object_foreach (bonds, uuid1, bond1) {
+        int n = 0;
+        json_object_object_foreach (pifs, pif_uuid1, pif1) {
+            (void) pif_uuid1;
+            n += !strcmp(field(pif1, "bond_slave_of"), uuid1);
+        }
+        (void) bond1;
+        put(t, "netpool_bond_members{%s} %d\n", field(labels, uuid1), n);
+    }
+    family(t, "netpool_bond_active_members", "gauge",
+           "Members the bond carries traffic on (links_up).");
+    json_object_object_foreach (bonds, uuid2, bond2) {
+        put(t, "netpool_bond_active_members{%s} %lld\n", field(labels, uuid2),
+            (long long) int_field(bond2, "links_up"));
+    }
+    family(t, "netpool_bond_active_member_info", "gauge",
+           "The active member of the bond (active-backup); the value is "
+           "always 1.");
+    json_object_object_foreach (bonds, uuid3, bond3) {
+        const char *active = field(bond3, "active_slave");
+        (void) uuid3;
+        if (*active && *field(members, active)) {
+            put(t, "netpool_bond_active_member_info{%s} 1\n",
+                field(members, active));
+        }
+    }
+    family(t, "netpool_bond_member_enabled", "gauge",
+           "1 if the bond may use the member, 0 if not.");
+    json_object_object_foreach (members, pif_uuid4, label4) {
+        put(t, "netpool_bond_member_enabled{%s} %d\n",
+            json_object_get_string(label4),
+            !strcmp(field(json_object_object_get(pifs, pif_uuid4),
+                          "bond_member_state"),
+                    "enabled"));
+    }
+    family(t, "netpool_bond_member_lacp_state", "gauge",
+           "1 for the LACP state of the member's actor (current, expired, "
+           "defaulted), 0 for the others; LACP bonds only.");
+    json_object_object_foreach (members, pif_uuid5, label5) {
+        struct json_object *pif = json_object_object_get(pifs, pif_uuid5);
+        struct json_object *bond =
+            json_object_object_get(bonds, field(pif, "bond_slave_of"));
+        if (strcmp(field(bond, "mode"), "lacp")) {
+            continue;
+        }
+        for (size_t i = 0; i < 3; i++) {
+            put(t, "netpool_bond_member_lacp_state{%s,state=\"%s\"} %d\n",
+                json_object_get_string(label5), lacp_states[i],
+                !strcmp(field(pif, "lacp_state"), lacp_states[i]));
+        }
+    }
+    static const struct {
+        const char *name; /* Family name. */
+        const char *key;  /* snmp_lacp_parse() member key. */
+        const char *help; /* HELP text. */
+    } pdus[] = {
+        {"netpool_bond_member_lacpdus_received_total", "rx_pdus",
+         "LACPDUs the member received."},
+        {"netpool_bond_member_lacpdus_sent_total", "tx_pdus",
+         "LACPDUs the member sent."},
+    };
+    for (size_t i = 0; i < 2; i++) {
+        family(t, pdus[i].name, "counter", pdus[i].help);
+        json_object_object_foreach (members, pif_uuid6, label6) {
+            struct json_object *pif = json_object_object_get(pifs, pif_uuid6);
+            struct json_object *bond =
+                json_object_object_get(bonds, field(pif, "bond_slave_of"));
+            struct json_object *master =
+                json_object_object_get(pifs, field(bond, "master"));
+            struct json_object *member = json_object_object_get(
+                json_object_object_get(
+                    json_object_object_get(lacp, field(master, "device")),
+                    "members"),
+                field(pif, "device"));
+            struct json_object *value;
+            if (json_object_object_get_ex(member, pdus[i].key, &value)) {
+                put(t, "%s{%s} %lld\n", pdus[i].name,
+                    json_object_get_string(label6),
+                    (long long) json_object_get_int64(value));
+            }
+        }
+    }
+    json_object_put(members);
+    json_object_put(labels);
+    json_object_put(lacp);
+}
+
+/* Per datapath (dpctl/show): lookups, flows, masks. */
+static void
+datapath_families(struct text *t, struct json_object *stats)
+{
+    static const struct {
+        const char *name; /* Family name. */
+        const char *type; /* "counter" or "gauge". */
+        const char *key;  /* dp_ovs_stats_parse() datapath key. */
+        const char *help; /* HELP text. */
+    } families[] = {
+        {"netpool_datapath_hits_total", "counter", "hits",
+         "Packets that matched a flow in the datapath."},
+        {"netpool_datapath_misses_total", "counter", "missed",
+         "Packets that matched no datapath flow (upcalls)."},
+        {"netpool_datapath_lost_total", "counter", "lost",
+         "Packets lost before reaching userspace."},
+        {"netpool_datapath_flows", "gauge", "flows", "Flows in the datapath."},
+        {"netpool_datapath_masks", "gauge", "masks",
+         "Distinct megaflow masks in the datapath."},
+    };
+    struct json_object *datapaths = json_object_object_get(stats, "datapaths");
+
+    if (!datapaths) {
+        return;
+    }
+
+    for (size_t i = 0; i < sizeof families / sizeof *families; i++) {
+        family(t, families[i].name, families[i].type, families[i].help);
+        json_object_object_foreach (datapaths, name, dp) {
+            struct json_object *value;
+            if (json_object_object_get_ex(dp, families[i].key, &value)) {
+                put(t, "%s{datapath=\"", families[i].name);
+                put_label_value(t, name);
+                put(t, "\"} %lld\n", (long long) json_object_get_int64(value));
+            }
+        }
+    }
+}
+
+/* Per network with a bridge here: its bridge's OpenFlow rules, and the
+ * packets through netpool's own (anti-spoofing drops, rate-limit
+ * drops). */
+static void
+network_families(struct text *t, struct json_object *records,
+                 struct json_object *stats)
+{
+    static const struct {
+        const char *name; /* Family name. */
+        const char *type; /* "counter" or "gauge". */
+        const char *key;  /* dp_ovs_stats_parse() bridge key. */
+        const char *help; /* HELP text. */
+    } families[] = {
+        {"netpool_network_openflow_flows", "gauge", "flows",
+         "OpenFlow rules on the network's bridge."},
+        {"netpool_network_openflow_packets_total", "counter", "packets",
+         "Packets through the OpenFlow rules of the network's bridge."},
+        {"netpool_network_openflow_bytes_total", "counter", "bytes",
+         "Bytes through the OpenFlow rules of the network's bridge."},
+        {"netpool_network_netpool_rules", "gauge", "rules",
+         "netpool's own OpenFlow rules (VIF locking and rate limits) on the "
+         "bridge."},
+        {"netpool_network_netpool_rule_packets_total", "counter",
+         "rule_packets", "Packets through netpool's own rules."},
+        {"netpool_network_netpool_rule_bytes_total", "counter", "rule_bytes",
+         "Bytes through netpool's own rules."},
+        {"netpool_network_antispoof_drop_packets_total", "counter",
+         "drop_packets", "Packets a VIF sent that its locking mode dropped."},
+        {"netpool_network_antispoof_drop_bytes_total", "counter", "drop_bytes",
+         "Bytes a VIF sent that its locking mode dropped."},
+        {"netpool_network_ratelimit_drop_packets_total", "counter",
+         "meter_drop_packets",
+         "Packets a VIF sent over its rate limit, dropped by its meter."},
+        {"netpool_network_ratelimit_drop_bytes_total", "counter",
+         "meter_drop_bytes",
+         "Bytes a VIF sent over its rate limit, dropped by its meter."},
+    };
+    struct json_object *bridges = json_object_object_get(stats, "bridges");
+    struct json_object *networks = json_object_object_get(records, "network");
+
+    for (size_t i = 0; i < sizeof families / sizeof *families; i++) {
+        family(t, families[i].name, families[i].type, families[i].help);
+        json_object_object_foreach (networks, uuid, network) {
+            const char *bridge = field(network, "bridge");
+            struct json_object *b = json_object_object_get(bridges, bridge);
+            struct json_object *value;
+            if (*bridge
+                && json_object_object_get_ex(b, families[i].key, &value)) {
+                put(t, "%s{network=\"%s\",bridge=\"", families[i].name, uuid);
+                put_label_value(t, bridge);
+                put(t, "\"} %lld\n", (long long) json_object_get_int64(value));
+            }
+        }
+    }
+}
+
+/* Returns the records the exporter may show (class → (UUID → record)). */
+static struct json_object *
+read_records(struct store *store, const char *host)
+{
+    static const char *const classes[] = {"pool", "host", "PIF", "network",
+                                          "bond", "VLAN", "VIF", "VM"};
+    struct json_object *records = json_object_new_object();
+
+    for (size_t i = 0; i < sizeof classes / sizeof *classes; i++) {
+        json_object_object_add(records, classes[i],
+                               store_get_all(store, classes[i]));
+    }
+    export_filter_records(records, host);
+    return records;
 }
 
 /* Helpers. */
@@ -292,6 +572,12 @@ put_label_value(struct text *t, const char *value)
             put(t, "%c", *p);
         }
     }
+}
+
+static int64_t
+int_field(struct json_object *record, const char *name)
+{
+    return json_object_get_int64(json_object_object_get(record, name));
 }
 
 static const char *

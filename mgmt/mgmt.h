@@ -140,6 +140,24 @@ struct json_object *api_error_response(const struct np_error *error);
 /* The largest request body the API accepts, in bytes. */
 #define API_MAX_REQUEST_SIZE (1024 * 1024)
 
+/* What the exporters may show (export-filter.c). */
+
+/* other_config key that keeps an object out of /metrics and SNMP when it
+ * is "true". */
+#define EXPORT_HIDDEN_KEY "netpool-hidden"
+
+/* Removes in place from 'records' (class → (UUID → record), as the
+ * exporters read them; classes it lacks are skipped) every object the
+ * exporters of host 'host' do not show: those marked other_config
+ * netpool-hidden=true; hosts other than 'host'; PIFs of other hosts; VMs
+ * resident on other hosts (a VM resident nowhere only on the master of
+ * the pool in records["pool"]); VIFs of VMs removed; bonds and VLANs whose
+ * master or VLAN PIF was removed. */
+void export_filter_records(struct json_object *records, const char *host);
+
+/* Returns true if 'record' is marked other_config netpool-hidden=true. */
+bool export_hidden(struct json_object *record);
+
 /* Prometheus exporter (metrics.c). */
 
 /* Facts about the daemon for the exporter. */

@@ -42,6 +42,7 @@ struct daemon {
     struct vlan_mtu_checker *mtu;  /* Checks jumbo-frame paths. */
     struct http_metrics *metrics;  /* Prometheus /metrics listener. */
     struct snmp_agent *snmp;       /* SNMP AgentX subagent, or NULL. */
+    struct dp_ovs_stats *stats;    /* Statistics OVSDB lacks. */
     struct mgmt_watch *management; /* Confirms management changes. */
     double start_time;             /* Seconds since the epoch. */
     struct event *resync;          /* Periodic full resync. */
@@ -194,6 +195,7 @@ start(struct daemon *d)
     log_info("reconciling the fabric onto %s (%s datapath)", c->ovs_db,
              c->datapath_type);
     vlan_mtu_checker_create(d->base, d->store, d->host, &d->mtu);
+    dp_ovs_stats_create(d->base, c->ovs_db, &d->stats);
     d->management = mgmt_watch_create(d->base, d->store, d->host);
 
     if (*c->snmp_agentx_socket) {
@@ -225,6 +227,7 @@ stop(struct daemon *d)
     http_server_stop(d->http);
     http_metrics_stop(d->metrics);
     snmp_agent_stop(d->snmp);
+    dp_ovs_stats_destroy(d->stats);
     vlan_mtu_checker_destroy(d->mtu);
     mgmt_watch_destroy(d->management);
     dp_reconciler_destroy(d->fabric);
@@ -621,6 +624,10 @@ render_metrics(void *daemon_)
     }
     struct json_object *observed = d->fabric ? dp_reconciler_observe(d->fabric)
                                              : json_object_new_object();
+    if (d->stats) {
+        json_object_object_add(observed, "ovs_stats",
+                               dp_ovs_stats_get(d->stats));
+    }
     char *text = metrics_render(d->store, observed, &info);
     json_object_put(observed);
     return text;

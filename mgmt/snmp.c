@@ -23,16 +23,10 @@
  */
 #include "mgmt/mgmt.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
-#include <unistd.h>
 #include <event2/event.h>
 #include <json-c/json.h>
 
@@ -41,6 +35,7 @@
 #include <net-snmp/agent/net-snmp-agent-includes.h>
 #include <net-snmp/library/large_fd_set.h>
 
+#include "datapath/datapath.h"
 #include "lib/log.h"
 #include "lib/xalloc.h"
 #include "mgmt/snmp.h"
@@ -53,12 +48,11 @@
     50                    /* …and after a store change, not sooner
                                   * than this. */
 #define LACP_INTERVAL_S 5 /* Seconds between LACP reads. */
+#define LACP_TIMEOUT_S 12 /* Time limit of one read. */
 #define REGISTRATION_PRIORITY \
     50 /* Below snmpd's own 127, so netpool's
                                   * IF-MIB rows take precedence. */
 #define LACP_SEPARATOR "\n==netpool-lacp-stats==\n"
-
-extern char **environ;
 
 struct snmp_agent {
     struct event_base *base;  /* The loop. */
@@ -93,13 +87,9 @@ struct snmp_agent {
     struct json_object *carriers; /* PIF UUID → carrier last seen. */
 
     /* LACP reader. */
-    struct json_object *lacp; /* snmp_lacp_parse() of the last read. */
-    struct event *lacp_timer; /* Starts reads. */
-    struct event *lacp_event; /* The child's output. */
-    pid_t lacp_child;         /* Running reader, or 0. */
-    int lacp_fd;              /* Its output, or -1. */
-    char *lacp_output;        /* What it printed so far. */
-    size_t lacp_size;         /* Bytes in 'lacp_output'. */
+    struct json_object *lacp;    /* snmp_lacp_parse() of the last read. */
+    struct event *lacp_timer;    /* Starts reads. */
+    struct dp_child *lacp_child; /* Running reader, or NULL. */
 };
 
 /* net-snmp keeps global state: one agent per process. */
@@ -119,12 +109,11 @@ static void notify_bond(struct snmp_agent *, struct json_object *message);
 static void notify_mtu(struct snmp_agent *, struct json_object *message);
 static const struct snmp_view *current_view(struct snmp_agent *);
 static void build_view(struct snmp_agent *);
-static struct json_object *read_records(struct store *);
+static struct json_object *read_records(struct store *, const char *host);
 static uint32_t ticks(const struct snmp_agent *);
 static uint64_t now_ms(const struct snmp_agent *);
 static void on_lacp_timer(evutil_socket_t, short, void *agent_);
-static void on_lacp_output(evutil_socket_t, short, void *agent_);
-static void lacp_finish(struct snmp_agent *, bool complete);
+static void lacp_done(void *agent_, const char *output, bool complete);
 static bool has_lacp_bonds(struct snmp_agent *);
 static const char *field(struct json_object *record, const char *name);
 
@@ -145,7 +134,6 @@ snmp_agent_start(struct event_base *base, struct store *store,
     a->index_path = xasprintf("%s/snmp-indexes.json", state_dir);
     a->observe = observe;
     a->observe_aux = aux;
-    a->lacp_fd = -1;
     clock_gettime(CLOCK_MONOTONIC, &a->started);
     if (ovs_db && !strncmp(ovs_db, "unix:", 5) && strrchr(ovs_db, '/')) {
         a->ovs_rundir = xstrdup(ovs_db + 5);
@@ -237,7 +225,7 @@ snmp_agent_stop(struct snmp_agent *a)
         return;
     }
     store_remove_change_cb(a->store, store_changed, a);
-    lacp_finish(a, false);
+    dp_child_stop(a->lacp_child);
     snmp_shutdown("netpoold");
     for (size_t i = 0; i < a->n_fd_events; i++) {
         event_free(a->fd_events[i]);
@@ -544,8 +532,8 @@ notify_link(struct snmp_agent *a, const char *pif,
         return;
     }
     /* Only NICs: a bond's or VLAN's PIF has no carrier of its own. */
-    if (!json_object_get_boolean(
-            json_object_object_get(snapshot, "physical"))) {
+    if (!json_object_get_boolean(json_object_object_get(snapshot, "physical"))
+        || export_hidden(snapshot)) {
         return;
     }
     char key[64];
@@ -715,7 +703,7 @@ static void
 build_view(struct snmp_agent *a)
 {
     static const uint32_t stack_prefix[] = {1, 3, 6, 1, 2, 1, 31, 1, 2};
-    struct json_object *records = read_records(a->store);
+    struct json_object *records = read_records(a->store, a->host);
     struct json_object *observed =
         a->observe ? a->observe(a->observe_aux) : json_object_new_object();
     char *before = xstrdup(
@@ -816,16 +804,17 @@ build_view(struct snmp_agent *a)
 }
 
 static struct json_object *
-read_records(struct store *store)
+read_records(struct store *store, const char *host)
 {
-    static const char *const classes[] = {"host", "PIF", "network", "bond",
-                                          "VLAN", "VIF", "VM"};
+    static const char *const classes[] = {"pool", "host", "PIF", "network",
+                                          "bond", "VLAN", "VIF", "VM"};
     struct json_object *records = json_object_new_object();
 
     for (size_t i = 0; i < sizeof classes / sizeof *classes; i++) {
         json_object_object_add(records, classes[i],
                                store_get_all(store, classes[i]));
     }
+    export_filter_records(records, host);
     return records;
 }
 
@@ -853,7 +842,6 @@ on_lacp_timer(evutil_socket_t fd, short what, void *agent_)
 {
     struct snmp_agent *a = agent_;
     char *target = NULL;
-    int fds[2];
 
     if (a->lacp_child || !has_lacp_bonds(a)) {
         return;
@@ -871,98 +859,35 @@ on_lacp_timer(evutil_socket_t fd, short what, void *agent_)
         }
         free(pidfile);
     }
-    if (pipe2(fds, O_CLOEXEC)) {
-        free(target);
-        return;
-    }
-    char *const argv[] = {
-        "sh",
-        "-c",
-        "ovs-appctl --timeout=5 $1 lacp/show; printf '" LACP_SEPARATOR "';"
-        " ovs-appctl --timeout=5 $1 lacp/show-stats",
-        "sh",
-        target,
-        NULL,
-    };
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
-    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null",
-                                     O_WRONLY, 0);
-    pid_t pid;
-    int error = posix_spawnp(&pid, "sh", &actions, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&actions);
+    const char *args[] = {target, NULL};
+    dp_child_start(
+        a->base,
+        "ovs-appctl --timeout=5 $1 lacp/show; printf '" LACP_SEPARATOR
+        "'; ovs-appctl --timeout=5 $1 lacp/show-stats",
+        args, LACP_TIMEOUT_S, lacp_done, a, &a->lacp_child);
     free(target);
-    close(fds[1]);
-    if (error) {
-        close(fds[0]);
-        return;
-    }
-    fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK);
-    a->lacp_child = pid;
-    a->lacp_fd = fds[0];
-    a->lacp_event =
-        event_new(a->base, fds[0], EV_READ | EV_PERSIST, on_lacp_output, a);
-    event_add(a->lacp_event, NULL);
 }
 
+/* Keeps what a complete read said. */
 static void
-on_lacp_output(evutil_socket_t fd, short what, void *agent_)
+lacp_done(void *agent_, const char *output, bool complete)
 {
     struct snmp_agent *a = agent_;
-    char buf[4096];
 
-    for (;;) {
-        ssize_t n = read(fd, buf, sizeof buf);
-        if (n > 0) {
-            a->lacp_output = xrealloc(a->lacp_output, a->lacp_size + n + 1);
-            memcpy(a->lacp_output + a->lacp_size, buf, n);
-            a->lacp_size += n;
-            a->lacp_output[a->lacp_size] = '\0';
-        } else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-            return;
-        } else {
-            lacp_finish(a, true);
-            return;
-        }
+    a->lacp_child = NULL;
+    if (!complete) {
+        return;
     }
-}
-
-/* Ends a read: reaps the child and, if 'complete', keeps what it said. */
-static void
-lacp_finish(struct snmp_agent *a, bool complete)
-{
-    if (a->lacp_event) {
-        event_free(a->lacp_event);
-        a->lacp_event = NULL;
+    char *show = xstrdup(output);
+    char *stats = strstr(show, LACP_SEPARATOR);
+    if (stats) {
+        *stats = '\0';
+        stats += strlen(LACP_SEPARATOR);
     }
-    if (a->lacp_fd >= 0) {
-        close(a->lacp_fd);
-        a->lacp_fd = -1;
-    }
-    if (a->lacp_child) {
-        int status;
-        if (!complete) {
-            kill(a->lacp_child, SIGTERM);
-        }
-        while (waitpid(a->lacp_child, &status, 0) < 0 && errno == EINTR) {
-            continue;
-        }
-        a->lacp_child = 0;
-    }
-    if (complete && a->lacp_output) {
-        char *stats = strstr(a->lacp_output, LACP_SEPARATOR);
-        if (stats) {
-            *stats = '\0';
-            stats += strlen(LACP_SEPARATOR);
-        }
-        json_object_put(a->lacp);
-        a->lacp = snmp_lacp_parse(a->lacp_output, stats);
-        a->view_stale = true;
-    }
-    free(a->lacp_output);
-    a->lacp_output = NULL;
-    a->lacp_size = 0;
+    json_object_put(a->lacp);
+    a->lacp = snmp_lacp_parse(show, stats);
+    a->view_stale = true;
+    free(show);
 }
 
 /* Returns true if a LACP bond has its master PIF on this host. */

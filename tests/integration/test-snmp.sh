@@ -8,14 +8,15 @@
 # carrier down sends linkDown (and up, linkUp), a bond losing a member
 # sends netpoolBondStatusChanged, an MTU path check that finds a smaller
 # MTU sends netpoolMtuMismatch, all to snmptrapd; the subagent comes
-# back after snmpd and after netpoold restart, with the same ifIndex; and
+# back after snmpd and after netpoold restart, with the same ifIndex; an
+# object marked netpool-hidden shows neither in SNMP nor in /metrics; and
 # doc/NETPOOL-MIB.txt passes smilint and snmptranslate.
 #
 # shellcheck disable=SC2016
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-plan 24
+plan 27
 
 export MIBS=
 sdir=$STATE/snmp
@@ -217,6 +218,57 @@ if np 1 help --list | tr ' ' '\n' | grep -qx vm-create; then
         "netpoolVmTable shows the VM halted"
 else
     skip "netpoolVmTable" "no vm-create in this build"
+fi
+
+# --- what the exporters may not show ----------------------------------------
+
+# A VM marked other_config:netpool-hidden=true, with a plugged VIF: neither
+# snmpwalk nor /metrics shows the VM, the VIF or its port; once unmarked,
+# both do.
+if np 1 help --list | tr ' ' '\n' | grep -qx vif-create; then
+    topo_guest_up 1 1
+    topo_guest_up 1 2
+    hid=$(np 1 vm-create name-label=hidden-vm)
+    np 1 vm-param-set uuid="$hid" other-config:netpool-hidden=true
+    hvif=$(np 1 vif-create vm-uuid="$hid" network-uuid="$net1" device=0 \
+        other-config:netns="${PREFIX}h1g1")
+    # A VM like it, not hidden, plugged after it: once its port shows, the
+    # hidden one's would have.
+    shown=$(np 1 vm-create name-label=shown-vm)
+    svif=$(np 1 vif-create vm-uuid="$shown" network-uuid="$net1" device=0 \
+        other-config:netns="${PREFIX}h1g2")
+    np 1 vif-plug uuid="$hvif"
+    np 1 vif-plug uuid="$svif"
+    port_of() { on 1 ovs-vsctl --timeout=10 --bare --columns=name find \
+        Interface "external_ids:iface-id=$1"; }
+    wait_until 30 eval '[ -n "$(port_of "$svif")" ]' || true
+    hport=$(port_of "$hvif")
+    sport=$(port_of "$svif")
+    metrics() { on 1 curl -sS --max-time 10 http://127.0.0.1:9440/metrics; }
+    wait_until 30 eval 'walk "$IFNAME" | grep -q "\"$sport\"" &&
+        metrics | grep -q "vif=\"$svif\""' || true
+    ok '[ -n "$hport" ] && walk "$IFNAME" | grep -q "\"$sport\"" &&
+        ! walk "$IFNAME" | grep -q "\"$hport\"" &&
+        ! walk .1.3.6.1.4.1.99999.1.2.1.3 | grep -q hidden-vm' \
+        "a hidden VM and its VIF's port ($hport) are not in SNMP"
+    page=$(metrics)
+    ok '[[ $page == *"vif=\"$svif\""* && $page != *"$hid"* &&
+        $page != *"$hvif"* && $page != *"device=\"$hport\""* ]]' \
+        "nor in /metrics"
+    np 1 vm-param-remove uuid="$hid" param-name=other-config \
+        param-key=netpool-hidden
+    wait_until 20 eval 'walk "$IFNAME" | grep -q "\"$hport\""' || true
+    wait_until 20 eval 'metrics | grep -q "vif=\"$hvif\""' || true
+    ok 'walk "$IFNAME" | grep -q "\"$hport\"" &&
+        walk .1.3.6.1.4.1.99999.1.2.1.3 | grep -q hidden-vm &&
+        metrics | grep -q "vif=\"$hvif\""' \
+        "unmarked, the VM and its VIF's port show in both"
+    np 1 vif-unplug uuid="$hvif"
+    np 1 vif-unplug uuid="$svif"
+else
+    for name in "hidden in SNMP" "hidden in /metrics" "unhidden"; do
+        skip "$name" "no vif-create in this build"
+    done
 fi
 
 # --- notifications ---------------------------------------------------------
