@@ -161,7 +161,8 @@ static const struct cli_command pif_reconfigure_ip_cmd = {
     "uuid mode",
     "IP netmask gateway DNS",
     "Set the address of a PIF: mode=static with IP= netmask= [gateway=] "
-    "[DNS=], or mode=none (not on the management PIF).  A change of the "
+    "[DNS=], mode=dhcp (management PIF only) or mode=none (not on the "
+    "management PIF).  A change of the "
     "management address is rolled back if its gateway does not answer "
     "within host other-config:management-rollback-timeout seconds "
     "(default 30).",

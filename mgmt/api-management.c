@@ -76,9 +76,14 @@ api_management_readdress(struct api *api, const char *pif, const char *mode,
     if (error) {
         return error;
     }
-    if (strcmp(mode, "Static")) {
+    bool dhcp = !strcmp(mode, "DHCP");
+    if (strcmp(mode, "Static") && !dhcp) {
         /* Without an address the host is unreachable: xapi refuses it. */
         return np_error_new(ERR_PIF_IS_MANAGEMENT_INTERFACE, pif, NULL);
+    }
+    if (dhcp) {
+        /* The lease fills these in (dhcp.c). */
+        ip = netmask = gateway = dns = "";
     }
     struct json_object *old = store_get(store, "PIF", pif);
     if (!old) {

@@ -68,10 +68,12 @@ pif_reconfigure_ip(struct api_call *call, struct json_object **result,
         mode = "None";
     } else if (!strcasecmp(mode_arg, "static")) {
         mode = "Static";
+    } else if (!strcasecmp(mode_arg, "dhcp") && management) {
+        mode = "DHCP";
     } else if (!strcasecmp(mode_arg, "dhcp")) {
         return np_error_new(ERR_OPERATION_NOT_ALLOWED,
-                            "mode DHCP is not offered: configure a static "
-                            "address",
+                            "mode DHCP is only offered for the management "
+                            "interface",
                             NULL);
     } else {
         return np_error_new(ERR_INVALID_VALUE, "mode", mode_arg, NULL);

@@ -9,7 +9,8 @@
  * decides: keep once the gateway answers, restore when the time limit
  * (recorded with the change, wall clock, so a restart of netpoold keeps
  * it) passes unanswered.  A configuration without a gateway has nothing to
- * probe and is kept.
+ * probe and is kept; a DHCP configuration waits for its lease, then for
+ * the gateway the lease names.
  *
  * Restoring writes the recorded configuration back in one transaction —
  * the role to its old PIF with its old address, the new address retired —
@@ -150,13 +151,17 @@ on_tick(evutil_socket_t fd, short what, void *watch_)
         store_get(w->store, "PIF", field(rollback, "new_pif"));
     const char *ip = field(pif, "IP");
     const char *gateway = field(pif, "gateway");
+    /* A DHCP configuration has no address until its lease comes: it
+     * waits for one like for an answer. */
+    bool leasing =
+        !strcmp(field(pif, "ip_configuration_mode"), "DHCP") && !*ip;
     struct mgmt_rollback_change change = {
-        .has_address = *ip && *gateway,
+        .has_address = (*ip && *gateway) || leasing,
         .has_gateway = true,
         .start_ms = atoll(field(rollback, "started")),
         .timeout_s = atoi(field(rollback, "timeout")),
     };
-    if (change.has_address) {
+    if (*ip && *gateway) {
         probe(w, ip, gateway);
     }
     struct mgmt_rollback_probe seen = {.gateway_answered = w->answered};

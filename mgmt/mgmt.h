@@ -22,6 +22,7 @@ struct json_object;
 struct np_error;
 struct store;
 struct mgmt_watch;
+struct mgmt_dhcp;
 
 /* Configuration (config.c). */
 
@@ -193,6 +194,16 @@ struct mgmt_watch *mgmt_watch_create(struct event_base *base,
 
 /* Stops watching.  Accepts NULL. */
 void mgmt_watch_destroy(struct mgmt_watch *watch);
+
+/* Runs a DHCP client (busybox udhcpc) for host 'host''s management PIF
+ * while it is in DHCP mode, storing its leases (see dhcp.c); hook and
+ * lease files go in 'state_dir'. */
+struct mgmt_dhcp *mgmt_dhcp_create(struct event_base *base,
+                                   struct store *store, const char *host,
+                                   const char *state_dir);
+
+/* Stops the client, if any.  Accepts NULL. */
+void mgmt_dhcp_destroy(struct mgmt_dhcp *dhcp);
 
 /* SNMP AgentX subagent (snmp.c). */
 

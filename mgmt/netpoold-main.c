@@ -44,6 +44,7 @@ struct daemon {
     struct snmp_agent *snmp;       /* SNMP AgentX subagent, or NULL. */
     struct dp_ovs_stats *stats;    /* Statistics OVSDB lacks. */
     struct mgmt_watch *management; /* Confirms management changes. */
+    struct mgmt_dhcp *dhcp;        /* DHCP client of the management PIF. */
     double start_time;             /* Seconds since the epoch. */
     struct event *resync;          /* Periodic full resync. */
     struct event *signals[4];      /* SIGTERM, SIGINT, SIGHUP, (end). */
@@ -197,6 +198,7 @@ start(struct daemon *d)
     vlan_mtu_checker_create(d->base, d->store, d->host, &d->mtu);
     dp_ovs_stats_create(d->base, c->ovs_db, &d->stats);
     d->management = mgmt_watch_create(d->base, d->store, d->host);
+    d->dhcp = mgmt_dhcp_create(d->base, d->store, d->host, c->state_dir);
 
     if (*c->snmp_agentx_socket) {
         snmp_agent_start(d->base, d->store, d->host, c->snmp_agentx_socket,
@@ -230,6 +232,7 @@ stop(struct daemon *d)
     dp_ovs_stats_destroy(d->stats);
     vlan_mtu_checker_destroy(d->mtu);
     mgmt_watch_destroy(d->management);
+    mgmt_dhcp_destroy(d->dhcp);
     dp_reconciler_destroy(d->fabric);
     api_destroy(d->api);
     dp_link_monitor_stop(d->links);

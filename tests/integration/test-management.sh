@@ -9,7 +9,9 @@
 # at it.  A readdress to a dead gateway (198.18.0.254) with a 10 s time limit
 # is rolled back: the old address and route come back, the store shows the
 # old configuration and MANAGEMENT_RECONFIGURE_ROLLED_BACK is raised; a
-# second change while one is pending is refused.  The role moves to eth1
+# second change while one is pending is refused.  DHCP (busybox udhcpd on
+# the switch) gives the management PIF a lease that is kept; without a
+# server the switch to DHCP is rolled back.  The role moves to eth1
 # (given 198.18.0.31 first) and back; it is disabled and re-enabled.  Bad
 # input gets typed errors and changes neither the store nor the kernel.
 #
@@ -17,7 +19,7 @@
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-plan 48
+plan 61
 
 TOPO_NICS=2
 topo_switch_up
@@ -173,6 +175,60 @@ wait_until 20 eval '! pending' || true
 is "$(np_remote switch 1 host-list params=name-label --minimal)" h1 \
     "the remote CLI works again"
 
+# --- DHCP from a server on the switch ---------------------------------------
+
+cat > "$STATE/udhcpd.conf" << EOF
+start 198.18.0.100
+end 198.18.0.109
+interface sw0
+lease_file $STATE/udhcpd.leases
+pidfile $STATE/udhcpd.pid
+option subnet 255.255.255.0
+option router $GW
+option dns $GW
+EOF
+touch "$STATE/udhcpd.leases"
+on switch busybox udhcpd -f "$STATE/udhcpd.conf" > /dev/null 2>&1 &
+# udhcpd writes its PID (the background job is the wrapper around it).
+wait_until 10 test -s "$STATE/udhcpd.pid" || true
+udhcpd_pid=$(cat "$STATE/udhcpd.pid")
+trap 'kill "$udhcpd_pid" 2> /dev/null || true; _test_on_exit' EXIT
+# The client netpoold runs for h1 (its hook lives in h1's state folder).
+client() { pgrep -f "udhcpc .*$STATE/h1/netpoold/udhcpc-hook" || true; }
+
+is "$(np_remote switch 1 pif-reconfigure-ip uuid="$p0" mode=dhcp 2>&1)" "" \
+    "a remote switch of management to DHCP is accepted"
+wait_until 30 eval '[[ "$(pif_get "$p0" IP)" == 198.18.0.10? ]]' || true
+leased=$(pif_get "$p0" IP)
+ok '[[ "$leased" == 198.18.0.10? ]]' "a lease from the switch's pool ($leased)"
+is "$(pif_get "$p0" ip-configuration-mode)/$(pif_get "$p0" gateway)" \
+    "DHCP/$GW" "the PIF stays in DHCP mode with the lease's gateway"
+wait_until 20 eval '! pending' || true
+ok '! pending' "the gateway answers: the change is kept"
+wait_until 20 eval '[ "$(addrs)" = "eth0 $leased/24" ]' || true
+is "$(addrs)" "eth0 $leased/24" "the leased address replaces the old one"
+is "$(np_at "$leased" host-list params=name-label --minimal)" h1 \
+    "a remote CLI reaches the host at its leased address"
+np_at "$leased" pif-reconfigure-ip uuid="$p0" mode=static IP="$old" \
+    netmask=$MASK gateway=$GW
+wait_until 20 eval '[ "$(addrs)" = "eth0 $old/24" ] && ! pending' || true
+is "$(addrs)" "eth0 $old/24" "back to a static address"
+wait_until 10 eval '[ -z "$(client)" ]' || true
+is "$(client)" "" "and the DHCP client is gone"
+
+kill "$udhcpd_pid"
+wait_until 10 eval '! kill -0 "$udhcpd_pid" 2> /dev/null' || true
+np 1 pif-reconfigure-ip uuid="$p0" mode=dhcp
+wait_until 30 eval '[ "$(rolled_back | tr , "\n" | wc -l)" = 2 ]' || true
+is "$(rolled_back | tr , "\n" | wc -l)" 2 \
+    "without a DHCP server no lease comes, and the change is rolled back"
+is "$(pif_get "$p0" ip-configuration-mode)/$(pif_get "$p0" IP)" \
+    "Static/$old" "to the static address"
+wait_until 10 eval '[ -z "$(client)" ]' || true
+is "$(client)" "" "and its DHCP client stops"
+is "$(np_remote switch 1 host-list params=name-label --minimal)" h1 \
+    "the remote CLI works at the static address"
+
 # --- bad input: typed errors, nothing changed ------------------------------
 
 before="$(np 1 pif-param-list uuid="$p0")$(np 1 host-param-list \
@@ -182,6 +238,9 @@ is "$(np_fail pif-reconfigure-ip uuid="$p0" mode=static IP=198.18.0.40 \
     "a bad netmask is refused, and named"
 is "$(np_fail pif-reconfigure-ip uuid="$p0" mode=static IP=198.18.0.300 \
     netmask=$MASK)" "INVALID_VALUE IP, 198.18.0.300" "so is a bad address"
+is "$(np_fail pif-reconfigure-ip uuid="$p1" mode=dhcp)" \
+    "OPERATION_NOT_ALLOWED mode DHCP is only offered for the management interface" \
+    "DHCP is for the management interface only"
 is "$(np_fail pif-reconfigure-ip uuid="$p0" mode=none)" \
     "PIF_IS_MANAGEMENT_INTERFACE $p0" \
     "the management PIF cannot lose its address"
