@@ -11,7 +11,8 @@
 # old configuration and MANAGEMENT_RECONFIGURE_ROLLED_BACK is raised; a
 # second change while one is pending is refused.  DHCP (busybox udhcpd on
 # the switch) gives the management PIF a lease that is kept; without a
-# server the switch to DHCP is rolled back.  The role moves to eth1
+# server the switch to DHCP is rolled back.  Management moves onto a VLAN
+# PIF (VLAN 30 on eth1, the switch answering on VLAN 30) and back.  The role moves to eth1
 # (given 198.18.0.31 first) and back; it is disabled and re-enabled.  Bad
 # input gets typed errors and changes neither the store nor the kernel.
 #
@@ -19,7 +20,7 @@
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-plan 61
+plan 66
 
 TOPO_NICS=2
 topo_switch_up
@@ -228,6 +229,35 @@ wait_until 10 eval '[ -z "$(client)" ]' || true
 is "$(client)" "" "and its DHCP client stops"
 is "$(np_remote switch 1 host-list params=name-label --minimal)" h1 \
     "the remote CLI works at the static address"
+
+# --- management on a VLAN ---------------------------------------------------
+
+# The switch answers on VLAN 30 at 198.18.30.1 (its ports trunk every VLAN).
+on switch ovs-vsctl --timeout=10 add-port sw0 npsw30 tag=30 \
+    -- set interface npsw30 type=internal
+on switch ip addr add 198.18.30.1/24 dev npsw30
+on switch ip link set npsw30 up
+vnet=$(np 1 network-create name-label=management-vlan30)
+vpif=$(np 1 vlan-create pif-uuid="$p1" vlan=30 network-uuid="$vnet")
+vbridge=$(np 1 network-param-get uuid="$vnet" param-name=bridge)
+np 1 pif-reconfigure-ip uuid="$vpif" mode=static IP=198.18.30.5 \
+    netmask=$MASK gateway=198.18.30.1
+np 1 host-management-reconfigure pif-uuid="$vpif"
+wait_until 20 eval '[ "$(addrs)" = "$vbridge 198.18.30.5/24" ] && ! pending' ||
+    true
+is "$(addrs)" "$vbridge 198.18.30.5/24" \
+    "management on VLAN 30: the address lives on the VLAN's bridge"
+is "$(default_route)" "default via 198.18.30.1 dev $vbridge" \
+    "the default route goes through the VLAN's gateway"
+ok '! pending' "the gateway answers over the VLAN: the move is kept"
+is "$(np_at 198.18.30.5 host-list params=name-label --minimal)" h1 \
+    "a remote CLI reaches the host over the VLAN"
+np 1 pif-reconfigure-ip uuid="$p0" mode=static IP="$old" netmask=$MASK \
+    gateway=$GW
+np 1 host-management-reconfigure pif-uuid="$p0"
+wait_until 20 eval '[ "$(addrs)" = "eth0 $old/24" ] && ! pending' || true
+is "$(addrs)" "eth0 $old/24" "and back to eth0"
+np 1 vlan-destroy uuid="$vpif"
 
 # --- bad input: typed errors, nothing changed ------------------------------
 
