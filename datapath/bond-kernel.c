@@ -48,12 +48,11 @@
 #include <json-c/json.h>
 
 #include "lib/log.h"
+#include "lib/record.h"
 #include "lib/xalloc.h"
 
 #define LOG_MODULE "bond"
 
-static const char *field(struct json_object *record, const char *name);
-static bool bool_field(struct json_object *record, const char *name);
 static int prefix_of(const char *netmask);
 static void add_unique(struct json_object *array, const char *text);
 static void quieten(const char *device);
@@ -85,16 +84,17 @@ dp_bond_kernel_plan(struct json_object *records, const char *host)
         return plan;
     }
     json_object_object_foreach (pifs, uuid, pif) {
-        if (strcmp(field(pif, "host"), host)) {
+        if (strcmp(record_string(pif, "host"), host)) {
             continue;
         }
-        if (*field(pif, "bond_slave_of") && *field(pif, "device")) {
-            add_unique(quiet, field(pif, "device"));
+        if (*record_string(pif, "bond_slave_of")
+            && *record_string(pif, "device")) {
+            add_unique(quiet, record_string(pif, "device"));
         }
-        int prefix = prefix_of(field(pif, "netmask"));
+        int prefix = prefix_of(record_string(pif, "netmask"));
         struct in_addr ip;
-        if (!bool_field(pif, "management") || prefix < 0
-            || inet_pton(AF_INET, field(pif, "IP"), &ip) != 1) {
+        if (!record_bool(pif, "management") || prefix < 0
+            || inet_pton(AF_INET, record_string(pif, "IP"), &ip) != 1) {
             continue;
         }
 
@@ -103,27 +103,29 @@ dp_bond_kernel_plan(struct json_object *records, const char *host)
         bool on_bond = false;
         json_object_object_foreach (bonds, bond_uuid, bond) {
             (void) bond_uuid;
-            on_bond |= !strcmp(field(bond, "master"), uuid);
+            on_bond |= !strcmp(record_string(bond, "master"), uuid);
         }
         struct json_object *vlan = json_object_object_get(pif, "VLAN");
         bool on_bridge = on_bond || (vlan && json_object_get_int(vlan) >= 0);
         struct json_object *network =
-            json_object_object_get(networks, field(pif, "network"));
-        const char *device =
-            on_bridge ? field(network, "bridge") : field(pif, "device");
+            json_object_object_get(networks, record_string(pif, "network"));
+        const char *device = on_bridge ? record_string(network, "bridge")
+                                       : record_string(pif, "device");
         if (!*device
-            || (on_bridge && !bool_field(pif, "currently_attached"))) {
+            || (on_bridge && !record_bool(pif, "currently_attached"))) {
             continue;
         }
         management = json_object_new_object();
         json_object_object_add(management, "pif",
                                json_object_new_string(uuid));
-        json_object_object_add(management, "address",
-                               json_object_new_string(field(pif, "IP")));
+        json_object_object_add(
+            management, "address",
+            json_object_new_string(record_string(pif, "IP")));
         json_object_object_add(management, "prefix",
                                json_object_new_int(prefix));
-        json_object_object_add(management, "gateway",
-                               json_object_new_string(field(pif, "gateway")));
+        json_object_object_add(
+            management, "gateway",
+            json_object_new_string(record_string(pif, "gateway")));
         json_object_object_add(management, "device",
                                json_object_new_string(device));
         json_object_object_add(management, "bond",
@@ -133,19 +135,20 @@ dp_bond_kernel_plan(struct json_object *records, const char *host)
         /* Where it may be instead: any NIC of this host, any bridge of a
          * network. */
         struct json_object *candidates = json_object_new_array();
-        const char *device = field(management, "device");
+        const char *device = record_string(management, "device");
         json_object_object_foreach (pifs, u, p) {
             (void) u;
-            if (!strcmp(field(p, "host"), host) && bool_field(p, "physical")
-                && *field(p, "device") && strcmp(field(p, "device"), device)) {
-                add_unique(candidates, field(p, "device"));
+            if (!strcmp(record_string(p, "host"), host)
+                && record_bool(p, "physical") && *record_string(p, "device")
+                && strcmp(record_string(p, "device"), device)) {
+                add_unique(candidates, record_string(p, "device"));
             }
         }
         json_object_object_foreach (networks, n, net) {
             (void) n;
-            if (*field(net, "bridge")
-                && strcmp(field(net, "bridge"), device)) {
-                add_unique(candidates, field(net, "bridge"));
+            if (*record_string(net, "bridge")
+                && strcmp(record_string(net, "bridge"), device)) {
+                add_unique(candidates, record_string(net, "bridge"));
             }
         }
         json_object_object_add(management, "candidates", candidates);
@@ -184,10 +187,10 @@ dp_bond_kernel_apply(struct json_object *plan)
         if (retire) {
             retire_addresses(sock, retire);
         }
-        if (management && *field(management, "gateway")) {
+        if (management && *record_string(management, "gateway")) {
             int retval =
-                ensure_default_route(sock, field(management, "device"),
-                                     field(management, "gateway"));
+                ensure_default_route(sock, record_string(management, "device"),
+                                     record_string(management, "gateway"));
             error = error ? error : retval;
         }
     }
@@ -228,18 +231,19 @@ retire_plan(struct json_object *records, const char *host,
         if (!ip || inet_pton(AF_INET, ip, &addr) != 1) {
             continue;
         }
-        if (management && !strcmp(field(management, "address"), ip)) {
+        if (management && !strcmp(record_string(management, "address"), ip)) {
             continue;
         }
         const char *keep = "";
         json_object_object_foreach (pifs, uuid, pif) {
             (void) uuid;
-            if (!strcmp(field(pif, "host"), host)
-                && strcmp(field(pif, "ip_configuration_mode"), "None")
-                && !strcmp(field(pif, "IP"), ip)) {
-                keep = field(
-                    json_object_object_get(networks, field(pif, "network")),
-                    "bridge");
+            if (!strcmp(record_string(pif, "host"), host)
+                && strcmp(record_string(pif, "ip_configuration_mode"), "None")
+                && !strcmp(record_string(pif, "IP"), ip)) {
+                keep =
+                    record_string(json_object_object_get(
+                                      networks, record_string(pif, "network")),
+                                  "bridge");
             }
         }
         struct json_object *entry = json_object_new_object();
@@ -255,15 +259,15 @@ retire_plan(struct json_object *records, const char *host,
     struct json_object *devices = json_object_new_array();
     json_object_object_foreach (pifs, u, p) {
         (void) u;
-        if (!strcmp(field(p, "host"), host) && bool_field(p, "physical")
-            && *field(p, "device")) {
-            add_unique(devices, field(p, "device"));
+        if (!strcmp(record_string(p, "host"), host)
+            && record_bool(p, "physical") && *record_string(p, "device")) {
+            add_unique(devices, record_string(p, "device"));
         }
     }
     json_object_object_foreach (networks, n, net) {
         (void) n;
-        if (*field(net, "bridge")) {
-            add_unique(devices, field(net, "bridge"));
+        if (*record_string(net, "bridge")) {
+            add_unique(devices, record_string(net, "bridge"));
         }
     }
     struct json_object *retire = json_object_new_object();
@@ -273,24 +277,6 @@ retire_plan(struct json_object *records, const char *host,
 }
 
 /* Helpers. */
-
-static const char *
-field(struct json_object *record, const char *name)
-{
-    struct json_object *value;
-    return json_object_object_get_ex(record, name, &value)
-                   && json_object_is_type(value, json_type_string)
-               ? json_object_get_string(value)
-               : "";
-}
-
-static bool
-bool_field(struct json_object *record, const char *name)
-{
-    struct json_object *value;
-    return json_object_object_get_ex(record, name, &value)
-           && json_object_get_boolean(value);
-}
 
 /* Returns the prefix length of dotted netmask 'netmask', or -1 if it is
  * not one. */
@@ -337,14 +323,14 @@ quieten(const char *device)
 static int
 move_address(struct nl_sock *sock, struct json_object *management)
 {
-    const char *device = field(management, "device");
+    const char *device = record_string(management, "device");
     struct json_object *candidates =
         json_object_object_get(management, "candidates");
     struct nl_cache *addrs = NULL;
     struct nl_addr *local = NULL;
     struct rtnl_link *link = NULL;
     char *text = xasprintf(
-        "%s/%d", field(management, "address"),
+        "%s/%d", record_string(management, "address"),
         json_object_get_int(json_object_object_get(management, "prefix")));
     int error = 0;
 
@@ -560,8 +546,8 @@ retire_addresses(struct nl_sock *sock, struct json_object *retire)
     }
     for (size_t i = 0; i < json_object_array_length(addresses); i++) {
         struct json_object *entry = json_object_array_get_idx(addresses, i);
-        const char *text = field(entry, "address");
-        const char *keep = field(entry, "keep");
+        const char *text = record_string(entry, "address");
+        const char *keep = record_string(entry, "keep");
         struct nl_addr *local = NULL;
         if (nl_addr_parse(text, AF_INET, &local) < 0) {
             continue;

@@ -27,6 +27,7 @@
 
 #include "lib/clock.h"
 #include "lib/error.h"
+#include "lib/record.h"
 #include "lib/xalloc.h"
 #include "mgmt/mgmt-rollback.h"
 #include "mgmt/mgmt.h"
@@ -34,7 +35,6 @@
 
 static api_method host_management_reconfigure;
 static api_method host_management_disable;
-static const char *field(struct json_object *record, const char *name);
 static bool is_management(struct json_object *pif);
 static char *find_management(struct api *);
 static struct np_error *check_idle(struct api *);
@@ -92,7 +92,7 @@ api_management_readdress(struct api *api, const char *pif, const char *mode,
 
     struct json_object *rollback = rollback_record(api, pif, old, pif, ip);
     struct json_object *changes = ip_changes(mode, ip, netmask, gateway, dns);
-    const char *old_ip = field(old, "IP");
+    const char *old_ip = record_string(old, "IP");
     int retval = store_begin(store);
     if (!retval) {
         retval = store_update(store, "PIF", pif, changes);
@@ -132,16 +132,16 @@ host_management_reconfigure(struct api_call *call, struct json_object **result,
     if (!target) {
         return np_error_new(ERR_HANDLE_INVALID, "PIF", pif, NULL);
     }
-    if (strcmp(field(target, "host"), api->host_uuid)) {
+    if (strcmp(record_string(target, "host"), api->host_uuid)) {
         error = np_error_new(ERR_OPERATION_NOT_ALLOWED,
                              "the PIF belongs to another host; ask that host",
                              pif, NULL);
     } else if (!is_management(target) && (error = check_idle(api))) {
         /* One change at a time. */
-    } else if (*field(target, "bond_slave_of")) {
+    } else if (*record_string(target, "bond_slave_of")) {
         error = np_error_new(ERR_PIF_IS_ALREADY_BONDED, pif, NULL);
-    } else if (!strcmp(field(target, "ip_configuration_mode"), "None")
-               || !*field(target, "IP")) {
+    } else if (!strcmp(record_string(target, "ip_configuration_mode"), "None")
+               || !*record_string(target, "IP")) {
         error = np_error_new(ERR_PIF_HAS_NO_NETWORK_CONFIGURATION, pif, NULL);
     } else if (is_management(target)) {
         json_object_put(target); /* Nothing to move. */
@@ -156,8 +156,8 @@ host_management_reconfigure(struct api_call *call, struct json_object **result,
     char *old_pif = find_management(api);
     struct json_object *old =
         old_pif ? store_get(store, "PIF", old_pif) : NULL;
-    const char *new_ip = field(target, "IP");
-    const char *old_ip = old ? field(old, "IP") : "";
+    const char *new_ip = record_string(target, "IP");
+    const char *old_ip = old ? record_string(old, "IP") : "";
     struct json_object *rollback =
         rollback_record(api, old_pif ? old_pif : "", old, pif, new_ip);
 
@@ -219,7 +219,7 @@ host_management_disable(struct api_call *call, struct json_object **result,
         return NULL; /* Already disabled. */
     }
     struct json_object *old = store_get(store, "PIF", pif);
-    const char *old_ip = field(old, "IP");
+    const char *old_ip = record_string(old, "IP");
     struct json_object *lose = ip_changes("None", "", "", "", "");
     json_object_object_add(lose, "management", json_object_new_boolean(false));
 
@@ -268,16 +268,6 @@ api_management_check_set(struct api *api, const struct store_class *class,
 
 /* Helpers. */
 
-static const char *
-field(struct json_object *record, const char *name)
-{
-    struct json_object *value;
-    return record && json_object_object_get_ex(record, name, &value)
-                   && json_object_is_type(value, json_type_string)
-               ? json_object_get_string(value)
-               : "";
-}
-
 static bool
 is_management(struct json_object *pif)
 {
@@ -300,7 +290,7 @@ find_management(struct api *api)
         const char *uuid =
             json_object_get_string(json_object_array_get_idx(pifs, i));
         struct json_object *pif = store_get(api->store, "PIF", uuid);
-        if (!strcmp(field(pif, "host"), api->host_uuid)) {
+        if (!strcmp(record_string(pif, "host"), api->host_uuid)) {
             found = xstrdup(uuid);
         }
         json_object_put(pif);
@@ -344,7 +334,7 @@ rollback_record(struct api *api, const char *old_pif,
 
     json_object_object_add(record, "pif", json_object_new_string(old_pif));
     for (size_t i = 0; i < N_IP_FIELDS; i++) {
-        const char *value = field(old_record, ip_fields[i]);
+        const char *value = record_string(old_record, ip_fields[i]);
         if (!strcmp(ip_fields[i], "ip_configuration_mode") && !*value) {
             value = "None";
         }

@@ -29,6 +29,7 @@
 #include <json-c/json.h>
 
 #include "lib/log.h"
+#include "lib/record.h"
 #include "lib/xalloc.h"
 #include "mgmt/store.h"
 
@@ -74,7 +75,6 @@ static void start_client(struct mgmt_dhcp *, const char *pif,
 static void stop_client(struct mgmt_dhcp *);
 static void stop_stale(const char *pidfile);
 static void read_lease(struct mgmt_dhcp *);
-static const char *field(struct json_object *record, const char *name);
 
 struct mgmt_dhcp *
 mgmt_dhcp_create(struct event_base *base, struct store *store,
@@ -148,18 +148,20 @@ sync_client(struct mgmt_dhcp *d)
         const char *uuid =
             json_object_get_string(json_object_array_get_idx(pifs, i));
         struct json_object *pif = store_get(d->store, "PIF", uuid);
-        if (!strcmp(field(pif, "host"), d->host)
-            && !strcmp(field(pif, "ip_configuration_mode"), "DHCP")) {
+        if (!strcmp(record_string(pif, "host"), d->host)
+            && !strcmp(record_string(pif, "ip_configuration_mode"), "DHCP")) {
             /* The device the address belongs on: the NIC of a physical
              * PIF, else its network's bridge. */
             struct json_object *physical =
                 json_object_object_get(pif, "physical");
             if (json_object_get_boolean(physical)) {
-                snprintf(device, sizeof device, "%s", field(pif, "device"));
+                snprintf(device, sizeof device, "%s",
+                         record_string(pif, "device"));
             } else {
-                struct json_object *net =
-                    store_get(d->store, "network", field(pif, "network"));
-                snprintf(device, sizeof device, "%s", field(net, "bridge"));
+                struct json_object *net = store_get(
+                    d->store, "network", record_string(pif, "network"));
+                snprintf(device, sizeof device, "%s",
+                         record_string(net, "bridge"));
                 json_object_put(net);
             }
             snprintf(pif_uuid, sizeof pif_uuid, "%s", uuid);
@@ -318,11 +320,11 @@ read_lease(struct mgmt_dhcp *d)
     }
 
     struct json_object *pif = store_get(d->store, "PIF", d->pif);
-    bool same = pif && !strcmp(field(pif, "IP"), ip)
-                && !strcmp(field(pif, "netmask"), subnet)
-                && !strcmp(field(pif, "gateway"), router)
-                && !strcmp(field(pif, "DNS"), dns);
-    const char *old_ip = pif ? field(pif, "IP") : "";
+    bool same = pif && !strcmp(record_string(pif, "IP"), ip)
+                && !strcmp(record_string(pif, "netmask"), subnet)
+                && !strcmp(record_string(pif, "gateway"), router)
+                && !strcmp(record_string(pif, "DNS"), dns);
+    const char *old_ip = pif ? record_string(pif, "IP") : "";
     char *retire = *old_ip && strcmp(old_ip, ip) ? xstrdup(old_ip) : NULL;
     json_object_put(pif);
     if (same) {
@@ -369,14 +371,4 @@ read_lease(struct mgmt_dhcp *d)
     json_object_put(pending);
     json_object_put(changes);
     free(retire);
-}
-
-static const char *
-field(struct json_object *record, const char *name)
-{
-    struct json_object *value;
-    return record && json_object_object_get_ex(record, name, &value)
-                   && json_object_is_type(value, json_type_string)
-               ? json_object_get_string(value)
-               : "";
 }

@@ -34,6 +34,7 @@
 
 #include "lib/clock.h"
 #include "lib/log.h"
+#include "lib/record.h"
 #include "lib/xalloc.h"
 #include "mgmt/mgmt-rollback.h"
 #include "mgmt/store.h"
@@ -60,7 +61,6 @@ static void check(struct mgmt_watch *);
 static void stop_probing(struct mgmt_watch *);
 static void probe(struct mgmt_watch *, const char *source, const char *target);
 static uint16_t checksum(const void *data, size_t len);
-static const char *field(struct json_object *record, const char *name);
 static void confirm(struct mgmt_watch *);
 static void restore(struct mgmt_watch *, struct json_object *rollback);
 
@@ -148,18 +148,18 @@ on_tick(evutil_socket_t fd, short what, void *watch_)
         return;
     }
     struct json_object *pif =
-        store_get(w->store, "PIF", field(rollback, "new_pif"));
-    const char *ip = field(pif, "IP");
-    const char *gateway = field(pif, "gateway");
+        store_get(w->store, "PIF", record_string(rollback, "new_pif"));
+    const char *ip = record_string(pif, "IP");
+    const char *gateway = record_string(pif, "gateway");
     /* A DHCP configuration has no address until its lease comes: it
      * waits for one like for an answer. */
     bool leasing =
-        !strcmp(field(pif, "ip_configuration_mode"), "DHCP") && !*ip;
+        !strcmp(record_string(pif, "ip_configuration_mode"), "DHCP") && !*ip;
     struct mgmt_rollback_change change = {
         .has_address = (*ip && *gateway) || leasing,
         .has_gateway = true,
-        .start_ms = atoll(field(rollback, "started")),
-        .timeout_s = atoi(field(rollback, "timeout")),
+        .start_ms = atoll(record_string(rollback, "started")),
+        .timeout_s = atoi(record_string(rollback, "timeout")),
     };
     if (*ip && *gateway) {
         probe(w, ip, gateway);
@@ -274,16 +274,6 @@ checksum(const void *data, size_t len)
     return htons((uint16_t) ~sum);
 }
 
-static const char *
-field(struct json_object *record, const char *name)
-{
-    struct json_object *value;
-    return record && json_object_object_get_ex(record, name, &value)
-                   && json_object_is_type(value, json_type_string)
-               ? json_object_get_string(value)
-               : "";
-}
-
 /* The pending change is confirmed: forget it.  The reconciler then takes
  * the retired addresses off. */
 static void
@@ -309,10 +299,10 @@ restore(struct mgmt_watch *w, struct json_object *rollback)
     static const char *const ip_fields[] = {
         "ip_configuration_mode", "IP", "netmask", "gateway", "DNS",
     };
-    char *old_pif = xstrdup(field(rollback, "pif"));
-    char *new_pif = xstrdup(field(rollback, "new_pif"));
-    char *old_ip = xstrdup(field(rollback, "IP"));
-    char *new_ip = xstrdup(field(rollback, "new_IP"));
+    char *old_pif = xstrdup(record_string(rollback, "pif"));
+    char *new_pif = xstrdup(record_string(rollback, "new_pif"));
+    char *old_ip = xstrdup(record_string(rollback, "IP"));
+    char *new_ip = xstrdup(record_string(rollback, "new_IP"));
     struct json_object *old = json_object_new_object();
     int retval;
 
@@ -320,7 +310,7 @@ restore(struct mgmt_watch *w, struct json_object *rollback)
     for (size_t i = 0; i < sizeof ip_fields / sizeof *ip_fields; i++) {
         json_object_object_add(
             old, ip_fields[i],
-            json_object_new_string(field(rollback, ip_fields[i])));
+            json_object_new_string(record_string(rollback, ip_fields[i])));
     }
 
     retval = store_begin(w->store);

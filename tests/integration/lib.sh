@@ -21,6 +21,9 @@
 #                           long something took.
 #   np HOST ARGS...         the CLI `netpool ARGS` inside host HOST (N or hN)
 #                           talking to its netpoold over the unix socket
+#   np_error HOST ARGS...   the CLI inside host HOST expecting it to fail:
+#                           prints "CODE PARAM, PARAM" of its typed error
+#                           (or "unexpected success")
 #   np_remote FROM TO ARGS...
 #                           the CLI inside node FROM (N, hN or switch) talking
 #                           to host TO over HTTPS as root, with TO's
@@ -184,6 +187,17 @@ np() {
     local node=$1
     shift
     on "$node" netpool "$@"
+}
+
+np_error() {
+    local err host=$1
+    shift
+    if err=$(np "$host" "$@" 2>&1 > /dev/null); then
+        echo "unexpected success"
+    else
+        echo "$err" | sed -n 's/^Error code: //p; s/^Error parameters: //p' |
+            paste -sd ' '
+    fi
 }
 
 np_remote() {

@@ -36,16 +36,7 @@ ovs_state() {
     vsctl --columns=name,bond_mode,lacp,other_config,interfaces list Port |
         sort
 }
-# Runs the CLI expecting failure; prints "CODE PARAM, PARAM".
-np_fail() {
-    local err
-    if err=$(np 1 "$@" 2>&1 > /dev/null); then
-        echo "unexpected success"
-    else
-        echo "$err" | sed -n 's/^Error code: //p; s/^Error parameters: //p' |
-            paste -sd ' '
-    fi
-}
+np_fail() { np_error 1 "$@"; }
 
 wait_until 20 eval '[ "$(vsctl list-br | wc -l)" = 5 ]' || true
 p0=$(pif eth0) p1=$(pif eth1) p2=$(pif eth2) p3=$(pif eth3) p4=$(pif eth4)

@@ -21,15 +21,7 @@ for ns in "${PREFIX}switch" "${PREFIX}h1"; do
 done
 
 vsctl() { on 1 ovs-vsctl --timeout=10 "$@"; }
-np_fail() { # ARGS: "CODE PARAM, PARAM" of a failing command
-    local err
-    if err=$(np 1 "$@" 2>&1 > /dev/null); then
-        echo "unexpected success"
-    else
-        echo "$err" | sed -n 's/^Error code: //p; s/^Error parameters: //p' |
-            paste -sd ' '
-    fi
-}
+np_fail() { np_error 1 "$@"; }
 flow_rows() {
     for t in sFlow IPFIX NetFlow; do
         vsctl --columns=targets,sampling,external_ids list "$t" 2> /dev/null

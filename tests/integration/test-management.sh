@@ -55,16 +55,7 @@ pending() { [ "$(host_get management-rollback)" != "" ]; }
 rolled_back() {
     np 1 message-list name=MANAGEMENT_RECONFIGURE_ROLLED_BACK --minimal
 }
-# Runs the CLI expecting failure; prints "CODE PARAM, PARAM".
-np_fail() {
-    local err
-    if err=$(np 1 "$@" 2>&1 > /dev/null); then
-        echo "unexpected success"
-    else
-        echo "$err" | sed -n 's/^Error code: //p; s/^Error parameters: //p' |
-            paste -sd ' '
-    fi
-}
+np_fail() { np_error 1 "$@"; }
 
 host=$(np 1 host-list --minimal)
 p0=$(pif eth0) p1=$(pif eth1)
