@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <event2/event.h>
@@ -278,6 +279,42 @@ stop_stale(const char *pidfile)
     unlink(pidfile);
 }
 
+bool
+mgmt_dhcp_parse_lease(const char *text, struct mgmt_dhcp_lease *lease)
+{
+    struct in_addr addr;
+
+    memset(lease, 0, sizeof *lease);
+    while (*text) {
+        size_t len = strcspn(text, "\n");
+        const char *eq = memchr(text, '=', len);
+        if (eq) {
+            size_t key = (size_t) (eq - text), vlen = len - key - 1;
+            char *dst = NULL;
+            size_t size = 0;
+            if (key == 2 && !strncmp(text, "ip", 2)) {
+                dst = lease->ip, size = sizeof lease->ip;
+            } else if (key == 6 && !strncmp(text, "subnet", 6)) {
+                dst = lease->subnet, size = sizeof lease->subnet;
+            } else if (key == 6 && !strncmp(text, "router", 6)) {
+                dst = lease->router, size = sizeof lease->router;
+            } else if (key == 3 && !strncmp(text, "dns", 3)) {
+                dst = lease->dns, size = sizeof lease->dns;
+            }
+            if (dst && vlen < size) {
+                memcpy(dst, eq + 1, vlen);
+                dst[vlen] = '\0';
+            }
+        }
+        text += len + (text[len] == '\n');
+    }
+    if (*lease->router && inet_pton(AF_INET, lease->router, &addr) != 1) {
+        lease->router[0] = '\0'; /* A gateway we cannot use is none. */
+    }
+    return inet_pton(AF_INET, lease->ip, &addr) == 1
+           && inet_pton(AF_INET, lease->subnet, &addr) == 1;
+}
+
 /* Stores a new lease, if the client wrote one since the last look. */
 static void
 read_lease(struct mgmt_dhcp *d)
@@ -292,32 +329,18 @@ read_lease(struct mgmt_dhcp *d)
     d->seen = st.st_mtim;
 
     FILE *f = fopen(d->lease, "r");
-    char line[256], ip[64] = "", subnet[64] = "", router[64] = "";
-    char dns[192] = "";
-    while (f && fgets(line, sizeof line, f)) {
-        line[strcspn(line, "\n")] = '\0';
-        char *eq = strchr(line, '=');
-        if (!eq) {
-            continue;
-        }
-        *eq = '\0';
-        const char *value = eq + 1;
-        if (!strcmp(line, "ip")) {
-            snprintf(ip, sizeof ip, "%s", value);
-        } else if (!strcmp(line, "subnet")) {
-            snprintf(subnet, sizeof subnet, "%s", value);
-        } else if (!strcmp(line, "router")) {
-            snprintf(router, sizeof router, "%s", value);
-        } else if (!strcmp(line, "dns")) {
-            snprintf(dns, sizeof dns, "%s", value);
-        }
-    }
+    char text[1024];
+    size_t n = f ? fread(text, 1, sizeof text - 1, f) : 0;
     if (f) {
         fclose(f);
     }
-    if (!*ip || !*subnet) {
+    text[n] = '\0';
+    struct mgmt_dhcp_lease lease;
+    if (!mgmt_dhcp_parse_lease(text, &lease)) {
         return;
     }
+    const char *ip = lease.ip, *subnet = lease.subnet;
+    const char *router = lease.router, *dns = lease.dns;
 
     struct json_object *pif = store_get(d->store, "PIF", d->pif);
     bool same = pif && !strcmp(record_string(pif, "IP"), ip)

@@ -205,6 +205,20 @@ struct mgmt_dhcp *mgmt_dhcp_create(struct event_base *base,
 /* Stops the client, if any.  Accepts NULL. */
 void mgmt_dhcp_destroy(struct mgmt_dhcp *dhcp);
 
+/* A lease as the DHCP hook records it. */
+struct mgmt_dhcp_lease {
+    char ip[16];     /* Dotted quad. */
+    char subnet[16]; /* Dotted netmask. */
+    char router[16]; /* First router, or "". */
+    char dns[192];   /* Comma-separated servers, or "". */
+};
+
+/* Parses the hook's "key=value" lines in 'text' (ip, subnet, router, dns;
+ * others are ignored) into '*lease'.  Returns true if it has a valid IPv4
+ * address and netmask; a router that is not an IPv4 address is dropped.
+ * Pure. */
+bool mgmt_dhcp_parse_lease(const char *text, struct mgmt_dhcp_lease *lease);
+
 /* SNMP AgentX subagent (snmp.c). */
 
 struct snmp_agent;
