@@ -52,7 +52,6 @@ struct dp_ovs_stats {
     struct dp_child *child;   /* Running read, or NULL. */
     struct json_object *last; /* dp_ovs_stats_parse() of the last read. */
     uint64_t last_ms;         /* When 'last' was read (0: never). */
-    uint64_t started_ms;      /* When the running read started. */
 };
 
 static void start_read(struct dp_ovs_stats *);
@@ -221,7 +220,6 @@ start_read(struct dp_ovs_stats *s)
         log_warn("cannot read OVS statistics: %s", strerror(error));
         s->last_ms = now_ms();
     }
-    s->started_ms = now_ms();
 }
 
 static void
