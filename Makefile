@@ -10,10 +10,16 @@ PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CC ?= cc
 WARN := -Wall -Wextra -Werror -Wno-unused-parameter
 BASE_CFLAGS := -std=gnu11 $(WARN) -I. $(PKG_CFLAGS) -D_GNU_SOURCE
+# libxl (libxen-dev), for the xen domain backend, whenever it is present.
+XEN_LIBS := $(shell pkg-config --libs xenlight xlutil xentoollog 2>/dev/null)
+ifneq ($(XEN_LIBS),)
+BASE_CFLAGS += -DHAVE_LIBXL
+endif
 RELEASE_CFLAGS := $(BASE_CFLAGS) -O2 -g
 TEST_CFLAGS := $(BASE_CFLAGS) -O1 -g -fno-omit-frame-pointer \
                -fsanitize=address,undefined -fno-sanitize-recover=undefined
 LDLIBS := $(PKG_LIBS) -lcrypt -lm
+LDLIBS += $(XEN_LIBS)
 # net-snmp's agent library, for the SNMP subagent (netpoold and tests).
 SNMP_LIBS := -lnetsnmpagent -lnetsnmp
 

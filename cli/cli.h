@@ -541,6 +541,11 @@ cli_command_fn cli_cmd_vif_create;
  * power method each maps to (cli/vm.c). */
 cli_command_fn cli_cmd_vm_power;
 
+/* vm-clone uuid= new-name-label=: VM.clone, prints the new VM's UUID;
+ * vm-install template= new-name-label=: a clone of a template that is
+ * not a template (cli/vm.c). */
+cli_command_fn cli_cmd_vm_clone;
+
 /* event-wait class= [timeout=] field=value…: returns once an object of
  * the class matches, waiting with event.from; TIMEOUT otherwise. */
 cli_command_fn cli_cmd_event_wait;

@@ -245,6 +245,26 @@ static const struct cli_command vm_destroy_cmd = {
     CLI_CMD_LOOKUP,
     NULL,
 };
+static const struct cli_command vm_clone_cmd = {
+    "vm-clone",
+    "new-name-label",
+    "uuid",
+    "Clone a halted VM: same settings, a copy of each VIF with a new MAC, "
+    "new UUIDs; print the new VM's UUID.",
+    cli_cmd_vm_clone,
+    CLI_CMD_LOOKUP,
+    NULL,
+};
+static const struct cli_command vm_install_cmd = {
+    "vm-install",
+    "template new-name-label",
+    "",
+    "Make a VM from a template (a VM with is-a-template=true, named by "
+    "UUID or name-label): a clone that is not a template; print its UUID.",
+    cli_cmd_vm_clone,
+    0,
+    NULL,
+};
 static const struct cli_command vm_start_cmd = {
     "vm-start",
     "",
@@ -414,6 +434,8 @@ static const struct cli_command *const commands[] = {
     &vm_suspend_cmd,
     &vm_resume_cmd,
     &vm_reset_powerstate_cmd,
+    &vm_clone_cmd,
+    &vm_install_cmd,
     &vif_create_cmd,
     &vif_destroy_cmd,
     &vif_plug_cmd,

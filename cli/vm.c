@@ -1,10 +1,12 @@
 /*
  * VM power commands: vm-start, vm-shutdown [--force], vm-reboot [--force],
  * vm-pause, vm-unpause, vm-suspend, vm-resume and vm-reset-powerstate
- * --force, each one call of the VM method xe maps it to.
+ * --force, each one call of the VM method xe maps it to; vm-clone and
+ * vm-install.
  */
 #include "cli/cli.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <json-c/json.h>
@@ -13,6 +15,7 @@
 #include "lib/xalloc.h"
 
 static bool forced(const struct cli_ctx *ctx);
+static struct np_error *find_template(struct cli_ctx *ctx, char **refp);
 
 struct np_error *
 cli_cmd_vm_power(struct cli_ctx *ctx)
@@ -51,6 +54,86 @@ cli_cmd_vm_power(struct cli_ctx *ctx)
                           json_object_new_string(ref), NULL);
         free(ref);
     }
+    return error;
+}
+
+/* vm-clone uuid= new-name-label= and vm-install template=
+ * new-name-label=: VM.clone, then (vm-install) VM.set_is_a_template false;
+ * prints the new VM's UUID. */
+struct np_error *
+cli_cmd_vm_clone(struct cli_ctx *ctx)
+{
+    bool install = !strcmp(ctx->command->name, "vm-install");
+    struct json_object *ref = NULL;
+    struct np_error *error = NULL;
+    const char *name;
+    char *source = NULL;
+
+    if (!(name = cli_require(ctx, "new-name-label", &error))) {
+        return error;
+    }
+    if (install) {
+        error = find_template(ctx, &source);
+    } else {
+        error = cli_lookup(ctx, true, &source);
+    }
+    if (!error) {
+        error = cli_callv(ctx->session, &ref, "VM.clone",
+                          json_object_new_string(source),
+                          json_object_new_string(name), NULL);
+    }
+    if (!error && install) {
+        error = cli_callv(ctx->session, NULL, "VM.set_is_a_template",
+                          json_object_new_string(json_object_get_string(ref)),
+                          json_object_new_boolean(false), NULL);
+    }
+    if (!error) {
+        fprintf(ctx->out, "%s\n", json_object_get_string(ref));
+    }
+    json_object_put(ref);
+    free(source);
+    return error;
+}
+
+/* Finds the template named by template= (a UUID or a name-label) and
+ * stores its UUID, a new string, in '*refp'. */
+static struct np_error *
+find_template(struct cli_ctx *ctx, char **refp)
+{
+    struct json_object *refs = NULL, *record = NULL;
+    struct np_error *error = NULL;
+    const char *name = cli_require(ctx, "template", &error);
+    const char *ref = NULL;
+
+    *refp = NULL;
+    if (!name) {
+        return error;
+    }
+    error = cli_callv(ctx->session, &refs, "VM.get_by_name_label",
+                      json_object_new_string(name), NULL);
+    if (!error && json_object_array_length(refs) > 1) {
+        error = np_error_new(ERR_MULTIPLE_MATCHES, "VM", name, NULL);
+    } else if (!error && json_object_array_length(refs) == 1) {
+        ref = json_object_get_string(json_object_array_get_idx(refs, 0));
+    } else if (!error || !strcmp(error->code, ERR_HANDLE_INVALID)) {
+        np_error_destroy(error);
+        error = NULL;
+        ref = name;
+    }
+    if (!error) {
+        error = cli_callv(ctx->session, &record, "VM.get_record",
+                          json_object_new_string(ref), NULL);
+    }
+    if (!error
+        && !json_object_get_boolean(
+            json_object_object_get(record, "is_a_template"))) {
+        error = np_error_new(ERR_INVALID_VALUE, "template", name, NULL);
+    }
+    if (!error) {
+        *refp = xstrdup(ref);
+    }
+    json_object_put(refs);
+    json_object_put(record);
     return error;
 }
 

@@ -71,6 +71,7 @@ struct json_object;
 #define ERR_VM_FAILED_SHUTDOWN_ACKNOWLEDGMENT \
     "VM_FAILED_SHUTDOWN_ACKNOWLEDGMENT"
 #define ERR_VM_SHUTDOWN_TIMEOUT "VM_SHUTDOWN_TIMEOUT"
+#define ERR_VM_IS_TEMPLATE "VM_IS_TEMPLATE"
 
 #define ERROR_MAX_PARAMS 8 /* Parameters one error can carry. */
 

@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <inttypes.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,7 @@
 #define POLL_INTERVAL_MS 200
 #define CLEAN_SHUTDOWN_TIMEOUT_MS 60000
 #define RESUME_TIMEOUT_MS 60000
+#define BOOT_MARKER "booted" /* In the backend's folder: not a new boot. */
 
 /* An operation waiting for its domain. */
 struct vm_pending {
@@ -65,12 +67,14 @@ struct api_vm {
     struct event *watch;        /* The watcher's timer. */
     struct vm_pending *pending; /* Operations waiting for a domain. */
     bool host_reported;         /* Host fields written once. */
+    bool boot_checked;          /* auto_poweron looked at. */
 };
 
 static api_method vm_start, vm_clean_shutdown, vm_hard_shutdown;
 static api_method vm_clean_reboot, vm_hard_reboot, vm_pause, vm_unpause;
 static api_method vm_suspend, vm_resume, vm_power_state_reset;
 static api_method vm_set_memory;
+static api_method vm_clone;
 
 static struct np_error *begin_op(struct api_call *, enum vm_operation,
                                  struct json_object **vmp, const char **uuidp);
@@ -86,6 +90,9 @@ static int mark_running(struct api_vm *, const char *uuid, enum vm_power_state,
                         int64_t domid);
 static int mark_halted(struct api_vm *, const char *uuid, enum vm_power_state);
 static void watch(evutil_socket_t, short, void *);
+static void sync_nics(struct api_vm *, struct json_object *vm);
+static void auto_poweron(struct api_vm *);
+static int compare_order(const void *, const void *);
 static void report_host(struct api_vm *);
 static int64_t host_free_memory(struct api_vm *, int64_t *total);
 static char *suspend_file(struct api_vm *, const char *uuid);
@@ -105,8 +112,17 @@ api_vm_init(struct api *api)
     mkdir("/run/netpool", 0755);
     mkdir(VM_STATE_ROOT, 0700);
     vm->api = api;
-    vm->backend = vm_qemu_backend_create(dir, getenv("NETPOOL_QEMU"),
-                                         getenv("NETPOOL_VM_ACCEL"));
+    const char *backend = getenv("NETPOOL_VM_BACKEND");
+    if (backend && !strcmp(backend, "xen")) {
+        vm->backend = vm_xen_backend_create(dir);
+        if (!vm->backend) {
+            log_warn("no Xen here (or no libxl): domains run on QEMU");
+        }
+    }
+    if (!vm->backend) {
+        vm->backend = vm_qemu_backend_create(dir, getenv("NETPOOL_QEMU"),
+                                             getenv("NETPOOL_VM_ACCEL"));
+    }
     vm->busy = json_object_new_object();
     free(dir);
     if (api->base) {
@@ -161,6 +177,7 @@ api_vm_method(const char *name)
         {"VM.suspend", vm_suspend},
         {"VM.resume", vm_resume},
         {"VM.power_state_reset", vm_power_state_reset},
+        {"VM.clone", vm_clone},
         {"VM.set_memory_static_min", vm_set_memory},
         {"VM.set_memory_static_max", vm_set_memory},
         {"VM.set_memory_dynamic_min", vm_set_memory},
@@ -473,6 +490,123 @@ vm_set_memory(struct api_call *call, struct json_object **result,
     return api_generic_method(call->method)(call, result, deferred);
 }
 
+/* VM.clone(vm, new_name): a new halted VM with the source's settings
+ * (a template's clone is a template) and a copy of each of its VIFs on the
+ * same network with a new MAC, all with new UUIDs.  The source must be
+ * halted.  Answers the new VM's ref. */
+static struct np_error *
+vm_clone(struct api_call *call, struct json_object **result, bool *deferred)
+{
+    static const char *const vm_copied[] = {
+        "name_description",  "VCPUs_max",           "memory_static_min",
+        "memory_static_max", "memory_dynamic_min",  "memory_dynamic_max",
+        "is_a_template",     "ha_restart_priority", "order",
+        "start_delay",       "PV_kernel",           "PV_ramdisk",
+        "PV_args",
+    };
+    static const char *const vif_copied[] = {
+        "network",
+        "device",
+        "qos_algorithm_type",
+        "qos_algorithm_params",
+        "locking_mode",
+        "ipv4_allowed",
+    };
+    struct store *store = call->api->store;
+    struct json_object *vm, *copy, *other_config;
+    const char *uuid, *name;
+    struct np_error *error;
+    char new_uuid[UUID_LENGTH + 1];
+    enum vm_power_state state;
+    int retval;
+
+    if ((error = api_expect_args(call, 2))
+        || (error = api_arg_string(call, 0, "vm", &uuid))
+        || (error = api_arg_string(call, 1, "new_name", &name))) {
+        return error;
+    }
+    vm = store_get(store, "VM", uuid);
+    if (!vm) {
+        return np_error_new(ERR_HANDLE_INVALID, "VM", uuid, NULL);
+    }
+    if (!vm_power_state_parse(str_field(vm, "power_state"), &state)) {
+        state = VM_HALTED;
+    }
+    if (state != VM_HALTED) {
+        error = np_error_new(ERR_VM_BAD_POWER_STATE, uuid, "Halted",
+                             vm_power_state_name(state), NULL);
+        json_object_put(vm);
+        return error;
+    }
+
+    copy = json_object_new_object();
+    json_object_object_add(copy, "name_label", json_object_new_string(name));
+    for (size_t i = 0; i < sizeof vm_copied / sizeof *vm_copied; i++) {
+        struct json_object *value = json_object_object_get(vm, vm_copied[i]);
+        if (value) {
+            json_object_object_add(copy, vm_copied[i], json_object_get(value));
+        }
+    }
+    other_config = json_object_new_object();
+    json_object_object_foreach (json_object_object_get(vm, "other_config"),
+                                key, value) {
+        if (strcmp(key, DP_VIF_INDEX_KEY)) {
+            json_object_object_add(other_config, key, json_object_get(value));
+        }
+    }
+    json_object_object_add(copy, "other_config", other_config);
+
+    uuid_text_random(new_uuid);
+    retval = store_begin(store);
+    bool began = !retval;
+    if (!retval) {
+        retval = store_insert(store, "VM", new_uuid, copy);
+    }
+    error = retval ? api_store_error(retval, "VM", new_uuid) : NULL;
+
+    /* The VIFs, through VIF.create: its MAC, device and index rules. */
+    struct json_object *vifs = find(store, "VIF", "VM", uuid);
+    api_method *vif_create = api_vif_method("VIF.create");
+    for (size_t i = 0; !error && i < json_object_array_length(vifs); i++) {
+        struct json_object *vif = store_get(
+            store, "VIF",
+            json_object_get_string(json_object_array_get_idx(vifs, i)));
+        struct json_object *record = json_object_new_object();
+        struct json_object *vif_result = NULL;
+        bool vif_deferred = false;
+
+        json_object_object_add(record, "VM", json_object_new_string(new_uuid));
+        for (size_t j = 0; j < sizeof vif_copied / sizeof *vif_copied; j++) {
+            struct json_object *value =
+                json_object_object_get(vif, vif_copied[j]);
+            if (value) {
+                json_object_object_add(record, vif_copied[j],
+                                       json_object_get(value));
+            }
+        }
+        struct api_call inner = {.api = call->api,
+                                 .args = json_object_new_array()};
+        json_object_array_add(inner.args, record);
+        error = vif_create(&inner, &vif_result, &vif_deferred);
+        json_object_put(vif_result);
+        json_object_put(inner.args);
+        json_object_put(vif);
+    }
+    json_object_put(vifs);
+    if (!error) {
+        retval = store_commit(store);
+        error = retval ? api_store_error(retval, "VM", new_uuid) : NULL;
+    } else if (began) {
+        store_rollback(store);
+    }
+    json_object_put(copy);
+    json_object_put(vm);
+    if (!error) {
+        *result = json_object_new_string(new_uuid);
+    }
+    return error;
+}
+
 /* Operations. */
 
 /* Checks that 'call' (VM ref first) may run 'op': the VM exists, is in a
@@ -503,6 +637,12 @@ begin_op(struct api_call *call, enum vm_operation op, struct json_object **vmp,
     }
     if (!vm_power_state_parse(str_field(vm, "power_state"), &state)) {
         state = VM_HALTED;
+    }
+    if (op == VM_OP_START
+        && json_object_get_boolean(
+            json_object_object_get(vm, "is_a_template"))) {
+        json_object_put(vm);
+        return np_error_new(ERR_VM_IS_TEMPLATE, uuid, NULL);
     }
     error = vm_check_operation(
         op, state, str_field(avm->busy, str_field(vm, "uuid")), uuid);
@@ -822,6 +962,10 @@ watch(evutil_socket_t fd, short what, void *avm_)
     if (!avm->host_reported) {
         report_host(avm);
     }
+    if (!avm->boot_checked) {
+        avm->boot_checked = true;
+        auto_poweron(avm);
+    }
     vms = find(store, "VM", "resident_on", avm->api->host_uuid);
     for (size_t i = 0; i < json_object_array_length(vms); i++) {
         const char *uuid =
@@ -854,14 +998,151 @@ watch(evutil_socket_t fd, short what, void *avm_)
             log_info("VM %s: the guest shut down", uuid);
             avm->backend->ops->destroy(avm->backend, uuid, why);
             mark_halted(avm, uuid, VM_HALTED);
-        } else if ((domain == VM_DOMAIN_PAUSED) != (state == VM_PAUSED)) {
-            mark_running(avm, uuid,
-                         domain == VM_DOMAIN_PAUSED ? VM_PAUSED : VM_RUNNING,
-                         -1);
+        } else {
+            if ((domain == VM_DOMAIN_PAUSED) != (state == VM_PAUSED)) {
+                mark_running(
+                    avm, uuid,
+                    domain == VM_DOMAIN_PAUSED ? VM_PAUSED : VM_RUNNING, -1);
+            }
+            sync_nics(avm, vm);
         }
         json_object_put(vm);
     }
     json_object_put(vms);
+}
+
+/* Returns true if 'record' has other_config:auto_poweron=true. */
+static bool
+auto_poweron_set(struct json_object *record)
+{
+    return !strcmp(str_field(json_object_object_get(record, "other_config"),
+                             "auto_poweron"),
+                   "true");
+}
+
+/* auto_poweron: on the first start of netpoold since the host booted (no
+ * BOOT_MARKER in the backend's folder under /run, which a boot empties),
+ * with pool other_config:auto_poweron=true, starts every halted VM whose
+ * other_config:auto_poweron is true, lowest "order" first; the others stay
+ * halted.  A VM that cannot start is logged and left halted. */
+static void
+auto_poweron(struct api_vm *avm)
+{
+    struct store *store = avm->api->store;
+    char *marker = xasprintf("%s/" BOOT_MARKER, avm->backend->state_dir);
+    struct json_object *pools, *vms, *chosen;
+    bool pool_on = false;
+    FILE *file;
+
+    if (!access(marker, F_OK)) {
+        free(marker);
+        return; /* netpoold restarted; the host did not boot. */
+    }
+    mkdir(avm->backend->state_dir, 0700);
+    file = fopen(marker, "w");
+    if (file) {
+        fclose(file);
+    }
+    free(marker);
+
+    pools = store_get_all(store, "pool");
+    json_object_object_foreach (pools, pool_uuid, pool) {
+        pool_on |= auto_poweron_set(pool);
+        (void) pool_uuid;
+    }
+    json_object_put(pools);
+    if (!pool_on) {
+        return;
+    }
+
+    vms = store_get_all(store, "VM");
+    chosen = json_object_new_array();
+    json_object_object_foreach (vms, uuid, vm) {
+        if (auto_poweron_set(vm)
+            && !strcmp(str_field(vm, "power_state"), "Halted")
+            && !json_object_get_boolean(
+                json_object_object_get(vm, "is_a_template"))) {
+            json_object_array_add(chosen, json_object_get(vm));
+        }
+        (void) uuid;
+    }
+    json_object_array_sort(chosen, compare_order);
+    for (size_t i = 0; i < json_object_array_length(chosen); i++) {
+        struct json_object *vm = json_object_array_get_idx(chosen, i);
+        const char *uuid = str_field(vm, "uuid");
+        struct np_error *error = start_domain(avm, uuid, vm, false, NULL);
+
+        if (error) {
+            char *text = np_error_to_string(error);
+            log_warn("VM %s: auto_poweron: %s", uuid, text);
+            free(text);
+            np_error_destroy(error);
+        } else {
+            log_info("VM %s: started by auto_poweron", uuid);
+        }
+    }
+    json_object_put(chosen);
+    json_object_put(vms);
+}
+
+/* Orders VM records by their "order" field. */
+static int
+compare_order(const void *a_, const void *b_)
+{
+    int64_t a = int_field(*(struct json_object *const *) a_, "order");
+    int64_t b = int_field(*(struct json_object *const *) b_, "order");
+
+    return a < b ? -1 : a > b;
+}
+
+/* Hot-plug: makes the NICs of the running domain of VM record 'vm' match
+ * its VIFs' currently_attached (VIF.plug and VIF.unplug set it): an
+ * attached VIF whose tap does not exist is plugged into the domain, a
+ * detached one whose tap exists is unplugged.  A NIC's tap exists exactly
+ * while the domain has the NIC. */
+static void
+sync_nics(struct api_vm *avm, struct json_object *vm)
+{
+    struct store *store = avm->api->store;
+    const char *uuid = str_field(vm, "uuid");
+    int64_t index =
+        strtoll(str_field(json_object_object_get(vm, "other_config"),
+                          DP_VIF_INDEX_KEY),
+                NULL, 10);
+    struct json_object *vifs = store_get_all(store, "VIF");
+    struct json_object *networks = store_get_all(store, "network");
+    struct vm_config *config = NULL;
+    struct np_error *error;
+
+    error = vm_config_from_records(vm, vifs, networks, index, &config);
+    for (size_t i = 0; !error && i < config->n_nics; i++) {
+        const struct vm_nic *nic = &config->nics[i];
+        struct json_object *vif = json_object_object_get(vifs, nic->vif);
+        bool attached = json_object_get_boolean(
+            json_object_object_get(vif, "currently_attached"));
+        bool present = if_nametoindex(nic->tap) != 0;
+        char why[VM_WHY_SIZE];
+
+        if (attached && !present) {
+            if (avm->backend->ops->nic_plug(avm->backend, uuid, nic, why)) {
+                log_warn("VM %s: hot-plug of VIF %s: %s", uuid, nic->vif, why);
+            } else {
+                log_info("VM %s: VIF %s hot-plugged as %s", uuid, nic->vif,
+                         nic->tap);
+            }
+        } else if (!attached && present) {
+            if (avm->backend->ops->nic_unplug(avm->backend, uuid, nic, why)) {
+                log_warn("VM %s: hot-unplug of VIF %s: %s", uuid, nic->vif,
+                         why);
+            } else {
+                log_info("VM %s: VIF %s unplugged", uuid, nic->vif);
+            }
+        }
+    }
+    np_error_destroy(error);
+    vm_config_destroy(config);
+    json_object_put(vifs);
+    json_object_put(networks);
 }
 
 /* Writes the host's virtualization, memory_total and memory_free. */

@@ -93,6 +93,8 @@ vm_config_from_records(struct json_object *vm, struct json_object *vifs,
             snprintf(nic->tap, sizeof nic->tap, "vif%d.%d", (int) index,
                      (int) number);
             nic->mtu = int_field(network, "MTU");
+            snprintf(nic->bridge, sizeof nic->bridge, "%s",
+                     field(network, "bridge"));
         }
     }
     qsort(config->nics, config->n_nics, sizeof *config->nics, compare_nics);

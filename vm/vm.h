@@ -113,11 +113,12 @@ const char *vm_accel_name(enum vm_accel accel);
 
 /* One virtual NIC of a domain. */
 struct vm_nic {
-    char *vif;    /* The VIF's UUID. */
-    int device;   /* The VIF's device number (guest NIC order). */
-    char mac[18]; /* Its MAC, "xx:xx:xx:xx:xx:xx". */
-    char tap[16]; /* Host tap device: the VIF's OVS port name. */
-    int64_t mtu;  /* Its network's MTU. */
+    char *vif;       /* The VIF's UUID. */
+    int device;      /* The VIF's device number (guest NIC order). */
+    char mac[18];    /* Its MAC, "xx:xx:xx:xx:xx:xx". */
+    char tap[16];    /* Host tap device: the VIF's OVS port name. */
+    char bridge[16]; /* Its network's bridge. */
+    int64_t mtu;     /* Its network's MTU. */
 };
 
 /* One virtual disk of a domain. */
@@ -282,6 +283,27 @@ struct vm_backend *vm_qemu_backend_create(const char *state_dir,
 
 /* Frees 'backend'.  Accepts NULL.  Running domains keep running. */
 void vm_backend_destroy(struct vm_backend *backend);
+
+/* Returns a new Xen backend (libxl), or NULL when netpool was built
+ * without libxl or the host runs no Xen hypervisor. */
+struct vm_backend *vm_xen_backend_create(const char *state_dir);
+
+#ifdef HAVE_LIBXL
+struct libxl_domain_config;
+
+/* Translates 'config' into libxl's domain configuration 'd' (initialized
+ * here; the caller disposes of it with libxl_domain_config_dispose()): a
+ * PVH guest named "netpool-<UUID prefix>" with the VM's UUID, VCPUs-max
+ * vCPUs, memory-static-max as its maximum and memory-dynamic-max as its
+ * target, PV-kernel, PV-ramdisk and "console=hvc0 PV-args"; destroyed on
+ * poweroff and crash, restarted on reboot; one vif per NIC (device, MAC,
+ * MTU, its network's bridge, ifname the VIF's port name, the
+ * vif-openvswitch hotplug script); one qdisk disk per disk (xvda, xvdb …
+ * by device, qcow2 or raw, read-only when asked).  Returns 0, or EINVAL
+ * with 'why' for a bad UUID or MAC.  Pure. */
+int vm_xen_domain_config(const struct vm_config *config,
+                         struct libxl_domain_config *d, char *why);
+#endif
 
 /* Returns true if KVM works on this host: /dev/kvm opens and the CPU shows
  * hardware virtualization (vmx or svm).  A host that is itself a VM

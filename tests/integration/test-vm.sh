@@ -10,13 +10,19 @@
 # invalid memory setting and a missing kernel are refused and leave no
 # QEMU, tap or port behind; a QEMU killed by hand gets its VM marked Halted
 # with a VM_CRASHED message; a netpoold restart leaves running guests
-# running and managed.
+# running and managed; a VIF plugged into a running guest is hot-plugged
+# and carries traffic, and unplugging takes it out; a guest on a VLAN
+# network reaches its VLAN and not another; a template does not start,
+# vm-install and vm-clone make VMs with new UUIDs and MACs that boot; with
+# pool and VM
+# other-config:auto_poweron=true the VM starts when netpoold first starts
+# after a boot, and only then.
 #
 # shellcheck disable=SC2016
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-plan 46
+plan 64
 
 MIB=1048576
 guest_dir=$("$TEST_TOP/tests/guest/build.sh")
@@ -24,6 +30,7 @@ guest_dir=$("$TEST_TOP/tests/guest/build.sh")
 topo_switch_up
 topo_host_up 1
 topo_guest_up 1 1
+topo_guest_up 1 2
 
 vsctl() { on 1 ovs-vsctl --timeout=10 "$@"; }
 has_port() { [[ " $(vsctl list-ports "$1" 2> /dev/null | tr '\n' ' ') " == *" $2 "* ]]; }
@@ -38,12 +45,12 @@ fails() { if np 1 "$@" 2>&1 > /dev/null; then echo "SUCCEEDED"; fi; }
 index_of() {
     np 1 vm-param-get uuid="$1" param-name=other-config param-key=netpool-vif-index
 }
-new_vm() { # NAME ADDRESS [PING]
+new_vm() { # NAME ADDRESS [PING [ADDRESS1]]
     local vm
     vm=$(np 1 vm-create name-label="$1")
     np 1 vm-param-set uuid="$vm" memory-static-max=$((96 * MIB)) \
         PV-kernel="$guest_dir/vmlinuz" PV-ramdisk="$guest_dir/initrd.img" \
-        PV-args="quiet np.ip0=$2/24${3:+ np.ping=$3}"
+        PV-args="quiet np.ip0=$2/24${3:+ np.ping=$3}${4:+ np.ip1=$4/24}"
     np 1 vif-create vm-uuid="$vm" network-uuid="$net" device=0 > /dev/null
     echo "$vm"
 }
@@ -51,7 +58,7 @@ new_vm() { # NAME ADDRESS [PING]
 host=$(np 1 host-list --minimal)
 net=$(np 1 network-create name-label=guests)
 bridge=$(np 1 network-param-get uuid="$net" param-name=bridge)
-vm1=$(new_vm guest1 198.18.23.1 198.18.23.2)
+vm1=$(new_vm guest1 198.18.23.1 198.18.23.2 198.18.24.1)
 vm2=$(new_vm guest2 198.18.23.2)
 tap1="vif$(index_of "$vm1").0"
 tap2="vif$(index_of "$vm2").0"
@@ -149,6 +156,30 @@ ok 'wait_until 90 eval "[ \$(ready_count $vm2) -gt $before ]" && serial $vm2 | g
     "after a clean reboot the guest had shut down and boots again"
 ok 'wait_until 30 ns_ping 198.18.23.2' "the rebooted guest answers"
 
+# --- hot-plug ----------------------------------------------------------------
+
+net2=$(np 1 network-create name-label=hotplug)
+bridge2=$(np 1 network-param-get uuid="$net2" param-name=bridge)
+nsvif2=$(np 1 vif-create vm-uuid="$nsvm" network-uuid="$net2" device=1 \
+    other-config:netns="${PREFIX}h1g2")
+np 1 vif-plug uuid="$nsvif2"
+wait_until 20 on h1g2 ip link show eth1 > /dev/null 2>&1 || true
+on h1g2 ip addr add 198.18.24.9/24 dev eth1
+hvif=$(np 1 vif-create vm-uuid="$vm1" network-uuid="$net2" device=1)
+tap1b="vif$(index_of "$vm1").1"
+np 1 vif-plug uuid="$hvif"
+ok 'wait_until 20 on 1 ip link show "$tap1b" > /dev/null 2>&1 && wait_until 20 has_port "$bridge2" "$tap1b"' \
+    "vif-plug on a running VM hot-plugs a NIC: its tap is a port of the bridge"
+ok 'wait_until 30 eval "serial $vm1 | grep -q eth1=198.18.24.1"' \
+    "the guest sees the new NIC and configures it"
+ok 'wait_until 30 eval "on h1g2 ping -c 1 -W 1 198.18.24.1 > /dev/null 2>&1"' \
+    "the hot-plugged VIF carries traffic"
+np 1 vif-unplug uuid="$hvif"
+ok 'wait_until 30 eval "! on 1 ip link show $tap1b > /dev/null 2>&1"' \
+    "vif-unplug takes the NIC out of the running guest"
+ok 'wait_until 10 eval "! has_port $bridge2 $tap1b" && ! on h1g2 ping -c 1 -W 1 198.18.24.1 > /dev/null 2>&1' \
+    "and its port and traffic are gone"
+
 # --- a busy VM -------------------------------------------------------------
 
 np 1 vm-shutdown uuid="$vm2" > "$STATE/shutdown.out" 2>&1 &
@@ -214,6 +245,78 @@ np 1 vm-start uuid="$vm1"
 np 1 vm-reset-powerstate uuid="$vm1" --force
 is "$(state "$vm1")/$(qemu_of "$vm1")" Halted/ \
     "vm-reset-powerstate --force: Halted, no QEMU left"
+
+# --- templates and clones -------------------------------------------------------
+
+tmpl=$(new_vm template 198.18.23.5)
+np 1 vm-param-set uuid="$tmpl" is-a-template=true
+err=$(fails vm-start uuid="$tmpl")
+ok '[[ $err == *VM_IS_TEMPLATE* ]]' "a template does not start: VM_IS_TEMPLATE"
+c1=$(np 1 vm-install template=template new-name-label=clone1)
+tvif=$(np 1 vif-list vm-uuid="$tmpl" --minimal)
+cvif=$(np 1 vif-list vm-uuid="$c1" --minimal)
+ok '[[ $c1 =~ ^[0-9a-f-]{36}$ ]] && [ "$c1" != "$tmpl" ] && [ -n "$cvif" ] && [ "$cvif" != "$tvif" ]' \
+    "vm-install makes a VM with a new UUID and a VIF of its own"
+is "$(np 1 vm-param-get uuid="$c1" param-name=is-a-template)/$(np 1 vm-param-get uuid="$c1" param-name=memory-static-max)" \
+    "false/$((96 * MIB))" "the installed VM is no template and has the template's settings"
+ok '[ "$(np 1 vif-param-get uuid="$cvif" param-name=MAC)" != "$(np 1 vif-param-get uuid="$tvif" param-name=MAC)" ]' \
+    "its VIF has a new MAC"
+np 1 vm-start uuid="$c1"
+ok 'wait_until 90 ns_ping 198.18.23.5' "the installed VM boots and answers"
+err=$(fails vm-clone uuid="$c1" new-name-label=clone2)
+ok '[[ $err == *VM_BAD_POWER_STATE* ]] && [[ $err == *"Halted, Running"* ]]' \
+    "a running VM is not cloned: VM_BAD_POWER_STATE"
+np 1 vm-shutdown uuid="$c1" --force
+c2=$(np 1 vm-clone uuid="$c1" new-name-label=clone2)
+ok '[ "$c2" != "$c1" ] && [ "$(np 1 vif-list vm-uuid="$c2" params=MAC --minimal)" != "$(np 1 vif-list vm-uuid="$c1" params=MAC --minimal)" ]' \
+    "vm-clone of a halted VM: new UUID, new MAC"
+
+# --- VLANs isolate guests -----------------------------------------------------
+
+topo_guest_up 1 3
+topo_guest_up 1 4
+eth1=$(np 1 pif-list device=eth1 --minimal)
+net10=$(np 1 network-create name-label=vlan10)
+net20=$(np 1 network-create name-label=vlan20)
+np 1 vlan-create pif-uuid="$eth1" vlan=10 network-uuid="$net10" > /dev/null
+np 1 vlan-create pif-uuid="$eth1" vlan=20 network-uuid="$net20" > /dev/null
+for g in 3 4; do
+    v=$(np 1 vif-create vm-uuid="$nsvm" device=$g \
+        network-uuid="$([ $g = 3 ] && echo "$net10" || echo "$net20")" \
+        other-config:netns="${PREFIX}h1g$g")
+    np 1 vif-plug uuid="$v"
+    wait_until 20 on h1g$g ip link show eth$g > /dev/null 2>&1 || true
+    on h1g$g ip addr add 198.18.25.$((6 + g))/24 dev eth$g
+done
+vm10=$(np 1 vm-create name-label=vlan10-guest)
+np 1 vm-param-set uuid="$vm10" memory-static-max=$((96 * MIB)) \
+    PV-kernel="$guest_dir/vmlinuz" PV-ramdisk="$guest_dir/initrd.img" \
+    PV-args="quiet np.ip0=198.18.25.1/24"
+np 1 vif-create vm-uuid="$vm10" network-uuid="$net10" device=0 > /dev/null
+np 1 vm-start uuid="$vm10"
+ok 'wait_until 90 eval "on h1g3 ping -c 1 -W 1 198.18.25.1 > /dev/null 2>&1"' \
+    "a guest on a VLAN network reaches the same VLAN"
+ok '! on h1g4 ping -c 2 -W 1 198.18.25.1 > /dev/null 2>&1' \
+    "and not another VLAN"
+np 1 vm-shutdown uuid="$vm10" --force
+
+# --- auto_poweron ------------------------------------------------------------
+
+pool=$(np 1 pool-list --minimal)
+np 1 pool-param-set uuid="$pool" other-config:auto_poweron=true
+np 1 vm-param-set uuid="$vm1" other-config:auto_poweron=true
+topo_netpoold_stop 1 TERM
+rm -f "/run/netpool/vm/$host/booted" # as a host boot empties /run
+topo_netpoold_start 1
+ok 'wait_until 20 eval "[ \"\$(state $vm1)\" = Running ]"' \
+    "pool and VM auto_poweron: the VM starts when netpoold starts after a boot"
+is "$(state "$vm2")" Halted "a VM without auto_poweron stays halted"
+ok 'wait_until 60 ns_ping 198.18.23.1' "the auto-started guest answers"
+np 1 vm-shutdown uuid="$vm1" --force
+topo_netpoold_stop 1 TERM
+topo_netpoold_start 1
+sleep 3 # the watcher's first rounds, where auto_poweron would act
+is "$(state "$vm1")" Halted "a netpoold restart without a boot starts nothing"
 
 # The domains' runtime folders (topo_down ends the QEMUs).
 rm -rf "/run/netpool/vm/$host"
