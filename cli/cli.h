@@ -532,6 +532,30 @@ cli_command_fn cli_cmd_host_management_disable;
  * VM.create of a minimal VM, prints its UUID (cli/vif.c). */
 cli_command_fn cli_cmd_vm_create;
 
+/* Adds to 'record' every parameter of the command line not in 'skip'
+ * (NULL-terminated, or NULL) as a field of 'schema', typed by it;
+ * "map:key=value" parameters become keys of the map field (cli/vif.c). */
+struct np_error *cli_add_record_params(const struct cli_ctx *ctx,
+                                       const struct cli_schema *schema,
+                                       const char *const *skip,
+                                       struct json_object *record);
+
+/* Calls 'method' (a <Class>.create) with 'record' (ownership taken) and
+ * prints the new object's reference (cli/vif.c). */
+struct np_error *cli_create_object(struct cli_ctx *ctx, const char *method,
+                                   struct json_object *record);
+
+/* sr-create name-label= type=dir device-config:location=DIR, vdi-create
+ * sr-uuid= virtual-size= [name-label= format= read-only=], vbd-create
+ * vm-uuid= vdi-uuid= [device= bootable= mode= type=]: <Class>.create,
+ * printing the new UUID; vdi-clone uuid=, vdi-copy uuid= sr-uuid=
+ * (cli/storage.c). */
+cli_command_fn cli_cmd_sr_create;
+cli_command_fn cli_cmd_vdi_create;
+cli_command_fn cli_cmd_vbd_create;
+cli_command_fn cli_cmd_vdi_clone;
+cli_command_fn cli_cmd_vdi_copy;
+
 /* vif-create vm-uuid= network-uuid= device= [MAC=] [other-config:k=v…]:
  * VIF.create, prints the new VIF's UUID (cli/vif.c). */
 cli_command_fn cli_cmd_vif_create;

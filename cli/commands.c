@@ -170,6 +170,81 @@ static const struct cli_command pif_reconfigure_ip_cmd = {
     CLI_CMD_LOOKUP,
     NULL,
 };
+static const struct cli_command sr_create_cmd = {
+    "sr-create",
+    "name-label type",
+    "device-config:",
+    "Create a local SR (type=dir) in directory device-config:location= "
+    "(made if missing) and print its UUID.",
+    cli_cmd_sr_create,
+    0,
+    NULL,
+};
+static const struct cli_command sr_destroy_cmd = {
+    "sr-destroy",
+    "uuid",
+    "",
+    "Forget an SR that has no VDIs (its directory stays).",
+    cli_cmd_object_call,
+    CLI_CMD_LOOKUP,
+    NULL,
+};
+static const struct cli_command vdi_create_cmd = {
+    "vdi-create",
+    "sr-uuid virtual-size",
+    "name-label format read-only other-config:",
+    "Create an empty disk image of virtual-size bytes (format=qcow2, the "
+    "default, or raw) in an SR and print the VDI's UUID.",
+    cli_cmd_vdi_create,
+    0,
+    NULL,
+};
+static const struct cli_command vdi_destroy_cmd = {
+    "vdi-destroy",
+    "uuid",
+    "",
+    "Destroy a VDI that no VBD uses and no clone is based on, and its image.",
+    cli_cmd_object_call,
+    CLI_CMD_LOOKUP,
+    NULL,
+};
+static const struct cli_command vdi_clone_cmd = {
+    "vdi-clone",
+    "uuid",
+    "",
+    "Make a copy-on-write clone of a VDI in its SR and print the new VDI.",
+    cli_cmd_vdi_clone,
+    CLI_CMD_LOOKUP,
+    NULL,
+};
+static const struct cli_command vdi_copy_cmd = {
+    "vdi-copy",
+    "uuid sr-uuid",
+    "",
+    "Make a full copy of a VDI in an SR and print the new VDI.",
+    cli_cmd_vdi_copy,
+    CLI_CMD_LOOKUP,
+    NULL,
+};
+static const struct cli_command vbd_create_cmd = {
+    "vbd-create",
+    "vm-uuid vdi-uuid",
+    "device bootable mode type other-config:",
+    "Plug a VDI into a halted VM as disk device= (0-15; mode=RW or RO) and "
+    "print the VBD's UUID.",
+    cli_cmd_vbd_create,
+    0,
+    NULL,
+};
+static const struct cli_command vbd_destroy_cmd = {
+    "vbd-destroy",
+    "uuid",
+    "",
+    "Unplug a VDI from a halted VM (the VDI stays).",
+    cli_cmd_object_call,
+    CLI_CMD_LOOKUP,
+    NULL,
+};
 static const struct cli_command host_management_reconfigure_cmd = {
     "host-management-reconfigure",
     "pif-uuid",
@@ -421,6 +496,14 @@ static const struct cli_command *const commands[] = {
     &bond_param_set_cmd,
     &pif_reconfigure_ip_cmd,
     &host_management_reconfigure_cmd,
+    &sr_create_cmd,
+    &sr_destroy_cmd,
+    &vdi_create_cmd,
+    &vdi_destroy_cmd,
+    &vdi_clone_cmd,
+    &vdi_copy_cmd,
+    &vbd_create_cmd,
+    &vbd_destroy_cmd,
     &host_management_disable_cmd,
     &vlan_create_cmd,
     &vlan_destroy_cmd,

@@ -68,10 +68,27 @@ static const struct cli_class user_class = {
     "uuid username role",
 };
 
+static const struct cli_class sr_class = {
+    "sr",
+    "SR",
+    "uuid name-label name-description type",
+};
+static const struct cli_class vdi_class = {
+    "vdi",
+    "VDI",
+    "uuid name-label SR-uuid virtual-size format",
+};
+static const struct cli_class vbd_class = {
+    "vbd",
+    "VBD",
+    "uuid VM-uuid VDI-uuid userdevice mode",
+};
+
 static const struct cli_class *const classes[] = {
     &pool_class, &host_class,    &pif_class,  &network_class,
     &bond_class, &vlan_class,    &vif_class,  &vm_class,
-    &task_class, &message_class, &user_class, NULL,
+    &task_class, &message_class, &user_class, &sr_class,
+    &vdi_class,  &vbd_class,     NULL,
 };
 
 const struct cli_class *const *

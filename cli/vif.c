@@ -7,13 +7,6 @@
 #include "lib/error.h"
 #include "lib/xalloc.h"
 
-static struct np_error *add_params(const struct cli_ctx *ctx,
-                                   const struct cli_schema *schema,
-                                   const char *const *skip,
-                                   struct json_object *record);
-static struct np_error *create(struct cli_ctx *ctx, const char *method,
-                               struct json_object *record);
-
 /* vm-create name-label= [name-description=] [other-config:k=v…]: a minimal
  * VM record (no domain yet), for VIFs to belong to. */
 struct np_error *
@@ -25,11 +18,11 @@ cli_cmd_vm_create(struct cli_ctx *ctx)
 
     if (!cli_require(ctx, "name-label", &error)
         || (error = cli_session_schema(ctx->session, ctx->class, &schema))
-        || (error = add_params(ctx, schema, NULL, record))) {
+        || (error = cli_add_record_params(ctx, schema, NULL, record))) {
         json_object_put(record);
         return error;
     }
-    return create(ctx, "VM.create", record);
+    return cli_create_object(ctx, "VM.create", record);
 }
 
 /* vif-create vm-uuid= network-uuid= device= [MAC=] [other-config:k=v…]
@@ -48,21 +41,22 @@ cli_cmd_vif_create(struct cli_ctx *ctx)
         || !(network = cli_require(ctx, "network-uuid", &error))
         || !cli_require(ctx, "device", &error)
         || (error = cli_session_schema(ctx->session, ctx->class, &schema))
-        || (error = add_params(ctx, schema, skip, record))) {
+        || (error = cli_add_record_params(ctx, schema, skip, record))) {
         json_object_put(record);
         return error;
     }
     json_object_object_add(record, "VM", json_object_new_string(vm));
     json_object_object_add(record, "network", json_object_new_string(network));
-    return create(ctx, "VIF.create", record);
+    return cli_create_object(ctx, "VIF.create", record);
 }
 
 /* Adds to 'record' every parameter of the command line not in 'skip' as a
  * field of 'schema', typed by it; "map:key=value" parameters become keys
  * of the map field. */
-static struct np_error *
-add_params(const struct cli_ctx *ctx, const struct cli_schema *schema,
-           const char *const *skip, struct json_object *record)
+struct np_error *
+cli_add_record_params(const struct cli_ctx *ctx,
+                      const struct cli_schema *schema, const char *const *skip,
+                      struct json_object *record)
 {
     const struct cli_args *args = ctx->args;
 
@@ -102,8 +96,9 @@ add_params(const struct cli_ctx *ctx, const struct cli_schema *schema,
 
 /* Calls 'method' (a <Class>.create) with 'record' (ownership taken) and
  * prints the new object's reference. */
-static struct np_error *
-create(struct cli_ctx *ctx, const char *method, struct json_object *record)
+struct np_error *
+cli_create_object(struct cli_ctx *ctx, const char *method,
+                  struct json_object *record)
 {
     struct json_object *ref = NULL;
     struct np_error *error =

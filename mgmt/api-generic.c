@@ -588,6 +588,13 @@ check_record(const struct store_class *class, struct json_object *record,
     return NULL;
 }
 
+struct np_error *
+api_check_record(const struct store_class *class, struct json_object *record,
+                 const char *skip)
+{
+    return check_record(class, record, skip);
+}
+
 static struct json_object *
 schema_of(const struct store_class *class)
 {

@@ -83,6 +83,40 @@ api_method *api_bond_method(const char *name);
 api_method *api_vlan_method(const char *name);
 api_method *api_pif_ip_method(const char *name);
 api_method *api_management_method(const char *name);
+api_method *api_storage_method(const char *name);
+
+/* Checks 'record' for <class>.create: every key a field accepted on create
+ * with a value of its type, every required field present ('skip' is a key
+ * the caller checks itself, or NULL).  Returns NULL or the typed error
+ * (api-generic.c). */
+struct np_error *api_check_record(const struct store_class *class,
+                                  struct json_object *record,
+                                  const char *skip);
+
+/* Storage (api-storage.c). */
+struct vm_config;
+
+/* Makes a new VDI from VDI 'vdi': with 'sr' NULL a copy-on-write qcow2
+ * clone in the same SR, else a full copy into SR 'sr'.  Sets '*uuidp' to
+ * the new VDI's UUID (the caller frees it).  Returns NULL or a typed error
+ * (HANDLE_INVALID, VDI_MISSING, SR_BACKEND_FAILURE), having made
+ * nothing. */
+struct np_error *api_storage_clone_vdi(struct store *store, const char *vdi,
+                                       const char *sr, char **uuidp);
+
+/* Fills 'config''s disks from VM 'vm''s VBDs (userdevice, mode) and their
+ * VDIs (image, format).  Returns NULL, or HANDLE_INVALID("VDI", …) for a
+ * VBD whose VDI is gone, VDI_MISSING(VDI, path) for one whose image is
+ * gone. */
+struct np_error *api_storage_attach_disks(struct store *store, const char *vm,
+                                          struct vm_config *config);
+
+/* Gives VM 'target' a copy-on-write clone of every disk of VM 'source':
+ * new VDIs, new VBDs at the same userdevices.  Returns NULL or a typed
+ * error. */
+struct np_error *api_storage_clone_disks(struct store *store,
+                                         const char *source,
+                                         const char *target);
 
 /* Readdresses management PIF 'pif' (api-management.c) with an IP
  * configuration that PIF.reconfigure_ip has checked ('mode' is xapi's

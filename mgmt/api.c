@@ -310,6 +310,9 @@ find_method(const char *name)
         fn = api_management_method(name);
     }
     if (!fn) {
+        fn = api_storage_method(name);
+    }
+    if (!fn) {
         fn = api_generic_method(name);
     }
     return fn;

@@ -37,7 +37,8 @@ rbac_required_role(const char *method)
     if (!strncmp(method, "user.", 5)) {
         return "pool-admin";
     }
-    if (!strncmp(method, "VM.", 3) || !strncmp(method, "VIF.", 4)) {
+    if (!strncmp(method, "VM.", 3) || !strncmp(method, "VIF.", 4)
+        || !strncmp(method, "VDI.", 4) || !strncmp(method, "VBD.", 4)) {
         return "vm-admin";
     }
     return "pool-operator";

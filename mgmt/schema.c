@@ -189,9 +189,67 @@ static const struct store_field vm_fields[] = {
     STR("PV_ramdisk", 0),
     STR("PV_args", 0),
     INVERSE("VIFs", "VIF", "VIF.VM"),
+    INVERSE("VBDs", "VBD", "VBD.VM"),
     MAP("other_config", CR),
     /* The running domain's number (QEMU: its PID), -1 without one. */
     INT("domid", RT, "-1", 0, 0),
+};
+
+/* Storage: a local SR is a directory; a VDI is an image file in it
+ * (mgmt/api-storage.c); a VBD plugs a VDI into a VM. */
+static const char *const sr_types[] = {"dir", NULL};
+static const char *const vdi_formats[] = {"qcow2", "raw", NULL};
+static const char *const vbd_modes[] = {"RW", "RO", NULL};
+static const char *const vbd_types[] = {"Disk", "CD", NULL};
+
+static const struct store_field sr_fields[] = {
+    LABELS,
+    ENUM("type", RO, sr_types, "\"dir\""),
+    MAP("device_config", RO),
+    INT("physical_size", RT, "0", 0, 0),
+    INT("physical_utilisation", RT, "0", 0, 0),
+    INVERSE("VDIs", "VDI", "VDI.SR"),
+    MAP("other_config", CR),
+};
+
+static const struct store_field vdi_fields[] = {
+    LABELS,
+    {.name = "SR",
+     .type = STORE_REF,
+     .flags = CR | FIELD_REQUIRED,
+     .ref_class = "SR",
+     .default_json = "\"\""},
+    {.name = "virtual_size",
+     .type = STORE_INT,
+     .flags = CR | FIELD_REQUIRED,
+     .default_json = "0",
+     .min = 1,
+     .max = 0},
+    ENUM("format", CR, vdi_formats, "\"qcow2\""),
+    BOOL("read_only", CR, "false"),
+    STR("location", RO),
+    REF("parent", RO, "VDI"),
+    INVERSE("VBDs", "VBD", "VBD.VDI"),
+    MAP("other_config", CR),
+};
+
+static const struct store_field vbd_fields[] = {
+    {.name = "VM",
+     .type = STORE_REF,
+     .flags = CR | FIELD_REQUIRED,
+     .ref_class = "VM",
+     .default_json = "\"\""},
+    {.name = "VDI",
+     .type = STORE_REF,
+     .flags = CR | FIELD_REQUIRED,
+     .ref_class = "VDI",
+     .default_json = "\"\""},
+    INT("userdevice", CR, "0", 0, 15),
+    BOOL("bootable", CR, "false"),
+    ENUM("mode", CR, vbd_modes, "\"RW\""),
+    ENUM("type", CR, vbd_types, "\"Disk\""),
+    BOOL("currently_attached", RT, "false"),
+    MAP("other_config", CR),
 };
 
 static const struct store_field task_fields[] = {
@@ -253,12 +311,16 @@ static const struct store_class classes[] = {
     CLASS("message", "message", message_fields, NULL, false),
     CLASS("user", "user", user_fields, NULL, false),
     CLASS("session", "session", session_fields, "this_host", true),
+    CLASS("SR", "sr", sr_fields, NULL, false),
+    CLASS("VDI", "vdi", vdi_fields, NULL, false),
+    CLASS("VBD", "vbd", vbd_fields, NULL, false),
 };
 
 static const struct store_class *const class_list[] = {
     &classes[0],  &classes[1],  &classes[2], &classes[3], &classes[4],
     &classes[5],  &classes[6],  &classes[7], &classes[8], &classes[9],
-    &classes[10], &classes[11], NULL,
+    &classes[10], &classes[11], &classes[12], &classes[13], &classes[14],
+    NULL,
 };
 
 const struct store_class *

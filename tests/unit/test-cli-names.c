@@ -42,7 +42,8 @@ test_classes(void **state)
         {"pool", "pool"},       {"host", "host"}, {"pif", "PIF"},
         {"network", "network"}, {"bond", "bond"}, {"vlan", "VLAN"},
         {"vif", "VIF"},         {"vm", "VM"},     {"task", "task"},
-        {"message", "message"}, {"user", "user"},
+        {"message", "message"}, {"user", "user"}, {"sr", "SR"},
+        {"vdi", "VDI"},         {"vbd", "VBD"},
     };
     const struct cli_class *const *classes = cli_classes();
     size_t n = 0;
