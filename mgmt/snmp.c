@@ -4,7 +4,8 @@
  * snmp.h) to SNMP managers, and sends its notifications: linkDown/linkUp
  * when a PIF's carrier changes, netpoolBondStatusChanged when a bond's
  * links change (the BOND_STATUS_CHANGED message), netpoolMtuMismatch for
- * an MTU_MISMATCH message.
+ * an MTU_MISMATCH message, netpoolVmCrashed for VM_CRASHED and
+ * netpoolManagementRolledBack for MANAGEMENT_RECONFIGURE_ROLLED_BACK.
  *
  * net-snmp's library runs inside netpoold's libevent loop without ever
  * blocking it: snmp_select_info2() names the descriptors and the next
@@ -106,7 +107,9 @@ static void remember_carriers(struct snmp_agent *);
 static void notify_link(struct snmp_agent *, const char *pif,
                         struct json_object *snapshot);
 static void notify_bond(struct snmp_agent *, struct json_object *message);
-static void notify_mtu(struct snmp_agent *, struct json_object *message);
+static void notify_message(struct snmp_agent *, struct json_object *message,
+                           oid trap, const char *class,
+                           const char *name_field);
 static const struct snmp_view *current_view(struct snmp_agent *);
 static void build_view(struct snmp_agent *);
 static struct json_object *read_records(struct store *, const char *host);
@@ -477,9 +480,23 @@ on_store_changed(evutil_socket_t fd, short what, void *agent_)
                        && !strcmp(field(snapshot, "name"),
                                   "BOND_STATUS_CHANGED")) {
                 notify_bond(a, snapshot);
-            } else if (!strcmp(class, "message") && !strcmp(op, "add")
-                       && !strcmp(field(snapshot, "name"), "MTU_MISMATCH")) {
-                notify_mtu(a, snapshot);
+            } else if (!strcmp(class, "message") && !strcmp(op, "add")) {
+                /* Messages with a notification of their own. */
+                static const struct {
+                    const char *message;
+                    oid trap;
+                    const char *class, *name_field;
+                } notes[] = {
+                    {"MTU_MISMATCH", 2, "network", "name_label"},
+                    {"VM_CRASHED", 3, "VM", "name_label"},
+                    {"MANAGEMENT_RECONFIGURE_ROLLED_BACK", 4, "PIF", "device"},
+                };
+                for (size_t j = 0; j < sizeof notes / sizeof *notes; j++) {
+                    if (!strcmp(field(snapshot, "name"), notes[j].message)) {
+                        notify_message(a, snapshot, notes[j].trap,
+                                       notes[j].class, notes[j].name_field);
+                    }
+                }
             }
         }
         json_object_put(changes);
@@ -650,24 +667,27 @@ out:
     json_object_put(pif);
 }
 
-/* Sends netpoolMtuMismatch for an MTU_MISMATCH 'message' about a network
- * (the MTU check of this host raised it). */
+/* Sends notification netpoolNotifications.'trap' for 'message', whose
+ * object is of 'class' and named by its field 'name_field':
+ * netpoolMtuMismatch (a network), netpoolVmCrashed (a VM),
+ * netpoolManagementRolledBack (the PIF that has the role again). */
 static void
-notify_mtu(struct snmp_agent *a, struct json_object *message)
+notify_message(struct snmp_agent *a, struct json_object *message, oid trap,
+               const char *class, const char *name_field)
 {
     static const oid trap_oid[] = {1, 3, 6, 1, 6, 3, 1, 1, 4, 1, 0};
-    static const oid mtu_trap[] = {1, 3, 6, 1, 4, 1, SNMP_NETPOOL_ENTERPRISE,
-                                   0, 2};
+    oid message_trap[] = {1, 3, 6, 1, 4, 1, SNMP_NETPOOL_ENTERPRISE, 0, trap};
     oid object[] = {1, 3, 6, 1, 4, 1, SNMP_NETPOOL_ENTERPRISE, 1, 4, 0, 0};
     const char *uuid = field(message, "obj_uuid");
-    struct json_object *network = store_get(a->store, "network", uuid);
-    const char *name = field(network, "name_label");
+    struct json_object *subject = store_get(a->store, class, uuid);
+    const char *name = field(subject, name_field);
     const char *body = field(message, "body");
     size_t body_length = strlen(body);
     netsnmp_variable_list *vars = NULL;
 
     snmp_varlist_add_variable(&vars, trap_oid, OID_LENGTH(trap_oid),
-                              ASN_OBJECT_ID, mtu_trap, sizeof mtu_trap);
+                              ASN_OBJECT_ID, message_trap,
+                              sizeof message_trap);
     object[9] = 1;
     snmp_varlist_add_variable(&vars, object, OID_LENGTH(object), ASN_OCTET_STR,
                               uuid, strlen(uuid));
@@ -679,8 +699,9 @@ notify_mtu(struct snmp_agent *a, struct json_object *message)
                               body, body_length > 255 ? 255 : body_length);
     send_v2trap(vars);
     snmp_free_varbind(vars);
-    log_info("SNMP netpoolMtuMismatch for network %s", uuid);
-    json_object_put(network);
+    log_info("SNMP notification %u for %s %s", (unsigned int) trap, class,
+             uuid);
+    json_object_put(subject);
 }
 
 /* The view. */

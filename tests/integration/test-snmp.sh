@@ -7,7 +7,8 @@
 # switch; NETPOOL-MIB shows the host, a VM and the bond; taking a NIC's
 # carrier down sends linkDown (and up, linkUp), a bond losing a member
 # sends netpoolBondStatusChanged, an MTU path check that finds a smaller
-# MTU sends netpoolMtuMismatch, all to snmptrapd; the subagent comes
+# MTU sends netpoolMtuMismatch, a rolled-back management change
+# netpoolManagementRolledBack, all to snmptrapd; the subagent comes
 # back after snmpd and after netpoold restart, with the same ifIndex; an
 # object marked netpool-hidden shows neither in SNMP nor in /metrics; and
 # doc/NETPOOL-MIB.txt passes smilint and snmptranslate.
@@ -16,7 +17,7 @@
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-plan 27
+plan 29
 
 export MIBS=
 sdir=$STATE/snmp
@@ -315,6 +316,21 @@ ok 'traps | grep "99999.0.2" | grep -q "99999.1.4.1.0 = STRING: \"$net1\""' \
     "MTU_MISMATCH on eth1's network: netpoolMtuMismatch names it"
 ok 'traps | grep "99999.0.2" | grep -q "99999.1.4.2.0 = STRING: \"storage-a\""' \
     "and carries the network's name-label"
+
+# --- MANAGEMENT_RECONFIGURE_ROLLED_BACK: netpoolManagementRolledBack -------
+
+p0=$(np 1 pif-list device=eth0 --minimal)
+host=$(np 1 host-list --minimal)
+np 1 host-param-set uuid="$host" other-config:management-rollback-timeout=2
+np 1 pif-reconfigure-ip uuid="$p0" mode=static IP=198.18.0.27 \
+    netmask=255.255.255.0 gateway=198.18.0.254
+wait_until 30 eval 'traps | grep -q "99999.0.4"' || true
+ok 'traps | grep "99999.0.4" | grep -q "99999.1.4.1.0 = STRING: \"$p0\""' \
+    "a rolled-back management change: netpoolManagementRolledBack names the PIF"
+ok 'traps | grep "99999.0.4" | grep -q "99999.1.4.2.0 = STRING: \"eth0\""' \
+    "and its device"
+wait_until 20 eval '[ "$(np 1 host-param-get uuid="$host" \
+    param-name=management-rollback)" = "" ]' || true
 
 # --- restarts ------------------------------------------------------------
 
