@@ -463,6 +463,80 @@ void dp_vif_flows_destroy(struct dp_vif_flows *flows);
 int dp_vif_flows_sync(struct dp_vif_flows *flows, struct json_object *records,
                       struct json_object *fabric, const struct dp_ovs *ovs);
 
+/* Datapath per host and OVS-DPDK settings (dpdk.c, hugepages.c,
+ * dpdk-ovs.c).  A host's "datapath" field is "netdev" (OVS userspace, the
+ * default), "dpdk" (OVS userspace with DPDK ports) or "system" (the
+ * kernel module).  In dpdk mode netpool owns the DPDK keys of the
+ * Open_vSwitch table's other_config (DP_DPDK_KEYS) and checks hugepages
+ * before it asks OVS for them. */
+
+struct ovsdb_idl;
+
+/* The keys of Open_vSwitch:other_config netpool owns: set in dpdk mode,
+ * removed otherwise. */
+#define DP_DPDK_KEYS                                                   \
+    "dpdk-init", "dpdk-socket-mem", "dpdk-lcore-mask", "pmd-cpu-mask", \
+        "dpdk-extra"
+
+/* Defaults of host other_config keys of the same names. */
+#define DP_DPDK_SOCKET_MEM "512" /* MiB per NUMA socket. */
+#define DP_DPDK_LCORE_MASK "0x1" /* Non-PMD threads on core 0. */
+#define DP_DPDK_PMD_MASK "0x2"   /* One PMD thread, on core 1. */
+
+/* Returns the datapath of host 'host' in 'records' (class → (UUID →
+ * record), with "host"): its "datapath" field, "netdev" if unset.  The
+ * result is borrowed from 'records' or a literal.  Pure. */
+const char *dp_host_datapath(struct json_object *records, const char *host);
+
+/* Returns the OVS bridge datapath_type for host datapath 'datapath':
+ * "netdev" for "dpdk" (OVS-DPDK runs on the userspace datapath),
+ * "system" for "system", 'dflt' (netpoold's --datapath-type) otherwise.
+ * Pure. */
+const char *dp_datapath_type(const char *datapath, const char *dflt);
+
+/* Returns the Open_vSwitch other_config that host 'host' of 'records'
+ * wants for the keys of DP_DPDK_KEYS, a new JSON object of string values:
+ * empty unless the host's datapath is "dpdk", else dpdk-init=true and the
+ * host other_config values of the other keys or their defaults;
+ * dpdk-extra defaults to "--no-pci --huge-dir=HUGE_DIR
+ * --file-prefix=netpool-UUID8" (the host's first UUID characters, so that
+ * hosts sharing a machine keep apart).  Pure. */
+struct json_object *dp_dpdk_build(struct json_object *records,
+                                  const char *host, const char *huge_dir);
+
+/* Returns the number of bytes of hugepage memory a dpdk-socket-mem value
+ * ('text', MiB per socket, comma-separated, e.g. "512" or "512,0") asks
+ * for, or -1 if 'text' is not such a list.  Pure. */
+int64_t dp_hugepages_needed(const char *text);
+
+/* Returns the free hugepage memory in bytes that 'meminfo' (the text of
+ * /proc/meminfo) reports: HugePages_Free times Hugepagesize.  Pure. */
+int64_t dp_hugepages_free_meminfo(const char *meminfo);
+
+/* Returns the mount point of the first hugetlbfs in 'mounts' (the text
+ * of /proc/mounts) as a new string, or NULL if there is none.  Pure. */
+char *dp_hugepages_mount(const char *mounts);
+
+/* Returns NULL if 'free_size' bytes of hugepages hold 'needed' bytes,
+ * else HOST_HUGEPAGES_INSUFFICIENT(needed, free) in bytes.  Pure. */
+struct np_error *dp_hugepages_check(int64_t needed, int64_t free_size);
+
+/* Returns the free hugepage memory of this machine in bytes: the sum of
+ * free_hugepages times the page size over /sys/kernel/mm/hugepages, or,
+ * without it, what /proc/meminfo says; 0 if neither can be read. */
+int64_t dp_hugepages_free(void);
+
+/* Returns the hugetlbfs mount point of this machine (a new string),
+ * "/dev/hugepages" if /proc/mounts has none. */
+char *dp_hugepages_dir(void);
+
+/* Writes the keys of DP_DPDK_KEYS of the Open_vSwitch row of 'idl' within
+ * its transaction in progress to match 'want' (a JSON object of string
+ * values, as dp_dpdk_build() makes it): keys that differ are set, keys
+ * absent from 'want' removed; the other keys are left alone.  Does
+ * nothing if 'want' is NULL. */
+void dp_dpdk_apply(struct ovsdb_idl *idl, struct json_object *want);
+
 /* Link monitor. */
 
 struct dp_link_monitor;

@@ -162,6 +162,11 @@ dp_ovs_apply(struct dp_ovs *ovs, struct json_object *desired)
         apply_bridge(ovs, root, name, want, &ports_by_name);
     }
     shash_destroy(&ports_by_name);
+    /* DPDK settings of the host (dpdk-ovs.c). */
+    struct json_object *open_vswitch =
+        json_object_object_get(desired, "open_vswitch");
+    dp_dpdk_apply(ovs->idl,
+                  json_object_object_get(open_vswitch, "other_config"));
 
     /* Ask ovs-vswitchd to report back, so the commit's completion means
      * the switch has the configuration (or has failed it). */

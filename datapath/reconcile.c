@@ -142,8 +142,16 @@ run(evutil_socket_t fd, short what, void *reconciler_)
         return;
     }
     struct json_object *records = dp_reconciler_records(r->store);
-    struct json_object *desired =
-        dp_fabric_build(records, r->host, r->datapath_type);
+    const char *datapath = dp_host_datapath(records, r->host);
+    struct json_object *desired = dp_fabric_build(
+        records, r->host, dp_datapath_type(datapath, r->datapath_type));
+    /* Only a dpdk host needs its hugepage folder, for dpdk-extra. */
+    char *huge_dir = strcmp(datapath, "dpdk") ? NULL : dp_hugepages_dir();
+    struct json_object *root = json_object_new_object();
+    json_object_object_add(root, "other_config",
+                           dp_dpdk_build(records, r->host, huge_dir));
+    json_object_object_add(desired, "open_vswitch", root);
+    free(huge_dir);
 
     /* A namespace guest's veth must exist before OVS opens its port. */
     struct json_object *guests = dp_vif_guests_build(records);

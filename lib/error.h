@@ -80,6 +80,10 @@ struct json_object;
 #define ERR_VDI_MISSING "VDI_MISSING"
 #define ERR_VDI_READONLY "VDI_READONLY"
 
+/* Host datapath (datapath/dpdk.c, mgmt/api-dpdk.c). */
+#define ERR_HOST_HUGEPAGES_INSUFFICIENT "HOST_HUGEPAGES_INSUFFICIENT"
+#define ERR_HOST_DATAPATH_UNAVAILABLE "HOST_DATAPATH_UNAVAILABLE"
+
 #define ERROR_MAX_PARAMS 8 /* Parameters one error can carry. */
 
 /* A typed error.  Owns 'code' and every parameter. */

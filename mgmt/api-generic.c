@@ -37,6 +37,7 @@ static api_set_check *const set_checks[] = {
     api_vlan_check_set,
     api_flow_check_set,
     api_management_check_set,
+    api_dpdk_check_set,
 };
 
 static const struct lifecycle lifecycles[] = {

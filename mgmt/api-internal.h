@@ -148,6 +148,9 @@ typedef struct np_error *api_set_check(struct api *,
 api_set_check api_vlan_check_set; /* network.MTU vs. VLANs (api-vlan.c). */
 api_set_check api_flow_check_set; /* Flow-export keys of network and host
                                   * other_config (api-flow.c). */
+api_set_check api_dpdk_check_set; /* host.datapath and its DPDK keys of
+                                  * other_config: hugepages, kernel
+                                  * module (api-dpdk.c). */
 api_set_check api_management_check_set; /* host other_config's management
                                          * rollback time limit
                                          * (api-management.c). */

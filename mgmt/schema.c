@@ -58,6 +58,7 @@
 static const char *const ip_modes[] = {"None", "DHCP", "Static", NULL};
 static const char *const duplexes[] = {"unknown", "half", "full", NULL};
 static const char *const backends[] = {"openvswitch", "bridge", NULL};
+static const char *const datapaths[] = {"netdev", "dpdk", "system", NULL};
 static const char *const bond_modes[] = {"balance-slb", "active-backup",
                                          "lacp", NULL};
 static const char *const locking_modes[] = {"network_default", "locked",
@@ -97,6 +98,10 @@ static const struct store_field host_fields[] = {
     /* IPv4 addresses that left the management role: netpool takes
      * them off its devices (datapath/bond-kernel.c). */
     SET("management_retired", RO),
+    /* OVS datapath: "netdev" (userspace), "dpdk" (userspace with DPDK
+     * ports, hugepages checked by mgmt/api-dpdk.c) or "system" (the
+     * kernel module); datapath/dpdk.c maps it onto OVS. */
+    ENUM("datapath", 0, datapaths, "\"netdev\""),
 };
 
 static const struct store_field pif_fields[] = {

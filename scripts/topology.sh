@@ -54,6 +54,14 @@
 #   TOPO_LOG_ARCHIVE
 #                 if set, topo_down appends every netpoold and OVS log to
 #                 $TOPO_LOG_ARCHIVE/NAME-LOG before it deletes $STATE.
+#   TOPO_DATAPATH=dpdk
+#                 hosts (not the switch) run the DPDK build of the switch,
+#                 $TOPO_OVS_DPDK, instead of ovs-vswitchd; it does nothing
+#                 with DPDK until other_config:dpdk-init=true.  Its control
+#                 socket is ovs-vswitchd-dpdk.PID.ctl; a link
+#                 ovs-vswitchd.PID.ctl to it lets `ovs-appctl -t
+#                 ovs-vswitchd` (and netpoold's readers) find it.  Unset:
+#                 the plain ovs-vswitchd everywhere.
 #
 # Functions:
 #
@@ -81,6 +89,7 @@
 
 TOPO_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 TOPO_OVS_SCHEMA=/usr/share/openvswitch/vswitch.ovsschema
+TOPO_OVS_DPDK=/usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk
 TOPO_NICS=4        # eth0..eth3 per host
 TOPO_MTU=1500
 
@@ -158,9 +167,19 @@ _topo_ovs_start() {
         --pidfile="$dir/ovsdb-server.pid" -vconsole:warn \
         --log-file="$dir/ovsdb-server.log" --detach --no-chdir
     _topo_do ovs-vsctl --db="unix:$dir/db.sock" --no-wait init
-    _topo_do ip netns exec "$ns" ovs-vswitchd "unix:$dir/db.sock" \
+    local vswitchd=ovs-vswitchd
+    if [ "${TOPO_DATAPATH:-}" = dpdk ] && [[ $dir != */switch/ovs ]]; then
+        vswitchd=$TOPO_OVS_DPDK
+    fi
+    _topo_do ip netns exec "$ns" "$vswitchd" "unix:$dir/db.sock" \
         --pidfile="$dir/ovs-vswitchd.pid" -vconsole:warn \
         --log-file="$dir/ovs-vswitchd.log" --detach --no-chdir
+    if [ "$vswitchd" != ovs-vswitchd ]; then
+        local pid
+        pid=$(cat "$dir/ovs-vswitchd.pid")
+        _topo_do ln -sf "ovs-vswitchd-dpdk.$pid.ctl" \
+            "$dir/ovs-vswitchd.$pid.ctl"
+    fi
 }
 
 # Bring an interface up inside namespace $1 with checksum offload off.

@@ -1,0 +1,169 @@
+/*
+ * The datapath of a host through the API: host.set_datapath (the generic
+ * setter, with this file's check) chooses "netdev", "dpdk" or "system".
+ * Before a host becomes "dpdk", or asks for more DPDK socket memory, its
+ * free hugepages are checked against dpdk-socket-mem, so that too few is
+ * HOST_HUGEPAGES_INSUFFICIENT(needed, free) and nothing is stored; the
+ * reconciler (datapath/dpdk.c) then configures OVS from the stored value.
+ * "system" needs the openvswitch kernel module.
+ */
+#include "mgmt/api-internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <json-c/json.h>
+
+#include "datapath/datapath.h"
+#include "lib/error.h"
+#include "lib/xalloc.h"
+#include "mgmt/store.h"
+
+#define SOCKET_MEM_KEY "dpdk-socket-mem"
+#define KERNEL_MODULE "/sys/module/openvswitch"
+
+static struct np_error *check_datapath(struct api *, const char *uuid,
+                                       struct json_object *host,
+                                       const char *datapath);
+static struct np_error *check_other_config(struct api *, const char *uuid,
+                                           struct json_object *host,
+                                           struct json_object *config);
+static struct np_error *check_masks(struct json_object *config);
+static const char *socket_mem(struct json_object *config);
+static const char *record_string(struct json_object *record, const char *name);
+
+struct np_error *
+api_dpdk_check_set(struct api *api, const struct store_class *class,
+                   const struct store_field *field, const char *uuid,
+                   struct json_object *value)
+{
+    struct np_error *error = NULL;
+
+    if (strcmp(class->name, "host")
+        || (strcmp(field->name, "datapath")
+            && strcmp(field->name, "other_config"))) {
+        return NULL;
+    }
+    struct json_object *host = store_get(api->store, "host", uuid);
+    if (!strcmp(field->name, "datapath")) {
+        error = check_datapath(api, uuid, host, json_object_get_string(value));
+    } else {
+        error = check_other_config(api, uuid, host, value);
+    }
+    json_object_put(host);
+    return error;
+}
+
+/* Helpers. */
+
+/* The rules of writing 'datapath' to host 'uuid' (its record 'host'). */
+static struct np_error *
+check_datapath(struct api *api, const char *uuid, struct json_object *host,
+               const char *datapath)
+{
+    const char *current = record_string(host, "datapath");
+
+    if (!strcmp(current, datapath)) {
+        return NULL;
+    }
+    if (!strcmp(datapath, "system")) {
+        if (!strcmp(uuid, api->host_uuid) && access(KERNEL_MODULE, F_OK)) {
+            return np_error_new(ERR_HOST_DATAPATH_UNAVAILABLE, "system",
+                                "the openvswitch kernel module is not loaded",
+                                NULL);
+        }
+        return NULL;
+    }
+    if (strcmp(datapath, "dpdk")) {
+        return NULL;
+    }
+
+    struct json_object *config = json_object_object_get(host, "other_config");
+    const char *text = socket_mem(config);
+    int64_t needed = dp_hugepages_needed(text);
+    if (needed < 0) {
+        return np_error_new(ERR_INVALID_VALUE, "other_config:" SOCKET_MEM_KEY,
+                            text, NULL);
+    }
+    struct np_error *error = check_masks(config);
+    if (!error && !strcmp(uuid, api->host_uuid)) {
+        error = dp_hugepages_check(needed, dp_hugepages_free());
+    }
+    return error;
+}
+
+/* The rules of writing 'config' to the other_config of host 'uuid' (its
+ * record 'host'): valid DPDK keys, and hugepages for more socket memory on
+ * a host that is in dpdk mode. */
+static struct np_error *
+check_other_config(struct api *api, const char *uuid, struct json_object *host,
+                   struct json_object *config)
+{
+    const char *text = socket_mem(config);
+    int64_t needed = dp_hugepages_needed(text);
+
+    if (needed < 0) {
+        return np_error_new(ERR_INVALID_VALUE, "other_config:" SOCKET_MEM_KEY,
+                            text, NULL);
+    }
+    struct np_error *error = check_masks(config);
+    if (error || strcmp(record_string(host, "datapath"), "dpdk")
+        || strcmp(uuid, api->host_uuid)) {
+        return error;
+    }
+    /* The memory OVS holds for the current setting counts as free for
+     * the new one. */
+    int64_t held = dp_hugepages_needed(
+        socket_mem(json_object_object_get(host, "other_config")));
+    if (held < 0 || needed <= held) {
+        return NULL;
+    }
+    return dp_hugepages_check(needed, dp_hugepages_free() + held);
+}
+
+/* Returns INVALID_VALUE naming the first DPDK CPU mask of 'config' that is
+ * not a hexadecimal number, or NULL. */
+static struct np_error *
+check_masks(struct json_object *config)
+{
+    static const char *const keys[] = {"dpdk-lcore-mask", "pmd-cpu-mask"};
+
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
+        const char *mask = record_string(config, keys[i]);
+        const char *digits = mask;
+        if (!*mask) {
+            continue;
+        }
+        if (!strncmp(digits, "0x", 2) || !strncmp(digits, "0X", 2)) {
+            digits += 2;
+        }
+        if (!*digits
+            || strspn(digits, "0123456789abcdefABCDEF") != strlen(digits)) {
+            char *name = xasprintf("other_config:%s", keys[i]);
+            struct np_error *error =
+                np_error_new(ERR_INVALID_VALUE, name, mask, NULL);
+            free(name);
+            return error;
+        }
+    }
+    return NULL;
+}
+
+/* Returns the dpdk-socket-mem of host other_config 'config', or the
+ * default. */
+static const char *
+socket_mem(struct json_object *config)
+{
+    const char *text = record_string(config, SOCKET_MEM_KEY);
+    return *text ? text : DP_DPDK_SOCKET_MEM;
+}
+
+static const char *
+record_string(struct json_object *record, const char *name)
+{
+    struct json_object *value;
+    return json_object_object_get_ex(record, name, &value)
+                   && json_object_is_type(value, json_type_string)
+               ? json_object_get_string(value)
+               : "";
+}
