@@ -52,6 +52,7 @@ static struct np_error *insert_vdi(struct store *, const char *uuid,
                                    struct json_object *record,
                                    const char *path);
 static int mkdirs(const char *path);
+static int compare_disks(const void *a, const void *b);
 
 api_method *
 api_storage_method(const char *name)
@@ -483,6 +484,7 @@ api_storage_attach_disks(struct store *store, const char *vm,
     struct np_error *error = NULL;
 
     json_object_put(key);
+    free(config->disks);
     config->disks = xzalloc((n ? n : 1) * sizeof *config->disks);
     config->n_disks = 0;
     for (size_t i = 0; !error && i < n; i++) {
@@ -508,7 +510,18 @@ api_storage_attach_disks(struct store *store, const char *vm,
         json_object_put(vbd);
     }
     json_object_put(vbds);
+    if (config->n_disks > 1) {
+        qsort(config->disks, config->n_disks, sizeof *config->disks,
+              compare_disks);
+    }
     return error;
+}
+
+static int
+compare_disks(const void *a_, const void *b_)
+{
+    const struct vm_disk *a = a_, *b = b_;
+    return a->device < b->device ? -1 : a->device > b->device;
 }
 
 struct np_error *
