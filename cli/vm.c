@@ -15,6 +15,7 @@
 #include "lib/xalloc.h"
 
 static bool forced(const struct cli_ctx *ctx);
+static bool waits_for_guest(const char *method);
 static struct np_error *find_template(struct cli_ctx *ctx, char **refp);
 
 struct np_error *
@@ -49,11 +50,28 @@ cli_cmd_vm_power(struct cli_ctx *ctx)
     }
 
     error = cli_lookup(ctx, true, &ref);
-    if (!error) {
+    if (error) {
+        return error;
+    }
+    if (waits_for_guest(method)) {
+        /* As a task, so that the call survives however long the guest
+         * takes, and the CLI waits for the task. */
+        struct json_object *task = NULL;
+        char *async = xasprintf("Async.%s", method);
+
+        error = cli_callv(ctx->session, &task, async,
+                          json_object_new_string(ref), NULL);
+        if (!error) {
+            error = cli_wait_task(ctx->session, json_object_get_string(task),
+                                  NULL);
+        }
+        json_object_put(task);
+        free(async);
+    } else {
         error = cli_callv(ctx->session, NULL, method,
                           json_object_new_string(ref), NULL);
-        free(ref);
     }
+    free(ref);
     return error;
 }
 
@@ -144,4 +162,14 @@ forced(const struct cli_ctx *ctx)
     const char *force = cli_args_get(ctx->args, "force");
 
     return force && (!strcmp(force, "true") || !strcmp(force, "1"));
+}
+
+/* Returns true if 'method' answers only once the guest has done something
+ * (powered off, rebooted, resumed). */
+static bool
+waits_for_guest(const char *method)
+{
+    return !strcmp(method, "VM.clean_shutdown")
+           || !strcmp(method, "VM.clean_reboot")
+           || !strcmp(method, "VM.resume");
 }
