@@ -504,6 +504,27 @@ const char *dp_datapath_type(const char *datapath, const char *dflt);
 struct json_object *dp_dpdk_build(struct json_object *records,
                                   const char *host, const char *huge_dir);
 
+/* Returns the dpdk-devargs of physical PIF record 'pif' as a new string:
+ * its other_config:dpdk-devargs, else a DPDK AF_PACKET virtual device on
+ * its NIC, "net_af_packet_DEVICE,iface=DEVICE" (the machines here have no
+ * PCI device DPDK can drive).  Pure. */
+char *dp_dpdk_devargs(struct json_object *pif);
+
+/* Checks 'devargs' for dpdk-devargs: a PCI address ("0000:01:00.0"), or a
+ * virtual device "net_DRIVER[NAME][,KEY=VALUE…]" of the drivers DPDK
+ * builds here.  Returns NULL or a static string that says what is wrong.
+ * Pure. */
+const char *dp_dpdk_devargs_problem(const char *devargs);
+
+/* In 'fabric' (as dp_fabric_build() makes it) of host 'host' of 'records'
+ * in dpdk mode, makes every interface of a physical PIF (external_ids
+ * netpool-pif, type "") a DPDK port: type "dpdk", options dpdk-devargs
+ * (dp_dpdk_devargs()) and n_rxq (PIF other_config:dpdk-n-rxq), and
+ * other_config pmd-rxq-affinity (PIF other_config:dpdk-pmd-rxq-affinity).
+ * Does nothing for a host in another mode.  Pure. */
+void dp_dpdk_fabric_ports(struct json_object *fabric,
+                          struct json_object *records, const char *host);
+
 /* Returns the number of bytes of hugepage memory a dpdk-socket-mem value
  * ('text', MiB per socket, comma-separated, e.g. "512" or "512,0") asks
  * for, or -1 if 'text' is not such a list.  Pure. */

@@ -5,7 +5,10 @@
  * dp_dpdk_apply() (dpdk-ovs.c) writes it to the Open_vSwitch row.
  */
 #include "datapath/datapath.h"
+#include "datapath/fabric-build.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <json-c/json.h>
 
@@ -16,6 +19,7 @@
 static const char *record_string(struct json_object *record, const char *name);
 static const char *config_value(struct json_object *other_config,
                                 const char *key, const char *dflt);
+static void set_dpdk_port(struct json_object *iface, struct json_object *pif);
 
 const char *
 dp_host_datapath(struct json_object *records, const char *host)
@@ -75,7 +79,115 @@ dp_dpdk_build(struct json_object *records, const char *host,
     return want;
 }
 
+char *
+dp_dpdk_devargs(struct json_object *pif)
+{
+    const char *devargs = config_value(
+        json_object_object_get(pif, "other_config"), "dpdk-devargs", "");
+    const char *device = record_string(pif, "device");
+
+    return *devargs ? xstrdup(devargs)
+                    : xasprintf("net_af_packet_%s,iface=%s", device, device);
+}
+
+const char *
+dp_dpdk_devargs_problem(const char *devargs)
+{
+    static const char *const drivers[] = {
+        "net_af_packet", "net_af_xdp", "net_tap",   "net_pcap",
+        "net_null",      "net_ring",   "net_vhost", "net_virtio_user",
+    };
+    unsigned int domain, bus, slot, function;
+    char tail;
+
+    if (!*devargs) {
+        return "empty";
+    }
+    if (sscanf(devargs, "%4x:%2x:%2x.%1x%c", &domain, &bus, &slot, &function,
+               &tail)
+            >= 4
+        && strspn(devargs, "0123456789abcdefABCDEF:.") >= 12) {
+        return NULL;
+    }
+    size_t name_length = strcspn(devargs, ",");
+    for (size_t i = 0; i < sizeof drivers / sizeof *drivers; i++) {
+        size_t length = strlen(drivers[i]);
+        if (name_length >= length && !strncmp(devargs, drivers[i], length)) {
+            const char *args = devargs + name_length;
+            if (strspn(devargs, "abcdefghijklmnopqrstuvwxyz"
+                                "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.")
+                < name_length) {
+                return "the device name has characters DPDK refuses";
+            }
+            if (*args && !strchr(args + 1, '=')) {
+                return "device arguments are KEY=VALUE pairs";
+            }
+            return NULL;
+        }
+    }
+    return "neither a PCI address nor a virtual device DPDK knows";
+}
+
+void
+dp_dpdk_fabric_ports(struct json_object *fabric, struct json_object *records,
+                     const char *host)
+{
+    struct json_object *pifs = json_object_object_get(records, "PIF");
+
+    if (strcmp(dp_host_datapath(records, host), "dpdk")) {
+        return;
+    }
+    json_object_object_foreach (json_object_object_get(fabric, "bridges"),
+                                bridge, br) {
+        json_object_object_foreach (json_object_object_get(br, "ports"),
+                                    port_name, port) {
+            json_object_object_foreach (
+                json_object_object_get(port, "interfaces"), name, iface) {
+                const char *uuid = record_string(
+                    json_object_object_get(iface, "external_ids"),
+                    "netpool-pif");
+                struct json_object *pif = json_object_object_get(pifs, uuid);
+                if (!pif || !dp_record_bool(pif, "physical")
+                    || *record_string(iface, "type")) {
+                    continue;
+                }
+                set_dpdk_port(iface, pif);
+                (void) name;
+            }
+            (void) port_name;
+        }
+        (void) bridge;
+    }
+}
+
 /* Helpers. */
+
+/* Makes 'iface' the DPDK port of physical PIF 'pif'. */
+static void
+set_dpdk_port(struct json_object *iface, struct json_object *pif)
+{
+    struct json_object *config = json_object_object_get(pif, "other_config");
+    struct json_object *options = json_object_object_get(iface, "options");
+    struct json_object *iface_config =
+        json_object_object_get(iface, "other_config");
+    const char *n_rxq = config_value(config, "dpdk-n-rxq", "");
+    const char *affinity = config_value(config, "dpdk-pmd-rxq-affinity", "");
+
+    char *devargs = dp_dpdk_devargs(pif);
+
+    json_object_object_add(iface, "type", json_object_new_string("dpdk"));
+    json_object_object_add(options, "dpdk-devargs",
+                           json_object_new_string(devargs));
+    free(devargs);
+    if (*n_rxq) {
+        json_object_object_add(options, "n_rxq",
+                               json_object_new_string(n_rxq));
+    }
+    if (*affinity) {
+        json_object_object_add(iface_config, "pmd-rxq-affinity",
+                               json_object_new_string(affinity));
+    }
+}
 
 static const char *
 record_string(struct json_object *record, const char *name)

@@ -151,6 +151,7 @@ run(evutil_socket_t fd, short what, void *reconciler_)
     json_object_object_add(root, "other_config",
                            dp_dpdk_build(records, r->host, huge_dir));
     json_object_object_add(desired, "open_vswitch", root);
+    dp_dpdk_fabric_ports(desired, records, r->host);
     free(huge_dir);
 
     /* A namespace guest's veth must exist before OVS opens its port. */

@@ -83,6 +83,7 @@ struct json_object;
 /* Host datapath (datapath/dpdk.c, mgmt/api-dpdk.c). */
 #define ERR_HOST_HUGEPAGES_INSUFFICIENT "HOST_HUGEPAGES_INSUFFICIENT"
 #define ERR_HOST_DATAPATH_UNAVAILABLE "HOST_DATAPATH_UNAVAILABLE"
+#define ERR_DPDK_DEVARGS_INVALID "DPDK_DEVARGS_INVALID"
 
 #define ERROR_MAX_PARAMS 8 /* Parameters one error can carry. */
 

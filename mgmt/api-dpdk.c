@@ -5,10 +5,14 @@
  * free hugepages are checked against dpdk-socket-mem, so that too few is
  * HOST_HUGEPAGES_INSUFFICIENT(needed, free) and nothing is stored; the
  * reconciler (datapath/dpdk.c) then configures OVS from the stored value.
- * "system" needs the openvswitch kernel module.
+ * "system" needs the openvswitch kernel module.  A PIF's DPDK keys of
+ * other_config are checked where they enter: dpdk-devargs must be a PCI
+ * address or a virtual device DPDK knows, whose iface= NIC exists on this
+ * host (DPDK_DEVARGS_INVALID(devargs, reason)); dpdk-n-rxq a queue count.
  */
 #include "mgmt/api-internal.h"
 
+#include <net/if.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -29,6 +33,8 @@ static struct np_error *check_other_config(struct api *, const char *uuid,
                                            struct json_object *host,
                                            struct json_object *config);
 static struct np_error *check_masks(struct json_object *config);
+static struct np_error *check_pif_config(struct api *, const char *uuid,
+                                         struct json_object *config);
 static const char *socket_mem(struct json_object *config);
 static const char *record_string(struct json_object *record, const char *name);
 
@@ -39,6 +45,9 @@ api_dpdk_check_set(struct api *api, const struct store_class *class,
 {
     struct np_error *error = NULL;
 
+    if (!strcmp(class->name, "PIF") && !strcmp(field->name, "other_config")) {
+        return check_pif_config(api, uuid, value);
+    }
     if (strcmp(class->name, "host")
         || (strcmp(field->name, "datapath")
             && strcmp(field->name, "other_config"))) {
@@ -119,6 +128,51 @@ check_other_config(struct api *api, const char *uuid, struct json_object *host,
         return NULL;
     }
     return dp_hugepages_check(needed, dp_hugepages_free() + held);
+}
+
+/* The rules of writing 'config' to the other_config of PIF 'uuid'. */
+static struct np_error *
+check_pif_config(struct api *api, const char *uuid, struct json_object *config)
+{
+    const char *devargs = record_string(config, "dpdk-devargs");
+    const char *n_rxq = record_string(config, "dpdk-n-rxq");
+
+    if (*n_rxq) {
+        char *end;
+        long n = strtol(n_rxq, &end, 10);
+        if (*end || end == n_rxq || n < 1 || n > 64) {
+            return np_error_new(ERR_INVALID_VALUE, "other_config:dpdk-n-rxq",
+                                n_rxq, NULL);
+        }
+    }
+    if (!json_object_object_get_ex(config, "dpdk-devargs", NULL)) {
+        return NULL;
+    }
+    const char *problem = dp_dpdk_devargs_problem(devargs);
+    if (problem) {
+        return np_error_new(ERR_DPDK_DEVARGS_INVALID, devargs, problem, NULL);
+    }
+
+    /* A virtual device on a NIC of this host needs that NIC. */
+    struct json_object *pif = store_get(api->store, "PIF", uuid);
+    const char *iface = strstr(devargs, ",iface=");
+    struct np_error *error = NULL;
+    if (iface && !strcmp(record_string(pif, "host"), api->host_uuid)) {
+        char name[IF_NAMESIZE];
+        iface += strlen(",iface=");
+        size_t length = strcspn(iface, ",");
+        if (length >= sizeof name) {
+            length = sizeof name - 1;
+        }
+        memcpy(name, iface, length);
+        name[length] = '\0';
+        if (!if_nametoindex(name)) {
+            error = np_error_new(ERR_DPDK_DEVARGS_INVALID, devargs,
+                                 "this host has no such iface", NULL);
+        }
+    }
+    json_object_put(pif);
+    return error;
 }
 
 /* Returns INVALID_VALUE naming the first DPDK CPU mask of 'config' that is

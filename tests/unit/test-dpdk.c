@@ -165,6 +165,104 @@ test_hugepages_check(void **state)
     np_error_destroy(error);
 }
 
+static void
+test_devargs(void **state)
+{
+    struct json_object *pif = fixture_json(
+        "{'device': 'eth1', 'other_config': {}, 'physical': true}");
+    char *devargs = dp_dpdk_devargs(pif);
+    assert_string_equal(devargs, "net_af_packet_eth1,iface=eth1");
+    free(devargs);
+    json_object_put(pif);
+
+    pif = fixture_json("{'device': 'eth1', 'other_config': "
+                       "{'dpdk-devargs': '0000:01:00.0'}}");
+    devargs = dp_dpdk_devargs(pif);
+    assert_string_equal(devargs, "0000:01:00.0");
+    free(devargs);
+    json_object_put(pif);
+
+    assert_null(dp_dpdk_devargs_problem("0000:01:00.0"));
+    assert_null(dp_dpdk_devargs_problem("net_af_packet_eth1,iface=eth1"));
+    assert_null(dp_dpdk_devargs_problem("net_af_xdp0,iface=eth2,"
+                                        "start_queue=0"));
+    assert_null(dp_dpdk_devargs_problem("net_null0"));
+    assert_non_null(dp_dpdk_devargs_problem(""));
+    assert_non_null(dp_dpdk_devargs_problem("eth1"));
+    assert_non_null(dp_dpdk_devargs_problem("net_bogus0,iface=eth1"));
+    assert_non_null(dp_dpdk_devargs_problem("net_af_packet0,iface"));
+    assert_non_null(dp_dpdk_devargs_problem("net_af_packet/0,iface=eth1"));
+}
+
+/* Records of a host with NIC eth1 on xenbr1 and a bond of eth2 and eth3,
+ * in datapath 'datapath'. */
+static struct json_object *
+port_records(const char *datapath)
+{
+    return fixture_json(
+        "{'host': {'%s': {'datapath': '%s'}},"
+        " 'network': {'n1': {'bridge': 'xenbr1', 'MTU': 1500},"
+        "             'n2': {'bridge': 'xenbr2', 'MTU': 1500}},"
+        " 'PIF': {'p1': {'host': '%s', 'device': 'eth1', 'network': 'n1',"
+        "                'currently_attached': true, 'VLAN': -1,"
+        "                'physical': true, 'bond_slave_of': '',"
+        "                'other_config': {'dpdk-n-rxq': '2',"
+        "                  'dpdk-pmd-rxq-affinity': '0:1,1:1'}}},"
+        " 'bond': {}, 'VLAN': {}, 'VIF': {}, 'VM': {}}",
+        HOST, datapath, HOST);
+}
+
+static void
+test_fabric_ports(void **state)
+{
+    struct json_object *records = port_records("dpdk");
+    struct json_object *fabric = dp_fabric_build(records, HOST, "netdev");
+
+    dp_dpdk_fabric_ports(fabric, records, HOST);
+    struct json_object *br = json_object_object_get(
+        json_object_object_get(fabric, "bridges"), "xenbr1");
+    struct json_object *ports = json_object_object_get(br, "ports");
+    struct json_object *eth1 = json_object_object_get(
+        json_object_object_get(json_object_object_get(ports, "eth1"),
+                               "interfaces"),
+        "eth1");
+    assert_string_equal(fixture_string(eth1, "type"), "dpdk");
+    struct json_object *options = json_object_object_get(eth1, "options");
+    assert_string_equal(fixture_string(options, "dpdk-devargs"),
+                        "net_af_packet_eth1,iface=eth1");
+    assert_string_equal(fixture_string(options, "n_rxq"), "2");
+    assert_string_equal(
+        fixture_string(json_object_object_get(eth1, "other_config"),
+                       "pmd-rxq-affinity"),
+        "0:1,1:1");
+    /* The bridge's own port stays internal. */
+    struct json_object *local = json_object_object_get(
+        json_object_object_get(json_object_object_get(ports, "xenbr1"),
+                               "interfaces"),
+        "xenbr1");
+    assert_string_equal(fixture_string(local, "type"), "internal");
+    json_object_put(fabric);
+    json_object_put(records);
+
+    /* A netdev host keeps plain ports. */
+    records = port_records("netdev");
+    fabric = dp_fabric_build(records, HOST, "netdev");
+    dp_dpdk_fabric_ports(fabric, records, HOST);
+    br = json_object_object_get(json_object_object_get(fabric, "bridges"),
+                                "xenbr1");
+    eth1 = json_object_object_get(
+        json_object_object_get(
+            json_object_object_get(json_object_object_get(br, "ports"),
+                                   "eth1"),
+            "interfaces"),
+        "eth1");
+    assert_string_equal(fixture_string(eth1, "type"), "");
+    assert_int_equal(
+        json_object_object_length(json_object_object_get(eth1, "options")), 0);
+    json_object_put(fabric);
+    json_object_put(records);
+}
+
 int
 main(void)
 {
@@ -177,6 +275,8 @@ main(void)
         cmocka_unit_test(test_hugepages_free_meminfo),
         cmocka_unit_test(test_hugepages_mount),
         cmocka_unit_test(test_hugepages_check),
+        cmocka_unit_test(test_devargs),
+        cmocka_unit_test(test_fabric_ports),
     };
     return cmocka_run_group_tests_name("dpdk", tests, NULL, NULL);
 }

@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+#
+# test-dpdk-port: PIFs as DPDK ports.  The host runs the DPDK build of
+# ovs-vswitchd (TOPO_DATAPATH=dpdk); host-param-set datapath=dpdk makes
+# OVS initialize DPDK (one PMD thread, on core 1) and every NIC a
+# type=dpdk port on an AF_PACKET virtual device of its veth
+# (dpdk-devargs net_af_packet_DEVICE,iface=DEVICE, --no-pci).  Management
+# and a second network reach the switch through those ports; a PIF's
+# dpdk-n-rxq reaches options:n_rxq; a bad dpdk-devargs is refused with
+# DPDK_DEVARGS_INVALID and OVS keeps the port as it was; an LACP bond of two
+# DPDK ports negotiates with the switch's port-channel and carries traffic;
+# back to netdev the NICs are plain ports again and traffic still flows.
+#
+# The test reserves hugepages for DPDK and gives /proc/sys/vm/nr_hugepages
+# back as it found it, even on failure, after OVS is down.  When hugepages
+# cannot be allocated, or the DPDK build of OVS is missing, it says so and
+# skips its points by name.
+#
+# shellcheck disable=SC2016
+# shellcheck source=tests/integration/lib.sh
+source "$(dirname "$0")/lib.sh"
+
+plan 13
+
+points=(
+    "OVS reports DPDK initialized"
+    "each NIC is a DPDK port on an AF_PACKET virtual device"
+    "no DPDK port reports an error"
+    "management reaches the gateway through DPDK ports"
+    "a second network reaches the switch through its DPDK port"
+    "a PIF's dpdk-n-rxq reaches the port's n_rxq"
+    "an unknown DPDK driver is refused with DPDK_DEVARGS_INVALID"
+    "a virtual device on a missing NIC is refused too"
+    "and OVS keeps the port's devargs"
+    "an LACP bond's members are DPDK ports"
+    "LACP negotiates with the switch over DPDK ports"
+    "traffic crosses the DPDK bond"
+    "back to netdev the NICs are plain ports and traffic flows"
+)
+skip_all() {
+    local point
+    for point in "${points[@]}"; do
+        skip "$point" "$1"
+    done
+    exit 0
+}
+
+export TOPO_DATAPATH=dpdk
+if [ ! -x "$TOPO_OVS_DPDK" ]; then
+    skip_all "no DPDK build of ovs-vswitchd ($TOPO_OVS_DPDK)"
+fi
+
+# 256 MiB of socket memory; OVS-DPDK takes about 1 GB in all with four
+# ports' buffer pools, so reserve 600 2-MiB pages.
+HUGEPAGES=/proc/sys/vm/nr_hugepages
+HUGEPAGES_WANTED=600
+hugepages_saved=$(cat "$HUGEPAGES")
+restore_hugepages() {
+    [ "$(cat "$HUGEPAGES")" = "$hugepages_saved" ] ||
+        echo "$hugepages_saved" > "$HUGEPAGES" 2> /dev/null || true
+}
+trap '_dpdk_rc=$?; topo_down > /dev/null 2>&1; restore_hugepages;
+      (exit $_dpdk_rc); _test_on_exit' EXIT
+free_pages() { awk '/^HugePages_Free:/ { print $2 }' /proc/meminfo; }
+if [ "$(free_pages)" -lt "$HUGEPAGES_WANTED" ]; then
+    echo $((hugepages_saved + HUGEPAGES_WANTED - $(free_pages))) \
+        > "$HUGEPAGES" 2> /dev/null || true
+fi
+if [ "$(free_pages)" -lt "$HUGEPAGES_WANTED" ]; then
+    skip_all "only $(free_pages) of $HUGEPAGES_WANTED hugepages could be allocated"
+fi
+
+topo_switch_up
+topo_host_up 1
+
+vsctl() { on 1 ovs-vsctl --timeout=20 "$@"; }
+iface() { vsctl get Interface "$1" "$2" 2> /dev/null | tr -d '"'; }
+has_bridge() { vsctl br-exists "$1"; }
+dpdk_ready() {
+    [ "$(vsctl get Open_vSwitch . dpdk_initialized 2> /dev/null)" = true ] &&
+        [ "$(iface eth1 type)" = dpdk ] &&
+        [ "$(iface eth1 link_state)" = up ]
+}
+
+host=$(np 1 host-list --minimal)
+wait_until 20 has_bridge xenbr1 || true
+pif1=$(np 1 pif-list device=eth1 --minimal)
+net1=$(np 1 pif-param-get uuid="$pif1" param-name=network-uuid)
+
+np 1 host-param-set uuid="$host" other-config:dpdk-socket-mem=256
+np 1 host-param-set uuid="$host" datapath=dpdk
+wait_until 60 dpdk_ready || true
+
+is "$(vsctl get Open_vSwitch . dpdk_initialized)" true "${points[0]}"
+types=""
+for dev in eth0 eth1 eth2 eth3; do
+    types+="$dev:$(iface "$dev" type):$(iface "$dev" options:dpdk-devargs) "
+done
+is "$types" "eth0:dpdk:net_af_packet_eth0,iface=eth0 \
+eth1:dpdk:net_af_packet_eth1,iface=eth1 \
+eth2:dpdk:net_af_packet_eth2,iface=eth2 \
+eth3:dpdk:net_af_packet_eth3,iface=eth3 " "${points[1]}"
+is "$(vsctl --bare --columns=error find Interface type=dpdk | tr -d '\n')" \
+    "" "${points[2]}"
+ok "wait_until 20 on 1 ping -c 1 -W 2 198.18.0.1 > /dev/null" "${points[3]}"
+
+# The switch answers on a second subnet, which host 1 reaches through eth1.
+on switch ip addr add 198.18.21.1/24 dev sw0
+np 1 pif-reconfigure-ip uuid="$pif1" mode=static IP=198.18.21.2 \
+    netmask=255.255.255.0
+ok "wait_until 20 on 1 ping -c 1 -W 2 198.18.21.1 > /dev/null" "${points[4]}"
+
+np 1 pif-param-set uuid="$pif1" other-config:dpdk-n-rxq=2
+wait_until 20 eval '[ "$(iface eth1 options:n_rxq)" = 2 ]' || true
+is "$(iface eth1 options:n_rxq)" 2 "${points[5]}"
+
+is "$(np_error 1 pif-param-set uuid="$pif1" \
+    other-config:dpdk-devargs=net_bogus0)" \
+    "DPDK_DEVARGS_INVALID net_bogus0, neither a PCI address nor a virtual device DPDK knows" \
+    "${points[6]}"
+is "$(np_error 1 pif-param-set uuid="$pif1" \
+    other-config:dpdk-devargs=net_af_packet_x,iface=nope0)" \
+    "DPDK_DEVARGS_INVALID net_af_packet_x,iface=nope0, this host has no such iface" \
+    "${points[7]}"
+is "$(iface eth1 options:dpdk-devargs)" "net_af_packet_eth1,iface=eth1" \
+    "${points[8]}"
+
+# An LACP bond of eth2 and eth3 against a port-channel of the switch.
+sw() { on switch ovs-vsctl --timeout=10 "$@"; }
+pif() { np 1 pif-list device="$1" physical=true --minimal; }
+for j in 2 3; do
+    on switch sysctl -qw "net.ipv4.conf.h1-eth$j.arp_ignore=8"
+done
+sw del-port sw0 h1-eth2 -- del-port sw0 h1-eth3 -- \
+    add-bond sw0 po1 h1-eth2 h1-eth3 lacp=active bond_mode=balance-tcp \
+    other_config:lacp-time=fast
+net=$(np 1 network-create name-label=dpdk-bond)
+bond=$(np 1 bond-create network-uuid="$net" pif-uuids="$(pif eth2),$(pif eth3)" \
+    mode=lacp properties:lacp-time=fast properties:updelay=0)
+master=$(np 1 bond-param-get uuid="$bond" param-name=master)
+members_dpdk() {
+    [ "$(iface eth2 type)/$(iface eth3 type)" = dpdk/dpdk ]
+}
+wait_until 20 members_dpdk || true
+is "$(iface eth2 type)/$(iface eth3 type)" dpdk/dpdk "${points[9]}"
+np 1 event-wait class=pif device=eth2 lacp-state=current timeout=30 ||
+    true
+np 1 event-wait class=pif device=eth3 lacp-state=current timeout=30 ||
+    true
+wait_until 20 eval '[ "$(on switch ovs-appctl bond/show po1 |
+    sed -n "s/^lacp_status: //p")" = negotiated ]' || true
+is "$(np 1 pif-param-get uuid="$(pif eth2)" param-name=lacp-state)/$(np 1 \
+    pif-param-get uuid="$(pif eth3)" param-name=lacp-state)/$(on switch \
+    ovs-appctl bond/show po1 | sed -n 's/^lacp_status: //p')" \
+    current/current/negotiated "${points[10]}"
+on switch ip addr add 198.18.22.1/24 dev sw0
+np 1 pif-reconfigure-ip uuid="$master" mode=static IP=198.18.22.2 \
+    netmask=255.255.255.0
+ok "wait_until 20 on 1 ping -c 1 -W 2 198.18.22.1 > /dev/null" \
+    "${points[11]}"
+
+np 1 host-param-set uuid="$host" datapath=netdev
+wait_until 20 eval '[ -z "$(iface eth1 type)" ]' || true
+ok '[ -z "$(iface eth1 type)" ] &&
+    wait_until 20 on 1 ping -c 1 -W 2 198.18.21.1 > /dev/null' "${points[12]}"
