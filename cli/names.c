@@ -85,10 +85,9 @@ static const struct cli_class vbd_class = {
 };
 
 static const struct cli_class *const classes[] = {
-    &pool_class, &host_class,    &pif_class,  &network_class,
-    &bond_class, &vlan_class,    &vif_class,  &vm_class,
-    &task_class, &message_class, &user_class, &sr_class,
-    &vdi_class,  &vbd_class,     NULL,
+    &pool_class, &host_class, &pif_class, &network_class, &bond_class,
+    &vlan_class, &vif_class,  &vm_class,  &task_class,    &message_class,
+    &user_class, &sr_class,   &vdi_class, &vbd_class,     NULL,
 };
 
 const struct cli_class *const *

@@ -322,10 +322,10 @@ static const struct store_class classes[] = {
 };
 
 static const struct store_class *const class_list[] = {
-    &classes[0],  &classes[1],  &classes[2], &classes[3], &classes[4],
-    &classes[5],  &classes[6],  &classes[7], &classes[8], &classes[9],
-    &classes[10], &classes[11], &classes[12], &classes[13], &classes[14],
-    NULL,
+    &classes[0],  &classes[1],  &classes[2],  &classes[3],
+    &classes[4],  &classes[5],  &classes[6],  &classes[7],
+    &classes[8],  &classes[9],  &classes[10], &classes[11],
+    &classes[12], &classes[13], &classes[14], NULL,
 };
 
 const struct store_class *
