@@ -491,8 +491,9 @@ vm_set_memory(struct api_call *call, struct json_object **result,
 }
 
 /* VM.clone(vm, new_name): a new halted VM with the source's settings
- * (a template's clone is a template) and a copy of each of its VIFs on the
- * same network with a new MAC, all with new UUIDs.  The source must be
+ * (a template's clone is a template), a copy of each of its VIFs on the
+ * same network with a new MAC, and a copy-on-write clone of each of its
+ * disks at the same userdevice, all with new UUIDs.  The source must be
  * halted.  Answers the new VM's ref. */
 static struct np_error *
 vm_clone(struct api_call *call, struct json_object **result, bool *deferred)
@@ -593,6 +594,11 @@ vm_clone(struct api_call *call, struct json_object **result, bool *deferred)
         json_object_put(vif);
     }
     json_object_put(vifs);
+    /* Its disks last: copy-on-write clones of the source's (api-storage.c),
+     * so that nothing that could fail comes after their images. */
+    if (!error) {
+        error = api_storage_clone_disks(store, uuid, new_uuid);
+    }
     if (!error) {
         retval = store_commit(store);
         error = retval ? api_store_error(retval, "VM", new_uuid) : NULL;
@@ -679,6 +685,11 @@ start_domain(struct api_vm *avm, const char *uuid, struct json_object *vm,
         goto out;
     }
     error = vm_config_from_records(vm, vifs, networks, index, &config);
+    if (error) {
+        goto out;
+    }
+    /* Its disks: the VDIs of its VBDs (api-storage.c). */
+    error = api_storage_attach_disks(store, uuid, config);
     if (error) {
         goto out;
     }

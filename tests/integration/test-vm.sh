@@ -13,7 +13,8 @@
 # running and managed; a VIF plugged into a running guest is hot-plugged
 # and carries traffic, and unplugging takes it out; a guest on a VLAN
 # network reaches its VLAN and not another; a template does not start,
-# vm-install and vm-clone make VMs with new UUIDs and MACs that boot; with
+# vm-install and vm-clone make VMs with new UUIDs, MACs and copy-on-write
+# disks that boot, and one whose disk is gone does not start; with
 # pool and VM
 # other-config:auto_poweron=true the VM starts when netpoold first starts
 # after a boot, and only then.
@@ -22,7 +23,7 @@
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-plan 64
+plan 67
 
 MIB=1048576
 guest_dir=$("$TEST_TOP/tests/guest/build.sh")
@@ -249,6 +250,9 @@ is "$(state "$vm1")/$(qemu_of "$vm1")" Halted/ \
 # --- templates and clones -------------------------------------------------------
 
 tmpl=$(new_vm template 198.18.23.5)
+sr=$(np 1 sr-create name-label=local type=dir device-config:location="$STATE/sr")
+disk0=$(np 1 vdi-create sr-uuid="$sr" name-label=disk0 virtual-size=$((16 * MIB)))
+np 1 vbd-create vm-uuid="$tmpl" vdi-uuid="$disk0" device=0 > /dev/null
 np 1 vm-param-set uuid="$tmpl" is-a-template=true
 err=$(fails vm-start uuid="$tmpl")
 ok '[[ $err == *VM_IS_TEMPLATE* ]]' "a template does not start: VM_IS_TEMPLATE"
@@ -261,8 +265,13 @@ is "$(np 1 vm-param-get uuid="$c1" param-name=is-a-template)/$(np 1 vm-param-get
     "false/$((96 * MIB))" "the installed VM is no template and has the template's settings"
 ok '[ "$(np 1 vif-param-get uuid="$cvif" param-name=MAC)" != "$(np 1 vif-param-get uuid="$tvif" param-name=MAC)" ]' \
     "its VIF has a new MAC"
+cdisk=$(np 1 vbd-list vm-uuid="$c1" params=VDI --minimal)
+ok '[ -n "$cdisk" ] && [ "$cdisk" != "$disk0" ] && qemu-img info "$(np 1 vdi-param-get uuid="$cdisk" param-name=location)" | grep -q "backing file: .*$disk0"' \
+    "its disk is a copy-on-write clone of the template's"
 np 1 vm-start uuid="$c1"
 ok 'wait_until 90 ns_ping 198.18.23.5' "the installed VM boots and answers"
+ok 'wait_until 30 eval "serial $c1 | grep -q \"disks: vda\""' \
+    "the guest sees its disk as a virtio disk"
 err=$(fails vm-clone uuid="$c1" new-name-label=clone2)
 ok '[[ $err == *VM_BAD_POWER_STATE* ]] && [[ $err == *"Halted, Running"* ]]' \
     "a running VM is not cloned: VM_BAD_POWER_STATE"
@@ -270,6 +279,12 @@ np 1 vm-shutdown uuid="$c1" --force
 c2=$(np 1 vm-clone uuid="$c1" new-name-label=clone2)
 ok '[ "$c2" != "$c1" ] && [ "$(np 1 vif-list vm-uuid="$c2" params=MAC --minimal)" != "$(np 1 vif-list vm-uuid="$c1" params=MAC --minimal)" ]' \
     "vm-clone of a halted VM: new UUID, new MAC"
+c2disk=$(np 1 vbd-list vm-uuid="$c2" params=VDI --minimal)
+rm -f "$(np 1 vdi-param-get uuid="$c2disk" param-name=location)"
+tap_c2="vif$(index_of "$c2").0"
+err=$(fails vm-start uuid="$c2")
+ok '[[ $err == *VDI_MISSING* ]] && [ "$(state "$c2")" = Halted ] && [ -z "$(qemu_of "$c2")" ] && ! on 1 ip link show "$tap_c2" > /dev/null 2>&1 && ! has_port "$bridge" "$tap_c2"' \
+    "a VM whose disk is gone does not start (VDI_MISSING) and leaves nothing behind"
 
 # --- VLANs isolate guests -----------------------------------------------------
 
