@@ -37,6 +37,12 @@ struct api_call {
     void *aux;                     /* Argument for 'reply'. */
     char task[UUID_LENGTH + 1];    /* Task of an Async call, else "". */
 
+    /* A call that a module answers later: when the client goes away
+     * first, api_call_abandon() calls 'abandoned' with 'owner' before it
+     * frees the call, and the owner must forget it (never finish it). */
+    void (*abandoned)(void *owner, struct api_call *call);
+    void *owner;
+
     /* Deferred calls only. */
     struct event *timer;          /* Timeout of a waiting event.from. */
     struct api_call *prev, *next; /* In api->waiters. */

@@ -86,6 +86,7 @@ static struct np_error *defer(struct api_call *, const char *uuid,
                               bool *deferred);
 static void pending_poll(evutil_socket_t, short, void *);
 static void pending_free(struct vm_pending *);
+static void pending_abandoned(void *pending, struct api_call *);
 static int mark_running(struct api_vm *, const char *uuid, enum vm_power_state,
                         int64_t domid);
 static int mark_halted(struct api_vm *, const char *uuid, enum vm_power_state);
@@ -146,7 +147,9 @@ api_vm_fini(struct api *api)
         struct vm_pending *p = vm->pending;
         struct np_error *error =
             np_error_new(ERR_INTERNAL_ERROR, "netpoold is stopping", NULL);
-        api_call_finish(p->call, NULL, error);
+        if (p->call) {
+            api_call_finish(p->call, NULL, error);
+        }
         np_error_destroy(error);
         p->call = NULL;
         pending_free(p);
@@ -427,7 +430,9 @@ vm_power_state_reset(struct api_call *call, struct json_object **result,
                 ERR_TASK_CANCELLED, "power_state_reset", uuid, NULL);
             *p = pending->next;
             pending->next = NULL;
-            api_call_finish(pending->call, NULL, cancelled);
+            if (pending->call) {
+                api_call_finish(pending->call, NULL, cancelled);
+            }
             np_error_destroy(cancelled);
             pending->call = NULL;
             pending_free(pending);
@@ -756,8 +761,22 @@ defer(struct api_call *call, const char *uuid, enum vm_operation op,
     json_object_object_add(avm->busy, uuid,
                            json_object_new_string(vm_operation_name(op)));
     event_add(pending->timer, &tv);
+    call->abandoned = pending_abandoned;
+    call->owner = pending;
     *deferred = true;
     return NULL;
+}
+
+/* The client of 'pending''s call went away: the operation goes on, with
+ * nobody to answer. */
+static void
+pending_abandoned(void *pending_, struct api_call *call)
+{
+    struct vm_pending *pending = pending_;
+
+    if (pending->call == call) {
+        pending->call = NULL;
+    }
 }
 
 /* One poll of a waiting operation. */
@@ -844,7 +863,9 @@ pending_poll(evutil_socket_t fd, short what, void *pending_)
         }
     }
     json_object_object_del(avm->busy, pending->uuid);
-    api_call_finish(pending->call, NULL, error);
+    if (pending->call) {
+        api_call_finish(pending->call, NULL, error);
+    }
     np_error_destroy(error);
     pending->call = NULL;
     pending->next = NULL;

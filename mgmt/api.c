@@ -153,6 +153,9 @@ void
 api_call_abandon(struct api_call *call)
 {
     if (call) {
+        if (call->abandoned) {
+            call->abandoned(call->owner, call);
+        }
         call->reply = NULL;
         api_call_finish(call, NULL, NULL);
     }

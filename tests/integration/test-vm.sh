@@ -23,7 +23,7 @@
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-plan 67
+plan 68
 
 MIB=1048576
 guest_dir=$("$TEST_TOP/tests/guest/build.sh")
@@ -194,6 +194,22 @@ wait "$shutdown_pid" && rc=0 || rc=$?
 is "$rc/$(state "$vm2")" 0/Halted "vm-shutdown (clean) waits for the guest: Halted"
 ok '[ -z "$(qemu_of "$vm2")" ] && ! has_port "$bridge" "$tap2"' \
     "a halted VM has no QEMU and no port"
+
+# --- a client that leaves before its answer ---------------------------------
+
+# VM.clean_shutdown answers when the guest is down; a client that hangs up
+# first must not take netpoold with it (the ASan build would catch a call
+# answered after it was freed).
+before=$(ready_count "$vm2")
+np 1 vm-start uuid="$vm2"
+wait_until 90 eval '[ "$(ready_count "$vm2")" -gt "$before" ]' || true
+echo '{"jsonrpc":"2.0","id":1,"method":"VM.clean_shutdown","params":["","'"$vm2"'"]}' |
+    on 1 curl -s --max-time 0.3 --unix-socket "$STATE/h1/netpoold.sock" \
+        -H 'Content-Type: application/json' --data-binary @- \
+        http://localhost/jsonrpc > /dev/null 2>&1 || true
+wait_until 60 eval '[ "$(state "$vm2")" = Halted ]' || true
+is "$(state "$vm2")/$(np 1 host-list params=name-label --minimal)" Halted/h1 \
+    "a clean shutdown whose client hung up still ends Halted, netpoold alive"
 
 # --- refused starts leave nothing behind ---------------------------------
 
