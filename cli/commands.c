@@ -330,6 +330,17 @@ static const struct cli_command vm_clone_cmd = {
     CLI_CMD_LOOKUP,
     NULL,
 };
+static const struct cli_command vm_copy_cmd = {
+    "vm-copy",
+    "new-name-label",
+    "uuid sr-uuid",
+    "Copy a halted VM like vm-clone, but with full, independent copies of "
+    "its disks (into sr-uuid= if given, else each disk's own SR); print the "
+    "new VM's UUID.",
+    cli_cmd_vm_clone,
+    CLI_CMD_LOOKUP,
+    NULL,
+};
 static const struct cli_command vm_install_cmd = {
     "vm-install",
     "template new-name-label",
@@ -518,6 +529,7 @@ static const struct cli_command *const commands[] = {
     &vm_resume_cmd,
     &vm_reset_powerstate_cmd,
     &vm_clone_cmd,
+    &vm_copy_cmd,
     &vm_install_cmd,
     &vif_create_cmd,
     &vif_destroy_cmd,

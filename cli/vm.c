@@ -82,6 +82,7 @@ struct np_error *
 cli_cmd_vm_clone(struct cli_ctx *ctx)
 {
     bool install = !strcmp(ctx->command->name, "vm-install");
+    bool copy = !strcmp(ctx->command->name, "vm-copy");
     struct json_object *ref = NULL;
     struct np_error *error = NULL;
     const char *name;
@@ -95,7 +96,13 @@ cli_cmd_vm_clone(struct cli_ctx *ctx)
     } else {
         error = cli_lookup(ctx, true, &source);
     }
-    if (!error) {
+    if (!error && copy) {
+        const char *sr = cli_args_get(ctx->args, "sr-uuid");
+        error = cli_callv(ctx->session, &ref, "VM.copy",
+                          json_object_new_string(source),
+                          json_object_new_string(name),
+                          json_object_new_string(sr ? sr : ""), NULL);
+    } else if (!error) {
         error = cli_callv(ctx->session, &ref, "VM.clone",
                           json_object_new_string(source),
                           json_object_new_string(name), NULL);

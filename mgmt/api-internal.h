@@ -117,12 +117,15 @@ struct np_error *api_storage_clone_vdi(struct store *store, const char *vdi,
 struct np_error *api_storage_attach_disks(struct store *store, const char *vm,
                                           struct vm_config *config);
 
-/* Gives VM 'target' a copy-on-write clone of every disk of VM 'source':
- * new VDIs, new VBDs at the same userdevices.  Returns NULL or a typed
- * error. */
+/* Gives VM 'target' a copy of every disk of VM 'source': new VDIs, new
+ * VBDs at the same userdevices.  With 'copy_sr' NULL each is a
+ * copy-on-write clone in its SR; otherwise a full copy into SR 'copy_sr',
+ * or, when it is "", into the SR of the disk it copies.  Returns NULL or
+ * a typed error. */
 struct np_error *api_storage_clone_disks(struct store *store,
                                          const char *source,
-                                         const char *target);
+                                         const char *target,
+                                         const char *copy_sr);
 
 /* Readdresses management PIF 'pif' (api-management.c) with an IP
  * configuration that PIF.reconfigure_ip has checked ('mode' is xapi's

@@ -526,7 +526,7 @@ compare_disks(const void *a_, const void *b_)
 
 struct np_error *
 api_storage_clone_disks(struct store *store, const char *source,
-                        const char *target)
+                        const char *target, const char *copy_sr)
 {
     struct json_object *key = json_object_new_string(source);
     struct json_object *vbds = store_find(store, "VBD", "VM", key);
@@ -538,8 +538,15 @@ api_storage_clone_disks(struct store *store, const char *source,
             store, "VBD",
             json_object_get_string(json_object_array_get_idx(vbds, i)));
         char *vdi = NULL;
-        error = api_storage_clone_vdi(store, record_string(vbd, "VDI"), NULL,
-                                      &vdi);
+        const char *from = record_string(vbd, "VDI");
+        const char *sr = copy_sr;
+        struct json_object *source_vdi = NULL;
+        if (sr && !*sr) {
+            source_vdi = store_get(store, "VDI", from);
+            sr = record_string(source_vdi, "SR");
+        }
+        error = api_storage_clone_vdi(store, from, sr, &vdi);
+        json_object_put(source_vdi);
         if (!error) {
             struct json_object *copy = json_object_new_object();
             json_object_object_foreach (vbd, k, value) {

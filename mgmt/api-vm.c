@@ -75,6 +75,9 @@ static api_method vm_clean_reboot, vm_hard_reboot, vm_pause, vm_unpause;
 static api_method vm_suspend, vm_resume, vm_power_state_reset;
 static api_method vm_set_memory;
 static api_method vm_clone;
+static api_method vm_copy;
+static struct np_error *clone_vm(struct api_call *, const char *copy_sr,
+                                 struct json_object **result);
 
 static struct np_error *begin_op(struct api_call *, enum vm_operation,
                                  struct json_object **vmp, const char **uuidp);
@@ -181,6 +184,7 @@ api_vm_method(const char *name)
         {"VM.resume", vm_resume},
         {"VM.power_state_reset", vm_power_state_reset},
         {"VM.clone", vm_clone},
+        {"VM.copy", vm_copy},
         {"VM.set_memory_static_min", vm_set_memory},
         {"VM.set_memory_static_max", vm_set_memory},
         {"VM.set_memory_dynamic_min", vm_set_memory},
@@ -503,6 +507,34 @@ vm_set_memory(struct api_call *call, struct json_object **result,
 static struct np_error *
 vm_clone(struct api_call *call, struct json_object **result, bool *deferred)
 {
+    struct np_error *error = api_expect_args(call, 2);
+    return error ? error : clone_vm(call, NULL, result);
+}
+
+/* VM.copy(vm, new_name, sr): like VM.clone, but each disk is a full,
+ * independent copy, into SR 'sr' (or, when 'sr' is "", into the SR of
+ * the disk it copies). */
+static struct np_error *
+vm_copy(struct api_call *call, struct json_object **result, bool *deferred)
+{
+    const char *sr;
+    struct np_error *error;
+
+    if ((error = api_expect_args(call, 3))
+        || (error = api_arg_string(call, 2, "sr", &sr))) {
+        return error;
+    }
+    if (*sr && !store_exists(call->api->store, "SR", sr)) {
+        return np_error_new(ERR_HANDLE_INVALID, "SR", sr, NULL);
+    }
+    return clone_vm(call, sr, result);
+}
+
+/* The work of VM.clone ('copy_sr' NULL) and VM.copy. */
+static struct np_error *
+clone_vm(struct api_call *call, const char *copy_sr,
+         struct json_object **result)
+{
     static const char *const vm_copied[] = {
         "name_description",  "VCPUs_max",           "memory_static_min",
         "memory_static_max", "memory_dynamic_min",  "memory_dynamic_max",
@@ -526,8 +558,7 @@ vm_clone(struct api_call *call, struct json_object **result, bool *deferred)
     enum vm_power_state state;
     int retval;
 
-    if ((error = api_expect_args(call, 2))
-        || (error = api_arg_string(call, 0, "vm", &uuid))
+    if ((error = api_arg_string(call, 0, "vm", &uuid))
         || (error = api_arg_string(call, 1, "new_name", &name))) {
         return error;
     }
@@ -602,7 +633,7 @@ vm_clone(struct api_call *call, struct json_object **result, bool *deferred)
     /* Its disks last: copy-on-write clones of the source's (api-storage.c),
      * so that nothing that could fail comes after their images. */
     if (!error) {
-        error = api_storage_clone_disks(store, uuid, new_uuid);
+        error = api_storage_clone_disks(store, uuid, new_uuid, copy_sr);
     }
     if (!error) {
         retval = store_commit(store);

@@ -2,7 +2,7 @@
 #
 # test-storage: local SRs (directories), VDIs (qcow2 and raw images made by
 # qemu-img), copy-on-write clones and full copies, VBDs plugging VDIs into
-# VMs.  Each image is checked with `qemu-img info`; bad input gets typed
+# VMs, and VM copies with full copies of their disks.  Each image is checked with `qemu-img info`; bad input gets typed
 # errors and leaves neither a record nor a file behind; objects survive a
 # restart of netpoold.
 #
@@ -10,7 +10,7 @@
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-plan 33
+plan 37
 
 topo_switch_up
 topo_host_up 1
@@ -99,6 +99,25 @@ is "$(np_fail vdi-destroy uuid="$clone")$(np_fail vdi-destroy uuid="$d0")" \
 ok '[ ! -e "$cpath" ]' "and the clone's image is gone with it"
 is "$(np_fail sr-destroy uuid="$sr2")" "SR_NOT_EMPTY $sr2" \
     "an SR with VDIs cannot be destroyed"
+
+# --- VM copy and clone ------------------------------------------------------
+
+vcopy=$(np 1 vm-copy uuid="$vm" new-name-label=copied sr-uuid="$sr2")
+cvbd=$(np 1 vbd-list vm-uuid="$vcopy" userdevice=0 --minimal)
+cvdi=$(np 1 vbd-param-get uuid="$cvbd" param-name=VDI-uuid)
+is "$(vdi_get "$cvdi" SR-uuid)/$(vdi_get "$cvdi" parent)" "$sr2/" \
+    "vm-copy gives the copy full disks in the SR asked for"
+is "$(info "$(vdi_get "$cvdi" location)")" "qcow2 $((16 * MiB)) -" \
+    "independent of the source's images"
+is "$(np 1 vbd-list vm-uuid="$vcopy" --minimal | tr , '\n' | wc -l)" 2 \
+    "every disk is copied"
+is "$(np_fail vm-copy uuid="$vm" new-name-label=x sr-uuid="$vm")" \
+    "HANDLE_INVALID SR, $vm" "a copy into an SR that is not one is refused"
+for b in $(np 1 vbd-list vm-uuid="$vcopy" --minimal | tr , ' '); do
+    d=$(np 1 vbd-param-get uuid="$b" param-name=VDI-uuid)
+    np 1 vbd-destroy uuid="$b"
+    np 1 vdi-destroy uuid="$d"
+done
 
 # --- persistence ------------------------------------------------------------
 
