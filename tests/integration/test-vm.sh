@@ -23,7 +23,7 @@
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-plan 68
+plan 71
 
 MIB=1048576
 guest_dir=$("$TEST_TOP/tests/guest/build.sh")
@@ -180,6 +180,17 @@ ok 'wait_until 30 eval "! on 1 ip link show $tap1b > /dev/null 2>&1"' \
     "vif-unplug takes the NIC out of the running guest"
 ok 'wait_until 10 eval "! has_port $bridge2 $tap1b" && ! on h1g2 ping -c 1 -W 1 198.18.24.1 > /dev/null 2>&1' \
     "and its port and traffic are gone"
+
+# --- a VIF's locking mode applies to the VM ---------------------------------
+
+vif2=$(np 1 vif-list vm-uuid="$vm2" --minimal)
+ok 'wait_until 20 ns_ping 198.18.23.2' "guest2 answers the prober"
+np 1 vif-param-set uuid="$vif2" locking-mode=locked ipv4-allowed=198.18.23.77
+ok 'wait_until 20 eval "! ns_ping 198.18.23.2"' \
+    "its VIF locked to another address: the guest's answers are dropped"
+np 1 vif-param-set uuid="$vif2" ipv4-allowed=198.18.23.2
+ok 'wait_until 20 ns_ping 198.18.23.2' "allowed its own address, it answers"
+np 1 vif-param-set uuid="$vif2" locking-mode=network_default
 
 # --- a busy VM -------------------------------------------------------------
 
