@@ -107,10 +107,13 @@ vm_create(struct api_call *call, struct json_object **result, bool *deferred)
     return NULL;
 }
 
-/* A VM goes only once its VIFs have gone, so that no port is orphaned. */
+/* A VM goes only when it is halted (its domain is gone) and once its VIFs
+ * have gone, so that no port is orphaned; its VBDs go with it, as in xapi
+ * (the VDIs stay), in the same transaction. */
 static struct np_error *
 vm_destroy(struct api_call *call, struct json_object **result, bool *deferred)
 {
+    struct store *store = call->api->store;
     struct np_error *error;
     const char *uuid;
 
@@ -118,21 +121,41 @@ vm_destroy(struct api_call *call, struct json_object **result, bool *deferred)
         || (error = api_arg_string(call, 0, "self", &uuid))) {
         return error;
     }
-    struct json_object *vm = store_get(call->api->store, "VM", uuid);
+    struct json_object *vm = store_get(store, "VM", uuid);
     if (!vm) {
         return np_error_new(ERR_HANDLE_INVALID, "VM", uuid, NULL);
     }
     struct json_object *vifs = json_object_object_get(vm, "VIFs");
-    if (json_object_array_length(vifs) > 0) {
+    const char *state =
+        json_object_get_string(json_object_object_get(vm, "power_state"));
+    if (state && strcmp(state, "Halted")) {
+        error =
+            np_error_new(ERR_VM_BAD_POWER_STATE, uuid, "Halted", state, NULL);
+    } else if (json_object_array_length(vifs) > 0) {
         error = np_error_new(
             ERR_VM_HAS_VIFS, uuid,
             json_object_get_string(json_object_array_get_idx(vifs, 0)), NULL);
     }
-    json_object_put(vm);
     if (error) {
+        json_object_put(vm);
         return error;
     }
-    int retval = store_delete(call->api->store, "VM", uuid);
+    struct json_object *vbds = json_object_object_get(vm, "VBDs");
+    int retval = store_begin(store);
+    for (size_t i = 0; !retval && i < json_object_array_length(vbds); i++) {
+        retval = store_delete(
+            store, "VBD",
+            json_object_get_string(json_object_array_get_idx(vbds, i)));
+    }
+    if (!retval) {
+        retval = store_delete(store, "VM", uuid);
+    }
+    if (retval) {
+        store_rollback(store);
+    } else {
+        retval = store_commit(store);
+    }
+    json_object_put(vm);
     return retval ? api_store_error(retval, "VM", uuid) : NULL;
 }
 

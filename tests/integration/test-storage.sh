@@ -10,7 +10,7 @@
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-plan 37
+plan 38
 
 topo_switch_up
 topo_host_up 1
@@ -127,9 +127,10 @@ is "$(np 1 vbd-list vm-uuid="$vm" userdevice=0 --minimal)" "$vbd" \
     "VBDs survive a restart"
 is "$(vdi_get "$d0" location)" "$path0" "and so do VDIs"
 
-np 1 vbd-destroy uuid="$vbd"
+is "$(np 1 vm-destroy uuid="$vm" 2>&1)$(np 1 vbd-list vm-uuid="$vm" --minimal)" \
+    "" "vm-destroy takes the VM's VBDs with it"
 np 1 vdi-destroy uuid="$d0"
-ok '[ ! -e "$path0" ]' "once unplugged, a VDI and its image can go"
+ok '[ ! -e "$path0" ]' "and then its VDIs and their images can go"
 np 1 vdi-destroy uuid="$copy"
 is "$(np 1 sr-destroy uuid="$sr2" 2>&1)" "" "an empty SR can be destroyed"
 ok '[ -d "$STATE/sr2" ]' "its directory stays"

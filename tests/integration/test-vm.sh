@@ -23,7 +23,7 @@
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-plan 71
+plan 72
 
 MIB=1048576
 guest_dir=$("$TEST_TOP/tests/guest/build.sh")
@@ -191,6 +191,9 @@ ok 'wait_until 20 eval "! ns_ping 198.18.23.2"' \
 np 1 vif-param-set uuid="$vif2" ipv4-allowed=198.18.23.2
 ok 'wait_until 20 ns_ping 198.18.23.2' "allowed its own address, it answers"
 np 1 vif-param-set uuid="$vif2" locking-mode=network_default
+is "$(np_error 1 vm-destroy uuid="$vm2")" \
+    "VM_BAD_POWER_STATE $vm2, Halted, Running" \
+    "a running VM cannot be destroyed"
 
 # --- a busy VM -------------------------------------------------------------
 
