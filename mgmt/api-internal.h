@@ -179,6 +179,10 @@ char *api_find_user(struct api *api, const char *name);
  * call with the task ref at once. */
 void api_task_start(struct api_call *call, api_method *method);
 
+/* Moves task 'task''s progress forward to 'progress' (below 1.0, which
+ * only the end of the task sets), while the task is pending. */
+void api_task_set_progress(struct api *api, const char *task, double progress);
+
 /* Events (api-event.c). */
 
 /* Wakes every waiting event.from that has something to return now. */

@@ -196,3 +196,23 @@ finish_task(struct api *api, const char *task, struct json_object *result,
     }
     json_object_put(changes);
 }
+
+void
+api_task_set_progress(struct api *api, const char *task, double progress)
+{
+    struct json_object *record = store_get(api->store, "task", task);
+    struct json_object *status = json_object_object_get(record, "status");
+    double now =
+        json_object_get_double(json_object_object_get(record, "progress"));
+
+    /* Only a running task moves, and only forward, in steps of 1%. */
+    if (record && status && !strcmp(json_object_get_string(status), "pending")
+        && progress >= now + 0.01 && progress < 1.0) {
+        struct json_object *changes = json_object_new_object();
+        json_object_object_add(changes, "progress",
+                               json_object_new_double(progress));
+        store_update(api->store, "task", task, changes);
+        json_object_put(changes);
+    }
+    json_object_put(record);
+}

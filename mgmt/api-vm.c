@@ -884,6 +884,12 @@ pending_poll(evutil_socket_t fd, short what, void *pending_)
     if (!done) {
         struct timeval tv = {0, POLL_INTERVAL_MS * 1000};
         event_add(pending->timer, &tv);
+        /* An Async call's task shows the share of the time limit spent. */
+        if (pending->call && pending->call->task[0] && pending->timeout_ms) {
+            api_task_set_progress(avm->api, pending->call->task,
+                                  (double) pending->waited_ms
+                                      / pending->timeout_ms);
+        }
         return;
     }
 

@@ -23,7 +23,7 @@
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-plan 72
+plan 75
 
 MIB=1048576
 guest_dir=$("$TEST_TOP/tests/guest/build.sh")
@@ -224,6 +224,30 @@ echo '{"jsonrpc":"2.0","id":1,"method":"VM.clean_shutdown","params":["","'"$vm2"
 wait_until 60 eval '[ "$(state "$vm2")" = Halted ]' || true
 is "$(state "$vm2")/$(np 1 host-list params=name-label --minimal)" Halted/h1 \
     "a clean shutdown whose client hung up still ends Halted, netpoold alive"
+
+# --- a long operation is a task with progress --------------------------------
+
+# A guest that ignores the power button: an Async clean shutdown waits, and
+# its task shows the share of the time limit spent, until it is cancelled.
+deaf=$(new_vm deaf 198.18.23.5)
+np 1 vm-param-set uuid="$deaf" PV-args="quiet np.ip0=198.18.23.5/24 np.noacpi"
+np 1 vm-start uuid="$deaf"
+wait_until 90 eval '[ "$(ready_count "$deaf")" -ge 1 ]' || true
+task=$(echo '{"jsonrpc":"2.0","id":1,"method":"Async.VM.clean_shutdown","params":["","'"$deaf"'"]}' |
+    on 1 curl -s --max-time 10 --unix-socket "$STATE/h1/netpoold.sock" \
+        -H 'Content-Type: application/json' --data-binary @- \
+        http://localhost/jsonrpc | python3 -c 'import json,sys; print(json.load(sys.stdin)["result"])')
+progress() { np 1 task-param-get uuid="$task" param-name=progress; }
+ok 'wait_until 30 eval "python3 -c \"import sys; sys.exit(not 0 < float(\$(progress)) < 1)\""' \
+    "Async.VM.clean_shutdown of a deaf guest: its task's progress moves"
+is "$(np 1 task-param-get uuid="$task" param-name=status)/$(state "$deaf")" \
+    pending/Running "while it waits, the task is pending and the VM runs"
+np 1 vm-reset-powerstate uuid="$deaf" --force
+wait_until 20 eval '[ "$(np 1 task-param-get uuid="$task" param-name=status)" != pending ]' || true
+is "$(np 1 task-param-get uuid="$task" param-name=status)/$(state "$deaf")/$(qemu_of "$deaf")" \
+    cancelled/Halted/ "vm-reset-powerstate cancels it: Halted, QEMU gone"
+np 1 vif-destroy uuid="$(np 1 vif-list vm-uuid="$deaf" --minimal)"
+np 1 vm-destroy uuid="$deaf"
 
 # --- refused starts leave nothing behind ---------------------------------
 
