@@ -23,7 +23,7 @@
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-plan 75
+plan 76
 
 MIB=1048576
 guest_dir=$("$TEST_TOP/tests/guest/build.sh")
@@ -191,6 +191,14 @@ ok 'wait_until 20 eval "! ns_ping 198.18.23.2"' \
 np 1 vif-param-set uuid="$vif2" ipv4-allowed=198.18.23.2
 ok 'wait_until 20 ns_ping 198.18.23.2' "allowed its own address, it answers"
 np 1 vif-param-set uuid="$vif2" locking-mode=network_default
+np 1 vif-param-set uuid="$vif2" qos-algorithm-type=ratelimit \
+    qos-algorithm-params:kbps=2000
+meter_on() { on 1 ovs-ofctl -O OpenFlow13 dump-meters "$bridge" 2> /dev/null |
+    grep -q "rate=2000"; }
+wait_until 10 meter_on || true
+ok 'meter_on && [ "$(vsctl get Interface "$tap2" ingress_policing_rate)" = 2000 ]' \
+    "a rate limit on its VIF polices the VM's tap port (policing and meter)"
+np 1 vif-param-set uuid="$vif2" qos-algorithm-type=
 is "$(np_error 1 vm-destroy uuid="$vm2")" \
     "VM_BAD_POWER_STATE $vm2, Halted, Running" \
     "a running VM cannot be destroyed"
