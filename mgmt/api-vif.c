@@ -28,8 +28,6 @@ static api_method vm_create, vm_destroy;
 static api_method vif_create, vif_destroy, vif_plug, vif_unplug;
 static api_method vif_checked_set, vm_checked_set;
 
-static struct np_error *check_create_record(const char *class,
-                                            struct json_object *record);
 static struct np_error *check_vif_value(const char *field, const char *map_key,
                                         struct json_object *value);
 static struct np_error *check_device(struct store *, const char *vm,
@@ -87,7 +85,8 @@ vm_create(struct api_call *call, struct json_object **result, bool *deferred)
 
     if ((error = api_expect_args(call, 1))
         || (error = api_arg_object(call, 0, "record", &record))
-        || (error = check_create_record("VM", record))) {
+        || (error = api_check_record(store_class_find("VM", false), record,
+                                     NULL))) {
         return error;
     }
     const char *index = str_member(
@@ -208,7 +207,8 @@ vif_create(struct api_call *call, struct json_object **result, bool *deferred)
 
     if ((error = api_expect_args(call, 1))
         || (error = api_arg_object(call, 0, "record", &record))
-        || (error = check_create_record("VIF", record))) {
+        || (error = api_check_record(store_class_find("VIF", false), record,
+                                     NULL))) {
         return error;
     }
     json_object_object_foreach (record, key, value) {
@@ -323,34 +323,6 @@ vif_checked_set(struct api_call *call, struct json_object **result,
 }
 
 /* Checks. */
-
-/* Checks a record given to <class>.create: only the class's FIELD_CREATE
- * fields, each FIELD_REQUIRED one present, every value of its type. */
-static struct np_error *
-check_create_record(const char *class_name, struct json_object *record)
-{
-    const struct store_class *class = store_class_find(class_name, false);
-
-    json_object_object_foreach (record, key, value) {
-        const struct store_field *f = store_class_field(class, key);
-        if (!f || !(f->flags & FIELD_CREATE)) {
-            return np_error_new(ERR_INVALID_VALUE, key,
-                                "not a field accepted on create", NULL);
-        }
-        struct np_error *error = store_check_value(class, f, value);
-        if (error) {
-            return error;
-        }
-    }
-    for (size_t i = 0; i < class->n_fields; i++) {
-        const struct store_field *f = &class->fields[i];
-        if ((f->flags & FIELD_REQUIRED)
-            && !json_object_object_get_ex(record, f->name, NULL)) {
-            return np_error_new(ERR_MISSING_PARAMETER, f->name, NULL);
-        }
-    }
-    return NULL;
-}
 
 /* Checks a new value of VIF field 'field' (or, with 'map_key', of that key
  * of the map field) beyond its type: the rate-limit algorithm and rate,

@@ -89,6 +89,8 @@ static struct np_error *defer(struct api_call *, const char *uuid,
                               bool *deferred);
 static void pending_poll(evutil_socket_t, short, void *);
 static void pending_free(struct vm_pending *);
+static struct np_error *press_power_button(struct api_call *,
+                                           enum vm_operation, bool *deferred);
 static void pending_abandoned(void *pending, struct api_call *);
 static int mark_running(struct api_vm *, const char *uuid, enum vm_power_state,
                         int64_t domid);
@@ -222,23 +224,7 @@ static struct np_error *
 vm_clean_shutdown(struct api_call *call, struct json_object **result,
                   bool *deferred)
 {
-    struct json_object *vm;
-    const char *uuid;
-    struct np_error *error = begin_op(call, VM_OP_CLEAN_SHUTDOWN, &vm, &uuid);
-    char why[VM_WHY_SIZE];
-
-    if (error) {
-        return error;
-    }
-    struct vm_backend *backend = call->api->vm->backend;
-    if (backend->ops->shutdown(backend, uuid, why)) {
-        error = backend_error(uuid, why);
-    } else {
-        error = defer(call, uuid, VM_OP_CLEAN_SHUTDOWN,
-                      CLEAN_SHUTDOWN_TIMEOUT_MS, deferred);
-    }
-    json_object_put(vm);
-    return error;
+    return press_power_button(call, VM_OP_CLEAN_SHUTDOWN, deferred);
 }
 
 /* VM.clean_reboot(vm): the guest powers off, then the same domain is reset
@@ -247,9 +233,17 @@ static struct np_error *
 vm_clean_reboot(struct api_call *call, struct json_object **result,
                 bool *deferred)
 {
+    return press_power_button(call, VM_OP_CLEAN_REBOOT, deferred);
+}
+
+/* The work of VM.clean_shutdown and VM.clean_reboot ('op'): asks the guest
+ * to power off and waits (deferred) for it. */
+static struct np_error *
+press_power_button(struct api_call *call, enum vm_operation op, bool *deferred)
+{
     struct json_object *vm;
     const char *uuid;
-    struct np_error *error = begin_op(call, VM_OP_CLEAN_REBOOT, &vm, &uuid);
+    struct np_error *error = begin_op(call, op, &vm, &uuid);
     char why[VM_WHY_SIZE];
 
     if (error) {
@@ -259,8 +253,7 @@ vm_clean_reboot(struct api_call *call, struct json_object **result,
     if (backend->ops->shutdown(backend, uuid, why)) {
         error = backend_error(uuid, why);
     } else {
-        error = defer(call, uuid, VM_OP_CLEAN_REBOOT,
-                      CLEAN_SHUTDOWN_TIMEOUT_MS, deferred);
+        error = defer(call, uuid, op, CLEAN_SHUTDOWN_TIMEOUT_MS, deferred);
     }
     json_object_put(vm);
     return error;
