@@ -38,7 +38,8 @@ MODULES := lib mgmt cli datapath bonding vlan vm ha
 MAINS := mgmt/netpoold-main.c cli/netpool-main.c
 SRC := $(filter-out $(MAINS), $(wildcard $(addsuffix /*.c,$(MODULES))))
 UNIT_SRC := $(wildcard tests/unit/test-*.c)
-PERF_SRC := $(wildcard perf/*.c)
+# netpool-perf (a DPDK tool, below) is not a benchmark program of its own.
+PERF_SRC := $(filter-out perf/netpool-perf%.c,$(wildcard perf/*.c))
 
 .PHONY: all test-build deps check unit integration bench format-check \
         format sandbox sandbox-stop clean help valgrind
@@ -80,6 +81,28 @@ $(eval $(call build_variant,build,$(RELEASE_CFLAGS)))
 $(eval $(call build_variant,build/test,$(TEST_CFLAGS)))
 
 UNIT_BINS := $(patsubst tests/unit/%.c,build/test/unit/%,$(UNIT_SRC))
+
+# netpool-perf, the DPDK traffic tool of the data-plane benchmarks
+# (perf/netpool-perf.c), built when pkg-config finds libdpdk.  Its pure
+# part (perf/netpool-perf-frame.c) has unit tests.
+DPDK_CFLAGS := $(shell pkg-config --cflags libdpdk 2>/dev/null)
+DPDK_LIBS := $(shell pkg-config --libs libdpdk 2>/dev/null)
+define netpool_perf
+$(1)/obj/perf/netpool-perf.o: perf/netpool-perf.c
+	@mkdir -p $$(dir $$@)
+	$$(CC) $(2) $$(DPDK_CFLAGS) -MMD -MP -c $$< -o $$@
+$(1)/bin/netpool-perf: $(1)/obj/perf/netpool-perf.o \
+                       $(1)/obj/perf/netpool-perf-frame.o
+	@mkdir -p $$(dir $$@)
+	$$(CC) $(2) -o $$@ $$^ $$(DPDK_LIBS)
+endef
+$(eval $(call netpool_perf,build,$(RELEASE_CFLAGS)))
+$(eval $(call netpool_perf,build/test,$(TEST_CFLAGS)))
+build/test/unit/test-netpool-perf: build/test/obj/perf/netpool-perf-frame.o
+ifneq ($(DPDK_LIBS),)
+all: build/bin/netpool-perf
+test-build: build/test/bin/netpool-perf
+endif
 PERF_BINS := $(patsubst perf/%.c,build/perf/%,$(PERF_SRC))
 
 test-build: build/test/bin/netpoold build/test/bin/netpool $(UNIT_BINS)
