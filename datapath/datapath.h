@@ -558,6 +558,66 @@ char *dp_hugepages_dir(void);
  * nothing if 'want' is NULL. */
 void dp_dpdk_apply(struct ovsdb_idl *idl, struct json_object *want);
 
+/* MTU limits of DPDK ports and what OVS reports on PIFs (dpdk-mtu.c,
+ * dpdk-status.c).  A DPDK driver that cannot take a port's mtu_request
+ * makes OVS drop the port, so MTUs above a driver's limit are refused with
+ * MTU_EXCEEDS_DEVICE_LIMIT(field, requested, limit, device) before they are
+ * stored.  Pure unless said otherwise. */
+#define DP_DPDK_MTU_MAX 9702 /* OVS-DPDK: 9728-byte frames with 2 VLANs. */
+
+/* Returns the largest MTU of DPDK driver 'driver' (a driver name, or
+ * dpdk-devargs naming one); DP_DPDK_MTU_MAX for PCI devices and drivers
+ * without a smaller limit. */
+int64_t dp_dpdk_mtu_limit(const char *driver);
+
+/* Returns the MTU limit of PIF 'pif_uuid' of 'records' as a DPDK port (its
+ * devargs' driver), or 0 if it is no DPDK port (not physical, or its host
+ * is not in dpdk mode). */
+int64_t dp_dpdk_pif_mtu_limit(struct json_object *records,
+                              const char *pif_uuid);
+
+/* Returns MTU_EXCEEDS_DEVICE_LIMIT(name, mtu, limit, device) if setting
+ * network 'network' of 'records' to 'mtu' exceeds the limit of a DPDK
+ * port carrying it (a PIF on it, or a member of a bond on it), else NULL. */
+struct np_error *dp_dpdk_check_network_mtu(struct json_object *records,
+                                           const char *network, int64_t mtu,
+                                           const char *name);
+
+/* The same for host 'host' of 'records' becoming dpdk: each physical PIF's
+ * network MTU against its driver's limit. */
+struct np_error *dp_dpdk_check_host_mtus(struct json_object *records,
+                                         const char *host, const char *name);
+
+/* The same for PIF 'pif_uuid' getting dpdk-devargs 'devargs'. */
+struct np_error *dp_dpdk_check_devargs_mtu(struct json_object *records,
+                                           const char *pif_uuid,
+                                           const char *devargs,
+                                           const char *name);
+
+/* Returns a new MTU_EXCEEDS_DEVICE_LIMIT(name, mtu, limit, device). */
+struct np_error *dp_dpdk_mtu_error(const char *name, int64_t mtu,
+                                   int64_t limit, const char *device);
+
+/* Returns {PIF UUID: {"mtu_max", "device_error"}} for every PIF of host
+ * 'host': the MTU limit of a DPDK port (from the driver OVS reports in its
+ * Interface status, else its devargs'; 0 for no DPDK port) and the error
+ * OVS reports on the PIF's interface ("" for none), from 'observed' (as
+ * dp_ovs_observe() returns it). */
+struct json_object *dp_dpdk_pif_status(struct json_object *records,
+                                       const char *host,
+                                       struct json_object *observed);
+
+/* Writes dp_dpdk_pif_status() to the PIFs of host 'host' where it
+ * differs, raising PIF_DEVICE_ERROR once when a PIF gets a new error.  Not
+ * pure: it reads and writes 'store'. */
+void dp_dpdk_status_sync(struct store *store, const char *host,
+                         struct json_object *observed);
+
+/* Sets the kernel MTU of each NIC that a DPDK virtual device of 'fabric'
+ * (a desired fabric) opens with iface=NIC to the port's mtu_request, since
+ * not every driver does (net_pcap does not).  Not pure. */
+void dp_dpdk_link_mtus(struct json_object *fabric);
+
 /* Link monitor. */
 
 struct dp_link_monitor;

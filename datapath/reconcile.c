@@ -129,6 +129,10 @@ ovs_changed(void *reconciler_)
     /* OVS reports bond state (carrier, LACP, BFD, the active member)
      * through the same replica. */
     dp_bond_status_kick(r->bonds);
+    /* And the MTU limits and errors of PIFs' interfaces. */
+    struct json_object *observed = dp_ovs_observe(r->ovs);
+    dp_dpdk_status_sync(r->store, r->host, observed);
+    json_object_put(observed);
     dp_reconciler_kick(r);
 }
 
@@ -152,6 +156,7 @@ run(evutil_socket_t fd, short what, void *reconciler_)
                            dp_dpdk_build(records, r->host, huge_dir));
     json_object_object_add(desired, "open_vswitch", root);
     dp_dpdk_fabric_ports(desired, records, r->host);
+    dp_dpdk_link_mtus(desired);
     free(huge_dir);
 
     /* A namespace guest's veth must exist before OVS opens its port. */

@@ -160,6 +160,9 @@ bond_create(struct api_call *call, struct json_object **result, bool *deferred)
     if (!error) {
         error = bond_properties_check(mode, properties, &normalized);
     }
+    if (!error) {
+        error = api_dpdk_check_bond(call->api, network, members);
+    }
     if (error) {
         goto out;
     }

@@ -48,6 +48,13 @@ api_dpdk_check_set(struct api *api, const struct store_class *class,
     if (!strcmp(class->name, "PIF") && !strcmp(field->name, "other_config")) {
         return check_pif_config(api, uuid, value);
     }
+    if (!strcmp(class->name, "network") && !strcmp(field->name, "MTU")) {
+        struct json_object *records = dp_reconciler_records(api->store);
+        error = dp_dpdk_check_network_mtu(records, uuid,
+                                          json_object_get_int64(value), "MTU");
+        json_object_put(records);
+        return error;
+    }
     if (strcmp(class->name, "host")
         || (strcmp(field->name, "datapath")
             && strcmp(field->name, "other_config"))) {
@@ -98,6 +105,12 @@ check_datapath(struct api *api, const char *uuid, struct json_object *host,
     if (!error && !strcmp(uuid, api->host_uuid)) {
         error = dp_hugepages_check(needed, dp_hugepages_free());
     }
+    if (!error) {
+        /* Every NIC becomes a DPDK port: each must take its MTU. */
+        struct json_object *records = dp_reconciler_records(api->store);
+        error = dp_dpdk_check_host_mtus(records, uuid, "datapath");
+        json_object_put(records);
+    }
     return error;
 }
 
@@ -145,10 +158,9 @@ check_pif_config(struct api *api, const char *uuid, struct json_object *config)
                                 n_rxq, NULL);
         }
     }
-    if (!json_object_object_get_ex(config, "dpdk-devargs", NULL)) {
-        return NULL;
-    }
-    const char *problem = dp_dpdk_devargs_problem(devargs);
+    bool has_devargs = json_object_object_get_ex(config, "dpdk-devargs", NULL);
+    const char *problem =
+        has_devargs ? dp_dpdk_devargs_problem(devargs) : NULL;
     if (problem) {
         return np_error_new(ERR_DPDK_DEVARGS_INVALID, devargs, problem, NULL);
     }
@@ -157,7 +169,8 @@ check_pif_config(struct api *api, const char *uuid, struct json_object *config)
     struct json_object *pif = store_get(api->store, "PIF", uuid);
     const char *iface = strstr(devargs, ",iface=");
     struct np_error *error = NULL;
-    if (iface && !strcmp(record_string(pif, "host"), api->host_uuid)) {
+    if (has_devargs && iface
+        && !strcmp(record_string(pif, "host"), api->host_uuid)) {
         char name[IF_NAMESIZE];
         iface += strlen(",iface=");
         size_t length = strcspn(iface, ",");
@@ -171,7 +184,51 @@ check_pif_config(struct api *api, const char *uuid, struct json_object *config)
                                  "this host has no such iface", NULL);
         }
     }
+    if (!error) {
+        /* The port's driver must take the MTU it carries. */
+        struct json_object *records = dp_reconciler_records(api->store);
+        struct json_object *changed = json_object_new_object();
+        json_object_object_add(
+            changed, "device",
+            json_object_new_string(record_string(pif, "device")));
+        json_object_object_add(changed, "other_config",
+                               json_object_get(config));
+        char *effective = dp_dpdk_devargs(changed);
+        error = dp_dpdk_check_devargs_mtu(records, uuid, effective,
+                                          "other_config:dpdk-devargs");
+        free(effective);
+        json_object_put(changed);
+        json_object_put(records);
+    }
     json_object_put(pif);
+    return error;
+}
+
+struct np_error *
+api_dpdk_check_bond(struct api *api, const char *network,
+                    struct json_object *members)
+{
+    struct json_object *records = dp_reconciler_records(api->store);
+    struct json_object *net = json_object_object_get(
+        json_object_object_get(records, "network"), network);
+    struct json_object *pifs = json_object_object_get(records, "PIF");
+    struct json_object *value;
+    int64_t mtu = json_object_object_get_ex(net, "MTU", &value)
+                      ? json_object_get_int64(value)
+                      : 1500;
+    struct np_error *error = NULL;
+
+    for (size_t i = 0; !error && i < json_object_array_length(members); i++) {
+        const char *member =
+            json_object_get_string(json_object_array_get_idx(members, i));
+        int64_t limit = dp_dpdk_pif_mtu_limit(records, member);
+        if (limit && mtu > limit) {
+            error = dp_dpdk_mtu_error(
+                "MTU", mtu, limit,
+                record_string(json_object_object_get(pifs, member), "device"));
+        }
+    }
+    json_object_put(records);
     return error;
 }
 

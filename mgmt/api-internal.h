@@ -160,6 +160,10 @@ api_set_check api_flow_check_set; /* Flow-export keys of network and host
 api_set_check api_dpdk_check_set; /* host.datapath and its DPDK keys of
                                   * other_config: hugepages, kernel
                                   * module (api-dpdk.c). */
+/* Bond.create over DPDK ports: MTU_EXCEEDS_DEVICE_LIMIT if the network's
+ * MTU is above a member's driver limit (api-dpdk.c). */
+struct np_error *api_dpdk_check_bond(struct api *, const char *network,
+                                     struct json_object *members);
 api_set_check api_management_check_set; /* host other_config's management
                                          * rollback time limit
                                          * (api-management.c). */

@@ -129,6 +129,10 @@ static const struct store_field pif_fields[] = {
     STR("lacp_state", RT),
     STR("lacp_partner", RT),
     STR("bfd_state", RT),
+    /* A DPDK port's largest MTU (0: no DPDK port) and the error OVS
+     * reports on the PIF's interface (datapath/dpdk-mtu.c). */
+    INT("mtu_max", RT, "0", 0, 0),
+    STR("device_error", RT),
     INVERSE("VLAN_master_of", "VLAN", "VLAN.untagged_PIF"),
     INVERSE("VLAN_slave_of", "VLAN", "VLAN.tagged_PIF"),
     MAP("other_config", 0),

@@ -19,7 +19,7 @@
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-plan 14
+plan 18
 
 HUGEPAGES=/proc/sys/vm/nr_hugepages
 hugepages_saved=$(cat "$HUGEPAGES")
@@ -46,7 +46,7 @@ dpdk_keys() {
 has_bridge() { vsctl br-exists "$1"; }
 free_hugepage_bytes() {
     awk '/^HugePages_Free:/ { n = $2 } /^Hugepagesize:/ { s = $2 }
-         END { print n * s * 1024 }' /proc/meminfo
+         END { printf "%.0f\n", n * s * 1024 }' /proc/meminfo
 }
 
 host=$(np 1 host-list --minimal)
@@ -64,6 +64,8 @@ is "$(np_error 1 host-param-set uuid="$host" datapath=dpdk)" \
 is "$(np 1 host-param-get uuid="$host" param-name=datapath)" netdev \
     "and the host keeps its netdev datapath"
 is "$(dpdk_keys)" "" "and OVS has no DPDK settings"
+ok "on 1 ping -c 1 -W 5 198.18.0.1 > /dev/null" \
+    "and management still reaches the gateway"
 
 is "$(np_error 1 host-param-set uuid="$host" \
     other-config:dpdk-socket-mem=lots)" \
@@ -91,6 +93,9 @@ if [ "$(free_hugepage_bytes)" -lt 2097152 ]; then
     echo $((hugepages_saved + 1)) > "$HUGEPAGES" 2> /dev/null || true
 fi
 dpdk_points=(
+    "a network MTU above its NIC's DPDK port limit refuses dpdk mode"
+    "and the host keeps netdev, OVS without DPDK settings"
+    "and management still reaches the gateway"
     "with enough hugepages the host becomes dpdk"
     "dpdk-init=true reaches Open_vSwitch"
     "dpdk-socket-mem, pmd-cpu-mask and dpdk-lcore-mask reach it"
@@ -104,20 +109,32 @@ if [ "$(free_hugepage_bytes)" -lt 2097152 ]; then
         skip "$point" "no hugepage can be allocated on this machine"
     done
 else
+    # eth1 would become a net_af_packet port, which takes 1500 at most.
+    net1=$(np 1 pif-param-get uuid="$(np 1 pif-list device=eth1 --minimal)" \
+        param-name=network-uuid)
+    np 1 network-param-set uuid="$net1" MTU=9000
+    is "$(np_error 1 host-param-set uuid="$host" datapath=dpdk)" \
+        "MTU_EXCEEDS_DEVICE_LIMIT datapath, 9000, 1500, eth1" \
+        "${dpdk_points[0]}"
+    is "$(np 1 host-param-get uuid="$host" param-name=datapath)/$(dpdk_keys)" \
+        netdev/ "${dpdk_points[1]}"
+    ok "on 1 ping -c 1 -W 5 198.18.0.1 > /dev/null" "${dpdk_points[2]}"
+    np 1 network-param-set uuid="$net1" MTU=1500
+
     np 1 host-param-set uuid="$host" datapath=dpdk
     is "$(np 1 host-param-get uuid="$host" param-name=datapath)" dpdk \
-        "${dpdk_points[0]}"
+        "${dpdk_points[3]}"
     wait_until 10 eval '[ "$(ovs_config dpdk-init)" = true ]' || true
-    is "$(ovs_config dpdk-init)" true "${dpdk_points[1]}"
+    is "$(ovs_config dpdk-init)" true "${dpdk_points[4]}"
     is "$(ovs_config dpdk-socket-mem) $(ovs_config pmd-cpu-mask) \
-$(ovs_config dpdk-lcore-mask)" "2 0x2 0x1" "${dpdk_points[2]}"
+$(ovs_config dpdk-lcore-mask)" "2 0x2 0x1" "${dpdk_points[5]}"
     is "$(ovs_config dpdk-extra)" \
         "--no-pci --huge-dir=$(awk '$3 == "hugetlbfs" { print $2; exit }' \
             /proc/mounts | grep . || echo /dev/hugepages) \
---file-prefix=netpool-${host:0:8}" "${dpdk_points[3]}"
-    is "$(vsctl get Bridge xenbr1 datapath_type)" netdev "${dpdk_points[4]}"
-    ok "on 1 ping -c 1 -W 5 198.18.0.1 > /dev/null" "${dpdk_points[5]}"
+--file-prefix=netpool-${host:0:8}" "${dpdk_points[6]}"
+    is "$(vsctl get Bridge xenbr1 datapath_type)" netdev "${dpdk_points[7]}"
+    ok "on 1 ping -c 1 -W 5 198.18.0.1 > /dev/null" "${dpdk_points[8]}"
     np 1 host-param-set uuid="$host" datapath=netdev
     wait_until 10 eval '[ -z "$(dpdk_keys)" ]' || true
-    is "$(dpdk_keys)" "" "${dpdk_points[6]}"
+    is "$(dpdk_keys)" "" "${dpdk_points[9]}"
 fi
