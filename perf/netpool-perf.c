@@ -36,6 +36,7 @@
 #define POOL_SIZE 8191
 #define MAX_PORTS 2
 #define MAX_EAL_ARGS 64
+#define AF_PACKET_HEADER 32 /* What net_af_packet keeps before a frame. */
 
 enum mode { MODE_TX, MODE_RX, MODE_ECHO, MODE_LATENCY, MODE_LOOP };
 
@@ -59,6 +60,7 @@ struct options {
     double idle;                     /* Stop after this long quiet. */
     double wait;            /* Seconds to wait for a link or a first frame. */
     double delay;           /* Seconds to sleep once the links are up. */
+    double linger;          /* tx: seconds to keep the port open after. */
     unsigned lcore;         /* The one lcore. */
     char *file_prefix;      /* EAL --file-prefix. */
     const char *socket_mem; /* EAL --socket-mem, or NULL. */
@@ -86,6 +88,7 @@ static int open_port(struct options *o, const struct port_arg *arg,
                      struct rte_mempool *rx_pool, struct port *port);
 static int wait_link(const struct options *o, const struct port *port);
 static struct rte_mempool *make_pool(const char *name, size_t size);
+static size_t jumbo_buffer_size(size_t size);
 static void fill_template(struct rte_mempool *mp, void *opaque, void *obj,
                           unsigned idx);
 static void run_send_recv(const struct options *o, const struct port *tx,
@@ -155,6 +158,9 @@ main(int argc, char **argv)
     switch (o.mode) {
     case MODE_TX:
         run_send_recv(&o, &ports[0], NULL, tx_pool);
+        /* The last frames may still wait in the port's ring (a virtqueue
+         * the switch has not emptied yet): closing now would drop them. */
+        usleep((useconds_t) (o.linger * 1e6));
         break;
     case MODE_LATENCY:
         run_send_recv(&o, &ports[0], &ports[0], tx_pool);
@@ -220,6 +226,9 @@ usage(FILE *out)
         "                       frame (default 30)\n"
         "  --delay SECONDS      sleep that long once the links are up, for\n"
         "                       the switch to finish setting up its ports\n"
+        "  --linger SECONDS     tx: keep the port open that long after the\n"
+        "                       last frame, for the switch to take it\n"
+        "                       (default 1)\n"
         "  --src-mac MAC --dst-mac MAC   (default the port's / "
         "02:4e:50:00:00:02)\n"
         "  --src-ip IP --dst-ip IP       in 198.18.0.0/15 (default "
@@ -230,7 +239,8 @@ usage(FILE *out)
         "  --lcore N            the lcore to run on (default 0)\n"
         "  --file-prefix NAME   EAL file prefix (default netpool-perf-PID)\n"
         "  --socket-mem MB      preallocate hugepage memory\n"
-        "  --no-huge            anonymous memory (not with vhost-user)\n"
+        "  --no-huge            256 MB of anonymous memory (not for\n"
+        "                       vhost-user)\n"
         "  --in-memory          no files in /dev/hugepages (memfd pages)\n"
         "  --eal 'ARGS'         more EAL arguments\n"
         "  --quiet              no summary line on stderr\n"
@@ -262,6 +272,7 @@ parse_options(int argc, char **argv, struct options *o)
         OPT_DURATION,
         OPT_IDLE,
         OPT_DELAY,
+        OPT_LINGER,
         OPT_WAIT,
         OPT_SRC_MAC,
         OPT_DST_MAC,
@@ -293,6 +304,7 @@ parse_options(int argc, char **argv, struct options *o)
         {"idle", required_argument, NULL, OPT_IDLE},
         {"wait", required_argument, NULL, OPT_WAIT},
         {"delay", required_argument, NULL, OPT_DELAY},
+        {"linger", required_argument, NULL, OPT_LINGER},
         {"src-mac", required_argument, NULL, OPT_SRC_MAC},
         {"dst-mac", required_argument, NULL, OPT_DST_MAC},
         {"src-ip", required_argument, NULL, OPT_SRC_IP},
@@ -327,6 +339,7 @@ parse_options(int argc, char **argv, struct options *o)
     o->duration = 5;
     o->idle = 1;
     o->wait = 30;
+    o->linger = 1;
 
     if (argc >= 2 && !strcmp(argv[1], "--help")) {
         usage(stdout);
@@ -430,6 +443,9 @@ parse_options(int argc, char **argv, struct options *o)
         case OPT_DELAY:
             error = !parse_seconds(optarg, &o->delay);
             break;
+        case OPT_LINGER:
+            error = !parse_seconds(optarg, &o->linger);
+            break;
         case OPT_SRC_MAC:
         case OPT_DST_MAC:
             if (!npp_parse_mac(optarg, c == OPT_SRC_MAC ? o->spec.src_mac
@@ -509,13 +525,15 @@ parse_options(int argc, char **argv, struct options *o)
     }
 
     /* AF_PACKET's ring frames hold jumbo frames only when they are as big
-     * as the packet buffers (make_pool()) and its header (32 bytes). */
+     * as a packet buffer (make_pool()) plus its header; the PMD finds its
+     * frames back to back, so each block is one frame. */
     for (int i = 0; i < o->n_ports && o->spec.size > 2048; i++) {
         struct port_arg *p = &o->port[i];
+        size_t frame = jumbo_buffer_size(o->spec.size) + AF_PACKET_HEADER;
         char *vdev;
         if (!strncmp(p->name, "net_af_packet", 13)
-            && asprintf(&vdev, "%s,blocksz=16384,framesz=%zu,framecnt=512",
-                        p->vdev, RTE_ALIGN_CEIL(o->spec.size, 1024) + 32)
+            && asprintf(&vdev, "%s,blocksz=%zu,framesz=%zu,framecnt=256",
+                        p->vdev, frame, frame)
                    > 0) {
             free(p->vdev);
             p->vdev = vdev;
@@ -610,12 +628,15 @@ start_eal(struct options *o, const char *argv0)
     argv[argc++] = "lib.eal:error";
     /* Few memory regions for vhost-user, which can pass only so many. */
     argv[argc++] = "--single-file-segments";
-    if (o->socket_mem) {
+    if (o->socket_mem && !o->no_huge) {
         argv[argc++] = "--socket-mem";
         argv[argc++] = (char *) o->socket_mem;
     }
     if (o->no_huge) {
+        /* Anonymous memory: enough for two jumbo-frame pools. */
         argv[argc++] = "--no-huge";
+        argv[argc++] = "-m";
+        argv[argc++] = "256";
     }
     if (o->in_memory) {
         argv[argc++] = "--in-memory";
@@ -669,7 +690,10 @@ open_port(struct options *o, const struct port_arg *arg,
         goto fail;
     }
     uint32_t mtu = o->spec.size > 1514 ? (uint32_t) o->spec.size - 14 : 1500;
-    if (mtu > 1500 && info.max_mtu >= mtu) {
+    /* Ask for jumbo frames where the device takes them (virtio-user);
+     * AF_PACKET's frames are sized by its devargs instead. */
+    if (mtu > 1500 && info.max_mtu >= mtu
+        && info.max_rx_pktlen >= mtu + RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN) {
         conf.rxmode.mtu = mtu;
     }
     if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) {
@@ -745,10 +769,18 @@ make_pool(const char *name, size_t size)
     unsigned n = POOL_SIZE;
 
     if (size > 2048) {
-        room = (uint16_t) (RTE_ALIGN_CEIL(size, 1024) + RTE_PKTMBUF_HEADROOM);
+        room = (uint16_t) (jumbo_buffer_size(size) + RTE_PKTMBUF_HEADROOM);
         n = 4095;
     }
     return rte_pktmbuf_pool_create(name, n, 256, 0, room, rte_socket_id());
+}
+
+/* The data room of a packet buffer for frames of 'size' bytes above 2048:
+ * with AF_PACKET's frame header, a whole number of pages. */
+static size_t
+jumbo_buffer_size(size_t size)
+{
+    return RTE_ALIGN_CEIL(size + AF_PACKET_HEADER, 4096) - AF_PACKET_HEADER;
 }
 
 /* rte_mempool_obj_iter() callback: writes the test frame into a buffer. */
@@ -944,7 +976,8 @@ run_rx(const struct options *o, const struct port *rx)
 }
 
 /* echo: answers every IPv4 UDP frame on the port until --duration, or
- * --idle after the last one, or a signal. */
+ * --idle after the last one (with --idle, also --wait without any), or a
+ * signal. */
 static void
 run_echo(const struct options *o, const struct port *port)
 {
@@ -986,6 +1019,10 @@ run_echo(const struct options *o, const struct port *port)
             break;
         }
         if (first && o->idle > 0 && now - last > (uint64_t) (o->idle * 1e9)) {
+            break;
+        }
+        if (!first && o->idle > 0
+            && now - start > (uint64_t) (o->wait * 1e9)) {
             break;
         }
     }

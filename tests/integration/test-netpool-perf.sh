@@ -1,0 +1,205 @@
+#!/usr/bin/env bash
+#
+# test-netpool-perf: the DPDK traffic tool of the data-plane benchmarks
+# (perf/netpool-perf.c).  Over a veth pair (AF_PACKET virtual devices):
+# netpool-perf tx delivers exactly the frames it counts to netpool-perf rx,
+# with no loss and no sequence gap, at 64 and 9000 bytes; loop mode sends
+# on one port and receives on the other in one process; latency mode gets
+# answers from an echo instance and measures their round trips; bad sizes
+# and addresses are refused.  Through OVS-DPDK: frames netpool-perf
+# sends into the vhost-user socket of one dpdkvhostuserclient port come out
+# of the other into a second netpool-perf, each with its latency.
+#
+# Every DPDK process runs with its own --file-prefix; on the veths with
+# --no-huge, on vhost-user with --in-memory (hugepages, no hugetlbfs
+# files).  The OVS-DPDK points need hugepages: the test reserves
+# them if too few are free and gives /proc/sys/vm/nr_hugepages back as it
+# found it; without hugepages or the DPDK build of OVS those points are
+# skipped by name.  Outcomes only: no point depends on how fast it went.
+#
+# shellcheck disable=SC2016
+# shellcheck source=tests/integration/lib.sh
+source "$(dirname "$0")/lib.sh"
+
+plan 12
+
+perf_bin=$NETPOOL_BIN/netpool-perf
+vhost_points=(
+    "OVS-DPDK's two dpdkvhostuserclient ports are connected"
+    "frames sent into one vhost-user socket reach the other: all received"
+    "and none lost or out of sequence"
+    "rx measures a one-way latency for each of them"
+)
+
+HUGEPAGES=/proc/sys/vm/nr_hugepages
+HUGEPAGES_WANTED=300
+hugepages_saved=$(cat "$HUGEPAGES")
+restore_hugepages() {
+    [ "$(cat "$HUGEPAGES")" = "$hugepages_saved" ] ||
+        echo "$hugepages_saved" > "$HUGEPAGES" 2> /dev/null || true
+}
+trap '_perf_rc=$?; topo_down > /dev/null 2>&1; restore_hugepages;
+      (exit $_perf_rc); _test_on_exit' EXIT
+
+if [ ! -x "$perf_bin" ]; then
+    bail_out "no $perf_bin (is libdpdk-dev installed?)"
+fi
+
+# One namespace, named like a topology host so that topo_down (and the
+# runner, after a timeout) stops everything in it and removes it.
+ns=$(topo_ns h1)
+ip netns add "$ns"
+ip -n "$ns" link set lo up
+ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+    net.ipv6.conf.default.disable_ipv6=1
+ip -n "$ns" link add npp0 mtu 9000 type veth peer name npp1 mtu 9000
+for dev in npp0 npp1; do
+    ip -n "$ns" link set "$dev" up
+    ip netns exec "$ns" ethtool -K "$dev" tx off > /dev/null
+done
+
+# perf NAME ARGS...: netpool-perf inside the namespace with its own EAL
+# file prefix; its "key value" lines go to $STATE/NAME.out, its messages
+# to $STATE/NAME.err.
+perf() {
+    local name=$1
+    shift
+    local rc=0
+    ip netns exec "$ns" "$perf_bin" "$@" --quiet \
+        --file-prefix "${PREFIX}$name" > "$STATE/$name.out" \
+        2> "$STATE/$name.err" || rc=$?
+    [ "$rc" = 0 ] || diag "netpool-perf $name: exit status $rc:" \
+        "$(cat "$STATE/$name.err")"
+    return "$rc"
+}
+# perf_bg NAME ARGS...: the same in the background, once it is ready.
+perf_bg() {
+    local name=$1
+    perf "$@" &
+    eval "pid_$name=$!"
+    wait_until 30 grep -q "netpool-perf: ready" "$STATE/$name.err" || true
+}
+key() { awk -v k="$2" '$1 == k { print $2 }' "$STATE/$1.out" 2> /dev/null || true; }
+keys() {
+    local name=$1 k out=
+    shift
+    for k in "$@"; do
+        out+="$k=$(key "$name" "$k") "
+    done
+    echo "${out% }"
+}
+
+# tx -> rx, 64 bytes.
+perf_bg rx64 rx --af-packet npp1 --count 2000 --wait 60 --lcore 0 --no-huge
+perf tx64 tx --af-packet npp0 --count 2000 --rate 20000 --lcore 1 --no-huge ||
+    true
+wait "$pid_rx64" || true
+is "$(key tx64 sent)/$(key rx64 received)" 2000/2000 \
+    "tx sends 2000 frames over AF_PACKET and rx receives all 2000"
+is "$(keys rx64 lost gaps late other)" "lost=0 gaps=0 late=0 other=0" \
+    "rx counts no loss, no gap, nothing late, nothing else"
+
+# 9000-byte frames.
+perf_bg rx9k rx --af-packet npp1 --size 9000 --count 500 --wait 60 \
+    --lcore 0 --no-huge
+perf tx9k tx --af-packet npp0 --size 9000 --count 500 --rate 5000 \
+    --lcore 1 --no-huge || true
+wait "$pid_rx9k" || true
+is "$(key rx9k received)/$(keys rx9k lost gaps)" "500/lost=0 gaps=0" \
+    "9000-byte frames arrive whole, none lost"
+
+# loop: one process, both ports.
+perf loop loop --af-packet npp0 --af-packet npp1 --count 1000 \
+    --rate 10000 --flows 4 --lcore 0 --no-huge || true
+is "$(keys loop sent received lost lat_kind)" \
+    "sent=1000 received=1000 lost=0 lat_kind=one-way" \
+    "loop sends on one port and receives every frame on the other"
+
+# latency against echo: echo stops 3 s after the last frame.  Under load
+# an AF_PACKET ring may overflow, so the points count answers, not loss.
+perf_bg echo echo --af-packet npp1 --idle 3 --wait 60 --lcore 0 --no-huge
+perf ping latency --af-packet npp0 --count 1000 --rate 2000 --lcore 1 \
+    --no-huge || true
+wait "$pid_echo" || true
+ok '[ "$(key ping sent)" = 1000 ] && [ "$(key ping received)" -gt 0 ]' \
+    "echo answers the frames latency mode sends"
+is "$(key ping lat_kind)/$(key ping lat_samples)" \
+    "round-trip/$(key ping received)" \
+    "latency mode measures a round trip for each answer"
+ok '[ "$(key echo received)" -ge "$(key ping received)" ]' \
+    "echo reports the frames it answered"
+
+# Bad command lines: exit status 2 before DPDK starts.
+status() {
+    local rc=0
+    "$perf_bin" "$@" > /dev/null 2>&1 || rc=$?
+    echo "$rc"
+}
+is "$(status tx --af-packet npp0 --size 63)/$(status tx --af-packet npp0 \
+    --size 9001)/$(status tx --af-packet npp0 --dst-ip 10.0.0.1)/$(status \
+    loop --af-packet npp0)" 2/2/2/2 \
+    "sizes outside 64-9000, addresses outside 198.18.0.0/15 and a port missing are refused"
+
+# OVS-DPDK with two dpdkvhostuserclient ports; netpool-perf serves their
+# sockets.
+skip_vhost() {
+    local point
+    for point in "${vhost_points[@]}"; do
+        skip "$point" "$1"
+    done
+    exit 0
+}
+if [ ! -x "$TOPO_OVS_DPDK" ]; then
+    skip_vhost "no DPDK build of ovs-vswitchd ($TOPO_OVS_DPDK)"
+fi
+free_pages() { awk '/^HugePages_Free:/ { print $2 }' /proc/meminfo; }
+if [ "$(free_pages)" -lt "$HUGEPAGES_WANTED" ]; then
+    echo $((hugepages_saved + HUGEPAGES_WANTED - $(free_pages))) \
+        > "$HUGEPAGES" 2> /dev/null || true
+fi
+if [ "$(free_pages)" -lt "$HUGEPAGES_WANTED" ]; then
+    skip_vhost "only $(free_pages) of $HUGEPAGES_WANTED hugepages could be allocated"
+fi
+
+dir=$STATE/h1/ovs
+mkdir -p "$dir"
+export OVS_RUNDIR=$dir OVS_DBDIR=$dir OVS_LOGDIR=$dir OVS_SYSCONFDIR=$dir
+ovsdb-tool create "$dir/conf.db" "$TOPO_OVS_SCHEMA"
+ip netns exec "$ns" ovsdb-server "$dir/conf.db" \
+    --remote="punix:$dir/db.sock" --pidfile="$dir/ovsdb-server.pid" \
+    -vconsole:off --log-file="$dir/ovsdb-server.log" --detach --no-chdir
+vsctl() { ovs-vsctl --db="unix:$dir/db.sock" --timeout=30 "$@"; }
+vsctl --no-wait init
+# DPDK with 128 MiB preallocated, buffers per port (the shared pool would
+# take about 1 GB), one PMD thread on core 1.
+vsctl --no-wait set Open_vSwitch . other_config:dpdk-init=true \
+    other_config:dpdk-socket-mem=128 other_config:per-port-memory=true \
+    other_config:dpdk-lcore-mask=0x1 other_config:pmd-cpu-mask=0x2 \
+    "other_config:dpdk-extra=--no-pci --in-memory --file-prefix=${PREFIX}ovs"
+ip netns exec "$ns" "$TOPO_OVS_DPDK" "unix:$dir/db.sock" \
+    --pidfile="$dir/ovs-vswitchd.pid" -vconsole:off \
+    --log-file="$dir/ovs-vswitchd.log" --detach --no-chdir
+vsctl add-br npbr0 -- set bridge npbr0 datapath_type=netdev
+for j in 0 1; do
+    vsctl add-port npbr0 vhu$j -- set Interface vhu$j \
+        type=dpdkvhostuserclient "options:vhost-server-path=$STATE/vhu$j.sock"
+done
+iface() { vsctl get Interface "$1" "$2" 2> /dev/null | tr -d '"'; }
+connected() {
+    [ "$(iface vhu0 link_state)/$(iface vhu1 link_state)" = up/up ]
+}
+
+perf_bg vrx rx --vhost "$STATE/vhu1.sock" --count 2000 --wait 90 --lcore 0 \
+    --in-memory
+perf vtx tx --vhost "$STATE/vhu0.sock" --count 2000 --rate 10000 \
+    --wait 60 --delay 2 --lcore 0 --in-memory &
+pid_vtx=$!
+wait_until 60 connected || true
+is "$(iface vhu0 link_state)/$(iface vhu1 link_state)" up/up \
+    "${vhost_points[0]}"
+wait "$pid_vtx" || true
+wait "$pid_vrx" || true
+is "$(key vtx sent)/$(key vrx received)" 2000/2000 "${vhost_points[1]}"
+is "$(keys vrx lost gaps late)" "lost=0 gaps=0 late=0" "${vhost_points[2]}"
+is "$(key vrx lat_samples)/$(key vrx lat_kind)" 2000/one-way \
+    "${vhost_points[3]}"
