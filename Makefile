@@ -139,7 +139,7 @@ format:
 HOSTS ?= 1
 sandbox: deps
 	$(MAKE) all
-	scripts/sandbox.sh up $(HOSTS)
+	DATAPATH=$(DATAPATH) scripts/sandbox.sh up $(HOSTS)
 
 sandbox-stop:
 	scripts/sandbox.sh down
@@ -152,7 +152,7 @@ help:
 	@echo "make deps         install Debian packages, build libopenvswitch"
 	@echo "make check        unit + integration tests (ASan/UBSan build)"
 	@echo "make bench        benchmarks in perf/"
-	@echo "make sandbox [HOSTS=n]   start a private sandbox"
+	@echo "make sandbox [HOSTS=n] [DATAPATH=dpdk]  start a private sandbox"
 	@echo "make sandbox-stop remove everything the sandbox made"
 	@echo "make valgrind     netpoold under valgrind memcheck"
 	@echo "make format-check clang-format in check mode"

@@ -30,7 +30,10 @@ void
 dp_dpdk_status_sync(struct store *store, const char *host,
                     struct json_object *observed)
 {
-    struct json_object *records = dp_reconciler_records(store);
+    /* Only PIFs and hosts: this runs at every change OVS reports. */
+    struct json_object *records = json_object_new_object();
+    json_object_object_add(records, "PIF", store_get_all(store, "PIF"));
+    json_object_object_add(records, "host", store_get_all(store, "host"));
     struct json_object *pifs = json_object_object_get(records, "PIF");
     struct json_object *status = dp_dpdk_pif_status(records, host, observed);
     bool changed = false;

@@ -11,15 +11,29 @@
 # this checkout; binaries come from build/bin (`make sandbox` builds them).
 # Use sandbox/run HOST CMD... to run a command inside a host.  See
 # scripts/topology.sh for the layout.
+#
+# DATAPATH=dpdk (`make sandbox DATAPATH=dpdk`) puts the hosts on OVS-DPDK:
+# each host runs the DPDK build of ovs-vswitchd, and once it is up the
+# sandbox sets its datapath through the CLI (host-param-set
+# other-config:dpdk-socket-mem=256, then datapath=dpdk), which makes every
+# NIC a DPDK port.  Free 2 MiB hugepages are checked first,
+# SANDBOX_DPDK_PAGES (default 600) per host; with too few the sandbox says
+# how many it needs and exits 1 before it makes anything.
+#
+# For tests: SANDBOX_PREFIX, SANDBOX_STATE and SANDBOX_BIN replace the
+# namespace prefix, the state folder and the binaries' folder.
 set -euo pipefail
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=scripts/topology.sh
 source "$top/scripts/topology.sh"
 
-PREFIX=np-
-STATE=$top/sandbox/state
-NETPOOL_BIN=$top/build/bin
+PREFIX=${SANDBOX_PREFIX:-np-}
+STATE=${SANDBOX_STATE:-$top/sandbox/state}
+NETPOOL_BIN=${SANDBOX_BIN:-$top/build/bin}
+DATAPATH=${DATAPATH:-netdev}
+SANDBOX_DPDK_PAGES=${SANDBOX_DPDK_PAGES:-600}
+SANDBOX_DPDK_SOCKET_MEM=256 # MiB; OVS-DPDK takes about 1 GB in all.
 
 usage() {
     echo "usage: $0 up [HOSTS] | down | status" >&2
@@ -63,6 +77,14 @@ cmd_up() {
         echo "sandbox: $NETPOOL_BIN/netpoold or netpool missing: run 'make'" >&2
         exit 1
     fi
+    case "$DATAPATH" in
+        netdev) ;;
+        dpdk) check_dpdk "$hosts" ;;
+        *)
+            echo "sandbox: DATAPATH must be netdev or dpdk (got '$DATAPATH')" >&2
+            exit 2
+            ;;
+    esac
 
     # On any failure: show the daemon logs, then undo what was made.
     mkdir -p "$STATE"
@@ -70,7 +92,7 @@ cmd_up() {
         on_up_failure
     fi
 
-    echo "sandbox up: switch namespace np-switch (sw0, gateway 198.18.0.1/24), $hosts host(s)"
+    echo "sandbox up: switch namespace ${PREFIX}switch (sw0, gateway 198.18.0.1/24), $hosts host(s), datapath $DATAPATH"
     echo "state in $STATE"
     echo
     for ((n = 1; n <= hosts; n++)); do
@@ -84,10 +106,64 @@ cmd_up() {
 
 up_all() {
     local n
+    if [ "$DATAPATH" = dpdk ]; then
+        export TOPO_DATAPATH=dpdk
+    fi
     topo_switch_up || return 1
     for ((n = 1; n <= $1; n++)); do
         topo_host_up "$n" || return 1
+        if [ "$DATAPATH" = dpdk ]; then
+            host_dpdk "$n" || return 1
+        fi
     done
+}
+
+# Free 2 MiB hugepages, and what DATAPATH=dpdk needs for $1 hosts: exits 1
+# saying so if they are too few, or if there is no DPDK build of OVS.
+check_dpdk() {
+    local hosts=$1 free needed
+    if [ ! -x "$TOPO_OVS_DPDK" ]; then
+        echo "sandbox: DATAPATH=dpdk needs the DPDK build of Open vSwitch" \
+            "($TOPO_OVS_DPDK, Debian package openvswitch-switch-dpdk)" >&2
+        exit 1
+    fi
+    free=$(awk '/^HugePages_Free:/ { print $2 }' /proc/meminfo)
+    needed=$((SANDBOX_DPDK_PAGES * hosts))
+    if [ "${free:-0}" -lt "$needed" ]; then
+        echo "sandbox: DATAPATH=dpdk needs $needed free 2 MiB hugepages" \
+            "($SANDBOX_DPDK_PAGES per host, $hosts host(s)); this machine" \
+            "has ${free:-0} free.  Reserve more, for example:" \
+            "echo $(($(cat /proc/sys/vm/nr_hugepages) + needed - ${free:-0}))" \
+            "> /proc/sys/vm/nr_hugepages" >&2
+        exit 1
+    fi
+}
+
+# Puts host $1 on the DPDK datapath through its CLI and waits until OVS
+# has initialized DPDK and its management NIC is a DPDK port that is up.
+host_dpdk() {
+    local n=$1 uuid i
+    (
+        eval "$(topo_host_env "$n")"
+        run() { ip netns exec "$(topo_ns "$n")" "$@"; }
+        uuid=$(run netpool host-list --minimal) &&
+            run netpool host-param-set uuid="$uuid" \
+                other-config:dpdk-socket-mem="$SANDBOX_DPDK_SOCKET_MEM" &&
+            run netpool host-param-set uuid="$uuid" datapath=dpdk || exit 1
+        for ((i = 0; i < 300; i++)); do
+            if [ "$(run ovs-vsctl --timeout=5 get Open_vSwitch . \
+                dpdk_initialized 2> /dev/null)" = true ] &&
+                [ "$(run ovs-vsctl --timeout=5 get Interface eth0 type \
+                    2> /dev/null)" = dpdk ] &&
+                [ "$(run ovs-vsctl --timeout=5 get Interface eth0 \
+                    link_state 2> /dev/null)" = up ]; then
+                exit 0
+            fi
+            sleep 0.2
+        done
+        echo "sandbox: h$n: OVS did not bring up DPDK within 60 s" >&2
+        exit 1
+    )
 }
 
 on_up_failure() {
