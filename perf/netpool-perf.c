@@ -239,8 +239,8 @@ usage(FILE *out)
         "  --lcore N            the lcore to run on (default 0)\n"
         "  --file-prefix NAME   EAL file prefix (default netpool-perf-PID)\n"
         "  --socket-mem MB      preallocate hugepage memory\n"
-        "  --no-huge            256 MB of anonymous memory (not for\n"
-        "                       vhost-user)\n"
+        "  --no-huge            256 MB without hugepages (memfd, which\n"
+        "                       vhost-user can share)\n"
         "  --in-memory          no files in /dev/hugepages (memfd pages)\n"
         "  --eal 'ARGS'         more EAL arguments\n"
         "  --quiet              no summary line on stderr\n"
@@ -633,7 +633,8 @@ start_eal(struct options *o, const char *argv0)
         argv[argc++] = (char *) o->socket_mem;
     }
     if (o->no_huge) {
-        /* Anonymous memory: enough for two jumbo-frame pools. */
+        /* Enough for two jumbo-frame pools; with --single-file-segments
+         * it is one memfd, which a vhost-user peer can map. */
         argv[argc++] = "--no-huge";
         argv[argc++] = "-m";
         argv[argc++] = "256";
