@@ -324,8 +324,9 @@ else
 fi
 
 # --- report -----------------------------------------------------------------
-echo "bench-dpdk-vif: VIF to VIF, netpool-perf loop (one process on core 0)," \
-    "${SECONDS_EACH}s per size, $(nproc) cores; Gbit/s of frame bytes"
+echo "bench-dpdk-vif: VIF to VIF, netpool-perf loop (one process on core 0;" \
+    "OVS PMD thread or testpmd forwarding on core 1), ${SECONDS_EACH}s per" \
+    "size, $(nproc) cores; Gbit/s of frame bytes"
 printf '%-36s' path
 for size in "${SIZES[@]}"; do
     printf ' %9s %8s %7s' "${size}B Mpps" "Gbit/s" "loss%"

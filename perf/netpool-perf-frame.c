@@ -10,6 +10,7 @@
 #include <string.h>
 
 #define ETH_TYPE_IPV4 0x0800
+#define ETH_TYPE_ARP 0x0806
 #define IP_PROTO_UDP 17
 #define OFF_ETHERTYPE 12
 #define OFF_IP 14
@@ -111,6 +112,25 @@ npp_frame_echo(uint8_t *buf, size_t size)
     swap_bytes(buf, buf + 6, 6);
     swap_bytes(ip + 12, ip + 16, 4);
     swap_bytes(ip + ihl, ip + ihl + 2, 2);
+    return true;
+}
+
+bool
+npp_arp_answer(uint8_t *buf, size_t size, uint32_t ip, const uint8_t mac[6])
+{
+    uint8_t *arp = buf + OFF_IP;
+
+    if (size < OFF_IP + 28 || get16(buf + OFF_ETHERTYPE) != ETH_TYPE_ARP
+        || get16(arp) != 1 || get16(arp + 2) != ETH_TYPE_IPV4 || arp[4] != 6
+        || arp[5] != 4 || get16(arp + 6) != 1 || get32(arp + 24) != ip) {
+        return false;
+    }
+    memcpy(buf, arp + 8, 6);       /* To the requester... */
+    memcpy(buf + 6, mac, 6);       /* ...from us. */
+    put16(arp + 6, 2);             /* Reply. */
+    memcpy(arp + 18, arp + 8, 10); /* Target: the requester's MAC and IP. */
+    memcpy(arp + 8, mac, 6);
+    put32(arp + 14, ip);
     return true;
 }
 

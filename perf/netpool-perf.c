@@ -95,6 +95,9 @@ static void run_send_recv(const struct options *o, const struct port *tx,
                           const struct port *rx, struct rte_mempool *tx_pool);
 static void run_rx(const struct options *o, const struct port *rx);
 static void run_echo(const struct options *o, const struct port *port);
+static bool answer_arp(const struct options *o, const struct port *port,
+                       struct rte_mbuf *m);
+static void free_unsent(struct rte_mbuf **burst, uint16_t n);
 static uint64_t now_ns(void);
 static void on_signal(int signo);
 static bool parse_u64(const char *text, uint64_t *value);
@@ -200,6 +203,8 @@ usage(FILE *out)
         "  echo     answer each IPv4 UDP frame (MACs, IPs, ports swapped)\n"
         "  latency  send at --rate to an echo peer, round-trip latency\n"
         "  loop     send on the first port, receive on the second\n"
+        "Every mode answers ARP requests for --src-ip with the port's MAC,\n"
+        "so that a guest's kernel (a UDP echo service) can answer too.\n"
         "\n"
         "Ports (one; two for loop):\n"
         "  --vhost PATH         virtio-user device serving the vhost-user\n"
@@ -874,9 +879,12 @@ run_send_recv(const struct options *o, const struct port *tx,
                         received++;
                     } else {
                         other++;
+                        if (answer_arp(o, rx, burst[i])) {
+                            burst[i] = NULL;
+                        }
                     }
                 }
-                rte_pktmbuf_free_bulk(burst, n);
+                free_unsent(burst, n);
                 if (!first_rx) {
                     first_rx = t;
                 }
@@ -943,11 +951,12 @@ run_rx(const struct options *o, const struct port *rx)
                 last = now;
             } else {
                 other++;
+                if (answer_arp(o, rx, burst[i])) {
+                    burst[i] = NULL;
+                }
             }
         }
-        if (n) {
-            rte_pktmbuf_free_bulk(burst, n);
-        }
+        free_unsent(burst, n);
         if (o->count && received >= o->count) {
             break;
         }
@@ -1001,7 +1010,9 @@ run_echo(const struct options *o, const struct port *port)
                 answer[k++] = m;
             } else {
                 other++;
-                rte_pktmbuf_free(m);
+                if (!answer_arp(o, port, m)) {
+                    rte_pktmbuf_free(m);
+                }
             }
         }
         if (k) {
@@ -1038,6 +1049,34 @@ run_echo(const struct options *o, const struct port *port)
         .rx_seconds = (double) (last - first) / 1e9,
     };
     npp_report(stdout, o->quiet ? NULL : stderr, &r);
+}
+
+/* Answers an ARP request for the frames' source address on 'port' with
+ * 'm' itself.  Returns true when 'm' was used up (sent or freed). */
+static bool
+answer_arp(const struct options *o, const struct port *port,
+           struct rte_mbuf *m)
+{
+    if (m->nb_segs != 1
+        || !npp_arp_answer(rte_pktmbuf_mtod(m, uint8_t *), m->data_len,
+                           o->spec.src_ip, o->spec.src_mac)) {
+        return false;
+    }
+    if (!rte_eth_tx_burst(port->id, 0, &m, 1)) {
+        rte_pktmbuf_free(m);
+    }
+    return true;
+}
+
+/* Frees the buffers of 'burst' that are not NULL. */
+static void
+free_unsent(struct rte_mbuf **burst, uint16_t n)
+{
+    for (uint16_t i = 0; i < n; i++) {
+        if (burst[i]) {
+            rte_pktmbuf_free(burst[i]);
+        }
+    }
 }
 
 /* CLOCK_MONOTONIC in nanoseconds: the clock of the timestamps in frames, the

@@ -66,6 +66,13 @@ bool npp_frame_parse(const uint8_t *buf, size_t size, uint64_t *seq,
  * nothing, when the frame is not IPv4 UDP. */
 bool npp_frame_echo(uint8_t *buf, size_t size);
 
+/* When 'buf' of 'size' bytes is an ARP request for 'ip' (host byte order),
+ * turns it in place into the reply that 'mac' has 'ip' (addressed to the
+ * requester) and returns true, so that a guest's kernel can answer
+ * netpool-perf's frames.  Otherwise returns false, changing nothing. */
+bool npp_arp_answer(uint8_t *buf, size_t size, uint32_t ip,
+                    const uint8_t mac[6]);
+
 /* Parses "aa:bb:cc:dd:ee:ff" into 'mac'.  Returns false on anything else. */
 bool npp_parse_mac(const char *text, uint8_t mac[6]);
 

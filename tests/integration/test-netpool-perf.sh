@@ -5,8 +5,9 @@
 # netpool-perf tx delivers exactly the frames it counts to netpool-perf rx,
 # with no loss and no sequence gap, at 64 and 9000 bytes; loop mode sends
 # on one port and receives on the other in one process; latency mode gets
-# answers from an echo instance and measures their round trips; bad sizes
-# and addresses are refused.  Through OVS-DPDK: frames netpool-perf
+# answers from an echo instance and measures their round trips, and from
+# a kernel's UDP echo service (netpool-perf answers the kernel's ARP); bad
+# sizes and addresses are refused.  Through OVS-DPDK: frames netpool-perf
 # sends into the vhost-user socket of one dpdkvhostuserclient port come out
 # of the other into a second netpool-perf, each with its latency.
 #
@@ -21,7 +22,7 @@
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-plan 12
+plan 13
 
 perf_bin=$NETPOOL_BIN/netpool-perf
 vhost_points=(
@@ -38,6 +39,7 @@ restore_hugepages() {
     [ "$(cat "$HUGEPAGES")" = "$hugepages_saved" ] ||
         echo "$hugepages_saved" > "$HUGEPAGES" 2> /dev/null || true
 }
+# shellcheck disable=SC2154  # _perf_rc is set by the trap itself
 trap '_perf_rc=$?; topo_down > /dev/null 2>&1; restore_hugepages;
       (exit $_perf_rc); _test_on_exit' EXIT
 
@@ -72,11 +74,13 @@ perf() {
         "$(cat "$STATE/$name.err")"
     return "$rc"
 }
-# perf_bg NAME ARGS...: the same in the background, once it is ready.
+# perf_bg NAME ARGS...: the same in the background (its PID in
+# bg_pid[NAME]), once it is ready.
+declare -A bg_pid
 perf_bg() {
     local name=$1
     perf "$@" &
-    eval "pid_$name=$!"
+    bg_pid[$name]=$!
     wait_until 30 grep -q "netpool-perf: ready" "$STATE/$name.err" || true
 }
 key() { awk -v k="$2" '$1 == k { print $2 }' "$STATE/$1.out" 2> /dev/null || true; }
@@ -93,7 +97,7 @@ keys() {
 perf_bg rx64 rx --af-packet npp1 --count 2000 --wait 60 --lcore 0 --no-huge
 perf tx64 tx --af-packet npp0 --count 2000 --rate 20000 --lcore 1 --no-huge ||
     true
-wait "$pid_rx64" || true
+wait "${bg_pid[rx64]}" || true
 is "$(key tx64 sent)/$(key rx64 received)" 2000/2000 \
     "tx sends 2000 frames over AF_PACKET and rx receives all 2000"
 is "$(keys rx64 lost gaps late other)" "lost=0 gaps=0 late=0 other=0" \
@@ -104,7 +108,7 @@ perf_bg rx9k rx --af-packet npp1 --size 9000 --count 500 --wait 60 \
     --lcore 0 --no-huge
 perf tx9k tx --af-packet npp0 --size 9000 --count 500 --rate 5000 \
     --lcore 1 --no-huge || true
-wait "$pid_rx9k" || true
+wait "${bg_pid[rx9k]}" || true
 is "$(key rx9k received)/$(keys rx9k lost gaps)" "500/lost=0 gaps=0" \
     "9000-byte frames arrive whole, none lost"
 
@@ -120,7 +124,7 @@ is "$(keys loop sent received lost lat_kind)" \
 perf_bg echo echo --af-packet npp1 --idle 3 --wait 60 --lcore 0 --no-huge
 perf ping latency --af-packet npp0 --count 1000 --rate 2000 --lcore 1 \
     --no-huge || true
-wait "$pid_echo" || true
+wait "${bg_pid[echo]}" || true
 ok '[ "$(key ping sent)" = 1000 ] && [ "$(key ping received)" -gt 0 ]' \
     "echo answers the frames latency mode sends"
 is "$(key ping lat_kind)/$(key ping lat_samples)" \
@@ -128,6 +132,29 @@ is "$(key ping lat_kind)/$(key ping lat_samples)" \
     "latency mode measures a round trip for each answer"
 ok '[ "$(key echo received)" -ge "$(key ping received)" ]' \
     "echo reports the frames it answered"
+
+# A kernel "guest": a UDP echo service on npp1's address answers latency
+# mode once netpool-perf has answered the kernel's ARP request.
+ip -n "$ns" addr add 198.18.20.2/24 dev npp1
+ip netns exec "$ns" python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("198.18.20.2", 9001))
+s.settimeout(60)
+print("ready", flush=True)
+while True:
+    data, peer = s.recvfrom(10000)
+    s.sendto(data, peer)
+' > "$STATE/udp-echo.out" 2>&1 &
+bg_pid[udp-echo]=$!
+wait_until 20 grep -q ready "$STATE/udp-echo.out" || true
+npp1_mac=$(ip netns exec "$ns" cat /sys/class/net/npp1/address)
+perf kping latency --af-packet npp0 --dst-mac "$npp1_mac" \
+    --src-ip 198.18.20.1 --dst-ip 198.18.20.2 --count 200 --rate 200 \
+    --lcore 1 --no-huge || true
+kill "${bg_pid[udp-echo]}" 2> /dev/null || true
+ok '[ "$(key kping received)" -gt 0 ] && [ "$(key kping lat_kind)" = round-trip ]' \
+    "a guest kernel's UDP echo service answers latency mode (netpool-perf answers its ARP)"
 
 # Bad command lines: exit status 2 before DPDK starts.
 status() {
@@ -198,7 +225,7 @@ wait_until 60 connected || true
 is "$(iface vhu0 link_state)/$(iface vhu1 link_state)" up/up \
     "${vhost_points[0]}"
 wait "$pid_vtx" || true
-wait "$pid_vrx" || true
+wait "${bg_pid[vrx]}" || true
 is "$(key vtx sent)/$(key vrx received)" 2000/2000 "${vhost_points[1]}"
 is "$(keys vrx lost gaps late)" "lost=0 gaps=0 late=0" "${vhost_points[2]}"
 is "$(key vrx lat_samples)/$(key vrx lat_kind)" 2000/one-way \

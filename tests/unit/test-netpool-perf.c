@@ -176,6 +176,42 @@ test_echo(void **state)
     assert_memory_equal(buf, orig, sizeof buf);
 }
 
+/* An ARP request for our address becomes our reply to the requester;
+ * a request for another address, or a reply, is left alone. */
+static void
+test_arp(void **state)
+{
+    static const uint8_t ours[6] = {0x02, 0x4e, 0x50, 0, 0, 0x01};
+    static const uint8_t request[42] = {
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff,         /* broadcast */
+        0x02, 0,    0,    0,    0,    0x09,         /* requester */
+        0x08, 0x06,                                 /* ARP */
+        0,    1,    0x08, 0,    6,    4,    0,   1, /* Ethernet/IPv4 request */
+        0x02, 0,    0,    0,    0,    0x09, 198, 18, 20, 2, /* sender */
+        0,    0,    0,    0,    0,    0,    198, 18, 20, 1, /* target */
+    };
+    static const uint8_t reply[42] = {
+        0x02, 0,    0,    0,  0,    0x09, /* to the requester */
+        0x02, 0x4e, 0x50, 0,  0,    1,    /* from us */
+        0x08, 0x06, 0,    1,  0x08, 0,    6, 4, 0, 2, 0x02, 0x4e, 0x50, 0,  0,
+        1,    198,  18,   20, 1,    0x02, 0, 0, 0, 0, 0x09, 198,  18,   20, 2,
+    };
+    uint8_t buf[60];
+
+    (void) state;
+    memset(buf, 0, sizeof buf);
+    memcpy(buf, request, sizeof request);
+    assert_true(npp_arp_answer(buf, sizeof buf, 0xc6121401, ours));
+    assert_memory_equal(buf, reply, sizeof reply);
+    /* Now a reply: not answered. */
+    assert_false(npp_arp_answer(buf, sizeof buf, 0xc6121401, ours));
+
+    memcpy(buf, request, sizeof request);
+    assert_false(npp_arp_answer(buf, sizeof buf, 0xc6121403, ours));
+    assert_memory_equal(buf, request, sizeof request);
+    assert_false(npp_arp_answer(buf, 41, 0xc6121401, ours));
+}
+
 /* MACs and addresses from the command line; only 198.18.0.0/15. */
 static void
 test_parse_args(void **state)
@@ -352,6 +388,7 @@ main(void)
         cmocka_unit_test(test_stamp_parse),
         cmocka_unit_test(test_parse_rejects),
         cmocka_unit_test(test_echo),
+        cmocka_unit_test(test_arp),
         cmocka_unit_test(test_parse_args),
         cmocka_unit_test(test_seq),
         cmocka_unit_test(test_hist),
