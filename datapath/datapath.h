@@ -331,6 +331,21 @@ struct json_object *dp_reconciler_records(struct store *store);
 #define DP_VIF_METER_BASE 0x4e500000u
 #define DP_VIF_KBPS_MAX 100000000 /* Largest rate limit: 100 Gbit/s. */
 
+/* Folder of the vhost-user sockets of VIFs on a dpdk host: one folder per
+ * host UUID, one socket per VIF port, "<port>.sock".  QEMU (or
+ * netpool-perf) serves the socket; OVS's dpdkvhostuserclient port
+ * connects to it, and reconnects when the server comes back. */
+#define DP_VHOST_ROOT "/run/netpool/vhost"
+
+/* Returns the vhost-user socket of VIF port 'port' (dp_vif_port_name()) on
+ * host 'host', a new string. */
+char *dp_vif_vhost_socket(const char *host, const char *port);
+
+/* Returns true if VIF record 'vif' has other_config:vhost-user=external: on
+ * a dpdk host its port exists whether or not its VM runs, for a process
+ * that serves the socket itself (netpool-perf). */
+bool dp_vif_vhost_external(struct json_object *vif);
+
 /* Returns the rate limit of VIF record 'vif' in kbit/s: its
  * qos_algorithm_params:kbps (a decimal from 1 to DP_VIF_KBPS_MAX) when its
  * qos_algorithm_type is "ratelimit", else 0 (none). */

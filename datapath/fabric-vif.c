@@ -9,6 +9,11 @@
  * first plugged VIF; a VIF on a VLAN network sits on the parent PIF's
  * bridge with the VLAN as its access tag, beside the fake bridge.  A rate
  * limit is written as the interface's ingress policing, as XenServer does.
+ * On a host whose datapath is dpdk the port is a vhost-user client port
+ * (dpdkvhostuserclient) on the socket the VM's QEMU serves
+ * (dp_vif_vhost_socket()); a VIF whose other_config:vhost-user is
+ * "external" has that port whatever its VM does, for a process such as
+ * netpool-perf that serves the socket itself (a guest without a VM).
  * Pure, like fabric.c.
  */
 #include "datapath/datapath.h"
@@ -19,6 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <json-c/json.h>
+
+#include "lib/xalloc.h"
 
 static bool vif_on_host(struct json_object *vif, struct json_object *vm,
                         const char *host);
@@ -34,6 +41,8 @@ static struct json_object *new_vif_port(const char *uuid,
                                         struct json_object *vif,
                                         const char *name, int64_t mtu,
                                         int64_t tag);
+static void set_vhost_user(struct json_object *port, const char *name,
+                           const char *host);
 static const char *field(struct json_object *record, const char *name);
 static const char *map_field(struct json_object *record, const char *map,
                              const char *key);
@@ -51,6 +60,18 @@ dp_vif_port_name(int64_t index, const char *device, char name[IF_NAMESIZE])
     }
     snprintf(name, IF_NAMESIZE, "vif%d.%d", (int) index, (int) number);
     return true;
+}
+
+char *
+dp_vif_vhost_socket(const char *host, const char *port)
+{
+    return xasprintf("%s/%s/%s.sock", DP_VHOST_ROOT, host, port);
+}
+
+bool
+dp_vif_vhost_external(struct json_object *vif)
+{
+    return !strcmp(map_field(vif, "other_config", "vhost-user"), "external");
 }
 
 int64_t
@@ -78,6 +99,7 @@ dp_fabric_add_vifs(struct json_object *bridges, struct json_object *records,
     struct json_object *networks = json_object_object_get(records, "network");
     struct json_object *vms = json_object_object_get(records, "VM");
     struct json_object *vifs = json_object_object_get(records, "VIF");
+    bool dpdk = !strcmp(dp_host_datapath(records, host), "dpdk");
 
     if (!vifs) {
         return;
@@ -85,13 +107,15 @@ dp_fabric_add_vifs(struct json_object *bridges, struct json_object *records,
     json_object_object_foreach (vifs, uuid, vif) {
         struct json_object *vm = json_object_object_get(vms, field(vif, "VM"));
         const char *network_uuid = field(vif, "network");
+        bool vhost_user = dpdk && !*map_field(vif, "other_config", "netns");
         struct json_object *network =
             json_object_object_get(networks, network_uuid);
         int64_t index;
         char name[IF_NAMESIZE];
 
         if (!dp_record_bool(vif, "currently_attached") || !vm || !network
-            || !vif_on_host(vif, vm, host)
+            || !(vif_on_host(vif, vm, host)
+                 || (dpdk && dp_vif_vhost_external(vif)))
             || !parse_int(map_field(vm, "other_config", DP_VIF_INDEX_KEY), 1,
                           DP_VIF_INDEX_MAX, &index)
             || !dp_vif_port_name(index, field(vif, "device"), name)) {
@@ -103,9 +127,13 @@ dp_fabric_add_vifs(struct json_object *bridges, struct json_object *records,
         if (!br) {
             continue;
         }
-        json_object_object_add(
-            json_object_object_get(br, "ports"), name,
-            new_vif_port(uuid, vif, name, dp_record_int(network, "MTU"), tag));
+        struct json_object *port =
+            new_vif_port(uuid, vif, name, dp_record_int(network, "MTU"), tag);
+        if (vhost_user) {
+            set_vhost_user(port, name, host);
+        }
+        json_object_object_add(json_object_object_get(br, "ports"), name,
+                               port);
     }
 }
 
@@ -254,6 +282,23 @@ new_vif_port(const char *uuid, struct json_object *vif, const char *name,
     json_object_object_add(json_object_object_get(port, "interfaces"), name,
                            iface);
     return port;
+}
+
+/* Makes interface 'name' of 'port' a vhost-user client port on the
+ * socket of its VIF on 'host'. */
+static void
+set_vhost_user(struct json_object *port, const char *name, const char *host)
+{
+    struct json_object *iface = json_object_object_get(
+        json_object_object_get(port, "interfaces"), name);
+    char *socket = dp_vif_vhost_socket(host, name);
+
+    json_object_object_add(iface, "type",
+                           json_object_new_string("dpdkvhostuserclient"));
+    json_object_object_add(json_object_object_get(iface, "options"),
+                           "vhost-server-path",
+                           json_object_new_string(socket));
+    free(socket);
 }
 
 /* Record fields. */

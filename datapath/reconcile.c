@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <event2/event.h>
 #include <json-c/json.h>
 
@@ -35,6 +36,7 @@ struct dp_reconciler {
 static void store_changed(void *reconciler_, uint64_t seq);
 static void ovs_changed(void *reconciler_);
 static void run(evutil_socket_t, short, void *reconciler_);
+static void make_vhost_dir(const char *host);
 
 int
 dp_reconciler_create(struct event_base *base, struct store *store,
@@ -149,8 +151,12 @@ run(evutil_socket_t fd, short what, void *reconciler_)
     const char *datapath = dp_host_datapath(records, r->host);
     struct json_object *desired = dp_fabric_build(
         records, r->host, dp_datapath_type(datapath, r->datapath_type));
-    /* Only a dpdk host needs its hugepage folder, for dpdk-extra. */
+    /* Only a dpdk host needs its hugepage folder, for dpdk-extra, and the
+     * folder of its VIFs' vhost-user sockets. */
     char *huge_dir = strcmp(datapath, "dpdk") ? NULL : dp_hugepages_dir();
+    if (huge_dir) {
+        make_vhost_dir(r->host);
+    }
     struct json_object *root = json_object_new_object();
     json_object_object_add(root, "other_config",
                            dp_dpdk_build(records, r->host, huge_dir));
@@ -185,4 +191,19 @@ run(evutil_socket_t fd, short what, void *reconciler_)
     dp_vif_flows_sync(r->vif_flows, records, desired, r->ovs);
     json_object_put(desired);
     json_object_put(records);
+}
+
+/* Makes the folder of host 'host''s vhost-user sockets (DP_VHOST_ROOT/HOST),
+ * where QEMU and netpool-perf serve them. */
+static void
+make_vhost_dir(const char *host)
+{
+    char *dir = xasprintf("%s/%s", DP_VHOST_ROOT, host);
+
+    mkdir("/run/netpool", 0755);
+    mkdir(DP_VHOST_ROOT, 0755);
+    if (mkdir(dir, 0755) && errno != EEXIST) {
+        log_warn("%s: %s", dir, strerror(errno));
+    }
+    free(dir);
 }

@@ -354,6 +354,13 @@ check_vif_value(const char *field, const char *map_key,
             return np_error_new(ERR_INVALID_VALUE, "other_config:netns", netns,
                                 NULL);
         }
+        const char *vhost =
+            map_key ? (!strcmp(map_key, "vhost-user") ? text : NULL)
+                    : str_member(value, "vhost-user");
+        if (vhost && *vhost && strcmp(vhost, "external")) {
+            return np_error_new(ERR_INVALID_VALUE, "other_config:vhost-user",
+                                vhost, NULL);
+        }
     } else if (!strcmp(field, "ipv4_allowed") && !map_key
                && json_object_is_type(value, json_type_array)) {
         for (size_t i = 0; i < json_object_array_length(value); i++) {
@@ -516,7 +523,9 @@ vm_index(struct json_object *vm_record)
 
 /* Plugs or unplugs the VIF named by the call's argument.  Plugging needs
  * somewhere for the VIF to be: a namespace guest (other_config:netns, a
- * namespace that exists) or a running VM. */
+ * namespace that exists), a vhost-user port that an outside process
+ * serves (other_config:vhost-user=external, for netpool-perf) or a
+ * running VM. */
 static struct np_error *
 set_attached(struct api_call *call, bool attached)
 {
@@ -552,7 +561,7 @@ set_attached(struct api_call *call, bool attached)
             error = np_error_new(ERR_INVALID_VALUE, "other_config:netns",
                                  netns, NULL);
         }
-    } else if (attached) {
+    } else if (attached && !dp_vif_vhost_external(vif)) {
         struct json_object *vm = store_get(store, "VM", vm_uuid);
         const char *state = vm ? str_member(vm, "power_state") : "";
         if (!state || (strcmp(state, "Running") && strcmp(state, "Paused"))) {

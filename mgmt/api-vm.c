@@ -30,8 +30,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 #include <json-c/json.h>
+#include <linux/magic.h>
 
 #include "datapath/datapath.h"
 #include "lib/error.h"
@@ -106,6 +108,9 @@ static struct np_error *backend_error(const char *uuid, const char *why);
 static struct json_object *find(struct store *, const char *class,
                                 const char *field, const char *value);
 static const char *str_field(struct json_object *, const char *key);
+static void use_vhost_user(struct api_vm *, struct vm_config *);
+static bool host_is_dpdk(struct api_vm *);
+static bool has_vifs(struct api_vm *, const char *uuid);
 static int64_t int_field(struct json_object *, const char *key);
 static bool bool_arg(const struct api_call *, size_t i);
 
@@ -362,6 +367,13 @@ vm_suspend(struct api_call *call, struct json_object **result, bool *deferred)
     char why[VM_WHY_SIZE];
 
     if (error) {
+        return error;
+    }
+    if (host_is_dpdk(avm) && has_vifs(avm, uuid)) {
+        /* Its vhost-user NICs are plugged after the domain starts, which
+         * a domain restored from a saved state cannot wait for. */
+        error = np_error_new(ERR_VM_LACKS_FEATURE_SUSPEND, uuid, NULL);
+        json_object_put(vm);
         return error;
     }
     char *file = suspend_file(avm, uuid);
@@ -717,6 +729,7 @@ start_domain(struct api_vm *avm, const char *uuid, struct json_object *vm,
     if (error) {
         goto out;
     }
+    use_vhost_user(avm, config);
     /* Its disks: the VDIs of its VBDs (api-storage.c). */
     error = api_storage_attach_disks(store, uuid, config);
     if (error) {
@@ -735,6 +748,13 @@ start_domain(struct api_vm *avm, const char *uuid, struct json_object *vm,
     int64_t needed = config->memory.dynamic_max
                      + vm_memory_overhead(&config->memory, config->vcpus);
     error = vm_check_admission(needed, host_free_memory(avm, NULL));
+    if (!error && config->shared_memory) {
+        /* Its memory comes from hugepages, in whole 2 MiB pages. */
+        int64_t page = 2 * 1024 * 1024;
+        error = dp_hugepages_check((config->memory.dynamic_max + page - 1)
+                                       / page * page,
+                                   dp_hugepages_free());
+    }
     if (error) {
         goto out;
     }
@@ -1177,12 +1197,18 @@ sync_nics(struct api_vm *avm, struct json_object *vm)
     struct np_error *error;
 
     error = vm_config_from_records(vm, vifs, networks, index, &config);
+    if (!error) {
+        use_vhost_user(avm, config);
+    }
     for (size_t i = 0; !error && i < config->n_nics; i++) {
         const struct vm_nic *nic = &config->nics[i];
         struct json_object *vif = json_object_object_get(vifs, nic->vif);
         bool attached = json_object_get_boolean(
             json_object_object_get(vif, "currently_attached"));
-        bool present = if_nametoindex(nic->tap) != 0;
+        /* A vhost-user NIC's socket exists exactly while the domain
+         * has the NIC, as a tap does. */
+        bool present = *nic->vhost ? !access(nic->vhost, F_OK)
+                                   : if_nametoindex(nic->tap) != 0;
         char why[VM_WHY_SIZE];
 
         if (attached && !present) {
@@ -1205,6 +1231,54 @@ sync_nics(struct api_vm *avm, struct json_object *vm)
     vm_config_destroy(config);
     json_object_put(vifs);
     json_object_put(networks);
+}
+
+/* On a host whose datapath is dpdk, gives every NIC of 'config' its
+ * vhost-user socket (the one OVS's dpdkvhostuserclient port of the VIF
+ * connects to) and the domain shared hugepage memory, from the hugetlbfs
+ * mount if there is one, else from an anonymous hugepage memfd. */
+static void
+use_vhost_user(struct api_vm *avm, struct vm_config *config)
+{
+    if (!host_is_dpdk(avm)) {
+        return;
+    }
+    for (size_t i = 0; i < config->n_nics; i++) {
+        struct vm_nic *nic = &config->nics[i];
+        char *socket = dp_vif_vhost_socket(avm->api->host_uuid, nic->tap);
+        snprintf(nic->vhost, sizeof nic->vhost, "%s", socket);
+        free(socket);
+    }
+    char *dir = dp_hugepages_dir();
+    struct statfs fs;
+    if (statfs(dir, &fs) || fs.f_type != HUGETLBFS_MAGIC) {
+        dir[0] = '\0';
+    }
+    config->shared_memory = dir;
+}
+
+/* Returns true if this host's datapath is dpdk (its VIFs are vhost-user
+ * ports). */
+static bool
+host_is_dpdk(struct api_vm *avm)
+{
+    struct json_object *records = json_object_new_object();
+    json_object_object_add(records, "host",
+                           store_get_all(avm->api->store, "host"));
+    bool dpdk =
+        !strcmp(dp_host_datapath(records, avm->api->host_uuid), "dpdk");
+    json_object_put(records);
+    return dpdk;
+}
+
+/* Returns true if VM 'uuid' has a VIF. */
+static bool
+has_vifs(struct api_vm *avm, const char *uuid)
+{
+    struct json_object *vifs = find(avm->api->store, "VIF", "VM", uuid);
+    bool any = json_object_array_length(vifs) > 0;
+    json_object_put(vifs);
+    return any;
 }
 
 /* Writes the host's virtualization, memory_total and memory_free. */

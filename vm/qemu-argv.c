@@ -132,6 +132,7 @@ vm_config_destroy(struct vm_config *config)
     free(config->kernel);
     free(config->ramdisk);
     free(config->args);
+    free(config->shared_memory);
     free(config);
 }
 
@@ -157,6 +158,24 @@ vm_qemu_argv(const struct vm_config *config, enum vm_accel accel,
     add(argv, &n, "-m");
     add(argv, &n, "%" PRId64 "M",
         (config->memory.dynamic_max + MIB - 1) / MIB);
+    if (config->shared_memory) {
+        /* vhost-user maps the whole guest memory: shared hugepages. */
+        int64_t mib = (config->memory.dynamic_max + MIB - 1) / MIB;
+        add(argv, &n, "-object");
+        if (*config->shared_memory) {
+            add(argv, &n,
+                "memory-backend-file,id=mem,size=%" PRId64
+                "M,mem-path=%s,share=on",
+                mib, config->shared_memory);
+        } else {
+            add(argv, &n,
+                "memory-backend-memfd,id=mem,size=%" PRId64
+                "M,hugetlb=on,hugetlbsize=2M,share=on",
+                mib);
+        }
+        add(argv, &n, "-machine");
+        add(argv, &n, "memory-backend=mem");
+    }
     add(argv, &n, "-smp");
     add(argv, &n, "%" PRId64, config->vcpus);
     add(argv, &n, "-nodefaults");
@@ -177,6 +196,12 @@ vm_qemu_argv(const struct vm_config *config, enum vm_accel accel,
     for (size_t i = 0; i < config->n_nics && n + 8 < MAX_ARGS; i++) {
         const struct vm_nic *nic = &config->nics[i];
 
+        if (*nic->vhost) {
+            /* QEMU waits for a vhost-user NIC's peer before it finishes
+             * starting, and OVS's port of the VIF comes with the running
+             * domain: the NIC is hot-plugged once the domain runs. */
+            continue;
+        }
         add(argv, &n, "-netdev");
         add(argv, &n, "tap,id=net%d,ifname=%s,script=no,downscript=no",
             nic->device, nic->tap);

@@ -53,6 +53,10 @@ static int qmp(struct qemu_backend *, const char *uuid, const char *command,
 static int qemu_destroy(struct vm_backend *, const char *uuid, char *why);
 static int run_qemu(char **argv, const char *log, char *why);
 static void tap_up(const char *name);
+static int add_vhost_chardev(struct qemu_backend *, const char *uuid,
+                             const struct vm_nic *, char *why);
+static void remove_vhost_chardev(struct qemu_backend *, const char *uuid,
+                                 const struct vm_nic *);
 static bool pid_gone(pid_t pid);
 static void sleep_ms(int ms);
 static void tail_of(const char *file, char *why, const char *prefix);
@@ -150,6 +154,13 @@ qemu_start(struct vm_backend *backend_, const struct vm_config *config,
         incoming = xasprintf("exec:cat '%s'", resume_file);
     }
 
+    /* A vhost-user NIC is plugged once the domain runs, when its socket
+     * does not exist: none may be left from an earlier run. */
+    for (size_t i = 0; i < config->n_nics; i++) {
+        if (*config->nics[i].vhost) {
+            unlink(config->nics[i].vhost);
+        }
+    }
     struct vm_qemu_paths paths = {.qmp = qmp_path,
                                   .serial = serial,
                                   .pidfile = pidfile,
@@ -332,14 +343,31 @@ qemu_nic_plug(struct vm_backend *backend_, const char *uuid,
     int error;
 
     snprintf(id, sizeof id, "net%d", nic->device);
-    json_object_object_add(args, "type", json_object_new_string("tap"));
+    if (*nic->vhost) {
+        error = add_vhost_chardev(backend, uuid, nic, why);
+        if (error) {
+            json_object_put(args);
+            return error;
+        }
+        char chardev[32];
+        snprintf(chardev, sizeof chardev, "chr%d", nic->device);
+        json_object_object_add(args, "type",
+                               json_object_new_string("vhost-user"));
+        json_object_object_add(args, "chardev",
+                               json_object_new_string(chardev));
+    } else {
+        json_object_object_add(args, "type", json_object_new_string("tap"));
+        json_object_object_add(args, "ifname",
+                               json_object_new_string(nic->tap));
+        json_object_object_add(args, "script", json_object_new_string("no"));
+        json_object_object_add(args, "downscript",
+                               json_object_new_string("no"));
+    }
     json_object_object_add(args, "id", json_object_new_string(id));
-    json_object_object_add(args, "ifname", json_object_new_string(nic->tap));
-    json_object_object_add(args, "script", json_object_new_string("no"));
-    json_object_object_add(args, "downscript", json_object_new_string("no"));
     error = qmp(backend, uuid, "netdev_add", args, NULL, why);
     json_object_put(args);
     if (error) {
+        remove_vhost_chardev(backend, uuid, nic);
         return error;
     }
     tap_up(nic->tap);
@@ -354,6 +382,12 @@ qemu_nic_plug(struct vm_backend *backend_, const char *uuid,
     json_object_object_add(args, "mac", json_object_new_string(nic->mac));
     json_object_object_add(args, "romfile", json_object_new_string(""));
     json_object_object_add(args, "csum", json_object_new_boolean(false));
+    if (*nic->vhost && backend->accel == VM_ACCEL_TCG) {
+        /* Without KVM's irqfd, QEMU 7.2 crashes wiring a vhost-user NIC's
+         * MSI-X vectors when the guest starts the device (in
+         * msix_set_vector_notifiers): it gets INTx interrupts instead. */
+        json_object_object_add(args, "vectors", json_object_new_int(0));
+    }
     error = qmp(backend, uuid, "device_add", args, NULL, why);
     json_object_put(args);
     if (error) {
@@ -362,6 +396,7 @@ qemu_nic_plug(struct vm_backend *backend_, const char *uuid,
         json_object_object_add(args, "id", json_object_new_string(id));
         qmp(backend, uuid, "netdev_del", args, NULL, ignored);
         json_object_put(args);
+        remove_vhost_chardev(backend, uuid, nic);
     }
     return error;
 }
@@ -383,7 +418,20 @@ qemu_nic_unplug(struct vm_backend *backend_, const char *uuid,
         return error;
     }
     /* The guest lets go of the device asynchronously; the netdev goes
-     * with it once it did. */
+     * with it once it did (a vhost-user netdev taken from under its
+     * device aborts QEMU when the guest next touches the device). */
+    char path[64];
+    snprintf(path, sizeof path, "/machine/peripheral/%s", id);
+    args = json_object_new_object();
+    json_object_object_add(args, "path", json_object_new_string(path));
+    for (int i = 0; i < 50; i++) {
+        char ignored[VM_WHY_SIZE];
+        if (qmp(backend, uuid, "qom-list", args, NULL, ignored)) {
+            break;
+        }
+        sleep_ms(100);
+    }
+    json_object_put(args);
     args = json_object_new_object();
     snprintf(id, sizeof id, "net%d", nic->device);
     json_object_object_add(args, "id", json_object_new_string(id));
@@ -395,7 +443,57 @@ qemu_nic_unplug(struct vm_backend *backend_, const char *uuid,
         sleep_ms(100);
     }
     json_object_put(args);
+    remove_vhost_chardev(backend, uuid, nic);
     return 0;
+}
+
+/* Adds the socket chardev "chr<device>" serving 'nic''s vhost-user
+ * socket to domain 'uuid'. */
+static int
+add_vhost_chardev(struct qemu_backend *backend, const char *uuid,
+                  const struct vm_nic *nic, char *why)
+{
+    struct json_object *path = json_object_new_object();
+    struct json_object *addr = json_object_new_object();
+    struct json_object *data = json_object_new_object();
+    struct json_object *chardev = json_object_new_object();
+    struct json_object *args = json_object_new_object();
+    char id[32];
+
+    snprintf(id, sizeof id, "chr%d", nic->device);
+    json_object_object_add(path, "path", json_object_new_string(nic->vhost));
+    json_object_object_add(addr, "type", json_object_new_string("unix"));
+    json_object_object_add(addr, "data", path);
+    json_object_object_add(data, "addr", addr);
+    json_object_object_add(data, "server", json_object_new_boolean(true));
+    json_object_object_add(data, "wait", json_object_new_boolean(false));
+    json_object_object_add(chardev, "type", json_object_new_string("socket"));
+    json_object_object_add(chardev, "data", data);
+    json_object_object_add(args, "id", json_object_new_string(id));
+    json_object_object_add(args, "backend", chardev);
+    int error = qmp(backend, uuid, "chardev-add", args, NULL, why);
+    json_object_put(args);
+    return error;
+}
+
+/* Removes 'nic''s vhost-user chardev from domain 'uuid', and its socket,
+ * if it has one. */
+static void
+remove_vhost_chardev(struct qemu_backend *backend, const char *uuid,
+                     const struct vm_nic *nic)
+{
+    char ignored[VM_WHY_SIZE];
+    char id[32];
+
+    if (!*nic->vhost) {
+        return;
+    }
+    snprintf(id, sizeof id, "chr%d", nic->device);
+    struct json_object *args = json_object_new_object();
+    json_object_object_add(args, "id", json_object_new_string(id));
+    qmp(backend, uuid, "chardev-remove", args, NULL, ignored);
+    json_object_put(args);
+    unlink(nic->vhost);
 }
 
 static int

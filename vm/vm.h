@@ -119,6 +119,8 @@ struct vm_nic {
     char tap[16];    /* Host tap device: the VIF's OVS port name. */
     char bridge[16]; /* Its network's bridge. */
     int64_t mtu;     /* Its network's MTU. */
+    char vhost[108]; /* vhost-user socket QEMU serves instead of a tap
+                      * (OVS-DPDK), or "". */
 };
 
 /* One virtual disk of a domain. */
@@ -142,6 +144,11 @@ struct vm_config {
     size_t n_nics;           /* Entries in 'nics'. */
     struct vm_disk *disks;   /* Disks, sorted by device. */
     size_t n_disks;          /* Entries in 'disks'. */
+    /* Guest memory a vhost-user backend maps (OVS-DPDK): NULL for private
+     * memory, else hugepages shared with other processes, from a file in
+     * this hugetlbfs folder, or from an anonymous hugepage memfd when it
+     * is "". */
+    char *shared_memory;
 };
 
 /* Builds a domain configuration from the VM record 'vm' (store JSON, with
@@ -176,7 +183,11 @@ struct vm_qemu_paths {
  * "-accel kvm|tcg", -m (dynamic_max, MiB), -smp, -kernel/-initrd/-append
  * from PV-kernel/PV-ramdisk/PV-args, one virtio-net-pci on its tap per NIC
  * (with the VIF's MAC, no option ROM, checksum offload off: OVS's
- * AF_PACKET ports pass partial checksums on unfixed), one virtio-blk per
+ * AF_PACKET ports pass partial checksums on unfixed) except NICs with a
+ * vhost-user socket, which are hot-plugged into the running domain (QEMU
+ * would wait for their peer, OVS, before it finishes starting); guest
+ * memory comes from 'config->shared_memory' when set, shared), one
+ * virtio-blk per
  * disk, -no-shutdown (a guest that powers off leaves QEMU waiting, so
  * that a guest's shutdown is told from a crash), QMP on 'paths->qmp', the serial console appended to
  * 'paths->serial', -daemonize with 'paths->pidfile', and -incoming

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 #include <string.h>
 #include <event2/event.h>
@@ -243,6 +245,71 @@ test_fabric_excluded(void **state)
         if (!cases[i].port) {
             /* A private network's bridge comes only with a VIF. */
             assert_null(path(f, "bridges", "xapi1", NULL, NULL));
+        }
+        json_object_put(f);
+        json_object_put(r);
+    }
+}
+
+/* On a dpdk host a VM's VIF is a vhost-user client port on the socket of
+ * its port name in the host's folder; a namespace guest's stays a veth
+ * port; a VIF with other_config:vhost-user=external has its port though
+ * its VM runs nowhere, and only on a dpdk host. */
+static void
+test_fabric_vhost_user(void **state)
+{
+    struct json_object *r =
+        records(NET2, ", 'other_config': {}", ", 'resident_on': '" HOST "'");
+    json_object_object_add(r, "host",
+                           fixture_json("{'" HOST "': {'datapath': 'dpdk'}}"));
+    struct json_object *f = dp_fabric_build(r, HOST, "netdev");
+    struct json_object *iface = path(f, "bridges", "xapi1", "ports", "vif1.2");
+    iface = path(iface, "interfaces", "vif1.2", NULL, NULL);
+    char *socket = dp_vif_vhost_socket(HOST, "vif1.2");
+
+    assert_non_null(iface);
+    assert_string_equal(fixture_string(iface, "type"), "dpdkvhostuserclient");
+    assert_string_equal(socket, DP_VHOST_ROOT "/" HOST "/vif1.2.sock");
+    assert_string_equal(
+        fixture_string(json_object_object_get(iface, "options"),
+                       "vhost-server-path"),
+        socket);
+    free(socket);
+    json_object_put(f);
+    json_object_put(r);
+
+    /* A namespace guest on a dpdk host. */
+    r = records(NET2, "", "");
+    json_object_object_add(r, "host",
+                           fixture_json("{'" HOST "': {'datapath': 'dpdk'}}"));
+    f = dp_fabric_build(r, HOST, "netdev");
+    iface = path(f, "bridges", "xapi1", "ports", "vif1.2");
+    assert_string_equal(
+        fixture_string(path(iface, "interfaces", "vif1.2", NULL, NULL),
+                       "type"),
+        "");
+    json_object_put(f);
+    json_object_put(r);
+
+    /* External: a port on a dpdk host only. */
+    static const char *const datapaths[] = {"dpdk", "netdev"};
+    for (size_t i = 0; i < 2; i++) {
+        char *host = NULL;
+        r = records(NET2, ", 'other_config': {'vhost-user': 'external'}", "");
+        assert_int_not_equal(
+            asprintf(&host, "{'" HOST "': {'datapath': '%s'}}", datapaths[i]),
+            -1);
+        json_object_object_add(r, "host", fixture_json(host));
+        free(host);
+        f = dp_fabric_build(r, HOST, "netdev");
+        iface = path(f, "bridges", "xapi1", "ports", "vif1.2");
+        if (i == 0) {
+            assert_string_equal(
+                fixture_string(path(iface, "interfaces", "vif1.2", NULL, NULL),
+                               "type"),
+                "dpdkvhostuserclient");
+        } else {
+            assert_null(iface);
         }
         json_object_put(f);
         json_object_put(r);
@@ -746,6 +813,7 @@ main(void)
         cmocka_unit_test(test_fabric_placement),
         cmocka_unit_test(test_fabric_excluded),
         cmocka_unit_test(test_fabric_qos),
+        cmocka_unit_test(test_fabric_vhost_user),
         cmocka_unit_test(test_guests),
         cmocka_unit_test(test_flows_locked),
         cmocka_unit_test(test_flows_meter),

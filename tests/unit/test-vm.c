@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 
 #include <string.h>
 #include <json-c/json.h>
@@ -370,6 +371,29 @@ test_qemu_argv(void **state)
                         "virtio-blk-pci,drive=disk1,id=blk1");
     vm_argv_free(argv);
     vm_argv_free(NULL);
+
+    /* vhost-user NICs are hot-plugged, not on the command line; guest
+     * memory is shared hugepages, from hugetlbfs or a memfd. */
+    paths.incoming = NULL;
+    snprintf(config->nics[0].vhost, sizeof config->nics[0].vhost,
+             "/run/netpool/vhost/h/vif7.0.sock");
+    config->shared_memory = strdup("/dev/hugepages");
+    argv = vm_qemu_argv(config, VM_ACCEL_TCG, &paths, false);
+    assert_string_equal(arg_after(argv, "-netdev", 0),
+                        "tap,id=net1,ifname=vif7.1,script=no,downscript=no");
+    assert_null(arg_after(argv, "-netdev", 1));
+    assert_string_equal(arg_after(argv, "-object", 0),
+                        "memory-backend-file,id=mem,size=128M,"
+                        "mem-path=/dev/hugepages,share=on");
+    assert_string_equal(arg_after(argv, "-machine", 0), "memory-backend=mem");
+    vm_argv_free(argv);
+    free(config->shared_memory);
+    config->shared_memory = strdup("");
+    argv = vm_qemu_argv(config, VM_ACCEL_TCG, &paths, false);
+    assert_string_equal(arg_after(argv, "-object", 0),
+                        "memory-backend-memfd,id=mem,size=128M,hugetlb=on,"
+                        "hugetlbsize=2M,share=on");
+    vm_argv_free(argv);
 
     /* No kernel: no -kernel, -initrd or -append. */
     free(config->kernel);
