@@ -18,14 +18,9 @@
 #include "datapath/datapath.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 #include <event2/event.h>
 #include <json-c/json.h>
 
@@ -42,8 +37,6 @@
 /* The longest a read may take before ovs-appctl gives up, in seconds. */
 #define APPCTL_TIMEOUT 5
 
-extern char **environ;
-
 struct dp_bond_status {
     struct store *store;          /* Where runtime fields go. */
     struct event_base *base;      /* The loop. */
@@ -52,20 +45,15 @@ struct dp_bond_status {
                                    * default. */
     struct dp_ovs *ovs;           /* OVSDB's view of the bonds. */
     struct json_object *links_up; /* Bond UUID → links_up last seen. */
-    pid_t child;                  /* Running reader, or 0. */
-    int fd;                       /* Its output, or -1. */
-    struct event *read_event;     /* Waits for its output. */
+    struct dp_child *child;       /* Running reader, or NULL. */
     struct event *recheck;        /* Reads again when a delay ends. */
-    char *output;                 /* What it printed so far. */
-    size_t size;                  /* Bytes in 'output'. */
     bool again;                   /* A read was asked for while one ran. */
 };
 
 static bool has_bonds(struct dp_bond_status *);
 static void start_read(struct dp_bond_status *);
-static void on_output(evutil_socket_t, short, void *status_);
+static void read_done(void *status_, const char *output, bool complete);
 static void on_recheck(evutil_socket_t, short, void *status_);
-static void finish_read(struct dp_bond_status *, bool complete);
 static void update(struct dp_bond_status *, struct json_object *bond_show,
                    struct json_object *lacp_show);
 static int64_t update_bond(struct dp_bond_status *, const char *uuid,
@@ -75,7 +63,6 @@ static int64_t update_bond(struct dp_bond_status *, const char *uuid,
                            struct json_object *observed, bool *changed);
 static int compare_devices(const void *a, const void *b);
 static const char *field(struct json_object *record, const char *name);
-static char *rundir_of(const char *remote);
 
 int
 dp_bond_status_create(struct event_base *base, struct store *store,
@@ -88,9 +75,8 @@ dp_bond_status_create(struct event_base *base, struct store *store,
     s->ovs = ovs;
     s->base = base;
     s->host = xstrdup(host);
-    s->rundir = rundir_of(remote);
+    s->rundir = dp_ovs_rundir(remote);
     s->links_up = json_object_new_object();
-    s->fd = -1;
     s->recheck = event_new(base, -1, 0, on_recheck, s);
     *statusp = s;
     return 0;
@@ -102,7 +88,7 @@ dp_bond_status_destroy(struct dp_bond_status *s)
     if (!s) {
         return;
     }
-    finish_read(s, false);
+    dp_child_stop(s->child);
     event_free(s->recheck);
     json_object_put(s->links_up);
     free(s->rundir);
@@ -145,88 +131,25 @@ has_bonds(struct dp_bond_status *s)
 }
 
 /* Starts `ovs-appctl bond/show` and `lacp/show` in a child whose output
- * on_output() collects. */
+ * read_done() gets; one shell runs both, so one child carries them. */
 static void
 start_read(struct dp_bond_status *s)
 {
-    char *target = NULL;
-    int fds[2];
-
-    if (s->rundir) {
-        char *pidfile = xasprintf("%s/ovs-vswitchd.pid", s->rundir);
-        FILE *f = fopen(pidfile, "r");
-        long pid;
-        if (f && fscanf(f, "%ld", &pid) == 1) {
-            target = xasprintf("%s/ovs-vswitchd.%ld.ctl", s->rundir, pid);
-        }
-        if (f) {
-            fclose(f);
-        }
-        free(pidfile);
-    }
-    if (pipe2(fds, O_CLOEXEC)) {
-        update(s, NULL, NULL);
-        free(target);
-        return;
-    }
-
-    /* One shell runs both, so one child and one pipe carry them. */
-    char timeout[32];
-    snprintf(timeout, sizeof timeout, "--timeout=%d", APPCTL_TIMEOUT);
-    char *const argv[] = {
-        "sh",
-        "-c",
-        "ovs-appctl $1 $2 bond/show; printf '" SEPARATOR "';"
-        " ovs-appctl $1 $2 lacp/show",
-        "sh",
-        timeout,
-        target ? xasprintf("--target=%s", target) : NULL,
-        NULL,
-    };
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
-    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null",
-                                     O_WRONLY, 0);
-    pid_t pid;
-    int error = posix_spawnp(&pid, "sh", &actions, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&actions);
-    free(argv[5]);
-    free(target);
-    close(fds[1]);
+    static const char script[] =
+        "t=\n"
+        "if [ -n \"$1\" ] && [ -r \"$1/ovs-vswitchd.pid\" ]; then\n"
+        "  t=\"--target=$1/ovs-vswitchd.$(cat \"$1/ovs-vswitchd.pid\").ctl\"\n"
+        "fi\n"
+        "ovs-appctl --timeout=$2 $t bond/show; printf '" SEPARATOR "'\n"
+        "ovs-appctl --timeout=$2 $t lacp/show\n";
+    char timeout[16];
+    snprintf(timeout, sizeof timeout, "%d", APPCTL_TIMEOUT);
+    const char *args[] = {s->rundir ? s->rundir : "", timeout, NULL};
+    int error = dp_child_start(s->base, script, args, 2 * APPCTL_TIMEOUT + 1,
+                               read_done, s, &s->child);
     if (error) {
         log_warn("cannot run ovs-appctl: %s", strerror(error));
-        close(fds[0]);
         update(s, NULL, NULL);
-        return;
-    }
-    fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK);
-    s->child = pid;
-    s->fd = fds[0];
-    s->read_event =
-        event_new(s->base, s->fd, EV_READ | EV_PERSIST, on_output, s);
-    event_add(s->read_event, NULL);
-}
-
-static void
-on_output(evutil_socket_t fd, short what, void *status_)
-{
-    struct dp_bond_status *s = status_;
-    char buf[4096];
-
-    for (;;) {
-        ssize_t n = read(fd, buf, sizeof buf);
-        if (n > 0) {
-            s->output = xrealloc(s->output, s->size + n + 1);
-            memcpy(s->output + s->size, buf, n);
-            s->size += n;
-            s->output[s->size] = '\0';
-        } else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-            return;
-        } else {
-            finish_read(s, true);
-            return;
-        }
     }
 }
 
@@ -242,49 +165,28 @@ on_recheck(evutil_socket_t fd, short what, void *status_)
     }
 }
 
-/* Ends the child's read: reaps it, and if 'complete' hands its output to
- * update(); then starts the read asked for meanwhile. */
+/* Ends the child's read: if 'complete' hands its output to update(); then
+ * starts the read asked for meanwhile. */
 static void
-finish_read(struct dp_bond_status *s, bool complete)
+read_done(void *status_, const char *output, bool complete)
 {
-    if (s->read_event) {
-        event_free(s->read_event);
-        s->read_event = NULL;
-    }
-    if (s->fd >= 0) {
-        close(s->fd);
-        s->fd = -1;
-    }
-    if (s->child) {
-        int wstatus = 0;
-        if (!complete) {
-            kill(s->child, SIGTERM);
-        }
-        /* Its output is closed, so it has exited or is about to. */
-        while (waitpid(s->child, &wstatus, 0) < 0 && errno == EINTR) {
-            continue;
-        }
-        s->child = 0;
-    }
+    struct dp_bond_status *s = status_;
+
+    s->child = NULL;
     if (complete) {
-        char *text = s->output ? s->output : "";
-        char *separator = strstr(text, SEPARATOR);
-        struct json_object *bond_show, *lacp_show;
+        const char *separator = strstr(output, SEPARATOR);
+        struct json_object *bond_show = NULL, *lacp_show = NULL;
         if (separator) {
-            *separator = '\0';
+            char *text = xasprintf("%.*s", (int) (separator - output), output);
             bond_show = *text ? bond_parse_bond_show(text) : NULL;
             lacp_show = bond_parse_lacp_show(separator + strlen(SEPARATOR));
-        } else {
-            bond_show = lacp_show = NULL;
+            free(text);
         }
         update(s, bond_show, lacp_show);
         json_object_put(bond_show);
         json_object_put(lacp_show);
     }
-    free(s->output);
-    s->output = NULL;
-    s->size = 0;
-    if (complete && s->again) {
+    if (s->again) {
         s->again = false;
         if (has_bonds(s)) {
             start_read(s);
@@ -461,22 +363,4 @@ compare_devices(const void *a_, const void *b_)
 {
     struct json_object *const *a = a_, *const *b = b_;
     return strcmp(field(*a, "device"), field(*b, "device"));
-}
-
-/* OVS keeps its database socket and its control sockets in one folder:
- * the folder of a "unix:DIR/db.sock" remote.  NULL for other remotes. */
-static char *
-rundir_of(const char *remote)
-{
-    if (!remote || strncmp(remote, "unix:", 5)) {
-        return NULL;
-    }
-    char *dir = xstrdup(remote + 5);
-    char *slash = strrchr(dir, '/');
-    if (!slash) {
-        free(dir);
-        return NULL;
-    }
-    *slash = '\0';
-    return dir;
 }
