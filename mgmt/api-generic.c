@@ -548,15 +548,7 @@ static struct np_error *
 get_object(struct api_call *call, const struct store_class *class, size_t arg,
            const char **uuid, struct json_object **record)
 {
-    struct np_error *error = api_arg_string(call, arg, "ref", uuid);
-    if (error) {
-        return error;
-    }
-    *record = store_get(call->api->store, class->name, *uuid);
-    if (!*record) {
-        return np_error_new(ERR_HANDLE_INVALID, class->name, *uuid, NULL);
-    }
-    return NULL;
+    return api_arg_ref(call, arg, class->name, "ref", uuid, record);
 }
 
 /* Checks a record given to <class>.create: only FIELD_CREATE fields (and

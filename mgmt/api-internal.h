@@ -69,6 +69,12 @@ struct np_error *api_arg_string(const struct api_call *call, size_t i,
                                 const char *name, const char **value);
 struct np_error *api_arg_object(const struct api_call *call, size_t i,
                                 const char *name, struct json_object **value);
+/* Reads argument 'i' (named 'name') as a reference to an existing object
+ * of 'class': stores its UUID and its record (a new reference), or
+ * answers HANDLE_INVALID(class, ref). */
+struct np_error *api_arg_ref(const struct api_call *call, size_t i,
+                             const char *class, const char *name,
+                             const char **uuid, struct json_object **record);
 
 /* Returns a copy of 'record' (borrowed) without the SECRET fields of
  * 'class'. */

@@ -42,9 +42,6 @@
 static api_method sr_create, sr_destroy;
 static api_method vdi_create, vdi_destroy, vdi_clone, vdi_copy;
 static api_method vbd_create, vbd_destroy;
-static struct np_error *get(struct api_call *, size_t arg, const char *class,
-                            const char *name, const char **uuid,
-                            struct json_object **record);
 static struct np_error *check_halted(struct store *, const char *vm);
 static const char *sr_location(struct store *, const char *sr);
 static struct np_error *run_qemu_img(const char *const argv[]);
@@ -154,7 +151,7 @@ sr_destroy(struct api_call *call, struct json_object **result, bool *deferred)
     struct np_error *error;
 
     if ((error = api_expect_args(call, 1))
-        || (error = get(call, 0, "SR", "SR", &uuid, &record))) {
+        || (error = api_arg_ref(call, 0, "SR", "SR", &uuid, &record))) {
         return error;
     }
     struct json_object *vdis = json_object_object_get(record, "VDIs");
@@ -238,7 +235,7 @@ vdi_destroy(struct api_call *call, struct json_object **result, bool *deferred)
     struct np_error *error;
 
     if ((error = api_expect_args(call, 1))
-        || (error = get(call, 0, "VDI", "VDI", &uuid, &record))) {
+        || (error = api_arg_ref(call, 0, "VDI", "VDI", &uuid, &record))) {
         return error;
     }
     struct json_object *vbds = json_object_object_get(record, "VBDs");
@@ -281,7 +278,7 @@ vdi_clone(struct api_call *call, struct json_object **result, bool *deferred)
     struct np_error *error;
 
     if ((error = api_expect_args(call, 1))
-        || (error = get(call, 0, "VDI", "VDI", &uuid, &source))) {
+        || (error = api_arg_ref(call, 0, "VDI", "VDI", &uuid, &source))) {
         return error;
     }
     char *clone = NULL;
@@ -303,7 +300,7 @@ vdi_copy(struct api_call *call, struct json_object **result, bool *deferred)
     struct np_error *error;
 
     if ((error = api_expect_args(call, 2))
-        || (error = get(call, 0, "VDI", "VDI", &uuid, &source))
+        || (error = api_arg_ref(call, 0, "VDI", "VDI", &uuid, &source))
         || (error = api_arg_string(call, 1, "sr", &sr))) {
         json_object_put(source);
         return error;
@@ -459,7 +456,7 @@ vbd_destroy(struct api_call *call, struct json_object **result, bool *deferred)
     struct np_error *error;
 
     if ((error = api_expect_args(call, 1))
-        || (error = get(call, 0, "VBD", "VBD", &uuid, &record))) {
+        || (error = api_arg_ref(call, 0, "VBD", "VBD", &uuid, &record))) {
         return error;
     }
     error = check_halted(call->api->store, record_string(record, "VM"));
@@ -570,21 +567,6 @@ api_storage_clone_disks(struct store *store, const char *source,
 }
 
 /* Helpers. */
-
-/* Reads argument 'arg' of 'call' as a reference to an existing object of
- * 'class' (argument name 'name'): HANDLE_INVALID otherwise. */
-static struct np_error *
-get(struct api_call *call, size_t arg, const char *class, const char *name,
-    const char **uuid, struct json_object **record)
-{
-    struct np_error *error = api_arg_string(call, arg, name, uuid);
-    if (error) {
-        return error;
-    }
-    *record = store_get(call->api->store, class, *uuid);
-    return *record ? NULL
-                   : np_error_new(ERR_HANDLE_INVALID, class, *uuid, NULL);
-}
 
 /* VM_BAD_POWER_STATE(vm, Halted, state) unless VM 'vm' is halted. */
 static struct np_error *

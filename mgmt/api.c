@@ -235,6 +235,19 @@ api_arg_string(const struct api_call *call, size_t i, const char *name,
 }
 
 struct np_error *
+api_arg_ref(const struct api_call *call, size_t i, const char *class,
+            const char *name, const char **uuid, struct json_object **record)
+{
+    struct np_error *error = api_arg_string(call, i, name, uuid);
+    if (error) {
+        return error;
+    }
+    *record = store_get(call->api->store, class, *uuid);
+    return *record ? NULL
+                   : np_error_new(ERR_HANDLE_INVALID, class, *uuid, NULL);
+}
+
+struct np_error *
 api_arg_object(const struct api_call *call, size_t i, const char *name,
                struct json_object **value)
 {
