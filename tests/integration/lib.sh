@@ -214,6 +214,47 @@ np_remote() {
     )
 }
 
+# --- Prometheus --------------------------------------------------------------
+
+# Starts a Prometheus server in node N that scrapes N's netpoold
+# (127.0.0.1:9440) every second and answers queries on 127.0.0.1:9441,
+# with its files under $STATE/prometheus; prometheus_down stops it, and so
+# does the test's exit.
+_prom_pid=
+prometheus_up() { # N
+    _prom_node=$1
+    _prom_dir=$STATE/prometheus
+    mkdir -p "$_prom_dir/data"
+    cat > "$_prom_dir/prometheus.yml" << CONF
+global:
+  scrape_interval: 1s
+scrape_configs:
+  - job_name: netpool
+    static_configs:
+      - targets: ['127.0.0.1:9440']
+CONF
+    on "$1" prometheus --config.file="$_prom_dir/prometheus.yml" \
+        --storage.tsdb.path="$_prom_dir/data" \
+        --web.listen-address=127.0.0.1:9441 > "$_prom_dir/log" 2>&1 &
+    _prom_pid=$!
+}
+prometheus_down() {
+    [ -n "$_prom_pid" ] || return 0
+    kill "$_prom_pid" 2> /dev/null || true
+    wait "$_prom_pid" 2> /dev/null || true
+    _prom_pid=
+}
+# The end of Prometheus's log, for a diagnostic.
+prometheus_log() { tail -3 "$_prom_dir/log"; }
+# Prints the value of the first result of PromQL QUERY, or nothing.
+promql() { # QUERY
+    on "$_prom_node" curl -sS --max-time 10 --data-urlencode "query=$1" \
+        http://127.0.0.1:9441/api/v1/query 2> /dev/null |
+        python3 -c 'import json,sys
+r = json.load(sys.stdin)["data"]["result"]
+print(r[0]["value"][1] if r else "")' 2> /dev/null
+}
+
 # --- exit handling -----------------------------------------------------------
 
 _test_on_error() {
@@ -224,6 +265,7 @@ _test_on_exit() {
     local rc=$? f
     set +e
     trap - ERR
+    prometheus_down
     # Keep the logs of what is still up, then tear it all down.
     if ! topo_down; then
         diag "topo_down reported a problem"

@@ -106,35 +106,10 @@ vifq="netpool_interface_receive_packets_total{vif=\"$vif1\",vm=\"$vm1\"}"
 wait_until 30 eval '[ -n "$(value "netpool_interface_receive_packets_total\{.*vif=\"$vif1\".*")" ]' ||
     true
 
-pdir=$STATE/prometheus
-mkdir -p "$pdir/data"
-cat > "$pdir/prometheus.yml" << CONF
-global:
-  scrape_interval: 1s
-scrape_configs:
-  - job_name: netpool
-    static_configs:
-      - targets: ['127.0.0.1:9440']
-CONF
-on 1 prometheus --config.file="$pdir/prometheus.yml" \
-    --storage.tsdb.path="$pdir/data" --web.listen-address=127.0.0.1:9441 \
-    > "$pdir/log" 2>&1 &
-prometheus_pid=$!
-stop_prometheus() {
-    kill "$prometheus_pid" 2> /dev/null || true
-    wait "$prometheus_pid" 2> /dev/null || true
-}
-trap 'stop_prometheus; _test_on_exit' EXIT
-promql() { # QUERY: the first result's value, or nothing
-    on 1 curl -sS --max-time 10 --data-urlencode "query=$1" \
-        http://127.0.0.1:9441/api/v1/query 2> /dev/null |
-        python3 -c 'import json,sys
-r = json.load(sys.stdin)["data"]["result"]
-print(r[0]["value"][1] if r else "")' 2> /dev/null
-}
+prometheus_up 1
 wait_until 60 eval '[ -n "$(promql "$vifq")" ]' || true
 before=$(promql "$vifq")
-[ -n "$before" ] || diag "$(tail -3 "$pdir/log")"
+[ -n "$before" ] || diag "$(prometheus_log)"
 # 400 frames from guest 1 (its MAC, to nobody), which OVS receives on vif1.0.
 send_frames "${PREFIX}h1g1" eth0 400 \
     "02aabbccddee${mac1//:/}88b5$(printf '00%.0s' {1..46})" 0.002
@@ -142,7 +117,7 @@ want=$((${before:-0} + 400))
 wait_until 30 eval '[ "$(promql "$vifq")" = "$want" ]' || true
 is "$(promql "$vifq")" "$want" \
     "PromQL: the VIF's received packets, labelled with its VM, grew by 400"
-stop_prometheus
+prometheus_down
 
 # --- VMs -----------------------------------------------------------------
 

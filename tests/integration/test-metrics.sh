@@ -34,37 +34,11 @@ ok '[[ $page != *password* && $page != *session* ]]' \
     "no secret appears in /metrics"
 
 # A Prometheus server in h1, scraping every second.
-pdir=$STATE/prometheus
-mkdir -p "$pdir/data"
-cat > "$pdir/prometheus.yml" <<CONF
-global:
-  scrape_interval: 1s
-scrape_configs:
-  - job_name: netpool
-    static_configs:
-      - targets: ['127.0.0.1:9440']
-CONF
-on 1 prometheus --config.file="$pdir/prometheus.yml" \
-    --storage.tsdb.path="$pdir/data" --web.listen-address=127.0.0.1:9441 \
-    > "$pdir/log" 2>&1 &
-prometheus_pid=$!
-stop_prometheus() {
-    kill "$prometheus_pid" 2> /dev/null || true
-    wait "$prometheus_pid" 2> /dev/null || true
-}
-trap 'stop_prometheus; _test_on_exit' EXIT
-
-promql() { # QUERY: print the first result's value, or nothing
-    on 1 curl -sS --max-time 10 --data-urlencode "query=$1" \
-        http://127.0.0.1:9441/api/v1/query 2> /dev/null \
-        | python3 -c 'import json,sys
-r = json.load(sys.stdin)["data"]["result"]
-print(r[0]["value"][1] if r else "")' 2> /dev/null
-}
+prometheus_up 1
 q='netpool_interface_receive_packets_total{device="eth2"}'
 wait_until 60 eval '[ -n "$(promql "$q")" ]' || true
 before=$(promql "$q")
-[ -n "$before" ] || diag "$(tail -3 "$pdir/log")"
+[ -n "$before" ] || diag "$(prometheus_log)"
 ok '[ -n "$before" ]' "Prometheus scrapes netpoold ($q = $before)"
 
 # 500 frames into h1's eth2 from the switch side of its wire.
@@ -105,7 +79,7 @@ ip -n "${PREFIX}switch" link set h1-eth1 up
 wait_until 30 eval '[ "$(raised PIF_CARRIER_UP)" = $((up0 + 1)) ]' || true
 is "$(raised PIF_CARRIER_UP)" "$((up0 + 1))" \
     "carrier back: PIF_CARRIER_UP counted"
-stop_prometheus
+prometheus_down
 
 # /metrics over TLS with the host certificate.
 topo_netpoold_stop 1 TERM
