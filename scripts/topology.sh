@@ -89,7 +89,7 @@
 
 TOPO_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 TOPO_OVS_SCHEMA=/usr/share/openvswitch/vswitch.ovsschema
-TOPO_OVS_DPDK=/usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk
+TOPO_OVS_DPDK=${TOPO_OVS_DPDK:-/usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk}
 TOPO_NICS=4        # eth0..eth3 per host
 TOPO_MTU=1500
 

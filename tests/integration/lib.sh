@@ -255,6 +255,52 @@ r = json.load(sys.stdin)["data"]["result"]
 print(r[0]["value"][1] if r else "")' 2> /dev/null
 }
 
+# --- DPDK --------------------------------------------------------------------
+
+# dpdk_require PAGES POINT...: the test runs its hosts on OVS-DPDK
+# (TOPO_DATAPATH=dpdk) and needs PAGES free 2 MiB hugepages.  Raises
+# /proc/sys/vm/nr_hugepages as far as that takes; the test's exit gives it
+# back as it was, after the topology (and whatever held hugepages) is
+# down.  Without the DPDK build of ovs-vswitchd, or with too few pages, it
+# says so, skips every POINT by name and ends the test.
+_dpdk_hugepages=/proc/sys/vm/nr_hugepages
+_dpdk_hugepages_saved=
+dpdk_require() { # PAGES POINT...
+    local wanted=$1 point why=
+    shift
+    export TOPO_DATAPATH=dpdk
+    dpdk_keep_hugepages
+    if [ ! -x "$TOPO_OVS_DPDK" ]; then
+        why="no DPDK build of ovs-vswitchd ($TOPO_OVS_DPDK)"
+    else
+        if [ "$(dpdk_free_pages)" -lt "$wanted" ]; then
+            echo $((_dpdk_hugepages_saved + wanted - $(dpdk_free_pages))) \
+                > "$_dpdk_hugepages" 2> /dev/null || true
+        fi
+        [ "$(dpdk_free_pages)" -ge "$wanted" ] ||
+            why="only $(dpdk_free_pages) of $wanted hugepages could be allocated"
+    fi
+    if [ -n "$why" ]; then
+        for point; do
+            skip "$point" "$why"
+        done
+        exit 0
+    fi
+}
+# The free 2 MiB hugepages now.
+dpdk_free_pages() { awk '/^HugePages_Free:/ { print $2 }' /proc/meminfo; }
+# Remembers nr_hugepages, which the test's exit gives back.
+dpdk_keep_hugepages() {
+    [ -n "$_dpdk_hugepages_saved" ] ||
+        _dpdk_hugepages_saved=$(cat "$_dpdk_hugepages")
+}
+_dpdk_restore_hugepages() {
+    [ -n "$_dpdk_hugepages_saved" ] || return 0
+    [ "$(cat "$_dpdk_hugepages")" = "$_dpdk_hugepages_saved" ] ||
+        echo "$_dpdk_hugepages_saved" > "$_dpdk_hugepages" 2> /dev/null ||
+        true
+}
+
 # --- exit handling -----------------------------------------------------------
 
 _test_on_error() {
@@ -271,6 +317,7 @@ _test_on_exit() {
         diag "topo_down reported a problem"
         rc=1
     fi
+    _dpdk_restore_hugepages
     # Sanitizer reports (netpoold writes its leak report as it exits).
     for f in "$TOPO_SANITIZER_DIR"/*; do
         [ -s "$f" ] || continue

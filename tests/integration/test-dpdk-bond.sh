@@ -46,38 +46,9 @@ points=(
     "lacp: the switch uses both again"
     "lacp: and traffic flows"
 )
-skip_all() {
-    local point
-    for point in "${points[@]}"; do
-        skip "$point" "$1"
-    done
-    exit 0
-}
-
-export TOPO_DATAPATH=dpdk
-if [ ! -x "$TOPO_OVS_DPDK" ]; then
-    skip_all "no DPDK build of ovs-vswitchd ($TOPO_OVS_DPDK)"
-fi
-
 # 256 MiB of socket memory; OVS-DPDK takes about 1 GB in all with four
 # ports' buffer pools, so reserve 600 2-MiB pages.
-HUGEPAGES=/proc/sys/vm/nr_hugepages
-HUGEPAGES_WANTED=600
-hugepages_saved=$(cat "$HUGEPAGES")
-restore_hugepages() {
-    [ "$(cat "$HUGEPAGES")" = "$hugepages_saved" ] ||
-        echo "$hugepages_saved" > "$HUGEPAGES" 2> /dev/null || true
-}
-trap '_dpdk_rc=$?; topo_down > /dev/null 2>&1; restore_hugepages;
-      (exit $_dpdk_rc); _test_on_exit' EXIT
-free_pages() { awk '/^HugePages_Free:/ { print $2 }' /proc/meminfo; }
-if [ "$(free_pages)" -lt "$HUGEPAGES_WANTED" ]; then
-    echo $((hugepages_saved + HUGEPAGES_WANTED - $(free_pages))) \
-        > "$HUGEPAGES" 2> /dev/null || true
-fi
-if [ "$(free_pages)" -lt "$HUGEPAGES_WANTED" ]; then
-    skip_all "only $(free_pages) of $HUGEPAGES_WANTED hugepages could be allocated"
-fi
+dpdk_require 600 "${points[@]}"
 
 topo_switch_up
 topo_host_up 1

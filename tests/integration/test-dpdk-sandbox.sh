@@ -29,37 +29,12 @@ points=(
     "management reaches the gateway through it"
     "sandbox down leaves nothing behind"
 )
-skip_all() {
-    local point
-    for point in "${points[@]}"; do
-        skip "$point" "$1"
-    done
-    exit 0
-}
-
 SANDBOX=(env SANDBOX_PREFIX="$PREFIX" SANDBOX_STATE="$STATE/sandbox"
     SANDBOX_BIN="$NETPOOL_BIN" DATAPATH=dpdk "$TEST_TOP/scripts/sandbox.sh")
-HUGEPAGES=/proc/sys/vm/nr_hugepages
-HUGEPAGES_WANTED=600
-hugepages_saved=$(cat "$HUGEPAGES")
-restore_hugepages() {
-    [ "$(cat "$HUGEPAGES")" = "$hugepages_saved" ] ||
-        echo "$hugepages_saved" > "$HUGEPAGES" 2> /dev/null || true
-}
-trap '_dpdk_rc=$?; "${SANDBOX[@]}" down > /dev/null 2>&1; topo_down \
-      > /dev/null 2>&1; restore_hugepages; (exit $_dpdk_rc); _test_on_exit' EXIT
-
-if [ ! -x "$TOPO_OVS_DPDK" ]; then
-    skip_all "no DPDK build of ovs-vswitchd ($TOPO_OVS_DPDK)"
-fi
-free_pages() { awk '/^HugePages_Free:/ { print $2 }' /proc/meminfo; }
-if [ "$(free_pages)" -lt "$HUGEPAGES_WANTED" ]; then
-    echo $((hugepages_saved + HUGEPAGES_WANTED - $(free_pages))) \
-        > "$HUGEPAGES" 2> /dev/null || true
-fi
-if [ "$(free_pages)" -lt "$HUGEPAGES_WANTED" ]; then
-    skip_all "only $(free_pages) of $HUGEPAGES_WANTED hugepages could be allocated"
-fi
+# The sandbox goes down before the test's exit gives the hugepages back.
+trap '_dpdk_rc=$?; "${SANDBOX[@]}" down > /dev/null 2>&1 || true;
+      (exit $_dpdk_rc); _test_on_exit' EXIT
+dpdk_require 600 "${points[@]}"
 
 leftovers() {
     ip netns list | awk '{print $1}' | grep "^$PREFIX" || true
@@ -73,7 +48,7 @@ ok '[ "$rc" = 1 ] && [[ $out == *"needs 100000000 free 2 MiB hugepages"* ]]' \
     "${points[0]}"
 is "$(leftovers)" "" "${points[1]}"
 
-out=$(SANDBOX_DPDK_PAGES=$HUGEPAGES_WANTED "${SANDBOX[@]}" up 1 2>&1) &&
+out=$(SANDBOX_DPDK_PAGES=600 "${SANDBOX[@]}" up 1 2>&1) &&
     rc=0 || rc=$?
 is "$rc/$(echo "$out" | head -1)" \
     "0/sandbox up: switch namespace ${PREFIX}switch (sw0, gateway 198.18.0.1/24), 1 host(s), datapath dpdk" \

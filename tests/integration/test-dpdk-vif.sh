@@ -47,37 +47,8 @@ points=(
     "other-config:vhost-user other than external: INVALID_VALUE, nothing stored"
     "a halted VM's vhost-user ports are gone"
 )
-skip_all() {
-    local point
-    for point in "${points[@]}"; do
-        skip "$point" "$1"
-    done
-    exit 0
-}
-
-export TOPO_DATAPATH=dpdk
-if [ ! -x "$TOPO_OVS_DPDK" ]; then
-    skip_all "no DPDK build of ovs-vswitchd ($TOPO_OVS_DPDK)"
-fi
-
 # OVS-DPDK takes about 1 GB with jumbo buffer pools, each guest 96 MiB.
-HUGEPAGES=/proc/sys/vm/nr_hugepages
-HUGEPAGES_WANTED=800
-hugepages_saved=$(cat "$HUGEPAGES")
-restore_hugepages() {
-    [ "$(cat "$HUGEPAGES")" = "$hugepages_saved" ] ||
-        echo "$hugepages_saved" > "$HUGEPAGES" 2> /dev/null || true
-}
-trap '_dpdk_rc=$?; topo_down > /dev/null 2>&1 || true; restore_hugepages;
-      (exit $_dpdk_rc); _test_on_exit' EXIT
-free_pages() { awk '/^HugePages_Free:/ { print $2 }' /proc/meminfo; }
-if [ "$(free_pages)" -lt "$HUGEPAGES_WANTED" ]; then
-    echo $((hugepages_saved + HUGEPAGES_WANTED - $(free_pages))) \
-        > "$HUGEPAGES" 2> /dev/null || true
-fi
-if [ "$(free_pages)" -lt "$HUGEPAGES_WANTED" ]; then
-    skip_all "only $(free_pages) of $HUGEPAGES_WANTED hugepages could be allocated"
-fi
+dpdk_require 800 "${points[@]}"
 
 MIB=1048576
 guest_dir=$("$TEST_TOP/tests/guest/build.sh")
@@ -207,7 +178,7 @@ ok '[ "$(state "$vm1")" = Running ] && wait_until 20 ns_ping 198.18.26.1' \
 # --- hugepages for guest memory -----------------------------------------
 
 big=$(np 1 vm-create name-label=big)
-free_mib=$(($(free_pages) * 2))
+free_mib=$(($(dpdk_free_pages) * 2))
 np 1 vm-param-set uuid="$big" memory-static-max=$(((free_mib + 512) * MIB)) \
     PV-kernel="$guest_dir/vmlinuz" PV-ramdisk="$guest_dir/initrd.img"
 np 1 vif-create vm-uuid="$big" network-uuid="$net" device=0 > /dev/null

@@ -21,15 +21,8 @@ source "$(dirname "$0")/lib.sh"
 
 plan 18
 
-HUGEPAGES=/proc/sys/vm/nr_hugepages
-hugepages_saved=$(cat "$HUGEPAGES")
-restore_hugepages() {
-    [ "$(cat "$HUGEPAGES")" = "$hugepages_saved" ] ||
-        echo "$hugepages_saved" > "$HUGEPAGES" 2> /dev/null || true
-}
-# Give the hugepages back after everything that might hold them is down.
-trap '_dpdk_rc=$?; topo_down > /dev/null 2>&1; restore_hugepages;
-      (exit $_dpdk_rc); _test_on_exit' EXIT
+# The test's exit gives nr_hugepages back after the topology is down.
+dpdk_keep_hugepages
 
 topo_switch_up
 topo_host_up 1
@@ -90,7 +83,7 @@ fi
 # ovs-vswitchd of this topology takes none of it.
 np 1 host-param-set uuid="$host" other-config:dpdk-socket-mem=2
 if [ "$(free_hugepage_bytes)" -lt 2097152 ]; then
-    echo $((hugepages_saved + 1)) > "$HUGEPAGES" 2> /dev/null || true
+    echo $((_dpdk_hugepages_saved + 1)) > "$_dpdk_hugepages" 2> /dev/null || true
 fi
 dpdk_points=(
     "a network MTU above its NIC's DPDK port limit refuses dpdk mode"
