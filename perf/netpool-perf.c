@@ -98,6 +98,8 @@ static void run_echo(const struct options *o, const struct port *port);
 static bool answer_arp(const struct options *o, const struct port *port,
                        struct rte_mbuf *m);
 static void free_unsent(struct rte_mbuf **burst, uint16_t n);
+static void flush_tx(const struct port *port);
+static void linger(const struct options *o, const struct port *port);
 static uint64_t now_ns(void);
 static void on_signal(int signo);
 static bool parse_u64(const char *text, uint64_t *value);
@@ -161,9 +163,7 @@ main(int argc, char **argv)
     switch (o.mode) {
     case MODE_TX:
         run_send_recv(&o, &ports[0], NULL, tx_pool);
-        /* The last frames may still wait in the port's ring (a virtqueue
-         * the switch has not emptied yet): closing now would drop them. */
-        usleep((useconds_t) (o.linger * 1e6));
+        linger(&o, &ports[0]);
         break;
     case MODE_LATENCY:
         run_send_recv(&o, &ports[0], &ports[0], tx_pool);
@@ -529,17 +529,26 @@ parse_options(int argc, char **argv, struct options *o)
         return 1;
     }
 
-    /* AF_PACKET's ring frames hold jumbo frames only when they are as big
-     * as a packet buffer (make_pool()) plus its header; the PMD finds its
-     * frames back to back, so each block is one frame. */
-    for (int i = 0; i < o->n_ports && o->spec.size > 2048; i++) {
+    /* AF_PACKET's rings: deep enough (4096 frames, 1024 jumbo ones) to
+     * ride out a while without the CPU on a busy machine.  Jumbo frames fit
+     * only when a ring frame is as big as a packet buffer (make_pool())
+     * plus its header; the PMD finds its frames back to back, so each
+     * block is one frame. */
+    for (int i = 0; i < o->n_ports; i++) {
         struct port_arg *p = &o->port[i];
         size_t frame = jumbo_buffer_size(o->spec.size) + AF_PACKET_HEADER;
         char *vdev;
-        if (!strncmp(p->name, "net_af_packet", 13)
-            && asprintf(&vdev, "%s,blocksz=%zu,framesz=%zu,framecnt=256",
-                        p->vdev, frame, frame)
-                   > 0) {
+        int n;
+        if (strncmp(p->name, "net_af_packet", 13)) {
+            continue;
+        }
+        if (o->spec.size > 2048) {
+            n = asprintf(&vdev, "%s,blocksz=%zu,framesz=%zu,framecnt=1024",
+                         p->vdev, frame, frame);
+        } else {
+            n = asprintf(&vdev, "%s,framecnt=4096", p->vdev);
+        }
+        if (n > 0) {
             free(p->vdev);
             p->vdev = vdev;
         }
@@ -892,6 +901,7 @@ run_send_recv(const struct options *o, const struct port *tx,
             }
             if (!sending) {
                 uint64_t quiet = last_rx > tx_end ? last_rx : tx_end;
+                flush_tx(tx);
                 if (received >= sent
                     || now - quiet > (uint64_t) (o->idle * 1e9)) {
                     break;
@@ -1066,6 +1076,32 @@ answer_arp(const struct options *o, const struct port *port,
         rte_pktmbuf_free(m);
     }
     return true;
+}
+
+/* Asks the port to send what it still holds: AF_PACKET kicks the kernel
+ * only from a transmit call, so frames left in its ring after the last
+ * burst wait for one. */
+static void
+flush_tx(const struct port *port)
+{
+    struct rte_mbuf *none[1];
+
+    rte_eth_tx_burst(port->id, 0, none, 0);
+}
+
+/* tx: keeps the port open for --linger seconds after the last frame,
+ * flushing it: the last frames may still wait in its ring (a virtqueue the
+ * switch has not emptied yet, an AF_PACKET ring not yet sent), and closing
+ * now would drop them. */
+static void
+linger(const struct options *o, const struct port *port)
+{
+    uint64_t end = now_ns() + (uint64_t) (o->linger * 1e9);
+
+    while (!stopping && now_ns() < end) {
+        flush_tx(port);
+        usleep(1000);
+    }
 }
 
 /* Frees the buffers of 'burst' that are not NULL. */
