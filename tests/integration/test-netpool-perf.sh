@@ -13,10 +13,10 @@
 #
 # Every DPDK process runs with its own --file-prefix; on the veths with
 # --no-huge, on vhost-user with --in-memory (hugepages, no hugetlbfs
-# files).  The OVS-DPDK points need hugepages: the test reserves
-# them if too few are free and gives /proc/sys/vm/nr_hugepages back as it
-# found it; without hugepages or the DPDK build of OVS those points are
-# skipped by name.  Outcomes only: no point depends on how fast it went.
+# files).  The OVS-DPDK points need hugepages (dpdk_require in lib.sh
+# reserves them and gives /proc/sys/vm/nr_hugepages back at exit); without
+# hugepages or the DPDK build of OVS those points are skipped by name.
+# Outcomes only: no point depends on how fast it went.
 #
 # shellcheck disable=SC2016
 # shellcheck source=tests/integration/lib.sh
@@ -42,17 +42,6 @@ vhost_points=(
     "and none lost or out of sequence"
     "rx measures a one-way latency for each of them"
 )
-
-HUGEPAGES=/proc/sys/vm/nr_hugepages
-HUGEPAGES_WANTED=300
-hugepages_saved=$(cat "$HUGEPAGES")
-restore_hugepages() {
-    [ "$(cat "$HUGEPAGES")" = "$hugepages_saved" ] ||
-        echo "$hugepages_saved" > "$HUGEPAGES" 2> /dev/null || true
-}
-# shellcheck disable=SC2154  # _perf_rc is set by the trap itself
-trap '_perf_rc=$?; topo_down > /dev/null 2>&1; restore_hugepages;
-      (exit $_perf_rc); _test_on_exit' EXIT
 
 if [ ! -x "$perf_bin" ]; then
     # Built only where pkg-config finds libdpdk (scripts/deps.sh installs it).
@@ -183,25 +172,8 @@ is "$(status tx --af-packet npp0 --size 63)/$(status tx --af-packet npp0 \
     "${points[8]}"
 
 # OVS-DPDK with two dpdkvhostuserclient ports; netpool-perf serves their
-# sockets.
-skip_vhost() {
-    local point
-    for point in "${vhost_points[@]}"; do
-        skip "$point" "$1"
-    done
-    exit 0
-}
-if [ ! -x "$TOPO_OVS_DPDK" ]; then
-    skip_vhost "no DPDK build of ovs-vswitchd ($TOPO_OVS_DPDK)"
-fi
-free_pages() { awk '/^HugePages_Free:/ { print $2 }' /proc/meminfo; }
-if [ "$(free_pages)" -lt "$HUGEPAGES_WANTED" ]; then
-    echo $((hugepages_saved + HUGEPAGES_WANTED - $(free_pages))) \
-        > "$HUGEPAGES" 2> /dev/null || true
-fi
-if [ "$(free_pages)" -lt "$HUGEPAGES_WANTED" ]; then
-    skip_vhost "only $(free_pages) of $HUGEPAGES_WANTED hugepages could be allocated"
-fi
+# sockets.  300 hugepages (lib.sh gives nr_hugepages back at exit).
+dpdk_require 300 "${vhost_points[@]}"
 
 dir=$STATE/h1/ovs
 mkdir -p "$dir"
