@@ -8,8 +8,8 @@
 #                      TOPO_DATAPATH=dpdk, one PMD thread on core 1): two
 #                      VIFs with other-config:vhost-user=external on a
 #                      private network (MTU 9000), whose dpdkvhostuserclient
-#                      ports connect to sockets netpool-perf serves.  Until
-#                      netpoold makes such ports, two hand-made
+#                      ports connect to sockets netpool-perf serves.  If
+#                      those ports do not appear, two hand-made
 #                      dpdkvhostuserclient ports on a bridge of the same
 #                      host's OVS-DPDK (the table says which).
 #   testpmd io         dpdk-testpmd io-forwarding between two vhost-user
