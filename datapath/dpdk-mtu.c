@@ -21,9 +21,9 @@
 #include <string.h>
 #include <json-c/json.h>
 
+#include "lib/record.h"
 #include "lib/error.h"
 
-static const char *field(struct json_object *record, const char *name);
 static struct np_error *check_device(struct json_object *records,
                                      struct json_object *pif, int64_t mtu,
                                      const char *name);
@@ -63,7 +63,8 @@ dp_dpdk_pif_mtu_limit(struct json_object *records, const char *pif_uuid)
         json_object_object_get(records, "PIF"), pif_uuid);
 
     if (!pif || !dp_record_bool(pif, "physical")
-        || strcmp(dp_host_datapath(records, field(pif, "host")), "dpdk")) {
+        || strcmp(dp_host_datapath(records, record_string(pif, "host")),
+                  "dpdk")) {
         return 0;
     }
     char *devargs = dp_dpdk_devargs(pif);
@@ -81,7 +82,7 @@ dp_dpdk_check_network_mtu(struct json_object *records, const char *network,
     struct np_error *error = NULL;
 
     json_object_object_foreach (pifs, uuid, pif) {
-        if (error || strcmp(field(pif, "network"), network)) {
+        if (error || strcmp(record_string(pif, "network"), network)) {
             continue;
         }
         if (dp_record_bool(pif, "physical")) {
@@ -90,12 +91,13 @@ dp_dpdk_check_network_mtu(struct json_object *records, const char *network,
         }
         /* A bond's master: its members are the devices. */
         json_object_object_foreach (bonds, bond_uuid, bond) {
-            if (strcmp(field(bond, "master"), uuid)) {
+            if (strcmp(record_string(bond, "master"), uuid)) {
                 continue;
             }
             json_object_object_foreach (pifs, member_uuid, member) {
                 if (!error
-                    && !strcmp(field(member, "bond_slave_of"), bond_uuid)) {
+                    && !strcmp(record_string(member, "bond_slave_of"),
+                               bond_uuid)) {
                     error = check_device(records, member, mtu, name);
                 }
                 (void) member_uuid;
@@ -133,7 +135,7 @@ dp_dpdk_check_host_mtus(struct json_object *records, const char *host,
         json_object_get(json_object_object_get(records, "bond")));
 
     json_object_object_foreach (pifs, uuid, pif) {
-        if (error || strcmp(field(pif, "host"), host)
+        if (error || strcmp(record_string(pif, "host"), host)
             || !dp_record_bool(pif, "physical")) {
             continue;
         }
@@ -155,14 +157,15 @@ dp_dpdk_check_devargs_mtu(struct json_object *records, const char *pif_uuid,
     int64_t mtu = network_mtu(records, pif_uuid, pif);
 
     if (!pif || mtu <= 0 || !dp_record_bool(pif, "physical")
-        || strcmp(dp_host_datapath(records, field(pif, "host")), "dpdk")) {
+        || strcmp(dp_host_datapath(records, record_string(pif, "host")),
+                  "dpdk")) {
         return NULL;
     }
     int64_t limit = dp_dpdk_mtu_limit(devargs);
     if (mtu <= limit) {
         return NULL;
     }
-    return dp_dpdk_mtu_error(name, mtu, limit, field(pif, "device"));
+    return dp_dpdk_mtu_error(name, mtu, limit, record_string(pif, "device"));
 }
 
 struct json_object *
@@ -174,7 +177,7 @@ dp_dpdk_pif_status(struct json_object *records, const char *host,
 
     json_object_object_foreach (json_object_object_get(records, "PIF"), uuid,
                                 pif) {
-        if (strcmp(field(pif, "host"), host)) {
+        if (strcmp(record_string(pif, "host"), host)) {
             continue;
         }
         struct json_object *iface = interface_of(observed, uuid);
@@ -183,8 +186,8 @@ dp_dpdk_pif_status(struct json_object *records, const char *host,
         if (dpdk && dp_record_bool(pif, "physical")) {
             /* The driver OVS runs the port with, else the one its
              * devargs name; never below the MTU OVS runs it at. */
-            const char *driver =
-                field(json_object_object_get(iface, "status"), "driver_name");
+            const char *driver = record_string(
+                json_object_object_get(iface, "status"), "driver_name");
             char *devargs = dp_dpdk_devargs(pif);
             mtu_max = dp_dpdk_mtu_limit(*driver ? driver : devargs);
             free(devargs);
@@ -194,8 +197,9 @@ dp_dpdk_pif_status(struct json_object *records, const char *host,
         }
         json_object_object_add(status, "mtu_max",
                                json_object_new_int64(mtu_max));
-        json_object_object_add(status, "device_error",
-                               json_object_new_string(field(iface, "error")));
+        json_object_object_add(
+            status, "device_error",
+            json_object_new_string(record_string(iface, "error")));
         json_object_object_add(result, uuid, status);
     }
     return result;
@@ -215,16 +219,6 @@ dp_dpdk_mtu_error(const char *name, int64_t mtu, int64_t limit,
 
 /* Helpers. */
 
-static const char *
-field(struct json_object *record, const char *name)
-{
-    struct json_object *value;
-    return json_object_object_get_ex(record, name, &value)
-                   && json_object_is_type(value, json_type_string)
-               ? json_object_get_string(value)
-               : "";
-}
-
 /* Returns MTU_EXCEEDS_DEVICE_LIMIT(name, mtu, limit, device) if physical
  * PIF 'pif' is a DPDK port whose driver cannot take 'mtu', else NULL. */
 static struct np_error *
@@ -232,7 +226,8 @@ check_device(struct json_object *records, struct json_object *pif, int64_t mtu,
              const char *name)
 {
     if (!dp_record_bool(pif, "physical")
-        || strcmp(dp_host_datapath(records, field(pif, "host")), "dpdk")) {
+        || strcmp(dp_host_datapath(records, record_string(pif, "host")),
+                  "dpdk")) {
         return NULL;
     }
     char *devargs = dp_dpdk_devargs(pif);
@@ -241,7 +236,7 @@ check_device(struct json_object *records, struct json_object *pif, int64_t mtu,
     if (mtu <= limit) {
         return NULL;
     }
-    return dp_dpdk_mtu_error(name, mtu, limit, field(pif, "device"));
+    return dp_dpdk_mtu_error(name, mtu, limit, record_string(pif, "device"));
 }
 
 /* The MTU of the network physical PIF 'pif' ('pif_uuid') carries: its own
@@ -251,16 +246,17 @@ network_mtu(struct json_object *records, const char *pif_uuid,
             struct json_object *pif)
 {
     struct json_object *networks = json_object_object_get(records, "network");
-    const char *network = field(pif, "network");
-    const char *bond = field(pif, "bond_slave_of");
+    const char *network = record_string(pif, "network");
+    const char *bond = record_string(pif, "bond_slave_of");
 
     (void) pif_uuid;
     if (*bond) {
         struct json_object *b = json_object_object_get(
             json_object_object_get(records, "bond"), bond);
-        struct json_object *master = json_object_object_get(
-            json_object_object_get(records, "PIF"), field(b, "master"));
-        network = field(master, "network");
+        struct json_object *master =
+            json_object_object_get(json_object_object_get(records, "PIF"),
+                                   record_string(b, "master"));
+        network = record_string(master, "network");
     }
     struct json_object *net = json_object_object_get(networks, network);
     if (!net) {
@@ -278,9 +274,10 @@ interface_of(struct json_object *observed, const char *pif_uuid)
     json_object_object_foreach (json_object_object_get(observed, "interfaces"),
                                 name, iface) {
         (void) name;
-        if (!strcmp(field(json_object_object_get(iface, "external_ids"),
-                          "netpool-pif"),
-                    pif_uuid)) {
+        if (!strcmp(
+                record_string(json_object_object_get(iface, "external_ids"),
+                              "netpool-pif"),
+                pif_uuid)) {
             return iface;
         }
     }

@@ -17,13 +17,13 @@
 #include <unistd.h>
 #include <json-c/json.h>
 
+#include "lib/record.h"
 #include "lib/log.h"
 #include "lib/xalloc.h"
 #include "mgmt/store.h"
 
 #define LOG_MODULE "dpdk"
 
-static const char *field(struct json_object *record, const char *name);
 static void set_link_mtu(int fd, const char *devargs, int64_t mtu);
 
 void
@@ -45,8 +45,8 @@ dp_dpdk_status_sync(struct store *store, const char *host,
         struct json_object *value;
         int64_t mtu_max =
             json_object_get_int64(json_object_object_get(want, "mtu_max"));
-        const char *error = field(want, "device_error");
-        const char *had = field(pif, "device_error");
+        const char *error = record_string(want, "device_error");
+        const char *had = record_string(pif, "device_error");
 
         if ((json_object_object_get_ex(pif, "mtu_max", &value)
                  ? json_object_get_int64(value)
@@ -65,14 +65,14 @@ dp_dpdk_status_sync(struct store *store, const char *host,
             if (*error) {
                 char *body = xasprintf("Open vSwitch reports an error on %s: "
                                        "%s",
-                                       field(pif, "device"), error);
+                                       record_string(pif, "device"), error);
                 log_warn("%s", body);
                 store_raise_message(store, "PIF_DEVICE_ERROR", 2, "PIF", uuid,
                                     body);
                 free(body);
             } else if (*had) {
                 log_info("%s: Open vSwitch reports no error any more",
-                         field(pif, "device"));
+                         record_string(pif, "device"));
             }
         }
         json_object_put(diff);
@@ -96,9 +96,9 @@ dp_dpdk_link_mtus(struct json_object *fabric)
             json_object_object_foreach (
                 json_object_object_get(port, "interfaces"), name, iface) {
                 struct json_object *mtu;
-                const char *devargs = field(
+                const char *devargs = record_string(
                     json_object_object_get(iface, "options"), "dpdk-devargs");
-                if (strcmp(field(iface, "type"), "dpdk")
+                if (strcmp(record_string(iface, "type"), "dpdk")
                     || !strstr(devargs, ",iface=")
                     || !json_object_object_get_ex(iface, "mtu_request",
                                                   &mtu)) {
@@ -123,16 +123,6 @@ dp_dpdk_link_mtus(struct json_object *fabric)
 }
 
 /* Helpers. */
-
-static const char *
-field(struct json_object *record, const char *name)
-{
-    struct json_object *value;
-    return json_object_object_get_ex(record, name, &value)
-                   && json_object_is_type(value, json_type_string)
-               ? json_object_get_string(value)
-               : "";
-}
 
 /* Gives the NIC that 'devargs' opens (iface=NIC) MTU 'mtu' if it has
  * another one. */

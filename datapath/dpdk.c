@@ -12,11 +12,11 @@
 #include <string.h>
 #include <json-c/json.h>
 
+#include "lib/record.h"
 #include "lib/xalloc.h"
 
 #define UUID_PREFIX_LENGTH 8 /* Host UUID characters in --file-prefix. */
 
-static const char *record_string(struct json_object *record, const char *name);
 static const char *config_value(struct json_object *other_config,
                                 const char *key, const char *dflt);
 static void set_dpdk_port(struct json_object *iface, struct json_object *pif);
@@ -187,16 +187,6 @@ set_dpdk_port(struct json_object *iface, struct json_object *pif)
         json_object_object_add(iface_config, "pmd-rxq-affinity",
                                json_object_new_string(affinity));
     }
-}
-
-static const char *
-record_string(struct json_object *record, const char *name)
-{
-    struct json_object *value;
-    return json_object_object_get_ex(record, name, &value)
-                   && json_object_is_type(value, json_type_string)
-               ? json_object_get_string(value)
-               : "";
 }
 
 /* Returns the value of 'key' in 'other_config' if it is a non-empty
