@@ -108,7 +108,8 @@ static struct np_error *backend_error(const char *uuid, const char *why);
 static struct json_object *find(struct store *, const char *class,
                                 const char *field, const char *value);
 static const char *str_field(struct json_object *, const char *key);
-static void use_vhost_user(struct api_vm *, struct vm_config *);
+static bool use_vhost_user(struct api_vm *, struct vm_config *);
+static char *shared_memory(void);
 static bool host_is_dpdk(struct api_vm *);
 static bool has_vifs(struct api_vm *, const char *uuid);
 static int64_t int_field(struct json_object *, const char *key);
@@ -729,7 +730,9 @@ start_domain(struct api_vm *avm, const char *uuid, struct json_object *vm,
     if (error) {
         goto out;
     }
-    use_vhost_user(avm, config);
+    if (use_vhost_user(avm, config)) {
+        config->shared_memory = shared_memory();
+    }
     /* Its disks: the VDIs of its VBDs (api-storage.c). */
     error = api_storage_attach_disks(store, uuid, config);
     if (error) {
@@ -1235,13 +1238,12 @@ sync_nics(struct api_vm *avm, struct json_object *vm)
 
 /* On a host whose datapath is dpdk, gives every NIC of 'config' its
  * vhost-user socket (the one OVS's dpdkvhostuserclient port of the VIF
- * connects to) and the domain shared hugepage memory, from the hugetlbfs
- * mount if there is one, else from an anonymous hugepage memfd. */
-static void
+ * connects to) and returns true; else returns false. */
+static bool
 use_vhost_user(struct api_vm *avm, struct vm_config *config)
 {
     if (!host_is_dpdk(avm)) {
-        return;
+        return false;
     }
     for (size_t i = 0; i < config->n_nics; i++) {
         struct vm_nic *nic = &config->nics[i];
@@ -1249,12 +1251,22 @@ use_vhost_user(struct api_vm *avm, struct vm_config *config)
         snprintf(nic->vhost, sizeof nic->vhost, "%s", socket);
         free(socket);
     }
+    return true;
+}
+
+/* Returns the shared hugepage memory a domain with vhost-user NICs gets
+ * (vm_config's shared_memory), a new string: the hugetlbfs mount if there
+ * is one, else "" for an anonymous hugepage memfd. */
+static char *
+shared_memory(void)
+{
     char *dir = dp_hugepages_dir();
     struct statfs fs;
+
     if (statfs(dir, &fs) || fs.f_type != HUGETLBFS_MAGIC) {
         dir[0] = '\0';
     }
-    config->shared_memory = dir;
+    return dir;
 }
 
 /* Returns true if this host's datapath is dpdk (its VIFs are vhost-user
@@ -1262,12 +1274,11 @@ use_vhost_user(struct api_vm *avm, struct vm_config *config)
 static bool
 host_is_dpdk(struct api_vm *avm)
 {
-    struct json_object *records = json_object_new_object();
-    json_object_object_add(records, "host",
-                           store_get_all(avm->api->store, "host"));
-    bool dpdk =
-        !strcmp(dp_host_datapath(records, avm->api->host_uuid), "dpdk");
-    json_object_put(records);
+    struct json_object *host =
+        store_get(avm->api->store, "host", avm->api->host_uuid);
+    bool dpdk = !strcmp(str_field(host, "datapath"), "dpdk");
+
+    json_object_put(host);
     return dpdk;
 }
 

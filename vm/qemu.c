@@ -183,7 +183,9 @@ qemu_start(struct vm_backend *backend_, const struct vm_config *config,
         goto out;
     }
     for (size_t i = 0; i < config->n_nics; i++) {
-        tap_up(config->nics[i].tap);
+        if (!*config->nics[i].vhost) {
+            tap_up(config->nics[i].tap);
+        }
     }
 
 out:
@@ -370,7 +372,9 @@ qemu_nic_plug(struct vm_backend *backend_, const char *uuid,
         remove_vhost_chardev(backend, uuid, nic);
         return error;
     }
-    tap_up(nic->tap);
+    if (!*nic->vhost) {
+        tap_up(nic->tap);
+    }
 
     char device_id[32];
     snprintf(device_id, sizeof device_id, "nic%d", nic->device);
