@@ -49,14 +49,7 @@ cleanup() { topo_down > /dev/null 2>&1 || true; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-on() {
-    local node=$1
-    shift
-    (
-        eval "$(topo_host_env "$node")"
-        exec ip netns exec "$(topo_ns "$node")" "$@"
-    )
-}
+on() { topo_on "$@"; }
 np() { on 1 netpool "$@"; }
 sw() { on switch ovs-vsctl --timeout=20 "$@"; }
 log() { echo "# $*" >&2; }

@@ -87,14 +87,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 say() { echo "bench-dpdk-vif: $*" >&2; }
-on() {
-    local node=$1
-    shift
-    (
-        eval "$(topo_host_env "$node")"
-        exec ip netns exec "$(topo_ns "$node")" "$@"
-    )
-}
+on() { topo_on "$@"; }
 np() { on 1 netpool "$@"; }
 hvsctl() { on 1 ovs-vsctl --timeout=30 "$@"; }
 key() { awk -v k="$2" '$1 == k { print $2 }' "$1" 2> /dev/null || true; }

@@ -42,14 +42,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-on() {
-    local node=$1
-    shift
-    (
-        eval "$(topo_host_env "$node")"
-        exec ip netns exec "$(topo_ns "$node")" "$@"
-    )
-}
+on() { topo_on "$@"; }
 np() { on 1 netpool "$@"; }
 iface() { on 1 ovs-vsctl get Interface "$1" "$2" 2> /dev/null | tr -d '"'; }
 

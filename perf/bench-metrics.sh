@@ -39,12 +39,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-on() {
-    (
-        eval "$(topo_host_env 1)"
-        exec ip netns exec "$(topo_ns 1)" "$@"
-    )
-}
+on() { topo_on 1 "$@"; }
 
 topo_switch_up
 topo_host_up 1

@@ -47,12 +47,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-on() {
-    (
-        eval "$(topo_host_env 1)"
-        exec ip netns exec "$(topo_ns 1)" "$@"
-    )
-}
+on() { topo_on 1 "$@"; }
 
 mkdir -p "$sdir/conf" "$sdir/persist" "$sdir/kconf" "$sdir/kpersist"
 topo_switch_up

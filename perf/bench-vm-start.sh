@@ -36,14 +36,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-on() {
-    local node=$1
-    shift
-    (
-        eval "$(topo_host_env "$node")"
-        exec ip netns exec "$(topo_ns "$node")" "$@"
-    )
-}
+on() { topo_on "$@"; }
 np() { on 1 netpool "$@"; }
 now_ms() { date +%s%3N; }
 # Waits (up to 120 s) until the guest answers ping; prints the time.

@@ -78,6 +78,9 @@
 #                           print "export VAR=value" lines (for eval) that
 #                           make netpool talk to host N's netpoold and
 #                           ovs-vsctl/ovs-appctl/ovs-ofctl to its OVS
+#   topo_on N|hN|hNgG|switch CMD...
+#                           run CMD in that node's namespace with the
+#                           environment topo_host_env prints
 #   topo_ns N|hN|switch     print the namespace name
 #   topo_mgmt_ip N          print host N's management address
 #   topo_down               stop everything, delete namespaces and $STATE
@@ -365,6 +368,16 @@ topo_host_env() (
     fi
     printf 'export PATH=%q\n' "$(_topo_bin):$PATH"
 )
+
+# Run CMD... in node $1's namespace, with topo_host_env's environment.
+topo_on() {
+    local node=$1
+    shift
+    (
+        eval "$(topo_host_env "$node")"
+        exec ip netns exec "$(topo_ns "$node")" "$@"
+    )
+}
 
 # --- teardown ------------------------------------------------------------
 

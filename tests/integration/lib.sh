@@ -174,14 +174,7 @@ wait_until() {
     done
 }
 
-on() {
-    local node=$1
-    shift
-    (
-        eval "$(topo_host_env "$node")"
-        exec ip netns exec "$(topo_ns "$node")" "$@"
-    )
-}
+on() { topo_on "$@"; }
 
 np() {
     local node=$1
