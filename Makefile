@@ -29,8 +29,21 @@ OVS_SRC := build/ovs/src
 OVS_CFLAGS := -include $(OVS_SRC)/config.h -I$(OVS_SRC) \
               -I$(OVS_SRC)/include -I$(OVS_SRC)/lib -Wno-sign-compare \
               -Wno-missing-field-initializers
-OVS_LIBS := build/ovs/libopenvswitch-netpool.a -lssl -lcrypto -lcap-ng \
-            -latomic -lnuma -lxdp -lbpf -lm -lpthread
+OVS_LIB := build/ovs/libopenvswitch-netpool.a
+OVS_LIBS := $(OVS_LIB) -lssl -lcrypto -lcap-ng -latomic -lnuma -lxdp -lbpf \
+            -lm -lpthread
+
+# Goals that build with the Debian packages but never install them (check,
+# bench and sandbox run `make deps` first).  Without the packages they stop
+# at once with one line instead of a compiler error per file.
+BUILD_GOALS := all test-build unit integration valgrind
+ifneq ($(filter $(BUILD_GOALS) build/%,$(or $(MAKECMDGOALS),all)),)
+MISSING_PKGS := $(shell scripts/deps.sh --missing)
+ifneq ($(MISSING_PKGS),)
+$(error $(words $(MISSING_PKGS)) Debian package(s) missing \
+  ($(MISSING_PKGS)): run 'make deps' (as root) first)
+endif
+endif
 
 # Every .c file of a module folder belongs to libnetpool, except the files
 # holding main().
@@ -45,7 +58,10 @@ PERF_SRC := $(filter-out perf/netpool-perf%.c,$(wildcard perf/*.c))
         format sandbox sandbox-stop clean help valgrind
 all: build/bin/netpoold build/bin/netpool
 
-build/ovs/libopenvswitch-netpool.a $(OVS_SRC)/config.h:
+# One rule makes the archive and its headers (config.h first), so every
+# object that includes them waits for it (order-only: a rebuilt archive
+# does not recompile them; their .d files track the headers).
+$(OVS_LIB):
 	scripts/build-ovs.sh
 
 define build_variant
@@ -53,27 +69,30 @@ define build_variant
 $(1)/obj/%.o: %.c
 	@mkdir -p $$(dir $$@)
 	$$(CC) $(2) -MMD -MP -c $$< -o $$@
-$(1)/obj/datapath/%.o: datapath/%.c
+$(1)/obj/datapath/%.o: datapath/%.c | $(OVS_LIB)
 	@mkdir -p $$(dir $$@)
 	$$(CC) $(2) $$(OVS_CFLAGS) -MMD -MP -c $$< -o $$@
-$(1)/obj/bonding/%.o: bonding/%.c
+$(1)/obj/bonding/%.o: bonding/%.c | $(OVS_LIB)
 	@mkdir -p $$(dir $$@)
 	$$(CC) $(2) $$(OVS_CFLAGS) -MMD -MP -c $$< -o $$@
 $(1)/libnetpool.a: $(patsubst %.c,$(1)/obj/%.o,$(SRC))
 	@mkdir -p $$(dir $$@)
 	rm -f $$@ && ar rcs $$@ $$^
-$(1)/bin/netpoold: $(1)/obj/mgmt/netpoold-main.o $(1)/libnetpool.a
+$(1)/bin/netpoold: $(1)/obj/mgmt/netpoold-main.o $(1)/libnetpool.a $(OVS_LIB)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $(2) -o $$@ $$^ $$(LDLIBS) $$(OVS_LIBS) $$(SNMP_LIBS)
+	$$(CC) $(2) -o $$@ $$(filter %.o %/libnetpool.a,$$^) $$(LDLIBS) \
+	    $$(OVS_LIBS) $$(SNMP_LIBS)
 $(1)/bin/netpool: $(1)/obj/cli/netpool-main.o $(1)/libnetpool.a
 	@mkdir -p $$(dir $$@)
 	$$(CC) $(2) -o $$@ $$^ $$(LDLIBS)
-$(1)/unit/%: $(1)/obj/tests/unit/%.o $(1)/libnetpool.a
+$(1)/unit/%: $(1)/obj/tests/unit/%.o $(1)/libnetpool.a $(OVS_LIB)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $(2) -o $$@ $$^ $$(LDLIBS) $$(OVS_LIBS) $$(SNMP_LIBS) -lcmocka
-$(1)/perf/%: $(1)/obj/perf/%.o $(1)/libnetpool.a
+	$$(CC) $(2) -o $$@ $$(filter %.o %/libnetpool.a,$$^) $$(LDLIBS) \
+	    $$(OVS_LIBS) $$(SNMP_LIBS) -lcmocka
+$(1)/perf/%: $(1)/obj/perf/%.o $(1)/libnetpool.a $(OVS_LIB)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $(2) -o $$@ $$^ $$(LDLIBS) $$(OVS_LIBS) $$(SNMP_LIBS)
+	$$(CC) $(2) -o $$@ $$(filter %.o %/libnetpool.a,$$^) $$(LDLIBS) \
+	    $$(OVS_LIBS) $$(SNMP_LIBS)
 -include $(shell find $(1)/obj -name '*.d' 2>/dev/null)
 endef
 

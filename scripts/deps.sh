@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
+#
+# scripts/deps.sh [--missing]
+#
 # Install every Debian package netpool needs, idempotently, then build
 # libopenvswitch from Debian's openvswitch-source into build/ovs.
 # Nothing is downloaded from anywhere but Debian's archive.
+#
+# --missing: install nothing, print the names of the packages that are not
+# installed (nothing when all are), exit 0.  The Makefile asks this before a
+# plain build.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-stamp_dir=$top/build
-mkdir -p "$stamp_dir"
 
 PACKAGES=(
     build-essential pkg-config python3 clang-format valgrind
@@ -21,15 +26,22 @@ PACKAGES=(
     qemu-system-x86 qemu-utils libxen-dev libteam-dev
     busybox-static prometheus
     iproute2 ethtool nftables iputils-ping procps psmisc socat curl
+    ${NETPOOL_DEPS_EXTRA:-}
 )
 
-missing=()
-for p in "${PACKAGES[@]}"; do
-    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null \
-            | grep -q "install ok installed"; then
-        missing+=("$p")
-    fi
-done
+# The packages of the list that are not installed, one per line.  One
+# dpkg-query for all of them: the Makefile asks on every plain build.
+missing_packages() {
+    dpkg-query -W -f='${Package} ${Status}\n' "${PACKAGES[@]}" 2>/dev/null |
+        awk '$NF == "installed" { print $1 }' |
+        sort -u | comm -23 <(printf '%s\n' "${PACKAGES[@]}" | sort -u) -
+}
+
+mapfile -t missing < <(missing_packages)
+if [ "${1:-}" = --missing ]; then
+    [ ${#missing[@]} -eq 0 ] || echo "${missing[*]}"
+    exit 0
+fi
 
 if [ ${#missing[@]} -gt 0 ]; then
     echo "deps: installing ${missing[*]}"
