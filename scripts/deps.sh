@@ -6,12 +6,24 @@
 # libopenvswitch from Debian's openvswitch-source into build/ovs.
 # Nothing is downloaded from anywhere but Debian's archive.
 #
+# Each step is a line "deps: ...": which packages are missing, whether the
+# package lists are recent enough to install from (younger than a day:
+# then there is no apt-get update), the update (bounded in time and tried
+# twice, scripts/apt-lists.sh), the install, the libopenvswitch build.  A
+# package that cannot be installed ends it with "deps: FAILED: ..." on
+# stderr and status 1.
+#
 # --missing: install nothing, print the names of the packages that are not
 # installed (nothing when all are), exit 0.  The Makefile asks this before a
 # plain build.
+#
+# NETPOOL_DEPS_EXTRA: more package names (tests use it); the time bounds
+# are in scripts/apt-lists.sh.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/apt-lists.sh
+source "$top/scripts/apt-lists.sh"
 
 PACKAGES=(
     build-essential pkg-config python3 clang-format valgrind
@@ -43,8 +55,11 @@ if [ "${1:-}" = --missing ]; then
     exit 0
 fi
 
-if [ ${#missing[@]} -gt 0 ]; then
-    echo "deps: installing ${missing[*]}"
+if [ ${#missing[@]} -eq 0 ]; then
+    echo "deps: all ${#PACKAGES[@]} Debian packages present"
+else
+    echo "deps: ${#missing[@]} of ${#PACKAGES[@]} Debian packages missing:" \
+        "${missing[*]}"
     # Package scripts must not start system services: netpool runs its own
     # private OVS instances and never touches the machine's network.
     guard=
@@ -52,13 +67,47 @@ if [ ${#missing[@]} -gt 0 ]; then
         printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
         chmod 755 /usr/sbin/policy-rc.d
         guard=1
+        trap 'rm -f /usr/sbin/policy-rc.d' EXIT
     fi
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq || true
-    apt-get install -y -qq --no-install-recommends "${missing[@]}"
-    [ -z "$guard" ] || rm -f /usr/sbin/policy-rc.d
-else
-    echo "deps: all Debian packages present"
+    updated=
+    age=$(apt_lists_age)
+    if apt_lists_recent; then
+        echo "deps: the package lists are $((age / 60)) minute(s) old:" \
+            "installing from them without an update"
+    else
+        if [ -n "$age" ]; then
+            echo "deps: the package lists are $((age / 60)) minute(s) old"
+        else
+            echo "deps: there are no package lists yet"
+        fi
+        apt_update_bounded deps ||
+            echo "deps: installing from the package lists as they are"
+        updated=1
+    fi
+    install_missing() {
+        echo "deps: installing ${#missing[@]} package(s)" \
+            "(apt-get install: a first install takes several minutes)"
+        apt-get install -y -qq --no-install-recommends \
+            "${APT_STALL_OPTIONS[@]}" "${missing[@]}"
+    }
+    if ! install_missing; then
+        # Lists a few hours old can name files the archive has replaced
+        # since: refresh them once, then give up loudly.
+        if [ -n "$updated" ] || ! apt_update_bounded deps ||
+            ! install_missing; then
+            echo "deps: FAILED: apt-get install could not install" \
+                "${missing[*]}" >&2
+            exit 1
+        fi
+    fi
+    mapfile -t missing < <(missing_packages)
+    if [ ${#missing[@]} -gt 0 ]; then
+        echo "deps: FAILED: still not installed: ${missing[*]}" >&2
+        exit 1
+    fi
+    [ -z "$guard" ] || { rm -f /usr/sbin/policy-rc.d && trap - EXIT; }
+    echo "deps: packages installed"
 fi
 
 "$top/scripts/build-ovs.sh"

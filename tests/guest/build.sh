@@ -27,12 +27,14 @@ out=$(cd "$out" && pwd)
 
 exec 9>"$out/.lock"
 flock 9
+# shellcheck source=scripts/apt-lists.sh
+source "$top/scripts/apt-lists.sh"
 
 meta=linux-image-cloud-amd64
 kpkg=$(apt-cache depends "$meta" 2>/dev/null \
        | awk '/Depends: linux-image-/ {print $2; exit}')
 if [ -z "$kpkg" ]; then
-    apt-get update -qq >/dev/null 2>&1 || true
+    apt_update_bounded guest >&2 || true
     kpkg=$(apt-cache depends "$meta" \
            | awk '/Depends: linux-image-/ {print $2; exit}')
 fi
@@ -50,9 +52,12 @@ if [ ! -s "$dest/vmlinuz" ] || [ ! -s "$dest/initrd.img" ]; then
     # apt-get download drops privileges to _apt when it can write the
     # folder; a private folder of root's makes it warn, so let it own one.
     mkdir -p "$tmp/deb" && chmod 777 "$tmp/deb"
-    (cd "$tmp/deb" && apt-get download -q "$kpkg" >/dev/null 2>&1) || {
-        apt-get update -qq >/dev/null 2>&1 || true
-        (cd "$tmp/deb" && apt-get download -q "$kpkg" >/dev/null)
+    echo "guest: downloading $kpkg ($kver) to build the test guest" >&2
+    (cd "$tmp/deb" && apt-get download -q "${APT_STALL_OPTIONS[@]}" \
+        "$kpkg" >/dev/null 2>&1) || {
+        apt_update_bounded guest >&2 || true
+        (cd "$tmp/deb" && apt-get download -q "${APT_STALL_OPTIONS[@]}" \
+            "$kpkg" >/dev/null)
     }
     dpkg-deb -x "$tmp"/deb/*.deb "$tmp/kernel"
     moddir=$(echo "$tmp"/kernel/lib/modules/*)
