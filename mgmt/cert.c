@@ -78,7 +78,7 @@ cert_ensure(const char *cert_path, const char *key_path,
 
     error = write_pem(key_path, 0600, key, NULL);
     if (!error) {
-        error = write_pem(cert_path, 0644, NULL, cert);
+        error = write_pem(cert_path, 0600, NULL, cert);
     }
 
 out:

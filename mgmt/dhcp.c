@@ -90,7 +90,7 @@ mgmt_dhcp_create(struct event_base *base, struct store *store,
     d->hook = xasprintf("%s/udhcpc-hook", state_dir);
     FILE *f = fopen(d->hook, "w");
     if (!f || fputs(hook_text, f) == EOF || fclose(f) == EOF
-        || chmod(d->hook, 0755) < 0) {
+        || chmod(d->hook, 0700) < 0) {
         log_warn("%s: cannot write the DHCP hook: %s", d->hook,
                  strerror(errno));
     }

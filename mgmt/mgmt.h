@@ -72,6 +72,15 @@ void config_clear(struct config *config);
 /* Prints the option summary to stdout. */
 void config_usage(void);
 
+/* File modes of the state folder (state-modes.c). */
+
+/* Takes every group and other permission off the folder 'dir', everything
+ * under it (symbolic links are neither followed nor changed) and each of
+ * the 'n' files in 'paths' that exists, so that folders end 0700 and files
+ * 0600 (0700 if executable).  Logs each change at info level.  Returns the
+ * number of modes it changed. */
+int mgmt_state_secure(const char *dir, const char *const paths[], size_t n);
+
 /* Passwords and users (password.c). */
 
 /* Returns a new salted PBKDF2-SHA256 hash of 'password' in the form

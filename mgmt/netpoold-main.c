@@ -74,6 +74,10 @@ int
 main(int argc, char *argv[])
 {
     struct daemon d = {.pidfile_fd = -1, .ready_fd = -1};
+
+    /* Everything netpoold and its children (QEMU, the DHCP client) create
+     * is root's alone: the store holds password hashes and sessions. */
+    umask(077);
     struct np_error *error = config_load(&d.config, argc, argv);
 
     if (error) {
@@ -132,6 +136,12 @@ start(struct daemon *d)
         return error;
     }
     log_set_level(c->log_level);
+    const char *own_files[] = {c->pidfile, c->log_file, c->unix_socket};
+    if (mgmt_state_secure(c->state_dir, own_files, 3)) {
+        log_warn("%s: took group and other permissions off files an "
+                 "earlier start left open",
+                 c->state_dir);
+    }
 
     struct timespec started;
     clock_gettime(CLOCK_REALTIME, &started);
@@ -301,7 +311,7 @@ detach(void)
 static int
 lock_pidfile(const char *path)
 {
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 
     if (fd < 0) {
         int error = errno;
@@ -346,8 +356,8 @@ open_log(const struct config *c)
     return error;
 }
 
-/* Creates the state folder (0700) and the folders of the socket and the
- * pidfile. */
+/* Creates the state folder and the folders of the socket and the pidfile
+ * (0700: only root talks to netpoold over its socket). */
 static int
 ensure_dirs(const struct config *c)
 {
@@ -363,7 +373,7 @@ ensure_dirs(const struct config *c)
         char *slash = strrchr(dir, '/');
         if (slash && slash != dir) {
             *slash = '\0';
-            if (mkdir(dir, 0755) && errno != EEXIST) {
+            if (mkdir(dir, 0700) && errno != EEXIST) {
                 int error = errno;
                 fprintf(stderr, "netpoold: %s: %s\n", dir, strerror(error));
                 free(dir);
