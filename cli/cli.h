@@ -570,6 +570,11 @@ cli_command_fn cli_cmd_vm_power;
  * not a template (cli/vm.c). */
 cli_command_fn cli_cmd_vm_clone;
 
+/* vm-memory-limits-set uuid= static-min= static-max= dynamic-min=
+ * dynamic-max= and vm-memory-set uuid= memory=: VM.set_memory_limits and
+ * VM.set_memory (cli/vm-memory.c). */
+cli_command_fn cli_cmd_vm_memory;
+
 /* event-wait class= [timeout=] field=value…: returns once an object of
  * the class matches, waiting with event.from; TIMEOUT otherwise. */
 cli_command_fn cli_cmd_event_wait;

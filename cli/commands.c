@@ -304,9 +304,11 @@ static const struct cli_command bond_param_set_cmd = {
 static const struct cli_command vm_create_cmd = {
     "vm-create",
     "name-label",
-    "name-description other-config:",
-    "Create a VM record (no domain yet) that VIFs can belong to; print its "
-    "UUID.",
+    "name-description VCPUs-max memory-static-min memory-static-max "
+    "memory-dynamic-min memory-dynamic-max PV-kernel PV-ramdisk PV-args "
+    "is-a-template ha-restart-priority order start-delay other-config:",
+    "Create a VM record (no domain yet) with any of its writable fields "
+    "(memory settings in bytes, checked in order); print its UUID.",
     cli_cmd_vm_create,
     0,
     NULL,
@@ -349,6 +351,27 @@ static const struct cli_command vm_install_cmd = {
     "UUID or name-label): a clone that is not a template; print its UUID.",
     cli_cmd_vm_clone,
     0,
+    NULL,
+};
+static const struct cli_command vm_memory_limits_set_cmd = {
+    "vm-memory-limits-set",
+    "static-min static-max dynamic-min dynamic-max",
+    "uuid",
+    "Set the four memory settings of a VM as one change (bytes, or with "
+    "KiB, MiB, GiB): static-min <= dynamic-min <= dynamic-max <= "
+    "static-max, else MEMORY_CONSTRAINT_VIOLATION and nothing changes.",
+    cli_cmd_vm_memory,
+    CLI_CMD_LOOKUP,
+    NULL,
+};
+static const struct cli_command vm_memory_set_cmd = {
+    "vm-memory-set",
+    "memory",
+    "uuid",
+    "Set memory-static-max, memory-dynamic-min and memory-dynamic-max of a "
+    "VM to memory= (bytes, or with KiB, MiB, GiB) as one change.",
+    cli_cmd_vm_memory,
+    CLI_CMD_LOOKUP,
     NULL,
 };
 static const struct cli_command vm_start_cmd = {
@@ -531,6 +554,8 @@ static const struct cli_command *const commands[] = {
     &vm_clone_cmd,
     &vm_copy_cmd,
     &vm_install_cmd,
+    &vm_memory_limits_set_cmd,
+    &vm_memory_set_cmd,
     &vif_create_cmd,
     &vif_destroy_cmd,
     &vif_plug_cmd,

@@ -148,6 +148,16 @@ api_method *api_generic_method(const char *name);
  * api_create() calls api_vm_init(), api_destroy() api_vm_fini() (domains
  * keep running). */
 api_method *api_vm_method(const char *name);
+
+/* VM.set_memory_limits and VM.set_memory (api-vm-memory.c). */
+api_method *api_vm_memory_method(const char *name);
+
+/* Checks the memory settings a VM.create 'record' gives (any of
+ * memory_static_min, memory_static_max, memory_dynamic_min,
+ * memory_dynamic_max, completed with their defaults) as VM.start would;
+ * NULL when it gives none or they are in order, else
+ * MEMORY_CONSTRAINT_VIOLATION. */
+struct np_error *api_vm_memory_check_record(struct json_object *record);
 void api_vm_init(struct api *api);
 void api_vm_fini(struct api *api);
 

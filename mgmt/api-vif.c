@@ -85,8 +85,9 @@ vm_create(struct api_call *call, struct json_object **result, bool *deferred)
 
     if ((error = api_expect_args(call, 1))
         || (error = api_arg_object(call, 0, "record", &record))
-        || (error = api_check_record(store_class_find("VM", false), record,
-                                     NULL))) {
+        || (error =
+                api_check_record(store_class_find("VM", false), record, NULL))
+        || (error = api_vm_memory_check_record(record))) {
         return error;
     }
     const char *index = str_member(

@@ -323,6 +323,9 @@ find_method(const char *name)
         fn = api_vm_method(name);
     }
     if (!fn) {
+        fn = api_vm_memory_method(name);
+    }
+    if (!fn) {
         fn = api_management_method(name);
     }
     if (!fn) {
