@@ -6,6 +6,18 @@
 #                                   host with its own OVS and netpoold
 #   scripts/sandbox.sh down         stop everything, delete namespaces/state
 #   scripts/sandbox.sh status       show what is up
+#   scripts/sandbox.sh leases       "MAC ADDRESS" of each guest that took
+#                                   an address from the switch's DHCP
+#
+# The switch serves DHCP on the management network (198.18.0.150-250,
+# scripts/topology.sh topo_dhcp_up), and each host gets a template
+# "tiny-linux": the test guest (tests/guest/build.sh, cached in
+# build/guest or NETPOOL_GUEST_DIR) with 128 MiB, one vCPU and a VIF on
+# the management network, which takes its address by DHCP.  So a VM is two
+# commands away:
+#
+#   sandbox/run h1 netpool vm-install template=tiny-linux new-name-label=web
+#   sandbox/run h1 netpool vm-start uuid=<web>
 #
 # Namespaces are np-switch and np-h1..np-hN; state is in sandbox/state of
 # this checkout; binaries come from build/bin (`make sandbox` builds them).
@@ -34,9 +46,11 @@ NETPOOL_BIN=${SANDBOX_BIN:-$top/build/bin}
 DATAPATH=${DATAPATH:-netdev}
 SANDBOX_DPDK_PAGES=${SANDBOX_DPDK_PAGES:-600}
 SANDBOX_DPDK_SOCKET_MEM=256 # MiB; OVS-DPDK takes about 1 GB in all.
+GUEST_DIR=${NETPOOL_GUEST_DIR:-$top/build/guest}
+TEMPLATE=tiny-linux
 
 usage() {
-    echo "usage: $0 up [HOSTS] | down | status" >&2
+    echo "usage: $0 up [HOSTS] | down | status | leases" >&2
     exit 2
 }
 
@@ -99,6 +113,11 @@ cmd_up() {
         print_host "$n"
         echo
     done
+    echo "a VM from the template $TEMPLATE (its address: $0 leases):"
+    echo "    sandbox/run h1 netpool vm-install template=$TEMPLATE new-name-label=web"
+    echo "    sandbox/run h1 netpool vm-start uuid=<web>"
+    echo "    sandbox/run switch ping <its address>"
+    echo
     echo "sandbox/run switch ovs-vsctl show     # the switch's OVS"
     echo "sandbox/run h1                        # a shell inside h1"
     echo "make sandbox-stop                     # tear it all down"
@@ -110,13 +129,51 @@ up_all() {
         export TOPO_DATAPATH=dpdk
     fi
     topo_switch_up || return 1
+    topo_dhcp_up || return 1
     for ((n = 1; n <= $1; n++)); do
         topo_host_up "$n" || return 1
         if [ "$DATAPATH" = dpdk ]; then
             host_dpdk "$n" || return 1
         fi
     done
+    templates "$1"
 }
+
+# Builds (or finds cached) the test guest and makes the template
+# "tiny-linux" on each of the $1 hosts.  Without a guest (no kernel package
+# to be had), the sandbox comes up without templates and says why.
+templates() {
+    local guest n
+    echo "sandbox: the test guest (tests/guest/build.sh, cached in $GUEST_DIR)"
+    if ! guest=$("$top/tests/guest/build.sh" "$GUEST_DIR"); then
+        echo "sandbox: no test guest, so no template $TEMPLATE" >&2
+        return 0
+    fi
+    for ((n = 1; n <= $1; n++)); do
+        host_template "$n" "$guest" || return 1
+    done
+}
+
+# Makes the template on host $1 from the guest in folder $2.
+host_template() (
+    local n=$1 guest=$2 host pif net vm
+    eval "$(topo_host_env "$n")"
+    run() { ip netns exec "$(topo_ns "$n")" netpool "$@"; }
+    host=$(run host-list --minimal) &&
+        pif=$(run pif-list host-uuid="$host" management=true --minimal) &&
+        net=$(run pif-param-get uuid="$pif" param-name=network) &&
+        vm=$(run vm-create name-label="$TEMPLATE" \
+            name-description="the test guest: busybox, DHCP on eth0" \
+            VCPUs-max=1 memory-static-max=$((128 * 1024 * 1024)) \
+            PV-kernel="$guest/vmlinuz" PV-ramdisk="$guest/initrd.img" \
+            PV-args="quiet np.dhcp") &&
+        run vif-create vm-uuid="$vm" network-uuid="$net" device=0 \
+            > /dev/null &&
+        run vm-param-set uuid="$vm" is-a-template=true || {
+        echo "sandbox: h$n: cannot make the template $TEMPLATE" >&2
+        exit 1
+    }
+)
 
 # Free 2 MiB hugepages, and what DATAPATH=dpdk needs for $1 hosts: exits 1
 # saying so if they are too few, or if there is no DPDK build of OVS.
@@ -201,6 +258,7 @@ cmd_status() {
 }
 
 case "${1:-}" in
+    leases) topo_dhcp_leases ;;
     up) shift; [ $# -le 1 ] || usage; cmd_up "$@" ;;
     down) [ $# -eq 1 ] || usage; cmd_down ;;
     status) cmd_status ;;

@@ -68,6 +68,12 @@
 #   topo_switch_up          create ${PREFIX}switch
 #   topo_host_up N          create ${PREFIX}hN and start its netpoold
 #   topo_netpoold_start N   start host N's netpoold again after a stop
+#   topo_dhcp_up            serve DHCP on the management network from the
+#                           switch (busybox udhcpd on sw0): addresses
+#                           198.18.0.150-198.18.0.250, router 198.18.0.1,
+#                           leases in $STATE/switch/udhcpd.leases (written
+#                           every second; topo_dhcp_leases prints them)
+#   topo_dhcp_leases        print "MAC ADDRESS" of each lease given
 #   topo_guest_up N G       create ${PREFIX}hNgG, an empty namespace that
 #                           plays guest G of host N (a VIF's
 #                           other-config:netns); topo_down deletes it
@@ -277,6 +283,34 @@ topo_guest_up() (
     _topo_do ip netns add "${PREFIX}${node}g$guest"
     _topo_do ip -n "${PREFIX}${node}g$guest" link set lo up
 )
+
+topo_dhcp_up() (
+    set -eu -o pipefail
+    _topo_check_params || exit 1
+    dir=$(_topo_state)/switch
+    if ! _topo_namespaces | grep -qx -- "$(topo_ns switch)"; then
+        _topo_log "switch namespace $(topo_ns switch) is not up"
+        exit 1
+    fi
+    printf '%s\n' "start 198.18.0.150" "end 198.18.0.250" "interface sw0" \
+        "lease_file $dir/udhcpd.leases" "pidfile $dir/udhcpd.pid" \
+        "auto_time 1" "option subnet 255.255.255.0" \
+        "option router 198.18.0.1" "option lease 3600" \
+        > "$dir/udhcpd.conf"
+    _topo_do touch "$dir/udhcpd.leases"
+    # udhcpd goes into the background; topo_down stops it by PID like
+    # every process in the switch namespace.
+    _topo_do ip netns exec "$(topo_ns switch)" busybox udhcpd \
+        "$dir/udhcpd.conf"
+)
+
+topo_dhcp_leases() {
+    local file
+    file="$(_topo_state)/switch/udhcpd.leases"
+    [ -s "$file" ] || return 0
+    busybox dumpleases -f "$file" -a 2> /dev/null |
+        awk 'NR > 1 && $1 ~ /:/ { print $1, $2 }'
+}
 
 # Start host N's netpoold (again).  Its state folder persists between
 # starts, so a restart finds its store, certificate and root password.

@@ -10,7 +10,8 @@
 #     init, /etc/rc) with the kernel's virtio, evdev and ACPI button
 #     modules and a static UDP echo (tests/guest/udp-echo.c).
 # The guest configures its virtio NICs from the kernel command line
-# (np.ip0=198.18.X.Y/24 np.ip1=... np.gw=... np.mtu=...), answers ping and
+# (np.ip0=198.18.X.Y/24 np.ip1=... np.gw=... np.mtu=..., or np.dhcp for a
+# DHCP lease on eth0), answers ping and
 # UDP echo on port 7, powers off on the ACPI power button and prints
 # "netpool-guest: ready" on its serial console.
 #
@@ -42,7 +43,8 @@ fi
 kver=$(apt-cache policy "$kpkg" | awk '/Candidate:/ {print $2}')
 bver=$(dpkg-query -W -f='${Version}' busybox-static)
 srcsum=$(cat "$here/build.sh" "$here/rc" "$here/inittab" \
-         "$here/power-button" "$here/udp-echo.c" | sha256sum | cut -c1-12)
+         "$here/power-button" "$here/udp-echo.c" "$here/udhcpc-script" |
+         sha256sum | cut -c1-12)
 key=$(printf '%s' "$kpkg-$kver-$bver-$srcsum" | tr -c 'A-Za-z0-9.+-' '_')
 dest=$out/$key
 
@@ -87,6 +89,7 @@ if [ ! -s "$dest/vmlinuz" ] || [ ! -s "$dest/initrd.img" ]; then
         esac
     done
     install -m 755 "$here/rc" "$root/etc/rc"
+    install -m 755 "$here/udhcpc-script" "$root/etc/udhcpc.script"
     install -m 644 "$here/inittab" "$root/etc/inittab"
     install -m 755 "$here/power-button" "$root/etc/acpi/PWRF/00000080"
     install -m 755 "$here/power-button" "$root/etc/acpi/PWRB/00000080"

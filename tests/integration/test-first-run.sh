@@ -8,13 +8,18 @@
 #     build through NETPOOL_OVS_CACHE, so the test does not spend two
 #     minutes rebuilding it);
 #   - without a Debian package, a plain `make` says in one line that
-#     `make deps` is needed and builds nothing.
+#     `make deps` is needed and builds nothing;
+#   - scripts/deps.sh installs from recent package lists without an update,
+#     bounds a stalled update in time, and fails loudly;
+#   - `make sandbox` comes up without an update step, with a template from
+#     which two commands (vm-install, vm-start) boot a guest that takes an
+#     address from the switch's DHCP server and answers ping.
 #
 # shellcheck disable=SC2016
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-plan 9
+plan 15
 
 mkdir -p "$STATE"
 clone=$STATE/clone
@@ -97,3 +102,45 @@ ok '[ "$rc" = 1 ] &&
         "$STATE/stall.log"' \
     "it says so at each step, then the failed install ends it loudly"
 diag "$(cat "$STATE/stall.log")"
+
+# make sandbox in the clone, as the README has it, with apt-get watched (a
+# wrapper that logs each call and runs the real one): with the package
+# lists present, no update step.  The sandbox gets this test's prefix and
+# a folder of its state; the guest comes from this checkout's cache.
+spybin=$STATE/spybin
+mkdir -p "$spybin"
+printf '%s\n' '#!/bin/sh' 'echo "$1" >> "$APT_CALLS"' \
+    'exec /usr/bin/apt-get "$@"' > "$spybin/apt-get"
+chmod 755 "$spybin/apt-get"
+export SANDBOX_PREFIX=$PREFIX SANDBOX_STATE=$STATE/sandbox
+export NETPOOL_GUEST_DIR=$TEST_TOP/build/guest
+: > "$STATE/sandbox.calls"
+rc=0
+PATH="$spybin:$PATH" APT_CALLS=$STATE/sandbox.calls make_in sandbox sandbox ||
+    rc=$?
+ok '[ "$rc" = 0 ] && ! grep -qx update "$STATE/sandbox.calls" &&
+    ! grep -q "updating the package lists" "$STATE/sandbox.log"' \
+    "make sandbox in a fresh clone comes up with no apt-get update"
+diag "$(grep -E '^(deps|sandbox|guest):' "$STATE/sandbox.log")"
+[ "$rc" = 0 ] || diag "$(tail -n 30 "$STATE/sandbox.log")"
+
+# The two commands of the README, then the guest's address from the
+# switch's DHCP server, and a ping from the switch.
+run() { "$clone/sandbox/run" "$@"; }
+ok '[ -n "$(run h1 netpool vm-list name-label=tiny-linux is-a-template=true --minimal)" ]' \
+    "the sandbox has the template tiny-linux"
+web=$(run h1 netpool vm-install template=tiny-linux new-name-label=web) ||
+    web=""
+ok 'run h1 netpool vm-start uuid="$web"' \
+    "vm-install template=tiny-linux, then vm-start, starts the VM"
+mac=$(run h1 netpool vif-list vm-uuid="$web" params=MAC --minimal) || mac=""
+address() { "$clone/scripts/sandbox.sh" leases | awk -v m="$mac" '$1 == m { print $2 }'; }
+ok 'wait_until 120 eval "[ -n \"\$(address)\" ]"' \
+    "the guest takes an address from the switch's DHCP server"
+diag "the guest's lease: $mac $(address)"
+ok 'wait_until 30 run switch ping -c 1 -W 1 "$(address)" > /dev/null' \
+    "the guest answers ping from the switch"
+run h1 netpool vm-shutdown uuid="$web" --force || true
+ok 'make_in stop sandbox-stop && [ ! -e "$SANDBOX_STATE" ] &&
+    [ -z "$(ip netns list | grep -F -- "$PREFIX")" ]' \
+    "make sandbox-stop removes it"
