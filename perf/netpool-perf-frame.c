@@ -122,7 +122,9 @@ npp_arp_answer(uint8_t *buf, size_t size, uint32_t ip, const uint8_t mac[6])
 
     if (size < OFF_IP + 28 || get16(buf + OFF_ETHERTYPE) != ETH_TYPE_ARP
         || get16(arp) != 1 || get16(arp + 2) != ETH_TYPE_IPV4 || arp[4] != 6
-        || arp[5] != 4 || get16(arp + 6) != 1 || get32(arp + 24) != ip) {
+        || arp[5] != 4 || get16(arp + 6) != 1 || get32(arp + 24) != ip
+        || get32(arp + 14) == ip) {
+        /* Not a request for 'ip', or someone announcing it. */
         return false;
     }
     memcpy(buf, arp + 8, 6);       /* To the requester... */
@@ -132,6 +134,29 @@ npp_arp_answer(uint8_t *buf, size_t size, uint32_t ip, const uint8_t mac[6])
     memcpy(arp + 8, mac, 6);
     put32(arp + 14, ip);
     return true;
+}
+
+size_t
+npp_arp_announce(uint8_t *buf, size_t cap, uint32_t ip, const uint8_t mac[6])
+{
+    uint8_t *arp = buf + OFF_IP;
+
+    if (cap < NPP_ARP_SIZE) {
+        return 0;
+    }
+    memset(buf, 0, NPP_ARP_SIZE);
+    memset(buf, 0xff, 6); /* Broadcast... */
+    memcpy(buf + 6, mac, 6);
+    put16(buf + OFF_ETHERTYPE, ETH_TYPE_ARP);
+    put16(arp, 1);                 /* Ethernet... */
+    put16(arp + 2, ETH_TYPE_IPV4); /* ...and IPv4 addresses. */
+    arp[4] = 6;
+    arp[5] = 4;
+    put16(arp + 6, 1); /* A request whose sender and target are 'ip'. */
+    memcpy(arp + 8, mac, 6);
+    put32(arp + 14, ip);
+    put32(arp + 24, ip);
+    return NPP_ARP_SIZE;
 }
 
 bool
@@ -256,6 +281,37 @@ npp_hist_percentile(const struct npp_hist *h, double pct)
         }
     }
     return h->max;
+}
+
+void
+npp_window_init(struct npp_window *w, uint64_t size)
+{
+    memset(w, 0, sizeof *w);
+    w->size = size;
+}
+
+uint64_t
+npp_window_room(struct npp_window *w, uint64_t sent, const struct npp_seq *s,
+                uint64_t now_ns, bool rx_idle)
+{
+    if (!w->size) {
+        return UINT64_MAX;
+    }
+    uint64_t done = s->next > w->written_off ? s->next : w->written_off;
+    uint64_t in_flight = sent > done ? sent - done : 0;
+    if (in_flight < w->size) {
+        w->full_since = 0;
+        return w->size - in_flight;
+    }
+    if (!w->full_since) {
+        w->full_since = now_ns ? now_ns : 1;
+    } else if (rx_idle && now_ns - w->full_since >= NPP_WINDOW_STALL_NS) {
+        w->written_off = sent;
+        w->full_since = 0;
+        w->stalls++;
+        return w->size;
+    }
+    return 0;
 }
 
 uint64_t

@@ -36,14 +36,27 @@
 #define POOL_SIZE 8191
 #define MAX_PORTS 2
 #define MAX_EAL_ARGS 64
-#define AF_PACKET_HEADER 32 /* What net_af_packet keeps before a frame. */
+#define MAX_QUEUES 8         /* Queue pairs of a port (--queues). */
+#define ANNOUNCE_SETTLE 0.05 /* Seconds for the switch to learn a MAC. */
+#define AF_PACKET_HEADER 32  /* What net_af_packet keeps before a frame. */
 
 enum mode { MODE_TX, MODE_RX, MODE_ECHO, MODE_LATENCY, MODE_LOOP };
 
+/* What kind of port a command line option asked for. */
+enum port_kind {
+    PORT_VHOST,        /* --vhost: a virtio-user device serving a socket. */
+    PORT_VHOST_CLIENT, /* --vhost-client: one connecting to a socket. */
+    PORT_OTHER,        /* Any other device, its vdev as given. */
+};
+
 /* A port as asked for on the command line. */
 struct port_arg {
-    char *vdev; /* EAL --vdev argument. */
-    char *name; /* Its device name (the vdev up to the first comma). */
+    enum port_kind kind; /* What it is. */
+    char *vdev;          /* EAL --vdev argument. */
+    char *name;          /* Its device name (the vdev up to the first
+                          * comma). */
+    uint8_t mac[6];      /* --mac after it, if 'has_mac'. */
+    bool has_mac;        /* --mac was given for it. */
 };
 
 /* Everything the command line says. */
@@ -69,12 +82,21 @@ struct options {
     const char *eal_extra;  /* More EAL arguments. */
     char *eal_words;        /* eal_extra split into words. */
     bool quiet;             /* No summary line. */
+    bool dst_mac_given;     /* --dst-mac was on the command line. */
+    unsigned queues;        /* Queue pairs per port. */
+    unsigned queue_size;    /* virtio-user ring size. */
+    bool mrg_rxbuf;         /* virtio-user mergeable receive buffers. */
+    uint64_t window;        /* loop: frames in flight at most (0: none). */
+    bool window_given;      /* --window was on the command line. */
 };
 
 /* An opened port. */
 struct port {
-    uint16_t id;      /* DPDK port id. */
-    const char *name; /* Device name. */
+    uint16_t id;       /* DPDK port id. */
+    const char *name;  /* Device name. */
+    uint16_t n_queues; /* Queue pairs. */
+    uint16_t rxd;      /* Descriptors of each receive ring. */
+    uint8_t mac[6];    /* Its MAC. */
 };
 
 static volatile sig_atomic_t stopping;
@@ -82,12 +104,15 @@ static volatile sig_atomic_t stopping;
 static void usage(FILE *out);
 static int parse_options(int argc, char **argv, struct options *o);
 static void options_destroy(struct options *o);
-static int add_port(struct options *o, const char *fmt, const char *arg);
+static int add_port(struct options *o, enum port_kind kind, const char *fmt,
+                    const char *arg);
+static int finish_ports(struct options *o);
 static int start_eal(struct options *o, const char *argv0);
 static int open_port(struct options *o, const struct port_arg *arg,
                      struct rte_mempool *rx_pool, struct port *port);
 static int wait_link(const struct options *o, const struct port *port);
-static struct rte_mempool *make_pool(const char *name, size_t size);
+static struct rte_mempool *make_pool(const char *name, size_t size,
+                                     unsigned n_rings);
 static size_t jumbo_buffer_size(size_t size);
 static void fill_template(struct rte_mempool *mp, void *opaque, void *obj,
                           unsigned idx);
@@ -95,8 +120,10 @@ static void run_send_recv(const struct options *o, const struct port *tx,
                           const struct port *rx, struct rte_mempool *tx_pool);
 static void run_rx(const struct options *o, const struct port *rx);
 static void run_echo(const struct options *o, const struct port *port);
-static bool answer_arp(const struct options *o, const struct port *port,
-                       struct rte_mbuf *m);
+static bool answer_arp(const struct port *port, uint32_t ip,
+                       const uint8_t mac[6], struct rte_mbuf *m);
+static void announce(const struct port *port, struct rte_mempool *pool,
+                     const uint8_t mac[6], uint32_t ip);
 static void free_unsent(struct rte_mbuf **burst, uint16_t n);
 static void flush_tx(const struct port *port);
 static void linger(const struct options *o, const struct port *port);
@@ -124,11 +151,14 @@ main(int argc, char **argv)
         return 1;
     }
 
+    /* Enough buffers to fill every receive ring of every port, and every
+     * transmit ring of the sending one. */
     size_t room = o.spec.size;
-    struct rte_mempool *rx_pool = make_pool("npp_rx", room);
+    struct rte_mempool *rx_pool =
+        make_pool("npp_rx", room, (unsigned) o.n_ports * o.queues);
     struct rte_mempool *tx_pool = NULL;
     if (o.mode == MODE_TX || o.mode == MODE_LATENCY || o.mode == MODE_LOOP) {
-        tx_pool = make_pool("npp_tx", room);
+        tx_pool = make_pool("npp_tx", room, o.queues);
     }
     if (!rx_pool || (!tx_pool && o.mode != MODE_RX && o.mode != MODE_ECHO)) {
         fprintf(stderr, "netpool-perf: cannot make packet buffers: %s\n",
@@ -148,11 +178,30 @@ main(int argc, char **argv)
             goto out;
         }
     }
-    if (o.delay > 0) {
-        /* Asleep, not polling: on a small machine the switch's own
-         * threads need the cores to apply an MTU or place queues. */
-        usleep((useconds_t) (o.delay * 1e6));
+    if (o.mode == MODE_LOOP) {
+        if (!o.dst_mac_given) {
+            /* To the receiving port's MAC, as a guest sends to a peer
+             * whose MAC it learnt by ARP. */
+            memcpy(o.spec.dst_mac, ports[1].mac, 6);
+        }
+        if (!o.window_given) {
+            /* What one receive ring holds: the switch may put every
+             * frame into the same queue. */
+            o.window = (uint64_t) (ports[1].rxd - BURST);
+        }
     }
+    /* Each port says who it is, as a guest does when its link comes up,
+     * so that a learning switch sends the test frames to their port
+     * alone instead of flooding them (to every port of the bridge,
+     * copying each frame once more per port). */
+    announce(&ports[0], rx_pool, o.spec.src_mac, o.spec.src_ip);
+    if (o.mode == MODE_LOOP) {
+        announce(&ports[1], rx_pool, ports[1].mac, o.spec.dst_ip);
+    }
+    double delay = o.delay > ANNOUNCE_SETTLE ? o.delay : ANNOUNCE_SETTLE;
+    /* Asleep, not polling: on a small machine the switch's own threads
+     * need the cores to apply an MTU, place queues or learn a MAC. */
+    usleep((useconds_t) (delay * 1e6));
     if (tx_pool) {
         /* Every buffer holds the test frame from the start (with the
          * port's MAC, known now), so that the sender only stamps it. */
@@ -204,7 +253,9 @@ usage(FILE *out)
         "  latency  send at --rate to an echo peer, round-trip latency\n"
         "  loop     send on the first port, receive on the second\n"
         "Every mode answers ARP requests for --src-ip with the port's MAC,\n"
-        "so that a guest's kernel (a UDP echo service) can answer too.\n"
+        "so that a guest's kernel (a UDP echo service) can answer too, and\n"
+        "announces its address (a gratuitous ARP) before it sends, so that\n"
+        "a switch learns where it is; loop sends to its second port's MAC.\n"
         "\n"
         "Ports (one; two for loop):\n"
         "  --vhost PATH         virtio-user device serving the vhost-user\n"
@@ -215,6 +266,14 @@ usage(FILE *out)
         "  --af-packet IFACE    an AF_PACKET socket on IFACE\n"
         "  --af-xdp IFACE       an AF_XDP socket on IFACE\n"
         "  --vdev ARGS          any DPDK virtual device\n"
+        "  --mac MAC            the MAC of the port given just before\n"
+        "\n"
+        "vhost-user ports, set up as netpool sets up a guest's NIC:\n"
+        "  --queues N           queue pairs, 1-8 (default 1); frames are\n"
+        "                       sent on each in turn, received from all\n"
+        "  --queue-size N       ring size, 256, 512 or 1024 (default "
+        "1024)\n"
+        "  --mrg-rxbuf on|off   mergeable receive buffers (default on)\n"
         "\n"
         "Traffic:\n"
         "  --size BYTES         frame size without FCS, 64-9000 (default 64;\n"
@@ -231,6 +290,9 @@ usage(FILE *out)
         "                       frame (default 30)\n"
         "  --delay SECONDS      sleep that long once the links are up, for\n"
         "                       the switch to finish setting up its ports\n"
+        "  --window N           loop: at most N frames in flight, so that\n"
+        "                       the receiver is never overrun (default:\n"
+        "                       what one receive ring holds; 0: none)\n"
         "  --linger SECONDS     tx: keep the port open that long after the\n"
         "                       last frame, for the switch to take it\n"
         "                       (default 1)\n"
@@ -270,6 +332,11 @@ parse_options(int argc, char **argv, struct options *o)
         OPT_AF_PACKET,
         OPT_AF_XDP,
         OPT_VDEV,
+        OPT_MAC,
+        OPT_QUEUES,
+        OPT_QUEUE_SIZE,
+        OPT_MRG_RXBUF,
+        OPT_WINDOW,
         OPT_SIZE,
         OPT_RATE,
         OPT_FLOWS,
@@ -301,6 +368,11 @@ parse_options(int argc, char **argv, struct options *o)
         {"af-packet", required_argument, NULL, OPT_AF_PACKET},
         {"af-xdp", required_argument, NULL, OPT_AF_XDP},
         {"vdev", required_argument, NULL, OPT_VDEV},
+        {"mac", required_argument, NULL, OPT_MAC},
+        {"queues", required_argument, NULL, OPT_QUEUES},
+        {"queue-size", required_argument, NULL, OPT_QUEUE_SIZE},
+        {"mrg-rxbuf", required_argument, NULL, OPT_MRG_RXBUF},
+        {"window", required_argument, NULL, OPT_WINDOW},
         {"size", required_argument, NULL, OPT_SIZE},
         {"rate", required_argument, NULL, OPT_RATE},
         {"flows", required_argument, NULL, OPT_FLOWS},
@@ -345,6 +417,9 @@ parse_options(int argc, char **argv, struct options *o)
     o->idle = 1;
     o->wait = 30;
     o->linger = 1;
+    o->queues = 1;
+    o->queue_size = RING_SIZE;
+    o->mrg_rxbuf = true;
 
     if (argc >= 2 && !strcmp(argv[1], "--help")) {
         usage(stdout);
@@ -376,30 +451,71 @@ parse_options(int argc, char **argv, struct options *o)
 
         switch (c) {
         case OPT_VHOST:
-            error = add_port(o,
-                             "net_virtio_user%d,path=%s,server=1,queues=1,"
-                             "queue_size=1024",
-                             optarg);
-            break;
         case OPT_VHOST_CLIENT:
-            error = add_port(o,
-                             "net_virtio_user%d,path=%s,queues=1,"
-                             "queue_size=1024",
-                             optarg);
+            /* Its device arguments are known only at the end. */
+            error =
+                add_port(o, c == OPT_VHOST ? PORT_VHOST : PORT_VHOST_CLIENT,
+                         "net_virtio_user%d,path=%s", optarg);
             break;
         case OPT_TAP:
-            error = add_port(o, "net_tap%d,iface=%s", optarg);
+            error = add_port(o, PORT_OTHER, "net_tap%d,iface=%s", optarg);
             break;
         case OPT_AF_PACKET:
             /* The frame size is known only at the end: see below. */
             error =
-                add_port(o, "net_af_packet%d,iface=%s,qdisc_bypass=1", optarg);
+                add_port(o, PORT_OTHER,
+                         "net_af_packet%d,iface=%s,qdisc_bypass=1", optarg);
             break;
         case OPT_AF_XDP:
-            error = add_port(o, "net_af_xdp%d,iface=%s", optarg);
+            error = add_port(o, PORT_OTHER, "net_af_xdp%d,iface=%s", optarg);
             break;
         case OPT_VDEV:
-            error = add_port(o, NULL, optarg);
+            error = add_port(o, PORT_OTHER, NULL, optarg);
+            break;
+        case OPT_MAC:
+            if (!o->n_ports) {
+                fprintf(stderr, "netpool-perf: --mac follows a port\n");
+                return 1;
+            }
+            if (!npp_parse_mac(optarg, o->port[o->n_ports - 1].mac)) {
+                fprintf(stderr, "netpool-perf: %s is not a MAC address\n",
+                        optarg);
+                return 1;
+            }
+            o->port[o->n_ports - 1].has_mac = true;
+            break;
+        case OPT_QUEUES:
+            if (!parse_u64(optarg, &value) || !value || value > MAX_QUEUES) {
+                fprintf(stderr, "netpool-perf: --queues: %s is not 1-%d\n",
+                        optarg, MAX_QUEUES);
+                return 1;
+            }
+            o->queues = (unsigned) value;
+            break;
+        case OPT_QUEUE_SIZE:
+            if (!parse_u64(optarg, &value)
+                || (value != 256 && value != 512 && value != 1024)) {
+                fprintf(stderr,
+                        "netpool-perf: --queue-size: %s is not 256, 512 or "
+                        "1024\n",
+                        optarg);
+                return 1;
+            }
+            o->queue_size = (unsigned) value;
+            break;
+        case OPT_MRG_RXBUF:
+            if (strcmp(optarg, "on") && strcmp(optarg, "off")) {
+                fprintf(stderr,
+                        "netpool-perf: --mrg-rxbuf: %s is not on or "
+                        "off\n",
+                        optarg);
+                return 1;
+            }
+            o->mrg_rxbuf = !strcmp(optarg, "on");
+            break;
+        case OPT_WINDOW:
+            o->window_given = true;
+            error = !parse_u64(optarg, &o->window);
             break;
         case OPT_SIZE:
             if (!parse_u64(optarg, &value) || value < NPP_FRAME_MIN
@@ -460,6 +576,7 @@ parse_options(int argc, char **argv, struct options *o)
                 return 1;
             }
             src_mac_given |= c == OPT_SRC_MAC;
+            o->dst_mac_given |= c == OPT_DST_MAC;
             break;
         case OPT_SRC_IP:
         case OPT_DST_IP:
@@ -526,6 +643,10 @@ parse_options(int argc, char **argv, struct options *o)
     if (optind < argc) {
         fprintf(stderr, "netpool-perf: unexpected argument %s\n",
                 argv[optind]);
+        return 1;
+    }
+
+    if (finish_ports(o)) {
         return 1;
     }
 
@@ -596,10 +717,11 @@ options_destroy(struct options *o)
     free(o->eal_words);
 }
 
-/* Adds a port made from 'fmt' (with its index and 'arg'), or 'arg' itself
- * when 'fmt' is NULL.  Returns 0 or 1 (too many ports). */
+/* Adds a port of 'kind' made from 'fmt' (with its index and 'arg'), or
+ * 'arg' itself when 'fmt' is NULL.  Returns 0 or 1 (too many ports). */
 static int
-add_port(struct options *o, const char *fmt, const char *arg)
+add_port(struct options *o, enum port_kind kind, const char *fmt,
+         const char *arg)
 {
     struct port_arg *p;
     char *vdev;
@@ -616,9 +738,50 @@ add_port(struct options *o, const char *fmt, const char *arg)
     } else {
         vdev = strdup(arg);
     }
+    p->kind = kind;
     p->vdev = vdev;
     p->name = strndup(vdev, strcspn(vdev, ","));
+    p->has_mac = false;
     o->n_ports++;
+    return 0;
+}
+
+/* Completes the device arguments of the vhost-user ports with the queue
+ * settings and MACs of the whole command line, the way netpool sets up
+ * a guest's virtio-net NIC (queue pairs, ring size, mergeable receive
+ * buffers).  Returns 0 or 1 (after saying why). */
+static int
+finish_ports(struct options *o)
+{
+    for (int i = 0; i < o->n_ports; i++) {
+        struct port_arg *p = &o->port[i];
+        char mac[32] = "";
+        char *vdev;
+
+        if (p->kind == PORT_OTHER) {
+            continue;
+        }
+        if (p->has_mac) {
+            snprintf(mac, sizeof mac, ",mac=%02x:%02x:%02x:%02x:%02x:%02x",
+                     p->mac[0], p->mac[1], p->mac[2], p->mac[3], p->mac[4],
+                     p->mac[5]);
+        }
+        if (asprintf(&vdev, "%s%s,queues=%u,queue_size=%u,mrg_rxbuf=%d%s",
+                     p->vdev, p->kind == PORT_VHOST ? ",server=1" : "",
+                     o->queues, o->queue_size, o->mrg_rxbuf, mac)
+            < 0) {
+            return 1;
+        }
+        free(p->vdev);
+        p->vdev = vdev;
+    }
+    for (int i = 0; i < o->n_ports; i++) {
+        if (o->queues > 1 && o->port[i].kind == PORT_OTHER) {
+            fprintf(stderr, "netpool-perf: --queues is for vhost-user "
+                            "ports\n");
+            return 1;
+        }
+    }
     return 0;
 }
 
@@ -679,7 +842,8 @@ start_eal(struct options *o, const char *argv0)
     return 0;
 }
 
-/* Configures and starts one port with one receive and one transmit queue.
+/* Configures and starts one port with --queues receive and transmit
+ * queues (vhost-user ports; others have one), with its --mac if given.
  * Fills in the frame's source MAC from the first port when none was
  * given.  Returns 0 or 1 (after saying why). */
 static int
@@ -714,7 +878,8 @@ open_port(struct options *o, const struct port_arg *arg,
     if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) {
         conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
     }
-    error = rte_eth_dev_configure(id, 1, 1, &conf);
+    uint16_t n_queues = arg->kind == PORT_OTHER ? 1 : (uint16_t) o->queues;
+    error = rte_eth_dev_configure(id, n_queues, n_queues, &conf);
     if (error) {
         goto fail;
     }
@@ -723,28 +888,42 @@ open_port(struct options *o, const struct port_arg *arg,
     if (error) {
         goto fail;
     }
-    error = rte_eth_rx_queue_setup(id, 0, rxd, rte_eth_dev_socket_id(id), NULL,
-                                   rx_pool);
-    if (error) {
-        goto fail;
+    for (uint16_t q = 0; q < n_queues; q++) {
+        error = rte_eth_rx_queue_setup(id, q, rxd, rte_eth_dev_socket_id(id),
+                                       NULL, rx_pool);
+        if (error) {
+            goto fail;
+        }
+        error = rte_eth_tx_queue_setup(id, q, txd, rte_eth_dev_socket_id(id),
+                                       NULL);
+        if (error) {
+            goto fail;
+        }
     }
-    error =
-        rte_eth_tx_queue_setup(id, 0, txd, rte_eth_dev_socket_id(id), NULL);
-    if (error) {
-        goto fail;
+    if (arg->has_mac && arg->kind == PORT_OTHER) {
+        struct rte_ether_addr mac;
+        memcpy(mac.addr_bytes, arg->mac, 6);
+        error = rte_eth_dev_default_mac_addr_set(id, &mac);
+        if (error) {
+            goto fail;
+        }
     }
     error = rte_eth_dev_start(id);
     if (error) {
         goto fail;
     }
     rte_eth_promiscuous_enable(id);
+    port->n_queues = n_queues;
+    port->rxd = rxd;
+
+    struct rte_ether_addr port_mac;
+    memset(&port_mac, 0, sizeof port_mac);
+    rte_eth_macaddr_get(id, &port_mac);
+    memcpy(port->mac, port_mac.addr_bytes, 6);
 
     static const uint8_t zero[6];
     if (!memcmp(o->spec.src_mac, zero, 6)) {
-        struct rte_ether_addr mac;
-        if (!rte_eth_macaddr_get(id, &mac)) {
-            memcpy(o->spec.src_mac, mac.addr_bytes, 6);
-        }
+        memcpy(o->spec.src_mac, port->mac, 6);
     }
     return 0;
 
@@ -775,17 +954,20 @@ wait_link(const struct options *o, const struct port *port)
     }
 }
 
-/* Makes a pool of packet buffers big enough for 'size'-byte frames.
- * Returns NULL on failure (rte_errno). */
+/* Makes a pool of packet buffers big enough for 'size'-byte frames, and
+ * for 'n_rings' rings of RING_SIZE besides the frames in flight.  Returns
+ * NULL on failure (rte_errno). */
 static struct rte_mempool *
-make_pool(const char *name, size_t size)
+make_pool(const char *name, size_t size, unsigned n_rings)
 {
     uint16_t room = RTE_MBUF_DEFAULT_BUF_SIZE;
-    unsigned n = POOL_SIZE;
+    unsigned n = n_rings * RING_SIZE + 4095;
 
     if (size > 2048) {
         room = (uint16_t) (jumbo_buffer_size(size) + RTE_PKTMBUF_HEADROOM);
-        n = 4095;
+        n = n_rings * RING_SIZE + 2047;
+    } else if (n < POOL_SIZE) {
+        n = POOL_SIZE;
     }
     return rte_pktmbuf_pool_create(name, n, 256, 0, room, rte_socket_id());
 }
@@ -813,9 +995,10 @@ fill_template(struct rte_mempool *mp, void *opaque, void *obj, unsigned idx)
 }
 
 /* tx, latency and loop: sends at the rate on 'tx' until --count frames or
- * --duration; with 'rx', also receives there and measures latency (round
- * trips when rx == tx, else one way), until --idle after the last frame
- * sent. */
+ * --duration, each burst on the next of its queues; with 'rx', also
+ * receives there (every queue) and measures latency (round trips when
+ * rx == tx, else one way), until --idle after the last frame sent.  In
+ * loop mode at most --window frames are in flight. */
 static void
 run_send_recv(const struct options *o, const struct port *tx,
               const struct port *rx, struct rte_mempool *tx_pool)
@@ -829,9 +1012,16 @@ run_send_recv(const struct options *o, const struct port *tx,
     uint64_t start, now, tx_end = 0;
     uint64_t stop_at = o->duration > 0 ? (uint64_t) (o->duration * 1e9) : 0;
     bool sending = true;
+    bool rx_idle = true;
+    uint16_t txq = 0, rxq = 0;
+    struct npp_window window;
 
     npp_seq_init(&seq);
     npp_hist_init(&hist);
+    npp_window_init(&window, rx && rx != tx ? o->window : 0);
+    /* The receiving port of loop mode has the destination address. */
+    uint32_t rx_ip = rx && rx != tx ? spec.dst_ip : spec.src_ip;
+    const uint8_t *rx_mac = rx && rx != tx ? rx->mac : spec.src_mac;
     start = now_ns();
     now = start;
     while (!stopping) {
@@ -843,6 +1033,10 @@ run_send_recv(const struct options *o, const struct port *tx,
             }
             if (want > BURST) {
                 want = BURST;
+            }
+            uint64_t room = npp_window_room(&window, sent, &seq, now, rx_idle);
+            if (want > room) {
+                want = room;
             }
             if (want && !rte_pktmbuf_alloc_bulk(tx_pool, burst, want)) {
                 for (uint64_t i = 0; i < want; i++) {
@@ -856,7 +1050,8 @@ run_send_recv(const struct options *o, const struct port *tx,
                  * its sequence numbers go to the next frames: the rate
                  * is what the port accepted. */
                 uint16_t done =
-                    rte_eth_tx_burst(tx->id, 0, burst, (uint16_t) want);
+                    rte_eth_tx_burst(tx->id, txq, burst, (uint16_t) want);
+                txq = (uint16_t) ((txq + 1) % tx->n_queues);
                 if (done < want) {
                     rte_pktmbuf_free_bulk(burst + done,
                                           (unsigned) (want - done));
@@ -874,7 +1069,12 @@ run_send_recv(const struct options *o, const struct port *tx,
             }
         }
         if (rx) {
-            uint16_t n = rte_eth_rx_burst(rx->id, 0, burst, BURST);
+            uint16_t n = 0;
+            for (uint16_t q = 0; q < rx->n_queues && !n; q++) {
+                n = rte_eth_rx_burst(rx->id, rxq, burst, BURST);
+                rxq = (uint16_t) ((rxq + 1) % rx->n_queues);
+            }
+            rx_idle = !n;
             if (n) {
                 uint64_t t = now_ns();
                 for (uint16_t i = 0; i < n; i++) {
@@ -888,7 +1088,7 @@ run_send_recv(const struct options *o, const struct port *tx,
                         received++;
                     } else {
                         other++;
-                        if (answer_arp(o, rx, burst[i])) {
+                        if (answer_arp(rx, rx_ip, rx_mac, burst[i])) {
                             burst[i] = NULL;
                         }
                     }
@@ -900,8 +1100,13 @@ run_send_recv(const struct options *o, const struct port *tx,
                 last_rx = t;
             }
             if (!sending) {
+                /* 'now' is read after the last frame came: a stale one
+                 * would make the quiet time negative, which unsigned
+                 * arithmetic turns into forever, and the frames still in
+                 * flight would be counted lost. */
                 uint64_t quiet = last_rx > tx_end ? last_rx : tx_end;
                 flush_tx(tx);
+                now = now_ns();
                 if (received >= sent
                     || now - quiet > (uint64_t) (o->idle * 1e9)) {
                     break;
@@ -942,10 +1147,13 @@ run_rx(const struct options *o, const struct port *rx)
     uint64_t first = 0, last = 0;
     uint64_t start = now_ns(), now = start;
 
+    uint16_t q = 0;
+
     npp_seq_init(&seq);
     npp_hist_init(&hist);
     while (!stopping) {
-        uint16_t n = rte_eth_rx_burst(rx->id, 0, burst, BURST);
+        uint16_t n = rte_eth_rx_burst(rx->id, q, burst, BURST);
+        q = (uint16_t) ((q + 1) % rx->n_queues);
         now = now_ns();
         for (uint16_t i = 0; i < n; i++) {
             uint64_t s, ts;
@@ -961,7 +1169,8 @@ run_rx(const struct options *o, const struct port *rx)
                 last = now;
             } else {
                 other++;
-                if (answer_arp(o, rx, burst[i])) {
+                if (answer_arp(rx, o->spec.src_ip, o->spec.src_mac,
+                               burst[i])) {
                     burst[i] = NULL;
                 }
             }
@@ -1006,9 +1215,10 @@ run_echo(const struct options *o, const struct port *port)
     uint64_t echoed = 0, other = 0, rx_bytes = 0, sent = 0;
     uint64_t first = 0, last = 0;
     uint64_t start = now_ns(), now = start;
+    uint16_t q = 0;
 
     while (!stopping) {
-        uint16_t n = rte_eth_rx_burst(port->id, 0, burst, BURST);
+        uint16_t n = rte_eth_rx_burst(port->id, q, burst, BURST);
         uint16_t k = 0;
         now = now_ns();
         for (uint16_t i = 0; i < n; i++) {
@@ -1020,13 +1230,13 @@ run_echo(const struct options *o, const struct port *port)
                 answer[k++] = m;
             } else {
                 other++;
-                if (!answer_arp(o, port, m)) {
+                if (!answer_arp(port, o->spec.src_ip, o->spec.src_mac, m)) {
                     rte_pktmbuf_free(m);
                 }
             }
         }
         if (k) {
-            uint16_t done = rte_eth_tx_burst(port->id, 0, answer, k);
+            uint16_t done = rte_eth_tx_burst(port->id, q, answer, k);
             if (done < k) {
                 rte_pktmbuf_free_bulk(answer + done, k - done);
             }
@@ -1037,6 +1247,7 @@ run_echo(const struct options *o, const struct port *port)
             }
             last = now;
         }
+        q = (uint16_t) ((q + 1) % port->n_queues);
         if (o->duration > 0 && now - start > (uint64_t) (o->duration * 1e9)) {
             break;
         }
@@ -1061,15 +1272,15 @@ run_echo(const struct options *o, const struct port *port)
     npp_report(stdout, o->quiet ? NULL : stderr, &r);
 }
 
-/* Answers an ARP request for the frames' source address on 'port' with
- * 'm' itself.  Returns true when 'm' was used up (sent or freed). */
+/* Answers an ARP request for 'ip' on 'port' (that 'mac' has it) with 'm'
+ * itself.  Returns true when 'm' was used up (sent or freed). */
 static bool
-answer_arp(const struct options *o, const struct port *port,
+answer_arp(const struct port *port, uint32_t ip, const uint8_t mac[6],
            struct rte_mbuf *m)
 {
     if (m->nb_segs != 1
-        || !npp_arp_answer(rte_pktmbuf_mtod(m, uint8_t *), m->data_len,
-                           o->spec.src_ip, o->spec.src_mac)) {
+        || !npp_arp_answer(rte_pktmbuf_mtod(m, uint8_t *), m->data_len, ip,
+                           mac)) {
         return false;
     }
     if (!rte_eth_tx_burst(port->id, 0, &m, 1)) {
@@ -1086,7 +1297,30 @@ flush_tx(const struct port *port)
 {
     struct rte_mbuf *none[1];
 
-    rte_eth_tx_burst(port->id, 0, none, 0);
+    for (uint16_t q = 0; q < port->n_queues; q++) {
+        rte_eth_tx_burst(port->id, q, none, 0);
+    }
+}
+
+/* Sends on 'port' a gratuitous ARP from 'mac' for 'ip', in a buffer of
+ * 'pool'.  A switch that learns MACs then knows the port of 'mac'. */
+static void
+announce(const struct port *port, struct rte_mempool *pool,
+         const uint8_t mac[6], uint32_t ip)
+{
+    struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
+
+    if (!m) {
+        return;
+    }
+    size_t size = npp_arp_announce(rte_pktmbuf_mtod(m, uint8_t *),
+                                   rte_pktmbuf_tailroom(m), ip, mac);
+    m->data_len = (uint16_t) size;
+    m->pkt_len = (uint32_t) size;
+    if (!size || !rte_eth_tx_burst(port->id, 0, &m, 1)) {
+        rte_pktmbuf_free(m);
+    }
+    flush_tx(port);
 }
 
 /* tx: keeps the port open for --linger seconds after the last frame,

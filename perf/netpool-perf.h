@@ -69,9 +69,23 @@ bool npp_frame_echo(uint8_t *buf, size_t size);
 /* When 'buf' of 'size' bytes is an ARP request for 'ip' (host byte order),
  * turns it in place into the reply that 'mac' has 'ip' (addressed to the
  * requester) and returns true, so that a guest's kernel can answer
- * netpool-perf's frames.  Otherwise returns false, changing nothing. */
+ * netpool-perf's frames.  Otherwise (a gratuitous ARP announcing 'ip'
+ * included) returns false, changing nothing. */
 bool npp_arp_answer(uint8_t *buf, size_t size, uint32_t ip,
                     const uint8_t mac[6]);
+
+/* Size of the frame npp_arp_announce() writes: an ARP packet padded to the
+ * Ethernet minimum (no FCS). */
+#define NPP_ARP_SIZE 60
+
+/* Writes into 'buf' of 'cap' bytes a gratuitous ARP request from 'mac'
+ * announcing that 'mac' has 'ip' (host byte order): broadcast, sender and
+ * target address 'ip'.  A learning switch learns 'mac' on the port it
+ * came from, so frames to 'mac' go there alone instead of flooding every
+ * port, as they do once a guest has spoken.  Returns NPP_ARP_SIZE, or 0
+ * when 'cap' is too small. */
+size_t npp_arp_announce(uint8_t *buf, size_t cap, uint32_t ip,
+                        const uint8_t mac[6]);
 
 /* Parses "aa:bb:cc:dd:ee:ff" into 'mac'.  Returns false on anything else. */
 bool npp_parse_mac(const char *text, uint8_t mac[6]);
@@ -128,6 +142,32 @@ uint64_t npp_hist_percentile(const struct npp_hist *h, double pct);
 /* How many frames a sender at 'rate' frames per second should have sent
  * 'elapsed_ns' after it started (rate 0: unlimited, returns UINT64_MAX). */
 uint64_t npp_pace_due(uint64_t elapsed_ns, uint64_t rate);
+
+/* A sender's window: at most 'size' frames in flight between it and its
+ * own receiver (loop mode), so that a receiver sharing the sender's core
+ * is never overrun and loss counts only frames the path dropped.  In
+ * flight are the frames sent after the highest sequence number received:
+ * a frame lost before that one frees its place at once.  When the window
+ * stays full past NPP_WINDOW_STALL_NS while the receiver finds nothing
+ * (the frames at the tail were lost), what is in flight is written off. */
+#define NPP_WINDOW_STALL_NS 50000000u /* 50 ms. */
+struct npp_window {
+    uint64_t size;        /* Frames in flight at most; 0: no window. */
+    uint64_t written_off; /* Sent frames below this are no longer awaited. */
+    uint64_t full_since;  /* When the window filled (ns), or 0. */
+    uint64_t stalls;      /* Times frames in flight were written off. */
+};
+
+/* Makes 'w' a window of 'size' frames (0: unlimited). */
+void npp_window_init(struct npp_window *w, uint64_t size);
+
+/* Returns how many more frames the sender may send now, having sent
+ * 'sent', with receiver accounting 's' (its 'next'), at 'now_ns';
+ * 'rx_idle' says the receiver's last poll found nothing.  UINT64_MAX for
+ * no window. */
+uint64_t npp_window_room(struct npp_window *w, uint64_t sent,
+                         const struct npp_seq *s, uint64_t now_ns,
+                         bool rx_idle);
 
 /* What one run measured, for npp_report(). */
 struct npp_result {

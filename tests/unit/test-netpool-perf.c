@@ -212,6 +212,81 @@ test_arp(void **state)
     assert_false(npp_arp_answer(buf, 41, 0xc6121401, ours));
 }
 
+/* A gratuitous ARP: broadcast from our MAC, sender and target our
+ * address, padded to 60 bytes; a request for that address is answered by
+ * the same MAC, so it is one well-formed ARP request. */
+static void
+test_arp_announce(void **state)
+{
+    static const uint8_t ours[6] = {0x02, 0x4e, 0x50, 0, 0, 0x07};
+    static const uint8_t want[42] = {
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff,                 /* broadcast */
+        0x02, 0x4e, 0x50, 0,    0,    0x07,                 /* from us */
+        0x08, 0x06, 0,    1,    0x08, 0,    6,   4,  0,  1, /* request */
+        0x02, 0x4e, 0x50, 0,    0,    0x07, 198, 18, 20, 2, /* sender */
+        0,    0,    0,    0,    0,    0,    198, 18, 20, 2, /* target */
+    };
+    uint8_t buf[NPP_ARP_SIZE + 4];
+
+    (void) state;
+    memset(buf, 0xaa, sizeof buf);
+    assert_int_equal(npp_arp_announce(buf, sizeof buf, 0xc6121402, ours),
+                     NPP_ARP_SIZE);
+    assert_memory_equal(buf, want, sizeof want);
+    for (size_t i = sizeof want; i < NPP_ARP_SIZE; i++) {
+        assert_int_equal(buf[i], 0);
+    }
+    assert_int_equal(buf[NPP_ARP_SIZE], 0xaa);
+    assert_int_equal(npp_arp_announce(buf, NPP_ARP_SIZE - 1, 1, ours), 0);
+    /* It is no question anyone answers, not even we. */
+    uint8_t copy[NPP_ARP_SIZE];
+    memcpy(copy, buf, sizeof copy);
+    assert_false(npp_arp_answer(copy, sizeof copy, 0xc6121402, ours));
+    assert_memory_equal(copy, buf, sizeof copy);
+}
+
+/* The window holds at most its size in flight, counted from the highest
+ * sequence number received (a frame lost below it frees its place); a
+ * window full with the receiver idle for the stall time is written off,
+ * but not while frames still arrive or before the stall time. */
+static void
+test_window(void **state)
+{
+    struct npp_window w;
+    struct npp_seq s;
+    uint64_t t = 1000;
+
+    (void) state;
+    npp_seq_init(&s);
+    npp_window_init(&w, 0);
+    assert_true(npp_window_room(&w, 1000000, &s, t, true) == UINT64_MAX);
+
+    npp_window_init(&w, 64);
+    assert_int_equal(npp_window_room(&w, 0, &s, t, true), 64);
+    assert_int_equal(npp_window_room(&w, 40, &s, t, true), 24);
+    assert_int_equal(npp_window_room(&w, 64, &s, t, true), 0);
+    for (uint64_t i = 0; i < 10; i++) {
+        npp_seq_add(&s, i);
+    }
+    npp_seq_add(&s, 20); /* 10..19 lost: they no longer count. */
+    assert_int_equal(npp_window_room(&w, 64, &s, t, false), 21);
+    assert_int_equal(npp_window_room(&w, 85, &s, t, false), 0);
+    /* Full: nothing written off before the stall time, nor while the
+     * receiver still finds frames. */
+    assert_int_equal(
+        npp_window_room(&w, 85, &s, t + NPP_WINDOW_STALL_NS / 2, true), 0);
+    assert_int_equal(
+        npp_window_room(&w, 85, &s, t + 2 * NPP_WINDOW_STALL_NS, false), 0);
+    assert_int_equal(w.stalls, 0);
+    assert_int_equal(
+        npp_window_room(&w, 85, &s, t + 2 * NPP_WINDOW_STALL_NS, true), 64);
+    assert_int_equal(w.stalls, 1);
+    assert_int_equal(npp_window_room(&w, 100, &s, t, false), 49);
+    /* Frames written off that arrive after all change nothing. */
+    npp_seq_add(&s, 84);
+    assert_int_equal(npp_window_room(&w, 100, &s, t, false), 49);
+}
+
 /* MACs and addresses from the command line; only 198.18.0.0/15. */
 static void
 test_parse_args(void **state)
@@ -389,6 +464,8 @@ main(void)
         cmocka_unit_test(test_parse_rejects),
         cmocka_unit_test(test_echo),
         cmocka_unit_test(test_arp),
+        cmocka_unit_test(test_arp_announce),
+        cmocka_unit_test(test_window),
         cmocka_unit_test(test_parse_args),
         cmocka_unit_test(test_seq),
         cmocka_unit_test(test_hist),
