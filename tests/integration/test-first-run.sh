@@ -28,10 +28,13 @@ export NETPOOL_OVS_CACHE
 NETPOOL_OVS_CACHE=$(realpath "$TEST_TOP/build/ovs")
 
 # make in the clone, its output in $STATE/NAME.log; its status.
+# (Without the flags of a make this test may run under: it is a first
+# command of its own.)
 make_in() { # NAME ARGS...
     local name=$1
     shift
-    nice make -C "$clone" --no-print-directory "$@" \
+    env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+        nice make -C "$clone" --no-print-directory "$@" \
         > "$STATE/$name.log" 2>&1
 }
 
