@@ -210,6 +210,7 @@ update(struct dp_bond_status *s, struct json_object *bond_show,
     int64_t recheck = 0;
     bool changed = false;
 
+    store_push_actor(s->store, "system:bond-status");
     store_begin(s->store);
     json_object_object_foreach (bonds, uuid, bond) {
         struct json_object *master =
@@ -230,6 +231,7 @@ update(struct dp_bond_status *s, struct json_object *bond_show,
     if (!changed || store_commit(s->store)) {
         store_rollback(s->store);
     }
+    store_pop_actor(s->store);
     json_object_put(s->links_up);
     s->links_up = seen;
     json_object_put(observed);

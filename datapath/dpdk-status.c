@@ -38,6 +38,7 @@ dp_dpdk_status_sync(struct store *store, const char *host,
     struct json_object *status = dp_dpdk_pif_status(records, host, observed);
     bool changed = false;
 
+    store_push_actor(store, "system:dpdk-status");
     store_begin(store);
     json_object_object_foreach (status, uuid, want) {
         struct json_object *pif = json_object_object_get(pifs, uuid);
@@ -80,6 +81,7 @@ dp_dpdk_status_sync(struct store *store, const char *host,
     if (!changed || store_commit(store)) {
         store_rollback(store);
     }
+    store_pop_actor(store);
     json_object_put(status);
     json_object_put(records);
 }

@@ -51,6 +51,7 @@ dp_pifs_sync(struct store *store, const char *host,
 {
     struct json_object *pifs = store_get_all(store, "PIF");
     bool have_management = any_management(pifs, host);
+    store_push_actor(store, "system:pif-discovery");
     int error = store_begin(store);
 
     for (size_t i = 0; !error && i < n; i++) {
@@ -94,9 +95,11 @@ dp_pifs_sync(struct store *store, const char *host,
 
     if (error) {
         store_rollback(store);
-        return error;
+    } else {
+        error = store_commit(store);
     }
-    return store_commit(store);
+    store_pop_actor(store);
+    return error;
 }
 
 /* Helpers. */

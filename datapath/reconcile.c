@@ -31,9 +31,12 @@ struct dp_reconciler {
 
     struct dp_vif_netns *guests;    /* Veths of namespace guests. */
     struct dp_vif_flows *vif_flows; /* VIF rules and meters. */
+    struct store_subscription *changes; /* Store changes that concern
+                                         * this host. */
 };
 
-static void store_changed(void *reconciler_, uint64_t seq);
+static void store_changed(void *reconciler_, const struct store_change *,
+                          size_t n, uint64_t seq);
 static void ovs_changed(void *reconciler_);
 static void run(evutil_socket_t, short, void *reconciler_);
 static void make_vhost_dir(const char *host);
@@ -54,7 +57,11 @@ dp_reconciler_create(struct event_base *base, struct store *store,
     r->guests = dp_vif_netns_create();
     r->vif_flows = dp_vif_flows_create(remote);
     dp_bond_status_create(base, store, r->ovs, host, remote, &r->bonds);
-    store_add_change_cb(store, store_changed, r);
+    static const char *const classes[] = {
+        "network", "PIF", "bond", "VLAN", "VIF", "VM", "host", NULL,
+    };
+    r->changes = store_subscribe(store, classes, STORE_FEED_ALL, host,
+                                 store_changed, r);
     *reconcilerp = r;
     return 0;
 }
@@ -65,7 +72,7 @@ dp_reconciler_destroy(struct dp_reconciler *r)
     if (!r) {
         return;
     }
-    store_remove_change_cb(r->store, store_changed, r);
+    store_unsubscribe(r->changes);
     dp_vif_netns_destroy(r->guests);
     dp_vif_flows_destroy(r->vif_flows);
     dp_bond_status_destroy(r->bonds);
@@ -115,7 +122,8 @@ dp_reconciler_records(struct store *store)
 /* Callbacks. */
 
 static void
-store_changed(void *reconciler_, uint64_t seq)
+store_changed(void *reconciler_, const struct store_change *changes,
+              size_t n, uint64_t seq)
 {
     dp_reconciler_kick(reconciler_);
 }

@@ -110,7 +110,8 @@ event_from(struct api_call *call, struct json_object **result, bool *deferred)
         *result = json_object_new_object();
         json_object_object_add(*result, "events", json_object_new_array());
         char text[24];
-        snprintf(text, sizeof text, "%" PRIu64, store_last_seq(api->store));
+        snprintf(text, sizeof text, "%" PRIu64,
+                 store_event_last(api->store));
         json_object_object_add(*result, "token", json_object_new_string(text));
         return NULL;
     }
@@ -120,8 +121,8 @@ event_from(struct api_call *call, struct json_object **result, bool *deferred)
     if (errno || *end || end == token_text) {
         return np_error_new(ERR_INVALID_VALUE, "token", token_text, NULL);
     }
-    uint64_t first = store_first_seq(api->store);
-    if (token > store_last_seq(api->store)
+    uint64_t first = store_event_first(api->store);
+    if (token > store_event_last(api->store)
         || (first > 0 && token + 1 < first)) {
         return np_error_new(ERR_EVENTS_LOST, token_text, NULL);
     }
@@ -162,7 +163,7 @@ collect(struct api_call *call, uint64_t *token)
 {
     struct store *store = call->api->store;
     struct json_object *changes =
-        store_changes_since(store, *token, MAX_EVENTS);
+        store_events_since(store, *token, MAX_EVENTS);
     struct json_object *events = json_object_new_array();
     size_t n = json_object_array_length(changes);
 

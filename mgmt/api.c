@@ -18,7 +18,8 @@
 
 #define LOG_MODULE "api"
 
-static void store_changed(void *api_, uint64_t seq);
+static void store_changed(void *api_, const struct store_change *, size_t n,
+                          uint64_t seq);
 static api_method *find_method(const char *name);
 
 struct api *
@@ -29,7 +30,8 @@ api_create(struct store *store, struct event_base *base, const char *host_uuid)
     api->store = store;
     api->base = base;
     snprintf(api->host_uuid, sizeof api->host_uuid, "%s", host_uuid);
-    store_add_change_cb(store, store_changed, api);
+    api->changes = store_subscribe(store, NULL, STORE_FEED_ALL, NULL,
+                                   store_changed, api);
     api_vm_init(api);
     return api;
 }
@@ -42,7 +44,7 @@ api_destroy(struct api *api)
     }
     api_vm_fini(api);
     api_event_flush(api);
-    store_remove_change_cb(api->store, store_changed, api);
+    store_unsubscribe(api->changes);
     free(api);
 }
 
@@ -134,7 +136,7 @@ api_handle(struct api *api, const char *body, size_t size, bool local,
 
     struct json_object *result = NULL;
     bool deferred = false;
-    error = fn(call, &result, &deferred);
+    error = api_call_method(call, fn, &result, &deferred);
     if (deferred && !error) {
         return call;
     }
@@ -285,12 +287,23 @@ api_store_error(int error, const char *class, const char *uuid)
     return np_error_newf(ERR_INTERNAL_ERROR, "store", "%s", strerror(error));
 }
 
+struct np_error *
+api_call_method(struct api_call *call, api_method *fn,
+                struct json_object **result, bool *deferred)
+{
+    /* Every write the method makes is recorded as the caller's. */
+    store_push_actor(call->api->store, *call->user ? call->user : "root");
+    struct np_error *error = fn(call, result, deferred);
+    store_pop_actor(call->api->store);
+    return error;
+}
+
 /* Helpers. */
 
 static void
-store_changed(void *api_, uint64_t seq)
+store_changed(void *api_, const struct store_change *changes, size_t n,
+              uint64_t seq)
 {
-    (void) seq;
     api_event_wake(api_);
 }
 

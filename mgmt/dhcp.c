@@ -66,9 +66,11 @@ struct mgmt_dhcp {
     pid_t pid;            /* The client, or 0. */
     char *lease;          /* Path of its lease file. */
     struct timespec seen; /* Modification time of the lease last read. */
+    struct store_subscription *changes; /* The management PIF's mode. */
 };
 
-static void store_changed(void *dhcp_, uint64_t seq);
+static void store_changed(void *dhcp_, const struct store_change *,
+                          size_t n, uint64_t seq);
 static void on_poll(evutil_socket_t, short, void *dhcp_);
 static void sync_client(struct mgmt_dhcp *);
 static void start_client(struct mgmt_dhcp *, const char *pif,
@@ -95,7 +97,9 @@ mgmt_dhcp_create(struct event_base *base, struct store *store,
                  strerror(errno));
     }
     d->poll = event_new(base, -1, EV_PERSIST, on_poll, d);
-    store_add_change_cb(store, store_changed, d);
+    static const char *const classes[] = {"PIF", "host", NULL};
+    d->changes = store_subscribe(store, classes, STORE_FEED_DESIRED, host,
+                                 store_changed, d);
     sync_client(d);
     return d;
 }
@@ -104,7 +108,7 @@ void
 mgmt_dhcp_destroy(struct mgmt_dhcp *d)
 {
     if (d) {
-        store_remove_change_cb(d->store, store_changed, d);
+        store_unsubscribe(d->changes);
         stop_client(d);
         event_free(d->poll);
         free(d->hook);
@@ -115,7 +119,8 @@ mgmt_dhcp_destroy(struct mgmt_dhcp *d)
 }
 
 static void
-store_changed(void *dhcp_, uint64_t seq)
+store_changed(void *dhcp_, const struct store_change *changes, size_t n,
+              uint64_t seq)
 {
     sync_client(dhcp_);
 }
@@ -365,6 +370,7 @@ read_lease(struct mgmt_dhcp *d)
         json_object_get(json_object_object_get(host, "management_rollback"));
     json_object_put(host);
 
+    store_push_actor(d->store, "system:dhcp");
     int retval = store_begin(d->store);
     if (!retval) {
         retval = store_update(d->store, "PIF", d->pif, changes);
@@ -385,6 +391,7 @@ read_lease(struct mgmt_dhcp *d)
             retval = store_commit(d->store);
         }
     }
+    store_pop_actor(d->store);
     if (retval) {
         log_warn("cannot store the DHCP lease %s: %s", ip, strerror(retval));
     } else {

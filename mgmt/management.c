@@ -53,9 +53,11 @@ struct mgmt_watch {
     char source[INET_ADDRSTRLEN]; /* Address 'fd' is bound to. */
     uint16_t ident, seq;          /* Echo identifier and sequence. */
     bool answered;                /* The gateway answered since 'fd' opened. */
+    struct store_subscription *changes; /* The host's pending change. */
 };
 
-static void store_changed(void *watch_, uint64_t seq);
+static void store_changed(void *watch_, const struct store_change *,
+                          size_t n, uint64_t seq);
 static void on_tick(evutil_socket_t, short, void *watch_);
 static void check(struct mgmt_watch *);
 static void stop_probing(struct mgmt_watch *);
@@ -76,7 +78,9 @@ mgmt_watch_create(struct event_base *base, struct store *store,
     w->fd = -1;
     w->ident = (uint16_t) (getpid() ^ 0x6e70);
     w->tick = event_new(base, -1, EV_PERSIST, on_tick, w);
-    store_add_change_cb(store, store_changed, w);
+    static const char *const classes[] = {"host", NULL};
+    w->changes = store_subscribe(store, classes, STORE_FEED_DESIRED, host,
+                                 store_changed, w);
     check(w); /* A change may have been pending when netpoold stopped. */
     return w;
 }
@@ -85,7 +89,7 @@ void
 mgmt_watch_destroy(struct mgmt_watch *w)
 {
     if (w) {
-        store_remove_change_cb(w->store, store_changed, w);
+        store_unsubscribe(w->changes);
         stop_probing(w);
         event_free(w->tick);
         free(w->host);
@@ -94,7 +98,8 @@ mgmt_watch_destroy(struct mgmt_watch *w)
 }
 
 static void
-store_changed(void *watch_, uint64_t seq)
+store_changed(void *watch_, const struct store_change *changes, size_t n,
+              uint64_t seq)
 {
     check(watch_);
 }
@@ -283,7 +288,9 @@ confirm(struct mgmt_watch *w)
 
     json_object_object_add(changes, "management_rollback",
                            json_object_new_object());
+    store_push_actor(w->store, "system:management");
     int retval = store_update(w->store, "host", w->host, changes);
+    store_pop_actor(w->store);
     if (retval) {
         log_warn("cannot record the confirmed management change: %s",
                  strerror(retval));
@@ -313,6 +320,7 @@ restore(struct mgmt_watch *w, struct json_object *rollback)
             json_object_new_string(record_string(rollback, ip_fields[i])));
     }
 
+    store_push_actor(w->store, "system:management");
     retval = store_begin(w->store);
     if (!retval && *new_pif && strcmp(new_pif, old_pif)) {
         struct json_object *lose = json_object_new_object();
@@ -334,6 +342,7 @@ restore(struct mgmt_watch *w, struct json_object *rollback)
     } else {
         retval = store_commit(w->store);
     }
+    store_pop_actor(w->store);
 
     if (retval) {
         log_error("cannot roll the management change back: %s",

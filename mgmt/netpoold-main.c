@@ -435,6 +435,8 @@ ensure_host(struct daemon *d)
                            json_object_new_string("netpool"));
     json_object_object_add(changes, "software_version", version);
 
+    store_set_local_host(d->store, d->host);
+    store_push_actor(d->store, "system:host");
     store_begin(d->store);
     if (store_exists(d->store, "host", d->host)) {
         error = store_update(d->store, "host", d->host, changes);
@@ -460,9 +462,11 @@ ensure_host(struct daemon *d)
     json_object_put(pools);
     if (error) {
         store_rollback(d->store);
-        return error;
+    } else {
+        error = store_commit(d->store);
     }
-    return store_commit(d->store);
+    store_pop_actor(d->store);
+    return error;
 }
 
 /* Creates the root user at first start and leaves its password, readable
@@ -557,7 +561,9 @@ sync_links(struct daemon *d)
                     json_object_object_add(
                         changes, "address",
                         json_object_new_string(ip && *ip ? ip : links[j].ip));
+                    store_push_actor(d->store, "system:host");
                     store_update(d->store, "host", d->host, changes);
+                    store_pop_actor(d->store);
                     json_object_put(changes);
                 }
             }

@@ -111,7 +111,8 @@ static const struct store_field pif_fields[] = {
     INT("VLAN", RO, "-1", -1, 4094),
     BOOL("physical", RO, "true"),
     BOOL("managed", RO, "true"),
-    BOOL("currently_attached", RT, "false"),
+    /* Plugged: pif-plug and pif-unplug set it, the reconciler acts on it. */
+    BOOL("currently_attached", RO, "false"),
     BOOL("carrier", RT, "false"),
     INT("speed", RT, "0", 0, 0),
     ENUM("duplex", RT, duplexes, "\"unknown\""),
@@ -173,7 +174,8 @@ static const struct store_field vif_fields[] = {
     INT("MTU", RT, "1500", 0, 0),
     REF("network", RO | CR | FIELD_REQUIRED, "network"),
     REF("VM", RO | CR | FIELD_REQUIRED, "VM"),
-    BOOL("currently_attached", RT, "false"),
+    /* Plugged: vif-plug and vif-unplug set it, the reconciler acts on it. */
+    BOOL("currently_attached", RO, "false"),
     STR("qos_algorithm_type", CR),
     MAP("qos_algorithm_params", CR),
     ENUM("locking_mode", CR, locking_modes, "\"network_default\""),
@@ -303,27 +305,33 @@ static const struct store_field session_fields[] = {
     {.name = "last_active", .type = STORE_DATETIME, .flags = RO},
 };
 
-#define CLASS(NAME, CLI, FIELDS, OWNER, SECRET)     \
-    {                                               \
-        NAME, CLI, FIELDS, N(FIELDS), OWNER, SECRET \
+/* A class: its names, fields, the field that decides its owning host (and
+ * the class whose owner it inherits through that field, or NULL), whether
+ * it is secret and whether it stays on its host. */
+#define CLASS(NAME, CLI, FIELDS, OWNER, VIA, SECRET, LOCAL)            \
+    {                                                                  \
+        .name = NAME, .cli_name = CLI, .fields = FIELDS,               \
+        .n_fields = N(FIELDS), .owner_field = OWNER, .owner_via = VIA, \
+        .secret = SECRET, .local = LOCAL                               \
     }
 
 static const struct store_class classes[] = {
-    CLASS("pool", "pool", pool_fields, NULL, false),
-    CLASS("host", "host", host_fields, "uuid", false),
-    CLASS("PIF", "pif", pif_fields, "host", false),
-    CLASS("network", "network", network_fields, NULL, false),
-    CLASS("bond", "bond", bond_fields, NULL, false),
-    CLASS("VLAN", "vlan", vlan_fields, NULL, false),
-    CLASS("VIF", "vif", vif_fields, NULL, false),
-    CLASS("VM", "vm", vm_fields, "resident_on", false),
-    CLASS("task", "task", task_fields, "resident_on", false),
-    CLASS("message", "message", message_fields, NULL, false),
-    CLASS("user", "user", user_fields, NULL, false),
-    CLASS("session", "session", session_fields, "this_host", true),
-    CLASS("SR", "sr", sr_fields, NULL, false),
-    CLASS("VDI", "vdi", vdi_fields, NULL, false),
-    CLASS("VBD", "vbd", vbd_fields, NULL, false),
+    CLASS("pool", "pool", pool_fields, NULL, NULL, false, false),
+    CLASS("host", "host", host_fields, "uuid", NULL, false, false),
+    CLASS("PIF", "pif", pif_fields, "host", NULL, false, false),
+    CLASS("network", "network", network_fields, NULL, NULL, false, false),
+    CLASS("bond", "bond", bond_fields, "master", "PIF", false, false),
+    CLASS("VLAN", "vlan", vlan_fields, "tagged_PIF", "PIF", false, false),
+    CLASS("VIF", "vif", vif_fields, "VM", "VM", false, false),
+    CLASS("VM", "vm", vm_fields, "resident_on", NULL, false, false),
+    CLASS("task", "task", task_fields, "resident_on", NULL, false, true),
+    CLASS("message", "message", message_fields, NULL, NULL, false, false),
+    CLASS("user", "user", user_fields, NULL, NULL, false, false),
+    CLASS("session", "session", session_fields, "this_host", NULL, true,
+          true),
+    CLASS("SR", "sr", sr_fields, NULL, NULL, false, false),
+    CLASS("VDI", "vdi", vdi_fields, NULL, NULL, false, false),
+    CLASS("VBD", "vbd", vbd_fields, "VM", "VM", false, false),
 };
 
 static const struct store_class *const class_list[] = {

@@ -84,7 +84,8 @@ struct snmp_agent {
 
     /* Notifications. */
     struct event *changed_event;  /* Reads the change log soon. */
-    uint64_t last_seq;            /* Last change looked at. */
+    uint64_t last_seq;            /* Last event looked at. */
+    struct store_subscription *feed;    /* Wakes the notifications. */
     struct json_object *carriers; /* PIF UUID → carrier last seen. */
 
     /* LACP reader. */
@@ -101,7 +102,8 @@ static Netsnmp_Node_Handler handle_request;
 static void rearm(struct snmp_agent *);
 static void on_fd(evutil_socket_t, short, void *agent_);
 static void on_timer(evutil_socket_t, short, void *agent_);
-static void store_changed(void *agent_, uint64_t seq);
+static void store_changed(void *agent_, const struct store_change *,
+                          size_t n, uint64_t seq);
 static void on_store_changed(evutil_socket_t, short, void *agent_);
 static void remember_carriers(struct snmp_agent *);
 static void notify_link(struct snmp_agent *, const char *pif,
@@ -212,9 +214,10 @@ snmp_agent_start(struct event_base *base, struct store *store,
     a->lacp_timer = event_new(base, -1, EV_PERSIST, on_lacp_timer, a);
     struct timeval lacp_tv = {LACP_INTERVAL_S, 0};
     event_add(a->lacp_timer, &lacp_tv);
-    a->last_seq = store_last_seq(store);
+    a->last_seq = store_event_last(store);
     remember_carriers(a);
-    store_add_change_cb(store, store_changed, a);
+    a->feed = store_subscribe(store, NULL, STORE_FEED_ALL, NULL,
+                                 store_changed, a);
     rearm(a);
     log_info("SNMP subagent of the AgentX master at %s", socket_path);
     *agentp = a;
@@ -227,7 +230,7 @@ snmp_agent_stop(struct snmp_agent *a)
     if (!a) {
         return;
     }
-    store_remove_change_cb(a->store, store_changed, a);
+    store_unsubscribe(a->feed);
     dp_child_stop(a->lacp_child);
     snmp_shutdown("netpoold");
     for (size_t i = 0; i < a->n_fd_events; i++) {
@@ -434,7 +437,8 @@ on_timer(evutil_socket_t fd, short what, void *agent_)
 /* Notifications. */
 
 static void
-store_changed(void *agent_, uint64_t seq)
+store_changed(void *agent_, const struct store_change *changes, size_t n,
+              uint64_t seq)
 {
     struct snmp_agent *a = agent_;
     struct timeval now = {0, 0};
@@ -445,7 +449,7 @@ store_changed(void *agent_, uint64_t seq)
     }
 }
 
-/* Reads the change log since the last look: a PIF of this host whose
+/* Reads the events since the last look: a PIF of this host whose
  * carrier changed sends linkDown or linkUp, a BOND_STATUS_CHANGED message
  * netpoolBondStatusChanged. */
 static void
@@ -453,16 +457,16 @@ on_store_changed(evutil_socket_t fd, short what, void *agent_)
 {
     struct snmp_agent *a = agent_;
 
-    if (a->last_seq < store_first_seq(a->store) - 1
-        && store_first_seq(a->store)) {
+    if (a->last_seq < store_event_first(a->store) - 1
+        && store_event_first(a->store)) {
         /* The log moved on without us: start again from now. */
-        a->last_seq = store_last_seq(a->store);
+        a->last_seq = store_event_last(a->store);
         remember_carriers(a);
         return;
     }
     for (;;) {
         struct json_object *changes =
-            store_changes_since(a->store, a->last_seq, 256);
+            store_events_since(a->store, a->last_seq, 256);
         size_t n = json_object_array_length(changes);
         for (size_t i = 0; i < n; i++) {
             struct json_object *c = json_object_array_get_idx(changes, i);

@@ -1,126 +1,49 @@
 /*
- * The object store on SQLite.  Tables:
- *   meta(key, value)              schema_version and similar facts
- *   objects(uuid, class, host, seq, record)   one row per object; 'record'
- *                                 is the JSON of its stored fields, 'host'
- *                                 the owning host, 'seq' its last change
- *   changes(seq, class, uuid, operation, snapshot, timestamp)  the log
+ * The object store: lifecycle, the change feed, transactions and writes.
+ * Reads are in store-read.c, the log, events, snapshots and replicated
+ * entries in store-log.c, the schema's tables and migrations in
+ * store-migrate.c.
  */
-#include "mgmt/store.h"
+#include "mgmt/store-private.h"
 
 #include <errno.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <json-c/json.h>
 #include <sqlite3.h>
 
-#include "lib/clock.h"
 #include "lib/error.h"
 #include "lib/log.h"
+#include "lib/record.h"
 #include "lib/xalloc.h"
 
 #define LOG_MODULE "store"
 
-struct store {
-    sqlite3 *db; /* The open database. */
-    int depth;   /* Nesting depth of store_begin(). */
-    bool dirty;  /* The open transaction logged a change. */
-    bool failed; /* A write failed inside the transaction. */
-    struct {
-        store_change_cb *cb; /* Called after each durable commit. */
-        void *aux;           /* Argument for 'cb'. */
-    } change_cbs[STORE_MAX_CHANGE_CBS];
-    size_t n_change_cbs; /* Entries used in 'change_cbs'. */
-};
-
-/* One schema migration: from version 'from' to 'from' + 1. */
-struct migration {
-    int from;        /* Version it starts from. */
-    const char *sql; /* Statements that perform it. */
-};
-
-static const char schema_v1[] =
-    "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
-    "CREATE TABLE objects(uuid TEXT PRIMARY KEY, class TEXT NOT NULL,"
-    "                     host TEXT, record TEXT NOT NULL);"
-    "CREATE TABLE changes(seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-    "                     class TEXT NOT NULL, uuid TEXT NOT NULL,"
-    "                     operation TEXT NOT NULL, snapshot TEXT,"
-    "                     timestamp TEXT NOT NULL);"
-    "INSERT INTO meta VALUES('schema_version', '1');";
-
-/* Version 2 indexes objects by class and records on each object the
- * sequence number of its last change, which replication needs to ship only
- * what a member lacks. */
-static const struct migration migrations[] = {
-    {1, "CREATE INDEX objects_by_class ON objects(class);"
-        "ALTER TABLE objects ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;"
-        "UPDATE objects SET seq = COALESCE((SELECT MAX(seq) FROM changes"
-        "    WHERE changes.uuid = objects.uuid), 0);"},
-};
-
-static int exec_sql(struct store *, const char *sql);
-static int read_version(struct store *);
-static int migrate(struct store *);
-static int write_object(struct store *, const struct store_class *,
-                        const char *uuid, struct json_object *record,
-                        const char *operation);
-static struct json_object *
-load_record(struct store *, const struct store_class *, const char *uuid);
-static void add_derived_fields(struct store *, const struct store_class *,
-                               struct json_object *all);
-static struct json_object *parse_record(const struct store_class *,
-                                        const char *text);
-static const char *owner_of(const struct store_class *, const char *uuid,
-                            struct json_object *record);
-static int log_change(struct store *, const char *class, const char *uuid,
-                      const char *operation, struct json_object *snapshot);
-static bool type_fits(const struct store_field *, struct json_object *);
-static struct json_object *zero_value(const struct store_field *);
-
-/* Schema helpers. */
-
-struct np_error *
-store_check_value(const struct store_class *class,
-                  const struct store_field *field, struct json_object *value)
-{
-    (void) class;
-    if (!type_fits(field, value)) {
-        return np_error_new(ERR_FIELD_TYPE_ERROR, field->name, NULL);
-    }
-    if (field->type == STORE_INT && field->min < field->max) {
-        int64_t v = json_object_get_int64(value);
-        if (v < field->min || v > field->max) {
-            return np_error_newf(ERR_INVALID_VALUE, field->name, "%" PRId64,
-                                 v);
-        }
-    } else if (field->type == STORE_ENUM) {
-        const char *s = json_object_get_string(value);
-        for (const char *const *e = field->enum_values; *e; e++) {
-            if (!strcmp(*e, s)) {
-                return NULL;
-            }
-        }
-        return np_error_new(ERR_INVALID_VALUE, field->name, s, NULL);
-    }
-    return NULL;
-}
-
-struct json_object *
-store_default_record(const struct store_class *class)
-{
-    struct json_object *record = json_object_new_object();
-
-    for (size_t i = 0; i < class->n_fields; i++) {
-        const struct store_field *f = &class->fields[i];
-        if (!(f->flags & FIELD_DERIVED)) {
-            json_object_object_add(record, f->name, zero_value(f));
-        }
-    }
-    return record;
-}
+static int write_observed(struct store *, const struct store_class *,
+                          const char *uuid, struct json_object *old,
+                          struct json_object *new, const char *owner);
+static int log_merged_event(struct store *, const struct store_class *,
+                            const char *uuid, const char *operation,
+                            struct json_object *desired,
+                            struct json_object *observed);
+static char *owner_of(struct store *, const struct store_class *,
+                      const char *uuid, struct json_object *record);
+static char *stored_owner(struct store *, const char *uuid);
+static int move_dependents(struct store *, const struct store_class *,
+                           const char *uuid, const char *owner);
+static struct json_object *changed_fields(struct json_object *old,
+                                          struct json_object *new);
+static void queue_change(struct store *, const struct store_class *,
+                         const char *uuid, enum store_op, bool observed,
+                         uint64_t seq, struct json_object *old,
+                         struct json_object *new, struct json_object *fields,
+                         const char *old_owner, const char *new_owner);
+static void clear_pending(struct store_pending *, size_t n);
+static void deliver(struct store *, struct store_pending *, size_t n);
+static bool wants(const struct store_subscription *,
+                  const struct store_change *);
+static void free_dead_subscriptions(struct store *);
 
 /* Lifecycle. */
 
@@ -131,6 +54,7 @@ store_open(const char *path, struct store **storep)
     int error;
 
     *storep = NULL;
+    store->local_host = xstrdup("");
     if (sqlite3_open_v2(path, &store->db,
                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
                             | SQLITE_OPEN_NOMUTEX,
@@ -142,13 +66,24 @@ store_open(const char *path, struct store **storep)
         goto fail;
     }
     sqlite3_busy_timeout(store->db, 5000);
-    error = exec_sql(store, "PRAGMA journal_mode=WAL;"
-                            "PRAGMA synchronous=FULL;"
-                            "PRAGMA foreign_keys=OFF;");
+
+    /* Observed state and events need no flush per commit: a restart
+     * observes again, and event.from clients start over on a lost token.
+     * They live in a database of their own so that a commit touching only
+     * them never flushes the durable one. */
+    char *sql = sqlite3_mprintf("PRAGMA journal_mode=WAL;"
+                                "PRAGMA synchronous=FULL;"
+                                "PRAGMA foreign_keys=OFF;"
+                                "ATTACH DATABASE '%q-local' AS loc;"
+                                "PRAGMA loc.journal_mode=WAL;"
+                                "PRAGMA loc.synchronous=NORMAL;",
+                                path);
+    error = store_exec(store, sql);
+    sqlite3_free(sql);
     if (error) {
         goto fail;
     }
-    error = migrate(store);
+    error = store_migrate(store);
     if (error) {
         goto fail;
     }
@@ -166,39 +101,87 @@ store_close(struct store *store)
     if (!store) {
         return;
     }
+    if (store->depth > 0) {
+        store_rollback(store);
+    }
+    while (store->subscriptions) {
+        struct store_subscription *s = store->subscriptions;
+        store->subscriptions = s->next;
+        free(s->classes);
+        free(s->owner);
+        free(s);
+    }
     sqlite3_close_v2(store->db);
+    free(store->pending);
+    for (size_t i = 0; i < store->n_actors; i++) {
+        free(store->actors[i]);
+    }
+    free(store->actors);
+    free(store->local_host);
     free(store);
 }
 
 int
 store_schema_version(struct store *store)
 {
-    return read_version(store);
-}
-
-int
-store_add_change_cb(struct store *store, store_change_cb *cb, void *aux)
-{
-    if (store->n_change_cbs >= STORE_MAX_CHANGE_CBS) {
-        return ENOSPC;
-    }
-    store->change_cbs[store->n_change_cbs].cb = cb;
-    store->change_cbs[store->n_change_cbs].aux = aux;
-    store->n_change_cbs++;
-    return 0;
+    return store_read_version(store);
 }
 
 void
-store_remove_change_cb(struct store *store, store_change_cb *cb, void *aux)
+store_set_local_host(struct store *store, const char *host)
 {
-    for (size_t i = 0; i < store->n_change_cbs; i++) {
-        if (store->change_cbs[i].cb == cb && store->change_cbs[i].aux == aux) {
-            memmove(&store->change_cbs[i], &store->change_cbs[i + 1],
-                    (store->n_change_cbs - i - 1)
-                        * sizeof store->change_cbs[0]);
-            store->n_change_cbs--;
-            return;
+    free(store->local_host);
+    store->local_host = xstrdup(host ? host : "");
+}
+
+/* The change feed. */
+
+struct store_subscription *
+store_subscribe(struct store *store, const char *const *classes,
+                unsigned int kinds, const char *owner, store_feed_cb *cb,
+                void *aux)
+{
+    struct store_subscription *s = xzalloc(sizeof *s);
+
+    s->store = store;
+    s->kinds = kinds;
+    s->owner = owner ? xstrdup(owner) : NULL;
+    s->cb = cb;
+    s->aux = aux;
+    if (classes) {
+        size_t n = 0;
+        while (classes[n]) {
+            n++;
         }
+        s->classes = xzalloc((n + 1) * sizeof *s->classes);
+        for (size_t i = 0, j = 0; i < n; i++) {
+            const struct store_class *class =
+                store_class_find(classes[i], false);
+            if (class) {
+                s->classes[j++] = class;
+            } else {
+                log_warn("subscription to unknown class %s", classes[i]);
+            }
+        }
+    }
+
+    struct store_subscription **tail = &store->subscriptions;
+    while (*tail) {
+        tail = &(*tail)->next;
+    }
+    *tail = s;
+    return s;
+}
+
+void
+store_unsubscribe(struct store_subscription *s)
+{
+    if (!s) {
+        return;
+    }
+    s->dead = true;
+    if (!s->store->delivering) {
+        free_dead_subscriptions(s->store);
     }
 }
 
@@ -216,15 +199,42 @@ store_insert(struct store *store, const char *class_name, const char *uuid,
         return EEXIST;
     }
 
-    struct json_object *full = store_default_record(class);
+    struct json_object *desired = store_parse_record(class, "{}", false);
+    struct json_object *observed = NULL;
     json_object_object_foreach (record, key, value) {
         const struct store_field *f = store_class_field(class, key);
-        if (f && !(f->flags & FIELD_DERIVED)) {
-            json_object_object_add(full, key, json_object_get(value));
+        if (!f || (f->flags & FIELD_DERIVED)) {
+            continue;
+        } else if (store_field_is_observed(f)) {
+            if (!observed) {
+                observed = store_parse_record(class, "{}", true);
+            }
+            json_object_object_add(observed, key, json_object_get(value));
+        } else {
+            json_object_object_add(desired, key, json_object_get(value));
         }
     }
-    int error = write_object(store, class, uuid, full, "add");
-    json_object_put(full);
+
+    int error = store_begin(store);
+    if (!error) {
+        error = store_write_desired(store, class, uuid, NULL, desired);
+        if (!error && observed) {
+            char *owner = stored_owner(store, uuid);
+            error = write_observed(store, class, uuid, NULL, observed, owner);
+            free(owner);
+        }
+        if (!error) {
+            error = log_merged_event(store, class, uuid, "add", desired,
+                                     observed);
+        }
+        if (error) {
+            store->failed = true;
+        }
+        int commit_error = store_commit(store);
+        error = error ? error : commit_error;
+    }
+    json_object_put(desired);
+    json_object_put(observed);
     return error;
 }
 
@@ -236,33 +246,71 @@ store_update(struct store *store, const char *class_name, const char *uuid,
     if (!class) {
         return EINVAL;
     }
-    struct json_object *record = load_record(store, class, uuid);
-    if (!record) {
+    struct json_object *old = store_load_desired(store, class, uuid);
+    if (!old) {
         return ENOENT;
     }
+    json_object_object_del(old, "uuid");
 
-    bool changed = false;
+    struct json_object *desired = NULL, *observed = NULL, *old_observed;
+    old_observed = store_load_observed(store, class, uuid);
     json_object_object_foreach (changes, key, value) {
         const struct store_field *f = store_class_field(class, key);
-        struct json_object *old;
+        struct json_object *current;
+        bool is_observed = f && store_field_is_observed(f);
         if (!f || (f->flags & FIELD_DERIVED)) {
             continue;
         }
-        if (!json_object_object_get_ex(record, key, &old)
-            || !json_object_equal(old, value)) {
-            json_object_object_add(record, key, json_object_get(value));
-            changed = true;
+        if (json_object_object_get_ex(is_observed ? old_observed : old, key,
+                                      &current)
+            && json_object_equal(current, value)) {
+            continue;
+        }
+        struct json_object **target = is_observed ? &observed : &desired;
+        if (!*target) {
+            json_object_deep_copy(is_observed ? old_observed : old, target,
+                                  NULL);
+        }
+        json_object_object_add(*target, key, json_object_get(value));
+    }
+
+    int error = 0;
+    if (desired || observed) {
+        error = store_begin(store);
+        if (!error) {
+            if (desired) {
+                error = store_write_desired(store, class, uuid, old, desired);
+            }
+            if (!error && observed) {
+                char *owner = stored_owner(store, uuid);
+                error = write_observed(store, class, uuid, old_observed,
+                                       observed, owner);
+                free(owner);
+            }
+            if (!error) {
+                error = log_merged_event(store, class, uuid, "mod",
+                                         desired ? desired : old,
+                                         observed ? observed : old_observed);
+            }
+            if (error) {
+                store->failed = true;
+            }
+            int commit_error = store_commit(store);
+            error = error ? error : commit_error;
         }
     }
-    int error = changed ? write_object(store, class, uuid, record, "mod") : 0;
-    json_object_put(record);
+    json_object_put(old);
+    json_object_put(old_observed);
+    json_object_put(desired);
+    json_object_put(observed);
     return error;
 }
 
 int
 store_delete(struct store *store, const char *class_name, const char *uuid)
 {
-    if (!store_exists(store, class_name, uuid)) {
+    const struct store_class *class = store_class_find(class_name, false);
+    if (!class || !store_exists(store, class_name, uuid)) {
         return ENOENT;
     }
 
@@ -270,16 +318,9 @@ store_delete(struct store *store, const char *class_name, const char *uuid)
     if (error) {
         return error;
     }
-    sqlite3_stmt *stmt;
-    sqlite3_prepare_v2(store->db,
-                       "DELETE FROM objects WHERE uuid = ? AND class = ?", -1,
-                       &stmt, NULL);
-    sqlite3_bind_text(stmt, 1, uuid, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 2, class_name, -1, SQLITE_STATIC);
-    error = sqlite3_step(stmt) == SQLITE_DONE ? 0 : EIO;
-    sqlite3_finalize(stmt);
+    error = store_remove(store, class, uuid);
     if (!error) {
-        error = log_change(store, class_name, uuid, "del", NULL);
+        error = store_log_event(store, class->name, uuid, "del", NULL);
     }
     if (error) {
         store->failed = true;
@@ -292,12 +333,11 @@ int
 store_begin(struct store *store)
 {
     if (store->depth++ == 0) {
-        int error = exec_sql(store, "BEGIN IMMEDIATE");
+        int error = store_exec(store, "BEGIN IMMEDIATE");
         if (error) {
             store->depth = 0;
             return error;
         }
-        store->dirty = false;
         store->failed = false;
     }
     return 0;
@@ -313,20 +353,30 @@ store_commit(struct store *store)
         return 0;
     }
     if (store->failed) {
-        exec_sql(store, "ROLLBACK");
+        store_exec(store, "ROLLBACK");
+        clear_pending(store->pending, store->n_pending);
+        store->n_pending = 0;
         return EIO;
     }
-    int error = exec_sql(store, "COMMIT");
+    int error = store_exec(store, "COMMIT");
     if (error) {
-        exec_sql(store, "ROLLBACK");
+        store_exec(store, "ROLLBACK");
+        clear_pending(store->pending, store->n_pending);
+        store->n_pending = 0;
         return error;
     }
-    if (store->dirty) {
-        uint64_t seq = store_last_seq(store);
-        for (size_t i = 0; i < store->n_change_cbs; i++) {
-            store->change_cbs[i].cb(store->change_cbs[i].aux, seq);
-        }
+
+    /* Subscribers may write, which opens a transaction of its own: hand
+     * them this one's changes from a list of their own. */
+    struct store_pending *pending = store->pending;
+    size_t n = store->n_pending;
+    store->pending = NULL;
+    store->n_pending = store->allocated_pending = 0;
+    if (n) {
+        deliver(store, pending, n);
     }
+    clear_pending(pending, n);
+    free(pending);
     return 0;
 }
 
@@ -335,213 +385,41 @@ store_rollback(struct store *store)
 {
     if (store->depth > 0) {
         store->depth = 0;
-        exec_sql(store, "ROLLBACK");
+        store_exec(store, "ROLLBACK");
+        clear_pending(store->pending, store->n_pending);
+        store->n_pending = 0;
     }
 }
 
-/* Reads. */
-
-bool
-store_exists(struct store *store, const char *class, const char *uuid)
+void
+store_push_actor(struct store *store, const char *actor)
 {
-    sqlite3_stmt *stmt;
-    bool found;
-
-    sqlite3_prepare_v2(store->db,
-                       "SELECT 1 FROM objects WHERE uuid = ? AND class = ?",
-                       -1, &stmt, NULL);
-    sqlite3_bind_text(stmt, 1, uuid, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 2, class, -1, SQLITE_STATIC);
-    found = sqlite3_step(stmt) == SQLITE_ROW;
-    sqlite3_finalize(stmt);
-    return found;
+    if (store->n_actors >= store->allocated_actors) {
+        store->allocated_actors = store->allocated_actors * 2 + 4;
+        store->actors = xrealloc(store->actors, store->allocated_actors
+                                                    * sizeof *store->actors);
+    }
+    store->actors[store->n_actors++] = xstrdup(actor ? actor : "system");
 }
 
-struct json_object *
-store_get(struct store *store, const char *class_name, const char *uuid)
+void
+store_pop_actor(struct store *store)
 {
-    const struct store_class *class = store_class_find(class_name, false);
-    if (!class) {
-        return NULL;
+    if (store->n_actors) {
+        free(store->actors[--store->n_actors]);
     }
-    struct json_object *record = load_record(store, class, uuid);
-    if (!record) {
-        return NULL;
-    }
-
-    struct json_object *one = json_object_new_object();
-    json_object_object_add(one, uuid, record);
-    add_derived_fields(store, class, one);
-    json_object_get(record);
-    json_object_put(one);
-    return record;
 }
 
-struct json_object *
-store_get_all(struct store *store, const char *class_name)
+const char *
+store_actor(const struct store *store)
 {
-    const struct store_class *class = store_class_find(class_name, false);
-    struct json_object *all = json_object_new_object();
-    sqlite3_stmt *stmt;
-
-    if (!class) {
-        return all;
-    }
-    sqlite3_prepare_v2(store->db,
-                       "SELECT uuid, record FROM objects WHERE class = ?"
-                       " ORDER BY rowid",
-                       -1, &stmt, NULL);
-    sqlite3_bind_text(stmt, 1, class_name, -1, SQLITE_STATIC);
-    while (sqlite3_step(stmt) == SQLITE_ROW) {
-        const char *uuid = (const char *) sqlite3_column_text(stmt, 0);
-        const char *text = (const char *) sqlite3_column_text(stmt, 1);
-        struct json_object *record = parse_record(class, text);
-        if (record) {
-            json_object_object_add(record, "uuid",
-                                   json_object_new_string(uuid));
-            json_object_object_add(all, uuid, record);
-        }
-    }
-    sqlite3_finalize(stmt);
-    add_derived_fields(store, class, all);
-    return all;
+    return store->n_actors ? store->actors[store->n_actors - 1] : "system";
 }
 
-struct json_object *
-store_find(struct store *store, const char *class, const char *field,
-           struct json_object *value)
-{
-    struct json_object *uuids = json_object_new_array();
-    char *sql = xasprintf("SELECT uuid FROM objects WHERE class = ?"
-                          " AND json_extract(record, '$.\"%s\"') = ?"
-                          " ORDER BY rowid",
-                          field);
-    sqlite3_stmt *stmt;
-
-    if (strchr(field, '"') || strchr(field, '\'')) {
-        free(sql);
-        return uuids;
-    }
-    sqlite3_prepare_v2(store->db, sql, -1, &stmt, NULL);
-    free(sql);
-    sqlite3_bind_text(stmt, 1, class, -1, SQLITE_STATIC);
-    switch (json_object_get_type(value)) {
-    case json_type_boolean:
-        sqlite3_bind_int(stmt, 2, json_object_get_boolean(value));
-        break;
-    case json_type_int:
-        sqlite3_bind_int64(stmt, 2, json_object_get_int64(value));
-        break;
-    case json_type_double:
-        sqlite3_bind_double(stmt, 2, json_object_get_double(value));
-        break;
-    default:
-        sqlite3_bind_text(stmt, 2, json_object_get_string(value), -1,
-                          SQLITE_TRANSIENT);
-        break;
-    }
-    while (sqlite3_step(stmt) == SQLITE_ROW) {
-        json_object_array_add(
-            uuids, json_object_new_string(
-                       (const char *) sqlite3_column_text(stmt, 0)));
-    }
-    sqlite3_finalize(stmt);
-    return uuids;
-}
-
-/* Change log. */
-
-uint64_t
-store_last_seq(struct store *store)
-{
-    sqlite3_stmt *stmt;
-    uint64_t seq = 0;
-
-    sqlite3_prepare_v2(store->db,
-                       "SELECT seq FROM sqlite_sequence WHERE name='changes'",
-                       -1, &stmt, NULL);
-    if (stmt && sqlite3_step(stmt) == SQLITE_ROW) {
-        seq = (uint64_t) sqlite3_column_int64(stmt, 0);
-    }
-    sqlite3_finalize(stmt);
-    return seq;
-}
-
-uint64_t
-store_first_seq(struct store *store)
-{
-    sqlite3_stmt *stmt;
-    uint64_t seq = 0;
-
-    sqlite3_prepare_v2(store->db, "SELECT MIN(seq) FROM changes", -1, &stmt,
-                       NULL);
-    if (sqlite3_step(stmt) == SQLITE_ROW) {
-        seq = (uint64_t) sqlite3_column_int64(stmt, 0);
-    }
-    sqlite3_finalize(stmt);
-    return seq;
-}
-
-struct json_object *
-store_changes_since(struct store *store, uint64_t seq, size_t max)
-{
-    struct json_object *changes = json_object_new_array();
-    sqlite3_stmt *stmt;
-
-    sqlite3_prepare_v2(store->db,
-                       "SELECT seq, class, uuid, operation, snapshot,"
-                       " timestamp FROM changes WHERE seq > ?"
-                       " ORDER BY seq LIMIT ?",
-                       -1, &stmt, NULL);
-    sqlite3_bind_int64(stmt, 1, (sqlite3_int64) seq);
-    sqlite3_bind_int64(stmt, 2, (sqlite3_int64) max);
-    while (sqlite3_step(stmt) == SQLITE_ROW) {
-        struct json_object *c = json_object_new_object();
-        const char *snapshot = (const char *) sqlite3_column_text(stmt, 4);
-
-        json_object_object_add(
-            c, "id", json_object_new_int64(sqlite3_column_int64(stmt, 0)));
-        for (int i = 1; i <= 3; i++) {
-            static const char *const names[] = {NULL, "class", "ref",
-                                                "operation"};
-            json_object_object_add(
-                c, names[i],
-                json_object_new_string(
-                    (const char *) sqlite3_column_text(stmt, i)));
-        }
-        json_object_object_add(
-            c, "timestamp",
-            json_object_new_string(
-                (const char *) sqlite3_column_text(stmt, 5)));
-        if (snapshot) {
-            json_object_object_add(c, "snapshot",
-                                   json_tokener_parse(snapshot));
-        }
-        json_object_array_add(changes, c);
-    }
-    sqlite3_finalize(stmt);
-    return changes;
-}
+/* Internal interface. */
 
 int
-store_prune_changes(struct store *store, size_t keep)
-{
-    uint64_t last = store_last_seq(store);
-    if (last <= keep) {
-        return 0;
-    }
-
-    char *sql =
-        xasprintf("DELETE FROM changes WHERE seq <= %" PRIu64, last - keep);
-    int error = exec_sql(store, sql);
-    free(sql);
-    return error;
-}
-
-/* Database helpers. */
-
-static int
-exec_sql(struct store *store, const char *sql)
+store_exec(struct store *store, const char *sql)
 {
     char *msg = NULL;
 
@@ -553,321 +431,442 @@ exec_sql(struct store *store, const char *sql)
     return 0;
 }
 
-static int
-read_version(struct store *store)
+int
+store_prepare(struct store *store, const char *sql, sqlite3_stmt **stmt)
 {
-    sqlite3_stmt *stmt = NULL;
-    int version = 0;
-
-    if (sqlite3_prepare_v2(store->db,
-                           "SELECT value FROM meta"
-                           " WHERE key = 'schema_version'",
-                           -1, &stmt, NULL)
-            == SQLITE_OK
-        && sqlite3_step(stmt) == SQLITE_ROW) {
-        version = atoi((const char *) sqlite3_column_text(stmt, 0));
+    if (sqlite3_prepare_v2(store->db, sql, -1, stmt, NULL) != SQLITE_OK) {
+        log_error("sql failed: %s (%.60s)", sqlite3_errmsg(store->db), sql);
+        *stmt = NULL;
+        return EIO;
     }
-    sqlite3_finalize(stmt);
-    return version;
+    return 0;
 }
 
-/* Brings the database to STORE_SCHEMA_VERSION, one migration per
- * transaction, so a crash leaves a consistent older version behind. */
-static int
-migrate(struct store *store)
+int
+store_write_desired(struct store *store, const struct store_class *class,
+                    const char *uuid, struct json_object *old,
+                    struct json_object *record)
 {
-    int version = read_version(store);
-
-    if (version > STORE_SCHEMA_VERSION) {
-        log_error("database schema %d is newer than this netpoold (%d)",
-                  version, STORE_SCHEMA_VERSION);
-        return EPROTO;
-    }
-    if (version == 0) {
-        int error = exec_sql(store, "BEGIN IMMEDIATE");
-        if (!error) {
-            error = exec_sql(store, schema_v1);
-        }
-        if (error || (error = exec_sql(store, "COMMIT"))) {
-            exec_sql(store, "ROLLBACK");
-            return error;
-        }
-        version = 1;
-    }
-    for (size_t i = 0; i < sizeof migrations / sizeof *migrations; i++) {
-        const struct migration *m = &migrations[i];
-        if (m->from != version) {
-            continue;
-        }
-        char *sql = xasprintf("BEGIN IMMEDIATE; %s UPDATE meta SET value ="
-                              " '%d' WHERE key = 'schema_version'; COMMIT;",
-                              m->sql, m->from + 1);
-        int error = exec_sql(store, sql);
-        free(sql);
-        if (error) {
-            exec_sql(store, "ROLLBACK");
-            return error;
-        }
-        log_info("migrated the store from schema %d to %d", m->from,
-                 m->from + 1);
-        version = m->from + 1;
-    }
-    return version == STORE_SCHEMA_VERSION ? 0 : EPROTO;
-}
-
-/* Stores 'record' (complete, without "uuid") as object 'uuid' and logs the
- * change, in a transaction of its own unless one is open. */
-static int
-write_object(struct store *store, const struct store_class *class,
-             const char *uuid, struct json_object *record,
-             const char *operation)
-{
-    int error = store_begin(store);
-    if (error) {
-        return error;
-    }
-
     json_object_object_del(record, "uuid");
     const char *text =
         json_object_to_json_string_ext(record, JSON_C_TO_STRING_PLAIN);
-    const char *owner = owner_of(class, uuid, record);
-    sqlite3_stmt *stmt;
-    sqlite3_prepare_v2(store->db,
-                       "INSERT OR REPLACE INTO objects(uuid, class, host,"
-                       " record, seq) VALUES(?, ?, ?, ?,"
-                       " COALESCE((SELECT seq FROM sqlite_sequence"
-                       " WHERE name = 'changes'), 0) + 1)",
-                       -1, &stmt, NULL);
-    sqlite3_bind_text(stmt, 1, uuid, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 2, class->name, -1, SQLITE_STATIC);
-    if (owner && *owner) {
-        sqlite3_bind_text(stmt, 3, owner, -1, SQLITE_TRANSIENT);
-    } else {
-        sqlite3_bind_null(stmt, 3);
+    char *owner = owner_of(store, class, uuid, record);
+    char *old_owner = old ? stored_owner(store, uuid) : xstrdup("");
+    uint64_t seq = 0;
+    int error = 0;
+
+    if (!class->local) {
+        error = store_log_change(store, class->name, uuid,
+                                 old ? "mod" : "add", record, &seq);
     }
-    sqlite3_bind_text(stmt, 4, text, -1, SQLITE_TRANSIENT);
-    error = sqlite3_step(stmt) == SQLITE_DONE ? 0 : EIO;
-    if (error) {
-        log_error("write of %s %s failed: %s", class->name, uuid,
-                  sqlite3_errmsg(store->db));
+
+    sqlite3_stmt *stmt = NULL;
+    if (!error) {
+        error = store_prepare(
+            store,
+            old ? "UPDATE objects SET host = ?3, record = ?4, seq = ?5"
+                  " WHERE uuid = ?1 AND class = ?2"
+                : "INSERT INTO objects(uuid, class, host, record, seq)"
+                  " VALUES(?1, ?2, ?3, ?4, ?5)",
+            &stmt);
+    }
+    if (!error) {
+        sqlite3_bind_text(stmt, 1, uuid, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 2, class->name, -1, SQLITE_STATIC);
+        if (*owner) {
+            sqlite3_bind_text(stmt, 3, owner, -1, SQLITE_STATIC);
+        } else {
+            sqlite3_bind_null(stmt, 3);
+        }
+        sqlite3_bind_text(stmt, 4, text, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(stmt, 5, (sqlite3_int64) seq);
+        if (sqlite3_step(stmt) != SQLITE_DONE) {
+            log_error("write of %s %s failed: %s", class->name, uuid,
+                      sqlite3_errmsg(store->db));
+            error = EIO;
+        }
     }
     sqlite3_finalize(stmt);
 
     if (!error) {
-        error = log_change(store, class->name, uuid, operation, record);
+        queue_change(store, class, uuid, old ? STORE_OP_MOD : STORE_OP_ADD,
+                     false, seq, old, record, changed_fields(old, record),
+                     old_owner, owner);
     }
+    if (!error && strcmp(owner, old_owner)) {
+        error = move_dependents(store, class, uuid, owner);
+    }
+    free(owner);
+    free(old_owner);
     if (error) {
         store->failed = true;
-    }
-    int commit_error = store_commit(store);
-    return error ? error : commit_error;
-}
-
-static struct json_object *
-load_record(struct store *store, const struct store_class *class,
-            const char *uuid)
-{
-    struct json_object *record = NULL;
-    sqlite3_stmt *stmt;
-
-    sqlite3_prepare_v2(store->db,
-                       "SELECT record FROM objects WHERE uuid = ?"
-                       " AND class = ?",
-                       -1, &stmt, NULL);
-    sqlite3_bind_text(stmt, 1, uuid, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 2, class->name, -1, SQLITE_STATIC);
-    if (sqlite3_step(stmt) == SQLITE_ROW) {
-        record =
-            parse_record(class, (const char *) sqlite3_column_text(stmt, 0));
-        if (record) {
-            json_object_object_add(record, "uuid",
-                                   json_object_new_string(uuid));
-        }
-    }
-    sqlite3_finalize(stmt);
-    return record;
-}
-
-/* Fills the DERIVED fields of every record in 'all' (UUID → record) with one
- * query per derived field. */
-static void
-add_derived_fields(struct store *store, const struct store_class *class,
-                   struct json_object *all)
-{
-    for (size_t i = 0; i < class->n_fields; i++) {
-        const struct store_field *f = &class->fields[i];
-        if (!(f->flags & FIELD_DERIVED)) {
-            continue;
-        }
-        json_object_object_foreach (all, uuid, record) {
-            (void) uuid;
-            json_object_object_add(record, f->name, json_object_new_array());
-        }
-
-        char source_class[32], source_field[64];
-        if (sscanf(f->inverse, "%31[^.].%63s", source_class, source_field)
-            != 2) {
-            continue;
-        }
-        char *sql = xasprintf("SELECT json_extract(record, '$.\"%s\"'), uuid"
-                              " FROM objects WHERE class = ?"
-                              " ORDER BY rowid",
-                              source_field);
-        sqlite3_stmt *stmt;
-        sqlite3_prepare_v2(store->db, sql, -1, &stmt, NULL);
-        free(sql);
-        sqlite3_bind_text(stmt, 1, source_class, -1, SQLITE_STATIC);
-        while (sqlite3_step(stmt) == SQLITE_ROW) {
-            const char *target = (const char *) sqlite3_column_text(stmt, 0);
-            struct json_object *record, *set;
-            if (target && json_object_object_get_ex(all, target, &record)
-                && json_object_object_get_ex(record, f->name, &set)) {
-                json_object_array_add(
-                    set, json_object_new_string(
-                             (const char *) sqlite3_column_text(stmt, 1)));
-            }
-        }
-        sqlite3_finalize(stmt);
-    }
-}
-
-/* Parses a stored record and fills fields it lacks (added to the schema
- * after it was written) with their defaults. */
-static struct json_object *
-parse_record(const struct store_class *class, const char *text)
-{
-    struct json_object *record = json_tokener_parse(text);
-
-    if (!json_object_is_type(record, json_type_object)) {
-        json_object_put(record);
-        return NULL;
-    }
-    for (size_t i = 0; i < class->n_fields; i++) {
-        const struct store_field *f = &class->fields[i];
-        if (!(f->flags & FIELD_DERIVED)
-            && !json_object_object_get_ex(record, f->name, NULL)) {
-            json_object_object_add(record, f->name, zero_value(f));
-        }
-    }
-    return record;
-}
-
-static const char *
-owner_of(const struct store_class *class, const char *uuid,
-         struct json_object *record)
-{
-    struct json_object *value;
-
-    if (!class->owner_field) {
-        return NULL;
-    } else if (!strcmp(class->owner_field, "uuid")) {
-        return uuid;
-    } else if (json_object_object_get_ex(record, class->owner_field, &value)) {
-        return json_object_get_string(value);
-    }
-    return NULL;
-}
-
-static int
-log_change(struct store *store, const char *class, const char *uuid,
-           const char *operation, struct json_object *snapshot)
-{
-    char stamp[CLOCK_ISO8601_SIZE];
-    sqlite3_stmt *stmt;
-    int error;
-
-    clock_iso8601_now(stamp);
-    sqlite3_prepare_v2(store->db,
-                       "INSERT INTO changes(class, uuid, operation, snapshot,"
-                       " timestamp) VALUES(?, ?, ?, ?, ?)",
-                       -1, &stmt, NULL);
-    sqlite3_bind_text(stmt, 1, class, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 2, uuid, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 3, operation, -1, SQLITE_STATIC);
-    if (snapshot) {
-        sqlite3_bind_text(
-            stmt, 4,
-            json_object_to_json_string_ext(snapshot, JSON_C_TO_STRING_PLAIN),
-            -1, SQLITE_TRANSIENT);
-    } else {
-        sqlite3_bind_null(stmt, 4);
-    }
-    sqlite3_bind_text(stmt, 5, stamp, -1, SQLITE_STATIC);
-    error = sqlite3_step(stmt) == SQLITE_DONE ? 0 : EIO;
-    sqlite3_finalize(stmt);
-    if (!error) {
-        store->dirty = true;
     }
     return error;
 }
 
-/* Value helpers. */
-
-static bool
-type_fits(const struct store_field *f, struct json_object *v)
+int
+store_remove(struct store *store, const struct store_class *class,
+             const char *uuid)
 {
-    switch (f->type) {
-    case STORE_STRING:
-    case STORE_ENUM:
-    case STORE_DATETIME:
-        return json_object_is_type(v, json_type_string);
-    case STORE_REF:
-        return json_object_is_type(v, json_type_string);
-    case STORE_INT:
-        return json_object_is_type(v, json_type_int);
-    case STORE_BOOL:
-        return json_object_is_type(v, json_type_boolean);
-    case STORE_FLOAT:
-        return json_object_is_type(v, json_type_double)
-               || json_object_is_type(v, json_type_int);
-    case STORE_SET:
-        if (!json_object_is_type(v, json_type_array)) {
-            return false;
-        }
-        for (size_t i = 0; i < json_object_array_length(v); i++) {
-            if (!json_object_is_type(json_object_array_get_idx(v, i),
-                                     json_type_string)) {
-                return false;
-            }
-        }
-        return true;
-    case STORE_MAP:
-        if (!json_object_is_type(v, json_type_object)) {
-            return false;
-        }
-        json_object_object_foreach (v, key, value) {
-            (void) key;
-            if (!json_object_is_type(value, json_type_string)) {
-                return false;
-            }
-        }
-        return true;
+    struct json_object *old = store_load_desired(store, class, uuid);
+    if (!old) {
+        return ENOENT;
     }
-    return false;
+    json_object_object_del(old, "uuid");
+    char *old_owner = stored_owner(store, uuid);
+    uint64_t seq = 0;
+    int error = 0;
+
+    if (!class->local) {
+        error = store_log_change(store, class->name, uuid, "del", NULL, &seq);
+    }
+    for (int i = 0; i < 2 && !error; i++) {
+        sqlite3_stmt *stmt;
+        error = store_prepare(store,
+                              i == 0 ? "DELETE FROM objects WHERE uuid = ?"
+                                     : "DELETE FROM loc.observed"
+                                       " WHERE uuid = ?",
+                              &stmt);
+        if (!error) {
+            sqlite3_bind_text(stmt, 1, uuid, -1, SQLITE_STATIC);
+            error = sqlite3_step(stmt) == SQLITE_DONE ? 0 : EIO;
+        }
+        sqlite3_finalize(stmt);
+    }
+    if (!error) {
+        queue_change(store, class, uuid, STORE_OP_DEL, false, seq, old, NULL,
+                     json_object_new_array(), old_owner, "");
+    }
+    if (!error && *old_owner) {
+        error = move_dependents(store, class, uuid, "");
+    }
+    json_object_put(old);
+    free(old_owner);
+    if (error) {
+        store->failed = true;
+    }
+    return error;
 }
 
-static struct json_object *
-zero_value(const struct store_field *f)
+/* Writes. */
+
+/* Stores 'new', the observed part of 'uuid' (complete; 'old' is what it
+ * was), and queues the observation for the subscribers. */
+static int
+write_observed(struct store *store, const struct store_class *class,
+               const char *uuid, struct json_object *old,
+               struct json_object *new, const char *owner)
 {
-    if (f->default_json) {
-        return json_tokener_parse(f->default_json);
+    sqlite3_stmt *stmt;
+    int error = store_prepare(store,
+                              "INSERT OR REPLACE INTO loc.observed(uuid,"
+                              " class, record) VALUES(?, ?, ?)",
+                              &stmt);
+    if (!error) {
+        sqlite3_bind_text(stmt, 1, uuid, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 2, class->name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(
+            stmt, 3, json_object_to_json_string_ext(new, JSON_C_TO_STRING_PLAIN),
+            -1, SQLITE_TRANSIENT);
+        error = sqlite3_step(stmt) == SQLITE_DONE ? 0 : EIO;
     }
-    switch (f->type) {
-    case STORE_STRING:
-    case STORE_ENUM:
-    case STORE_REF:
-    case STORE_DATETIME:
-        return json_object_new_string("");
-    case STORE_INT:
-        return json_object_new_int64(0);
-    case STORE_BOOL:
-        return json_object_new_boolean(false);
-    case STORE_FLOAT:
-        return json_object_new_double(0.0);
-    case STORE_SET:
-        return json_object_new_array();
-    case STORE_MAP:
-        return json_object_new_object();
+    sqlite3_finalize(stmt);
+    if (!error) {
+        struct json_object *fields = changed_fields(old, new);
+        if (!old) {
+            /* A first observation: only what differs from the defaults
+             * changed. */
+            struct json_object *defaults =
+                store_parse_record(class, "{}", true);
+            json_object_put(fields);
+            fields = changed_fields(defaults, new);
+            json_object_put(defaults);
+        }
+        queue_change(store, class, uuid, STORE_OP_MOD, true, 0, old, new,
+                     fields, owner, owner);
     }
-    return NULL;
+    return error;
+}
+
+/* Logs the event of a write: the object's desired and observed parts
+ * merged (observed may be NULL: the defaults). */
+static int
+log_merged_event(struct store *store, const struct store_class *class,
+                 const char *uuid, const char *operation,
+                 struct json_object *desired, struct json_object *observed)
+{
+    struct json_object *merged = NULL;
+    json_object_deep_copy(desired, &merged, NULL);
+    struct json_object *obs =
+        observed ? json_object_get(observed)
+                 : store_load_observed(store, class, uuid);
+    json_object_object_foreach (obs, key, value) {
+        json_object_object_add(merged, key, json_object_get(value));
+    }
+    json_object_object_del(merged, "uuid");
+    int error = store_log_event(store, class->name, uuid, operation, merged);
+    json_object_put(obs);
+    json_object_put(merged);
+    return error;
+}
+
+/* Owners. */
+
+/* Returns the owner (a new string, "" for none) that 'record' of object
+ * 'uuid' gives it. */
+static char *
+owner_of(struct store *store, const struct store_class *class,
+         const char *uuid, struct json_object *record)
+{
+    if (!class->owner_field) {
+        return xstrdup("");
+    } else if (!strcmp(class->owner_field, "uuid")) {
+        return xstrdup(uuid);
+    }
+    const char *ref = record_string(record, class->owner_field);
+    if (!class->owner_via || !*ref) {
+        return xstrdup(ref);
+    }
+    char *owner = stored_owner(store, ref);
+    return owner ? owner : xstrdup("");
+}
+
+/* Returns the stored owner of object 'uuid' (a new string, "" for none),
+ * or NULL if there is no such object. */
+static char *
+stored_owner(struct store *store, const char *uuid)
+{
+    sqlite3_stmt *stmt;
+    char *owner = NULL;
+
+    if (store_prepare(store, "SELECT host FROM objects WHERE uuid = ?", &stmt)) {
+        return NULL;
+    }
+    sqlite3_bind_text(stmt, 1, uuid, -1, SQLITE_STATIC);
+    if (sqlite3_step(stmt) == SQLITE_ROW) {
+        const char *host = (const char *) sqlite3_column_text(stmt, 0);
+        owner = xstrdup(host ? host : "");
+    }
+    sqlite3_finalize(stmt);
+    return owner;
+}
+
+/* Gives 'owner' to every object whose owner is inherited from object
+ * 'uuid' of 'class' (a VM's VIFs, a PIF's bonds and VLANs), and so on down,
+ * queueing an owner change for each. */
+static int
+move_dependents(struct store *store, const struct store_class *class,
+                const char *uuid, const char *owner)
+{
+    for (const struct store_class *const *d = store_classes(); *d; d++) {
+        if (!(*d)->owner_via || strcmp((*d)->owner_via, class->name)) {
+            continue;
+        }
+
+        char *sql = xasprintf("SELECT uuid, host, record FROM objects"
+                              " WHERE class = ? AND json_extract(record,"
+                              " '$.\"%s\"') = ?",
+                              (*d)->owner_field);
+        sqlite3_stmt *stmt;
+        int error = store_prepare(store, sql, &stmt);
+        free(sql);
+        if (error) {
+            return error;
+        }
+        sqlite3_bind_text(stmt, 1, (*d)->name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 2, uuid, -1, SQLITE_STATIC);
+        struct json_object *moved = json_object_new_object();
+        while (sqlite3_step(stmt) == SQLITE_ROW) {
+            const char *host = (const char *) sqlite3_column_text(stmt, 1);
+            if (strcmp(host ? host : "", owner)) {
+                struct json_object *entry = json_object_new_object();
+                json_object_object_add(entry, "host",
+                                       json_object_new_string(host ? host
+                                                                   : ""));
+                json_object_object_add(
+                    entry, "record",
+                    store_parse_record(
+                        *d, (const char *) sqlite3_column_text(stmt, 2),
+                        false));
+                json_object_object_add(
+                    moved, (const char *) sqlite3_column_text(stmt, 0), entry);
+            }
+        }
+        sqlite3_finalize(stmt);
+
+        json_object_object_foreach (moved, dep, entry) {
+            error = store_prepare(
+                store, "UPDATE objects SET host = ? WHERE uuid = ?", &stmt);
+            if (!error) {
+                if (*owner) {
+                    sqlite3_bind_text(stmt, 1, owner, -1, SQLITE_STATIC);
+                } else {
+                    sqlite3_bind_null(stmt, 1);
+                }
+                sqlite3_bind_text(stmt, 2, dep, -1, SQLITE_STATIC);
+                error = sqlite3_step(stmt) == SQLITE_DONE ? 0 : EIO;
+            }
+            sqlite3_finalize(stmt);
+            if (!error) {
+                struct json_object *record =
+                    json_object_object_get(entry, "record");
+                queue_change(store, *d, dep, STORE_OP_MOD, false, 0, record,
+                             record, json_object_new_array(),
+                             record_string(entry, "host"), owner);
+                error = move_dependents(store, *d, dep, owner);
+            }
+            if (error) {
+                break;
+            }
+        }
+        json_object_put(moved);
+        if (error) {
+            return error;
+        }
+    }
+    return 0;
+}
+
+/* Pending changes and their delivery. */
+
+/* Returns a new array of the names of the fields whose values differ
+ * between 'old' (NULL: every field of 'new') and 'new'. */
+static struct json_object *
+changed_fields(struct json_object *old, struct json_object *new)
+{
+    struct json_object *fields = json_object_new_array();
+
+    json_object_object_foreach (new, key, value) {
+        struct json_object *before;
+        if (!old || !json_object_object_get_ex(old, key, &before)
+            || !json_object_equal(before, value)) {
+            json_object_array_add(fields, json_object_new_string(key));
+        }
+    }
+    return fields;
+}
+
+/* Queues a change of the open transaction.  Takes 'fields'; 'old' and
+ * 'new' are borrowed (a reference is kept). */
+static void
+queue_change(struct store *store, const struct store_class *class,
+             const char *uuid, enum store_op op, bool observed, uint64_t seq,
+             struct json_object *old, struct json_object *new,
+             struct json_object *fields, const char *old_owner,
+             const char *new_owner)
+{
+    if (store->n_pending >= store->allocated_pending) {
+        store->allocated_pending = store->allocated_pending * 2 + 8;
+        store->pending = xrealloc(store->pending, store->allocated_pending
+                                                      * sizeof *store->pending);
+    }
+    struct store_pending *p = &store->pending[store->n_pending++];
+    p->uuid = xstrdup(uuid);
+    p->old_owner = xstrdup(old_owner ? old_owner : "");
+    p->new_owner = xstrdup(new_owner ? new_owner : "");
+    p->change = (struct store_change){
+        .class = class,
+        .uuid = p->uuid,
+        .op = op,
+        .observed = observed,
+        .seq = seq,
+        .old = old ? json_object_get(old) : NULL,
+        .new = new ? json_object_get(new) : NULL,
+        .fields = fields,
+        .old_owner = p->old_owner,
+        .new_owner = p->new_owner,
+    };
+}
+
+static void
+clear_pending(struct store_pending *pending, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        json_object_put(pending[i].change.old);
+        json_object_put(pending[i].change.new);
+        json_object_put(pending[i].change.fields);
+        free(pending[i].uuid);
+        free(pending[i].old_owner);
+        free(pending[i].new_owner);
+    }
+}
+
+/* Hands each subscriber the changes it wants of a committed
+ * transaction. */
+static void
+deliver(struct store *store, struct store_pending *pending, size_t n)
+{
+    struct store_change *wanted = xmalloc(n * sizeof *wanted);
+    uint64_t seq = store_last_seq(store);
+
+    /* Subscriptions made during the delivery do not hear of changes made
+     * before they existed. */
+    struct store_subscription *last = store->subscriptions;
+    while (last && last->next) {
+        last = last->next;
+    }
+    store->delivering++;
+    for (struct store_subscription *s = store->subscriptions; s;
+         s = s == last ? NULL : s->next) {
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (wants(s, &pending[i].change)) {
+                wanted[m++] = pending[i].change;
+            }
+        }
+        if (m && !s->dead) {
+            s->cb(s->aux, wanted, m, seq);
+        }
+    }
+    store->delivering--;
+    free(wanted);
+    if (!store->delivering) {
+        free_dead_subscriptions(store);
+    }
+}
+
+static bool
+wants(const struct store_subscription *s, const struct store_change *c)
+{
+    if (s->classes) {
+        bool found = false;
+        for (size_t i = 0; s->classes[i]; i++) {
+            if (s->classes[i] == c->class) {
+                found = true;
+                break;
+            }
+        }
+        if (!found) {
+            return false;
+        }
+    }
+    if (c->op != STORE_OP_DEL
+        && !(s->kinds
+             & (c->observed ? STORE_FEED_OBSERVED : STORE_FEED_DESIRED))) {
+        return false;
+    }
+    if (s->owner && c->class->owner_field) {
+        return !strcmp(c->old_owner, s->owner)
+               || !strcmp(c->new_owner, s->owner)
+               || (!*c->old_owner && !*c->new_owner);
+    }
+    return true;
+}
+
+static void
+free_dead_subscriptions(struct store *store)
+{
+    struct store_subscription **s = &store->subscriptions;
+
+    while (*s) {
+        if ((*s)->dead) {
+            struct store_subscription *dead = *s;
+            *s = dead->next;
+            free(dead->classes);
+            free(dead->owner);
+            free(dead);
+        } else {
+            s = &(*s)->next;
+        }
+    }
 }

@@ -1,20 +1,41 @@
 /*
- * store: netpool's object store — desired state, runtime fields and the
- * ordered change log, in SQLite (WAL mode, synchronous=FULL).
+ * store: netpool's object store — desired state, observed state and the
+ * ordered change log, in SQLite.
  *
- * Every object (pool, host, PIF, network, bond, VLAN, VIF, VM, task,
- * message, user, session) is a record: a JSON object of xapi-named fields
- * keyed by its UUID.  The class schemas below say which fields exist, their
- * types, defaults, and who may write them.  Each committed write appends to
- * the change log with a monotonic sequence number; a pool master will ship
- * that log to members, and event.from serves it to clients.  A write call
- * returns only after SQLite has made the transaction durable.
+ * Every object (pool, host, PIF, network, bond, VLAN, VIF, VM, SR, VDI,
+ * VBD, task, message, user, session) is a record: a JSON object of
+ * xapi-named fields keyed by its UUID.  The class schemas below say which
+ * fields exist, their types, defaults, who may write them and which host
+ * owns an object.
+ *
+ * Desired and observed state live apart.  Desired fields (what a user or
+ * the daemon asked for) are stored in the durable database and every write
+ * to them appends to the change log with a monotonic sequence number: the
+ * log a pool replicates, in the same order on every member.  Observed
+ * fields (FIELD_RUNTIME: carrier, bond state, power state, …) are what a
+ * host saw; they live in a local table outside that log, so an observation
+ * never moves the log and never wakes a consumer that does not ask for
+ * observations.  Reads merge the two.  Classes marked 'local' (sessions,
+ * tasks) stay on their host and are never in the replicated log either.
+ *
+ * Consumers learn what changed from a row-level feed: after each commit,
+ * every subscriber receives the changed rows of the classes it asked for
+ * (class, UUID, operation, old and new record, changed fields, old and new
+ * owner), desired and observed changes told apart.  Every object that has
+ * an owning host carries it in an indexed column, so a host reads only its
+ * own objects and the pool-wide ones.
+ *
+ * There is one write path: the transaction calls below, each recording
+ * who wrote (a user, or a "system:COMPONENT" identity for the daemon's own
+ * writes) and from which host.  A write call returns only after SQLite has
+ * made a desired change durable (synchronous=FULL); observations are
+ * committed without a flush, since a restart observes again.
  *
  * The store has one writer: the netpoold process, single-threaded.  It
  * validates field values against the schema only on request
  * (store_check_value()); rules that span fields and objects belong to the
  * API layer and the modules that own the objects.  It never talks to OVS,
- * the kernel or clients.
+ * the kernel, corosync or clients.
  */
 #ifndef NETPOOL_MGMT_STORE_H
 #define NETPOOL_MGMT_STORE_H 1
@@ -28,7 +49,7 @@ struct np_error;
 struct store;
 
 /* Current schema version; store_open() migrates older databases to it. */
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 
 enum store_type {
     STORE_STRING,   /* JSON string. */
@@ -36,22 +57,22 @@ enum store_type {
     STORE_BOOL,     /* JSON boolean. */
     STORE_FLOAT,    /* JSON number. */
     STORE_ENUM,     /* JSON string from 'enum_values'. */
-    STORE_REF,      /* UUID string of a 'ref_class' object, or
-                                 * "" for none. */
-    STORE_SET,      /* JSON array of strings (refs when
-                                 * 'ref_class' is set). */
+    STORE_REF,      /* UUID string of a 'ref_class' object, or "" for
+                     * none. */
+    STORE_SET,      /* JSON array of strings (refs when 'ref_class' is
+                     * set). */
     STORE_MAP,      /* JSON object of string values. */
     STORE_DATETIME, /* ISO 8601 UTC string, "" for never. */
 };
 
 /* Field flags. */
 #define FIELD_RO (1u << 0)       /* Clients may not change it after create. */
-#define FIELD_RUNTIME (1u << 1)  /* Observed state written by netpoold. */
+#define FIELD_RUNTIME (1u << 1)  /* Observed state: written by the host that
+                                  * observes it, kept outside the log. */
 #define FIELD_SECRET (1u << 2)   /* Never returned by the API. */
 #define FIELD_CREATE (1u << 3)   /* Accepted by <class>.create. */
 #define FIELD_REQUIRED (1u << 4) /* Required by <class>.create. */
-#define FIELD_DERIVED \
-    (1u << 5) /* Computed from other objects on read;
+#define FIELD_DERIVED (1u << 5)  /* Computed from other objects on read;
                                   * never stored. */
 
 /* One field of a class. */
@@ -76,14 +97,18 @@ struct store_class {
     const char *cli_name;             /* CLI prefix: "pif", "network". */
     const struct store_field *fields; /* Fields, 'uuid' excluded. */
     size_t n_fields;                  /* Entries in 'fields'. */
-    const char *owner_field;          /* Field holding the owning host's UUID,
-                                     * "uuid" for host itself, NULL for
-                                     * pool-wide objects. */
+    const char *owner_field;          /* Field that decides the owning host:
+                                       * "uuid" for host itself, a REF to a
+                                       * host, or (with 'owner_via') a REF to
+                                       * an object whose owner this one
+                                       * shares; NULL for pool-wide
+                                       * objects. */
     bool secret;                      /* Objects never listed by the API. */
+    const char *owner_via;            /* Class 'owner_field' refers to when
+                                       * the owner is inherited, else NULL. */
+    bool local;                       /* Kept on this host only: never in the
+                                       * replicated log (sessions, tasks). */
 };
-
-/* Calls back after each committed write with the new sequence number. */
-typedef void store_change_cb(void *aux, uint64_t seq);
 
 /* Schema. */
 
@@ -98,6 +123,9 @@ const struct store_class *const *store_classes(void);
 const struct store_field *store_class_field(const struct store_class *class,
                                             const char *name);
 
+/* Returns true if 'field' holds observed state (FIELD_RUNTIME). */
+bool store_field_is_observed(const struct store_field *field);
+
 /* Checks 'value' (borrowed) against the type of 'field' of 'class'.
  * Returns NULL if it fits, otherwise FIELD_TYPE_ERROR(field) or
  * INVALID_VALUE(field, value) for the caller to free.  Does not look at
@@ -107,14 +135,15 @@ struct np_error *store_check_value(const struct store_class *class,
                                    const struct store_field *field,
                                    struct json_object *value);
 
-/* Returns a new record holding every stored field of 'class' at its
- * default, without "uuid". */
+/* Returns a new record holding every stored field of 'class' (desired and
+ * observed) at its default, without "uuid". */
 struct json_object *store_default_record(const struct store_class *class);
 
 /* Lifecycle. */
 
-/* Opens or creates the store at 'path', migrating an older schema.
- * Returns 0 and sets '*storep', or a positive errno. */
+/* Opens or creates the store at 'path' (the durable database; observed
+ * state and the event log go beside it in PATH-local), migrating an older
+ * schema.  Returns 0 and sets '*storep', or a positive errno. */
 int store_open(const char *path, struct store **storep);
 
 /* Closes 'store'.  Accepts NULL. */
@@ -123,23 +152,73 @@ void store_close(struct store *store);
 /* Returns the schema version of the open database. */
 int store_schema_version(struct store *store);
 
-/* Registers 'cb' (with 'aux') to run after each committed write.  Up to
- * STORE_MAX_CHANGE_CBS callbacks run, in the order they were added.
- * Returns 0, or ENOSPC when all are taken. */
-#define STORE_MAX_CHANGE_CBS 8
-int store_add_change_cb(struct store *store, store_change_cb *cb, void *aux);
+/* Sets the UUID of the host this store runs on: the origin recorded on
+ * every change it writes.  Until it is set the origin is "". */
+void store_set_local_host(struct store *store, const char *host);
 
-/* Unregisters the callback registered with the same 'cb' and 'aux'. */
-void store_remove_change_cb(struct store *store, store_change_cb *cb,
-                            void *aux);
+/* The change feed. */
+
+enum store_op {
+    STORE_OP_ADD, /* The object appeared. */
+    STORE_OP_MOD, /* Fields of the object (or its owner) changed. */
+    STORE_OP_DEL, /* The object went. */
+};
+
+/* One changed row, as subscribers receive it.  Every pointer is borrowed
+ * for the duration of the callback. */
+struct store_change {
+    const struct store_class *class; /* Its class. */
+    const char *uuid;                /* The object. */
+    enum store_op op;                /* What happened to it. */
+    bool observed;            /* An observation (the observed part of the
+                               * object changed), not a desired change. */
+    uint64_t seq;             /* Sequence number in the log of a desired
+                               * change of a pool-wide class, else 0. */
+    struct json_object *old;  /* The desired record (observed part for an
+                               * observation) before; NULL for ADD. */
+    struct json_object *new;  /* The same after; NULL for DEL. */
+    struct json_object *fields; /* Array of the names of changed fields
+                                 * (empty when only the owner moved). */
+    const char *old_owner;      /* Owning host before ("" for none). */
+    const char *new_owner;      /* Owning host after ("" for none). */
+};
+
+/* What a subscriber wants to hear about. */
+#define STORE_FEED_DESIRED (1u << 0)  /* Desired changes. */
+#define STORE_FEED_OBSERVED (1u << 1) /* Observations. */
+#define STORE_FEED_ALL (STORE_FEED_DESIRED | STORE_FEED_OBSERVED)
+
+/* Called once per commit that changed at least one row the subscription
+ * wants, with those rows ('n' of them, in the order they were written)
+ * and 'seq', the log's last sequence number after the commit. */
+typedef void store_feed_cb(void *aux, const struct store_change *changes,
+                           size_t n, uint64_t seq);
+
+struct store_subscription;
+
+/* Subscribes 'cb' (with 'aux') to changes of the classes named in
+ * 'classes' (NULL-terminated API names; NULL for every class) of the kinds
+ * in 'kinds' (STORE_FEED_*).  With 'owner' not NULL, only objects owned by
+ * that host before or after the change, and objects with no owner, are
+ * delivered.  Subscribers run in the order they subscribed.  Returns the
+ * subscription. */
+struct store_subscription *store_subscribe(struct store *store,
+                                           const char *const *classes,
+                                           unsigned int kinds,
+                                           const char *owner,
+                                           store_feed_cb *cb, void *aux);
+
+/* Ends a subscription; its callback never runs again, even within a
+ * delivery in progress.  Accepts NULL. */
+void store_unsubscribe(struct store_subscription *subscription);
 
 /* Writes.  Each returns 0 or a positive errno (ENOENT for a missing
  * object, EEXIST for a duplicate UUID, EIO for a database failure).  Outside
- * a transaction each is its own durable transaction. */
+ * a transaction each is its own transaction. */
 
 /* Inserts an object of 'class' ("PIF") with 'uuid' and the fields of
  * 'record' (borrowed; missing fields take their defaults; DERIVED fields
- * and "uuid" are ignored). */
+ * and "uuid" are ignored; observed fields go to the observed part). */
 int store_insert(struct store *store, const char *class, const char *uuid,
                  struct json_object *record);
 
@@ -148,26 +227,39 @@ int store_insert(struct store *store, const char *class, const char *uuid,
 int store_update(struct store *store, const char *class, const char *uuid,
                  struct json_object *changes);
 
-/* Deletes an object. */
+/* Deletes an object, desired and observed parts. */
 int store_delete(struct store *store, const char *class, const char *uuid);
 
 /* Starts a transaction grouping several writes; nested calls nest. */
 int store_begin(struct store *store);
 
-/* Commits the outermost transaction durably.  On failure the whole
- * transaction is rolled back. */
+/* Commits the outermost transaction (durably when it changed desired
+ * state), then delivers its changes to the subscribers.  On failure the
+ * whole transaction is rolled back. */
 int store_commit(struct store *store);
 
 /* Abandons the outermost transaction and everything written in it. */
 void store_rollback(struct store *store);
+
+/* Makes 'actor' the author of the writes that follow, until the matching
+ * store_pop_actor(): a user's UUID for a client's call, or a
+ * "system:COMPONENT" identity ("system:dhcp") for the daemon's own writes.
+ * Pushes nest; with none pushed the author is "system". */
+void store_push_actor(struct store *store, const char *actor);
+
+/* Returns to the author before the last store_push_actor(). */
+void store_pop_actor(struct store *store);
+
+/* Returns the current author (borrowed). */
+const char *store_actor(const struct store *store);
 
 /* Reads. */
 
 /* Returns true if an object of 'class' with 'uuid' exists. */
 bool store_exists(struct store *store, const char *class, const char *uuid);
 
-/* Returns the record (a new reference, with "uuid" and DERIVED fields) of
- * the object, or NULL if there is none. */
+/* Returns the record (a new reference, with "uuid", desired and observed
+ * fields and DERIVED fields) of the object, or NULL if there is none. */
 struct json_object *store_get(struct store *store, const char *class,
                               const char *uuid);
 
@@ -175,10 +267,20 @@ struct json_object *store_get(struct store *store, const char *class,
  * 'class'. */
 struct json_object *store_get_all(struct store *store, const char *class);
 
+/* Returns a new JSON object mapping UUID to record for every object of
+ * 'class' owned by host 'host' (every object of a class without owners;
+ * with 'unowned' also those of 'class' whose owner is not known yet). */
+struct json_object *store_get_owned(struct store *store, const char *class,
+                                    const char *host, bool unowned);
+
 /* Returns a new JSON array of the UUIDs of objects of 'class' whose
- * stored field 'field' equals 'value' (borrowed). */
+ * field 'field' (desired or observed) equals 'value' (borrowed). */
 struct json_object *store_find(struct store *store, const char *class,
                                const char *field, struct json_object *value);
+
+/* Returns the owning host of object 'uuid' of 'class' (a new string, ""
+ * for none), or NULL if there is no such object. */
+char *store_owner(struct store *store, const char *class, const char *uuid);
 
 /* Messages. */
 
@@ -196,9 +298,10 @@ int store_raise_message(struct store *store, const char *name, int priority,
  * that only go up. */
 struct json_object *store_messages_raised(void);
 
-/* Change log. */
+/* The change log: desired changes of pool-wide classes, the order a pool
+ * replicates. */
 
-/* Returns the sequence number of the last committed change (0 when
+/* Returns the sequence number of the last change in the log (0 when
  * none). */
 uint64_t store_last_seq(struct store *store);
 
@@ -206,13 +309,55 @@ uint64_t store_last_seq(struct store *store);
  * empty. */
 uint64_t store_first_seq(struct store *store);
 
-/* Returns a new JSON array of at most 'max' changes after 'seq', oldest
- * first, each {"id": seq, "class", "operation": "add"|"mod"|"del", "ref":
- * uuid, "timestamp", "snapshot": record (absent for "del")}. */
+/* Returns a new JSON array of at most 'max' log entries after 'seq',
+ * oldest first, each {"id": seq, "class", "operation": "add"|"mod"|"del",
+ * "ref": uuid, "timestamp", "origin": host, "actor", "epoch", "snapshot":
+ * desired record (absent for "del")}. */
 struct json_object *store_changes_since(struct store *store, uint64_t seq,
                                         size_t max);
 
-/* Drops all but the newest 'keep' changes.  Returns 0 or EIO. */
+/* Drops all but the newest 'keep' log entries and events.  Returns 0 or
+ * EIO. */
 int store_prune_changes(struct store *store, size_t keep);
+
+/* Sets the epoch recorded on the log entries written from now on (a
+ * pool's configuration number; 0 for a standalone host). */
+void store_set_epoch(struct store *store, uint64_t epoch);
+
+/* Returns a new JSON object holding the whole replicated state: {"seq":
+ * last log sequence, "epoch", "objects": {CLASS: {UUID: desired record}}}
+ * for every pool-wide class.  A joining or returning pool member loads it
+ * with store_load_snapshot(). */
+struct json_object *store_snapshot(struct store *store);
+
+/* Replaces every pool-wide object of 'store' with those of 'snapshot' (as
+ * store_snapshot() makes it; borrowed), keeping observed state of objects
+ * that stay, and sets the log to end at the snapshot's sequence.  Local
+ * classes are kept.  Subscribers receive the difference.  Returns 0,
+ * EINVAL for a malformed snapshot (nothing changed) or EIO. */
+int store_load_snapshot(struct store *store, struct json_object *snapshot);
+
+/* Applies log entries made elsewhere ('entries', borrowed: an array in
+ * store_changes_since()'s form, with their sequence numbers, origins,
+ * actors and epochs) in one transaction.  Entries at or below the log's
+ * last sequence are skipped; a gap before the first new one is EPROTO.
+ * Returns 0, EPROTO, EINVAL or EIO (nothing applied on error). */
+int store_apply_changes(struct store *store, struct json_object *entries);
+
+/* Events: every change this host saw (desired, observed, local classes),
+ * in the order it saw them, for event.from. */
+
+/* Returns the number of the last event (0 when none). */
+uint64_t store_event_last(struct store *store);
+
+/* Returns the oldest event number still kept, or 0 if none. */
+uint64_t store_event_first(struct store *store);
+
+/* Returns a new JSON array of at most 'max' events after 'id', oldest
+ * first, each {"id", "class", "operation", "ref", "timestamp",
+ * "snapshot": the object's record, desired and observed, when the event
+ * happened (absent for "del")}. */
+struct json_object *store_events_since(struct store *store, uint64_t id,
+                                       size_t max);
 
 #endif

@@ -182,9 +182,11 @@ struct vlan_mtu_checker {
     struct target **targets; /* Known targets. */
     size_t n_targets;        /* Entries in 'targets'. */
     uint16_t next_id;        /* Next ICMP identifier. */
+    struct store_subscription *changes; /* What the targets come from. */
 };
 
-static void store_changed(void *checker_, uint64_t seq);
+static void store_changed(void *checker_, const struct store_change *,
+                          size_t n, uint64_t seq);
 static void on_refresh(evutil_socket_t, short, void *checker_);
 static void on_tick(evutil_socket_t, short, void *checker_);
 static void probe_start(struct vlan_mtu_checker *, struct target *);
@@ -213,7 +215,10 @@ vlan_mtu_checker_create(struct event_base *base, struct store *store,
     c->tick = event_new(base, -1, EV_PERSIST, on_tick, c);
     struct timeval tv = {0, TICK_MS * 1000};
     event_add(c->tick, &tv);
-    store_add_change_cb(store, store_changed, c);
+    static const char *const classes[] = {"network", "PIF", "VLAN",
+                                          "bond", NULL};
+    c->changes = store_subscribe(store, classes, STORE_FEED_DESIRED, host,
+                                 store_changed, c);
     event_active(c->refresh, EV_TIMEOUT, 0);
     *checkerp = c;
     return 0;
@@ -225,7 +230,7 @@ vlan_mtu_checker_destroy(struct vlan_mtu_checker *c)
     if (!c) {
         return;
     }
-    store_remove_change_cb(c->store, store_changed, c);
+    store_unsubscribe(c->changes);
     for (size_t i = 0; i < c->n_targets; i++) {
         probe_destroy(c->targets[i]->probe);
         free(c->targets[i]);
@@ -240,7 +245,8 @@ vlan_mtu_checker_destroy(struct vlan_mtu_checker *c)
 /* Targets. */
 
 static void
-store_changed(void *checker_, uint64_t seq)
+store_changed(void *checker_, const struct store_change *changes, size_t n,
+              uint64_t seq)
 {
     struct vlan_mtu_checker *c = checker_;
 

@@ -1,7 +1,9 @@
 /*
  * Unit tests of the object store (mgmt/store.h): records with defaults,
  * writes, the change log, lookups, derived fields, transactions, value
- * checks, persistence, schema migration and pruning.  Each test opens a
+ * checks, persistence, schema migration and pruning; the row-level change
+ * feed, observed state kept apart, owners, local classes, events,
+ * snapshots and log entries applied from elsewhere.  Each test opens a
  * store of its own in a scratch directory.
  */
 #include <errno.h>
@@ -104,12 +106,20 @@ member(struct json_object *record, const char *name)
 }
 
 static void
-change_cb(void *fx_, uint64_t seq)
+change_cb(void *fx_, const struct store_change *changes, size_t n,
+          uint64_t seq)
 {
     struct fixture *fx = fx_;
 
     fx->n_callbacks++;
     fx->callback_seq = seq;
+}
+
+/* Subscribes change_cb() to every change of the store of 'fx'. */
+static void
+listen(struct fixture *fx)
+{
+    store_subscribe(fx->store, NULL, STORE_FEED_ALL, NULL, change_cb, fx);
 }
 
 /* Asserts that 'error' has 'code' and the given parameters (a
@@ -224,7 +234,7 @@ test_update(void **state)
     assert_string_equal(fixture_string(r, "name_description"), "d");
     json_object_put(r);
 
-    store_add_change_cb(fx->store, change_cb, fx);
+    listen(fx);
     seq = store_last_seq(fx->store);
     assert_int_equal(
         update(fx, "network", uuid, "{'MTU': 9000, 'name_label': 'a'}"), 0);
@@ -280,7 +290,7 @@ test_change_log(void **state)
 
     assert_int_equal(store_last_seq(fx->store), 0);
     assert_int_equal(store_first_seq(fx->store), 0);
-    store_add_change_cb(fx->store, change_cb, fx);
+    listen(fx);
 
     insert(fx, "network", "{'name_label': 'a'}", uuid);
     uint64_t first = store_last_seq(fx->store);
@@ -466,7 +476,7 @@ test_transaction_rollback(void **state)
 
     insert(fx, "network", "{'name_label': 'kept'}", kept);
     uint64_t seq = store_last_seq(fx->store);
-    store_add_change_cb(fx->store, change_cb, fx);
+    listen(fx);
 
     assert_int_equal(store_begin(fx->store), 0);
     insert(fx, "network", "{'name_label': 'a'}", a);
@@ -505,7 +515,7 @@ test_transaction_nested(void **state)
     struct fixture *fx = *state;
     char a[UUID_LENGTH + 1], b[UUID_LENGTH + 1];
 
-    store_add_change_cb(fx->store, change_cb, fx);
+    listen(fx);
     assert_int_equal(store_begin(fx->store), 0);
     assert_int_equal(store_begin(fx->store), 0);
     insert(fx, "network", "{'name_label': 'a'}", a);
@@ -859,6 +869,471 @@ test_prune_changes(void **state)
     json_object_put(r);
 }
 
+
+/* What a feed subscriber received: one entry per changed row. */
+struct feed {
+    struct json_object *rows; /* Array of {"class", "uuid", "op",
+                               * "observed", "seq", "fields", "old_owner",
+                               * "new_owner", "new"}. */
+    int calls;                /* Deliveries. */
+};
+
+static void
+feed_cb(void *feed_, const struct store_change *changes, size_t n,
+        uint64_t seq)
+{
+    static const char *const ops[] = {"add", "mod", "del"};
+    struct feed *feed = feed_;
+
+    feed->calls++;
+    for (size_t i = 0; i < n; i++) {
+        const struct store_change *c = &changes[i];
+        struct json_object *row = json_object_new_object();
+        json_object_object_add(row, "class",
+                               json_object_new_string(c->class->name));
+        json_object_object_add(row, "uuid", json_object_new_string(c->uuid));
+        json_object_object_add(row, "op", json_object_new_string(ops[c->op]));
+        json_object_object_add(row, "observed",
+                               json_object_new_boolean(c->observed));
+        json_object_object_add(row, "seq",
+                               json_object_new_int64((int64_t) c->seq));
+        json_object_object_add(row, "fields", json_object_get(c->fields));
+        json_object_object_add(row, "old_owner",
+                               json_object_new_string(c->old_owner));
+        json_object_object_add(row, "new_owner",
+                               json_object_new_string(c->new_owner));
+        if (c->new) {
+            json_object_object_add(row, "new", json_object_get(c->new));
+        }
+        json_object_array_add(feed->rows, row);
+    }
+    assert_true(seq > 0 || n > 0);
+}
+
+static void
+feed_init(struct feed *feed)
+{
+    feed->rows = json_object_new_array();
+    feed->calls = 0;
+}
+
+static void
+feed_reset(struct feed *feed)
+{
+    json_object_put(feed->rows);
+    feed_init(feed);
+}
+
+static struct json_object *
+feed_row(struct feed *feed, size_t i)
+{
+    assert_true(i < json_object_array_length(feed->rows));
+    return json_object_array_get_idx(feed->rows, i);
+}
+
+/* The feed hands each subscriber the rows of the classes and kinds it
+ * asked for, once per commit, with the operation, the log sequence, the
+ * changed fields and the records. */
+static void
+test_feed_rows(void **state)
+{
+    struct fixture *fx = *state;
+    struct feed nets, all;
+    static const char *const networks[] = {"network", NULL};
+    char a[UUID_LENGTH + 1], b[UUID_LENGTH + 1];
+
+    feed_init(&nets);
+    feed_init(&all);
+    struct store_subscription *s1 = store_subscribe(
+        fx->store, networks, STORE_FEED_DESIRED, NULL, feed_cb, &nets);
+    store_subscribe(fx->store, NULL, STORE_FEED_ALL, NULL, feed_cb, &all);
+
+    assert_int_equal(store_begin(fx->store), 0);
+    insert(fx, "network", "{'name_label': 'a'}", a);
+    insert(fx, "network", "{'name_label': 'b'}", b);
+    assert_int_equal(update(fx, "network", a, "{'MTU': 9000}"), 0);
+    assert_int_equal(store_commit(fx->store), 0);
+    assert_int_equal(nets.calls, 1);
+    assert_int_equal(json_object_array_length(nets.rows), 3);
+    assert_string_equal(fixture_string(feed_row(&nets, 0), "op"), "add");
+    assert_string_equal(fixture_string(feed_row(&nets, 0), "uuid"), a);
+    assert_int_equal(fixture_int(feed_row(&nets, 0), "seq"), 1);
+    assert_string_equal(fixture_string(feed_row(&nets, 2), "op"), "mod");
+    assert_int_equal(fixture_int(feed_row(&nets, 2), "seq"), 3);
+    struct json_object *fields = member(feed_row(&nets, 2), "fields");
+    assert_int_equal(json_object_array_length(fields), 1);
+    assert_string_equal(
+        json_object_get_string(json_object_array_get_idx(fields, 0)), "MTU");
+    assert_int_equal(fixture_int(member(feed_row(&nets, 2), "new"), "MTU"),
+                     9000);
+
+    /* Another class reaches only the subscriber of every class. */
+    char user[UUID_LENGTH + 1];
+    insert(fx, "user", "{'username': 'u'}", user);
+    assert_int_equal(nets.calls, 1);
+    assert_int_equal(json_object_array_length(all.rows), 4);
+
+    /* A delete, then an unsubscribed subscriber hears nothing more. */
+    assert_int_equal(store_delete(fx->store, "network", b), 0);
+    assert_string_equal(fixture_string(feed_row(&nets, 3), "op"), "del");
+    store_unsubscribe(s1);
+    assert_int_equal(store_delete(fx->store, "network", a), 0);
+    assert_int_equal(json_object_array_length(nets.rows), 4);
+    assert_int_equal(json_object_array_length(all.rows), 6);
+    json_object_put(nets.rows);
+    json_object_put(all.rows);
+}
+
+/* Observed fields live apart: writing them moves neither the log nor a
+ * subscriber of desired changes, reads merge them, a search finds them
+ * (defaults included), and the event log shows them. */
+static void
+test_observed_apart(void **state)
+{
+    struct fixture *fx = *state;
+    struct feed desired, observed;
+    static const char *const pifs[] = {"PIF", NULL};
+    char host[UUID_LENGTH + 1], pif[UUID_LENGTH + 1], pif2[UUID_LENGTH + 1];
+
+    new_uuid(host);
+    char *fields = xasprintf("{'device': 'eth0', 'host': '%s',"
+                             " 'carrier': true, 'speed': 1000}",
+                             host);
+    insert(fx, "PIF", fields, pif);
+    free(fields);
+    fields = xasprintf("{'device': 'eth1', 'host': '%s'}", host);
+    insert(fx, "PIF", fields, pif2);
+    free(fields);
+    uint64_t seq = store_last_seq(fx->store);
+    uint64_t events = store_event_last(fx->store);
+
+    feed_init(&desired);
+    feed_init(&observed);
+    store_subscribe(fx->store, pifs, STORE_FEED_DESIRED, NULL, feed_cb,
+                    &desired);
+    store_subscribe(fx->store, pifs, STORE_FEED_OBSERVED, NULL, feed_cb,
+                    &observed);
+
+    assert_int_equal(update(fx, "PIF", pif, "{'carrier': false}"), 0);
+    assert_int_equal(store_last_seq(fx->store), seq);
+    assert_int_equal(desired.calls, 0);
+    assert_int_equal(observed.calls, 1);
+    assert_true(fixture_bool(feed_row(&observed, 0), "observed"));
+    assert_int_equal(fixture_int(feed_row(&observed, 0), "seq"), 0);
+    assert_false(fixture_bool(member(feed_row(&observed, 0), "new"),
+                              "carrier"));
+
+    /* One update of both kinds: one desired and one observed row. */
+    assert_int_equal(update(fx, "PIF", pif,
+                            "{'carrier': true, 'other_config': {'a': 'b'}}"),
+                     0);
+    assert_int_equal(store_last_seq(fx->store), seq + 1);
+    assert_int_equal(desired.calls, 1);
+    assert_int_equal(observed.calls, 2);
+    struct json_object *changes = store_changes_since(fx->store, seq, 10);
+    assert_int_equal(json_object_array_length(changes), 1);
+    assert_false(json_object_object_get_ex(
+        member(json_object_array_get_idx(changes, 0), "snapshot"), "carrier",
+        NULL));
+    json_object_put(changes);
+
+    struct json_object *r = store_get(fx->store, "PIF", pif);
+    assert_true(fixture_bool(r, "carrier"));
+    assert_int_equal(fixture_int(r, "speed"), 1000);
+    assert_string_equal(fixture_string(member(r, "other_config"), "a"), "b");
+    json_object_put(r);
+
+    struct json_object *yes = json_object_new_boolean(true);
+    struct json_object *no = json_object_new_boolean(false);
+    struct json_object *found = store_find(fx->store, "PIF", "carrier", yes);
+    assert_int_equal(json_object_array_length(found), 1);
+    json_object_put(found);
+    found = store_find(fx->store, "PIF", "carrier", no);
+    assert_int_equal(json_object_array_length(found), 1); /* The default. */
+    assert_true(fixture_array_has(found, pif2));
+    json_object_put(found);
+    json_object_put(yes);
+    json_object_put(no);
+
+    struct json_object *seen = store_events_since(fx->store, events, 10);
+    assert_int_equal(json_object_array_length(seen), 2);
+    struct json_object *first = json_object_array_get_idx(seen, 0);
+    assert_false(fixture_bool(member(first, "snapshot"), "carrier"));
+    assert_string_equal(fixture_string(member(first, "snapshot"), "device"),
+                        "eth0");
+    json_object_put(seen);
+
+    /* Observations survive a restart (until observed again). */
+    reopen(fx);
+    r = store_get(fx->store, "PIF", pif);
+    assert_true(fixture_bool(r, "carrier"));
+    json_object_put(r);
+    json_object_put(desired.rows);
+    json_object_put(observed.rows);
+}
+
+/* Owners: a PIF's bond and VLAN share its host, a VM's VIFs follow its
+ * resident_on, and a subscriber of one host hears of its own objects and
+ * of unowned ones only — including the owner moving to or from it. */
+static void
+test_owners(void **state)
+{
+    struct fixture *fx = *state;
+    char h1[UUID_LENGTH + 1], h2[UUID_LENGTH + 1];
+    char pif[UUID_LENGTH + 1], bond[UUID_LENGTH + 1], vm[UUID_LENGTH + 1];
+    char vif[UUID_LENGTH + 1], net[UUID_LENGTH + 1];
+    struct feed mine;
+
+    new_uuid(h1);
+    new_uuid(h2);
+    char *fields = xasprintf("{'host': '%s'}", h1);
+    insert(fx, "PIF", fields, pif);
+    free(fields);
+    fields = xasprintf("{'master': '%s'}", pif);
+    insert(fx, "bond", fields, bond);
+    free(fields);
+    insert(fx, "network", "{'name_label': 'n'}", net);
+    insert(fx, "VM", "{'name_label': 'vm'}", vm);
+    fields = xasprintf("{'VM': '%s', 'network': '%s', 'device': '0'}", vm,
+                       net);
+    insert(fx, "VIF", fields, vif);
+    free(fields);
+
+    char *owner = store_owner(fx->store, "bond", bond);
+    assert_string_equal(owner, h1);
+    free(owner);
+    owner = store_owner(fx->store, "VIF", vif);
+    assert_string_equal(owner, "");
+    free(owner);
+    assert_null(store_owner(fx->store, "VIF", pif));
+
+    feed_init(&mine);
+    store_subscribe(fx->store, NULL, STORE_FEED_ALL, h2, feed_cb, &mine);
+
+    /* Another host's object: nothing. */
+    assert_int_equal(update(fx, "bond", bond, "{'other_config': {'a': 'b'}}"),
+                     0);
+    assert_int_equal(mine.calls, 0);
+
+    /* The VM moves to h2: its VIF moves with it, and h2 hears of both. */
+    fields = xasprintf("{'resident_on': '%s'}", h2);
+    assert_int_equal(update(fx, "VM", vm, fields), 0);
+    free(fields);
+    assert_int_equal(mine.calls, 1);
+    assert_int_equal(json_object_array_length(mine.rows), 2);
+    struct json_object *moved = feed_row(&mine, 1);
+    assert_string_equal(fixture_string(moved, "class"), "VIF");
+    assert_string_equal(fixture_string(moved, "old_owner"), "");
+    assert_string_equal(fixture_string(moved, "new_owner"), h2);
+    assert_int_equal(json_object_array_length(member(moved, "fields")), 0);
+    owner = store_owner(fx->store, "VIF", vif);
+    assert_string_equal(owner, h2);
+    free(owner);
+
+    struct json_object *own = store_get_owned(fx->store, "VIF", h2, false);
+    assert_int_equal(json_object_object_length(own), 1);
+    json_object_put(own);
+    own = store_get_owned(fx->store, "VIF", h1, false);
+    assert_int_equal(json_object_object_length(own), 0);
+    json_object_put(own);
+    own = store_get_owned(fx->store, "network", h1, false);
+    assert_int_equal(json_object_object_length(own), 1); /* Pool-wide. */
+    json_object_put(own);
+
+    /* Back to h1: h2 hears that the VIF left it. */
+    fields = xasprintf("{'resident_on': '%s'}", h1);
+    assert_int_equal(update(fx, "VM", vm, fields), 0);
+    free(fields);
+    assert_int_equal(json_object_array_length(mine.rows), 4);
+    assert_string_equal(fixture_string(feed_row(&mine, 3), "old_owner"), h2);
+    assert_string_equal(fixture_string(feed_row(&mine, 3), "new_owner"), h1);
+
+    /* Owners survive a reopen. */
+    reopen(fx);
+    own = store_get_owned(fx->store, "VIF", h1, false);
+    assert_int_equal(json_object_object_length(own), 1);
+    json_object_put(own);
+    json_object_put(mine.rows);
+}
+
+/* Local classes (tasks, sessions) never enter the replicated log, but
+ * their changes are events; log entries carry origin, actor and epoch. */
+static void
+test_local_classes_and_origin(void **state)
+{
+    struct fixture *fx = *state;
+    char task[UUID_LENGTH + 1], net[UUID_LENGTH + 1];
+    static const char *const host = "11111111-2222-4333-8444-555555555555";
+
+    store_set_local_host(fx->store, host);
+    store_set_epoch(fx->store, 7);
+    uint64_t events = store_event_last(fx->store);
+    insert(fx, "task", "{'name_label': 't'}", task);
+    assert_int_equal(store_last_seq(fx->store), 0);
+    assert_int_equal(store_event_last(fx->store), events + 1);
+
+    assert_string_equal(store_actor(fx->store), "system");
+    store_push_actor(fx->store, "system:test");
+    insert(fx, "network", "{'name_label': 'n'}", net);
+    store_pop_actor(fx->store);
+    assert_string_equal(store_actor(fx->store), "system");
+    struct json_object *changes = store_changes_since(fx->store, 0, 10);
+    assert_int_equal(json_object_array_length(changes), 1);
+    struct json_object *c = json_object_array_get_idx(changes, 0);
+    assert_string_equal(fixture_string(c, "origin"), host);
+    assert_string_equal(fixture_string(c, "actor"), "system:test");
+    assert_int_equal(fixture_int(c, "epoch"), 7);
+    json_object_put(changes);
+
+    assert_int_equal(update(fx, "network", net, "{'MTU': 2000}"), 0);
+    changes = store_changes_since(fx->store, 1, 10);
+    assert_string_equal(
+        fixture_string(json_object_array_get_idx(changes, 0), "actor"),
+        "system");
+    json_object_put(changes);
+}
+
+/* A snapshot loaded into another store reproduces every pool-wide object
+ * and the log's position, keeps that store's local objects, and tells its
+ * subscribers the difference; log entries applied after it follow on. */
+static void
+test_snapshot_and_apply(void **state)
+{
+    struct fixture *fx = *state;
+    char net[UUID_LENGTH + 1], gone[UUID_LENGTH + 1], task[UUID_LENGTH + 1];
+    char *path = xasprintf("%s/member.db", fx->dir);
+    struct store *member_store;
+    struct feed feed;
+
+    insert(fx, "network", "{'name_label': 'n', 'MTU': 9000}", net);
+    assert_int_equal(store_open(path, &member_store), 0);
+    struct json_object *record = fixture_json("{'name_label': 'old'}");
+    new_uuid(gone);
+    assert_int_equal(store_insert(member_store, "network", gone, record), 0);
+    json_object_put(record);
+    record = fixture_json("{'name_label': 'local task'}");
+    new_uuid(task);
+    assert_int_equal(store_insert(member_store, "task", task, record), 0);
+    json_object_put(record);
+
+    feed_init(&feed);
+    store_subscribe(member_store, NULL, STORE_FEED_ALL, NULL, feed_cb, &feed);
+    struct json_object *snapshot = store_snapshot(fx->store);
+    assert_int_equal(store_load_snapshot(member_store, snapshot), 0);
+    json_object_put(snapshot);
+    assert_int_equal(store_last_seq(member_store), store_last_seq(fx->store));
+    assert_false(store_exists(member_store, "network", gone));
+    assert_true(store_exists(member_store, "task", task));
+    struct json_object *r = store_get(member_store, "network", net);
+    assert_int_equal(fixture_int(r, "MTU"), 9000);
+    json_object_put(r);
+    assert_int_equal(json_object_array_length(feed.rows), 2);
+
+    /* A malformed snapshot changes nothing. */
+    snapshot = fixture_json("{'seq': 3, 'objects': {'nonsense': {}}}");
+    assert_int_equal(store_load_snapshot(member_store, snapshot), EINVAL);
+    json_object_put(snapshot);
+    assert_true(store_exists(member_store, "network", net));
+
+    /* The log's next entries apply in order; replaying them changes
+     * nothing; a gap is refused. */
+    uint64_t seq = store_last_seq(fx->store);
+    assert_int_equal(update(fx, "network", net, "{'MTU': 1500}"), 0);
+    assert_int_equal(store_delete(fx->store, "network", net), 0);
+    struct json_object *entries = store_changes_since(fx->store, seq, 10);
+    feed_reset(&feed);
+    assert_int_equal(store_apply_changes(member_store, entries), 0);
+    assert_int_equal(store_last_seq(member_store), seq + 2);
+    assert_false(store_exists(member_store, "network", net));
+    assert_int_equal(json_object_array_length(feed.rows), 2);
+    assert_int_equal(fixture_int(feed_row(&feed, 0), "seq"), seq + 1);
+    assert_int_equal(store_apply_changes(member_store, entries), 0);
+    assert_int_equal(store_last_seq(member_store), seq + 2);
+    struct json_object *log = store_changes_since(member_store, seq, 10);
+    assert_true(json_object_equal(log, entries));
+    json_object_put(log);
+    json_object_put(entries);
+
+    char late[UUID_LENGTH + 1];
+    insert(fx, "network", "{'name_label': 'late'}", late);
+    insert(fx, "network", "{'name_label': 'later'}", late);
+    entries = store_changes_since(fx->store, seq + 3, 10);
+    assert_int_equal(store_apply_changes(member_store, entries), EPROTO);
+    assert_false(store_exists(member_store, "network", late));
+    json_object_put(entries);
+
+    json_object_put(feed.rows);
+    store_close(member_store);
+    free(path);
+}
+
+/* A schema 2 database (observed fields inside records, no owners of
+ * bonds) is split on open: observations move out of the log's records,
+ * owners are set, and event numbers continue after the old log. */
+static void
+test_migration_from_v2(void **state)
+{
+    struct fixture *fx = *state;
+    static const char *const host = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee";
+    static const char *const pif = "6b9f0a47-2f0c-4d0e-9a4e-0d3a1c2b3e4f";
+    static const char *const bond = "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9";
+
+    store_close(fx->store);
+    fx->store = NULL;
+    char *path = xasprintf("%s/v2.db", fx->dir);
+    char *sql = xasprintf(
+        "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+        "CREATE TABLE objects(uuid TEXT PRIMARY KEY, class TEXT NOT NULL,"
+        "                     host TEXT, record TEXT NOT NULL,"
+        "                     seq INTEGER NOT NULL DEFAULT 0);"
+        "CREATE INDEX objects_by_class ON objects(class);"
+        "CREATE TABLE changes(seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+        "                     class TEXT NOT NULL, uuid TEXT NOT NULL,"
+        "                     operation TEXT NOT NULL, snapshot TEXT,"
+        "                     timestamp TEXT NOT NULL);"
+        "INSERT INTO meta VALUES('schema_version', '2');"
+        "INSERT INTO objects VALUES('%s', 'PIF', '%s',"
+        "    '{\"device\":\"eth0\",\"host\":\"%s\",\"carrier\":true,"
+        "      \"currently_attached\":true}', 1);"
+        "INSERT INTO objects VALUES('%s', 'bond', NULL,"
+        "    '{\"master\":\"%s\",\"links_up\":2}', 2);"
+        "INSERT INTO changes(class, uuid, operation, snapshot, timestamp)"
+        "    VALUES('PIF', '%s', 'add', '{}', '2025-01-01T00:00:00.000Z');"
+        "INSERT INTO changes(class, uuid, operation, snapshot, timestamp)"
+        "    VALUES('bond', '%s', 'add', '{}', '2025-01-01T00:00:00.000Z');",
+        pif, host, host, bond, pif, pif, bond);
+    make_database(path, sql);
+    free(sql);
+
+    assert_int_equal(store_open(path, &fx->store), 0);
+    assert_int_equal(store_schema_version(fx->store), STORE_SCHEMA_VERSION);
+    struct json_object *r = store_get(fx->store, "PIF", pif);
+    assert_true(fixture_bool(r, "carrier"));
+    assert_true(fixture_bool(r, "currently_attached"));
+    json_object_put(r);
+    r = store_get(fx->store, "bond", bond);
+    assert_int_equal(fixture_int(r, "links_up"), 2);
+    json_object_put(r);
+    char *owner = store_owner(fx->store, "bond", bond);
+    assert_string_equal(owner, host);
+    free(owner);
+    assert_int_equal(store_event_last(fx->store), 2);
+
+    /* The observation left the stored record: a snapshot lacks it. */
+    struct json_object *snapshot = store_snapshot(fx->store);
+    struct json_object *stored = member(
+        member(member(snapshot, "objects"), "PIF"), pif);
+    assert_false(json_object_object_get_ex(stored, "carrier", NULL));
+    assert_true(fixture_bool(stored, "currently_attached"));
+    json_object_put(snapshot);
+
+    char uuid[UUID_LENGTH + 1];
+    insert(fx, "network", "{'name_label': 'v3'}", uuid);
+    assert_int_equal(store_last_seq(fx->store), 3);
+    assert_int_equal(store_event_last(fx->store), 3);
+    free(path);
+}
+
 int
 main(void)
 {
@@ -879,6 +1354,12 @@ main(void)
         TEST(test_migration_from_v1),
         TEST(test_newer_schema_refused),
         TEST(test_prune_changes),
+        TEST(test_feed_rows),
+        TEST(test_observed_apart),
+        TEST(test_owners),
+        TEST(test_local_classes_and_origin),
+        TEST(test_snapshot_and_apply),
+        TEST(test_migration_from_v2),
     };
 #undef TEST
     return cmocka_run_group_tests_name("store", tests, NULL, NULL);

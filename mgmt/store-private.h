@@ -1,0 +1,145 @@
+/*
+ * What the store's own files (store*.c) share: the store structure, the
+ * pending changes of the open transaction and the database helpers.
+ * Nothing outside store*.c includes this.
+ *
+ * Tables of the durable database ("main"):
+ *   meta(key, value)                    schema_version and similar facts
+ *   objects(uuid, class, host, seq, record)   one row per object: its
+ *                                       desired fields as JSON, its owning
+ *                                       host (indexed) and the sequence
+ *                                       number of its last logged change
+ *   changes(seq, class, uuid, operation, snapshot, timestamp, origin,
+ *           actor, epoch)               the replicated log
+ * Tables of the local database ("loc", PATH-local, synchronous=NORMAL):
+ *   observed(uuid, class, record)       observed fields of an object
+ *   events(id, class, uuid, operation, snapshot, timestamp)
+ *                                       what this host saw, for event.from
+ */
+#ifndef NETPOOL_MGMT_STORE_PRIVATE_H
+#define NETPOOL_MGMT_STORE_PRIVATE_H 1
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mgmt/store.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+/* A row change of the open transaction, delivered after the commit. */
+struct store_pending {
+    struct store_change change; /* What subscribers receive; the strings and
+                                 * JSON below are owned here. */
+    char *uuid;                 /* Owned copy of change.uuid. */
+    char *old_owner, *new_owner; /* Owned copies of the owners. */
+};
+
+struct store_subscription {
+    struct store *store;           /* Owner. */
+    const struct store_class **classes; /* Classes wanted (NULL-terminated),
+                                         * or NULL for all. */
+    unsigned int kinds;            /* STORE_FEED_* bits. */
+    char *owner;                   /* Host filter, or NULL. */
+    store_feed_cb *cb;             /* Callback. */
+    void *aux;                     /* Its argument. */
+    bool dead;                     /* Unsubscribed during a delivery. */
+    struct store_subscription *next; /* In store->subscriptions. */
+};
+
+struct store {
+    struct sqlite3 *db;  /* The open database, "loc" attached. */
+    int depth;           /* Nesting depth of store_begin(). */
+    bool failed;         /* A write failed inside the transaction. */
+    int delivering;      /* Nesting depth of deliveries running. */
+    char **actors;       /* Stack of authors; the last writes now. */
+    size_t n_actors, allocated_actors;
+    char *local_host;    /* This host, the origin of its changes. */
+    uint64_t epoch;      /* Epoch recorded on new log entries. */
+
+    struct store_pending *pending; /* Changes of the open transaction. */
+    size_t n_pending, allocated_pending;
+
+    struct store_subscription *subscriptions; /* In subscription order. */
+
+    /* While store_apply_changes() runs: the entry being applied, whose
+     * sequence, origin, actor, epoch and timestamp the log keeps. */
+    struct json_object *applying;
+    bool loading;        /* store_load_snapshot() runs: nothing is logged. */
+};
+
+/* Database helpers (store.c). */
+
+/* Runs 'sql' (several statements allowed).  Returns 0 or EIO, logged. */
+int store_exec(struct store *, const char *sql);
+
+/* Prepares 'sql' into '*stmt'.  Returns 0 or EIO, logged. */
+int store_prepare(struct store *, const char *sql, struct sqlite3_stmt **);
+
+/* Records. */
+
+/* Parses a stored record of 'class' and fills the fields it lacks with
+ * their defaults: desired fields when 'observed' is false, observed fields
+ * when it is true.  Returns a new object or NULL. */
+struct json_object *store_parse_record(const struct store_class *,
+                                       const char *text, bool observed);
+
+/* Returns the desired record (fields filled, with "uuid") of 'uuid', or
+ * NULL. */
+struct json_object *store_load_desired(struct store *,
+                                       const struct store_class *,
+                                       const char *uuid);
+
+/* Returns the observed part (fields filled) of 'uuid': its stored
+ * observations, or the defaults when it has none.  A new object. */
+struct json_object *store_load_observed(struct store *,
+                                        const struct store_class *,
+                                        const char *uuid);
+
+/* Fills the DERIVED fields of every record in 'all' (UUID → record). */
+void store_add_derived_fields(struct store *, const struct store_class *,
+                              struct json_object *all);
+
+/* The default value of 'field', a new JSON value. */
+struct json_object *store_zero_value(const struct store_field *);
+
+/* Log (store-log.c). */
+
+/* Appends a log entry for a desired change of a pool-wide class (with
+ * the sequence, origin, actor, epoch and timestamp of the entry being
+ * applied, if any, else new ones).  Returns 0 and sets '*seq', or EIO. */
+int store_log_change(struct store *, const char *class, const char *uuid,
+                     const char *operation, struct json_object *snapshot,
+                     uint64_t *seq);
+
+/* Appends an event ('snapshot' merged desired and observed, or NULL for a
+ * delete).  Returns 0 or EIO. */
+int store_log_event(struct store *, const char *class, const char *uuid,
+                    const char *operation, struct json_object *snapshot);
+
+/* Migrations (store-migrate.c). */
+
+/* Creates or migrates both databases to STORE_SCHEMA_VERSION.  Returns 0
+ * or a positive errno. */
+int store_migrate(struct store *);
+
+/* Returns the schema version recorded in the database. */
+int store_read_version(struct store *);
+
+/* Writes (store.c), for the log's snapshot and apply calls. */
+
+/* Writes the desired 'record' (complete, without "uuid"; borrowed) of
+ * object 'uuid' of 'class', which was 'old' (NULL for a new object;
+ * borrowed): logs it, moves the owner of objects that inherit it, queues
+ * the change for the subscribers and the event.  Returns 0 or EIO. */
+int store_write_desired(struct store *, const struct store_class *,
+                        const char *uuid, struct json_object *old,
+                        struct json_object *record);
+
+/* Deletes object 'uuid' of 'class', desired and observed parts, the same
+ * way.  Returns 0, ENOENT or EIO. */
+int store_remove(struct store *, const struct store_class *,
+                 const char *uuid);
+
+#endif
