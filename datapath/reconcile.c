@@ -29,8 +29,8 @@ struct dp_reconciler {
     bool pending;            /* A run was asked for while busy. */
     struct dp_bond_status *bonds; /* Reads bond status back. */
 
-    struct dp_vif_netns *guests;    /* Veths of namespace guests. */
-    struct dp_vif_flows *vif_flows; /* VIF rules and meters. */
+    struct dp_vif_netns *guests;        /* Veths of namespace guests. */
+    struct dp_vif_flows *vif_flows;     /* VIF rules and meters. */
     struct store_subscription *changes; /* Store changes that concern
                                          * this host. */
 };
@@ -122,8 +122,8 @@ dp_reconciler_records(struct store *store)
 /* Callbacks. */
 
 static void
-store_changed(void *reconciler_, const struct store_change *changes,
-              size_t n, uint64_t seq)
+store_changed(void *reconciler_, const struct store_change *changes, size_t n,
+              uint64_t seq)
 {
     dp_reconciler_kick(reconciler_);
 }

@@ -17,11 +17,11 @@ struct store_class;
 struct store_field;
 
 struct api {
-    struct store *store;             /* The object store. */
-    struct event_base *base;         /* Loop for deferred work. */
-    char host_uuid[UUID_LENGTH + 1]; /* This host. */
-    struct api_call *waiters;        /* Deferred calls (event.from). */
-    struct api_vm *vm;               /* Domain controller (api-vm.c). */
+    struct store *store;                /* The object store. */
+    struct event_base *base;            /* Loop for deferred work. */
+    char host_uuid[UUID_LENGTH + 1];    /* This host. */
+    struct api_call *waiters;           /* Deferred calls (event.from). */
+    struct api_vm *vm;                  /* Domain controller (api-vm.c). */
     struct store_subscription *changes; /* Wakes event.from. */
 };
 
@@ -60,8 +60,7 @@ api_method(struct api_call *call, struct json_object **result, bool *deferred);
 /* Runs method 'fn' for 'call' with the store recording the caller as the
  * author of every write it makes. */
 struct np_error *api_call_method(struct api_call *call, api_method *fn,
-                                 struct json_object **result,
-                                 bool *deferred);
+                                 struct json_object **result, bool *deferred);
 
 /* Sends the response for 'call' (the result, ownership taken, or the
  * error, borrowed) and frees the call. */

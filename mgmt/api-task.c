@@ -136,8 +136,8 @@ run_task(evutil_socket_t fd, short what, void *pending_)
     } else {
         struct json_object *result = NULL;
         bool deferred = false;
-        struct np_error *error = api_call_method(call, pending->method, &result,
-                                                 &deferred);
+        struct np_error *error =
+            api_call_method(call, pending->method, &result, &deferred);
         if (deferred && !error) {
             /* The method answers later through api_call_finish(). */
         } else {

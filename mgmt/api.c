@@ -30,8 +30,8 @@ api_create(struct store *store, struct event_base *base, const char *host_uuid)
     api->store = store;
     api->base = base;
     snprintf(api->host_uuid, sizeof api->host_uuid, "%s", host_uuid);
-    api->changes = store_subscribe(store, NULL, STORE_FEED_ALL, NULL,
-                                   store_changed, api);
+    api->changes =
+        store_subscribe(store, NULL, STORE_FEED_ALL, NULL, store_changed, api);
     api_vm_init(api);
     return api;
 }

@@ -69,8 +69,8 @@ struct mgmt_dhcp {
     struct store_subscription *changes; /* The management PIF's mode. */
 };
 
-static void store_changed(void *dhcp_, const struct store_change *,
-                          size_t n, uint64_t seq);
+static void store_changed(void *dhcp_, const struct store_change *, size_t n,
+                          uint64_t seq);
 static void on_poll(evutil_socket_t, short, void *dhcp_);
 static void sync_client(struct mgmt_dhcp *);
 static void start_client(struct mgmt_dhcp *, const char *pif,

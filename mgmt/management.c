@@ -56,8 +56,8 @@ struct mgmt_watch {
     struct store_subscription *changes; /* The host's pending change. */
 };
 
-static void store_changed(void *watch_, const struct store_change *,
-                          size_t n, uint64_t seq);
+static void store_changed(void *watch_, const struct store_change *, size_t n,
+                          uint64_t seq);
 static void on_tick(evutil_socket_t, short, void *watch_);
 static void check(struct mgmt_watch *);
 static void stop_probing(struct mgmt_watch *);

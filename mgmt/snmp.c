@@ -83,10 +83,10 @@ struct snmp_agent {
     uint32_t stack_changed;      /* TimeTicks. */
 
     /* Notifications. */
-    struct event *changed_event;  /* Reads the change log soon. */
-    uint64_t last_seq;            /* Last event looked at. */
-    struct store_subscription *feed;    /* Wakes the notifications. */
-    struct json_object *carriers; /* PIF UUID → carrier last seen. */
+    struct event *changed_event;     /* Reads the change log soon. */
+    uint64_t last_seq;               /* Last event looked at. */
+    struct store_subscription *feed; /* Wakes the notifications. */
+    struct json_object *carriers;    /* PIF UUID → carrier last seen. */
 
     /* LACP reader. */
     struct json_object *lacp;    /* snmp_lacp_parse() of the last read. */
@@ -102,8 +102,8 @@ static Netsnmp_Node_Handler handle_request;
 static void rearm(struct snmp_agent *);
 static void on_fd(evutil_socket_t, short, void *agent_);
 static void on_timer(evutil_socket_t, short, void *agent_);
-static void store_changed(void *agent_, const struct store_change *,
-                          size_t n, uint64_t seq);
+static void store_changed(void *agent_, const struct store_change *, size_t n,
+                          uint64_t seq);
 static void on_store_changed(evutil_socket_t, short, void *agent_);
 static void remember_carriers(struct snmp_agent *);
 static void notify_link(struct snmp_agent *, const char *pif,
@@ -216,8 +216,8 @@ snmp_agent_start(struct event_base *base, struct store *store,
     event_add(a->lacp_timer, &lacp_tv);
     a->last_seq = store_event_last(store);
     remember_carriers(a);
-    a->feed = store_subscribe(store, NULL, STORE_FEED_ALL, NULL,
-                                 store_changed, a);
+    a->feed =
+        store_subscribe(store, NULL, STORE_FEED_ALL, NULL, store_changed, a);
     rearm(a);
     log_info("SNMP subagent of the AgentX master at %s", socket_path);
     *agentp = a;

@@ -61,8 +61,8 @@ store_changes_since(struct store *store, uint64_t seq, size_t max)
     sqlite3_bind_int64(stmt, 2, (sqlite3_int64) max);
     while (sqlite3_step(stmt) == SQLITE_ROW) {
         static const char *const names[] = {
-            NULL,        "class",  "ref",   "operation", NULL,
-            "timestamp", "origin", "actor",
+            NULL, "class",     "ref",    "operation",
+            NULL, "timestamp", "origin", "actor",
         };
         struct json_object *c = json_object_new_object();
         const char *snapshot = (const char *) sqlite3_column_text(stmt, 4);
@@ -72,9 +72,8 @@ store_changes_since(struct store *store, uint64_t seq, size_t max)
         for (int i = 1; i < 8; i++) {
             const char *text = (const char *) sqlite3_column_text(stmt, i);
             if (names[i]) {
-                json_object_object_add(c, names[i],
-                                       json_object_new_string(text ? text
-                                                                   : ""));
+                json_object_object_add(
+                    c, names[i], json_object_new_string(text ? text : ""));
             }
         }
         json_object_object_add(
@@ -127,7 +126,8 @@ store_snapshot(struct store *store)
     sqlite3_stmt *stmt;
 
     json_object_object_add(
-        snapshot, "seq", json_object_new_int64((int64_t) store_last_seq(store)));
+        snapshot, "seq",
+        json_object_new_int64((int64_t) store_last_seq(store)));
     json_object_object_add(snapshot, "epoch",
                            json_object_new_int64((int64_t) store->epoch));
     for (const struct store_class *const *c = store_classes(); *c; c++) {
@@ -181,20 +181,21 @@ store_load_snapshot(struct store *store, struct json_object *snapshot)
     }
     /* The snapshot replaces the log: its entries are not logged again. */
     store->loading = true;
-    for (const struct store_class *const *c = store_classes();
-         *c && !error; c++) {
+    for (const struct store_class *const *c = store_classes(); *c && !error;
+         c++) {
         if ((*c)->local) {
             continue;
         }
-        struct json_object *wanted = json_object_object_get(objects, (*c)->name);
+        struct json_object *wanted =
+            json_object_object_get(objects, (*c)->name);
         struct json_object *current = store_get_all(store, (*c)->name);
         json_object_object_foreach (current, uuid, record) {
             (void) record;
             if (!wanted || !json_object_object_get_ex(wanted, uuid, NULL)) {
                 error = store_remove(store, *c, uuid);
                 if (!error) {
-                    error = store_log_event(store, (*c)->name, uuid, "del",
-                                            NULL);
+                    error =
+                        store_log_event(store, (*c)->name, uuid, "del", NULL);
                 }
                 if (error) {
                     break;
@@ -216,8 +217,8 @@ store_load_snapshot(struct store *store, struct json_object *snapshot)
             } else if (!old || !json_object_equal(old, new)) {
                 error = store_write_desired(store, *c, uuid2, old, new);
                 if (!error) {
-                    struct json_object *event = store_get(store, (*c)->name,
-                                                          uuid2);
+                    struct json_object *event =
+                        store_get(store, (*c)->name, uuid2);
                     for (size_t i = 0; i < (*c)->n_fields; i++) {
                         if ((*c)->fields[i].flags & FIELD_DERIVED) {
                             json_object_object_del(event,
@@ -324,8 +325,7 @@ store_events_since(struct store *store, uint64_t id, size_t max)
     sqlite3_bind_int64(stmt, 1, (sqlite3_int64) id);
     sqlite3_bind_int64(stmt, 2, (sqlite3_int64) max);
     while (sqlite3_step(stmt) == SQLITE_ROW) {
-        static const char *const names[] = {NULL, "class", "ref",
-                                            "operation"};
+        static const char *const names[] = {NULL, "class", "ref", "operation"};
         struct json_object *e = json_object_new_object();
         const char *snapshot = (const char *) sqlite3_column_text(stmt, 4);
 
@@ -376,9 +376,9 @@ store_log_change(struct store *store, const char *class, const char *uuid,
         return error;
     }
     if (entry) {
-        sqlite3_bind_int64(stmt, 1,
-                           json_object_get_int64(
-                               json_object_object_get(entry, "id")));
+        sqlite3_bind_int64(
+            stmt, 1,
+            json_object_get_int64(json_object_object_get(entry, "id")));
     } else {
         sqlite3_bind_null(stmt, 1);
     }
@@ -400,9 +400,9 @@ store_log_change(struct store *store, const char *class, const char *uuid,
                           SQLITE_TRANSIENT);
         sqlite3_bind_text(stmt, 8, record_string(entry, "actor"), -1,
                           SQLITE_TRANSIENT);
-        sqlite3_bind_int64(stmt, 9,
-                           json_object_get_int64(
-                               json_object_object_get(entry, "epoch")));
+        sqlite3_bind_int64(
+            stmt, 9,
+            json_object_get_int64(json_object_object_get(entry, "epoch")));
     } else {
         sqlite3_bind_text(stmt, 6, stamp, -1, SQLITE_STATIC);
         sqlite3_bind_text(stmt, 7, store->local_host, -1, SQLITE_STATIC);
@@ -541,8 +541,8 @@ apply_entry(struct store *store, struct json_object *entry)
         }
         json_object_put(new);
     } else {
-        log_warn("log entry %s of %s %s does not fit the store",
-                 op, class->name, uuid);
+        log_warn("log entry %s of %s %s does not fit the store", op,
+                 class->name, uuid);
         error = EPROTO;
     }
     json_object_put(old);

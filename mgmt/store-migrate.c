@@ -22,9 +22,9 @@
 /* One schema migration: from version 'from' to 'from' + 1, by SQL and then
  * by 'fn' (or NULL). */
 struct migration {
-    int from;                     /* Version it starts from. */
-    const char *sql;              /* Statements that perform it. */
-    int (*fn)(struct store *);    /* What SQL alone cannot do. */
+    int from;                  /* Version it starts from. */
+    const char *sql;           /* Statements that perform it. */
+    int (*fn)(struct store *); /* What SQL alone cannot do. */
 };
 
 static const char schema_v1[] =
@@ -169,9 +169,8 @@ split_observed(struct store *store)
 {
     struct json_object *rows = json_object_new_array();
     sqlite3_stmt *stmt;
-    int error = store_prepare(store,
-                              "SELECT uuid, class, record FROM main.objects",
-                              &stmt);
+    int error = store_prepare(
+        store, "SELECT uuid, class, record FROM main.objects", &stmt);
     if (error) {
         json_object_put(rows);
         return error;
@@ -190,8 +189,7 @@ split_observed(struct store *store)
     /* Classes whose owner comes from another object go last, after the
      * objects they inherit it from. */
     for (int pass = 0; pass < 2 && !error; pass++) {
-        for (size_t i = 0; i < json_object_array_length(rows) && !error;
-             i++) {
+        for (size_t i = 0; i < json_object_array_length(rows) && !error; i++) {
             struct json_object *row = json_object_array_get_idx(rows, i);
             const char *uuid =
                 json_object_get_string(json_object_array_get_idx(row, 0));
@@ -224,16 +222,14 @@ split_observed(struct store *store)
                 owner = xstrdup(record_string(record, class->owner_field));
             } else {
                 owner = store_owner(store, class->owner_via,
-                                    record_string(record,
-                                                  class->owner_field));
+                                    record_string(record, class->owner_field));
                 owner = owner ? owner : xstrdup("");
             }
 
             char *sql = sqlite3_mprintf(
                 "UPDATE main.objects SET record = %Q, host = NULLIF(%Q, '')"
                 " WHERE uuid = %Q;",
-                json_object_to_json_string_ext(record,
-                                               JSON_C_TO_STRING_PLAIN),
+                json_object_to_json_string_ext(record, JSON_C_TO_STRING_PLAIN),
                 owner, uuid);
             error = store_exec(store, sql);
             sqlite3_free(sql);

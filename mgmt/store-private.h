@@ -30,33 +30,33 @@ struct sqlite3_stmt;
 
 /* A row change of the open transaction, delivered after the commit. */
 struct store_pending {
-    struct store_change change; /* What subscribers receive; the strings and
+    struct store_change change;  /* What subscribers receive; the strings and
                                  * JSON below are owned here. */
-    char *uuid;                 /* Owned copy of change.uuid. */
+    char *uuid;                  /* Owned copy of change.uuid. */
     char *old_owner, *new_owner; /* Owned copies of the owners. */
 };
 
 struct store_subscription {
-    struct store *store;           /* Owner. */
+    struct store *store;                /* Owner. */
     const struct store_class **classes; /* Classes wanted (NULL-terminated),
                                          * or NULL for all. */
-    unsigned int kinds;            /* STORE_FEED_* bits. */
-    char *owner;                   /* Host filter, or NULL. */
-    store_feed_cb *cb;             /* Callback. */
-    void *aux;                     /* Its argument. */
-    bool dead;                     /* Unsubscribed during a delivery. */
-    struct store_subscription *next; /* In store->subscriptions. */
+    unsigned int kinds;                 /* STORE_FEED_* bits. */
+    char *owner;                        /* Host filter, or NULL. */
+    store_feed_cb *cb;                  /* Callback. */
+    void *aux;                          /* Its argument. */
+    bool dead;                          /* Unsubscribed during a delivery. */
+    struct store_subscription *next;    /* In store->subscriptions. */
 };
 
 struct store {
-    struct sqlite3 *db;  /* The open database, "loc" attached. */
-    int depth;           /* Nesting depth of store_begin(). */
-    bool failed;         /* A write failed inside the transaction. */
-    int delivering;      /* Nesting depth of deliveries running. */
-    char **actors;       /* Stack of authors; the last writes now. */
+    struct sqlite3 *db; /* The open database, "loc" attached. */
+    int depth;          /* Nesting depth of store_begin(). */
+    bool failed;        /* A write failed inside the transaction. */
+    int delivering;     /* Nesting depth of deliveries running. */
+    char **actors;      /* Stack of authors; the last writes now. */
     size_t n_actors, allocated_actors;
-    char *local_host;    /* This host, the origin of its changes. */
-    uint64_t epoch;      /* Epoch recorded on new log entries. */
+    char *local_host; /* This host, the origin of its changes. */
+    uint64_t epoch;   /* Epoch recorded on new log entries. */
 
     struct store_pending *pending; /* Changes of the open transaction. */
     size_t n_pending, allocated_pending;
@@ -66,7 +66,7 @@ struct store {
     /* While store_apply_changes() runs: the entry being applied, whose
      * sequence, origin, actor, epoch and timestamp the log keeps. */
     struct json_object *applying;
-    bool loading;        /* store_load_snapshot() runs: nothing is logged. */
+    bool loading; /* store_load_snapshot() runs: nothing is logged. */
 };
 
 /* Database helpers (store.c). */
@@ -139,7 +139,6 @@ int store_write_desired(struct store *, const struct store_class *,
 
 /* Deletes object 'uuid' of 'class', desired and observed parts, the same
  * way.  Returns 0, ENOENT or EIO. */
-int store_remove(struct store *, const struct store_class *,
-                 const char *uuid);
+int store_remove(struct store *, const struct store_class *, const char *uuid);
 
 #endif

@@ -20,8 +20,8 @@
 
 /* Desired record and observed part of one object, as the reads select
  * them: uuid, objects.record, loc.observed.record. */
-#define SELECT_MERGED                                              \
-    "SELECT o.uuid, o.record, b.record FROM objects o"             \
+#define SELECT_MERGED                                  \
+    "SELECT o.uuid, o.record, b.record FROM objects o" \
     " LEFT JOIN loc.observed b ON b.uuid = o.uuid"
 
 static struct json_object *merged_row(const struct store_class *,
@@ -105,8 +105,9 @@ store_get(struct store *store, const char *class_name, const char *uuid)
     sqlite3_stmt *stmt;
 
     if (!class
-        || store_prepare(store, SELECT_MERGED " WHERE o.uuid = ?"
-                                              " AND o.class = ?",
+        || store_prepare(store,
+                         SELECT_MERGED " WHERE o.uuid = ?"
+                                       " AND o.class = ?",
                          &stmt)) {
         return NULL;
     }
@@ -302,8 +303,7 @@ store_load_observed(struct store *store, const struct store_class *class,
     struct json_object *record = NULL;
     sqlite3_stmt *stmt;
 
-    if (!store_prepare(store,
-                       "SELECT record FROM loc.observed WHERE uuid = ?",
+    if (!store_prepare(store, "SELECT record FROM loc.observed WHERE uuid = ?",
                        &stmt)) {
         sqlite3_bind_text(stmt, 1, uuid, -1, SQLITE_STATIC);
         if (sqlite3_step(stmt) == SQLITE_ROW) {

@@ -224,8 +224,8 @@ store_insert(struct store *store, const char *class_name, const char *uuid,
             free(owner);
         }
         if (!error) {
-            error = log_merged_event(store, class, uuid, "add", desired,
-                                     observed);
+            error =
+                log_merged_event(store, class, uuid, "add", desired, observed);
         }
         if (error) {
             store->failed = true;
@@ -456,8 +456,8 @@ store_write_desired(struct store *store, const struct store_class *class,
     int error = 0;
 
     if (!class->local) {
-        error = store_log_change(store, class->name, uuid,
-                                 old ? "mod" : "add", record, &seq);
+        error = store_log_change(store, class->name, uuid, old ? "mod" : "add",
+                                 record, &seq);
     }
 
     sqlite3_stmt *stmt = NULL;
@@ -566,8 +566,9 @@ write_observed(struct store *store, const struct store_class *class,
         sqlite3_bind_text(stmt, 1, uuid, -1, SQLITE_STATIC);
         sqlite3_bind_text(stmt, 2, class->name, -1, SQLITE_STATIC);
         sqlite3_bind_text(
-            stmt, 3, json_object_to_json_string_ext(new, JSON_C_TO_STRING_PLAIN),
-            -1, SQLITE_TRANSIENT);
+            stmt, 3,
+            json_object_to_json_string_ext(new, JSON_C_TO_STRING_PLAIN), -1,
+            SQLITE_TRANSIENT);
         error = sqlite3_step(stmt) == SQLITE_DONE ? 0 : EIO;
     }
     sqlite3_finalize(stmt);
@@ -597,9 +598,9 @@ log_merged_event(struct store *store, const struct store_class *class,
 {
     struct json_object *merged = NULL;
     json_object_deep_copy(desired, &merged, NULL);
-    struct json_object *obs =
-        observed ? json_object_get(observed)
-                 : store_load_observed(store, class, uuid);
+    struct json_object *obs = observed
+                                  ? json_object_get(observed)
+                                  : store_load_observed(store, class, uuid);
     json_object_object_foreach (obs, key, value) {
         json_object_object_add(merged, key, json_object_get(value));
     }
@@ -639,7 +640,8 @@ stored_owner(struct store *store, const char *uuid)
     sqlite3_stmt *stmt;
     char *owner = NULL;
 
-    if (store_prepare(store, "SELECT host FROM objects WHERE uuid = ?", &stmt)) {
+    if (store_prepare(store, "SELECT host FROM objects WHERE uuid = ?",
+                      &stmt)) {
         return NULL;
     }
     sqlite3_bind_text(stmt, 1, uuid, -1, SQLITE_STATIC);
@@ -680,9 +682,8 @@ move_dependents(struct store *store, const struct store_class *class,
             const char *host = (const char *) sqlite3_column_text(stmt, 1);
             if (strcmp(host ? host : "", owner)) {
                 struct json_object *entry = json_object_new_object();
-                json_object_object_add(entry, "host",
-                                       json_object_new_string(host ? host
-                                                                   : ""));
+                json_object_object_add(
+                    entry, "host", json_object_new_string(host ? host : ""));
                 json_object_object_add(
                     entry, "record",
                     store_parse_record(
@@ -757,8 +758,8 @@ queue_change(struct store *store, const struct store_class *class,
 {
     if (store->n_pending >= store->allocated_pending) {
         store->allocated_pending = store->allocated_pending * 2 + 8;
-        store->pending = xrealloc(store->pending, store->allocated_pending
-                                                      * sizeof *store->pending);
+        store->pending = xrealloc(
+            store->pending, store->allocated_pending * sizeof *store->pending);
     }
     struct store_pending *p = &store->pending[store->n_pending++];
     p->uuid = xstrdup(uuid);

@@ -66,13 +66,15 @@ enum store_type {
 };
 
 /* Field flags. */
-#define FIELD_RO (1u << 0)       /* Clients may not change it after create. */
-#define FIELD_RUNTIME (1u << 1)  /* Observed state: written by the host that
+#define FIELD_RO (1u << 0) /* Clients may not change it after create. */
+#define FIELD_RUNTIME \
+    (1u << 1)                    /* Observed state: written by the host that
                                   * observes it, kept outside the log. */
 #define FIELD_SECRET (1u << 2)   /* Never returned by the API. */
 #define FIELD_CREATE (1u << 3)   /* Accepted by <class>.create. */
 #define FIELD_REQUIRED (1u << 4) /* Required by <class>.create. */
-#define FIELD_DERIVED (1u << 5)  /* Computed from other objects on read;
+#define FIELD_DERIVED \
+    (1u << 5) /* Computed from other objects on read;
                                   * never stored. */
 
 /* One field of a class. */
@@ -170,13 +172,13 @@ struct store_change {
     const struct store_class *class; /* Its class. */
     const char *uuid;                /* The object. */
     enum store_op op;                /* What happened to it. */
-    bool observed;            /* An observation (the observed part of the
+    bool observed;              /* An observation (the observed part of the
                                * object changed), not a desired change. */
-    uint64_t seq;             /* Sequence number in the log of a desired
+    uint64_t seq;               /* Sequence number in the log of a desired
                                * change of a pool-wide class, else 0. */
-    struct json_object *old;  /* The desired record (observed part for an
+    struct json_object *old;    /* The desired record (observed part for an
                                * observation) before; NULL for ADD. */
-    struct json_object *new;  /* The same after; NULL for DEL. */
+    struct json_object *new;    /* The same after; NULL for DEL. */
     struct json_object *fields; /* Array of the names of changed fields
                                  * (empty when only the owner moved). */
     const char *old_owner;      /* Owning host before ("" for none). */

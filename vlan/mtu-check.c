@@ -215,8 +215,8 @@ vlan_mtu_checker_create(struct event_base *base, struct store *store,
     c->tick = event_new(base, -1, EV_PERSIST, on_tick, c);
     struct timeval tv = {0, TICK_MS * 1000};
     event_add(c->tick, &tv);
-    static const char *const classes[] = {"network", "PIF", "VLAN",
-                                          "bond", NULL};
+    static const char *const classes[] = {"network", "PIF", "VLAN", "bond",
+                                          NULL};
     c->changes = store_subscribe(store, classes, STORE_FEED_DESIRED, host,
                                  store_changed, c);
     event_active(c->refresh, EV_TIMEOUT, 0);

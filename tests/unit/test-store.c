@@ -869,7 +869,6 @@ test_prune_changes(void **state)
     json_object_put(r);
 }
 
-
 /* What a feed subscriber received: one entry per changed row. */
 struct feed {
     struct json_object *rows; /* Array of {"class", "uuid", "op",
@@ -1020,8 +1019,8 @@ test_observed_apart(void **state)
     assert_int_equal(observed.calls, 1);
     assert_true(fixture_bool(feed_row(&observed, 0), "observed"));
     assert_int_equal(fixture_int(feed_row(&observed, 0), "seq"), 0);
-    assert_false(fixture_bool(member(feed_row(&observed, 0), "new"),
-                              "carrier"));
+    assert_false(
+        fixture_bool(member(feed_row(&observed, 0), "new"), "carrier"));
 
     /* One update of both kinds: one desired and one observed row. */
     assert_int_equal(update(fx, "PIF", pif,
@@ -1094,8 +1093,8 @@ test_owners(void **state)
     free(fields);
     insert(fx, "network", "{'name_label': 'n'}", net);
     insert(fx, "VM", "{'name_label': 'vm'}", vm);
-    fields = xasprintf("{'VM': '%s', 'network': '%s', 'device': '0'}", vm,
-                       net);
+    fields =
+        xasprintf("{'VM': '%s', 'network': '%s', 'device': '0'}", vm, net);
     insert(fx, "VIF", fields, vif);
     free(fields);
 
@@ -1321,8 +1320,8 @@ test_migration_from_v2(void **state)
 
     /* The observation left the stored record: a snapshot lacks it. */
     struct json_object *snapshot = store_snapshot(fx->store);
-    struct json_object *stored = member(
-        member(member(snapshot, "objects"), "PIF"), pif);
+    struct json_object *stored =
+        member(member(member(snapshot, "objects"), "PIF"), pif);
     assert_false(json_object_object_get_ex(stored, "carrier", NULL));
     assert_true(fixture_bool(stored, "currently_attached"));
     json_object_put(snapshot);
