@@ -346,6 +346,16 @@ char *dp_vif_vhost_socket(const char *host, const char *port);
  * that serves the socket itself (netpool-perf). */
 bool dp_vif_vhost_external(struct json_object *vif);
 
+/* VIF other_config keys of a vhost-user port on OVS's side (the QEMU side
+ * is vm.h's vhost-* keys):
+ *   vhost-tx-retries        options:tx-retries-max, 0-32 (OVS's default
+ *                           8): how often OVS retries a guest's full
+ *                           receive ring before it drops
+ *   dpdk-pmd-rxq-affinity   other_config:pmd-rxq-affinity, "Q:CORE,..."
+ * Returns false if 'value' is no valid value of such a 'key'; true for any
+ * other key.  Pure. */
+bool dp_vif_vhost_value_valid(const char *key, const char *value);
+
 /* Returns the rate limit of VIF record 'vif' in kbit/s: its
  * qos_algorithm_params:kbps (a decimal from 1 to DP_VIF_KBPS_MAX) when its
  * qos_algorithm_type is "ratelimit", else 0 (none). */
@@ -491,12 +501,23 @@ struct ovsdb_idl;
  * removed otherwise. */
 #define DP_DPDK_KEYS                                                   \
     "dpdk-init", "dpdk-socket-mem", "dpdk-lcore-mask", "pmd-cpu-mask", \
-        "dpdk-extra"
+        "dpdk-extra", "emc-insert-inv-prob", "smc-enable",             \
+        "tx-flush-interval", "pmd-maxsleep"
 
-/* Defaults of host other_config keys of the same names. */
+/* Defaults of host other_config keys of the same names, chosen by the
+ * analysis in perf/README.md ("Where the cycles go"). */
 #define DP_DPDK_SOCKET_MEM "512" /* MiB per NUMA socket. */
 #define DP_DPDK_LCORE_MASK "0x1" /* Non-PMD threads on core 0. */
 #define DP_DPDK_PMD_MASK "0x2"   /* One PMD thread, on core 1. */
+/* The exact-match cache off: netpool's rules (NORMAL, and locking mode's
+ * per-port rules) never match L4 ports, so a guest's thousands of
+ * connections share a handful of megaflows, which the signature match
+ * cache finds in one probe, while the EMC (8192 entries, one per
+ * connection) thrashes and costs a miss on top of the classifier. */
+#define DP_DPDK_EMC_INSERT_INV_PROB "0"
+#define DP_DPDK_SMC_ENABLE "true"     /* The signature match cache. */
+#define DP_DPDK_TX_FLUSH_INTERVAL "0" /* Flush output batches at once. */
+#define DP_DPDK_PMD_MAXSLEEP "0"      /* PMDs poll, never sleep (us). */
 
 /* Returns the datapath of host 'host' in 'records' (class → (UUID →
  * record), with "host"): its "datapath" field, "netdev" if unset.  The
@@ -508,6 +529,17 @@ const char *dp_host_datapath(struct json_object *records, const char *host);
  * "system" for "system", 'dflt' (netpoold's --datapath-type) otherwise.
  * Pure. */
 const char *dp_datapath_type(const char *datapath, const char *dflt);
+
+/* Returns false if 'value' is no valid value of host other_config key
+ * 'key' among the PMD tuning keys of DP_DPDK_KEYS: emc-insert-inv-prob
+ * (0-4294967295, 0 for no EMC), smc-enable ("true" or "false"),
+ * tx-flush-interval (0-1000000 us), pmd-maxsleep (0-10000 us); true for
+ * any other key.  Pure. */
+bool dp_dpdk_host_value_valid(const char *key, const char *value);
+
+/* Returns true if 'text' is a pmd-rxq-affinity: "QUEUE:CORE" pairs of
+ * decimals separated by commas.  Pure. */
+bool dp_dpdk_rxq_affinity_valid(const char *text);
 
 /* Returns the Open_vSwitch other_config that host 'host' of 'records'
  * wants for the keys of DP_DPDK_KEYS, a new JSON object of string values:

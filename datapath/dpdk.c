@@ -17,8 +17,22 @@
 
 #define UUID_PREFIX_LENGTH 8 /* Host UUID characters in --file-prefix. */
 
+/* The PMD tuning keys of DP_DPDK_KEYS, their defaults and ranges. */
+struct tuning_key {
+    const char *key;  /* Host and Open_vSwitch other_config key. */
+    const char *dflt; /* netpool's default. */
+    long long max;    /* Largest value; -1 for a boolean. */
+};
+static const struct tuning_key tuning_keys[] = {
+    {"emc-insert-inv-prob", DP_DPDK_EMC_INSERT_INV_PROB, 4294967295LL},
+    {"smc-enable", DP_DPDK_SMC_ENABLE, -1},
+    {"tx-flush-interval", DP_DPDK_TX_FLUSH_INTERVAL, 1000000},
+    {"pmd-maxsleep", DP_DPDK_PMD_MAXSLEEP, 10000},
+};
+
 static const char *config_value(struct json_object *other_config,
                                 const char *key, const char *dflt);
+static bool decimal_valid(const char *text, long long max);
 static void set_dpdk_port(struct json_object *iface, struct json_object *pif);
 
 const char *
@@ -76,7 +90,52 @@ dp_dpdk_build(struct json_object *records, const char *host,
         want, "dpdk-extra",
         json_object_new_string(config_value(config, "dpdk-extra", extra)));
     free(extra);
+    for (size_t i = 0; i < sizeof tuning_keys / sizeof *tuning_keys; i++) {
+        const struct tuning_key *t = &tuning_keys[i];
+        json_object_object_add(
+            want, t->key,
+            json_object_new_string(config_value(config, t->key, t->dflt)));
+    }
     return want;
+}
+
+bool
+dp_dpdk_host_value_valid(const char *key, const char *value)
+{
+    for (size_t i = 0; i < sizeof tuning_keys / sizeof *tuning_keys; i++) {
+        const struct tuning_key *t = &tuning_keys[i];
+        if (!strcmp(key, t->key)) {
+            return t->max < 0
+                       ? !strcmp(value, "true") || !strcmp(value, "false")
+                       : decimal_valid(value, t->max);
+        }
+    }
+    return true;
+}
+
+bool
+dp_dpdk_rxq_affinity_valid(const char *text)
+{
+    const char *p = text;
+
+    for (;;) {
+        size_t queue = strspn(p, "0123456789");
+        if (!queue || queue > 5 || p[queue] != ':') {
+            return false;
+        }
+        p += queue + 1;
+        size_t core = strspn(p, "0123456789");
+        if (!core || core > 5) {
+            return false;
+        }
+        p += core;
+        if (!*p) {
+            return true;
+        }
+        if (*p++ != ',') {
+            return false;
+        }
+    }
 }
 
 char *
@@ -187,6 +246,17 @@ set_dpdk_port(struct json_object *iface, struct json_object *pif)
         json_object_object_add(iface_config, "pmd-rxq-affinity",
                                json_object_new_string(affinity));
     }
+}
+
+/* Returns true if 'text' is a decimal from 0 to 'max', nothing around
+ * it. */
+static bool
+decimal_valid(const char *text, long long max)
+{
+    size_t digits = strspn(text, "0123456789");
+
+    return digits && digits <= 10 && !text[digits]
+           && strtoll(text, NULL, 10) <= max;
 }
 
 /* Returns the value of 'key' in 'other_config' if it is a non-empty

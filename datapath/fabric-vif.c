@@ -42,7 +42,7 @@ static struct json_object *new_vif_port(const char *uuid,
                                         const char *name, int64_t mtu,
                                         int64_t tag);
 static void set_vhost_user(struct json_object *port, const char *name,
-                           const char *host);
+                           const char *host, struct json_object *vif);
 static const char *field(struct json_object *record, const char *name);
 static const char *map_field(struct json_object *record, const char *map,
                              const char *key);
@@ -72,6 +72,20 @@ bool
 dp_vif_vhost_external(struct json_object *vif)
 {
     return !strcmp(map_field(vif, "other_config", "vhost-user"), "external");
+}
+
+bool
+dp_vif_vhost_value_valid(const char *key, const char *value)
+{
+    int64_t n;
+
+    if (!strcmp(key, "vhost-tx-retries")) {
+        return parse_int(value, 0, 32, &n);
+    }
+    if (!strcmp(key, "dpdk-pmd-rxq-affinity")) {
+        return dp_dpdk_rxq_affinity_valid(value);
+    }
+    return true;
 }
 
 int64_t
@@ -130,7 +144,7 @@ dp_fabric_add_vifs(struct json_object *bridges, struct json_object *records,
         struct json_object *port =
             new_vif_port(uuid, vif, name, dp_record_int(network, "MTU"), tag);
         if (vhost_user) {
-            set_vhost_user(port, name, host);
+            set_vhost_user(port, name, host, vif);
         }
         json_object_object_add(json_object_object_get(br, "ports"), name,
                                port);
@@ -285,20 +299,34 @@ new_vif_port(const char *uuid, struct json_object *vif, const char *name,
 }
 
 /* Makes interface 'name' of 'port' a vhost-user client port on the
- * socket of its VIF on 'host'. */
+ * socket of its VIF 'vif' on 'host', with the VIF's vhost-tx-retries and
+ * dpdk-pmd-rxq-affinity. */
 static void
-set_vhost_user(struct json_object *port, const char *name, const char *host)
+set_vhost_user(struct json_object *port, const char *name, const char *host,
+               struct json_object *vif)
 {
     struct json_object *iface = json_object_object_get(
         json_object_object_get(port, "interfaces"), name);
+    struct json_object *options = json_object_object_get(iface, "options");
+    const char *retries = map_field(vif, "other_config", "vhost-tx-retries");
+    const char *affinity =
+        map_field(vif, "other_config", "dpdk-pmd-rxq-affinity");
     char *socket = dp_vif_vhost_socket(host, name);
 
     json_object_object_add(iface, "type",
                            json_object_new_string("dpdkvhostuserclient"));
-    json_object_object_add(json_object_object_get(iface, "options"),
-                           "vhost-server-path",
+    json_object_object_add(options, "vhost-server-path",
                            json_object_new_string(socket));
     free(socket);
+    if (*retries && dp_vif_vhost_value_valid("vhost-tx-retries", retries)) {
+        json_object_object_add(options, "tx-retries-max",
+                               json_object_new_string(retries));
+    }
+    if (*affinity && dp_dpdk_rxq_affinity_valid(affinity)) {
+        json_object_object_add(json_object_object_get(iface, "other_config"),
+                               "pmd-rxq-affinity",
+                               json_object_new_string(affinity));
+    }
 }
 
 /* Record fields. */

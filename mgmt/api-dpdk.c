@@ -149,6 +149,7 @@ check_pif_config(struct api *api, const char *uuid, struct json_object *config)
 {
     const char *devargs = record_string(config, "dpdk-devargs");
     const char *n_rxq = record_string(config, "dpdk-n-rxq");
+    const char *affinity = record_string(config, "dpdk-pmd-rxq-affinity");
 
     if (*n_rxq) {
         char *end;
@@ -157,6 +158,11 @@ check_pif_config(struct api *api, const char *uuid, struct json_object *config)
             return np_error_new(ERR_INVALID_VALUE, "other_config:dpdk-n-rxq",
                                 n_rxq, NULL);
         }
+    }
+    if (*affinity && !dp_dpdk_rxq_affinity_valid(affinity)) {
+        return np_error_new(ERR_INVALID_VALUE,
+                            "other_config:dpdk-pmd-rxq-affinity", affinity,
+                            NULL);
     }
     bool has_devargs = json_object_object_get_ex(config, "dpdk-devargs", NULL);
     const char *problem =
@@ -233,11 +239,28 @@ api_dpdk_check_bond(struct api *api, const char *network,
 }
 
 /* Returns INVALID_VALUE naming the first DPDK CPU mask of 'config' that is
- * not a hexadecimal number, or NULL. */
+ * not a hexadecimal number, or the first PMD tuning key with a bad value
+ * (dp_dpdk_host_value_valid()), or NULL. */
 static struct np_error *
 check_masks(struct json_object *config)
 {
     static const char *const keys[] = {"dpdk-lcore-mask", "pmd-cpu-mask"};
+
+    if (!json_object_is_type(config, json_type_object)) {
+        return NULL;
+    }
+    json_object_object_foreach (config, key, member) {
+        const char *value = json_object_is_type(member, json_type_string)
+                                ? json_object_get_string(member)
+                                : "";
+        if (*value && !dp_dpdk_host_value_valid(key, value)) {
+            char *name = xasprintf("other_config:%s", key);
+            struct np_error *error =
+                np_error_new(ERR_INVALID_VALUE, name, value, NULL);
+            free(name);
+            return error;
+        }
+    }
 
     for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
         const char *mask = record_string(config, keys[i]);

@@ -21,6 +21,7 @@
 #include "lib/error.h"
 #include "lib/xalloc.h"
 #include "mgmt/store.h"
+#include "vm/vm.h"
 
 #define NETNS_DIR "/run/netns" /* Where `ip netns add` puts namespaces. */
 
@@ -40,6 +41,7 @@ static int ensure_vm_index(struct store *, const char *vm,
 static int64_t vm_index(struct json_object *vm_record);
 static struct np_error *set_attached(struct api_call *, bool attached);
 static const char *str_member(struct json_object *object, const char *key);
+static struct np_error *check_vhost_key(const char *key, const char *value);
 static bool rate_valid(const char *kbps);
 static bool netns_name_valid(const char *name);
 
@@ -362,6 +364,20 @@ check_vif_value(const char *field, const char *map_key,
             return np_error_new(ERR_INVALID_VALUE, "other_config:vhost-user",
                                 vhost, NULL);
         }
+        if (map_key) {
+            return text ? check_vhost_key(map_key, text) : NULL;
+        }
+        if (json_object_is_type(value, json_type_object)) {
+            json_object_object_foreach (value, key, member) {
+                struct np_error *error =
+                    json_object_is_type(member, json_type_string)
+                        ? check_vhost_key(key, json_object_get_string(member))
+                        : NULL;
+                if (error) {
+                    return error;
+                }
+            }
+        }
     } else if (!strcmp(field, "ipv4_allowed") && !map_key
                && json_object_is_type(value, json_type_array)) {
         for (size_t i = 0; i < json_object_array_length(value); i++) {
@@ -375,6 +391,24 @@ check_vif_value(const char *field, const char *map_key,
         }
     }
     return NULL;
+}
+
+/* Returns INVALID_VALUE(other_config:KEY, value) if 'value' is no valid
+ * value of vhost-user setting 'key' (QEMU's, vm.h, or OVS's,
+ * datapath.h); NULL otherwise, and for "" (the setting removed). */
+static struct np_error *
+check_vhost_key(const char *key, const char *value)
+{
+    if (!*value
+        || (vm_vhost_value_valid(key, value)
+            && dp_vif_vhost_value_valid(key, value))) {
+        return NULL;
+    }
+    char *name = xasprintf("other_config:%s", key);
+    struct np_error *error =
+        np_error_new(ERR_INVALID_VALUE, name, value, NULL);
+    free(name);
+    return error;
 }
 
 /* Returns true if 'kbps' is a rate the fabric accepts (dp_vif_kbps()). */

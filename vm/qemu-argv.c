@@ -4,6 +4,7 @@
  */
 #include "vm/vm.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,6 +19,9 @@
 #define MAX_ARGS 256
 
 static const char *field(struct json_object *record, const char *name);
+static void vhost_settings(struct vm_nic *nic, struct json_object *vif,
+                           int64_t vcpus);
+static bool parse_int(const char *text, long min, long max, long *value);
 static int64_t int_field(struct json_object *record, const char *name);
 static int compare_nics(const void *a, const void *b);
 static int compare_disks(const void *a, const void *b);
@@ -28,6 +32,23 @@ const char *
 vm_accel_name(enum vm_accel accel)
 {
     return accel == VM_ACCEL_KVM ? "kvm" : "tcg";
+}
+
+bool
+vm_vhost_value_valid(const char *key, const char *value)
+{
+    long n;
+
+    if (!strcmp(key, "vhost-queues")) {
+        return parse_int(value, 1, VM_VHOST_QUEUES_MAX, &n);
+    }
+    if (!strcmp(key, "vhost-queue-size")) {
+        return parse_int(value, 256, 1024, &n) && !(n & (n - 1));
+    }
+    if (!strcmp(key, "vhost-mrg-rxbuf")) {
+        return !strcmp(value, "true") || !strcmp(value, "false");
+    }
+    return true;
 }
 
 struct np_error *
@@ -95,6 +116,7 @@ vm_config_from_records(struct json_object *vm, struct json_object *vifs,
             nic->mtu = int_field(network, "MTU");
             snprintf(nic->bridge, sizeof nic->bridge, "%s",
                      field(network, "bridge"));
+            vhost_settings(nic, vif, config->vcpus);
         }
     }
     qsort(config->nics, config->n_nics, sizeof *config->nics, compare_nics);
@@ -251,7 +273,124 @@ vm_argv_free(char **argv)
     }
 }
 
+struct json_object *
+vm_qemu_netdev_args(const struct vm_nic *nic)
+{
+    struct json_object *args = json_object_new_object();
+    char id[32];
+
+    snprintf(id, sizeof id, "net%d", nic->device);
+    json_object_object_add(args, "id", json_object_new_string(id));
+    if (*nic->vhost) {
+        char chardev[32];
+        snprintf(chardev, sizeof chardev, "chr%d", nic->device);
+        json_object_object_add(args, "type",
+                               json_object_new_string("vhost-user"));
+        json_object_object_add(args, "chardev",
+                               json_object_new_string(chardev));
+        json_object_object_add(args, "queues",
+                               json_object_new_int(nic->queues));
+    } else {
+        json_object_object_add(args, "type", json_object_new_string("tap"));
+        json_object_object_add(args, "ifname",
+                               json_object_new_string(nic->tap));
+        json_object_object_add(args, "script", json_object_new_string("no"));
+        json_object_object_add(args, "downscript",
+                               json_object_new_string("no"));
+    }
+    return args;
+}
+
+struct json_object *
+vm_qemu_device_args(const struct vm_nic *nic, enum vm_accel accel)
+{
+    struct json_object *args = json_object_new_object();
+    char id[32], netdev[32];
+
+    snprintf(id, sizeof id, "nic%d", nic->device);
+    snprintf(netdev, sizeof netdev, "net%d", nic->device);
+    json_object_object_add(args, "driver",
+                           json_object_new_string("virtio-net-pci"));
+    json_object_object_add(args, "id", json_object_new_string(id));
+    json_object_object_add(args, "netdev", json_object_new_string(netdev));
+    json_object_object_add(args, "mac", json_object_new_string(nic->mac));
+    json_object_object_add(args, "romfile", json_object_new_string(""));
+    json_object_object_add(args, "csum", json_object_new_boolean(false));
+    if (!*nic->vhost) {
+        return args;
+    }
+    json_object_object_add(args, "rx_queue_size",
+                           json_object_new_int(nic->queue_size));
+    json_object_object_add(args, "tx_queue_size",
+                           json_object_new_int(nic->queue_size));
+    json_object_object_add(args, "mrg_rxbuf",
+                           json_object_new_boolean(nic->mrg_rxbuf));
+    if (nic->mtu > 0) {
+        json_object_object_add(args, "host_mtu",
+                               json_object_new_int((int) nic->mtu));
+    }
+    if (nic->queues > 1) {
+        json_object_object_add(args, "mq", json_object_new_boolean(true));
+    }
+    if (accel == VM_ACCEL_TCG) {
+        /* Without KVM's irqfd, QEMU 7.2 crashes wiring a vhost-user NIC's
+         * MSI-X vectors when the guest starts the device (in
+         * msix_set_vector_notifiers): it gets INTx interrupts instead. */
+        json_object_object_add(args, "vectors", json_object_new_int(0));
+    } else if (nic->queues > 1) {
+        /* One vector per queue, one for the control queue, one for
+         * configuration changes. */
+        json_object_object_add(args, "vectors",
+                               json_object_new_int(2 * nic->queues + 2));
+    }
+    return args;
+}
+
 /* Record readers. */
+
+/* Fills the vhost-user settings of 'nic' from its VIF record 'vif', for a
+ * VM with 'vcpus' virtual CPUs. */
+static void
+vhost_settings(struct vm_nic *nic, struct json_object *vif, int64_t vcpus)
+{
+    struct json_object *config = json_object_object_get(vif, "other_config");
+    const char *queues = field(config, "vhost-queues");
+    const char *queue_size = field(config, "vhost-queue-size");
+    const char *mrg_rxbuf = field(config, "vhost-mrg-rxbuf");
+    long n;
+
+    nic->queues =
+        (int) (vcpus < VM_VHOST_QUEUES_MAX ? vcpus : VM_VHOST_QUEUES_MAX);
+    if (vm_vhost_value_valid("vhost-queues", queues)
+        && parse_int(queues, 1, VM_VHOST_QUEUES_MAX, &n)) {
+        nic->queues = (int) n;
+    }
+    nic->queue_size = VM_VHOST_QUEUE_SIZE;
+    if (vm_vhost_value_valid("vhost-queue-size", queue_size)
+        && parse_int(queue_size, 256, 1024, &n)) {
+        nic->queue_size = (int) n;
+    }
+    nic->mrg_rxbuf = strcmp(mrg_rxbuf, "false") != 0;
+}
+
+/* Parses 'text' as a decimal integer from 'min' to 'max', nothing around
+ * it. */
+static bool
+parse_int(const char *text, long min, long max, long *value)
+{
+    char *end;
+
+    if (*text < '0' || *text > '9') {
+        return false;
+    }
+    errno = 0;
+    long n = strtol(text, &end, 10);
+    if (errno || *end || n < min || n > max) {
+        return false;
+    }
+    *value = n;
+    return true;
+}
 
 static const char *
 field(struct json_object *record, const char *name)

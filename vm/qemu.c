@@ -340,32 +340,15 @@ qemu_nic_plug(struct vm_backend *backend_, const char *uuid,
               const struct vm_nic *nic, char *why)
 {
     struct qemu_backend *backend = qemu_cast(backend_);
-    struct json_object *args = json_object_new_object();
-    char id[32];
     int error;
 
-    snprintf(id, sizeof id, "net%d", nic->device);
     if (*nic->vhost) {
         error = add_vhost_chardev(backend, uuid, nic, why);
         if (error) {
-            json_object_put(args);
             return error;
         }
-        char chardev[32];
-        snprintf(chardev, sizeof chardev, "chr%d", nic->device);
-        json_object_object_add(args, "type",
-                               json_object_new_string("vhost-user"));
-        json_object_object_add(args, "chardev",
-                               json_object_new_string(chardev));
-    } else {
-        json_object_object_add(args, "type", json_object_new_string("tap"));
-        json_object_object_add(args, "ifname",
-                               json_object_new_string(nic->tap));
-        json_object_object_add(args, "script", json_object_new_string("no"));
-        json_object_object_add(args, "downscript",
-                               json_object_new_string("no"));
     }
-    json_object_object_add(args, "id", json_object_new_string(id));
+    struct json_object *args = vm_qemu_netdev_args(nic);
     error = qmp(backend, uuid, "netdev_add", args, NULL, why);
     json_object_put(args);
     if (error) {
@@ -376,26 +359,13 @@ qemu_nic_plug(struct vm_backend *backend_, const char *uuid,
         tap_up(nic->tap);
     }
 
-    char device_id[32];
-    snprintf(device_id, sizeof device_id, "nic%d", nic->device);
-    args = json_object_new_object();
-    json_object_object_add(args, "driver",
-                           json_object_new_string("virtio-net-pci"));
-    json_object_object_add(args, "id", json_object_new_string(device_id));
-    json_object_object_add(args, "netdev", json_object_new_string(id));
-    json_object_object_add(args, "mac", json_object_new_string(nic->mac));
-    json_object_object_add(args, "romfile", json_object_new_string(""));
-    json_object_object_add(args, "csum", json_object_new_boolean(false));
-    if (*nic->vhost && backend->accel == VM_ACCEL_TCG) {
-        /* Without KVM's irqfd, QEMU 7.2 crashes wiring a vhost-user NIC's
-         * MSI-X vectors when the guest starts the device (in
-         * msix_set_vector_notifiers): it gets INTx interrupts instead. */
-        json_object_object_add(args, "vectors", json_object_new_int(0));
-    }
+    args = vm_qemu_device_args(nic, backend->accel);
     error = qmp(backend, uuid, "device_add", args, NULL, why);
     json_object_put(args);
     if (error) {
         char ignored[VM_WHY_SIZE];
+        char id[32];
+        snprintf(id, sizeof id, "net%d", nic->device);
         args = json_object_new_object();
         json_object_object_add(args, "id", json_object_new_string(id));
         qmp(backend, uuid, "netdev_del", args, NULL, ignored);

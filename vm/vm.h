@@ -121,7 +121,31 @@ struct vm_nic {
     int64_t mtu;     /* Its network's MTU. */
     char vhost[108]; /* vhost-user socket QEMU serves instead of a tap
                       * (OVS-DPDK), or "". */
+    int queues;      /* vhost-user: queue pairs (VIF other_config
+                      * vhost-queues, default the VM's vCPUs). */
+    int queue_size;  /* vhost-user: ring size (vhost-queue-size). */
+    bool mrg_rxbuf;  /* vhost-user: mergeable receive buffers
+                      * (vhost-mrg-rxbuf). */
 };
+
+/* A vhost-user NIC's settings, from its VIF's other_config (checked where
+ * they enter by vm_vhost_value_valid()), chosen for OVS-DPDK by the
+ * analysis in perf/README.md:
+ *   vhost-queues      queue pairs, 1-VM_VHOST_QUEUES_MAX; default the VM's
+ *                     VCPUs-max (at most VM_VHOST_QUEUES_MAX), one per vCPU
+ *   vhost-queue-size  virtqueue size, 256, 512 or 1024 (default
+ *                     VM_VHOST_QUEUE_SIZE): QEMU's rx_queue_size and
+ *                     tx_queue_size, whose default of 256 overflows while a
+ *                     guest is descheduled
+ *   vhost-mrg-rxbuf   "true" (default) or "false": mergeable receive
+ *                     buffers, which a guest needs for jumbo frames in
+ *                     page-sized buffers */
+#define VM_VHOST_QUEUES_MAX 16
+#define VM_VHOST_QUEUE_SIZE 1024
+
+/* Returns false if 'value' is not a valid value of VIF other_config key
+ * 'key', one of the vhost-user settings above; true for any other key. */
+bool vm_vhost_value_valid(const char *key, const char *value);
 
 /* One virtual disk of a domain. */
 struct vm_disk {
@@ -156,7 +180,9 @@ struct vm_config {
  * the VM's VIFs (others are skipped), and 'networks', UUID → network
  * record (for the MTU).  'index' is the VM's index in its port names
  * (other_config netpool-vif-index): each NIC's tap is "vif<index>.<dev>",
- * the name the fabric gives its OVS port.  Returns 0 and a new
+ * the name the fabric gives its OVS port; its vhost-user settings come
+ * from the VIF's other_config (a value vm_vhost_value_valid() refuses,
+ * which the API never stores, counts as unset).  Returns 0 and a new
  * configuration in '*configp', or a new typed error: INVALID_VALUE naming a
  * bad field, MEMORY_CONSTRAINT_VIOLATION, HANDLE_INVALID("network", …) for
  * a VIF whose network is gone. */
@@ -198,6 +224,22 @@ char **vm_qemu_argv(const struct vm_config *config, enum vm_accel accel,
 
 /* Frees an argv made by vm_qemu_argv().  Accepts NULL. */
 void vm_argv_free(char **argv);
+
+/* Returns the arguments of QMP netdev_add that hot-plugs 'nic' (a new JSON
+ * object): id "net<device>"; a vhost-user netdev on chardev
+ * "chr<device>" with its queue pairs, or a tap on its tap device. */
+struct json_object *vm_qemu_netdev_args(const struct vm_nic *nic);
+
+/* Returns the arguments of QMP device_add that hot-plugs 'nic' on netdev
+ * "net<device>" (a new JSON object): a virtio-net-pci "nic<device>" with
+ * the VIF's MAC, no option ROM, checksum offload off, and for a
+ * vhost-user NIC its ring sizes, mergeable receive buffers, multiqueue
+ * (mq, with 2 vectors per queue pair and 2 more) and the network's MTU
+ * (host_mtu, which QEMU also gives the switch).  Under TCG ('accel') a
+ * vhost-user NIC gets INTx interrupts (vectors 0): QEMU 7.2 crashes wiring
+ * its MSI-X vectors without KVM's irqfd. */
+struct json_object *vm_qemu_device_args(const struct vm_nic *nic,
+                                        enum vm_accel accel);
 
 /* Room for the reason an operation with the I/O failed. */
 #define VM_WHY_SIZE 256

@@ -8,8 +8,8 @@
 # kernel module; with enough hugepages the host becomes dpdk, netpoold
 # writes the DPDK keys of Open_vSwitch:other_config (dpdk-init, socket
 # memory, PMD and lcore masks, dpdk-extra with --no-pci and a per-host
-# --file-prefix), bridges stay on the netdev datapath and management keeps
-# working; back to netdev removes the keys.
+# --file-prefix, the PMD tuning keys), bridges stay on the netdev
+# datapath and management keeps working; back to netdev removes the keys.
 #
 # The test borrows one hugepage when none is free and gives back
 # /proc/sys/vm/nr_hugepages as it found it, even on failure.  When no
@@ -33,7 +33,8 @@ ovs_config() {
 }
 dpdk_keys() {
     vsctl get Open_vSwitch . other_config 2> /dev/null |
-        { grep -oE '(dpdk-[a-z-]+|pmd-cpu-mask)=' || true; } | tr -d '=' |
+        { grep -oE '(dpdk-[a-z-]+|pmd-[a-z-]+|emc-[a-z-]+|smc-enable|tx-flush-interval)=' ||
+            true; } | tr -d '=' |
         sort | paste -sd ' '
 }
 has_bridge() { vsctl br-exists "$1"; }

@@ -55,7 +55,12 @@ test_dpdk_build_defaults(void **state)
     assert_string_equal(fixture_string(want, "dpdk-extra"),
                         "--no-pci --huge-dir=/dev/hugepages "
                         "--file-prefix=netpool-0123abcd");
-    assert_int_equal(json_object_object_length(want), 5);
+    /* The PMD tuning the analysis chose: no EMC, the SMC on. */
+    assert_string_equal(fixture_string(want, "emc-insert-inv-prob"), "0");
+    assert_string_equal(fixture_string(want, "smc-enable"), "true");
+    assert_string_equal(fixture_string(want, "tx-flush-interval"), "0");
+    assert_string_equal(fixture_string(want, "pmd-maxsleep"), "0");
+    assert_int_equal(json_object_object_length(want), 9);
     json_object_put(want);
     json_object_put(records);
 }
@@ -66,7 +71,8 @@ test_dpdk_build_overrides(void **state)
     struct json_object *records =
         fixture_json("{'host': {'%s': {'datapath': 'dpdk', 'other_config': "
                      "{'dpdk-socket-mem': '256,0', 'pmd-cpu-mask': '0x6', "
-                     "'dpdk-extra': '--no-pci', 'unrelated': 'x'}}}}",
+                     "'dpdk-extra': '--no-pci', 'unrelated': 'x', "
+                     "'emc-insert-inv-prob': '100', 'pmd-maxsleep': '50'}}}}",
                      HOST);
     struct json_object *want = dp_dpdk_build(records, HOST, "/mnt/huge");
 
@@ -76,8 +82,37 @@ test_dpdk_build_overrides(void **state)
                         DP_DPDK_LCORE_MASK);
     assert_string_equal(fixture_string(want, "dpdk-extra"), "--no-pci");
     assert_null(fixture_string(want, "unrelated"));
+    assert_string_equal(fixture_string(want, "emc-insert-inv-prob"), "100");
+    assert_string_equal(fixture_string(want, "pmd-maxsleep"), "50");
+    assert_string_equal(fixture_string(want, "smc-enable"), "true");
     json_object_put(want);
     json_object_put(records);
+}
+
+/* The PMD tuning keys take their ranges; other keys are not theirs. */
+static void
+test_dpdk_host_values(void **state)
+{
+    assert_true(dp_dpdk_host_value_valid("emc-insert-inv-prob", "0"));
+    assert_true(dp_dpdk_host_value_valid("emc-insert-inv-prob", "4294967295"));
+    assert_false(
+        dp_dpdk_host_value_valid("emc-insert-inv-prob", "4294967296"));
+    assert_false(dp_dpdk_host_value_valid("emc-insert-inv-prob", "-1"));
+    assert_true(dp_dpdk_host_value_valid("smc-enable", "false"));
+    assert_false(dp_dpdk_host_value_valid("smc-enable", "yes"));
+    assert_true(dp_dpdk_host_value_valid("tx-flush-interval", "1000000"));
+    assert_false(dp_dpdk_host_value_valid("tx-flush-interval", "1000001"));
+    assert_true(dp_dpdk_host_value_valid("pmd-maxsleep", "10000"));
+    assert_false(dp_dpdk_host_value_valid("pmd-maxsleep", "10001"));
+    assert_false(dp_dpdk_host_value_valid("pmd-maxsleep", "1e3"));
+    assert_false(dp_dpdk_host_value_valid("pmd-maxsleep", ""));
+    assert_true(dp_dpdk_host_value_valid("dpdk-extra", "anything"));
+    assert_true(dp_dpdk_rxq_affinity_valid("0:1"));
+    assert_true(dp_dpdk_rxq_affinity_valid("0:1,1:3,2:3"));
+    assert_false(dp_dpdk_rxq_affinity_valid(""));
+    assert_false(dp_dpdk_rxq_affinity_valid("0"));
+    assert_false(dp_dpdk_rxq_affinity_valid("0:1;1:2"));
+    assert_false(dp_dpdk_rxq_affinity_valid(":1"));
 }
 
 static void
@@ -271,6 +306,7 @@ main(void)
         cmocka_unit_test(test_dpdk_build_defaults),
         cmocka_unit_test(test_dpdk_build_overrides),
         cmocka_unit_test(test_dpdk_build_other_datapaths),
+        cmocka_unit_test(test_dpdk_host_values),
         cmocka_unit_test(test_hugepages_needed),
         cmocka_unit_test(test_hugepages_free_meminfo),
         cmocka_unit_test(test_hugepages_mount),

@@ -274,9 +274,44 @@ test_fabric_vhost_user(void **state)
         fixture_string(json_object_object_get(iface, "options"),
                        "vhost-server-path"),
         socket);
+    /* OVS's defaults unless the VIF says otherwise. */
+    assert_null(fixture_string(json_object_object_get(iface, "options"),
+                               "tx-retries-max"));
+    assert_null(fixture_string(json_object_object_get(iface, "other_config"),
+                               "pmd-rxq-affinity"));
     free(socket);
     json_object_put(f);
     json_object_put(r);
+
+    /* The VIF's retries and queue placement reach its port. */
+    r = records(NET2,
+                ", 'other_config': {'vhost-tx-retries': '0',"
+                " 'dpdk-pmd-rxq-affinity': '0:1,1:2'}",
+                ", 'resident_on': '" HOST "'");
+    json_object_object_add(r, "host",
+                           fixture_json("{'" HOST "': {'datapath': 'dpdk'}}"));
+    f = dp_fabric_build(r, HOST, "netdev");
+    iface = path(f, "bridges", "xapi1", "ports", "vif1.2");
+    iface = path(iface, "interfaces", "vif1.2", NULL, NULL);
+    assert_string_equal(
+        fixture_string(json_object_object_get(iface, "options"),
+                       "tx-retries-max"),
+        "0");
+    assert_string_equal(
+        fixture_string(json_object_object_get(iface, "other_config"),
+                       "pmd-rxq-affinity"),
+        "0:1,1:2");
+    json_object_put(f);
+    json_object_put(r);
+
+    assert_true(dp_vif_vhost_value_valid("vhost-tx-retries", "32"));
+    assert_false(dp_vif_vhost_value_valid("vhost-tx-retries", "33"));
+    assert_false(dp_vif_vhost_value_valid("vhost-tx-retries", "-1"));
+    assert_true(dp_vif_vhost_value_valid("dpdk-pmd-rxq-affinity", "0:3"));
+    assert_false(dp_vif_vhost_value_valid("dpdk-pmd-rxq-affinity", "0:"));
+    assert_false(dp_vif_vhost_value_valid("dpdk-pmd-rxq-affinity", "0:1,"));
+    assert_false(dp_vif_vhost_value_valid("dpdk-pmd-rxq-affinity", "a:1"));
+    assert_true(dp_vif_vhost_value_valid("vhost-queues", "whatever"));
 
     /* A namespace guest on a dpdk host. */
     r = records(NET2, "", "");

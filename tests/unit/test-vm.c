@@ -410,6 +410,130 @@ test_qemu_argv(void **state)
     json_object_put(networks);
 }
 
+/* A JSON value of 'args' as text ("" when absent). */
+static const char *
+member(struct json_object *args, const char *key)
+{
+    struct json_object *value = json_object_object_get(args, key);
+    return value ? json_object_get_string(value) : "";
+}
+
+/* A vhost-user NIC's settings from its VIF: one queue pair per vCPU, 1024
+ * entries per ring and mergeable receive buffers by default, or the VIF's
+ * vhost-* keys; values the API refuses. */
+static void
+test_vhost_settings(void **state)
+{
+    struct json_object *vm = records(vm_json);
+    struct json_object *vifs = records(vifs_json);
+    struct json_object *networks = records(networks_json);
+    struct vm_config *config;
+
+    (void) state;
+    assert_null(vm_config_from_records(vm, vifs, networks, 7, &config));
+    assert_int_equal(config->nics[0].queues, 2);
+    assert_int_equal(config->nics[0].queue_size, 1024);
+    assert_true(config->nics[0].mrg_rxbuf);
+    vm_config_destroy(config);
+
+    struct json_object *other = json_object_new_object();
+    json_object_object_add(other, "vhost-queues", json_object_new_string("4"));
+    json_object_object_add(other, "vhost-queue-size",
+                           json_object_new_string("512"));
+    json_object_object_add(other, "vhost-mrg-rxbuf",
+                           json_object_new_string("false"));
+    json_object_object_add(json_object_object_get(vifs, VIFA), "other_config",
+                           other);
+    json_object_object_add(vm, "VCPUs_max", json_object_new_int(64));
+    assert_null(vm_config_from_records(vm, vifs, networks, 7, &config));
+    /* 64 vCPUs: at most VM_VHOST_QUEUES_MAX queue pairs. */
+    assert_int_equal(config->nics[0].queues, VM_VHOST_QUEUES_MAX);
+    assert_int_equal(config->nics[1].queues, 4);
+    assert_int_equal(config->nics[1].queue_size, 512);
+    assert_false(config->nics[1].mrg_rxbuf);
+    vm_config_destroy(config);
+
+    assert_true(vm_vhost_value_valid("vhost-queues", "1"));
+    assert_true(vm_vhost_value_valid("vhost-queues", "16"));
+    assert_false(vm_vhost_value_valid("vhost-queues", "0"));
+    assert_false(vm_vhost_value_valid("vhost-queues", "17"));
+    assert_false(vm_vhost_value_valid("vhost-queues", "2x"));
+    assert_false(vm_vhost_value_valid("vhost-queues", ""));
+    assert_true(vm_vhost_value_valid("vhost-queue-size", "256"));
+    assert_false(vm_vhost_value_valid("vhost-queue-size", "768"));
+    assert_false(vm_vhost_value_valid("vhost-queue-size", "2048"));
+    assert_false(vm_vhost_value_valid("vhost-queue-size", "128"));
+    assert_true(vm_vhost_value_valid("vhost-mrg-rxbuf", "false"));
+    assert_false(vm_vhost_value_valid("vhost-mrg-rxbuf", "no"));
+    assert_true(vm_vhost_value_valid("netns", "anything"));
+    json_object_put(vm);
+    json_object_put(vifs);
+    json_object_put(networks);
+}
+
+/* The QMP arguments that hot-plug a NIC: a tap as before; a vhost-user
+ * NIC with its queue pairs, ring sizes, mergeable buffers and MTU, MSI-X
+ * vectors for its queues under KVM, INTx under TCG. */
+static void
+test_nic_plug_args(void **state)
+{
+    struct vm_nic nic = {.device = 1,
+                         .mac = "02:00:00:00:00:0b",
+                         .tap = "vif7.1",
+                         .mtu = 9000,
+                         .queues = 2,
+                         .queue_size = 1024,
+                         .mrg_rxbuf = true};
+    struct json_object *args;
+
+    (void) state;
+    args = vm_qemu_netdev_args(&nic);
+    assert_string_equal(
+        json_object_to_json_string_ext(args, JSON_C_TO_STRING_PLAIN),
+        "{\"id\":\"net1\",\"type\":\"tap\",\"ifname\":"
+        "\"vif7.1\",\"script\":\"no\",\"downscript\":"
+        "\"no\"}");
+    json_object_put(args);
+    args = vm_qemu_device_args(&nic, VM_ACCEL_KVM);
+    assert_string_equal(
+        json_object_to_json_string_ext(args, JSON_C_TO_STRING_PLAIN),
+        "{\"driver\":\"virtio-net-pci\",\"id\":\"nic1\","
+        "\"netdev\":\"net1\",\"mac\":"
+        "\"02:00:00:00:00:0b\",\"romfile\":\"\",\"csum\":"
+        "false}");
+    json_object_put(args);
+
+    snprintf(nic.vhost, sizeof nic.vhost, "/run/netpool/vhost/h/vif7.1.sock");
+    args = vm_qemu_netdev_args(&nic);
+    assert_string_equal(member(args, "type"), "vhost-user");
+    assert_string_equal(member(args, "chardev"), "chr1");
+    assert_string_equal(member(args, "queues"), "2");
+    assert_string_equal(member(args, "id"), "net1");
+    json_object_put(args);
+    args = vm_qemu_device_args(&nic, VM_ACCEL_KVM);
+    assert_string_equal(member(args, "rx_queue_size"), "1024");
+    assert_string_equal(member(args, "tx_queue_size"), "1024");
+    assert_string_equal(member(args, "mrg_rxbuf"), "true");
+    assert_string_equal(member(args, "host_mtu"), "9000");
+    assert_string_equal(member(args, "mq"), "true");
+    assert_string_equal(member(args, "vectors"), "6");
+    assert_string_equal(member(args, "csum"), "false");
+    json_object_put(args);
+    args = vm_qemu_device_args(&nic, VM_ACCEL_TCG);
+    assert_string_equal(member(args, "vectors"), "0");
+    json_object_put(args);
+
+    nic.queues = 1;
+    nic.queue_size = 256;
+    nic.mrg_rxbuf = false;
+    args = vm_qemu_device_args(&nic, VM_ACCEL_KVM);
+    assert_string_equal(member(args, "rx_queue_size"), "256");
+    assert_string_equal(member(args, "mrg_rxbuf"), "false");
+    assert_string_equal(member(args, "mq"), "");
+    assert_string_equal(member(args, "vectors"), "");
+    json_object_put(args);
+}
+
 int
 main(void)
 {
@@ -423,6 +547,8 @@ main(void)
         cmocka_unit_test(test_memory_admission),
         cmocka_unit_test(test_config_from_records),
         cmocka_unit_test(test_qemu_argv),
+        cmocka_unit_test(test_vhost_settings),
+        cmocka_unit_test(test_nic_plug_args),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
