@@ -1,8 +1,25 @@
 /*
  * Bond properties: the keys a bond's properties map may hold, their
- * values, and xapi's defaults (REFERENCE.md: miimon 100 ms, downdelay
- * 200 ms, updelay 31000 ms, carrier detection, lacp-time slow,
- * lacp-fallback-ab true, rebalancing every 30 minutes for non-LACP bonds).
+ * values, and their defaults.  Without BFD they are xapi's (REFERENCE.md:
+ * miimon 100 ms, downdelay 200 ms, updelay 31000 ms, carrier detection,
+ * lacp-time slow, lacp-fallback-ab true, rebalancing every 30 minutes for
+ * non-LACP bonds).  With BFD the delays change, because BFD itself says
+ * when a member fails and when its partner forwards again:
+ *
+ *   - BFD every 25 ms: a member that keeps carrier but passes nothing is
+ *     declared down after 3 missed packets (75 ms), and the far end learns
+ *     it from the next packet, so a silent failure loses under 100 ms of
+ *     traffic (perf/bench-bond-failover.sh).  Shorter intervals lose less
+ *     but take a member down whenever ovs-vswitchd stalls longer than
+ *     three of them, which a busy 2-core host does.
+ *   - downdelay 0: BFD already waited those 75 ms; a further delay only
+ *     adds loss.
+ *   - updelay 2000 ms, counted from the moment BFD says the member
+ *     forwards (OVS enables a member only when carrier, BFD and LACP all
+ *     agree): a BFD session that is not up sends once a second (RFC 5880),
+ *     so the two ends of a recovered link see it come up as much as a
+ *     second apart.  Holding the member down longer than that means that
+ *     when it takes traffic back, its partner forwards on it too.
  */
 #include "bonding/bonding.h"
 
@@ -19,7 +36,11 @@
 #define DEFAULT_DOWNDELAY 200
 #define DEFAULT_MIIMON 100
 #define DEFAULT_SLB_REBALANCE 1800000
-#define DEFAULT_BFD_INTERVAL 100
+
+/* Defaults of a bond that runs BFD (see above). */
+#define DEFAULT_BFD_INTERVAL 25
+#define DEFAULT_BFD_UPDELAY 2000
+#define DEFAULT_BFD_DOWNDELAY 0
 
 /* What a key's value must look like. */
 enum value_kind {
@@ -131,11 +152,14 @@ bond_properties_read(enum bond_mode mode, struct json_object *properties,
     out->rebalance_interval =
         get_ms(properties, "rebalance-interval",
                mode == BOND_MODE_BALANCE_SLB ? DEFAULT_SLB_REBALANCE : -1);
-    out->updelay = get_ms(properties, "updelay", DEFAULT_UPDELAY);
-    out->downdelay = get_ms(properties, "downdelay", DEFAULT_DOWNDELAY);
+    out->bfd = bfd && !strcmp(bfd, "true");
+    out->updelay = get_ms(properties, "updelay",
+                          out->bfd ? DEFAULT_BFD_UPDELAY : DEFAULT_UPDELAY);
+    out->downdelay =
+        get_ms(properties, "downdelay",
+               out->bfd ? DEFAULT_BFD_DOWNDELAY : DEFAULT_DOWNDELAY);
     out->miimon = detect && !strcmp(detect, "miimon");
     out->miimon_interval = get_ms(properties, "miimon", DEFAULT_MIIMON);
-    out->bfd = bfd && !strcmp(bfd, "true");
     out->bfd_min_rx = get_ms(properties, "bfd-min-rx", DEFAULT_BFD_INTERVAL);
     out->bfd_min_tx = get_ms(properties, "bfd-min-tx", DEFAULT_BFD_INTERVAL);
 }

@@ -16,18 +16,25 @@
  * others stand by), "balance-slb" (every member carries traffic, each
  * source MAC pinned to one member, rebalanced periodically) and "lacp"
  * (802.3ad: balance-tcp when hashing on L4 ports, balance-slb on source
- * MAC).  Properties (all optional, xapi's defaults when absent):
+ * MAC).  Properties (all optional; xapi's defaults when absent, except
+ * the delays of a bond that runs BFD):
  *
  *   hashing_algorithm   src_mac | tcpudp_ports (lacp only; its default)
  *   lacp-time           fast | slow (default slow)
  *   lacp-fallback-ab    true | false (default true)
  *   rebalance-interval  ms, 0 disables (default 1800000 for balance-slb,
  *                       OVS's 10000 for lacp)
- *   updelay, downdelay  ms (defaults 31000 and 200)
+ *   updelay, downdelay  ms (defaults 31000 and 200; with BFD 2000 and 0:
+ *                       a recovered member waits 2 s after BFD says it
+ *                       forwards, longer than the two ends of a BFD
+ *                       session can disagree, before it carries traffic)
  *   detect              carrier | miimon (default carrier)
  *   miimon              ms between MII polls (default 100)
- *   bfd                 true | false (default false): BFD on every member
- *   bfd-min-rx, bfd-min-tx   ms (default 100)
+ *   bfd                 true | false (default false): BFD on every member,
+ *                       which finds a member that keeps carrier but passes
+ *                       nothing; the partner must run BFD too
+ *   bfd-min-rx, bfd-min-tx   ms (default 25: a silent member is out after
+ *                       3 missed packets)
  */
 #ifndef NETPOOL_BONDING_BONDING_H
 #define NETPOOL_BONDING_BONDING_H 1

@@ -307,6 +307,30 @@ test_properties_defaults(void **state)
     bond_properties_read(BOND_MODE_LACP, NULL, &p);
     assert_true(p.tcpudp_ports);
     assert_int_equal(p.rebalance_interval, -1);
+
+    /* With BFD: packets every 25 ms, no downdelay, and a 2 s hold-down
+     * after BFD says a recovered member forwards; explicit delays win. */
+    struct json_object *bfd = fixture_json("{'bfd': 'true'}");
+    bond_properties_read(BOND_MODE_ACTIVE_BACKUP, bfd, &p);
+    assert_true(p.bfd);
+    assert_int_equal(p.bfd_min_rx, 25);
+    assert_int_equal(p.bfd_min_tx, 25);
+    assert_int_equal(p.updelay, 2000);
+    assert_int_equal(p.downdelay, 0);
+    json_object_put(bfd);
+    bfd = fixture_json("{'bfd': 'true', 'updelay': '500', 'downdelay': '10',"
+                       " 'bfd-min-tx': '50'}");
+    bond_properties_read(BOND_MODE_LACP, bfd, &p);
+    assert_int_equal(p.updelay, 500);
+    assert_int_equal(p.downdelay, 10);
+    assert_int_equal(p.bfd_min_rx, 25);
+    assert_int_equal(p.bfd_min_tx, 50);
+    json_object_put(bfd);
+    bfd = fixture_json("{'bfd': 'false'}");
+    bond_properties_read(BOND_MODE_LACP, bfd, &p);
+    assert_int_equal(p.updelay, 31000);
+    assert_int_equal(p.downdelay, 200);
+    json_object_put(bfd);
 }
 
 static struct json_object *
@@ -421,7 +445,8 @@ test_ovs_other_modes(void **state)
     struct json_object *bfd = path(port, "interfaces", "eth1", "bfd", NULL);
     assert_string_equal(fixture_string(bfd, "enable"), "true");
     assert_string_equal(fixture_string(bfd, "min_rx"), "30");
-    assert_string_equal(fixture_string(bfd, "min_tx"), "100");
+    assert_string_equal(fixture_string(bfd, "min_tx"), "25");
+    assert_int_equal(fixture_int(port, "bond_updelay"), 2000);
     json_object_put(port);
 
     port = ovs_port(BOND_MODE_BALANCE_SLB, "{}");
