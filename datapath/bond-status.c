@@ -25,6 +25,7 @@
 #include <json-c/json.h>
 
 #include "bonding/bonding.h"
+#include "lib/child.h"
 #include "lib/log.h"
 #include "lib/xalloc.h"
 #include "mgmt/store.h"
@@ -45,14 +46,14 @@ struct dp_bond_status {
                                    * default. */
     struct dp_ovs *ovs;           /* OVSDB's view of the bonds. */
     struct json_object *links_up; /* Bond UUID → links_up last seen. */
-    struct dp_child *child;       /* Running reader, or NULL. */
+    struct child *child;          /* Running reader, or NULL. */
     struct event *recheck;        /* Reads again when a delay ends. */
     bool again;                   /* A read was asked for while one ran. */
 };
 
 static bool has_bonds(struct dp_bond_status *);
 static void start_read(struct dp_bond_status *);
-static void read_done(void *status_, const char *output, bool complete);
+static void read_done(void *status_, const struct child_exit *);
 static void on_recheck(evutil_socket_t, short, void *status_);
 static void update(struct dp_bond_status *, struct json_object *bond_show,
                    struct json_object *lacp_show);
@@ -88,7 +89,7 @@ dp_bond_status_destroy(struct dp_bond_status *s)
     if (!s) {
         return;
     }
-    dp_child_stop(s->child);
+    child_stop(s->child);
     event_free(s->recheck);
     json_object_put(s->links_up);
     free(s->rundir);
@@ -145,8 +146,9 @@ start_read(struct dp_bond_status *s)
     char timeout[16];
     snprintf(timeout, sizeof timeout, "%d", APPCTL_TIMEOUT);
     const char *args[] = {s->rundir ? s->rundir : "", timeout, NULL};
-    int error = dp_child_start(s->base, script, args, 2 * APPCTL_TIMEOUT + 1,
-                               read_done, s, &s->child);
+    int error =
+        child_start_script(s->base, script, args, 2 * APPCTL_TIMEOUT + 1,
+                           read_done, s, &s->child);
     if (error) {
         log_warn("cannot run ovs-appctl: %s", strerror(error));
         update(s, NULL, NULL);
@@ -168,12 +170,13 @@ on_recheck(evutil_socket_t fd, short what, void *status_)
 /* Ends the child's read: if 'complete' hands its output to update(); then
  * starts the read asked for meanwhile. */
 static void
-read_done(void *status_, const char *output, bool complete)
+read_done(void *status_, const struct child_exit *end)
 {
+    const char *output = end->output;
     struct dp_bond_status *s = status_;
 
     s->child = NULL;
-    if (complete) {
+    if (end->complete) {
         const char *separator = strstr(output, SEPARATOR);
         struct json_object *bond_show = NULL, *lacp_show = NULL;
         if (separator) {

@@ -86,30 +86,6 @@ int dp_pifs_sync(struct store *store, const char *host,
 int dp_pif_raise_carrier(struct store *store, const char *pif,
                          const struct dp_link *link);
 
-/* Child processes (child.c): a shell script run beside the event loop,
- * for the OVS tools with no library interface worth linking (ovs-appctl,
- * ovs-ofctl). */
-
-struct dp_child;
-
-/* Called once when a child ends: 'output' is what it printed on stdout
- * (borrowed, NUL-terminated), 'complete' false if it was killed at its
- * time limit.  The child is freed after the call, so the callback
- * forgets it and never stops it. */
-typedef void dp_child_done_cb(void *aux, const char *output, bool complete);
-
-/* Runs `sh -c SCRIPT sh ARGS...` ('args' NULL-terminated, may be NULL)
- * with stdout collected on 'base' and stderr discarded; kills it after
- * 'timeout_s' seconds.  Calls 'cb' (with 'aux') when it ends.  Returns 0
- * and sets '*childp', or a positive errno (and never calls 'cb'). */
-int dp_child_start(struct event_base *base, const char *script,
-                   const char *const *args, int timeout_s,
-                   dp_child_done_cb *cb, void *aux, struct dp_child **childp);
-
-/* Kills and reaps 'child' without calling its callback, and frees it.
- * Accepts NULL. */
-void dp_child_stop(struct dp_child *child);
-
 /* Returns the folder of OVS's control sockets (a new string) for the
  * database 'remote': the folder of a "unix:DIR/db.sock" remote, else
  * $OVS_RUNDIR; NULL if neither says. */

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <json-c/json.h>
 
+#include "lib/child.h"
 #include "lib/log.h"
 #include "lib/xalloc.h"
 
@@ -49,13 +50,13 @@ struct dp_ovs_stats {
     struct event_base *base;  /* The loop. */
     char *remote;             /* OVSDB remote. */
     char *rundir;             /* OVS's control sockets, or NULL. */
-    struct dp_child *child;   /* Running read, or NULL. */
+    struct child *child;      /* Running read, or NULL. */
     struct json_object *last; /* dp_ovs_stats_parse() of the last read. */
     uint64_t last_ms;         /* When 'last' was read (0: never). */
 };
 
 static void start_read(struct dp_ovs_stats *);
-static void read_done(void *stats_, const char *output, bool complete);
+static void read_done(void *stats_, const struct child_exit *);
 static uint64_t now_ms(void);
 static void parse_dpctl(struct json_object *datapaths, const char *line,
                         char **current);
@@ -87,7 +88,7 @@ dp_ovs_stats_destroy(struct dp_ovs_stats *s)
     if (!s) {
         return;
     }
-    dp_child_stop(s->child);
+    child_stop(s->child);
     json_object_put(s->last);
     free(s->rundir);
     free(s->remote);
@@ -214,8 +215,8 @@ start_read(struct dp_ovs_stats *s)
     snprintf(cookie, sizeof cookie, "%#llx",
              (unsigned long long) DP_VIF_COOKIE);
     const char *args[] = {s->rundir ? s->rundir : "", s->remote, cookie, NULL};
-    int error = dp_child_start(s->base, script, args, STATS_TIMEOUT_S,
-                               read_done, s, &s->child);
+    int error = child_start_script(s->base, script, args, STATS_TIMEOUT_S,
+                                   read_done, s, &s->child);
     if (error) {
         log_warn("cannot read OVS statistics: %s", strerror(error));
         s->last_ms = now_ms();
@@ -223,19 +224,19 @@ start_read(struct dp_ovs_stats *s)
 }
 
 static void
-read_done(void *stats_, const char *output, bool complete)
+read_done(void *stats_, const struct child_exit *end)
 {
     struct dp_ovs_stats *s = stats_;
 
     s->child = NULL;
     s->last_ms = now_ms();
-    if (!complete) {
+    if (!end->complete) {
         log_warn("OVS statistics took longer than %d s; keeping the last",
                  STATS_TIMEOUT_S);
         return;
     }
     json_object_put(s->last);
-    s->last = dp_ovs_stats_parse(output);
+    s->last = dp_ovs_stats_parse(end->output);
 }
 
 static uint64_t
@@ -395,4 +396,21 @@ copy_text(const char *text, size_t length)
     memcpy(copy, text, length);
     copy[length] = '\0';
     return copy;
+}
+
+char *
+dp_ovs_rundir(const char *remote)
+{
+    const char *env = getenv("OVS_RUNDIR");
+
+    if (remote && !strncmp(remote, "unix:", 5)) {
+        char *dir = xstrdup(remote + 5);
+        char *slash = strrchr(dir, '/');
+        if (slash && slash != dir) {
+            *slash = '\0';
+            return dir;
+        }
+        free(dir);
+    }
+    return env && *env ? xstrdup(env) : NULL;
 }

@@ -110,8 +110,7 @@ event_from(struct api_call *call, struct json_object **result, bool *deferred)
         *result = json_object_new_object();
         json_object_object_add(*result, "events", json_object_new_array());
         char text[24];
-        snprintf(text, sizeof text, "%" PRIu64,
-                 store_event_last(api->store));
+        snprintf(text, sizeof text, "%" PRIu64, store_event_last(api->store));
         json_object_object_add(*result, "token", json_object_new_string(text));
         return NULL;
     }

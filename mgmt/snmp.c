@@ -37,6 +37,7 @@
 #include <net-snmp/library/large_fd_set.h>
 
 #include "datapath/datapath.h"
+#include "lib/child.h"
 #include "lib/log.h"
 #include "lib/xalloc.h"
 #include "mgmt/snmp.h"
@@ -89,9 +90,9 @@ struct snmp_agent {
     struct json_object *carriers;    /* PIF UUID → carrier last seen. */
 
     /* LACP reader. */
-    struct json_object *lacp;    /* snmp_lacp_parse() of the last read. */
-    struct event *lacp_timer;    /* Starts reads. */
-    struct dp_child *lacp_child; /* Running reader, or NULL. */
+    struct json_object *lacp; /* snmp_lacp_parse() of the last read. */
+    struct event *lacp_timer; /* Starts reads. */
+    struct child *lacp_child; /* Running reader, or NULL. */
 };
 
 /* net-snmp keeps global state: one agent per process. */
@@ -118,7 +119,7 @@ static struct json_object *read_records(struct store *, const char *host);
 static uint32_t ticks(const struct snmp_agent *);
 static uint64_t now_ms(const struct snmp_agent *);
 static void on_lacp_timer(evutil_socket_t, short, void *agent_);
-static void lacp_done(void *agent_, const char *output, bool complete);
+static void lacp_done(void *agent_, const struct child_exit *);
 static bool has_lacp_bonds(struct snmp_agent *);
 static const char *field(struct json_object *record, const char *name);
 
@@ -231,7 +232,7 @@ snmp_agent_stop(struct snmp_agent *a)
         return;
     }
     store_unsubscribe(a->feed);
-    dp_child_stop(a->lacp_child);
+    child_stop(a->lacp_child);
     snmp_shutdown("netpoold");
     for (size_t i = 0; i < a->n_fd_events; i++) {
         event_free(a->fd_events[i]);
@@ -885,7 +886,7 @@ on_lacp_timer(evutil_socket_t fd, short what, void *agent_)
         free(pidfile);
     }
     const char *args[] = {target, NULL};
-    dp_child_start(
+    child_start_script(
         a->base,
         "ovs-appctl --timeout=5 $1 lacp/show; printf '" LACP_SEPARATOR
         "'; ovs-appctl --timeout=5 $1 lacp/show-stats",
@@ -895,15 +896,15 @@ on_lacp_timer(evutil_socket_t fd, short what, void *agent_)
 
 /* Keeps what a complete read said. */
 static void
-lacp_done(void *agent_, const char *output, bool complete)
+lacp_done(void *agent_, const struct child_exit *end)
 {
     struct snmp_agent *a = agent_;
 
     a->lacp_child = NULL;
-    if (!complete) {
+    if (!end->complete) {
         return;
     }
-    char *show = xstrdup(output);
+    char *show = xstrdup(end->output);
     char *stats = strstr(show, LACP_SEPARATOR);
     if (stats) {
         *stats = '\0';
