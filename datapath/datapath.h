@@ -477,8 +477,8 @@ struct ovsdb_idl;
  * removed otherwise. */
 #define DP_DPDK_KEYS                                                   \
     "dpdk-init", "dpdk-socket-mem", "dpdk-lcore-mask", "pmd-cpu-mask", \
-        "dpdk-extra", "emc-insert-inv-prob", "smc-enable",             \
-        "tx-flush-interval", "pmd-maxsleep"
+        "dpdk-extra", "dpdk-socket-limit", "emc-insert-inv-prob",      \
+        "smc-enable", "tx-flush-interval", "pmd-maxsleep"
 
 /* Defaults of host other_config keys of the same names, chosen by the
  * analysis in perf/README.md ("Where the cycles go"). */
@@ -520,7 +520,10 @@ bool dp_dpdk_rxq_affinity_valid(const char *text);
 /* Returns the Open_vSwitch other_config that host 'host' of 'records'
  * wants for the keys of DP_DPDK_KEYS, a new JSON object of string values:
  * empty unless the host's datapath is "dpdk", else dpdk-init=true and the
- * host other_config values of the other keys or their defaults;
+ * host other_config values of the other keys or their defaults
+ * (dpdk-socket-limit only when the host sets it: OVS's own default is no
+ * limit, and its packet buffer pools then take any free hugepages, up to
+ * about 2.6 GB for MTU 9000);
  * dpdk-extra defaults to "--no-pci --huge-dir=HUGE_DIR
  * --file-prefix=netpool-UUID8" (the host's first UUID characters, so that
  * hosts sharing a machine keep apart).  Pure. */

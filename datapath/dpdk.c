@@ -90,6 +90,11 @@ dp_dpdk_build(struct json_object *records, const char *host,
         want, "dpdk-extra",
         json_object_new_string(config_value(config, "dpdk-extra", extra)));
     free(extra);
+    const char *limit = config_value(config, "dpdk-socket-limit", "");
+    if (*limit) {
+        json_object_object_add(want, "dpdk-socket-limit",
+                               json_object_new_string(limit));
+    }
     for (size_t i = 0; i < sizeof tuning_keys / sizeof *tuning_keys; i++) {
         const struct tuning_key *t = &tuning_keys[i];
         json_object_object_add(

@@ -128,6 +128,12 @@ check_other_config(struct api *api, const char *uuid, struct json_object *host,
         return np_error_new(ERR_INVALID_VALUE, "other_config:" SOCKET_MEM_KEY,
                             text, NULL);
     }
+    /* A limit on OVS's hugepages holds at least what it preallocates. */
+    const char *limit = record_string(config, "dpdk-socket-limit");
+    if (*limit && dp_hugepages_needed(limit) < needed) {
+        return np_error_new(ERR_INVALID_VALUE,
+                            "other_config:dpdk-socket-limit", limit, NULL);
+    }
     struct np_error *error = check_masks(config);
     if (error || strcmp(record_string(host, "datapath"), "dpdk")
         || strcmp(uuid, api->host_uuid)) {

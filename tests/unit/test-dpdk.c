@@ -60,6 +60,8 @@ test_dpdk_build_defaults(void **state)
     assert_string_equal(fixture_string(want, "smc-enable"), "true");
     assert_string_equal(fixture_string(want, "tx-flush-interval"), "0");
     assert_string_equal(fixture_string(want, "pmd-maxsleep"), "0");
+    /* No limit on OVS's hugepages unless the host sets one. */
+    assert_null(fixture_string(want, "dpdk-socket-limit"));
     assert_int_equal(json_object_object_length(want), 9);
     json_object_put(want);
     json_object_put(records);
@@ -72,7 +74,8 @@ test_dpdk_build_overrides(void **state)
         fixture_json("{'host': {'%s': {'datapath': 'dpdk', 'other_config': "
                      "{'dpdk-socket-mem': '256,0', 'pmd-cpu-mask': '0x6', "
                      "'dpdk-extra': '--no-pci', 'unrelated': 'x', "
-                     "'emc-insert-inv-prob': '100', 'pmd-maxsleep': '50'}}}}",
+                     "'emc-insert-inv-prob': '100', 'pmd-maxsleep': '50', "
+                     "'dpdk-socket-limit': '1024'}}}}",
                      HOST);
     struct json_object *want = dp_dpdk_build(records, HOST, "/mnt/huge");
 
@@ -85,6 +88,7 @@ test_dpdk_build_overrides(void **state)
     assert_string_equal(fixture_string(want, "emc-insert-inv-prob"), "100");
     assert_string_equal(fixture_string(want, "pmd-maxsleep"), "50");
     assert_string_equal(fixture_string(want, "smc-enable"), "true");
+    assert_string_equal(fixture_string(want, "dpdk-socket-limit"), "1024");
     json_object_put(want);
     json_object_put(records);
 }
