@@ -2,32 +2,50 @@
 #
 # bench-bond-failover.sh [TRIALS]
 #
-# Loss window of a bond when the member carrying a flow fails, per bond
-# mode (active-backup, balance-slb, lacp), per fault (carrier loss; a
-# silent member that keeps carrier but passes nothing, made with an
-# nftables egress drop on the sending side) and per direction (in: switch
-# to host; out: host to switch), for netpool's bond and, in the same run,
-# for an OVS bond configured by hand with xapi's defaults (the baseline):
-# bond-detect-mode=miimon, bond-miimon-interval=100, bond_downdelay=200,
-# bond_updelay=31000, lacp-time slow, no BFD.
+# Loss of a bond when the member carrying a flow fails (the failure
+# window) and when it comes back (the rejoin window), per bond mode
+# (active-backup, balance-slb, lacp), per fault (carrier loss; a silent
+# member that keeps carrier but passes nothing, made with an nftables
+# egress drop on the sending side) and per direction (in: switch to host;
+# out: host to switch), for netpool's bond with its defaults and, in the
+# same run, for an OVS bond configured by hand with xapi's defaults (the
+# baseline): bond-detect-mode=miimon, bond-miimon-interval=100,
+# bond_downdelay=200, bond_updelay=31000, lacp-time slow, no BFD.
 #
 # Topology (scripts/topology.sh; addresses in 198.18.42.0/24 and
-# 198.18.43.0/24): a switch namespace whose OVS bonds hN-eth1+hN-eth2 the
-# same way as the host side (active-backup with bond-primary, balance-slb,
-# or LACP active balance-tcp with lacp-time fast); host h1 runs netpoold
-# (release build) with a bond of eth1+eth2 made through the CLI with
-# properties updelay=0 downdelay=0 bfd=true bfd-min-rx=100 bfd-min-tx=100
-# (and lacp-time=fast for lacp), the switch running BFD on h1's ports;
-# host h2 has no netpoold and its OVS bond is made with ovs-vsctl.  A
-# sequence-numbered UDP stream (perf/bond-probe.py, 2000 datagrams a
-# second) runs between the switch and an address on the bond's bridge;
-# after a second the member carrying it on the sending side (the one whose
-# tx counter moves) fails.  The loss window is lost datagrams / rate; a
-# failure the bond never detects loses the rest of the stream ("not
-# detected").  Between trials the fault clears and the bond becomes whole
-# again (the baseline's updelay is lowered while it does, then restored).
+# 198.18.43.0/24): host h1 runs netpoold (release build) with a bond of
+# eth1+eth2 made through the CLI with properties:bfd=true and nothing else
+# (plus $NETPOOL_BOND_PROPERTIES, e.g. "properties:bfd-min-rx=30
+# properties:bfd-min-tx=30", to try other settings); host h2 has no
+# netpoold and its OVS bond is made with ovs-vsctl.  The switch bonds
+# hN-eth1+hN-eth2 the way the host does (active-backup with bond-primary,
+# balance-slb, or LACP active balance-tcp with lacp-time fast) and
+# detects failures the same way: facing netpool its members run BFD with
+# the intervals, updelay and downdelay netpool gave its own; facing the
+# baseline it uses miimon with xapi's delays.  Both ends run the same
+# rules, as two hosts cabled back to back would.
+#
+# One trial: a sequence-numbered UDP stream (perf/bond-probe.py, 2000
+# datagrams a second) runs between the switch and an address on the bond's
+# bridge, with 20 pings a second going back (as a real peer's replies,
+# they keep the switch's and the host's MAC tables current); after a
+# second the member carrying it on the sending side (the
+# one whose tx counter moves) fails; 2 s later the fault clears; the stream
+# runs on until both ends have every member enabled again (the updelay has
+# run out) and then 0.5 s more.  Datagrams lost before the fault cleared
+# make the failure window, those lost after it the rejoin window (lost
+# datagrams / rate).  A failure the bond never detects loses the whole
+# fault ("not detected"), and then nothing rejoins ("-").  The baseline's
+# updelay of 31 s makes a rejoin take half a minute, so its rejoin window
+# is measured in the first trial of each row only (BASELINE_REJOIN_TRIALS,
+# default 1); its other trials lower the updelay to 0 once the fault has
+# cleared, to become whole quickly.
+#
 # Prints the median, min and max of TRIALS (default 3) per case and the
-# ratio of the medians, baseline / netpool.
+# ratio of the failure medians, baseline / netpool.  Environment:
+# BENCH_BOND_MODES (default "active-backup balance-slb lacp"),
+# BENCH_BOND_FAULTS (default "carrier silent"), BENCH_BOND_BASELINE=0 to
+# skip the baseline.
 # shellcheck disable=SC2016  # wait_for evaluates its condition later
 set -euo pipefail
 
@@ -37,8 +55,11 @@ source "$TOP/scripts/topology.sh"
 
 TRIALS=${1:-3}
 PPS=2000
-CARRIER_SECONDS=2
-SILENT_SECONDS=4
+FAULT_SECONDS=2
+MODES=${BENCH_BOND_MODES:-active-backup balance-slb lacp}
+FAULTS=${BENCH_BOND_FAULTS:-carrier silent}
+BASELINE=${BENCH_BOND_BASELINE:-1}
+BASELINE_REJOIN_TRIALS=${BASELINE_REJOIN_TRIALS:-1}
 PREFIX=npbf$$-
 STATE=$(mktemp -d /tmp/netpool-bench-bond.XXXXXX)
 NETPOOL_BIN=${NETPOOL_BIN:-$TOP/build/bin}
@@ -53,61 +74,81 @@ on() { topo_on "$@"; }
 np() { on 1 netpool "$@"; }
 sw() { on switch ovs-vsctl --timeout=20 "$@"; }
 log() { echo "# $*" >&2; }
+now() { date +%s.%N; }
 
-# Runs CMD every 0.2 s until it succeeds or TIMEOUT seconds pass.
+# Runs CMD every 0.1 s until it succeeds or TIMEOUT seconds pass.
 wait_for() {
     local timeout=$1 deadline
     shift
     deadline=$((SECONDS + timeout))
     until "$@"; do
         [ $SECONDS -lt $deadline ] || return 1
-        sleep 0.2
+        sleep 0.1
     done
 }
 
-# True when bond PORT of NODE has COUNT enabled members.
+# True when bond PORT of NODE has COUNT enabled members (a node without
+# that bond, the switch with plain ports, counts as whole).
 bond_enabled() {
-    local node=$1 port=$2 count=$3
-    [ "$(on "$node" ovs-appctl bond/show "$port" 2> /dev/null |
-        grep -c '^member .*: enabled')" = "$count" ]
+    local node=$1 port=$2 count=$3 show
+    show=$(on "$node" ovs-appctl bond/show "$port" 2> /dev/null) || return 0
+    [ "$(grep -c '^member .*: enabled' <<< "$show")" = "$count" ]
 }
 
-# Configures the switch side of host N for MODE, with BFD on its members
-# when the third argument is "bfd".
+# Prints the value of KEY in column COLUMN of interface IFACE of node N
+# (quotes stripped), e.g. iface_get 1 eth1 bfd min_rx.
+iface_get() {
+    on "$1" ovs-vsctl get Interface "$2" "$3:$4" 2> /dev/null | tr -d '"'
+}
+
+# Configures the switch side of host N for MODE: a bond like the host's,
+# with the same failure detection: "bfd" (its members run BFD with the
+# intervals, and the bond the updelay and downdelay, of host 1's netpool
+# bond) or "xapi" (miimon, downdelay 200, and the updelay bond_ready and
+# trial give host 2's bond).
 switch_bond() {
-    local n=$1 mode=$2 bfd=${3:-} args=()
+    local n=$1 mode=$2 detect=$3 args=() rx tx up=0 down=200
     sw -- --if-exists del-port sw0 "sb$n" \
         -- --if-exists del-port sw0 "h$n-eth1" \
         -- --if-exists del-port sw0 "h$n-eth2"
+    if [ "$detect" = bfd ]; then
+        up=$(on 1 ovs-vsctl get Port bond0 bond_updelay)
+        down=$(on 1 ovs-vsctl get Port bond0 bond_downdelay)
+    else
+        args=(other_config:bond-detect-mode=miimon
+            other_config:bond-miimon-interval=100)
+    fi
     case $mode in
         active-backup)
-            args=(bond_mode=active-backup "other_config:bond-primary=h$n-eth1")
+            args+=(bond_mode=active-backup "other_config:bond-primary=h$n-eth1")
             ;;
-        balance-slb) args=(bond_mode=balance-slb) ;;
+        balance-slb) args+=(bond_mode=balance-slb) ;;
         lacp)
-            args=(lacp=active bond_mode=balance-tcp other_config:lacp-time=fast)
+            args+=(lacp=active bond_mode=balance-tcp other_config:lacp-time=fast)
             ;;
     esac
-    sw add-bond sw0 "sb$n" "h$n-eth1" "h$n-eth2" "${args[@]}" bond_updelay=0
-    if [ "$bfd" = bfd ]; then
+    sw add-bond sw0 "sb$n" "h$n-eth1" "h$n-eth2" "${args[@]}" \
+        bond_updelay="$up" bond_downdelay="$down"
+    if [ "$detect" = bfd ]; then
+        rx=$(iface_get 1 eth1 bfd min_rx) tx=$(iface_get 1 eth1 bfd min_tx)
         for j in 1 2; do
-            sw set Interface "h$n-eth$j" bfd:enable=true bfd:min_rx=100 \
-                bfd:min_tx=100
+            sw set Interface "h$n-eth$j" bfd:enable=true bfd:min_rx="$rx" \
+                bfd:min_tx="$tx"
         done
     fi
 }
 
-# netpool's bond on h1 for MODE, through the CLI.
+# netpool's bond on h1 for MODE, through the CLI, with its defaults.
 netpool_bond() {
-    local mode=$1 old props=(properties:updelay=0 properties:downdelay=0
-        properties:bfd=true properties:bfd-min-rx=100
-        properties:bfd-min-tx=100)
+    local mode=$1 old props=(properties:bfd=true)
+    # shellcheck disable=SC2206  # extra properties are words on purpose
+    props+=(${NETPOOL_BOND_PROPERTIES:-})
     old=$(np bond-list --minimal)
     [ -z "$old" ] || np bond-destroy uuid="$old"
-    [ "$mode" != lacp ] || props+=(properties:lacp-time=fast)
     np bond-create network-uuid="$NET" pif-uuids="$P1,$P2" mode="$mode" \
         "${props[@]}" > /dev/null
     wait_for 20 on 1 ip link show "$BRIDGE" > /dev/null 2>&1
+    wait_for 20 on 1 ovs-vsctl get Interface eth1 bfd:min_rx > /dev/null 2>&1
     on 1 ip link set "$BRIDGE" up
     on 1 ethtool -K "$BRIDGE" tx off > /dev/null
     on 1 ip addr replace 198.18.42.1/24 dev "$BRIDGE"
@@ -138,48 +179,77 @@ hand_bond() {
     on 2 ip addr replace 198.18.43.1/24 dev brb
 }
 
-# Waits until both ends of host N's bond have both members enabled; the
-# baseline then gets xapi's updelay back.
+# True when both ends of host N's bond have both members enabled.
+whole() {
+    bond_enabled "$1" bond0 2 && bond_enabled switch "sb$1" 2
+}
+
+# Sets the updelay of host 2's bond and of the switch's side of it.
+baseline_updelay() {
+    on 2 ovs-vsctl set Port bond0 bond_updelay="$1"
+    sw set Port sb2 bond_updelay="$1"
+}
+
+# Waits until host N's bond is whole; the baseline then gets xapi's
+# updelay back.
 bond_ready() {
     local n=$1
-    wait_for 90 bond_enabled "$n" bond0 2 || log "h$n: bond not whole"
-    wait_for 30 bond_enabled switch "sb$n" 2 || log "switch: sb$n not whole"
+    wait_for 90 whole "$n" || log "h$n: bond not whole"
     if [ "$n" = 2 ]; then
-        on 2 ovs-vsctl set Port bond0 bond_updelay=31000
+        baseline_updelay 31000
     fi
 }
 
-tx_packets() { on "$1" cat "/sys/class/net/$2/statistics/tx_packets"; }
+# Prints the tx packet counters of devices A and B of NODE, then again
+# half a second later, on one line.
+tx_packets() {
+    on "$1" sh -c 'for i in 1 2; do
+            [ $i = 1 ] || sleep 0.5
+            cat "/sys/class/net/$0/statistics/tx_packets" \
+                "/sys/class/net/$1/statistics/tx_packets"
+        done' "$2" "$3" | paste -sd' '
+}
 
 # One trial of FAULT on host N's bond with the stream going DIRECTION
-# ("in" or "out"); the member that fails is the one carrying the stream on
-# the sending side.  Prints the loss window in ms, or "-" when the stream
-# never came back.
+# ("in" or "out") to PORT; REJOIN is "yes" when the rejoin is measured
+# with the bond's own updelay.  The member that fails is the one carrying
+# the stream on the sending side.  Prints "FAILURE REJOIN" in ms, "-" for
+# a failure never detected or a rejoin not measured.
 trial() {
-    local n=$1 fault=$2 direction=$3 port=$4 seconds sender receiver dst
-    local where a b a1 a2 b1 b2 member cable
-    seconds=$CARRIER_SECONDS
-    [ "$fault" = carrier ] || seconds=$SILENT_SECONDS
+    local n=$1 fault=$2 direction=$3 port=$4 rejoin=$5 sender receiver dst
+    local where a b a1 a2 b1 b2 member cable cleared recv_pid send_pid
+    local back ping_pid
     if [ "$direction" = in ]; then
         sender=switch receiver=$n dst=198.18.4$((n + 1)).1
-        where=switch a=h$n-eth1 b=h$n-eth2
+        back=198.18.4$((n + 1)).254 where=switch a=h$n-eth1 b=h$n-eth2
     else
         sender=$n receiver=switch dst=198.18.4$((n + 1)).254
-        where=$n a=eth1 b=eth2
+        back=198.18.4$((n + 1)).1 where=$n a=eth1 b=eth2
     fi
-    on "$receiver" python3 "$PROBE" recv "$port" "$((seconds + 1))" \
+    # Some traffic back, 20 pings a second, as a real peer's replies and
+    # acknowledgements: the switch learns where the host's address is
+    # from it, and the host's bridge knows its own MAC, so that a failover
+    # or failback sends learning packets for it.
+    ip netns exec "$(topo_ns "$receiver")" ping -q -i 0.05 -W 1 "$back" \
+        > /dev/null 2>&1 &
+    ping_pid=$!
+    # ip netns exec runs the probe itself, so that its PID is ours to
+    # signal (it prints its figures when it gets SIGTERM).
+    ip netns exec "$(topo_ns "$receiver")" python3 "$PROBE" recv "$port" 0 \
         > "$STATE/recv.json" 2> /dev/null &
-    local recv_pid=$!
+    recv_pid=$!
     sleep 0.3
-    on "$sender" python3 "$PROBE" send "$dst" "$port" "$PPS" "$seconds" \
-        > "$STATE/send.json" &
-    local send_pid=$!
-    sleep 0.7
-    a1=$(tx_packets "$where" "$a") b1=$(tx_packets "$where" "$b")
-    sleep 0.3
-    a2=$(tx_packets "$where" "$a") b2=$(tx_packets "$where" "$b")
+    ip netns exec "$(topo_ns "$sender")" python3 "$PROBE" send "$dst" \
+        "$port" "$PPS" 0 > "$STATE/send.json" &
+    send_pid=$!
+    sleep 0.5
+    read -r a1 b1 a2 b2 <<< "$(tx_packets "$where" "$a" "$b")"
     member=$a
     [ $((a2 - a1)) -ge $((b2 - b1)) ] || member=$b
+    if [ $((a2 - a1 + b2 - b1)) -lt $((PPS / 4)) ]; then
+        log "h$n $direction: the stream did not flow before the fault" \
+            "($a +$((a2 - a1)), $b +$((b2 - b1)))"
+    fi
     cable=h$n-eth${member##*eth} # The switch-side end of its cable.
     if [ "$fault" = carrier ]; then
         ip -n "$(topo_ns switch)" link set "$cable" down
@@ -189,35 +259,61 @@ trial() {
             "{ type filter hook egress device $member priority 0; }"
         on "$where" nft add rule netdev npbench silent drop
     fi
-    wait "$send_pid" "$recv_pid" || true
+    sleep "$FAULT_SECONDS"
+    cleared=$(now)
     if [ "$fault" = carrier ]; then
         ip -n "$(topo_ns switch)" link set "$cable" up
     else
         on "$where" nft delete table netdev npbench
     fi
-    if [ "$n" = 2 ]; then
-        on 2 ovs-vsctl set Port bond0 bond_updelay=0
+    if [ "$n" = 2 ] && [ "$rejoin" != yes ]; then
+        baseline_updelay 0
     fi
-    python3 - "$STATE/send.json" "$STATE/recv.json" "$PPS" << 'PY'
+    wait_for 90 whole "$n" || log "h$n: bond not whole after the fault"
+    sleep 0.5
+    kill -TERM "$send_pid"
+    wait "$send_pid" || true
+    sleep 0.3
+    kill -TERM "$recv_pid" "$ping_pid"
+    wait "$recv_pid" "$ping_pid" || true
+    python3 - "$STATE/send.json" "$STATE/recv.json" "$PPS" "$cleared" \
+        "$FAULT_SECONDS" "$rejoin" << 'PY'
 import json, sys
-sent = json.load(open(sys.argv[1]))["sent"]
+sent = json.load(open(sys.argv[1]))
 recv = json.load(open(sys.argv[2]))
-pps = int(sys.argv[3])
-# The tail never came back: the failure was not detected.
-if recv["highest"] < sent - pps // 5:
-    print("-")
+pps, cleared = int(sys.argv[3]), float(sys.argv[4])
+fault, rejoin = float(sys.argv[5]), sys.argv[6] == "yes"
+lost_failure = lost_rejoin = 0
+for first, end in recv["missing_ranges"] + [[recv["highest"], sent["sent"]]]:
+    for seq in range(first, end):
+        # Datagram seq left at start + seq / pps; a few ms of slack for
+        # the time the fault took to clear.
+        if sent["start"] + seq / pps < cleared + 0.005:
+            lost_failure += 1
+        else:
+            lost_rejoin += 1
+failure = lost_failure * 1000.0 / pps
+if failure >= (fault - 0.2) * 1000:
+    print("- -")    # Lost for the whole fault: never detected.
 else:
-    print("%.1f" % ((sent - recv["received"]) * 1000.0 / pps))
+    print("%.1f %s" % (failure,
+                       "%.1f" % (lost_rejoin * 1000.0 / pps) if rejoin
+                       else "-"))
 PY
 }
 
-# Median, min and max of the values given ("-": not detected).
+# Median, min and max of the values given ("-": not detected or not
+# measured; "n/a" when no value was measured at all).
 summary() {
     python3 - "$@" << 'PY'
 import statistics, sys
 values = sys.argv[1:]
 numbers = sorted(float(v) for v in values if v != "-")
-if len(numbers) < len(values):
+if not values:
+    print("n/a")
+elif not numbers:
+    print("-")
+elif len(numbers) < len(values):
     print("not detected (%d/%d)" % (len(values) - len(numbers), len(values)))
 else:
     print("%.1f [%.1f-%.1f]" % (statistics.median(numbers), numbers[0],
@@ -230,17 +326,43 @@ ratio() {
     python3 - "$1" "$2" << 'PY'
 import sys
 def median(s):
-    return None if s.startswith("not") else float(s.split()[0])
+    try:
+        return float(s.split()[0])
+    except ValueError:
+        return None
 netpool, baseline = median(sys.argv[1]), median(sys.argv[2])
 if netpool is None:
     print("-")
 elif baseline is None:
-    print("inf (never detected)")
+    print("inf (never detected)" if sys.argv[2].startswith("not") else "-")
 elif netpool == 0:
     print("inf" if baseline > 0 else "1.0")
 else:
     print("%.1f" % (baseline / netpool))
 PY
+}
+
+# Runs TRIALS trials of FAULT/DIRECTION on host N and stores the failure
+# and rejoin summaries under KEY.
+run_case() {
+    local key=$1 n=$2 fault=$3 direction=$4 failures=() rejoins=() t out
+    local rejoin
+    for ((t = 0; t < TRIALS; t++)); do
+        bond_ready "$n"
+        wait_for 20 on switch ping -c 1 -W 1 "198.18.4$((n + 1)).1" \
+            > /dev/null || log "h$n not reachable"
+        port=$((port + 1))
+        rejoin=yes
+        if [ "$n" = 2 ] && [ "$t" -ge "$BASELINE_REJOIN_TRIALS" ]; then
+            rejoin=no
+        fi
+        out=$(trial "$n" "$fault" "$direction" "$port" "$rejoin")
+        failures+=("${out% *}")
+        [ "$rejoin" = no ] || rejoins+=("${out#* }")
+    done
+    failure[$key]=$(summary "${failures[@]}")
+    rejoin_of[$key]=$(summary "${rejoins[@]}")
+    log "$key: failure ${failures[*]}; rejoin ${rejoins[*]}"
 }
 
 log "building the topology (netpoold from $NETPOOL_BIN)"
@@ -252,6 +374,9 @@ for n in 1 2; do
     for j in 0 1 2 3; do
         on switch sysctl -qw "net.ipv4.conf.h$n-eth$j.arp_ignore=8"
     done
+    # Nor may a host answer for its bond's address through eth0, which
+    # shares the switch with the bond: the stream would bypass the bond.
+    on "$n" sysctl -qw net.ipv4.conf.eth0.arp_ignore=1
 done
 # What netpool does for its members, done by hand for the baseline.
 for j in 1 2; do
@@ -266,48 +391,53 @@ P2=$(np pif-list device=eth2 --minimal)
 NET=$(np network-create name-label=bench-bond)
 BRIDGE=$(np network-param-get uuid="$NET" param-name=bridge)
 
-declare -A results
+declare -A failure rejoin_of
 port=20000
-for mode in active-backup balance-slb lacp; do
+for mode in $MODES; do
     log "mode $mode"
-    switch_bond 1 "$mode" bfd
-    switch_bond 2 "$mode"
     netpool_bond "$mode"
-    hand_bond "$mode"
-    for fault in carrier silent; do
+    switch_bond 1 "$mode" bfd
+    if [ "$BASELINE" != 0 ]; then
+        hand_bond "$mode"
+        switch_bond 2 "$mode" xapi
+    fi
+    for fault in $FAULTS; do
         for direction in in out; do
             for n in 1 2; do
-                values=()
-                for ((t = 0; t < TRIALS; t++)); do
-                    bond_ready "$n"
-                    wait_for 20 on switch ping -c 1 -W 1 \
-                        "198.18.4$((n + 1)).1" > /dev/null ||
-                        log "h$n not reachable"
-                    port=$((port + 1))
-                    values+=("$(trial "$n" "$fault" "$direction" "$port")")
-                done
-                results[$mode/$fault/$direction/$n]=$(summary "${values[@]}")
-                log "$mode $fault $direction h$n: ${values[*]}"
+                [ "$n" = 1 ] || [ "$BASELINE" != 0 ] || continue
+                run_case "$mode/$fault/$direction/$n" "$n" "$fault" \
+                    "$direction"
             done
         done
     done
 done
 
-echo "Bond failover loss window (ms; median [min-max] of $TRIALS trials," \
-    "UDP at $PPS pps; in: switch to host, out: host to switch)"
-echo "netpool: carrier detection, downdelay 0, updelay 0, BFD 100 ms" \
-    "(both ends), lacp-time fast"
+defaults=$(on 1 ovs-vsctl get Port bond0 bond_updelay bond_downdelay |
+    paste -sd/)
+echo "Bond failover: loss when the member carrying a flow fails (failure)" \
+    "and when it comes back (rejoin)"
+echo "(ms; median [min-max] of $TRIALS trials, UDP at $PPS pps; in: switch" \
+    "to host, out: host to switch; fault held ${FAULT_SECONDS} s)"
+echo "netpool: bond-create ... properties:bfd=true" \
+    "${NETPOOL_BOND_PROPERTIES:-} (BFD min_rx/min_tx" \
+    "$(iface_get 1 eth1 bfd min_rx)/$(iface_get 1 eth1 bfd min_tx) ms," \
+    "updelay/downdelay $defaults ms, the switch alike)"
 echo "baseline: OVS bond by hand, xapi defaults: miimon 100, downdelay 200," \
-    "updelay 31000, lacp-time slow, no BFD"
-printf '%-14s %-8s %-4s %-24s %-24s %s\n' mode fault dir netpool baseline \
-    "baseline/netpool"
-for mode in active-backup balance-slb lacp; do
+    "updelay 31000, lacp-time slow, no BFD (rejoin: first trial only)"
+echo "switch: a bond of the same mode (active-backup with bond-primary," \
+    "lacp-time fast), running what netpool runs facing h1"
+printf '%-14s %-8s %-4s %-22s %-22s %-9s %-22s %s\n' mode fault dir \
+    "netpool failure" "baseline failure" "base/np" "netpool rejoin" \
+    "baseline rejoin"
+for mode in $MODES; do
     for fault in carrier silent; do
         for direction in in out; do
-            a=${results[$mode/$fault/$direction/1]}
-            b=${results[$mode/$fault/$direction/2]}
-            printf '%-14s %-8s %-4s %-24s %-24s %s\n' "$mode" "$fault" \
-                "$direction" "$a" "$b" "$(ratio "$a" "$b")"
+            key=$mode/$fault/$direction
+            [ -n "${failure[$key/1]:-}" ] || continue
+            a=${failure[$key/1]} b=${failure[$key/2]:-n/a}
+            printf '%-14s %-8s %-4s %-22s %-22s %-9s %-22s %s\n' "$mode" \
+                "$fault" "$direction" "$a" "$b" "$(ratio "$a" "$b")" \
+                "${rejoin_of[$key/1]}" "${rejoin_of[$key/2]:-n/a}"
         done
     done
 done

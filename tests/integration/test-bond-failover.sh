@@ -5,17 +5,18 @@
 # moves traffic to the other and the switch learns the bond's MAC on the
 # new port (from OVS's learning packets, with no traffic of ours);
 # carrier back, it fails back to the primary.  balance-slb: each source
-# MAC stays on one member.  BFD (properties:bfd=true) against a switch-side
-# bond with BFD: a member that keeps carrier but stops receiving (an
-# nftables egress drop on the switch side) is taken out, traffic goes on,
-# BOND_STATUS_CHANGED is raised, and the member rejoins when the fault
-# clears.
+# MAC stays on one member.  BFD (properties:bfd=true, netpool's defaults)
+# in every mode, against a switch-side bond of the same mode with BFD: a
+# member that keeps carrier but passes nothing (an nftables egress drop,
+# on the switch's side of the cable, then on the host's) is taken out,
+# traffic goes on, BOND_STATUS_CHANGED is raised, and the member rejoins
+# when the fault clears.
 #
 # shellcheck disable=SC2016,SC2034  # ok evaluates its condition later
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-plan 26
+plan 53
 
 topo_switch_up
 topo_host_up 1
@@ -144,51 +145,111 @@ slb=$(on 1 ovs-appctl bond/show bond0)
 ok '[[ $slb == *"member eth1: enabled"* && $slb == *"member eth2: enabled"* ]]' \
     "both members are enabled in balance-slb"
 
-# --- BFD: a silent member against a switch-side bond ---------------------
+# --- BFD: a silent member, per mode, with netpool's defaults -------------
 
-sw del-port sw0 h1-eth1 -- del-port sw0 h1-eth2 -- \
-    add-bond sw0 ab1 h1-eth1 h1-eth2 bond_mode=active-backup \
-    other_config:bond-primary=h1-eth1 bond_updelay=0 -- \
-    set Interface h1-eth1 bfd:enable=true bfd:min_rx=100 bfd:min_tx=100 -- \
-    set Interface h1-eth2 bfd:enable=true bfd:min_rx=100 bfd:min_tx=100
-np 1 bond-set-mode uuid="$bond" mode=active-backup
-np 1 bond-param-set uuid="$bond" properties:bfd=true \
-    properties:bfd-min-rx=100 properties:bfd-min-tx=100
-is "$(vsctl get Interface eth1 bfd:enable)/$(vsctl get Interface eth2 \
-    bfd:min_rx)" '"true"/"100"' "BFD runs on every member"
-np 1 event-wait class=pif device=eth1 bfd-state=up timeout=20 > /dev/null ||
-    true
-np 1 event-wait class=pif device=eth2 bfd-state=up timeout=20 > /dev/null ||
-    true
-is "$(pif_param eth1 bfd-state)/$(pif_param eth2 bfd-state)" "up/up" \
-    "BFD comes up on both members"
-ok 'wait_until 20 reaches 198.18.41.254' "traffic crosses the BFD bond"
+# The switch bonds h1-eth1+h1-eth2 the way the host does (active-backup
+# with bond-primary, balance-slb, LACP), its members running BFD with the
+# intervals, updelay and downdelay netpool gave its own.
+switch_side() {
+    local mode=$1 rx tx up down args=()
+    rx=$(vsctl get Interface eth1 bfd:min_rx | tr -d '"')
+    tx=$(vsctl get Interface eth1 bfd:min_tx | tr -d '"')
+    up=$(vsctl get Port "$port" bond_updelay)
+    down=$(vsctl get Port "$port" bond_downdelay)
+    case $mode in
+        active-backup)
+            args=(bond_mode=active-backup other_config:bond-primary=h1-eth1)
+            ;;
+        balance-slb) args=(bond_mode=balance-slb) ;;
+        lacp)
+            args=(lacp=active bond_mode=balance-tcp other_config:lacp-time=fast)
+            ;;
+    esac
+    sw -- --if-exists del-port sw0 sb1 -- --if-exists del-port sw0 h1-eth1 \
+        -- --if-exists del-port sw0 h1-eth2 \
+        -- add-bond sw0 sb1 h1-eth1 h1-eth2 "${args[@]}" \
+        bond_updelay="$up" bond_downdelay="$down"
+    for j in 1 2; do
+        sw set Interface "h1-eth$j" bfd:enable=true bfd:min_rx="$rx" \
+            bfd:min_tx="$tx"
+    done
+}
+
+# Drops every frame DEVICE of NODE sends, while its carrier stays up.
+silence() {
+    on "$1" nft add table netdev npbfd
+    on "$1" nft add chain netdev npbfd silent \
+        "{ type filter hook egress device $2 priority 0; policy accept; }"
+    on "$1" nft add rule netdev npbfd silent drop
+}
+unsilence() { on "$1" nft delete table netdev npbfd; }
+
+both_up() {
+    echo "$(pif_param eth1 bfd-state)/$(pif_param eth2 bfd-state)/$(bond_param \
+        links-up)"
+}
+rejoined() {
+    echo "$(pif_param eth1 bfd-state)/$(pif_param eth1 bond-member-state)"
+}
 
 down_messages() {
     np 1 message-list name=BOND_STATUS_CHANGED params=body |
         grep -c "changed: 1/2 up" || true
 }
-before=$(down_messages)
-on switch nft add table netdev npbfd
-on switch nft add chain netdev npbfd silent \
-    '{ type filter hook egress device h1-eth1 priority 0; policy accept; }'
-on switch nft add rule netdev npbfd silent drop
-np 1 event-wait class=pif device=eth1 bond-member-state=disabled timeout=20 \
-    > /dev/null || true
-is "$(pif_param eth1 bond-member-state)/$(pif_param eth1 carrier)" \
-    "disabled/true" "BFD takes the silent member out though it has carrier"
-is "$(pif_param eth1 bfd-state)/$(bond_param active-slave)" "down/$p2" \
-    "its BFD is down and the other member is active"
-ok 'wait_until 10 reaches 198.18.41.254' "traffic goes on"
-ok 'wait_until 10 eval "[ \$(down_messages) -gt $before ]"' \
-    "BOND_STATUS_CHANGED says 1/2 up again"
 
-on switch nft delete table netdev npbfd
-np 1 event-wait class=pif device=eth1 bond-member-state=enabled timeout=30 \
-    > /dev/null || true
-is "$(pif_param eth1 bfd-state)/$(pif_param eth1 bond-member-state)" \
-    "up/enabled" "the member rejoins when the fault clears"
-np 1 event-wait class=bond links-up=2 timeout=10 > /dev/null || true
-is "$(bond_param links-up)" 2 "both links are up again"
-ok 'wait_until 10 reaches 198.18.41.254' "and traffic flows"
+np 1 bond-destroy uuid="$bond"
+for mode in active-backup balance-slb lacp; do
+    bond=$(np 1 bond-create network-uuid="$net" pif-uuids="$p1,$p2" \
+        mode="$mode" properties:bfd=true)
+    port=$(np 1 pif-param-get uuid="$(bond_param master)" param-name=device)
+    ovs_mode=$mode
+    [ "$mode" != lacp ] || ovs_mode=balance-tcp
+    wait_until 20 eval '[ "$(vsctl get Port "$port" bond_mode 2> /dev/null)" \
+        = "$ovs_mode" ]' || true
+    if [ "$mode" = active-backup ]; then
+        is "$(vsctl get Interface eth1 bfd:min_rx)/$(vsctl get Interface \
+            eth2 bfd:min_tx)/$(vsctl get Port "$port" bond_updelay)/$(vsctl \
+            get Port "$port" bond_downdelay)" '"25"/"25"/2000/0' \
+            "properties:bfd=true: BFD every 25 ms, updelay 2000, downdelay 0"
+    fi
+    switch_side "$mode"
+    wait_until 20 eval 'on 1 ip link show "$bridge" > /dev/null 2>&1' || true
+    on 1 ip link set "$bridge" up
+    on 1 ethtool -K "$bridge" tx off > /dev/null
+    on 1 ip addr replace 198.18.41.1/24 dev "$bridge"
+    wait_until 40 eval '[ "$(both_up)" = up/up/2 ]' || true
+    is "$(both_up)" "up/up/2" "$mode: BFD comes up on both members"
+    [ "$(both_up)" = up/up/2 ] || diag "$(on 1 ovs-appctl bond/show "$port")"
+    ok 'wait_until 20 reaches 198.18.41.254' "$mode: traffic crosses the bond"
+
+    # The switch's side of eth1 goes silent (in), then the host's (out).
+    for where in switch 1; do
+        device=h1-eth1
+        [ "$where" = switch ] || device=eth1
+        before=$(down_messages)
+        silence "$where" "$device"
+        np 1 event-wait class=pif device=eth1 bond-member-state=disabled \
+            timeout=20 > /dev/null || true
+        # Down, or init when it still hears the switch say it is down.
+        bfd=$(pif_param eth1 bfd-state)
+        [ "$bfd" = up ] || bfd=not-up
+        is "$(pif_param eth1 bond-member-state)/$(pif_param eth1 \
+            carrier)/$bfd" "disabled/true/not-up" \
+            "$mode, $device silent: detected (out of the bond, carrier up)"
+        ok 'wait_until 10 reaches 198.18.41.254' \
+            "$mode, $device silent: traffic flows over the other member"
+        ok 'wait_until 10 eval "[ \$(down_messages) -gt $before ]"' \
+            "$mode, $device silent: BOND_STATUS_CHANGED says 1/2 up"
+        unsilence "$where"
+        # A busy machine can stall ovs-vswitchd past BFD's 75 ms and take
+        # a member out for a moment: wait for the state, then check it.
+        wait_until 40 eval '[ "$(rejoined)" = up/enabled ]' || true
+        is "$(rejoined)" "up/enabled" "$mode, $device back: the member rejoins"
+        [ "$(rejoined)" = up/enabled ] ||
+            diag "$(on 1 ovs-appctl bond/show "$port")"
+        ok 'wait_until 10 reaches 198.18.41.254' \
+            "$mode, $device back: traffic flows"
+    done
+    np 1 bond-destroy uuid="$bond"
+done
 ok '[ "$old_messages" = no ]' "no message was raised before the first fault"
