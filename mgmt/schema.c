@@ -76,6 +76,17 @@ static const struct store_field pool_fields[] = {
     LABELS,
     REF("master", RO, "host"),
     MAP("other_config", 0),
+    /* The pool (ha/): the epoch stamped on every log entry, raised at
+     * each membership change of a quorate partition; the secret members
+     * share (knet's key is derived from it); the pool CA that signs every
+     * member's certificate; corosync's token timeout; the largest number
+     * of hosts. */
+    INT("epoch", RO, "0", 0, 0),
+    STR("secret", RO | FIELD_SECRET),
+    STR("ca_certificate", RO),
+    STR("ca_key", RO | FIELD_SECRET),
+    INT("token_timeout", 0, "1000", 200, 60000),
+    INT("host_limit", 0, "64", 1, 1000),
 };
 
 static const struct store_field host_fields[] = {
@@ -102,6 +113,14 @@ static const struct store_field host_fields[] = {
      * ports, hugepages checked by mgmt/api-dpdk.c) or "system" (the
      * kernel module); datapath/dpdk.c maps it onto OVS. */
     ENUM("datapath", 0, datapaths, "\"netdev\""),
+    /* Pool membership (ha/): the host's corosync node id (0 while
+     * standalone), what it sees of the pool (role "standalone", "master"
+     * or "member"; whether its partition is quorate; the log sequence a
+     * majority holds) and its certificate signed by the pool CA. */
+    INT("cluster_node_id", RO, "0", 0, 0),
+    STR("pool_role", RT),
+    BOOL("quorate", RT, "true"),
+    STR("pool_certificate", RO),
 };
 
 static const struct store_field pif_fields[] = {

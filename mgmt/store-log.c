@@ -14,6 +14,8 @@
 #include <json-c/json.h>
 #include <sqlite3.h>
 
+#include <openssl/evp.h>
+
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/record.h"
@@ -28,6 +30,10 @@ static bool entry_is_valid(struct json_object *entry);
 static int apply_entry(struct store *, struct json_object *entry);
 static struct json_object *desired_only(const struct store_class *,
                                         struct json_object *snapshot);
+static void chain_hash(const char *previous, uint64_t seq, const char *class,
+                       const char *uuid, const char *operation,
+                       const char *snapshot, uint64_t epoch, char *hash);
+static int save_log_head(struct store *, uint64_t epoch);
 
 /* The change log. */
 
@@ -52,8 +58,9 @@ store_changes_since(struct store *store, uint64_t seq, size_t max)
 
     if (store_prepare(store,
                       "SELECT seq, class, uuid, operation, snapshot,"
-                      " timestamp, origin, actor, epoch FROM main.changes"
-                      " WHERE seq > ? ORDER BY seq LIMIT ?",
+                      " timestamp, origin, actor, epoch, hash"
+                      " FROM main.changes WHERE seq > ? ORDER BY seq"
+                      " LIMIT ?",
                       &stmt)) {
         return changes;
     }
@@ -78,6 +85,10 @@ store_changes_since(struct store *store, uint64_t seq, size_t max)
         }
         json_object_object_add(
             c, "epoch", json_object_new_int64(sqlite3_column_int64(stmt, 8)));
+        json_object_object_add(
+            c, "hash",
+            json_object_new_string(
+                (const char *) sqlite3_column_text(stmt, 9)));
         if (snapshot) {
             json_object_object_add(c, "snapshot",
                                    json_tokener_parse(snapshot));
@@ -130,6 +141,8 @@ store_snapshot(struct store *store)
         json_object_new_int64((int64_t) store_last_seq(store)));
     json_object_object_add(snapshot, "epoch",
                            json_object_new_int64((int64_t) store->epoch));
+    json_object_object_add(snapshot, "hash",
+                           json_object_new_string(store->log_hash));
     for (const struct store_class *const *c = store_classes(); *c; c++) {
         if (!(*c)->local) {
             json_object_object_add(objects, (*c)->name,
@@ -246,6 +259,13 @@ store_load_snapshot(struct store *store, struct json_object *snapshot)
         error = set_sequence(store, "main", "changes",
                              (uint64_t) json_object_get_int64(seq_json));
     }
+    if (!error) {
+        snprintf(store->log_hash, sizeof store->log_hash, "%s",
+                 record_string(snapshot, "hash"));
+        struct json_object *epoch = json_object_object_get(snapshot, "epoch");
+        store->epoch = (uint64_t) json_object_get_int64(epoch);
+        error = save_log_head(store, store->epoch);
+    }
     if (error) {
         store->failed = true;
     }
@@ -286,12 +306,65 @@ store_apply_changes(struct store *store, struct json_object *entries)
         store->applying = entry;
         error = apply_entry(store, entry);
         store->applying = NULL;
+        const char *hash = record_string(entry, "hash");
+        if (!error && *hash && strcmp(hash, store->log_hash)) {
+            log_warn("log entry %" PRIu64 " differs from the writer's", id);
+            error = EPROTO;
+        }
     }
     if (error) {
         store->failed = true;
     }
     int commit_error = store_commit(store);
     return error ? error : commit_error;
+}
+
+bool
+store_log_hash(struct store *store, uint64_t seq, char *hash)
+{
+    sqlite3_stmt *stmt;
+    bool found = false;
+
+    if (!seq) {
+        hash[0] = '\0';
+        return true;
+    } else if (seq == store_last_seq(store)) {
+        memcpy(hash, store->log_hash, STORE_HASH_LENGTH + 1);
+        return true;
+    }
+    if (!store_prepare(store, "SELECT hash FROM main.changes WHERE seq = ?",
+                       &stmt)) {
+        sqlite3_bind_int64(stmt, 1, (sqlite3_int64) seq);
+        if (sqlite3_step(stmt) == SQLITE_ROW) {
+            snprintf(hash, STORE_HASH_LENGTH + 1, "%s",
+                     (const char *) sqlite3_column_text(stmt, 0));
+            found = true;
+        }
+        sqlite3_finalize(stmt);
+    }
+    return found;
+}
+
+uint64_t
+store_log_epoch(struct store *store, uint64_t seq)
+{
+    sqlite3_stmt *stmt;
+    int64_t epoch = -1;
+
+    if (!store_prepare(store, "SELECT epoch FROM main.changes WHERE seq = ?",
+                       &stmt)) {
+        sqlite3_bind_int64(stmt, 1, (sqlite3_int64) seq);
+        if (sqlite3_step(stmt) == SQLITE_ROW) {
+            epoch = sqlite3_column_int64(stmt, 0);
+        }
+        sqlite3_finalize(stmt);
+    }
+    if (epoch < 0 && seq && seq == store_last_seq(store)) {
+        epoch = (int64_t) read_u64(store, "SELECT CAST(value AS INTEGER)"
+                                          " FROM main.meta"
+                                          " WHERE key = 'log_epoch'");
+    }
+    return epoch < 0 ? 0 : (uint64_t) epoch;
 }
 
 /* Events. */
@@ -366,57 +439,71 @@ store_log_change(struct store *store, const char *class, const char *uuid,
     if (store->loading) {
         return 0;
     }
-    clock_iso8601_now(stamp);
+
+    /* An entry made elsewhere keeps what its writer gave it; a transaction
+     * the pool ordered keeps its writer's origin and time. */
+    uint64_t id = entry ? (uint64_t) json_object_get_int64(
+                      json_object_object_get(entry, "id"))
+                        : store_last_seq(store) + 1;
+    uint64_t epoch = entry ? (uint64_t) json_object_get_int64(
+                         json_object_object_get(entry, "epoch"))
+                           : store->epoch;
+    const char *origin = entry           ? record_string(entry, "origin")
+                         : store->origin ? store->origin
+                                         : store->local_host;
+    const char *actor =
+        entry ? record_string(entry, "actor") : store_actor(store);
+    const char *timestamp;
+    if (entry) {
+        timestamp = record_string(entry, "timestamp");
+    } else if (store->timestamp) {
+        timestamp = store->timestamp;
+    } else {
+        clock_iso8601_now(stamp);
+        timestamp = stamp;
+    }
+    const char *text =
+        snapshot
+            ? json_object_to_json_string_ext(snapshot, JSON_C_TO_STRING_PLAIN)
+            : NULL;
+    char hash[STORE_HASH_LENGTH + 1];
+    chain_hash(store->log_hash, id, class, uuid, operation, text, epoch, hash);
+
     int error = store_prepare(store,
                               "INSERT INTO main.changes(seq, class, uuid,"
                               " operation, snapshot, timestamp, origin, actor,"
-                              " epoch) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                              " epoch, hash)"
+                              " VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                               &stmt);
     if (error) {
         return error;
     }
-    if (entry) {
-        sqlite3_bind_int64(
-            stmt, 1,
-            json_object_get_int64(json_object_object_get(entry, "id")));
-    } else {
-        sqlite3_bind_null(stmt, 1);
-    }
+    sqlite3_bind_int64(stmt, 1, (sqlite3_int64) id);
     sqlite3_bind_text(stmt, 2, class, -1, SQLITE_STATIC);
     sqlite3_bind_text(stmt, 3, uuid, -1, SQLITE_STATIC);
     sqlite3_bind_text(stmt, 4, operation, -1, SQLITE_STATIC);
-    if (snapshot) {
-        sqlite3_bind_text(
-            stmt, 5,
-            json_object_to_json_string_ext(snapshot, JSON_C_TO_STRING_PLAIN),
-            -1, SQLITE_TRANSIENT);
+    if (text) {
+        sqlite3_bind_text(stmt, 5, text, -1, SQLITE_TRANSIENT);
     } else {
         sqlite3_bind_null(stmt, 5);
     }
-    if (entry) {
-        sqlite3_bind_text(stmt, 6, record_string(entry, "timestamp"), -1,
-                          SQLITE_TRANSIENT);
-        sqlite3_bind_text(stmt, 7, record_string(entry, "origin"), -1,
-                          SQLITE_TRANSIENT);
-        sqlite3_bind_text(stmt, 8, record_string(entry, "actor"), -1,
-                          SQLITE_TRANSIENT);
-        sqlite3_bind_int64(
-            stmt, 9,
-            json_object_get_int64(json_object_object_get(entry, "epoch")));
-    } else {
-        sqlite3_bind_text(stmt, 6, stamp, -1, SQLITE_STATIC);
-        sqlite3_bind_text(stmt, 7, store->local_host, -1, SQLITE_STATIC);
-        sqlite3_bind_text(stmt, 8, store_actor(store), -1, SQLITE_STATIC);
-        sqlite3_bind_int64(stmt, 9, (sqlite3_int64) store->epoch);
-    }
+    sqlite3_bind_text(stmt, 6, timestamp, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(stmt, 7, origin, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(stmt, 8, actor, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(stmt, 9, (sqlite3_int64) epoch);
+    sqlite3_bind_text(stmt, 10, hash, -1, SQLITE_STATIC);
     if (sqlite3_step(stmt) == SQLITE_DONE) {
-        *seq = (uint64_t) sqlite3_last_insert_rowid(store->db);
+        *seq = id;
     } else {
         log_error("cannot log a change of %s %s: %s", class, uuid,
                   sqlite3_errmsg(store->db));
         error = EIO;
     }
     sqlite3_finalize(stmt);
+    if (!error) {
+        memcpy(store->log_hash, hash, sizeof hash);
+        error = save_log_head(store, epoch);
+    }
     return error;
 }
 
@@ -546,6 +633,41 @@ apply_entry(struct store *store, struct json_object *entry)
         error = EPROTO;
     }
     json_object_put(old);
+    return error;
+}
+
+/* Writes into 'hash' the chain hash of a log entry: SHA-256 over the
+ * previous entry's hash and the entry's fields, in hexadecimal. */
+static void
+chain_hash(const char *previous, uint64_t seq, const char *class,
+           const char *uuid, const char *operation, const char *snapshot,
+           uint64_t epoch, char *hash)
+{
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int size = 0;
+    char *text = xasprintf("%s\n%" PRIu64 "\n%s\n%s\n%s\n%" PRIu64 "\n%s",
+                           previous, seq, class, uuid, operation, epoch,
+                           snapshot ? snapshot : "");
+
+    EVP_Digest(text, strlen(text), digest, &size, EVP_sha256(), NULL);
+    free(text);
+    for (unsigned int i = 0; i < size && i < STORE_HASH_LENGTH / 2; i++) {
+        snprintf(&hash[2 * i], 3, "%02x", digest[i]);
+    }
+    hash[STORE_HASH_LENGTH] = '\0';
+}
+
+/* Records the chain hash and epoch of the log's last entry, which outlive
+ * the entry when the log is pruned. */
+static int
+save_log_head(struct store *store, uint64_t epoch)
+{
+    char *sql = sqlite3_mprintf(
+        "INSERT OR REPLACE INTO main.meta VALUES('log_hash', %Q);"
+        "INSERT OR REPLACE INTO main.meta VALUES('log_epoch', '%llu');",
+        store->log_hash, (unsigned long long) epoch);
+    int error = store_exec(store, sql);
+    sqlite3_free(sql);
     return error;
 }
 

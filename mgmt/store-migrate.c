@@ -51,7 +51,8 @@ static int split_observed(struct store *);
  * sequence number of its last change, which replication needs to ship only
  * what a member lacks.  Version 3 gives log entries their origin host,
  * actor and epoch, indexes objects by owner, gives every class that has one
- * its owner, and moves observed fields out of the records. */
+ * its owner, and moves observed fields out of the records.  Version 4
+ * chains the log: each entry's hash covers the one before. */
 static const struct migration migrations[] = {
     {1,
      "CREATE INDEX objects_by_class ON objects(class);"
@@ -65,6 +66,10 @@ static const struct migration migrations[] = {
      "ALTER TABLE changes ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;"
      "CREATE INDEX objects_by_host ON objects(host, class);",
      split_observed},
+    {3,
+     "ALTER TABLE changes ADD COLUMN hash TEXT NOT NULL DEFAULT '';"
+     "INSERT OR REPLACE INTO meta VALUES('log_hash', '');",
+     NULL},
 };
 
 int

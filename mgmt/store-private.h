@@ -67,6 +67,30 @@ struct store {
      * sequence, origin, actor, epoch and timestamp the log keeps. */
     struct json_object *applying;
     bool loading; /* store_load_snapshot() runs: nothing is logged. */
+
+    /* Replication (store-pool.c). */
+    const struct store_replicator *replicator; /* In a pool, or NULL. */
+    void *replicator_aux;                      /* Its argument. */
+    bool pool_apply;       /* Applying another host's transaction or
+                          * observations: commit here, send nothing. */
+    bool local_only;       /* Redoing this host's local part of a
+                          * replicated commit: commit here. */
+    const char *origin;    /* Origin of the transaction being applied. */
+    const char *timestamp; /* And its writer's time. */
+    char log_hash[STORE_HASH_LENGTH + 1]; /* Chain hash of the last log
+                                           * entry. */
+
+    /* Held feed: batches committed while held, delivered on release. */
+    int held;
+    struct store_batch *batches;
+    size_t n_batches, allocated_batches;
+};
+
+/* A committed transaction's changes waiting for delivery. */
+struct store_batch {
+    struct store_pending *pending; /* Its changes. */
+    size_t n;                      /* Their number. */
+    uint64_t seq;                  /* The log's last sequence then. */
 };
 
 /* Database helpers (store.c). */
@@ -76,6 +100,9 @@ int store_exec(struct store *, const char *sql);
 
 /* Prepares 'sql' into '*stmt'.  Returns 0 or EIO, logged. */
 int store_prepare(struct store *, const char *sql, struct sqlite3_stmt **);
+
+/* Rolls the open SQLite transaction back, with what it cached. */
+void store_abort(struct store *);
 
 /* Records. */
 
@@ -117,6 +144,29 @@ int store_log_change(struct store *, const char *class, const char *uuid,
  * delete).  Returns 0 or EIO. */
 int store_log_event(struct store *, const char *class, const char *uuid,
                     const char *operation, struct json_object *snapshot);
+
+/* Replication (store-pool.c). */
+
+/* Returns true if the open transaction holds desired changes that a pool
+ * replicates and must go through the replicator. */
+bool store_needs_replication(const struct store *);
+
+/* Commits the open transaction through the replicator: its replicated
+ * part is rolled back here and ordered by the pool, then its local part
+ * (observations, local classes) is redone here.  Returns 0 or an errno. */
+int store_commit_replicated(struct store *);
+
+/* Sends the observations among 'n' committed changes to the other
+ * members, unless they came from another member. */
+void store_send_observations(struct store *, const struct store_pending *,
+                             size_t n);
+
+/* Delivers a committed transaction's changes (taking 'pending'), now or,
+ * while the feed is held, on release. */
+void store_publish(struct store *, struct store_pending *, size_t n);
+
+/* Frees the strings and records of 'n' changes. */
+void store_clear_pending(struct store_pending *, size_t n);
 
 /* Migrations (store-migrate.c). */
 

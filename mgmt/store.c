@@ -39,11 +39,12 @@ static void queue_change(struct store *, const struct store_class *,
                          uint64_t seq, struct json_object *old,
                          struct json_object *new, struct json_object *fields,
                          const char *old_owner, const char *new_owner);
-static void clear_pending(struct store_pending *, size_t n);
-static void deliver(struct store *, struct store_pending *, size_t n);
+static void deliver(struct store *, struct store_pending *, size_t n,
+                    uint64_t seq);
 static bool wants(const struct store_subscription *,
                   const struct store_change *);
 static void free_dead_subscriptions(struct store *);
+static void load_log_head(struct store *);
 
 /* Lifecycle. */
 
@@ -87,6 +88,7 @@ store_open(const char *path, struct store **storep)
     if (error) {
         goto fail;
     }
+    load_log_head(store);
     *storep = store;
     return 0;
 
@@ -113,6 +115,11 @@ store_close(struct store *store)
     }
     sqlite3_close_v2(store->db);
     free(store->pending);
+    for (size_t i = 0; i < store->n_batches; i++) {
+        store_clear_pending(store->batches[i].pending, store->batches[i].n);
+        free(store->batches[i].pending);
+    }
+    free(store->batches);
     for (size_t i = 0; i < store->n_actors; i++) {
         free(store->actors[i]);
     }
@@ -353,15 +360,18 @@ store_commit(struct store *store)
         return 0;
     }
     if (store->failed) {
-        store_exec(store, "ROLLBACK");
-        clear_pending(store->pending, store->n_pending);
+        store_abort(store);
+        store_clear_pending(store->pending, store->n_pending);
         store->n_pending = 0;
         return EIO;
     }
+    if (store_needs_replication(store)) {
+        return store_commit_replicated(store);
+    }
     int error = store_exec(store, "COMMIT");
     if (error) {
-        store_exec(store, "ROLLBACK");
-        clear_pending(store->pending, store->n_pending);
+        store_abort(store);
+        store_clear_pending(store->pending, store->n_pending);
         store->n_pending = 0;
         return error;
     }
@@ -372,11 +382,8 @@ store_commit(struct store *store)
     size_t n = store->n_pending;
     store->pending = NULL;
     store->n_pending = store->allocated_pending = 0;
-    if (n) {
-        deliver(store, pending, n);
-    }
-    clear_pending(pending, n);
-    free(pending);
+    store_send_observations(store, pending, n);
+    store_publish(store, pending, n);
     return 0;
 }
 
@@ -385,9 +392,40 @@ store_rollback(struct store *store)
 {
     if (store->depth > 0) {
         store->depth = 0;
-        store_exec(store, "ROLLBACK");
-        clear_pending(store->pending, store->n_pending);
+        store_abort(store);
+        store_clear_pending(store->pending, store->n_pending);
         store->n_pending = 0;
+    }
+}
+
+void
+store_abort(struct store *store)
+{
+    store_exec(store, "ROLLBACK");
+    /* What the transaction logged is gone: so is its log head. */
+    load_log_head(store);
+}
+
+void
+store_hold_feed(struct store *store)
+{
+    store->held++;
+}
+
+void
+store_release_feed(struct store *store)
+{
+    if (store->held > 0 && --store->held == 0) {
+        /* Delivering may commit and queue again only if a subscriber holds
+         * the feed itself; take the batches one at a time. */
+        while (store->n_batches && !store->held) {
+            struct store_batch batch = store->batches[0];
+            memmove(&store->batches[0], &store->batches[1],
+                    --store->n_batches * sizeof *store->batches);
+            deliver(store, batch.pending, batch.n, batch.seq);
+            store_clear_pending(batch.pending, batch.n);
+            free(batch.pending);
+        }
     }
 }
 
@@ -455,6 +493,13 @@ store_write_desired(struct store *store, const struct store_class *class,
     uint64_t seq = 0;
     int error = 0;
 
+    /* The pool's epoch stamps every log entry, the entry that raises it
+     * included. */
+    struct json_object *epoch;
+    if (!strcmp(class->name, "pool")
+        && json_object_object_get_ex(record, "epoch", &epoch)) {
+        store->epoch = (uint64_t) json_object_get_int64(epoch);
+    }
     if (!class->local) {
         error = store_log_change(store, class->name, uuid, old ? "mod" : "add",
                                  record, &seq);
@@ -546,6 +591,36 @@ store_remove(struct store *store, const struct store_class *class,
         store->failed = true;
     }
     return error;
+}
+
+/* Lifecycle. */
+
+/* Reads the chain hash of the log's last entry and the pool's epoch. */
+static void
+load_log_head(struct store *store)
+{
+    sqlite3_stmt *stmt;
+
+    store->log_hash[0] = '\0';
+    store->epoch = 0;
+    if (!store_prepare(store,
+                       "SELECT value FROM main.meta WHERE key = 'log_hash'",
+                       &stmt)) {
+        if (sqlite3_step(stmt) == SQLITE_ROW) {
+            snprintf(store->log_hash, sizeof store->log_hash, "%s",
+                     (const char *) sqlite3_column_text(stmt, 0));
+        }
+        sqlite3_finalize(stmt);
+    }
+    if (!store_prepare(store,
+                       "SELECT json_extract(record, '$.epoch') FROM objects"
+                       " WHERE class = 'pool' LIMIT 1",
+                       &stmt)) {
+        if (sqlite3_step(stmt) == SQLITE_ROW) {
+            store->epoch = (uint64_t) sqlite3_column_int64(stmt, 0);
+        }
+        sqlite3_finalize(stmt);
+    }
 }
 
 /* Writes. */
@@ -779,8 +854,29 @@ queue_change(struct store *store, const struct store_class *class,
     };
 }
 
-static void
-clear_pending(struct store_pending *pending, size_t n)
+void
+store_publish(struct store *store, struct store_pending *pending, size_t n)
+{
+    if (!n) {
+        free(pending);
+    } else if (store->held) {
+        if (store->n_batches >= store->allocated_batches) {
+            store->allocated_batches = store->allocated_batches * 2 + 4;
+            store->batches =
+                xrealloc(store->batches,
+                         store->allocated_batches * sizeof *store->batches);
+        }
+        store->batches[store->n_batches++] =
+            (struct store_batch){pending, n, store_last_seq(store)};
+    } else {
+        deliver(store, pending, n, store_last_seq(store));
+        store_clear_pending(pending, n);
+        free(pending);
+    }
+}
+
+void
+store_clear_pending(struct store_pending *pending, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         json_object_put(pending[i].change.old);
@@ -795,10 +891,10 @@ clear_pending(struct store_pending *pending, size_t n)
 /* Hands each subscriber the changes it wants of a committed
  * transaction. */
 static void
-deliver(struct store *store, struct store_pending *pending, size_t n)
+deliver(struct store *store, struct store_pending *pending, size_t n,
+        uint64_t seq)
 {
     struct store_change *wanted = xmalloc(n * sizeof *wanted);
-    uint64_t seq = store_last_seq(store);
 
     /* Subscriptions made during the delivery do not hear of changes made
      * before they existed. */

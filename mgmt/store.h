@@ -49,7 +49,7 @@ struct np_error;
 struct store;
 
 /* Current schema version; store_open() migrates older databases to it. */
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 
 enum store_type {
     STORE_STRING,   /* JSON string. */
@@ -326,10 +326,22 @@ int store_prune_changes(struct store *store, size_t keep);
  * pool's configuration number; 0 for a standalone host). */
 void store_set_epoch(struct store *store, uint64_t epoch);
 
+/* Writes into 'hash' (STORE_HASH_LENGTH + 1 bytes) the chain hash of the
+ * log up to entry 'seq' (each entry's hash covers the previous one's and
+ * the entry), "" for seq 0.  Returns true, or false if the log no longer
+ * (or not yet) has that entry. */
+#define STORE_HASH_LENGTH 64
+bool store_log_hash(struct store *store, uint64_t seq, char *hash);
+
+/* Returns the epoch of log entry 'seq' (of the last entry the log had
+ * when 'seq' is the last sequence and was pruned), or 0. */
+uint64_t store_log_epoch(struct store *store, uint64_t seq);
+
 /* Returns a new JSON object holding the whole replicated state: {"seq":
- * last log sequence, "epoch", "objects": {CLASS: {UUID: desired record}}}
- * for every pool-wide class.  A joining or returning pool member loads it
- * with store_load_snapshot(). */
+ * last log sequence, "epoch", "hash": the chain hash at "seq",
+ * "objects": {CLASS: {UUID: desired record}}} for every pool-wide class.
+ * A joining or returning pool member loads it with
+ * store_load_snapshot(). */
 struct json_object *store_snapshot(struct store *store);
 
 /* Replaces every pool-wide object of 'store' with those of 'snapshot' (as
@@ -345,6 +357,60 @@ int store_load_snapshot(struct store *store, struct json_object *snapshot);
  * last sequence are skipped; a gap before the first new one is EPROTO.
  * Returns 0, EPROTO, EINVAL or EIO (nothing applied on error). */
 int store_apply_changes(struct store *store, struct json_object *entries);
+
+/* Replication (ha/).  In a pool, desired changes of pool-wide classes
+ * are not committed where they are written: store_commit() hands them, as
+ * a transaction, to the replicator, which orders them with every other
+ * member's and applies them, on every member, with
+ * store_apply_transaction(). */
+
+/* What a pool's replicator does for the store. */
+struct store_replicator {
+    /* Orders and applies 'transaction' (borrowed: {"base": the log sequence
+     * the writer had seen, "actor", "ops": [{"op": "add", "class", "uuid",
+     * "record"}, {"op": "mod", "class", "uuid", "fields": {NAME: value}},
+     * {"op": "del", "class", "uuid"}]}) and returns once it is applied
+     * here: 0, or a positive errno (EROFS without quorum, EBUSY for a
+     * conflict with a transaction ordered first, ETIMEDOUT). */
+    int (*commit)(void *aux, struct json_object *transaction);
+
+    /* Sends this host's new observations ('observations', borrowed: an
+     * array of {"class", "uuid", "fields": {NAME: value}}) to the other
+     * members. */
+    void (*observe)(void *aux, struct json_object *observations);
+};
+
+/* Makes 'replicator' (with 'aux') the path of every desired write of a
+ * pool-wide class from now on; NULL returns to local commits. */
+void store_set_replicator(struct store *store,
+                          const struct store_replicator *replicator,
+                          void *aux);
+
+/* Applies 'transaction' (borrowed, in the form the replicator receives,
+ * with "origin" added: the writer's host) as every member does, in one
+ * SQLite transaction: refused whole with EBUSY if an object it adds
+ * exists, an object it changes or deletes is gone, or an object it writes
+ * was changed after the transaction's base; EINVAL if malformed.  Returns
+ * 0 or the errno, having changed nothing on error. */
+int store_apply_transaction(struct store *store,
+                            struct json_object *transaction);
+
+/* Applies observations of another host ('observations', borrowed, in the
+ * form the replicator sends) to the observed tables.  Unknown objects and
+ * fields are skipped.  Returns 0 or EIO. */
+int store_apply_observations(struct store *store,
+                             struct json_object *observations);
+
+/* Returns a new array of this host's observations of the objects it owns
+ * (in the form above), for a member that joins or returns. */
+struct json_object *store_own_observations(struct store *store,
+                                           const char *host);
+
+/* Holds the change feed: commits until the matching store_release_feed()
+ * queue their changes, which the release delivers in order.  Holds
+ * nest. */
+void store_hold_feed(struct store *store);
+void store_release_feed(struct store *store);
 
 /* Events: every change this host saw (desired, observed, local classes),
  * in the order it saw them, for event.from. */
