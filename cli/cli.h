@@ -528,6 +528,18 @@ cli_command_fn cli_cmd_host_management_reconfigure;
 /* host-management-disable: host.management_disable. */
 cli_command_fn cli_cmd_host_management_disable;
 
+/* Pool commands (cli/pool.c): pool-join master-address= master-username=
+ * master-password= [force=], pool-eject host-uuid=,
+ * pool-designate-new-master host-uuid=,
+ * pool-emergency-transition-to-master, pool-recover-slaves, pool-status. */
+cli_command_fn cli_cmd_pool_join;
+cli_command_fn cli_cmd_pool_eject;
+cli_command_fn cli_cmd_pool_designate_new_master;
+cli_command_fn cli_cmd_pool_emergency_transition_to_master;
+cli_command_fn cli_cmd_pool_recover_slaves;
+cli_command_fn cli_cmd_pool_status;
+cli_command_fn cli_cmd_pool_vlan_create;
+
 /* vm-create name-label= [name-description=] [other-config:k=v…]:
  * VM.create of a minimal VM, prints its UUID (cli/vif.c). */
 cli_command_fn cli_cmd_vm_create;

@@ -511,6 +511,81 @@ static const struct cli_command help_cmd = {
     "[COMMAND | --all | --list]",
 };
 
+static const struct cli_command pool_join_cmd = {
+    "pool-join",
+    "master-address master-username master-password",
+    "force",
+    "Make this host a member of the pool that master-address (any member, "
+    "ADDRESS[:PORT]) belongs to, after xapi's pre-checks; its store is "
+    "replaced by the pool's.  force=true skips the version and datapath "
+    "checks.",
+    cli_cmd_pool_join,
+    0,
+    NULL,
+};
+static const struct cli_command pool_eject_cmd = {
+    "pool-eject",
+    "host-uuid",
+    "",
+    "Remove a host from the pool: its records go, and it starts again as a "
+    "standalone host with a fresh store and its management address.",
+    cli_cmd_pool_eject,
+    0,
+    NULL,
+};
+static const struct cli_command pool_designate_new_master_cmd = {
+    "pool-designate-new-master",
+    "host-uuid",
+    "",
+    "Make another member of the pool its master, after every write made "
+    "before.",
+    cli_cmd_pool_designate_new_master,
+    0,
+    NULL,
+};
+static const struct cli_command pool_emergency_transition_to_master_cmd = {
+    "pool-emergency-transition-to-master",
+    "",
+    "",
+    "On a host cut off with a minority of the pool, when the rest is known "
+    "to be gone: its partition takes over the pool and it becomes master.",
+    cli_cmd_pool_emergency_transition_to_master,
+    0,
+    NULL,
+};
+static const struct cli_command pool_recover_slaves_cmd = {
+    "pool-recover-slaves",
+    "",
+    "",
+    "After an emergency transition: give the pool back the votes of every "
+    "host, and list the hosts now in the pool's configuration.",
+    cli_cmd_pool_recover_slaves,
+    0,
+    NULL,
+};
+static const struct cli_command pool_status_cmd = {
+    "pool-status",
+    "",
+    "",
+    "This host's view of its pool: quorum, members, master, the log "
+    "sequence applied here and held by a majority.",
+    cli_cmd_pool_status,
+    0,
+    NULL,
+};
+
+static const struct cli_command pool_vlan_create_cmd = {
+    "pool-vlan-create",
+    "pif-uuid vlan network-uuid",
+    "",
+    "Create the VLAN on every host of the pool, on its PIF with the same "
+    "device as pif-uuid; refused whole if any host's cannot take it.  "
+    "Prints the new VLAN PIFs.",
+    cli_cmd_pool_vlan_create,
+    0,
+    NULL,
+};
+
 static const struct cli_command *const commands[] = {
     &list_cmd,
     &param_list_cmd,
@@ -564,6 +639,13 @@ static const struct cli_command *const commands[] = {
     &vif_destroy_cmd,
     &vif_plug_cmd,
     &vif_unplug_cmd,
+    &pool_join_cmd,
+    &pool_eject_cmd,
+    &pool_designate_new_master_cmd,
+    &pool_emergency_transition_to_master_cmd,
+    &pool_recover_slaves_cmd,
+    &pool_status_cmd,
+    &pool_vlan_create_cmd,
     &event_wait_cmd,
     &help_cmd,
     NULL,

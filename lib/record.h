@@ -10,6 +10,7 @@
 #define NETPOOL_LIB_RECORD_H 1
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <json-c/json.h>
 
 /* Returns the string field 'name' of 'record' (borrowed), or "" when
@@ -32,6 +33,18 @@ record_bool(struct json_object *record, const char *name)
     struct json_object *value;
     return record && json_object_object_get_ex(record, name, &value)
            && json_object_get_boolean(value);
+}
+
+/* Returns the integer field 'name' of 'record', or 'fallback' when
+ * 'record' is NULL or the field is missing or not an integer. */
+static inline int64_t
+record_int(struct json_object *record, const char *name, int64_t fallback)
+{
+    struct json_object *value;
+    return record && json_object_object_get_ex(record, name, &value)
+                   && json_object_is_type(value, json_type_int)
+               ? json_object_get_int64(value)
+               : fallback;
 }
 
 #endif /* lib/record.h */

@@ -23,6 +23,9 @@ struct api {
     struct api_call *waiters;           /* Deferred calls (event.from). */
     struct api_vm *vm;                  /* Domain controller (api-vm.c). */
     struct store_subscription *changes; /* Wakes event.from. */
+    struct ha_pool *pool;               /* This host's pool agent. */
+    int https_port;                     /* This host's API port, the default
+                                      * of a pool member's. */
 };
 
 /* One call, from parse to reply. */
@@ -45,10 +48,14 @@ struct api_call {
     void *owner;
 
     /* Deferred calls only. */
-    struct event *timer;          /* Timeout of a waiting event.from. */
-    struct api_call *prev, *next; /* In api->waiters. */
-    uint64_t token;               /* event.from: changes after this. */
-    struct json_object *classes;  /* event.from: classes of interest. */
+    struct event *timer;                /* Timeout of a waiting event.from. */
+    struct api_call *prev, *next;       /* In api->waiters. */
+    uint64_t token;                     /* event.from: changes after this. */
+    uint64_t wrote;                     /* Log sequence of this host's last own
+                                   * write when the call began. */
+    bool durable_wait;                  /* Its reply waits for a majority. */
+    struct json_object *durable_result; /* The reply's result meanwhile. */
+    struct json_object *classes;        /* event.from: classes of interest. */
 };
 
 /* A method: reads call->args, sets '*result' (a new reference) and returns
@@ -102,6 +109,12 @@ api_method *api_vlan_method(const char *name);
 api_method *api_pif_ip_method(const char *name);
 api_method *api_management_method(const char *name);
 api_method *api_storage_method(const char *name);
+api_method *api_pool_method(const char *name);
+
+/* Returns the typed error of a write the pool refused ('error': EROFS
+ * without quorum, EBUSY for a conflict, ETIMEDOUT), or NULL for another
+ * errno (api-pool.c). */
+struct np_error *api_pool_error(struct api *api, int error);
 
 /* Checks 'record' for <class>.create: every key a field accepted on create
  * with a value of its type, every required field present ('skip' is a key

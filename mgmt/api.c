@@ -11,6 +11,7 @@
 #include <event2/event.h>
 #include <json-c/json.h>
 
+#include "ha/ha.h"
 #include "lib/error.h"
 #include "lib/jsonrpc.h"
 #include "lib/xalloc.h"
@@ -20,6 +21,12 @@
 
 static void store_changed(void *api_, const struct store_change *, size_t n,
                           uint64_t seq);
+static void durable(void *call_, int error);
+static void call_free(struct api_call *, struct json_object *result,
+                      const struct np_error *error);
+
+/* How long a write's reply waits for a majority of the pool. */
+#define DURABLE_TIMEOUT_MS 10000
 static api_method *find_method(const char *name);
 
 struct api *
@@ -34,6 +41,13 @@ api_create(struct store *store, struct event_base *base, const char *host_uuid)
         store_subscribe(store, NULL, STORE_FEED_ALL, NULL, store_changed, api);
     api_vm_init(api);
     return api;
+}
+
+void
+api_set_pool(struct api *api, struct ha_pool *pool, int https_port)
+{
+    api->pool = pool;
+    api->https_port = https_port;
 }
 
 void
@@ -159,7 +173,9 @@ api_call_abandon(struct api_call *call)
             call->abandoned(call->owner, call);
         }
         call->reply = NULL;
-        api_call_finish(call, NULL, NULL);
+        if (!call->durable_wait) {
+            api_call_finish(call, NULL, NULL);
+        }
     }
 }
 
@@ -174,6 +190,55 @@ api_error_response(const struct np_error *error)
 void
 api_call_finish(struct api_call *call, struct json_object *result,
                 const struct np_error *error)
+{
+    struct api *api = call->api;
+    struct ha_status status;
+
+    /* In a pool a write is answered once a majority holds it. */
+    if (!error && call->reply && api->pool
+        && store_last_local_seq(api->store) > call->wrote) {
+        ha_pool_status(api->pool, &status);
+        if (status.in_pool) {
+            call->durable_result = result;
+            call->durable_wait = true;
+            ha_pool_when_committed(api->pool, store_last_local_seq(api->store),
+                                   DURABLE_TIMEOUT_MS, durable, call);
+            return;
+        }
+    }
+    if (error && !strcmp(error->code, ERR_POOL_NOT_QUORATE) && !error->n_params
+        && api->pool) {
+        struct np_error *full = api_pool_error(api, EROFS);
+        call_free(call, result, full);
+        np_error_destroy(full);
+        return;
+    }
+    call_free(call, result, error);
+}
+
+/* A write's majority is known: answer it (or say it is not). */
+static void
+durable(void *call_, int error)
+{
+    struct api_call *call = call_;
+    struct json_object *result = call->durable_result;
+
+    call->durable_wait = false;
+    call->durable_result = NULL;
+    if (error) {
+        struct np_error *e = np_error_new(ERR_POOL_WRITE_TIMEOUT, NULL);
+        json_object_put(result);
+        call_free(call, NULL, e);
+        np_error_destroy(e);
+    } else {
+        call_free(call, result, NULL);
+    }
+}
+
+/* Sends the response of 'call', if anyone waits for it, and frees it. */
+static void
+call_free(struct api_call *call, struct json_object *result,
+          const struct np_error *error)
 {
     if (call->prev || call->next || call->api->waiters == call) {
         if (call->prev) {
@@ -283,6 +348,12 @@ api_store_error(int error, const char *class, const char *uuid)
 {
     if (error == ENOENT) {
         return np_error_new(ERR_HANDLE_INVALID, class, uuid, NULL);
+    } else if (error == EROFS) {
+        return np_error_new(ERR_POOL_NOT_QUORATE, NULL);
+    } else if (error == EBUSY) {
+        return np_error_new(ERR_POOL_WRITE_CONFLICT, NULL);
+    } else if (error == ETIMEDOUT) {
+        return np_error_new(ERR_POOL_WRITE_TIMEOUT, NULL);
     }
     return np_error_newf(ERR_INTERNAL_ERROR, "store", "%s", strerror(error));
 }
@@ -292,6 +363,7 @@ api_call_method(struct api_call *call, api_method *fn,
                 struct json_object **result, bool *deferred)
 {
     /* Every write the method makes is recorded as the caller's. */
+    call->wrote = store_last_local_seq(call->api->store);
     store_push_actor(call->api->store, *call->user ? call->user : "root");
     struct np_error *error = fn(call, result, deferred);
     store_pop_actor(call->api->store);
@@ -343,6 +415,9 @@ find_method(const char *name)
     }
     if (!fn) {
         fn = api_storage_method(name);
+    }
+    if (!fn) {
+        fn = api_pool_method(name);
     }
     if (!fn) {
         fn = api_generic_method(name);

@@ -137,6 +137,11 @@ struct api_call *api_handle(struct api *api, const char *body, size_t size,
 /* Cancels a deferred call: its reply callback will not run. */
 void api_call_abandon(struct api_call *call);
 
+/* Gives 'api' this host's pool agent and HTTPS port (the default port of
+ * the pool member pool-join asks). */
+struct ha_pool;
+void api_set_pool(struct api *api, struct ha_pool *pool, int https_port);
+
 /* Makes sure a root user exists.  On creating it, writes its generated
  * password into 'password' (PASSWORD_LENGTH + 1 bytes) and returns 1;
  * returns 0 if root already existed, or a negative errno on failure. */
@@ -253,6 +258,29 @@ int snmp_agent_start(struct event_base *base, struct store *store,
 
 /* Disconnects and frees 'agent'.  Accepts NULL. */
 void snmp_agent_stop(struct snmp_agent *agent);
+
+/* Calls to another host's API (peer.c). */
+
+struct peer_call;
+
+/* Called once with the JSON-RPC response (borrowed; NULL on failure),
+ * 'failure' saying why there is none (else NULL), and the SHA-256
+ * fingerprint of the server's certificate (hex, "" if unknown). */
+typedef void peer_reply_cb(void *aux, struct json_object *response,
+                           const char *failure, const char *fingerprint);
+
+/* POSTs 'request' (borrowed, a JSON-RPC request) to
+ * https://ADDRESS:PORT/jsonrpc on 'base', verifying the server against
+ * 'ca_file' unless it is NULL; 'cb' (with 'aux') hears the answer.
+ * Returns the call, or NULL if it could not start. */
+struct peer_call *peer_call_start(struct event_base *base, const char *address,
+                                  int port, const char *ca_file,
+                                  struct json_object *request,
+                                  peer_reply_cb *cb, void *aux);
+
+/* Forgets the caller of 'call': its callback will not run.  Accepts
+ * NULL. */
+void peer_call_cancel(struct peer_call *call);
 
 /* Certificate (cert.c). */
 

@@ -17,6 +17,7 @@
 #include <json-c/json.h>
 
 #include "datapath/datapath.h"
+#include "ha/ha.h"
 #include "lib/error.h"
 #include "lib/uuid.h"
 #include "lib/xalloc.h"
@@ -45,6 +46,9 @@ struct daemon {
     struct dp_ovs_stats *stats;    /* Statistics OVSDB lacks. */
     struct mgmt_watch *management; /* Confirms management changes. */
     struct mgmt_dhcp *dhcp;        /* DHCP client of the management PIF. */
+    struct ha_pool *pool;          /* This host's part of its pool. */
+    bool ejected;                  /* The pool ejected this host: start
+                                    * again standalone. */
     double start_time;             /* Seconds since the epoch. */
     struct event *resync;          /* Periodic full resync. */
     struct event *signals[4];      /* SIGTERM, SIGINT, SIGHUP, (end). */
@@ -69,6 +73,8 @@ static char *render_metrics(void *daemon_);
 static struct json_object *observe_ovs(void *daemon_);
 static void on_signal(evutil_socket_t, short, void *daemon_);
 static char *state_path(const struct daemon *, const char *name);
+static void pool_ejected(void *daemon_);
+static void start_again_standalone(const char *state_dir, char *argv[]);
 
 int
 main(int argc, char *argv[])
@@ -113,7 +119,13 @@ main(int argc, char *argv[])
         event_base_dispatch(d.base);
         log_info("netpoold stopping");
     }
+    char *state_dir = d.ejected ? xstrdup(d.config.state_dir) : NULL;
     stop(&d);
+    if (state_dir) {
+        start_again_standalone(state_dir, argv);
+        free(state_dir);
+        return 1;
+    }
     return retval ? 1 : 0;
 }
 
@@ -163,6 +175,19 @@ start(struct daemon *d)
     if ((error = ensure_root(d))) {
         return error;
     }
+    struct ha_pool_options pool_options = {
+        .state_dir = c->state_dir,
+        .host = d->host,
+        .corosync = getenv("NETPOOL_COROSYNC"),
+        .ejected = pool_ejected,
+        .ejected_aux = d,
+    };
+    error = ha_pool_create(d->base, d->store, &pool_options, &d->pool);
+    if (error) {
+        log_warn("the pool membership could not start (%s); standalone",
+                 strerror(error));
+    }
+    api_set_pool(d->api, d->pool, c->https_port);
     sync_links(d);
 
     char *cert = state_path(d, "host-cert.pem");
@@ -245,6 +270,7 @@ stop(struct daemon *d)
     mgmt_dhcp_destroy(d->dhcp);
     dp_reconciler_destroy(d->fabric);
     api_destroy(d->api);
+    ha_pool_destroy(d->pool);
     dp_link_monitor_stop(d->links);
     if (d->resync) {
         event_free(d->resync);
@@ -589,6 +615,42 @@ on_resync(evutil_socket_t fd, short what, void *daemon_)
     sync_links(d);
     dp_reconciler_kick(d->fabric);
     store_prune_changes(d->store, d->config.change_log_keep);
+}
+
+/* The pool ejected this host: it leaves the loop, and main() starts it
+ * again as a standalone host. */
+static void
+pool_ejected(void *daemon_)
+{
+    struct daemon *d = daemon_;
+
+    d->ejected = true;
+    event_base_loopexit(d->base, NULL);
+}
+
+/* Puts the pool's store in 'state_dir' aside and runs netpoold again,
+ * same process, same arguments: it starts as a standalone host with a
+ * fresh store, the host's UUID and its NICs' addresses kept.  Returns only
+ * if it cannot. */
+static void
+start_again_standalone(const char *state_dir, char *argv[])
+{
+    static const char *const files[] = {
+        "netpool.db",       "netpool.db-wal",       "netpool.db-shm",
+        "netpool.db-local", "netpool.db-local-wal", "netpool.db-local-shm",
+    };
+
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        char *path = xasprintf("%s/%s", state_dir, files[i]);
+        char *aside = xasprintf("%s.ejected", path);
+        if (rename(path, aside) && errno != ENOENT) {
+            fprintf(stderr, "netpoold: %s: %s\n", path, strerror(errno));
+        }
+        free(path);
+        free(aside);
+    }
+    execv("/proc/self/exe", argv);
+    fprintf(stderr, "netpoold: cannot start again: %s\n", strerror(errno));
 }
 
 static void

@@ -33,9 +33,23 @@ rbac_required_role(const char *method)
         || !strncmp(verb, "get_", 4)) {
         return "read-only";
     }
-    /* Accounts and roles are the pool administrator's. */
+    /* Accounts and roles are the pool administrator's, and so is the
+     * membership of the pool. */
+    static const char *const membership[] = {
+        "pool.join",
+        "pool.admit",
+        "pool.eject",
+        "pool.designate_new_master",
+        "pool.emergency_transition_to_master",
+        "pool.recover_slaves",
+    };
     if (!strncmp(method, "user.", 5)) {
         return "pool-admin";
+    }
+    for (size_t i = 0; i < sizeof membership / sizeof *membership; i++) {
+        if (!strcmp(method, membership[i])) {
+            return "pool-admin";
+        }
     }
     if (!strncmp(method, "VM.", 3) || !strncmp(method, "VIF.", 4)
         || !strncmp(method, "VDI.", 4) || !strncmp(method, "VBD.", 4)) {

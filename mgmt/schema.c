@@ -118,6 +118,7 @@ static const struct store_field host_fields[] = {
      * or "member"; whether its partition is quorate; the log sequence a
      * majority holds) and its certificate signed by the pool CA. */
     INT("cluster_node_id", RO, "0", 0, 0),
+    STR("cluster_address", RO),
     STR("pool_role", RT),
     BOOL("quorate", RT, "true"),
     STR("pool_certificate", RO),

@@ -45,6 +45,12 @@ store_last_seq(struct store *store)
 }
 
 uint64_t
+store_last_local_seq(struct store *store)
+{
+    return store->last_local_seq;
+}
+
+uint64_t
 store_first_seq(struct store *store)
 {
     return read_u64(store, "SELECT MIN(seq) FROM main.changes");
@@ -188,11 +194,14 @@ store_load_snapshot(struct store *store, struct json_object *snapshot)
         }
     }
 
+    /* The snapshot replaces the log here, and only here: its entries are
+     * not logged again, and the pool has them already. */
+    store->pool_apply = true;
     int error = store_begin(store);
     if (error) {
+        store->pool_apply = false;
         return error;
     }
-    /* The snapshot replaces the log: its entries are not logged again. */
     store->loading = true;
     for (const struct store_class *const *c = store_classes(); *c && !error;
          c++) {
@@ -270,6 +279,7 @@ store_load_snapshot(struct store *store, struct json_object *snapshot)
         store->failed = true;
     }
     int commit_error = store_commit(store);
+    store->pool_apply = false;
     return error ? error : commit_error;
 }
 
@@ -286,8 +296,10 @@ store_apply_changes(struct store *store, struct json_object *entries)
         }
     }
 
+    store->pool_apply = true;
     int error = store_begin(store);
     if (error) {
+        store->pool_apply = false;
         return error;
     }
     for (size_t i = 0; i < n && !error; i++) {
@@ -316,6 +328,7 @@ store_apply_changes(struct store *store, struct json_object *entries)
         store->failed = true;
     }
     int commit_error = store_commit(store);
+    store->pool_apply = false;
     return error ? error : commit_error;
 }
 
@@ -494,6 +507,9 @@ store_log_change(struct store *store, const char *class, const char *uuid,
     sqlite3_bind_text(stmt, 10, hash, -1, SQLITE_STATIC);
     if (sqlite3_step(stmt) == SQLITE_DONE) {
         *seq = id;
+        if (!strcmp(origin, store->local_host)) {
+            store->last_local_seq = id;
+        }
     } else {
         log_error("cannot log a change of %s %s: %s", class, uuid,
                   sqlite3_errmsg(store->db));

@@ -79,6 +79,7 @@ struct store {
     const char *timestamp; /* And its writer's time. */
     char log_hash[STORE_HASH_LENGTH + 1]; /* Chain hash of the last log
                                            * entry. */
+    uint64_t last_local_seq;              /* Last entry this host wrote. */
 
     /* Held feed: batches committed while held, delivered on release. */
     int held;

@@ -307,6 +307,10 @@ struct json_object *store_messages_raised(void);
  * none). */
 uint64_t store_last_seq(struct store *store);
 
+/* Returns the sequence number of the last log entry written by this host
+ * (its origin is this host) since the store was opened, 0 if none. */
+uint64_t store_last_local_seq(struct store *store);
+
 /* Returns the oldest sequence number still in the log, or 0 if the log is
  * empty. */
 uint64_t store_first_seq(struct store *store);

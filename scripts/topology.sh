@@ -528,7 +528,8 @@ topo_down() (
     # 4. Keep the logs if asked, then delete the state folder.
     if [ -n "${TOPO_LOG_ARCHIVE:-}" ] && [ -d "$state" ]; then
         mkdir -p "$TOPO_LOG_ARCHIVE"
-        for f in "$state"/*/netpoold.log "$state"/*/ovs/*.log; do
+        for f in "$state"/*/netpoold.log "$state"/*/ovs/*.log \
+            "$state"/*/netpoold/corosync/corosync.log; do
             [ -f "$f" ] || continue
             rel=${f#"$state"/}
             cat "$f" >> "$TOPO_LOG_ARCHIVE/${rel//\//-}"

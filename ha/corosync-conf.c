@@ -1,0 +1,95 @@
+/*
+ * corosync's configuration for a pool: corosync.conf and the authkey,
+ * derived from what the replicated store says of the pool and its hosts.
+ */
+#include "ha/ha.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "lib/xalloc.h"
+
+char *
+ha_corosync_conf(const struct ha_corosync_settings *s)
+{
+    size_t size = 4096 + s->n_nodes * 256;
+    char *text = xmalloc(size);
+    size_t n = 0;
+
+#define ADD(...) n += snprintf(text + n, size - n, __VA_ARGS__)
+    ADD("# Written by netpoold for its pool; changes are overwritten.\n"
+        "totem {\n"
+        "    version: 2\n"
+        "    cluster_name: %s\n"
+        "    transport: knet\n"
+        "    crypto_cipher: aes256\n"
+        "    crypto_hash: sha256\n"
+        "    keyfile: %s\n"
+        "    token: %d\n"
+        "    token_coefficient: 0\n"
+        "    interface {\n"
+        "        linknumber: 0\n"
+        "    }\n"
+        "}\n"
+        "nodelist {\n",
+        s->cluster_name, s->keyfile, s->token_ms);
+    for (size_t i = 0; i < s->n_nodes; i++) {
+        /* No "name": corosync would resolve it, and a host without DNS
+         * waits for the resolver's timeout at every start and reload.
+         * The host's UUID goes in a comment instead. */
+        ADD("    node {\n"
+            "        # host %s\n"
+            "        nodeid: %u\n"
+            "        ring0_addr: %s\n"
+            "    }\n",
+            s->nodes[i].name, s->nodes[i].id, s->nodes[i].address);
+    }
+    ADD("}\n"
+        "quorum {\n"
+        "    provider: corosync_votequorum\n");
+    if (s->two_node) {
+        ADD("    two_node: 1\n");
+    }
+    ADD("}\n"
+        "system {\n"
+        "    state_dir: %s\n"
+        "}\n"
+        "logging {\n"
+        "    to_logfile: yes\n"
+        "    logfile: %s\n"
+        "    to_syslog: no\n"
+        "    to_stderr: no\n"
+        "    timestamp: hires\n"
+        "}\n",
+        s->state_dir, s->log_file);
+#undef ADD
+    return text;
+}
+
+void
+ha_authkey(const char *secret, unsigned char key[HA_AUTHKEY_SIZE])
+{
+    for (size_t done = 0, block = 1; done < HA_AUTHKEY_SIZE; block++) {
+        unsigned char digest[EVP_MAX_MD_SIZE];
+        unsigned int size = 0;
+        char label[48];
+        int length =
+            snprintf(label, sizeof label, "netpool corosync %zu", block);
+
+        HMAC(EVP_sha256(), secret, (int) strlen(secret),
+             (const unsigned char *) label, (size_t) length, digest, &size);
+        size_t take =
+            HA_AUTHKEY_SIZE - done < size ? HA_AUTHKEY_SIZE - done : size;
+        memcpy(key + done, digest, take);
+        done += take;
+    }
+}
+
+char *
+ha_cluster_name(const char *pool)
+{
+    return xasprintf("np-%.8s", pool);
+}

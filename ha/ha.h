@@ -1,0 +1,192 @@
+/*
+ * ha: the pool — membership over corosync, the replicated store and the
+ * master role (see ha/README.md for the design and its reasons).
+ *
+ * It owns this host's corosync process and its CPG and quorum clients.  In
+ * a pool it is the store's replicator: every desired write of a pool-wide
+ * class is ordered on the pool's CPG group and applied by every member in
+ * that order, a write is acknowledged once a majority holds it, and a
+ * joining or returning member is brought up to date by the log's tail or a
+ * snapshot.  It decides who is master.  It never talks to OVS, QEMU or API
+ * clients; mgmt/ calls it for the pool's verbs.
+ *
+ * The decisions (who leads a sync, what a member is sent, when a write is
+ * durable, who is master, what corosync is told) are pure functions below,
+ * unit-tested; the I/O is in pool.c, cpg.c and corosync.c.
+ */
+#ifndef NETPOOL_HA_HA_H
+#define NETPOOL_HA_HA_H 1
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct event_base;
+struct json_object;
+struct store;
+
+/* corosync's configuration (corosync-conf.c). */
+
+/* One member of the pool as corosync knows it. */
+struct ha_node {
+    uint32_t id;         /* corosync node id, 1 or more. */
+    const char *name;    /* The host's UUID. */
+    const char *address; /* Its management address. */
+};
+
+/* What corosync.conf says. */
+struct ha_corosync_settings {
+    const char *cluster_name;    /* Pool name for corosync (≤ 31 chars). */
+    int token_ms;                /* Token timeout, milliseconds. */
+    const struct ha_node *nodes; /* The pool's hosts. */
+    size_t n_nodes;              /* Their number. */
+    const char *keyfile;         /* Path of the authkey. */
+    const char *state_dir;       /* corosync's state directory. */
+    const char *log_file;        /* Its log file. */
+    bool two_node;               /* votequorum two_node: set only when the
+                                  * operator asks for it. */
+};
+
+/* Returns corosync.conf for 'settings' (a new string).  Pure. */
+char *ha_corosync_conf(const struct ha_corosync_settings *settings);
+
+/* Size of corosync's authkey. */
+#define HA_AUTHKEY_SIZE 256
+
+/* Derives corosync's authkey from the pool secret 'secret' (text) into
+ * 'key' (HA_AUTHKEY_SIZE bytes): HMAC-SHA256 in counter mode, so every
+ * member derives the same key and the secret itself never leaves the
+ * store.  Pure. */
+void ha_authkey(const char *secret, unsigned char key[HA_AUTHKEY_SIZE]);
+
+/* Returns corosync's name for the pool with UUID 'pool' (a new string,
+ * "np-" and the UUID's first eight characters).  Pure. */
+char *ha_cluster_name(const char *pool);
+
+/* Replication decisions (replica.c). */
+
+/* What a member says of its log when a configuration forms. */
+struct ha_member_state {
+    uint32_t node;    /* corosync node id. */
+    const char *host; /* Host UUID. */
+    uint64_t seq;     /* Last log sequence. */
+    uint64_t epoch;   /* Epoch of that entry. */
+    const char *hash; /* Chain hash at 'seq'. */
+};
+
+/* Returns the index in 'states' ('n' > 0) of the member that leads the
+ * sync: the greatest (epoch, sequence), ties to the lowest node id.
+ * Pure. */
+size_t ha_sync_leader(const struct ha_member_state *states, size_t n);
+
+/* How the leader brings a member up to date. */
+enum ha_sync_plan {
+    HA_SYNC_NOTHING,  /* Same log as the leader's. */
+    HA_SYNC_TAIL,     /* The leader's entries after the member's last. */
+    HA_SYNC_SNAPSHOT, /* The whole state. */
+};
+
+/* Returns what the leader, whose log ends at 'leader_seq' and keeps
+ * entries from 'leader_first' (0: none kept), sends 'member'.
+ * 'member_hash_at_leader' is the leader's chain hash at the member's last
+ * sequence, or NULL if the leader does not have that entry.  Pure. */
+enum ha_sync_plan ha_sync_plan(const struct ha_member_state *member,
+                               uint64_t leader_seq, uint64_t leader_first,
+                               const char *member_hash_at_leader);
+
+/* Returns the highest sequence that at least 'quorum' of the 'n' sequences
+ * in 'acked' (each member's last acknowledged one) reach: what a majority
+ * holds.  0 when fewer than 'quorum' members answered.  Pure. */
+uint64_t ha_committed_seq(const uint64_t *acked, size_t n, size_t quorum);
+
+/* Returns the index in 'nodes' ('n' > 0 node ids) of the lowest node id,
+ * the member that writes a quorate configuration's epoch.  Pure. */
+size_t ha_lowest_node(const uint32_t *nodes, size_t n);
+
+/* The pool agent (pool.c). */
+
+struct ha_pool;
+
+/* Where and how this host runs its part of the pool. */
+struct ha_pool_options {
+    const char *state_dir;      /* netpoold's state folder: corosync's files go
+                            * in STATE/corosync, the pool membership in
+                            * STATE/pool.json. */
+    const char *host;           /* This host's UUID. */
+    const char *corosync;       /* corosync's program ("corosync"). */
+    void (*ejected)(void *aux); /* Called (from the loop) when the pool
+                                 * ejected this host and it left; the
+                                 * caller resets the store.  May be
+                                 * NULL. */
+    void *ejected_aux;          /* Its argument. */
+};
+
+/* What this host sees of its pool. */
+struct ha_status {
+    bool in_pool;       /* A member of a pool (of more than one). */
+    bool running;       /* corosync runs and netpoold is connected. */
+    bool quorate;       /* In the quorate partition. */
+    bool synced;        /* Up to date with the configuration's leader. */
+    bool master;        /* Acting master: named, quorate, leased. */
+    uint32_t node;      /* Its node id, 0 while standalone. */
+    size_t members;     /* Members in its configuration. */
+    size_t expected;    /* Votes the pool expects (its hosts). */
+    size_t quorum;      /* Votes needed. */
+    uint64_t committed; /* Log sequence a majority holds. */
+    uint64_t applied;   /* Log sequence this host applied. */
+    uint64_t epoch;     /* Pool epoch. */
+};
+
+/* Starts the pool agent of 'store' on 'base'.  If the state folder says
+ * this host is in a pool, it starts corosync and joins.  Returns 0 and
+ * sets '*poolp', or a positive errno. */
+int ha_pool_create(struct event_base *base, struct store *store,
+                   const struct ha_pool_options *options,
+                   struct ha_pool **poolp);
+
+/* Leaves the CPG group, stops corosync (the pool goes on without this
+ * host, which keeps its membership for the next start) and frees 'pool'.
+ * Accepts NULL. */
+void ha_pool_destroy(struct ha_pool *pool);
+
+/* Fills 'status'. */
+void ha_pool_status(const struct ha_pool *pool, struct ha_status *status);
+
+/* Returns true if host 'host' is in this host's current configuration
+ * (its netpoold is in the pool's group). */
+bool ha_pool_has_member(const struct ha_pool *pool, const char *host);
+
+/* Calls 'cb' (with 'aux'), from the loop, once a majority holds log entry
+ * 'seq' (at once for a standalone host or when it already does) with 0, or
+ * with ETIMEDOUT after 'timeout_ms', or ESHUTDOWN if the agent goes
+ * first. */
+typedef void ha_committed_cb(void *aux, int error);
+void ha_pool_when_committed(struct ha_pool *pool, uint64_t seq, int timeout_ms,
+                            ha_committed_cb *cb, void *aux);
+
+/* Makes this host a member of a pool: writes the membership ('membership',
+ * borrowed: {"pool", "node", "secret", "token_ms", "nodes": [{"id",
+ * "name", "address"}]}) into the state folder, starts corosync and joins.
+ * The first sync replaces the pool-wide part of the store.  Returns 0 or
+ * a positive errno. */
+int ha_pool_enter(struct ha_pool *pool, struct json_object *membership);
+
+/* Leaves the pool for good: stops corosync, forgets the membership.  The
+ * caller then resets the store.  Returns 0 or a positive errno. */
+int ha_pool_leave(struct ha_pool *pool);
+
+/* Rewrites corosync's node list from the store's hosts and reloads it
+ * (after a host joined or left).  Returns 0 or a positive errno. */
+int ha_pool_reload(struct ha_pool *pool);
+
+/* pool-emergency-transition-to-master: on a partition without quorum,
+ * lowers the expected votes to the partition's size and names this host
+ * master.  Returns 0, EALREADY when the partition is quorate, or a
+ * positive errno. */
+int ha_pool_emergency_master(struct ha_pool *pool);
+
+/* pool-recover-slaves: gives back the expected votes of every host of the
+ * pool.  Returns 0 or a positive errno. */
+int ha_pool_recover(struct ha_pool *pool);
+
+#endif

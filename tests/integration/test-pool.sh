@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+#
+# test-pool: a pool of namespace hosts formed through the CLI.  h1 is a
+# standalone host; h2 and h3 join it with pool-join.  Checks that the pool
+# forms (every member sees the same members, one master, one log), that a
+# network and a VLAN made on any member reach every member's OVS, that a
+# fourth host joining inherits them, and that pool-eject returns a host to
+# standalone.
+source "$(dirname "$0")/lib.sh"
+
+topo_switch_up
+for n in 1 2 3 4; do
+    topo_host_up $n
+done
+
+pw() { cat "$STATE/h1/netpoold/root-password"; }
+status() { np "$1" pool-status --json; }
+field() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+host_uuid() { np "$1" host-list params=uuid --minimal | cut -d, -f1; }
+quorate_with() { # N MEMBERS
+    local s
+    s=$(status "$1") || return 1
+    [ "$(echo "$s" | field quorate)" = True ] &&
+        [ "$(echo "$s" | field synced)" = True ] &&
+        [ "$(echo "$s" | field members)" = "$2" ]
+}
+applied() { status "$1" | field applied; }
+# Every host in $@ applied the same log sequence, at least $1.
+same_log() {
+    local least=$1 first seq
+    shift
+    first=$(applied "$1") || return 1
+    [ "$first" -ge "$least" ] || return 1
+    for n; do
+        seq=$(applied "$n") || return 1
+        [ "$seq" = "$first" ] || return 1
+    done
+}
+
+h1=$(host_uuid 1)
+h2=$(host_uuid 2)
+
+# --- forming ----------------------------------------------------------------
+
+np 2 pool-join master-address="$(topo_mgmt_ip 1)" master-username=root \
+    master-password="$(pw)"
+ok $? "h2 joins h1's pool"
+wait_until 30 quorate_with 1 2 || true
+ok 'quorate_with 1 2' "h1 sees a quorate pool of two"
+ok 'quorate_with 2 2' "h2 too"
+is "$(np 2 pool-param-get uuid="$(np 2 pool-list --minimal)" param-name=master)" \
+    "$h1" "h2's store names h1 master"
+ok '[ "$(np 2 host-list --minimal | tr , "\n" | sort)" = "$(np 1 host-list --minimal | tr , "\n" | sort)" ]' \
+    "both list the same hosts"
+
+np 3 pool-join master-address="$(topo_mgmt_ip 2)" master-username=root \
+    master-password="$(pw)"
+ok $? "h3 joins through h2, a member"
+wait_until 30 quorate_with 3 3 || true
+ok 'quorate_with 3 3' "a pool of three"
+is "$(np 3 host-list --minimal | tr , '\n' | wc -l)" 3 "h3 lists three hosts"
+is "$(status 1 | field master)" True "h1 is the acting master"
+is "$(status 2 | field master)/$(status 3 | field master)" False/False \
+    "and nobody else"
+
+# --- pool-wide objects ------------------------------------------------------
+
+net=$(np 2 network-create name-label=storage MTU=1400)
+ok $? "a network made on h2"
+eth1=$(np 1 pif-list host-uuid="$h1" device=eth1 --minimal)
+vpifs=$(np 2 pool-vlan-create pif-uuid="$eth1" vlan=20 network-uuid="$net")
+ok $? "pool-vlan-create puts VLAN 20 on it, from h2"
+is "$(echo "$vpifs" | tr , '\n' | wc -l)" 3 "one VLAN PIF per host"
+bridge=$(np 1 network-param-get uuid="$net" param-name=bridge)
+for n in 1 2 3; do
+    wait_until 20 on $n ovs-vsctl br-exists "$bridge" || true
+    ok "on $n ovs-vsctl br-exists $bridge" "its bridge is on h$n's OVS"
+done
+wait_until 10 same_log 1 1 2 3 || true
+ok 'same_log 1 1 2 3' "every member applied the same log"
+vlan_net=$(np 3 network-create name-label=vlan30)
+vpif=$(np 3 vlan-create pif-uuid="$eth1" vlan=30 network-uuid="$vlan_net")
+ok $? "a VLAN on h1's eth1 alone, made from h3"
+vbridge=$(np 1 network-param-get uuid="$vlan_net" param-name=bridge)
+wait_until 20 on 1 ovs-vsctl br-exists "$vbridge" || true
+ok "on 1 ovs-vsctl br-exists $vbridge" "its fake bridge is on h1's OVS"
+ok "! on 2 ovs-vsctl br-exists $vbridge" "and only there"
+
+# --- a fourth host inherits them --------------------------------------------
+
+np 4 pool-join master-address="$(topo_mgmt_ip 1)" master-username=root \
+    master-password="$(pw)"
+ok $? "h4 joins"
+wait_until 30 quorate_with 4 4 || true
+ok 'quorate_with 4 4' "a pool of four"
+is "$(np 4 pif-list network-uuid="$net" --minimal | tr , '\n' | wc -l)" 3 \
+    "h4's store has the pool's VLAN 20"
+is "$(np 4 network-param-get uuid="$net" param-name=MTU)" 1400 \
+    "with its MTU"
+h4=$(host_uuid 4)
+eth1_net=$(np 1 pif-param-get uuid="$eth1" param-name=network)
+is "$(np 4 pif-param-get uuid="$(np 4 pif-list host-uuid="$h4" device=eth1 --minimal)" param-name=network)" \
+    "$eth1_net" "h4's eth1 joined the pool's eth1 network"
+
+# --- eject ------------------------------------------------------------------
+
+np 1 pool-eject host-uuid="$h4"
+ok $? "h4 is ejected"
+wait_until 30 quorate_with 1 3 || true
+ok 'quorate_with 1 3' "the pool is three again"
+standalone() { [ "$(status 4 | field in_pool)" = False ]; }
+wait_until 30 standalone || true
+ok standalone "h4 is standalone"
+is "$(np 4 host-list --minimal)" "$h4" "with its own UUID, alone"
+ok '! np 1 host-list --minimal | grep -q "$h4"' "the pool forgot h4"
