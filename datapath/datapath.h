@@ -401,12 +401,20 @@ bool dp_flow_export_check_map_protocol(struct json_object *other_config,
 void dp_fabric_add_flow_exports(struct json_object *bridges,
                                 struct json_object *records, const char *host);
 
-/* Returns the namespace guests this host should have, from 'records' (as
- * for dp_fabric_add_vifs()): a new JSON object mapping the UUID of every
- * plugged VIF with other_config:netns (a namespace of this host) to
- * {"port": its port name, "netns": the namespace, "device":
- * "eth<device>", "MAC", "MTU": its network's}.  Pure. */
-struct json_object *dp_vif_guests_build(struct json_object *records);
+/* Returns the namespace guests host 'host' should have, from 'records'
+ * (as for dp_fabric_add_vifs()): a new JSON object mapping the UUID of
+ * every plugged VIF with other_config:netns whose VM is on 'host' (see
+ * dp_vif_on_host()) to {"port": its port name, "netns": the namespace,
+ * "device": "eth<device>", "MAC", "MTU": its network's}.  Pure. */
+struct json_object *dp_vif_guests_build(struct json_object *records,
+                                        const char *host);
+
+/* Returns true if VIF 'vif' of VM 'vm' belongs on host 'host': the VM is
+ * resident there; or, for a namespace guest (other_config:netns) of a VM
+ * resident nowhere, the VM's affinity is 'host', or it has none and
+ * 'host' is the only host in 'records' (a standalone host).  Pure. */
+bool dp_vif_on_host(struct json_object *records, struct json_object *vif,
+                    struct json_object *vm, const char *host);
 
 /* Returns the OpenFlow state netpool wants for VIFs, a new JSON object
  * {BRIDGE: {"flows": [TEXT, …], "meters": {ID: {"kbps", "burst"}},

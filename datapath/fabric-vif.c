@@ -27,8 +27,6 @@
 
 #include "lib/xalloc.h"
 
-static bool vif_on_host(struct json_object *vif, struct json_object *vm,
-                        const char *host);
 static struct json_object *vif_bridge(struct json_object *bridges,
                                       struct json_object *records,
                                       const char *network_uuid,
@@ -128,7 +126,7 @@ dp_fabric_add_vifs(struct json_object *bridges, struct json_object *records,
         char name[IF_NAMESIZE];
 
         if (!dp_record_bool(vif, "currently_attached") || !vm || !network
-            || !(vif_on_host(vif, vm, host)
+            || !(dp_vif_on_host(records, vif, vm, host)
                  || (dpdk && dp_vif_vhost_external(vif)))
             || !parse_int(map_field(vm, "other_config", DP_VIF_INDEX_KEY), 1,
                           DP_VIF_INDEX_MAX, &index)
@@ -152,7 +150,7 @@ dp_fabric_add_vifs(struct json_object *bridges, struct json_object *records,
 }
 
 struct json_object *
-dp_vif_guests_build(struct json_object *records)
+dp_vif_guests_build(struct json_object *records, const char *host)
 {
     struct json_object *networks = json_object_object_get(records, "network");
     struct json_object *vms = json_object_object_get(records, "VM");
@@ -171,7 +169,7 @@ dp_vif_guests_build(struct json_object *records)
         char port[IF_NAMESIZE];
 
         if (!dp_record_bool(vif, "currently_attached") || !vm || !network
-            || !*netns
+            || !*netns || !dp_vif_on_host(records, vif, vm, host)
             || !parse_int(map_field(vm, "other_config", DP_VIF_INDEX_KEY), 1,
                           DP_VIF_INDEX_MAX, &index)
             || !dp_vif_port_name(index, field(vif, "device"), port)
@@ -196,14 +194,24 @@ dp_vif_guests_build(struct json_object *records)
     return guests;
 }
 
-/* Placement. */
-
-static bool
-vif_on_host(struct json_object *vif, struct json_object *vm, const char *host)
+bool
+dp_vif_on_host(struct json_object *records, struct json_object *vif,
+               struct json_object *vm, const char *host)
 {
-    return *map_field(vif, "other_config", "netns")
-           || !strcmp(field(vm, "resident_on"), host);
+    const char *resident = field(vm, "resident_on");
+
+    if (*resident || !*map_field(vif, "other_config", "netns")) {
+        return !strcmp(resident, host);
+    }
+    const char *affinity = field(vm, "affinity");
+    if (*affinity) {
+        return !strcmp(affinity, host);
+    }
+    struct json_object *hosts = json_object_object_get(records, "host");
+    return !hosts || json_object_object_length(hosts) <= 1;
 }
+
+/* Placement. */
 
 /* Returns the bridge that VIFs of network 'network_uuid' join on 'host'
  * and sets '*tag' to their access VLAN (-1 for none): for a VLAN network

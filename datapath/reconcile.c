@@ -174,7 +174,7 @@ run(evutil_socket_t fd, short what, void *reconciler_)
     free(huge_dir);
 
     /* A namespace guest's veth must exist before OVS opens its port. */
-    struct json_object *guests = dp_vif_guests_build(records);
+    struct json_object *guests = dp_vif_guests_build(records, r->host);
     dp_vif_netns_sync(r->guests, guests);
     json_object_put(guests);
 

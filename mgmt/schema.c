@@ -213,6 +213,9 @@ static const struct store_field vm_fields[] = {
     INT("memory_dynamic_min", CR, "0", 0, 0),
     INT("memory_dynamic_max", CR, "0", 0, 0),
     REF("resident_on", RO, "host"),
+    /* The host a VM prefers; a namespace guest of a halted VM lives
+     * there (datapath/fabric-vif.c). */
+    REF("affinity", CR, "host"),
     BOOL("is_a_template", CR, "false"),
     STR("ha_restart_priority", CR),
     INT("order", CR, "0", 0, 0),

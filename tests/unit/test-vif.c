@@ -391,7 +391,7 @@ static void
 test_guests(void **state)
 {
     struct json_object *r = records(NET2, "", "");
-    struct json_object *g = dp_vif_guests_build(r);
+    struct json_object *g = dp_vif_guests_build(r, HOST);
     struct json_object *guest = json_object_object_get(g, VIF1);
 
     assert_int_equal(json_object_object_length(g), 1);
@@ -405,7 +405,25 @@ test_guests(void **state)
 
     /* A VM resident here has no namespace to make. */
     r = records(NET2, ", 'other_config': {}", ", 'resident_on': '" HOST "'");
-    g = dp_vif_guests_build(r);
+    g = dp_vif_guests_build(r, HOST);
+    assert_int_equal(json_object_object_length(g), 0);
+    json_object_put(g);
+    json_object_put(r);
+
+    /* In a pool, a halted VM's guest lives on its affinity, and without
+     * one on no host. */
+    r = records(NET2, "", ", 'affinity': 'other-host'");
+    g = dp_vif_guests_build(r, HOST);
+    assert_int_equal(json_object_object_length(g), 0);
+    json_object_put(g);
+    g = dp_vif_guests_build(r, "other-host");
+    assert_int_equal(json_object_object_length(g), 1);
+    json_object_put(g);
+    json_object_put(r);
+    r = records(NET2, "", "");
+    json_object_object_add(r, "host",
+                           fixture_json("{'" HOST "': {}, 'other-host': {}}"));
+    g = dp_vif_guests_build(r, HOST);
     assert_int_equal(json_object_object_length(g), 0);
     json_object_put(g);
     json_object_put(r);
