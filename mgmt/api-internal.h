@@ -21,11 +21,16 @@ struct api {
     struct event_base *base;            /* Loop for deferred work. */
     char host_uuid[UUID_LENGTH + 1];    /* This host. */
     struct api_call *waiters;           /* Deferred calls (event.from). */
-    struct api_vm *vm;                  /* Domain controller (api-vm.c). */
     struct store_subscription *changes; /* Wakes event.from. */
     struct ha_pool *pool;               /* This host's pool agent. */
     int https_port;                     /* This host's API port, the default
                                       * of a pool member's. */
+    struct api_call *task_waiters;      /* Calls waiting for a task. */
+    struct event *task_wake;            /* Answers them (api-task.c). */
+    struct json_object *orphan_tasks;   /* Transient tasks whose caller
+                                         * left: destroyed when done. */
+    struct storage_job *jobs;           /* Storage jobs in flight
+                                         * (storage-job.c). */
 };
 
 /* One call, from parse to reply. */
@@ -46,6 +51,11 @@ struct api_call {
      * frees the call, and the owner must forget it (never finish it). */
     void (*abandoned)(void *owner, struct api_call *call);
     void *owner;
+
+    /* Calls waiting for a task (api_task_wait()). */
+    char waited_task[UUID_LENGTH + 1]; /* The task, or "". */
+    bool transient_task;               /* Destroy it once answered. */
+    struct api_call *task_next;        /* In api->task_waiters. */
 
     /* Deferred calls only. */
     struct event *timer;                /* Timeout of a waiting event.from. */
@@ -124,33 +134,58 @@ struct np_error *api_check_record(const struct store_class *class,
                                   struct json_object *record,
                                   const char *skip);
 
-/* Storage (api-storage.c). */
-struct vm_config;
+/* Storage jobs (storage-job.c): the images VDI and VM methods make,
+ * planned first (every check, no file), then made beside the loop by
+ * qemu-img and written to the store in one transaction. */
 
-/* Makes a new VDI from VDI 'vdi': with 'sr' NULL a copy-on-write qcow2
- * clone in the same SR, else a full copy into SR 'sr'.  Sets '*uuidp' to
- * the new VDI's UUID (the caller frees it).  Returns NULL or a typed error
- * (HANDLE_INVALID, VDI_MISSING, SR_BACKEND_FAILURE), having made
- * nothing. */
-struct np_error *api_storage_clone_vdi(struct store *store, const char *vdi,
-                                       const char *sr, char **uuidp);
+/* Plans an empty VDI from VDI.create's checked 'input': appends to 'disks'
+ * (a JSON array) {"uuid": the new VDI, "path", "record": its VDI record,
+ * "argv": the qemu-img command}.  Returns NULL or a typed error
+ * (HANDLE_INVALID for the SR, INVALID_VALUE virtual_size). */
+struct np_error *api_storage_plan_create(struct store *store,
+                                         struct json_object *input,
+                                         struct json_object *disks);
 
-/* Fills 'config''s disks from VM 'vm''s VBDs (userdevice, mode) and their
- * VDIs (image, format).  Returns NULL, or HANDLE_INVALID("VDI", …) for a
- * VBD whose VDI is gone, VDI_MISSING(VDI, path) for one whose image is
- * gone. */
-struct np_error *api_storage_attach_disks(struct store *store, const char *vm,
-                                          struct vm_config *config);
+/* Plans a new VDI from VDI 'vdi': with 'sr' NULL a copy-on-write qcow2
+ * clone in its SR, else a full copy into SR 'sr'; appends it to 'disks'.
+ * Returns NULL or a typed error (HANDLE_INVALID, VDI_MISSING). */
+struct np_error *api_storage_plan_copy(struct store *store, const char *vdi,
+                                       const char *sr,
+                                       struct json_object *disks);
 
-/* Gives VM 'target' a copy of every disk of VM 'source': new VDIs, new
- * VBDs at the same userdevices.  With 'copy_sr' NULL each is a
- * copy-on-write clone in its SR; otherwise a full copy into SR 'copy_sr',
- * or, when it is "", into the SR of the disk it copies.  Returns NULL or
- * a typed error. */
-struct np_error *api_storage_clone_disks(struct store *store,
-                                         const char *source,
-                                         const char *target,
-                                         const char *copy_sr);
+/* Plans a copy of every disk of VM 'source' for VM 'target' (each with
+ * the VBD to make, at the same userdevice): copy-on-write clones with
+ * 'copy_sr' NULL, else full copies into SR 'copy_sr' or, when it is "",
+ * into the SR of each disk.  Returns NULL or a typed error. */
+struct np_error *api_storage_plan_vm_disks(struct store *store,
+                                           const char *source,
+                                           const char *target,
+                                           const char *copy_sr,
+                                           struct json_object *disks);
+
+/* The writes of a job's method, made in the job's transaction before its
+ * VDIs and VBDs: returns NULL and sets '*result' (the call's answer), or
+ * a typed error that rolls the job back. */
+typedef struct np_error *api_job_commit(struct api *, struct json_object *arg,
+                                        struct json_object **result);
+
+/* Runs the plan 'disks' (taken) for 'call' as a job with a task named
+ * 'label' (the call's own for Async): each image made as PATH.part by
+ * qemu-img beside the loop, its progress on the task, then renamed; then
+ * one transaction: 'commit' (with 'arg', taken; may be NULL: the answer is
+ * the first new VDI), the VDIs and VBDs, the end of operation 'busy_op'
+ * that VM 'busy_vm' (or NULL) shows in current_operations while the job
+ * runs, and the task's success.  On failure every image goes and the task
+ * fails.  The call answers with the task's outcome ('*deferred' set). */
+struct np_error *api_storage_job(struct api_call *call, const char *label,
+                                 struct json_object *disks,
+                                 const char *busy_vm, const char *busy_op,
+                                 api_job_commit *commit,
+                                 struct json_object *arg, bool *deferred);
+
+/* Stops every job (at shutdown): their tasks stay pending, and the next
+ * start rolls them back. */
+void api_storage_jobs_stop(struct api *api);
 
 /* Readdresses management PIF 'pif' (api-management.c) with an IP
  * configuration that PIF.reconfigure_ip has checked ('mode' is xapi's
@@ -163,9 +198,8 @@ struct np_error *api_management_readdress(struct api *api, const char *pif,
                                           const char *dns);
 api_method *api_generic_method(const char *name);
 
-/* Domains (api-vm.c): VM power operations and the domain watcher.
- * api_create() calls api_vm_init(), api_destroy() api_vm_fini() (domains
- * keep running). */
+/* Domains (api-vm.c): VM power operations, recorded as intent for vm/'s
+ * controller; VM.clone and VM.copy. */
 api_method *api_vm_method(const char *name);
 
 /* VM.set_memory_limits and VM.set_memory (api-vm-memory.c). */
@@ -177,8 +211,6 @@ api_method *api_vm_memory_method(const char *name);
  * NULL when it gives none or they are in order, else
  * MEMORY_CONSTRAINT_VIOLATION. */
 struct np_error *api_vm_memory_check_record(struct json_object *record);
-void api_vm_init(struct api *api);
-void api_vm_fini(struct api *api);
 
 /* Cross-object rules of <class>.set_<field>: each returns NULL to allow
  * writing 'value' (already checked against the field's type) to 'field' of
@@ -199,6 +231,9 @@ api_set_check api_dpdk_check_set; /* host.datapath and its DPDK keys of
  * MTU is above a member's driver limit (api-dpdk.c). */
 struct np_error *api_dpdk_check_bond(struct api *, const char *network,
                                      struct json_object *members);
+api_set_check api_vm_check_set;         /* host.vm_backend: a backend this host
+                                 * has, changed only without VMs
+                                 * (api-vm.c). */
 api_set_check api_management_check_set; /* host other_config's management
                                          * rollback time limit
                                          * (api-management.c). */
@@ -221,6 +256,33 @@ void api_task_start(struct api_call *call, api_method *method);
 /* Moves task 'task''s progress forward to 'progress' (below 1.0, which
  * only the end of the task sets), while the task is pending. */
 void api_task_set_progress(struct api *api, const char *task, double progress);
+
+/* Makes 'call' answer once task 'task' has finished (vm/'s controller or a
+ * storage job finishes it), and sets '*deferred': a synchronous call
+ * answers with the task's result or error, an Async call whose own task
+ * it is just ends.  With 'transient' the task is destroyed once the call
+ * has its answer (a synchronous call's task, as xapi's); if the caller
+ * leaves first, once the task has finished. */
+void api_task_wait(struct api_call *call, const char *task, bool transient,
+                   bool *deferred);
+
+/* At start: finishes every task that a previous run left pending and
+ * nothing else will finish (not a VM's operation, which vm/'s controller
+ * finishes; a storage job is rolled back by api-storage.c) as failed,
+ * other_config:recovery "rolled back". */
+void api_task_recover(struct api *api);
+
+/* Storage jobs (api-storage.c): if pending task 'task' (record 'record')
+ * was a storage job, rolls it back (removes its partial images, fails the
+ * task) and returns true; else false. */
+bool api_storage_recover_task(struct api *api, const char *task,
+                              struct json_object *record);
+
+/* Tells the waiting calls that task 'task' changed (api.c's feed). */
+void api_task_changed(struct api *api, const char *task);
+
+/* Answers every call waiting for a task with an error (at shutdown). */
+void api_task_flush(struct api *api);
 
 /* Events (api-event.c). */
 

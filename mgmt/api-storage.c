@@ -8,13 +8,15 @@
  * makes a full, independent copy, into the same or another SR.  A VBD
  * plugs a VDI into a halted VM at a userdevice (0–15, one VDI per
  * userdevice); the qemu backend attaches the VM's VBDs as virtio-blk disks
- * in userdevice order (api_storage_attach_disks()).
+ * in userdevice order (vm_config_add_disks()).
  *
  * Every call checks before it touches a file, writes its record in one
  * store transaction, and removes a file it made if the record cannot be
- * written: no image without its VDI, no VDI without its image.  qemu-img
- * runs as a child and the loop waits for it: creating an image takes
- * milliseconds, but copying a large one blocks netpoold for as long.
+ * written: no image without its VDI, no VDI without its image.  The VDI
+ * methods that make an image (create, clone, copy) run as storage jobs
+ * (storage-job.c): qemu-img beside the event loop, then the record in one
+ * transaction; the call answers once its task has finished, and the API
+ * answers other calls while a large image copies.
  */
 #include "mgmt/api-internal.h"
 
@@ -43,13 +45,7 @@ static api_method sr_create, sr_destroy;
 static api_method vdi_create, vdi_destroy, vdi_clone, vdi_copy;
 static api_method vbd_create, vbd_destroy;
 static struct np_error *check_halted(struct store *, const char *vm);
-static const char *sr_location(struct store *, const char *sr);
-static struct np_error *run_qemu_img(const char *const argv[]);
-static struct np_error *insert_vdi(struct store *, const char *uuid,
-                                   struct json_object *record,
-                                   const char *path);
 static int mkdirs(const char *path);
-static int compare_disks(const void *a, const void *b);
 
 api_method *
 api_storage_method(const char *name)
@@ -183,45 +179,14 @@ vdi_create(struct api_call *call, struct json_object **result, bool *deferred)
                                      NULL))) {
         return error;
     }
-    const char *sr = record_string(input, "SR");
-    const char *location = sr_location(store, sr);
-    if (!location) {
-        return np_error_new(ERR_HANDLE_INVALID, "SR", sr, NULL);
+    struct json_object *disks = json_object_new_array();
+    error = api_storage_plan_create(store, input, disks);
+    if (error) {
+        json_object_put(disks);
+        return error;
     }
-    int64_t size =
-        json_object_get_int64(json_object_object_get(input, "virtual_size"));
-    if (size < 1) {
-        return np_error_newf(ERR_INVALID_VALUE, "virtual_size", "%lld",
-                             (long long) size);
-    }
-    const char *format = record_string(input, "format");
-    if (!*format) {
-        format = "qcow2";
-    }
-
-    char uuid[UUID_LENGTH + 1];
-    uuid_text_random(uuid);
-    char *path = xasprintf("%s/%s.%s", location, uuid, format);
-    char bytes[32];
-    snprintf(bytes, sizeof bytes, "%lld", (long long) size);
-    const char *argv[] = {"qemu-img", "create", "-q",  "-f",
-                          format,     path,     bytes, NULL};
-    error = run_qemu_img(argv);
-    if (!error) {
-        struct json_object *record = json_object_new_object();
-        json_object_object_foreach (input, key, value) {
-            json_object_object_add(record, key, json_object_get(value));
-        }
-        json_object_object_add(record, "format",
-                               json_object_new_string(format));
-        error = insert_vdi(store, uuid, record, path);
-        json_object_put(record);
-    }
-    free(path);
-    if (!error) {
-        *result = json_object_new_string(uuid);
-    }
-    return error;
+    return api_storage_job(call, call->method, disks, NULL, NULL, NULL, NULL,
+                           deferred);
 }
 
 /* VDI.destroy(vdi): removes a VDI no VBD uses and no clone is based on,
@@ -281,14 +246,15 @@ vdi_clone(struct api_call *call, struct json_object **result, bool *deferred)
         || (error = api_arg_ref(call, 0, "VDI", "VDI", &uuid, &source))) {
         return error;
     }
-    char *clone = NULL;
-    error = api_storage_clone_vdi(call->api->store, uuid, NULL, &clone);
+    struct json_object *disks = json_object_new_array();
+    error = api_storage_plan_copy(call->api->store, uuid, NULL, disks);
     json_object_put(source);
-    if (!error) {
-        *result = json_object_new_string(clone);
+    if (error) {
+        json_object_put(disks);
+        return error;
     }
-    free(clone);
-    return error;
+    return api_storage_job(call, call->method, disks, NULL, NULL, NULL, NULL,
+                           deferred);
 }
 
 /* VDI.copy(vdi, sr): a full copy of 'vdi' into 'sr'. */
@@ -305,82 +271,15 @@ vdi_copy(struct api_call *call, struct json_object **result, bool *deferred)
         json_object_put(source);
         return error;
     }
-    char *copy = NULL;
-    error = api_storage_clone_vdi(call->api->store, uuid, sr, &copy);
+    struct json_object *disks = json_object_new_array();
+    error = api_storage_plan_copy(call->api->store, uuid, sr, disks);
     json_object_put(source);
-    if (!error) {
-        *result = json_object_new_string(copy);
-    }
-    free(copy);
-    return error;
-}
-
-struct np_error *
-api_storage_clone_vdi(struct store *store, const char *vdi, const char *sr,
-                      char **uuidp)
-{
-    struct json_object *source = store_get(store, "VDI", vdi);
-    if (!source) {
-        return np_error_new(ERR_HANDLE_INVALID, "VDI", vdi, NULL);
-    }
-    const char *target_sr = sr ? sr : record_string(source, "SR");
-    const char *location = sr_location(store, target_sr);
-    if (!location) {
-        json_object_put(source);
-        return np_error_new(ERR_HANDLE_INVALID, "SR", target_sr, NULL);
-    }
-    const char *from = record_string(source, "location");
-    const char *format = record_string(source, "format");
-    if (access(from, R_OK)) {
-        struct np_error *error =
-            np_error_new(ERR_VDI_MISSING, vdi, from, NULL);
-        json_object_put(source);
+    if (error) {
+        json_object_put(disks);
         return error;
     }
-
-    char uuid[UUID_LENGTH + 1];
-    uuid_text_random(uuid);
-    const char *new_format = sr ? format : "qcow2";
-    char *path = xasprintf("%s/%s.%s", location, uuid, new_format);
-    struct np_error *error;
-    if (sr) {
-        const char *argv[] = {"qemu-img", "convert",  "-q", "-f", format,
-                              "-O",       new_format, from, path, NULL};
-        error = run_qemu_img(argv);
-    } else {
-        const char *argv[] = {"qemu-img", "create", "-q", "-f", "qcow2", "-F",
-                              format,     "-b",     from, path, NULL};
-        error = run_qemu_img(argv);
-    }
-    if (!error) {
-        static const char *const copied[] = {
-            "name_label", "name_description", "virtual_size",
-            "read_only",  "other_config",
-        };
-        struct json_object *record = json_object_new_object();
-        for (size_t i = 0; i < sizeof copied / sizeof *copied; i++) {
-            struct json_object *value =
-                json_object_object_get(source, copied[i]);
-            if (value) {
-                json_object_object_add(record, copied[i],
-                                       json_object_get(value));
-            }
-        }
-        json_object_object_add(record, "SR",
-                               json_object_new_string(target_sr));
-        json_object_object_add(record, "format",
-                               json_object_new_string(new_format));
-        json_object_object_add(record, "parent",
-                               json_object_new_string(sr ? "" : vdi));
-        error = insert_vdi(store, uuid, record, path);
-        json_object_put(record);
-    }
-    free(path);
-    json_object_put(source);
-    if (!error) {
-        *uuidp = xstrdup(uuid);
-    }
-    return error;
+    return api_storage_job(call, call->method, disks, NULL, NULL, NULL, NULL,
+                           deferred);
 }
 
 /* VBD.create(record): plugs record.VDI into halted VM record.VM at
@@ -471,101 +370,6 @@ vbd_destroy(struct api_call *call, struct json_object **result, bool *deferred)
     return error;
 }
 
-struct np_error *
-api_storage_attach_disks(struct store *store, const char *vm,
-                         struct vm_config *config)
-{
-    struct json_object *key = json_object_new_string(vm);
-    struct json_object *vbds = store_find(store, "VBD", "VM", key);
-    size_t n = json_object_array_length(vbds);
-    struct np_error *error = NULL;
-
-    json_object_put(key);
-    free(config->disks);
-    config->disks = xzalloc((n ? n : 1) * sizeof *config->disks);
-    config->n_disks = 0;
-    for (size_t i = 0; !error && i < n; i++) {
-        struct json_object *vbd = store_get(
-            store, "VBD",
-            json_object_get_string(json_object_array_get_idx(vbds, i)));
-        const char *vdi_uuid = record_string(vbd, "VDI");
-        struct json_object *vdi = store_get(store, "VDI", vdi_uuid);
-        const char *path = record_string(vdi, "location");
-        if (!vdi) {
-            error = np_error_new(ERR_HANDLE_INVALID, "VDI", vdi_uuid, NULL);
-        } else if (access(path, R_OK)) {
-            error = np_error_new(ERR_VDI_MISSING, vdi_uuid, path, NULL);
-        } else {
-            struct vm_disk *disk = &config->disks[config->n_disks++];
-            disk->path = xstrdup(path);
-            disk->format = xstrdup(record_string(vdi, "format"));
-            disk->device = (int) json_object_get_int64(
-                json_object_object_get(vbd, "userdevice"));
-            disk->read_only = !strcmp(record_string(vbd, "mode"), "RO");
-        }
-        json_object_put(vdi);
-        json_object_put(vbd);
-    }
-    json_object_put(vbds);
-    if (config->n_disks > 1) {
-        qsort(config->disks, config->n_disks, sizeof *config->disks,
-              compare_disks);
-    }
-    return error;
-}
-
-static int
-compare_disks(const void *a_, const void *b_)
-{
-    const struct vm_disk *a = a_, *b = b_;
-    return a->device < b->device ? -1 : a->device > b->device;
-}
-
-struct np_error *
-api_storage_clone_disks(struct store *store, const char *source,
-                        const char *target, const char *copy_sr)
-{
-    struct json_object *key = json_object_new_string(source);
-    struct json_object *vbds = store_find(store, "VBD", "VM", key);
-    struct np_error *error = NULL;
-
-    json_object_put(key);
-    for (size_t i = 0; !error && i < json_object_array_length(vbds); i++) {
-        struct json_object *vbd = store_get(
-            store, "VBD",
-            json_object_get_string(json_object_array_get_idx(vbds, i)));
-        char *vdi = NULL;
-        const char *from = record_string(vbd, "VDI");
-        const char *sr = copy_sr;
-        struct json_object *source_vdi = NULL;
-        if (sr && !*sr) {
-            source_vdi = store_get(store, "VDI", from);
-            sr = record_string(source_vdi, "SR");
-        }
-        error = api_storage_clone_vdi(store, from, sr, &vdi);
-        json_object_put(source_vdi);
-        if (!error) {
-            struct json_object *copy = json_object_new_object();
-            json_object_object_foreach (vbd, k, value) {
-                if (strcmp(k, "uuid") && strcmp(k, "currently_attached")) {
-                    json_object_object_add(copy, k, json_object_get(value));
-                }
-            }
-            json_object_object_add(copy, "VM", json_object_new_string(target));
-            json_object_object_add(copy, "VDI", json_object_new_string(vdi));
-            char uuid[UUID_LENGTH + 1];
-            uuid_text_random(uuid);
-            int retval = store_insert(store, "VBD", uuid, copy);
-            error = retval ? api_store_error(retval, "VBD", uuid) : NULL;
-            json_object_put(copy);
-        }
-        free(vdi);
-        json_object_put(vbd);
-    }
-    json_object_put(vbds);
-    return error;
-}
-
 /* Helpers. */
 
 /* VM_BAD_POWER_STATE(vm, Halted, state) unless VM 'vm' is halted. */
@@ -580,87 +384,6 @@ check_halted(struct store *store, const char *vm)
             : NULL;
     json_object_put(record);
     return error;
-}
-
-/* Returns the directory of SR 'sr' (static storage, valid until the next
- * call), or NULL if there is no such SR. */
-static const char *
-sr_location(struct store *store, const char *sr)
-{
-    static char location[600];
-    struct json_object *record = store_get(store, "SR", sr);
-
-    if (!record) {
-        return NULL;
-    }
-    snprintf(location, sizeof location, "%s",
-             record_string(json_object_object_get(record, "device_config"),
-                           "location"));
-    json_object_put(record);
-    return location;
-}
-
-/* Runs qemu-img with 'argv' and waits.  Returns NULL, or
- * SR_BACKEND_FAILURE with the first line qemu-img wrote. */
-static struct np_error *
-run_qemu_img(const char *const argv[])
-{
-    int pipefd[2];
-
-    if (pipe2(pipefd, O_CLOEXEC)) {
-        return np_error_new(ERR_SR_BACKEND_FAILURE, "pipe", strerror(errno),
-                            NULL);
-    }
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(pipefd[0]);
-        close(pipefd[1]);
-        return np_error_new(ERR_SR_BACKEND_FAILURE, "fork", strerror(errno),
-                            NULL);
-    }
-    if (!pid) {
-        dup2(pipefd[1], STDOUT_FILENO);
-        dup2(pipefd[1], STDERR_FILENO);
-        execvp(argv[0], (char *const *) argv);
-        _exit(127);
-    }
-    close(pipefd[1]);
-    char out[512];
-    size_t len = 0;
-    ssize_t n;
-    while ((n = read(pipefd[0], out + len, sizeof out - 1 - len)) > 0) {
-        len += (size_t) n;
-        if (len == sizeof out - 1) {
-            break;
-        }
-    }
-    close(pipefd[0]);
-    out[len] = '\0';
-    int status;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-        continue;
-    }
-    if (WIFEXITED(status) && !WEXITSTATUS(status)) {
-        return NULL;
-    }
-    out[strcspn(out, "\n")] = '\0';
-    return np_error_new(ERR_SR_BACKEND_FAILURE, argv[1],
-                        *out ? out : "qemu-img failed", NULL);
-}
-
-/* Stores VDI 'uuid' ('record', borrowed, plus its location 'path'); on
- * failure removes the image at 'path'. */
-static struct np_error *
-insert_vdi(struct store *store, const char *uuid, struct json_object *record,
-           const char *path)
-{
-    json_object_object_add(record, "location", json_object_new_string(path));
-    int retval = store_insert(store, "VDI", uuid, record);
-    if (retval) {
-        unlink(path);
-        return api_store_error(retval, "VDI", uuid);
-    }
-    return NULL;
 }
 
 /* mkdir -p 'path' (0755).  Returns 0 or -1 with errno. */

@@ -39,7 +39,9 @@ api_create(struct store *store, struct event_base *base, const char *host_uuid)
     snprintf(api->host_uuid, sizeof api->host_uuid, "%s", host_uuid);
     api->changes =
         store_subscribe(store, NULL, STORE_FEED_ALL, NULL, store_changed, api);
-    api_vm_init(api);
+    store_push_actor(store, "system:api");
+    api_task_recover(api);
+    store_pop_actor(store);
     return api;
 }
 
@@ -56,7 +58,8 @@ api_destroy(struct api *api)
     if (!api) {
         return;
     }
-    api_vm_fini(api);
+    api_storage_jobs_stop(api);
+    api_task_flush(api);
     api_event_flush(api);
     store_unsubscribe(api->changes);
     free(api);
@@ -376,7 +379,14 @@ static void
 store_changed(void *api_, const struct store_change *changes, size_t n,
               uint64_t seq)
 {
-    api_event_wake(api_);
+    struct api *api = api_;
+
+    for (size_t i = 0; i < n; i++) {
+        if (!strcmp(changes[i].class->name, "task")) {
+            api_task_changed(api, changes[i].uuid);
+        }
+    }
+    api_event_wake(api);
 }
 
 static api_method *

@@ -233,6 +233,15 @@ struct mgmt_dhcp_lease {
  * Pure. */
 bool mgmt_dhcp_parse_lease(const char *text, struct mgmt_dhcp_lease *lease);
 
+/* Domains (vm-hooks.c). */
+
+struct vm_host_hooks;
+
+/* Fills 'hooks' with what the fabric decides about the domains of the
+ * hosts in 'store' (port-name index, vhost-user sockets and shared memory
+ * on a dpdk host), for vm/'s controller. */
+void mgmt_vm_hooks(struct store *store, struct vm_host_hooks *hooks);
+
 /* SNMP AgentX subagent (snmp.c). */
 
 struct snmp_agent;

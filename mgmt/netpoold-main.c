@@ -24,6 +24,7 @@
 #include "mgmt/mgmt.h"
 #include "mgmt/store.h"
 #include "vlan/vlan.h"
+#include "vm/vm.h"
 
 #define LOG_MODULE "netpoold"
 
@@ -49,6 +50,7 @@ struct daemon {
     struct ha_pool *pool;          /* This host's part of its pool. */
     bool ejected;                  /* The pool ejected this host: start
                                     * again standalone. */
+    struct vm_controller *vms;     /* Converges the host's domains. */
     double start_time;             /* Seconds since the epoch. */
     struct event *resync;          /* Periodic full resync. */
     struct event *signals[4];      /* SIGTERM, SIGINT, SIGHUP, (end). */
@@ -234,6 +236,9 @@ start(struct daemon *d)
     dp_ovs_stats_create(d->base, c->ovs_db, &d->stats);
     d->management = mgmt_watch_create(d->base, d->store, d->host);
     d->dhcp = mgmt_dhcp_create(d->base, d->store, d->host, c->state_dir);
+    struct vm_host_hooks hooks;
+    mgmt_vm_hooks(d->store, &hooks);
+    d->vms = vm_controller_create(d->base, d->store, d->host, NULL, &hooks);
 
     if (*c->snmp_agentx_socket) {
         snmp_agent_start(d->base, d->store, d->host, c->snmp_agentx_socket,
@@ -269,6 +274,7 @@ stop(struct daemon *d)
     mgmt_watch_destroy(d->management);
     mgmt_dhcp_destroy(d->dhcp);
     dp_reconciler_destroy(d->fabric);
+    vm_controller_destroy(d->vms);
     api_destroy(d->api);
     ha_pool_destroy(d->pool);
     dp_link_monitor_stop(d->links);

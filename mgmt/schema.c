@@ -65,6 +65,7 @@ static const char *const locking_modes[] = {"network_default", "locked",
                                             "unlocked", "disabled", NULL};
 static const char *const power_states[] = {"Halted", "Paused", "Running",
                                            "Suspended", NULL};
+static const char *const vm_backends[] = {"qemu", "xen", NULL};
 static const char *const task_states[] = {"pending",    "success",   "failure",
                                           "cancelling", "cancelled", NULL};
 static const char *const roles[] = {
@@ -122,6 +123,9 @@ static const struct store_field host_fields[] = {
     STR("pool_role", RT),
     BOOL("quorate", RT, "true"),
     STR("pool_certificate", RO),
+    /* What runs its domains: "qemu" (QMP) or "xen" (libxl), checked by
+     * mgmt/api-vm.c; vm/'s controller switches to it. */
+    ENUM("vm_backend", 0, vm_backends, "\"qemu\""),
 };
 
 static const struct store_field pif_fields[] = {
@@ -205,7 +209,13 @@ static const struct store_field vif_fields[] = {
 
 static const struct store_field vm_fields[] = {
     LABELS,
-    ENUM("power_state", RO, power_states, "\"Halted\""),
+    /* What the controller of its host saw its domain do (vm/). */
+    ENUM("power_state", RT, power_states, "\"Halted\""),
+    /* What was asked for: the power state the operation in
+     * current_operations (task → operation) converges it onto, on the
+     * host in resident_on (mgmt/api-vm.c writes them, vm/ acts). */
+    ENUM("desired_power_state", RO, power_states, "\"Halted\""),
+    MAP("current_operations", RO),
     /* The writable fields are accepted by VM.create too, as xapi's. */
     INT("VCPUs_max", CR, "1", 1, 64),
     INT("memory_static_min", CR, "0", 0, 0),

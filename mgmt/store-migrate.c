@@ -47,12 +47,32 @@ static const char local_tables[] =
 
 static int split_observed(struct store *);
 
+/* Version 5 makes a VM's power_state an observation (what its host's
+ * controller saw) beside its new desired_power_state (what was asked);
+ * SQL alone does it: the recorded state becomes both. */
+static const char vm_power_state_observed[] =
+    "INSERT OR IGNORE INTO loc.observed(uuid, class, record)"
+    "    SELECT uuid, 'VM', '{}' FROM main.objects WHERE class = 'VM';"
+    "UPDATE main.objects SET record = json_set(record,"
+    "    '$.desired_power_state', COALESCE(json_extract(record,"
+    "    '$.power_state'), (SELECT json_extract(l.record, '$.power_state')"
+    "    FROM loc.observed l WHERE l.uuid = objects.uuid), 'Halted'))"
+    "    WHERE class = 'VM';"
+    "UPDATE loc.observed SET record = json_set(record, '$.power_state',"
+    "    COALESCE((SELECT json_extract(o.record, '$.power_state')"
+    "    FROM main.objects o WHERE o.uuid = observed.uuid),"
+    "    json_extract(record, '$.power_state'), 'Halted'))"
+    "    WHERE class = 'VM';"
+    "UPDATE main.objects SET record = json_remove(record, '$.power_state')"
+    "    WHERE class = 'VM';";
+
 /* Version 2 indexes objects by class and records on each object the
  * sequence number of its last change, which replication needs to ship only
  * what a member lacks.  Version 3 gives log entries their origin host,
  * actor and epoch, indexes objects by owner, gives every class that has one
  * its owner, and moves observed fields out of the records.  Version 4
- * chains the log: each entry's hash covers the one before. */
+ * chains the log: each entry's hash covers the one before.  Version 5:
+ * see vm_power_state_observed. */
 static const struct migration migrations[] = {
     {1,
      "CREATE INDEX objects_by_class ON objects(class);"
@@ -70,6 +90,7 @@ static const struct migration migrations[] = {
      "ALTER TABLE changes ADD COLUMN hash TEXT NOT NULL DEFAULT '';"
      "INSERT OR REPLACE INTO meta VALUES('log_hash', '');",
      NULL},
+    {4, vm_power_state_observed, NULL},
 };
 
 int

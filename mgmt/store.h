@@ -49,7 +49,7 @@ struct np_error;
 struct store;
 
 /* Current schema version; store_open() migrates older databases to it. */
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 
 enum store_type {
     STORE_STRING,   /* JSON string. */
@@ -299,6 +299,40 @@ int store_raise_message(struct store *store, const char *name, int priority,
  * process (destroying a message does not lower its count), for counters
  * that only go up. */
 struct json_object *store_messages_raised(void);
+
+/* Tasks: the records of long operations (task.c).  The API starts a task
+ * for a call; whichever part of netpoold does the work (the API itself,
+ * vm/'s controller, a storage job) moves its progress and finishes it. */
+
+/* Inserts a pending task named 'name' (the method, "VM.start") on 'host',
+ * owned by user 'owner' ("" for the daemon), and writes its UUID into
+ * 'uuid' (37 bytes).  Returns 0 or a positive errno. */
+int store_task_create(struct store *store, const char *name, const char *host,
+                      const char *owner, char *uuid);
+
+/* Returns true if task 'task' exists and is pending. */
+bool store_task_pending(struct store *store, const char *task);
+
+/* Moves pending task 'task''s progress forward to 'progress' (below 1.0,
+ * which only its end sets), in steps of at least 1%.  Returns 0, or a
+ * positive errno (ENOENT: no such task). */
+int store_task_set_progress(struct store *store, const char *task,
+                            double progress);
+
+/* Sets other_config key 'key' of task 'task' to 'value': what the work
+ * wants a user to read beside the outcome (for example how it was
+ * recovered after a restart).  Returns 0 or a positive errno. */
+int store_task_note(struct store *store, const char *task, const char *key,
+                    const char *value);
+
+/* Finishes pending task 'task': "success" with 'result' (borrowed; NULL
+ * for null) as its JSON text, or, when 'error' is not NULL, "cancelled"
+ * for TASK_CANCELLED and "failure" otherwise, with the error in
+ * error_info.  Returns 0, EALREADY if the task had finished already
+ * (nothing is written), or another positive errno. */
+int store_task_finish(struct store *store, const char *task,
+                      struct json_object *result,
+                      const struct np_error *error);
 
 /* The change log: desired changes of pool-wide classes, the order a pool
  * replicates. */

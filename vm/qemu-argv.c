@@ -246,6 +246,10 @@ vm_qemu_argv(const struct vm_config *config, enum vm_accel accel,
     }
     add(argv, &n, "-qmp");
     add(argv, &n, "unix:%s,server=on,wait=off", paths->qmp);
+    if (paths->control) {
+        add(argv, &n, "-qmp");
+        add(argv, &n, "unix:%s,server=on,wait=off", paths->control);
+    }
     add(argv, &n, "-serial");
     add(argv, &n, "file:%s", paths->serial);
     add(argv, &n, "-no-shutdown");

@@ -98,3 +98,34 @@ vm_operation_result(enum vm_operation op)
 {
     return op < VM_N_OPERATIONS ? operations[op].to : VM_HALTED;
 }
+
+bool
+vm_operation_parse(const char *name, enum vm_operation *op)
+{
+    for (int i = 0; i < VM_N_OPERATIONS; i++) {
+        if (name && !strcmp(name, operations[i].name)) {
+            *op = i;
+            return true;
+        }
+    }
+    return false;
+}
+
+bool
+vm_operation_waits(enum vm_operation op)
+{
+    return op == VM_OP_CLEAN_SHUTDOWN || op == VM_OP_CLEAN_REBOOT
+           || op == VM_OP_RESUME;
+}
+
+const char *
+vm_domain_state_name(enum vm_domain_state state)
+{
+    static const char *const names[] = {
+        [VM_DOMAIN_GONE] = "gone",
+        [VM_DOMAIN_RUNNING] = "running",
+        [VM_DOMAIN_PAUSED] = "paused",
+        [VM_DOMAIN_SHUTDOWN] = "shutdown",
+    };
+    return state <= VM_DOMAIN_SHUTDOWN ? names[state] : "";
+}

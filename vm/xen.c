@@ -7,7 +7,14 @@
  * the backend creates, pauses, unpauses, shuts down, destroys, suspends and
  * lists domains with it.  It needs the Xen hypervisor: without one
  * vm_xen_backend_create() returns NULL (libxl_ctx_alloc cannot open the
- * libxc handle), and netpoold uses the qemu backend.
+ * libxc handle), and a host cannot choose it (vm_backend_check()).
+ *
+ * libxl runs each operation synchronously here and the outcome is told
+ * from the loop's next turn, as the backend interface wants; libxl's
+ * asynchronous mode (ao_how with its event hooks on the loop) is the way
+ * to take create, save and restore off the loop when Xen hosts run
+ * (nested Xen, FACTS.md).  Live migration and the memory and device
+ * queries answer ENOTSUP until then.
  */
 #include "vm/vm.h"
 
@@ -109,7 +116,8 @@ vm_xen_domain_config(const struct vm_config *config,
 }
 
 struct vm_backend *
-vm_xen_backend_create(const char *state_dir)
+vm_xen_backend_create(struct event_base *base, const char *state_dir,
+                      char *why)
 {
     struct xen_backend *backend = xzalloc(sizeof *backend);
 
@@ -120,10 +128,14 @@ vm_xen_backend_create(const char *state_dir)
             xtl_logger_destroy((xentoollog_logger *) backend->log);
         }
         free(backend);
+        snprintf(why, VM_WHY_SIZE,
+                 "no Xen hypervisor (libxl cannot open "
+                 "its libxc handle)");
         return NULL;
     }
     backend->up.ops = &xen_ops;
     backend->up.state_dir = xstrdup(state_dir);
+    backend->up.base = base;
     return &backend->up;
 }
 
@@ -136,8 +148,8 @@ xen_accel(struct vm_backend *backend)
 }
 
 static int
-xen_start(struct vm_backend *backend_, const struct vm_config *config,
-          bool paused, const char *resume_file, int64_t *domid, char *why)
+xen_start_sync(struct vm_backend *backend_, const struct vm_config *config,
+               bool paused, const char *resume_file, int64_t *domid, char *why)
 {
     struct xen_backend *backend = xen_cast(backend_);
     libxl_domain_config d;
@@ -187,7 +199,7 @@ xen_start(struct vm_backend *backend_, const struct vm_config *config,
 }
 
 static int
-xen_shutdown(struct vm_backend *backend_, const char *uuid, char *why)
+xen_shutdown_sync(struct vm_backend *backend_, const char *uuid, char *why)
 {
     struct xen_backend *backend = xen_cast(backend_);
     uint32_t domid;
@@ -201,8 +213,8 @@ xen_shutdown(struct vm_backend *backend_, const char *uuid, char *why)
 }
 
 static int
-xen_query(struct vm_backend *backend_, const char *uuid,
-          enum vm_domain_state *state, char *why)
+xen_query_sync(struct vm_backend *backend_, const char *uuid,
+               enum vm_domain_state *state, char *why)
 {
     struct xen_backend *backend = xen_cast(backend_);
     libxl_dominfo info;
@@ -223,7 +235,7 @@ xen_query(struct vm_backend *backend_, const char *uuid,
 }
 
 static int
-xen_destroy(struct vm_backend *backend_, const char *uuid, char *why)
+xen_destroy_sync(struct vm_backend *backend_, const char *uuid, char *why)
 {
     struct xen_backend *backend = xen_cast(backend_);
     uint32_t domid;
@@ -239,7 +251,7 @@ xen_destroy(struct vm_backend *backend_, const char *uuid, char *why)
 }
 
 static int
-xen_pause(struct vm_backend *backend_, const char *uuid, char *why)
+xen_pause_sync(struct vm_backend *backend_, const char *uuid, char *why)
 {
     struct xen_backend *backend = xen_cast(backend_);
     uint32_t domid;
@@ -253,7 +265,7 @@ xen_pause(struct vm_backend *backend_, const char *uuid, char *why)
 }
 
 static int
-xen_unpause(struct vm_backend *backend_, const char *uuid, char *why)
+xen_unpause_sync(struct vm_backend *backend_, const char *uuid, char *why)
 {
     struct xen_backend *backend = xen_cast(backend_);
     uint32_t domid;
@@ -267,7 +279,7 @@ xen_unpause(struct vm_backend *backend_, const char *uuid, char *why)
 }
 
 static int
-xen_reset(struct vm_backend *backend_, const char *uuid, char *why)
+xen_reset_sync(struct vm_backend *backend_, const char *uuid, char *why)
 {
     struct xen_backend *backend = xen_cast(backend_);
     uint32_t domid;
@@ -281,8 +293,8 @@ xen_reset(struct vm_backend *backend_, const char *uuid, char *why)
 }
 
 static int
-xen_suspend(struct vm_backend *backend_, const char *uuid, const char *file,
-            char *why)
+xen_suspend_sync(struct vm_backend *backend_, const char *uuid,
+                 const char *file, char *why)
 {
     struct xen_backend *backend = xen_cast(backend_);
     uint32_t domid;
@@ -343,15 +355,15 @@ xen_nic(struct vm_backend *backend_, const char *uuid,
 }
 
 static int
-xen_nic_plug(struct vm_backend *backend, const char *uuid,
-             const struct vm_nic *nic, char *why)
+xen_nic_plug_sync(struct vm_backend *backend, const char *uuid,
+                  const struct vm_nic *nic, char *why)
 {
     return xen_nic(backend, uuid, nic, true, why);
 }
 
 static int
-xen_nic_unplug(struct vm_backend *backend, const char *uuid,
-               const struct vm_nic *nic, char *why)
+xen_nic_unplug_sync(struct vm_backend *backend, const char *uuid,
+                    const struct vm_nic *nic, char *why)
 {
     return xen_nic(backend, uuid, nic, false, why);
 }
@@ -399,9 +411,122 @@ xen_destroy_backend(struct vm_backend *backend_)
     free(backend);
 }
 
+/* The asynchronous interface over the synchronous calls above. */
+
+/* Reports the outcome 'error' of a call that set 'why'. */
+static void
+reply(struct vm_backend *backend, vm_done_cb *cb, void *aux, int error,
+      const char *why)
+{
+    vm_backend_fail(backend, cb, aux, error, error ? why : "");
+}
+
+static void
+xen_start(struct vm_backend *backend, const struct vm_config *config,
+          const struct vm_start_options *options, vm_done_cb *cb, void *aux)
+{
+    char why[VM_WHY_SIZE] = "";
+    int64_t domid = 0;
+    int error;
+
+    if (options->incoming_uri) {
+        error = ENOTSUP;
+        snprintf(why, sizeof why, "xen: no live migration yet");
+    } else {
+        error = xen_start_sync(backend, config, options->paused,
+                               options->resume_file, &domid, why);
+    }
+    struct vm_result result = {.error = error, .why = why, .domid = domid};
+    vm_backend_reply(backend, cb, aux, &result);
+}
+
+static void
+xen_query(struct vm_backend *backend, const char *uuid, vm_done_cb *cb,
+          void *aux)
+{
+    char why[VM_WHY_SIZE] = "";
+    enum vm_domain_state state = VM_DOMAIN_GONE;
+    int error = xen_query_sync(backend, uuid, &state, why);
+    struct vm_result result = {.error = error, .why = why, .state = state};
+
+    vm_backend_reply(backend, cb, aux, &result);
+}
+
+#define XEN_CALL(NAME)                                             \
+    static void NAME(struct vm_backend *backend, const char *uuid, \
+                     vm_done_cb *cb, void *aux)                    \
+    {                                                              \
+        char why[VM_WHY_SIZE] = "";                                \
+        int error = NAME##_sync(backend, uuid, why);               \
+        reply(backend, cb, aux, error, why);                       \
+    }
+XEN_CALL(xen_shutdown)
+XEN_CALL(xen_destroy)
+XEN_CALL(xen_pause)
+XEN_CALL(xen_unpause)
+XEN_CALL(xen_reset)
+
+static void
+xen_suspend(struct vm_backend *backend, const char *uuid, const char *file,
+            vm_done_cb *cb, void *aux)
+{
+    char why[VM_WHY_SIZE] = "";
+    char *part = xasprintf("%s.part", file);
+    int error = xen_suspend_sync(backend, uuid, part, why);
+
+    if (!error && rename(part, file)) {
+        error = errno;
+        snprintf(why, sizeof why, "rename: %s", strerror(error));
+    }
+    free(part);
+    reply(backend, cb, aux, error, why);
+}
+
+static void
+xen_nic_plug(struct vm_backend *backend, const char *uuid,
+             const struct vm_nic *nic, vm_done_cb *cb, void *aux)
+{
+    char why[VM_WHY_SIZE] = "";
+    int error = xen_nic_plug_sync(backend, uuid, nic, why);
+
+    reply(backend, cb, aux, error, why);
+}
+
+static void
+xen_nic_unplug(struct vm_backend *backend, const char *uuid,
+               const struct vm_nic *nic, vm_done_cb *cb, void *aux)
+{
+    char why[VM_WHY_SIZE] = "";
+    int error = xen_nic_unplug_sync(backend, uuid, nic, why);
+
+    reply(backend, cb, aux, error, why);
+}
+
+static void
+xen_migrate(struct vm_backend *backend, const char *uuid, const char *uri,
+            vm_done_cb *cb, void *aux)
+{
+    reply(backend, cb, aux, ENOTSUP, "xen: no live migration yet");
+}
+
+static void
+xen_not_yet(struct vm_backend *backend, const char *uuid, vm_done_cb *cb,
+            void *aux)
+{
+    reply(backend, cb, aux, ENOTSUP, "xen: no such query yet");
+}
+
+static void
+xen_adopt(struct vm_backend *backend, const char *uuid)
+{
+    /* libxl finds its domains by UUID whenever asked. */
+}
+
 static const struct vm_backend_ops xen_ops = {
     .name = "xen",
     .accel = xen_accel,
+    .list = xen_list,
+    .adopt = xen_adopt,
     .start = xen_start,
     .shutdown = xen_shutdown,
     .query = xen_query,
@@ -410,9 +535,11 @@ static const struct vm_backend_ops xen_ops = {
     .unpause = xen_unpause,
     .reset = xen_reset,
     .suspend = xen_suspend,
+    .migrate = xen_migrate,
+    .query_memory = xen_not_yet,
+    .query_devices = xen_not_yet,
     .nic_plug = xen_nic_plug,
     .nic_unplug = xen_nic_unplug,
-    .list = xen_list,
     .destroy_backend = xen_destroy_backend,
 };
 
@@ -468,8 +595,10 @@ parse_mac(const char *text, libxl_mac *mac)
 #else /* !HAVE_LIBXL */
 
 struct vm_backend *
-vm_xen_backend_create(const char *state_dir)
+vm_xen_backend_create(struct event_base *base, const char *state_dir,
+                      char *why)
 {
+    snprintf(why, VM_WHY_SIZE, "netpool was built without libxl");
     return NULL;
 }
 

@@ -1276,6 +1276,7 @@ test_migration_from_v2(void **state)
     static const char *const host = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee";
     static const char *const pif = "6b9f0a47-2f0c-4d0e-9a4e-0d3a1c2b3e4f";
     static const char *const bond = "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9";
+    static const char *const vm = "1a2b3c4d-5e6f-4a0b-9c1d-2e3f4a5b6c7d";
 
     store_close(fx->store);
     fx->store = NULL;
@@ -1296,11 +1297,14 @@ test_migration_from_v2(void **state)
         "      \"currently_attached\":true}', 1);"
         "INSERT INTO objects VALUES('%s', 'bond', NULL,"
         "    '{\"master\":\"%s\",\"links_up\":2}', 2);"
+        "INSERT INTO objects VALUES('%s', 'VM', '%s',"
+        "    '{\"name_label\":\"web\",\"resident_on\":\"%s\","
+        "      \"power_state\":\"Paused\",\"domid\":7}', 0);"
         "INSERT INTO changes(class, uuid, operation, snapshot, timestamp)"
         "    VALUES('PIF', '%s', 'add', '{}', '2025-01-01T00:00:00.000Z');"
         "INSERT INTO changes(class, uuid, operation, snapshot, timestamp)"
         "    VALUES('bond', '%s', 'add', '{}', '2025-01-01T00:00:00.000Z');",
-        pif, host, host, bond, pif, pif, bond);
+        pif, host, host, bond, pif, vm, host, host, pif, bond);
     make_database(path, sql);
     free(sql);
 
@@ -1324,12 +1328,89 @@ test_migration_from_v2(void **state)
         member(member(member(snapshot, "objects"), "PIF"), pif);
     assert_false(json_object_object_get_ex(stored, "carrier", NULL));
     assert_true(fixture_bool(stored, "currently_attached"));
+    /* A VM's power state is an observation (schema 4) and what was
+     * asked for, both what the old record said. */
+    stored = member(member(member(snapshot, "objects"), "VM"), vm);
+    assert_false(json_object_object_get_ex(stored, "power_state", NULL));
+    assert_false(json_object_object_get_ex(stored, "domid", NULL));
+    assert_string_equal(fixture_string(stored, "desired_power_state"),
+                        "Paused");
     json_object_put(snapshot);
+    r = store_get(fx->store, "VM", vm);
+    assert_string_equal(fixture_string(r, "power_state"), "Paused");
+    assert_string_equal(fixture_string(r, "desired_power_state"), "Paused");
+    assert_int_equal(fixture_int(r, "domid"), 7);
+    json_object_put(r);
 
     char uuid[UUID_LENGTH + 1];
     insert(fx, "network", "{'name_label': 'v3'}", uuid);
     assert_int_equal(store_last_seq(fx->store), 3);
     assert_int_equal(store_event_last(fx->store), 3);
+    free(path);
+}
+
+/* A schema 3 (or 4) database keeps a VM's power state in its desired
+ * record: on open it becomes the observed power_state and the
+ * desired_power_state,
+ * next to the observations the VM had. */
+static void
+test_migration_from_v3(void **state)
+{
+    struct fixture *fx = *state;
+    static const char *const host = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee";
+    static const char *const vm1 = "1a2b3c4d-5e6f-4a0b-9c1d-2e3f4a5b6c7d";
+    static const char *const vm2 = "2b3c4d5e-6f70-4b1c-8d2e-3f4a5b6c7d8e";
+
+    store_close(fx->store);
+    char *path = xasprintf("%s/v3.db", fx->dir);
+    char *sql = xasprintf(
+        "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+        "CREATE TABLE objects(uuid TEXT PRIMARY KEY, class TEXT NOT NULL,"
+        "                     host TEXT, record TEXT NOT NULL,"
+        "                     seq INTEGER NOT NULL DEFAULT 0);"
+        "CREATE INDEX objects_by_class ON objects(class);"
+        "CREATE INDEX objects_by_host ON objects(host, class);"
+        "CREATE TABLE changes(seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+        "    class TEXT NOT NULL, uuid TEXT NOT NULL,"
+        "    operation TEXT NOT NULL, snapshot TEXT,"
+        "    timestamp TEXT NOT NULL, origin TEXT NOT NULL DEFAULT '',"
+        "    actor TEXT NOT NULL DEFAULT '', epoch INTEGER NOT NULL"
+        "    DEFAULT 0);"
+        "INSERT INTO meta VALUES('schema_version', '3');"
+        "INSERT INTO objects VALUES('%s', 'VM', '%s',"
+        "    '{\"name_label\":\"up\",\"resident_on\":\"%s\","
+        "      \"power_state\":\"Running\"}', 1);"
+        "INSERT INTO objects VALUES('%s', 'VM', NULL,"
+        "    '{\"name_label\":\"down\",\"power_state\":\"Suspended\"}',"
+        "    2);"
+        "ATTACH DATABASE '%s-local' AS loc;"
+        "CREATE TABLE loc.observed(uuid TEXT PRIMARY KEY,"
+        "    class TEXT NOT NULL, record TEXT NOT NULL);"
+        "INSERT INTO loc.observed VALUES('%s', 'VM', '{\"domid\":42}');",
+        vm1, host, host, vm2, path, vm1);
+    make_database(path, sql);
+    free(sql);
+
+    assert_int_equal(store_open(path, &fx->store), 0);
+    assert_int_equal(store_schema_version(fx->store), STORE_SCHEMA_VERSION);
+    struct json_object *r = store_get(fx->store, "VM", vm1);
+    assert_string_equal(fixture_string(r, "power_state"), "Running");
+    assert_string_equal(fixture_string(r, "desired_power_state"), "Running");
+    assert_int_equal(fixture_int(r, "domid"), 42);
+    json_object_put(r);
+    r = store_get(fx->store, "VM", vm2);
+    assert_string_equal(fixture_string(r, "power_state"), "Suspended");
+    assert_string_equal(fixture_string(r, "desired_power_state"), "Suspended");
+    json_object_put(r);
+
+    /* Only the desired side is in the replicated state. */
+    struct json_object *snapshot = store_snapshot(fx->store);
+    struct json_object *stored =
+        member(member(member(snapshot, "objects"), "VM"), vm1);
+    assert_false(json_object_object_get_ex(stored, "power_state", NULL));
+    assert_string_equal(fixture_string(stored, "desired_power_state"),
+                        "Running");
+    json_object_put(snapshot);
     free(path);
 }
 
@@ -1359,6 +1440,7 @@ main(void)
         TEST(test_local_classes_and_origin),
         TEST(test_snapshot_and_apply),
         TEST(test_migration_from_v2),
+        TEST(test_migration_from_v3),
     };
 #undef TEST
     return cmocka_run_group_tests_name("store", tests, NULL, NULL);

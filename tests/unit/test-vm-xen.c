@@ -149,6 +149,33 @@ test_disks_and_defaults(void **state)
     vm_config_destroy(config);
 }
 
+/* On a host without a Xen hypervisor the backend cannot start, and a host
+ * choosing it hears why. */
+static void
+test_backend_check(void **state)
+{
+    char why[VM_WHY_SIZE] = "";
+    struct vm_backend *xen = vm_xen_backend_create(NULL, "/nonexistent", why);
+    struct np_error *error = vm_backend_check("xen");
+    (void) state;
+
+    if (xen) {
+        /* A Xen host. */
+        assert_null(error);
+        vm_backend_destroy(xen);
+        return;
+    }
+    assert_non_null(strstr(why, "Xen"));
+    assert_non_null(error);
+    assert_string_equal(error->code, ERR_HOST_VM_BACKEND_UNAVAILABLE);
+    assert_string_equal(error->params[0], "xen");
+    np_error_destroy(error);
+    assert_null(vm_backend_check("qemu"));
+    error = vm_backend_check("vmware");
+    assert_string_equal(error->code, ERR_INVALID_VALUE);
+    np_error_destroy(error);
+}
+
 static void
 test_bad_mac(void **state)
 {
@@ -171,6 +198,7 @@ main(void)
         cmocka_unit_test(test_vifs),
         cmocka_unit_test(test_disks_and_defaults),
         cmocka_unit_test(test_bad_mac),
+        cmocka_unit_test(test_backend_check),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
@@ -181,7 +209,10 @@ main(void)
 static void
 test_no_libxl(void **state)
 {
-    assert_null(vm_xen_backend_create("/nonexistent"));
+    char why[VM_WHY_SIZE];
+
+    assert_null(vm_xen_backend_create(NULL, "/nonexistent", why));
+    assert_non_null(vm_backend_check("xen"));
     skip();
 }
 

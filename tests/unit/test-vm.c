@@ -339,6 +339,7 @@ test_qemu_argv(void **state)
                         "host_mtu=9000");
     assert_string_equal(arg_after(argv, "-qmp", 0),
                         "unix:/run/np/vm1/qmp,server=on,wait=off");
+    assert_null(arg_after(argv, "-qmp", 1));
     assert_string_equal(arg_after(argv, "-serial", 0),
                         "file:/run/np/vm1/serial.log");
     assert_string_equal(arg_after(argv, "-pidfile", 0), "/run/np/vm1/pid");
