@@ -31,6 +31,10 @@ struct api {
                                          * left: destroyed when done. */
     struct storage_job *jobs;           /* Storage jobs in flight
                                          * (storage-job.c). */
+    struct store_subscription *vm_feed; /* VM changes (vm-outcome.c). */
+    struct json_object *vm_due;         /* Task → its VM operation that
+                                         * ended elsewhere. */
+    struct event *vm_due_wake;          /* Finishes those tasks. */
 };
 
 /* One call, from parse to reply. */
@@ -268,7 +272,8 @@ void api_task_wait(struct api_call *call, const char *task, bool transient,
 
 /* At start: finishes every task that a previous run left pending and
  * nothing else will finish (not a VM's operation, which vm/'s controller
- * finishes; a storage job is rolled back by api-storage.c) as failed,
+ * finishes, or vm-outcome.c from what the controller of another host
+ * wrote; a storage job is rolled back by api-storage.c) as failed,
  * other_config:recovery "rolled back". */
 void api_task_recover(struct api *api);
 
@@ -283,6 +288,19 @@ void api_task_changed(struct api *api, const char *task);
 
 /* Answers every call waiting for a task with an error (at shutdown). */
 void api_task_flush(struct api *api);
+
+/* VM operations run by another host's controller (vm-outcome.c). */
+
+/* Starts finishing this host's tasks of VM operations from the outcome
+ * (VM field last_operation) that the controller which ran them writes. */
+void api_vm_outcomes_start(struct api *api);
+
+/* Stops it. */
+void api_vm_outcomes_stop(struct api *api);
+
+/* Returns true if a VM's last_operation names pending task 'task', which
+ * is then finished from it on the loop's next turn. */
+bool api_vm_outcome_known(struct api *api, const char *task);
 
 /* Events (api-event.c). */
 

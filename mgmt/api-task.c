@@ -183,6 +183,7 @@ api_task_recover(struct api *api)
     struct np_error *error = np_error_new(
         ERR_INTERNAL_ERROR, "netpoold stopped before the task finished", NULL);
 
+    api_vm_outcomes_start(api);
     json_object_object_foreach (tasks, uuid, task) {
         if (strcmp(record_string(task, "status"), "pending")) {
             continue;
@@ -194,7 +195,8 @@ api_task_recover(struct api *api)
             owned |= json_object_object_get_ex(
                 json_object_object_get(vm, "current_operations"), uuid, NULL);
         }
-        if (!owned && !api_storage_recover_task(api, uuid, task)) {
+        if (!owned && !api_vm_outcome_known(api, uuid)
+            && !api_storage_recover_task(api, uuid, task)) {
             log_warn("task %s (%s) was pending when netpoold stopped: failed",
                      uuid, record_string(task, "name_label"));
             store_task_note(api->store, uuid, "recovery", "rolled back");
@@ -273,6 +275,7 @@ api_task_flush(struct api *api)
     }
     json_object_put(api->orphan_tasks);
     api->orphan_tasks = NULL;
+    api_vm_outcomes_stop(api);
 }
 
 /* Answers every waiting call whose task has finished. */

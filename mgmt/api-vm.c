@@ -8,10 +8,13 @@
  * desired_power_state (where the operation leads), its
  * current_operations (the operation's task → the operation) and, for an
  * operation that brings a domain up, resident_on (the host chosen for it:
- * this one).  The controller in vm/ of the host in resident_on hears of it
- * through the store's change feed, converges the domain, writes the
- * observed power_state and domid and finishes the task; the call answers
- * then (api_task_wait()), or at once with the task for Async.  The
+ * its affinity if that host is in the pool now, else this one).  The
+ * controller in vm/ of the host in resident_on hears of it through the
+ * store's change feed, converges the domain, writes the observed
+ * power_state and domid and the outcome (last_operation) and finishes
+ * the task, or, when the task is another host's, that host's
+ * vm-outcome.c finishes it from the outcome; the call answers then
+ * (api_task_wait()), or at once with the task for Async.  The
  * operations are one table of (method, operation, arguments, extra check);
  * which states each accepts is vm/'s power-state machine, and what each
  * does to a domain is vm/'s plan.  While an operation is in flight, every
@@ -28,6 +31,7 @@
 #include <json-c/json.h>
 
 #include "datapath/datapath.h"
+#include "ha/ha.h"
 #include "lib/error.h"
 #include "lib/log.h"
 #include "lib/record.h"
@@ -74,6 +78,7 @@ static const struct vm_power_method *find_power_method(const char *name);
 static struct json_object *find(struct store *, const char *class,
                                 const char *field, const char *value);
 static const char *str_field(struct json_object *, const char *key);
+static const char *place(struct api *, struct json_object *vm);
 static int64_t int_field(struct json_object *, const char *key);
 
 api_method *
@@ -208,9 +213,8 @@ vm_power_call(struct api_call *call, struct json_object **result,
         changes, "desired_power_state",
         json_object_new_string(vm_power_state_name(desired)));
     if (!*resident || m->op == VM_OP_START || m->op == VM_OP_RESUME) {
-        /* The host that acts: this one (a pool places it later). */
         json_object_object_add(changes, "resident_on",
-                               json_object_new_string(call->api->host_uuid));
+                               json_object_new_string(place(call->api, vm)));
     }
     int retval = store_update(store, "VM", uuid, changes);
     json_object_put(changes);
@@ -224,6 +228,26 @@ vm_power_call(struct api_call *call, struct json_object **result,
     }
     json_object_put(vm);
     return error;
+}
+
+/* Returns the host that brings up (or ends the saved state of) VM record
+ * 'vm', which runs nowhere: its affinity when that is this host or a host
+ * in this host's pool configuration now (as xapi's VM.start prefers it),
+ * else this host.  Its controller runs the operation; vm-outcome.c
+ * finishes this host's task from what it writes on the VM. */
+static const char *
+place(struct api *api, struct json_object *vm)
+{
+    const char *affinity = str_field(vm, "affinity");
+    struct ha_status status;
+
+    if (!*affinity || !strcmp(affinity, api->host_uuid) || !api->pool) {
+        return api->host_uuid;
+    }
+    ha_pool_status(api->pool, &status);
+    return status.in_pool && ha_pool_has_member(api->pool, affinity)
+               ? affinity
+               : api->host_uuid;
 }
 
 /* VM.start: a template does not start. */

@@ -216,6 +216,12 @@ static const struct store_field vm_fields[] = {
      * host in resident_on (mgmt/api-vm.c writes them, vm/ acts). */
     ENUM("desired_power_state", RO, power_states, "\"Halted\""),
     MAP("current_operations", RO),
+    /* How the last operation ended, written by the controller that ran
+     * it beside current_operations' removal (task, operation, status,
+     * power_state, error_info as JSON text, recovery): a pool member
+     * whose API made the task finishes it from there (mgmt/vm-outcome.c).
+     */
+    MAP("last_operation", RO),
     /* The writable fields are accepted by VM.create too, as xapi's. */
     INT("VCPUs_max", CR, "1", 1, 64),
     INT("memory_static_min", CR, "0", 0, 0),

@@ -124,6 +124,8 @@ static void on_nic_done(void *ticket_, const struct vm_result *);
 static void record(struct vmc_vm *, struct vm_plan,
                    const struct np_error *error);
 static void fail_op(struct vmc_vm *, struct vm_plan, struct np_error *);
+static struct json_object *outcome(const struct vmc_vm *, enum vm_power_state,
+                                   const struct np_error *);
 static struct np_error *op_error(const struct vmc_vm *, const char *why);
 static void query_domain(struct vmc_vm *);
 static void sync_nics(struct vmc_vm *, struct json_object *record);
@@ -378,11 +380,18 @@ on_feed(void *ctl_, const struct store_change *changes, size_t n, uint64_t seq)
             mark_dirty(vm);
             continue;
         }
+        /* An operation that ended has its outcome in last_operation: in
+         * a pool, the task it names is finished just after the pool has
+         * applied the VM's change. */
+        struct json_object *last =
+            c->new ? json_object_object_get(c->new, "last_operation") : NULL;
+        const char *ended = record_string(last, "task");
         json_object_object_foreach (old_ops, task, op_name) {
             enum vm_operation op;
             /* A clone or copy is the storage jobs' to end. */
             if (vm_operation_parse(json_object_get_string(op_name), &op)
                 && !json_object_object_get_ex(new_ops, task, NULL)
+                && strcmp(task, ended)
                 && store_task_pending(ctl->store, task)) {
                 struct np_error *cancelled = np_error_new(
                     ERR_TASK_CANCELLED, json_object_get_string(op_name),
@@ -805,6 +814,10 @@ record(struct vmc_vm *vm, struct vm_plan plan, const struct np_error *error)
                            json_object_new_object());
     json_object_object_add(changes, "resident_on",
                            json_object_new_string(up ? ctl->host : ""));
+    if (*vm->task) {
+        json_object_object_add(changes, "last_operation",
+                               outcome(vm, plan.state, error));
+    }
 
     int retval = store_begin(store);
     if (!retval) {
@@ -885,6 +898,41 @@ record(struct vmc_vm *vm, struct vm_plan plan, const struct np_error *error)
     if (was_busy) {
         next_auto_poweron(ctl);
     }
+}
+
+/* Returns the VM's last_operation for the end of 'vm''s operation, which
+ * leaves the VM in 'state', with 'error' (NULL for success): the outcome
+ * the host whose API made the task finishes it from when that is not this
+ * host (tasks are local). */
+static struct json_object *
+outcome(const struct vmc_vm *vm, enum vm_power_state state,
+        const struct np_error *error)
+{
+    struct json_object *map = json_object_new_object();
+    const char *status = "success";
+
+    json_object_object_add(map, "task", json_object_new_string(vm->task));
+    json_object_object_add(map, "operation",
+                           json_object_new_string(vm_operation_name(vm->op)));
+    if (error) {
+        status =
+            !strcmp(error->code, ERR_TASK_CANCELLED) ? "cancelled" : "failure";
+        struct json_object *info = np_error_to_json(error);
+        json_object_object_add(
+            map, "error_info",
+            json_object_new_string(
+                json_object_to_json_string_ext(info, JSON_C_TO_STRING_PLAIN)));
+        json_object_put(info);
+    }
+    json_object_object_add(map, "status", json_object_new_string(status));
+    json_object_object_add(map, "power_state",
+                           json_object_new_string(vm_power_state_name(state)));
+    if (vm->recovering) {
+        json_object_object_add(
+            map, "recovery",
+            json_object_new_string(error ? "rolled back" : "completed"));
+    }
+    return map;
 }
 
 /* Records the failure 'error' (taken) of 'vm''s operation: the state in
@@ -1032,12 +1080,15 @@ build_config(struct vm_controller *ctl, struct json_object *rec, bool starting,
     struct np_error *error = NULL;
 
     *configp = NULL;
-    if (index < 1) {
+    struct json_object *key = json_object_new_string(uuid);
+    struct json_object *vif_uuids = store_find(store, "VIF", "VM", key);
+    if (index < 1 && json_object_array_length(vif_uuids)) {
+        /* It names the NICs' taps; a VM gets it with its first VIF. */
+        json_object_put(key);
+        json_object_put(vif_uuids);
         return np_error_new(ERR_INVALID_VALUE,
                             "other_config:netpool-vif-index", "", NULL);
     }
-    struct json_object *key = json_object_new_string(uuid);
-    struct json_object *vif_uuids = store_find(store, "VIF", "VM", key);
     struct json_object *vbd_uuids = store_find(store, "VBD", "VM", key);
     struct json_object *vifs = json_object_new_object();
     struct json_object *vbds = json_object_new_object();

@@ -928,6 +928,106 @@ test_async_task(void **state)
                  ERR_HANDLE_INVALID, 1, "task", task, NULL);
 }
 
+/* Writes VM 'vm''s fields 'changes' (JSON text, printf-style, see
+ * fixture_json()) as the controller of another host would, and turns the
+ * loop. */
+static void write_vm(struct fixture *fx, const char *vm, const char *changes,
+                     ...) __attribute__((format(printf, 3, 4)));
+
+static void
+write_vm(struct fixture *fx, const char *vm, const char *changes, ...)
+{
+    va_list args;
+    char *text;
+
+    va_start(args, changes);
+    if (vasprintf(&text, changes, args) < 0) {
+        abort();
+    }
+    va_end(args);
+    struct json_object *json = fixture_json("%s", text);
+    free(text);
+    assert_non_null(json);
+    assert_int_equal(store_update(fx->store, "VM", vm, json), 0);
+    json_object_put(json);
+    for (int i = 0; i < 3; i++) {
+        event_base_loop(fx->base, EVLOOP_NONBLOCK | EVLOOP_ONCE);
+    }
+}
+
+/* Starts VM.start of 'vm', which waits; writes its task into 'task'. */
+static struct api_call *
+start_vm(struct fixture *fx, struct capture *capture, const char *vm,
+         char task[UUID_LENGTH + 1])
+{
+    struct api_call *call =
+        rpc_deferred(fx, capture, "VM.start", "['', '%s', false, false]", vm);
+    struct json_object *r =
+        result_of(rpc(fx, true, "VM.get_record", "['', '%s']", vm));
+    json_object_object_foreach (member(r, "current_operations"), key, op) {
+        assert_string_equal(json_object_get_string(op), "start");
+        snprintf(task, UUID_LENGTH + 1, "%s", key);
+    }
+    assert_true(uuid_text_is_valid(task));
+    return call;
+}
+
+/* A VM operation that another host's controller ran (no controller runs
+ * here): the call that made it answers from the VM's last_operation once
+ * the operation left current_operations and the observed power state has
+ * come; an operation replaced by another ends its task cancelled. */
+static void
+test_vm_outcome_from_another_host(void **state)
+{
+    struct fixture *fx = *state;
+    struct capture capture = {0};
+    char vm[UUID_LENGTH + 1], task[UUID_LENGTH + 1];
+
+    snprintf(vm, sizeof vm, "%s",
+             string_result(
+                 rpc(fx, true, "VM.create", "['', {'name_label': 'guest'}]")));
+
+    /* Refused there: the typed error it wrote. */
+    start_vm(fx, &capture, vm, task);
+    write_vm(fx, vm,
+             "{'current_operations': {}, 'desired_power_state': 'Halted',"
+             " 'last_operation': {'task': '%s', 'operation': 'start',"
+             " 'status': 'failure', 'power_state': 'Halted', 'error_info':"
+             " '[\\'HOST_NOT_ENOUGH_FREE_MEMORY\\', \\'2\\', \\'1\\']'}}",
+             task);
+    assert_int_equal(capture.n_replies, 1);
+    expect_error(capture.response, ERR_HOST_NOT_ENOUGH_FREE_MEMORY, 1, "2",
+                 "1", NULL);
+
+    /* Started there: the answer waits for the observed power state. */
+    struct capture started = {0};
+    start_vm(fx, &started, vm, task);
+    write_vm(fx, vm,
+             "{'current_operations': {}, 'desired_power_state': 'Running',"
+             " 'last_operation': {'task': '%s', 'operation': 'start',"
+             " 'status': 'success', 'power_state': 'Running'}}",
+             task);
+    assert_int_equal(started.n_replies, 0);
+    write_vm(fx, vm, "{'power_state': 'Running'}");
+    assert_int_equal(started.n_replies, 1);
+    assert_null(result_of(started.response));
+
+    /* Replaced by power_state_reset: cancelled. */
+    write_vm(fx, vm,
+             "{'power_state': 'Halted', 'desired_power_state':"
+             " 'Halted'}");
+    struct capture replaced = {0};
+    start_vm(fx, &replaced, vm, task);
+    write_vm(fx, vm, "{'current_operations': {'%s': 'power_state_reset'}}",
+             "00000000-0000-4000-8000-000000000001");
+    assert_int_equal(replaced.n_replies, 1);
+    expect_error(replaced.response, ERR_TASK_CANCELLED, 1, "start", vm, NULL);
+
+    json_object_put(capture.response);
+    json_object_put(started.response);
+    json_object_put(replaced.response);
+}
+
 /* event.from with token "" returns no events and the current token; with
  * that token and timeout 0 nothing; after a write, that write. */
 static void
@@ -1127,6 +1227,7 @@ main(void)
         TEST(test_network_destroy_with_pif),
         TEST(test_user_secret_fields),
         TEST(test_async_task),
+        TEST(test_vm_outcome_from_another_host),
         TEST(test_event_from_tokens),
         TEST(test_event_from_wakes_on_write),
         TEST(test_event_from_timeout),
