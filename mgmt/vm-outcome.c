@@ -35,6 +35,7 @@
 #include "lib/log.h"
 #include "lib/record.h"
 #include "mgmt/store.h"
+#include "vm/vm.h"
 
 #define LOG_MODULE "task"
 
@@ -123,7 +124,10 @@ vm_changed(void *api_, const struct store_change *changes, size_t n,
             continue;
         }
         json_object_object_foreach (old_ops, task, op) {
-            if (!json_object_object_get_ex(new_ops, task, NULL)
+            enum vm_operation vm_op;
+            /* A clone or copy is a storage job of this host's. */
+            if (vm_operation_parse(json_object_get_string(op), &vm_op)
+                && !json_object_object_get_ex(new_ops, task, NULL)
                 && store_task_pending(api->store, task)) {
                 add_due(api, task, c->uuid, json_object_get_string(op));
                 wake = true;
