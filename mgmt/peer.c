@@ -157,8 +157,11 @@ request_done(struct evhttp_request *req, void *call_)
     json_object_put(response);
 }
 
-/* Tells the caller and frees 'call' (from the loop: the connection is
- * freed once the request is done with it). */
+/* Tells the caller and frees 'call' with its connection.  libevent has
+ * taken the request off the connection before its callback, which may
+ * therefore free the connection; and it would never free one whose request
+ * failed without an answer (refused, unreachable, timed out), even marked
+ * to be freed on completion. */
 static void
 finish(struct peer_call *call, struct json_object *response,
        const char *failure)
@@ -166,7 +169,7 @@ finish(struct peer_call *call, struct json_object *response,
     if (call->cb) {
         call->cb(call->aux, response, failure, call->fingerprint);
     }
-    evhttp_connection_free_on_completion(call->connection);
+    evhttp_connection_free(call->connection);
     SSL_CTX_free(call->ssl_ctx);
     free(call);
 }
