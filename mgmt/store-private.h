@@ -80,6 +80,8 @@ struct store {
     char log_hash[STORE_HASH_LENGTH + 1]; /* Chain hash of the last log
                                            * entry. */
     uint64_t last_local_seq;              /* Last entry this host wrote. */
+    uint64_t begin_local_seq;             /* That, when the open
+                                           * transaction began. */
 
     /* Held feed: batches committed while held, delivered on release. */
     int held;

@@ -346,6 +346,7 @@ store_begin(struct store *store)
             return error;
         }
         store->failed = false;
+        store->begin_local_seq = store->last_local_seq;
     }
     return 0;
 }
@@ -402,8 +403,10 @@ void
 store_abort(struct store *store)
 {
     store_exec(store, "ROLLBACK");
-    /* What the transaction logged is gone: so is its log head. */
+    /* What the transaction logged is gone: so is its log head, and the
+     * entry this host last wrote is the one before it. */
     load_log_head(store);
+    store->last_local_seq = store->begin_local_seq;
 }
 
 void

@@ -30,6 +30,8 @@ struct pool {
     int observations;                  /* Observation lists sent. */
     struct json_object *deferred;      /* Transactions held back to make
                                        * them concurrent, or NULL. */
+    int refuse;                        /* Refuse every write with this
+                                        * errno (a minority), or 0. */
 };
 
 struct member {
@@ -66,6 +68,9 @@ replicate_commit(void *member_, struct json_object *transaction)
     struct member *m = member_;
     struct json_object *copy = NULL;
 
+    if (m->pool->refuse) {
+        return m->pool->refuse;
+    }
     json_object_deep_copy(transaction, &copy, NULL);
     if (m->pool->deferred) {
         /* Written now, ordered later: store what its writer saw. */
@@ -406,6 +411,36 @@ test_held_feed(void **state)
     assert_int_equal(m->feed_calls, calls + 2);
 }
 
+/* A write the pool refuses (a minority) leaves nothing behind: not the
+ * object, not a log entry, and not the writer's "last entry I wrote", which
+ * the API waits on for a majority. */
+static void
+test_refused_write_leaves_nothing(void **state)
+{
+    struct pool *pool = *state;
+    struct member *m = pool->members[0];
+    char uuid[UUID_LENGTH + 1];
+
+    assert_int_equal(insert(m, "network", "{\"name_label\": \"a\"}", uuid),
+                     0);
+    uint64_t seq = store_last_seq(m->store);
+    uint64_t local = store_last_local_seq(m->store);
+    assert_true(local > 0);
+
+    pool->refuse = EROFS;
+    assert_int_equal(insert(m, "network", "{\"name_label\": \"b\"}", uuid),
+                     EROFS);
+    assert_false(store_exists(m->store, "network", uuid));
+    assert_int_equal(store_last_seq(m->store), seq);
+    assert_int_equal(store_last_local_seq(m->store), local);
+
+    pool->refuse = 0;
+    assert_int_equal(insert(m, "network", "{\"name_label\": \"c\"}", uuid),
+                     0);
+    assert_true(store_last_local_seq(m->store) > local);
+    assert_identical(pool);
+}
+
 int
 main(void)
 {
@@ -415,6 +450,7 @@ main(void)
         TEST(test_conflict_refused_everywhere),
         TEST(test_observations_and_local),
         TEST(test_held_feed),
+        TEST(test_refused_write_leaves_nothing),
     };
 #undef TEST
     return cmocka_run_group_tests_name("store-pool", tests, NULL, NULL);
