@@ -158,9 +158,10 @@ format:
 	clang-format -i $(shell git ls-files '*.c' '*.h')
 
 HOSTS ?= 1
+POOL ?= 0
 sandbox: deps
 	$(MAKE) all
-	DATAPATH=$(DATAPATH) scripts/sandbox.sh up $(HOSTS)
+	DATAPATH=$(DATAPATH) POOL=$(POOL) scripts/sandbox.sh up $(HOSTS)
 
 sandbox-stop:
 	scripts/sandbox.sh down
@@ -173,7 +174,7 @@ help:
 	@echo "make deps         install Debian packages, build libopenvswitch"
 	@echo "make check        unit + integration tests (ASan/UBSan build)"
 	@echo "make bench        benchmarks in perf/"
-	@echo "make sandbox [HOSTS=n] [DATAPATH=dpdk]  start a private sandbox"
+	@echo "make sandbox [HOSTS=n] [POOL=1] [DATAPATH=dpdk]  start a private sandbox"
 	@echo "make sandbox-stop remove everything the sandbox made"
 	@echo "make valgrind     netpoold under valgrind memcheck"
 	@echo "make format-check clang-format in check mode"

@@ -24,6 +24,10 @@
 # Use sandbox/run HOST CMD... to run a command inside a host.  See
 # scripts/topology.sh for the layout.
 #
+# POOL=1 (`make sandbox HOSTS=3 POOL=1`) makes one pool of the hosts: h2..hN
+# join h1's pool with pool-join (h1 master), and the one template
+# tiny-linux, made on h1 before, belongs to the pool.
+#
 # DATAPATH=dpdk (`make sandbox DATAPATH=dpdk`) puts the hosts on OVS-DPDK:
 # each host runs the DPDK build of ovs-vswitchd, and once it is up the
 # sandbox sets its datapath through the CLI (host-param-set
@@ -44,6 +48,7 @@ PREFIX=${SANDBOX_PREFIX:-np-}
 STATE=${SANDBOX_STATE:-$top/sandbox/state}
 NETPOOL_BIN=${SANDBOX_BIN:-$top/build/bin}
 DATAPATH=${DATAPATH:-netdev}
+POOL=${POOL:-0}
 SANDBOX_DPDK_PAGES=${SANDBOX_DPDK_PAGES:-600}
 SANDBOX_DPDK_SOCKET_MEM=256 # MiB; OVS-DPDK takes about 1 GB in all.
 GUEST_DIR=${NETPOOL_GUEST_DIR:-$top/build/guest}
@@ -91,6 +96,13 @@ cmd_up() {
         echo "sandbox: $NETPOOL_BIN/netpoold or netpool missing: run 'make'" >&2
         exit 1
     fi
+    case "$POOL" in
+        0 | 1) ;;
+        *)
+            echo "sandbox: POOL must be 0 or 1 (got '$POOL')" >&2
+            exit 2
+            ;;
+    esac
     case "$DATAPATH" in
         netdev) ;;
         dpdk) check_dpdk "$hosts" ;;
@@ -107,6 +119,9 @@ cmd_up() {
     fi
 
     echo "sandbox up: switch namespace ${PREFIX}switch (sw0, gateway 198.18.0.1/24), $hosts host(s), datapath $DATAPATH"
+    if [ "$POOL" = 1 ]; then
+        echo "one pool of $hosts host(s), h1 master (sandbox/run h1 netpool pool-status)"
+    fi
     echo "state in $STATE"
     echo
     for ((n = 1; n <= hosts; n++)); do
@@ -136,7 +151,45 @@ up_all() {
             host_dpdk "$n" || return 1
         fi
     done
-    templates "$1"
+    if [ "$POOL" = 1 ]; then
+        templates 1 && form_pool "$1"
+    else
+        templates "$1"
+    fi
+}
+
+# Makes hosts h2..h$1 join h1's pool, one after the other, and waits until
+# h1 sees a quorate, synced pool of $1.
+form_pool() {
+    local hosts=$1 n pw status
+    pw=$(cat "$STATE/h1/netpoold/root-password") || return 1
+    for ((n = 2; n <= hosts; n++)); do
+        echo "sandbox: h$n joins h1's pool"
+        (
+            eval "$(topo_host_env "$n")"
+            ip netns exec "$(topo_ns "$n")" netpool pool-join \
+                master-address="$(topo_mgmt_ip 1)" master-username=root \
+                master-password="$pw"
+        ) || {
+            echo "sandbox: h$n could not join h1's pool" >&2
+            return 1
+        }
+    done
+    for _ in $(seq 300); do
+        status=$(
+            eval "$(topo_host_env 1)"
+            ip netns exec "$(topo_ns 1)" netpool pool-status --json
+        ) || true
+        if echo "$status" | python3 -c 'import json, sys
+s = json.load(sys.stdin)
+sys.exit(0 if s["quorate"] and s["synced"] and s["master"]
+         and s["members"] == int(sys.argv[1]) else 1)' "$hosts" 2> /dev/null; then
+            return 0
+        fi
+        sleep 0.2
+    done
+    echo "sandbox: the pool of $hosts did not form" >&2
+    return 1
 }
 
 # Builds (or finds cached) the test guest and makes the template

@@ -1,0 +1,122 @@
+#!/usr/bin/env python3
+"""Timing probes of bench-pool.sh, over netpoold's local unix socket.
+
+    pool-probe.py writes SOCKET N PREFIX
+        N network.create calls in a row through SOCKET (one connection
+        each, as a client makes them); prints "p50_ms p99_ms max_ms".
+    pool-probe.py propagate SOCKET NAME DB...
+        network.create NAME through SOCKET, then waits until each OVS
+        database DB (a unix socket path) has its bridge; prints the
+        milliseconds from the call to the last bridge.
+    pool-probe.py write-until-ok SOCKET... --deadline S
+        tries network.create through each SOCKET in turn until one is
+        answered with success; prints the milliseconds it took.
+
+Every figure is measured here; nothing is compared with a threshold.
+"""
+import json
+import socket
+import subprocess
+import sys
+import time
+
+
+def rpc(path, method, params, timeout=15):
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method,
+                       "params": params}).encode()
+    request = (b"POST /jsonrpc HTTP/1.0\r\nContent-Type: application/json"
+               b"\r\nContent-Length: " + str(len(body)).encode()
+               + b"\r\n\r\n" + body)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(timeout)
+        s.connect(path)
+        s.sendall(request)
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    _, _, payload = data.partition(b"\r\n\r\n")
+    answer = json.loads(payload)
+    if answer.get("error"):
+        raise RuntimeError(answer["error"])
+    return answer["result"]
+
+
+def create(path, name):
+    return rpc(path, "network.create", ["", {"name_label": name}])
+
+
+def percentile(values, p):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+
+
+def cmd_writes(path, n, prefix):
+    times = []
+    for i in range(int(n)):
+        start = time.monotonic()
+        create(path, "%s-%d" % (prefix, i))
+        times.append((time.monotonic() - start) * 1000)
+    print("%.2f %.2f %.2f" % (percentile(times, 50), percentile(times, 99),
+                              max(times)))
+
+
+def has_bridge(db, bridge):
+    return subprocess.run(
+        ["ovs-vsctl", "--db=unix:" + db, "--timeout=5", "br-exists", bridge],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
+
+
+def cmd_propagate(path, name, *dbs):
+    start = time.monotonic()
+    ref = create(path, name)
+    record = rpc(path, "network.get_record", ["", ref])
+    bridge = record["bridge"]
+    waiting = list(dbs)
+    deadline = start + 60
+    while waiting and time.monotonic() < deadline:
+        waiting = [db for db in waiting if not has_bridge(db, bridge)]
+        if waiting:
+            time.sleep(0.002)
+    if waiting:
+        print("timeout")
+        return
+    print("%.1f" % ((time.monotonic() - start) * 1000))
+
+
+def cmd_write_until_ok(*args):
+    paths = [a for a in args if not a.startswith("--")]
+    deadline = time.monotonic() + 60
+    if "--deadline" in args:
+        paths = list(args[:args.index("--deadline")])
+        deadline = time.monotonic() + float(args[args.index("--deadline") + 1])
+    start = time.monotonic()
+    i = 0
+    while time.monotonic() < deadline:
+        path = paths[i % len(paths)]
+        i += 1
+        try:
+            create(path, "after-loss-%d-%d" % (int(start), i), timeout=12)
+            print("%.0f" % ((time.monotonic() - start) * 1000))
+            return
+        except (OSError, RuntimeError, ValueError):
+            time.sleep(0.02)
+    print("timeout")
+
+
+def main():
+    cmd = sys.argv[1]
+    if cmd == "writes":
+        cmd_writes(*sys.argv[2:5])
+    elif cmd == "propagate":
+        cmd_propagate(*sys.argv[2:])
+    elif cmd == "write-until-ok":
+        cmd_write_until_ok(*sys.argv[2:])
+    else:
+        sys.exit("usage: see the docstring")
+
+
+if __name__ == "__main__":
+    main()
