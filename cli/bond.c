@@ -3,6 +3,8 @@
  * generic). */
 #include "cli/cli.h"
 
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <json-c/json.h>
@@ -10,8 +12,25 @@
 #include "lib/error.h"
 #include "lib/xalloc.h"
 
+static struct np_error *bond_create(struct cli_ctx *, bool pool);
+
 struct np_error *
 cli_cmd_bond_create(struct cli_ctx *ctx)
+{
+    return bond_create(ctx, false);
+}
+
+/* pool-bond-create network-uuid= pif-uuids= [mode=] [properties:…]: the
+ * bond on every host of the pool, on its PIFs of the same devices as
+ * pif-uuids (of one host); prints the bonds, comma-separated. */
+struct np_error *
+cli_cmd_pool_bond_create(struct cli_ctx *ctx)
+{
+    return bond_create(ctx, true);
+}
+
+static struct np_error *
+bond_create(struct cli_ctx *ctx, bool pool)
 {
     const struct cli_args *args = ctx->args;
     struct json_object *members = json_object_new_array();
@@ -47,11 +66,25 @@ cli_cmd_bond_create(struct cli_ctx *ctx)
         }
     }
 
-    error = cli_callv(
-        ctx->session, &ref, "bond.create", json_object_new_string(network),
-        members, json_object_new_string(mac ? mac : ""),
-        json_object_new_string(mode ? mode : "balance-slb"), properties, NULL);
-    if (!error) {
+    if (pool) {
+        error = cli_callv(ctx->session, &ref, "pool.create_bond",
+                          json_object_new_string(network), members,
+                          json_object_new_string(mode ? mode : "balance-slb"),
+                          properties, NULL);
+    } else {
+        error = cli_callv(ctx->session, &ref, "bond.create",
+                          json_object_new_string(network), members,
+                          json_object_new_string(mac ? mac : ""),
+                          json_object_new_string(mode ? mode : "balance-slb"),
+                          properties, NULL);
+    }
+    if (!error && pool && !args->json) {
+        for (size_t i = 0; i < json_object_array_length(ref); i++) {
+            fprintf(ctx->out, "%s%s", i ? "," : "",
+                    json_object_get_string(json_object_array_get_idx(ref, i)));
+        }
+        fprintf(ctx->out, "\n");
+    } else if (!error) {
         if (args->json) {
             cli_print_json(ctx->out, ref);
         } else {

@@ -537,6 +537,9 @@ cli_command_fn cli_cmd_pool_eject;
 cli_command_fn cli_cmd_pool_designate_new_master;
 cli_command_fn cli_cmd_pool_emergency_transition_to_master;
 cli_command_fn cli_cmd_pool_recover_slaves;
+cli_command_fn cli_cmd_pool_emergency_reset_master;
+cli_command_fn cli_cmd_pool_homogeneity_report;
+cli_command_fn cli_cmd_pool_bond_create;
 cli_command_fn cli_cmd_pool_status;
 cli_command_fn cli_cmd_pool_vlan_create;
 

@@ -310,7 +310,8 @@ static const struct cli_command vm_create_cmd = {
     "name-label",
     "name-description VCPUs-max memory-static-min memory-static-max "
     "memory-dynamic-min memory-dynamic-max PV-kernel PV-ramdisk PV-args "
-    "is-a-template ha-restart-priority order start-delay other-config:",
+    "is-a-template ha-restart-priority order start-delay affinity "
+    "other-config:",
     "Create a VM record (no domain yet) with any of its writable fields "
     "(memory settings in bytes, checked in order); print its UUID.",
     cli_cmd_vm_create,
@@ -563,6 +564,40 @@ static const struct cli_command pool_recover_slaves_cmd = {
     0,
     NULL,
 };
+static const struct cli_command pool_emergency_reset_master_cmd = {
+    "pool-emergency-reset-master",
+    "master-address",
+    "",
+    "On a member left out while the pool changed: fetch the pool's "
+    "membership from the member at master-address (mutual TLS with the "
+    "pool's certificates), then enter the pool afresh and take its state.",
+    cli_cmd_pool_emergency_reset_master,
+    0,
+    NULL,
+};
+static const struct cli_command pool_bond_create_cmd = {
+    "pool-bond-create",
+    "network-uuid pif-uuids",
+    "mode properties:",
+    "Bond, on every host of the pool, its PIFs of the same devices as "
+    "pif-uuids (PIFs of one host) onto the network, as bond-create does on "
+    "one host; refused whole if any host's bond cannot be made.  Print the "
+    "bonds' UUIDs.",
+    cli_cmd_pool_bond_create,
+    0,
+    NULL,
+};
+static const struct cli_command pool_homogeneity_report_cmd = {
+    "pool-homogeneity-report",
+    "",
+    "",
+    "Name each host whose software version, network backend, datapath, "
+    "MTU on a pool network or NIC on a pool network differs from what "
+    "most of the pool's hosts have, with both values.",
+    cli_cmd_pool_homogeneity_report,
+    0,
+    NULL,
+};
 static const struct cli_command pool_status_cmd = {
     "pool-status",
     "",
@@ -644,6 +679,9 @@ static const struct cli_command *const commands[] = {
     &pool_designate_new_master_cmd,
     &pool_emergency_transition_to_master_cmd,
     &pool_recover_slaves_cmd,
+    &pool_emergency_reset_master_cmd,
+    &pool_homogeneity_report_cmd,
+    &pool_bond_create_cmd,
     &pool_status_cmd,
     &pool_vlan_create_cmd,
     &event_wait_cmd,

@@ -70,6 +70,47 @@ cli_cmd_pool_emergency_transition_to_master(struct cli_ctx *ctx)
                      NULL);
 }
 
+/* pool-emergency-reset-master master-address=: on the host the CLI talks
+ * to. */
+struct np_error *
+cli_cmd_pool_emergency_reset_master(struct cli_ctx *ctx)
+{
+    struct np_error *error = NULL;
+    const char *address = cli_require(ctx, "master-address", &error);
+
+    return address ? cli_callv(ctx->session, NULL,
+                               "pool.emergency_reset_master",
+                               json_object_new_string(address), NULL)
+                    : error;
+}
+
+/* pool-homogeneity-report: one line per host whose setting differs from
+ * what most of the pool's hosts have. */
+struct np_error *
+cli_cmd_pool_homogeneity_report(struct cli_ctx *ctx)
+{
+    struct json_object *findings = NULL;
+    struct np_error *error =
+        cli_callv(ctx->session, &findings, "pool.get_homogeneity", NULL);
+
+    if (error) {
+        return error;
+    }
+    size_t n = json_object_array_length(findings);
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *f = json_object_array_get_idx(findings, i);
+#define F(NAME) json_object_get_string(json_object_object_get(f, NAME))
+        fprintf(ctx->out, "%s: host %s has %s, the pool %s\n", F("what"),
+                F("host"), F("value"), F("pool_value"));
+#undef F
+    }
+    if (!n) {
+        fprintf(ctx->out, "the pool's hosts agree\n");
+    }
+    json_object_put(findings);
+    return NULL;
+}
+
 /* pool-recover-slaves: prints the hosts in the pool's configuration. */
 struct np_error *
 cli_cmd_pool_recover_slaves(struct cli_ctx *ctx)

@@ -103,6 +103,17 @@ uint64_t ha_committed_seq(const uint64_t *acked, size_t n, size_t quorum);
  * the member that writes a quorate configuration's epoch.  Pure. */
 size_t ha_lowest_node(const uint32_t *nodes, size_t n);
 
+/* Homogeneity (homogeneity.c). */
+
+/* Returns what differs across the pool's hosts ('hosts': UUID → host
+ * record; 'pifs': UUID → PIF record): a new array of {"what", "host",
+ * "value", "pool_value"}, one per host whose software version, network
+ * backend, datapath, MTU on a pool network, or NIC on a pool network
+ * ("yes"/"no") is not what most hosts have (a tie goes to the value of the
+ * lowest host UUID).  Empty when all agree.  Pure. */
+struct json_object *ha_homogeneity(struct json_object *hosts,
+                                   struct json_object *pifs);
+
 /* The pool agent (pool.c). */
 
 struct ha_pool;

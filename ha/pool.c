@@ -107,6 +107,8 @@ struct ha_pool {
     struct member *members;
     size_t n_members;
     char *view;                    /* Its identity: "node:pid ...". */
+    uint64_t views;                /* Configurations seen so far. */
+    uint64_t master_seq;           /* Log entry that named the master. */
     bool quorate;                  /* votequorum says so. */
     unsigned int expected, quorum; /* Its votes. */
 
@@ -175,6 +177,7 @@ static void finish_waiters(struct ha_pool *, int error);
 static void on_waiter_timer(evutil_socket_t, short, void *waiter_);
 static bool lease_held(const struct ha_pool *);
 static bool named_master(struct ha_pool *);
+static bool handed_over(const struct ha_pool *);
 static void write_role(struct ha_pool *);
 static int replicate_commit(void *pool_, struct json_object *transaction);
 static void replicate_observe(void *pool_, struct json_object *list);
@@ -266,7 +269,7 @@ ha_pool_status(const struct ha_pool *p, struct ha_status *s)
     s->committed = s->in_pool ? p->committed : s->applied;
     s->epoch = store_log_epoch(p->store, s->applied);
     s->master = named_master((struct ha_pool *) p) && s->quorate && s->synced
-                && (!s->in_pool || lease_held(p));
+                && (!s->in_pool || (lease_held(p) && handed_over(p)));
 }
 
 bool
@@ -525,6 +528,16 @@ hosts_changed(void *p_, const struct store_change *changes, size_t n,
     struct ha_pool *p = p_;
 
     for (size_t i = 0; i < n; i++) {
+        if (!strcmp(changes[i].class->name, "pool") && changes[i].seq) {
+            for (size_t j = 0; j < json_object_array_length(changes[i].fields);
+                 j++) {
+                if (!strcmp(json_object_get_string(json_object_array_get_idx(
+                                changes[i].fields, j)),
+                            "master")) {
+                    p->master_seq = changes[i].seq;
+                }
+            }
+        }
         if (changes[i].op == STORE_OP_DEL
             && !strcmp(changes[i].class->name, "host")
             && !strcmp(changes[i].uuid, p->host) && p->membership
@@ -883,6 +896,7 @@ handle_confchg(struct ha_pool *p, struct json_object *list)
     p->n_members = n;
     p->view = view;
     log_info("pool configuration: %s", view);
+    p->views++;
 
     /* A new configuration syncs from scratch. */
     p->sync = SYNC_STATES;
@@ -1404,6 +1418,21 @@ lease_held(const struct ha_pool *p)
     return fresh >= p->quorum && p->quorum > 0;
 }
 
+/* Returns true if every other member of the configuration has applied
+ * the log entry that named the master: a master named by a handover acts
+ * only once the one before has heard it is not master any more. */
+static bool
+handed_over(const struct ha_pool *p)
+{
+    for (size_t i = 0; i < p->n_members; i++) {
+        if (strcmp(p->members[i].host, p->host)
+            && p->members[i].acked < p->master_seq) {
+            return false;
+        }
+    }
+    return true;
+}
+
 /* Returns true if the store names this host master. */
 static bool
 named_master(struct ha_pool *p)
@@ -1523,6 +1552,9 @@ replicate_commit(void *p_, struct json_object *transaction)
     json_object_object_add(msg, "t", json_object_new_string("txn"));
     json_object_object_add(msg, "id", json_object_new_string(id));
     json_object_object_add(msg, "origin", json_object_new_string(p->host));
+    uint64_t views = p->views;
+    log_debug("transaction %s: sent (base %" PRId64 ")", id,
+              json_object_get_int64(json_object_object_get(msg, "base")));
     int error = send_msg(p, msg);
     json_object_put(msg);
     if (error) {
@@ -1533,17 +1565,23 @@ replicate_commit(void *p_, struct json_object *transaction)
      * this commit returns, as a standalone commit's would. */
     store_hold_feed(p->store);
     struct json_object *result;
-    while (!json_object_object_get_ex(p->results, id, &result)) {
+    /* A message is delivered in the configuration it was sent in or
+     * never: once the configuration changed without it, it is lost. */
+    while (!json_object_object_get_ex(p->results, id, &result)
+           && p->views == views) {
         if (!pump_wait(p, deadline)) {
             break;
         }
     }
     error = json_object_object_get_ex(p->results, id, &result)
                 ? json_object_get_int(result)
-            : p->cpg_up ? ETIMEDOUT
-                        : EROFS;
+            : !p->cpg_up || !p->quorate ? EROFS
+                                        : ETIMEDOUT;
     json_object_object_del(p->results, id);
     store_release_feed(p->store);
+    if (error) {
+        log_debug("transaction %s: %s", id, strerror(error));
+    }
     return error;
 }
 

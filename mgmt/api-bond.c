@@ -31,6 +31,12 @@
 static api_method bond_create, bond_destroy, bond_set_mode;
 static api_method bond_set_property, bond_set_properties;
 static api_method bond_add_to_properties, bond_remove_from_properties;
+static api_method pool_create_bond;
+static struct np_error *create_bond(struct api_call *, const char *network,
+                                    struct json_object *members,
+                                    const char *mac, enum bond_mode,
+                                    struct json_object *properties,
+                                    char bond[UUID_LENGTH + 1]);
 
 /* The PIF fields that make an IP configuration; they move with the
  * management role. */
@@ -80,6 +86,7 @@ api_bond_method(const char *name)
         {"bond.set_properties", bond_set_properties},
         {"bond.add_to_properties", bond_add_to_properties},
         {"bond.remove_from_properties", bond_remove_from_properties},
+        {"pool.create_bond", pool_create_bond},
     };
 
     for (size_t i = 0; i < sizeof methods / sizeof *methods; i++) {
@@ -95,9 +102,8 @@ api_bond_method(const char *name)
 static struct np_error *
 bond_create(struct api_call *call, struct json_object **result, bool *deferred)
 {
-    struct store *store = call->api->store;
     size_t n_args = json_object_array_length(call->args);
-    struct json_object *members, *properties = NULL, *normalized = NULL;
+    struct json_object *members, *properties = NULL;
     const char *network, *mac = "", *mode_name = "balance-slb";
     struct np_error *error;
     enum bond_mode mode;
@@ -132,6 +138,25 @@ bond_create(struct api_call *call, struct json_object **result, bool *deferred)
     if (*mac && !mac_is_valid(mac)) {
         return np_error_new(ERR_INVALID_VALUE, "MAC", mac, NULL);
     }
+    char bond[UUID_LENGTH + 1];
+    error = create_bond(call, network, members, mac, mode, properties, bond);
+    if (!error) {
+        *result = json_object_new_string(bond);
+    }
+    return error;
+}
+
+/* Makes the bond of 'members' (PIFs of one host) on 'network' as
+ * bond.create does, in one store transaction (nested in the caller's if
+ * it has one open), and stores its UUID in 'bond'. */
+static struct np_error *
+create_bond(struct api_call *call, const char *network,
+            struct json_object *members, const char *mac, enum bond_mode mode,
+            struct json_object *properties, char bond[UUID_LENGTH + 1])
+{
+    struct store *store = call->api->store;
+    struct json_object *normalized = NULL;
+    struct np_error *error;
     struct json_object *net = store_get(store, "network", network);
     if (!net) {
         return np_error_new(ERR_HANDLE_INVALID, "network", network, NULL);
@@ -143,7 +168,7 @@ bond_create(struct api_call *call, struct json_object **result, bool *deferred)
         pifs, json_object_get_string(json_object_array_get_idx(members, 0)));
     const char *host = first ? field(first, "host") : call->api->host_uuid;
     char device[16];
-    char bond[UUID_LENGTH + 1], master[UUID_LENGTH + 1];
+    char master[UUID_LENGTH + 1];
     int retval = 0;
 
     error = bond_check_members(pifs, networks, members, mode, host, NULL);
@@ -247,8 +272,6 @@ bond_create(struct api_call *call, struct json_object **result, bool *deferred)
     }
     if (retval) {
         error = api_store_error(retval, "bond", bond);
-    } else {
-        *result = json_object_new_string(bond);
     }
 
 out:
@@ -256,6 +279,114 @@ out:
     json_object_put(pifs);
     json_object_put(networks);
     json_object_put(net);
+    return error;
+}
+
+/* pool.create_bond(network, members, mode, properties): the bond
+ * bond.create would make of 'members' (PIFs of one host), made on every
+ * host of the pool that has PIFs of the same devices, each on 'network';
+ * refused whole if any host's cannot be made (the error names that
+ * host's PIF).  Returns the new bonds. */
+static struct np_error *
+pool_create_bond(struct api_call *call, struct json_object **result,
+                 bool *deferred)
+{
+    struct store *store = call->api->store;
+    struct json_object *members, *properties = NULL;
+    const char *network, *mode_name;
+    struct np_error *error;
+    enum bond_mode mode;
+
+    if ((error = api_expect_args(call, 4))
+        || (error = api_arg_string(call, 0, "network", &network))
+        || (error = api_arg_string(call, 2, "mode", &mode_name))
+        || (error = api_arg_object(call, 3, "properties", &properties))) {
+        return error;
+    }
+    members = json_object_array_get_idx(call->args, 1);
+    if (!json_object_is_type(members, json_type_array)
+        || !json_object_array_length(members)) {
+        return np_error_new(ERR_FIELD_TYPE_ERROR, "members", NULL);
+    }
+    if (!bond_mode_parse(mode_name, &mode)) {
+        return np_error_new(ERR_INVALID_VALUE, "mode", mode_name, NULL);
+    }
+
+    /* The devices of the given members, all of one host. */
+    struct json_object *pifs = store_get_all(store, "PIF");
+    struct json_object *devices = json_object_new_array();
+    const char *first_host = NULL;
+    for (size_t i = 0; !error && i < json_object_array_length(members); i++) {
+        const char *uuid =
+            json_object_get_string(json_object_array_get_idx(members, i));
+        struct json_object *pif =
+            uuid ? json_object_object_get(pifs, uuid) : NULL;
+        if (!pif) {
+            error = np_error_new(ERR_HANDLE_INVALID, "PIF", uuid ? uuid : "",
+                                 NULL);
+        } else if (first_host && strcmp(first_host, field(pif, "host"))) {
+            error = np_error_new(ERR_INVALID_VALUE, "members", uuid, NULL);
+        } else {
+            first_host = field(pif, "host");
+            json_object_array_add(devices,
+                                  json_object_new_string(field(pif, "device")));
+        }
+    }
+
+    /* Each host's untagged PIFs of those devices (bond.create's checks
+     * refuse one already bonded). */
+    struct json_object *hosts = store_get_all(store, "host");
+    struct json_object *bonds = json_object_new_array();
+    int retval = error ? 0 : store_begin(store);
+    if (retval) {
+        error = api_store_error(retval, "bond", "");
+    }
+    json_object_object_foreach (hosts, host, host_record) {
+        (void) host_record;
+        if (error) {
+            break;
+        }
+        struct json_object *host_members = json_object_new_array();
+        for (size_t i = 0; i < json_object_array_length(devices); i++) {
+            const char *device =
+                json_object_get_string(json_object_array_get_idx(devices, i));
+            json_object_object_foreach (pifs, uuid, pif) {
+                if (!strcmp(field(pif, "host"), host)
+                    && !strcmp(field(pif, "device"), device)
+                    && json_object_get_int64(
+                           json_object_object_get(pif, "VLAN"))
+                           < 0) {
+                    json_object_array_add(host_members,
+                                          json_object_new_string(uuid));
+                }
+            }
+        }
+        if (json_object_array_length(host_members)
+            == json_object_array_length(devices)) {
+            char bond[UUID_LENGTH + 1];
+            error = create_bond(call, network, host_members, "", mode,
+                                properties, bond);
+            if (!error) {
+                json_object_array_add(bonds, json_object_new_string(bond));
+            }
+        }
+        json_object_put(host_members);
+    }
+    if (!error) {
+        retval = store_commit(store);
+        if (retval) {
+            error = api_store_error(retval, "bond", "");
+        }
+    } else {
+        store_rollback(store);
+    }
+    if (!error) {
+        *result = json_object_get(bonds);
+    }
+    json_object_put(bonds);
+    json_object_put(hosts);
+    json_object_put(devices);
+    json_object_put(pifs);
     return error;
 }
 

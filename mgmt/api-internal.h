@@ -35,6 +35,8 @@ struct api {
     struct json_object *vm_due;         /* Task → its VM operation that
                                          * ended elsewhere. */
     struct event *vm_due_wake;          /* Finishes those tasks. */
+    char *state_dir;                    /* Where this host's pool
+                                         * certificate and key go. */
 };
 
 /* One call, from parse to reply. */
@@ -44,6 +46,8 @@ struct api_call {
     char *method;                  /* Method without any "Async." prefix. */
     struct json_object *args;      /* Parameters after the session. */
     char session[UUID_LENGTH + 1]; /* Session ref; "" for local root. */
+    char peer[UUID_LENGTH + 1];    /* Pool member calling over mutual
+                                    * TLS, or "". */
     char user[UUID_LENGTH + 1];    /* Caller's user object. */
     char role[24];                 /* Caller's role. */
     api_reply_cb *reply;           /* Delivers the response. */
@@ -120,6 +124,13 @@ api_method *api_pif_method(const char *name);
 api_method *api_vif_method(const char *name);
 api_method *api_bond_method(const char *name);
 api_method *api_vlan_method(const char *name);
+
+/* Gives host 'to_host' a copy of every VLAN of host 'from_host', on its
+ * PIF with the same device and joining the same network, as a pool
+ * joiner inherits the master's VLANs; inside the caller's transaction.
+ * Returns NULL or the first VLAN's typed error (the caller rolls back). */
+struct np_error *api_vlan_mirror(struct store *store, const char *from_host,
+                                 const char *to_host);
 api_method *api_pif_ip_method(const char *name);
 api_method *api_management_method(const char *name);
 api_method *api_storage_method(const char *name);

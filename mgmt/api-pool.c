@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <event2/event.h>
 #include <json-c/json.h>
 #include <openssl/rand.h>
@@ -31,7 +32,9 @@
 #define TRANSITION_TIMEOUT_MS 15000
 
 static api_method pool_join, pool_admit, pool_eject, pool_designate,
-    pool_emergency_transition, pool_recover_slaves, pool_get_status;
+    pool_emergency_transition, pool_recover_slaves, pool_get_status,
+    pool_request_membership, pool_emergency_reset_master,
+    pool_get_homogeneity;
 
 /* A pool.join in progress on the joining host. */
 struct join {
@@ -59,10 +62,15 @@ static void join_admitted(void *join_, struct json_object *response,
 static void join_poll(evutil_socket_t, short, void *join_);
 static void join_finish(struct join *, struct np_error *);
 static void join_abandoned(void *join_, struct api_call *);
+static int save_pool_certificate(struct api *,
+                                  struct json_object *membership);
 static struct np_error *remote_error(struct json_object *response,
                                      const char *failure, const char *address,
                                      struct json_object **result);
 static struct json_object *the_pool(struct store *, const char **uuid);
+static struct json_object *membership_base(struct store *,
+                                           const char *pool_uuid,
+                                           struct json_object *pool);
 static struct json_object *hosts_in_configuration(struct api *);
 static long long now_ms(void);
 
@@ -80,6 +88,9 @@ api_pool_method(const char *name)
         {"pool.emergency_transition_to_master", pool_emergency_transition},
         {"pool.recover_slaves", pool_recover_slaves},
         {"pool.get_status", pool_get_status},
+        {"pool.request_membership", pool_request_membership},
+        {"pool.emergency_reset_master", pool_emergency_reset_master},
+        {"pool.get_homogeneity", pool_get_homogeneity},
     };
     for (size_t i = 0; i < sizeof methods / sizeof *methods; i++) {
         if (!strcmp(name, methods[i].name)) {
@@ -161,7 +172,7 @@ pool_join(struct api_call *call, struct json_object **result, bool *deferred)
     struct json_object *request =
         jsonrpc_make_request("session.login_with_password", params, 1);
     join->peer = peer_call_start(api->base, join->address, join->port, NULL,
-                                 request, join_logged_in, join);
+                                 NULL, NULL, request, join_logged_in, join);
     json_object_put(request);
     if (!join->peer) {
         error = np_error_new(ERR_POOL_JOINING_HOST_CONNECTION_FAILED,
@@ -431,6 +442,183 @@ pool_get_status(struct api_call *call, struct json_object **result,
     return NULL;
 }
 
+/* pool.get_homogeneity(): what differs across the pool's hosts (see
+ * ha_homogeneity()): an array of {what, host, value, pool_value}. */
+static struct np_error *
+pool_get_homogeneity(struct api_call *call, struct json_object **result,
+                     bool *deferred)
+{
+    struct np_error *error;
+
+    if ((error = api_expect_args(call, 0))) {
+        return error;
+    }
+    struct json_object *hosts = store_get_all(call->api->store, "host");
+    struct json_object *pifs = store_get_all(call->api->store, "PIF");
+    *result = ha_homogeneity(hosts, pifs);
+    json_object_put(hosts);
+    json_object_put(pifs);
+    return NULL;
+}
+
+/* pool.request_membership(): asked by a member over mutual TLS (its
+ * pool certificate names it): the pool's membership as this host knows
+ * it, for that member to enter afresh. */
+static struct np_error *
+pool_request_membership(struct api_call *call, struct json_object **result,
+                        bool *deferred)
+{
+    struct api *api = call->api;
+    struct ha_status s;
+    struct np_error *error;
+
+    if ((error = api_expect_args(call, 0))) {
+        return error;
+    }
+    if (!*call->peer) {
+        return np_error_new(ERR_PERMISSION_DENIED, "pool.request_membership",
+                            "a pool member's certificate", NULL);
+    }
+    ha_pool_status(api->pool, &s);
+    if (!s.in_pool) {
+        return np_error_new(ERR_POOL_HOST_IS_STANDALONE, api->host_uuid, NULL);
+    }
+    if (!s.quorate || !s.synced) {
+        char members[24], needed[24];
+        snprintf(members, sizeof members, "%zu", s.members);
+        snprintf(needed, sizeof needed, "%zu", s.quorum);
+        return np_error_new(ERR_POOL_NOT_QUORATE, api->host_uuid, members,
+                            needed, NULL);
+    }
+    const char *pool_uuid;
+    struct json_object *pool = the_pool(api->store, &pool_uuid);
+    struct json_object *host = store_get(api->store, "host", call->peer);
+    if (!pool || !host) {
+        json_object_put(pool);
+        json_object_put(host);
+        return np_error_new(ERR_HANDLE_INVALID, "host", call->peer, NULL);
+    }
+    struct json_object *m = membership_base(api->store, pool_uuid, pool);
+    json_object_object_add(
+        m, "node",
+        json_object_new_int64(record_int(host, "cluster_node_id", 0)));
+    json_object_object_add(m, "fresh", json_object_new_boolean(true));
+    json_object_put(host);
+    json_object_put(pool);
+    *result = m;
+    return NULL;
+}
+
+static void reset_answered(void *join_, struct json_object *response,
+                           const char *failure, const char *fingerprint);
+
+/* pool.emergency_reset_master(master_address): on a member whose view of
+ * the pool went wrong (it was left out while the pool changed), asks the
+ * member at 'master_address' for the pool's membership over mutual TLS
+ * (this host presents its pool certificate; that member must present the
+ * certificate the pool recorded for it), then enters the pool afresh: its
+ * corosync restarts with that membership and its store is replaced by
+ * the pool's.  Answers once it has synced. */
+static struct np_error *
+pool_emergency_reset_master(struct api_call *call, struct json_object **result,
+                            bool *deferred)
+{
+    struct api *api = call->api;
+    const char *address;
+    struct ha_status s;
+    struct np_error *error;
+
+    if ((error = api_expect_args(call, 1))
+        || (error = api_arg_string(call, 0, "master_address", &address))) {
+        return error;
+    }
+    ha_pool_status(api->pool, &s);
+    if (!s.in_pool) {
+        return np_error_new(ERR_POOL_HOST_IS_STANDALONE, api->host_uuid, NULL);
+    }
+
+    /* The member at that address, as this host's replica knows it. */
+    struct json_object *hosts = store_get_all(api->store, "host");
+    struct json_object *target = NULL;
+    json_object_object_foreach (hosts, uuid, host) {
+        if (strcmp(uuid, api->host_uuid)
+            && (!strcmp(record_string(host, "cluster_address"), address)
+                || !strcmp(record_string(host, "address"), address))) {
+            target = host;
+        }
+    }
+    if (!target || !*record_string(target, "certificate")) {
+        json_object_put(hosts);
+        return np_error_new(ERR_INVALID_VALUE, "master_address", address,
+                            NULL);
+    }
+    char *cert = xasprintf("%s/pool-cert.pem", api->state_dir);
+    char *key = xasprintf("%s/pool-key.pem", api->state_dir);
+    struct json_object *params = json_object_new_array();
+    json_object_array_add(params, json_object_new_string(""));
+    struct json_object *request =
+        jsonrpc_make_request("pool.request_membership", params, 1);
+    struct join *join = xzalloc(sizeof *join);
+    join->call = call;
+    join->address = xstrdup(address);
+    join->port = api->https_port ? api->https_port : 443;
+    join->peer = peer_call_start(api->base, join->address, join->port,
+                                 record_string(target, "certificate"), cert,
+                                 key, request, reset_answered, join);
+    json_object_put(request);
+    json_object_put(hosts);
+    free(cert);
+    free(key);
+    if (!join->peer) {
+        free(join->address);
+        free(join);
+        return np_error_new(ERR_POOL_JOINING_HOST_CONNECTION_FAILED, address,
+                            "cannot connect with this host's pool"
+                            " certificate",
+                            NULL);
+    }
+    log_warn("emergency: asking %s for the pool's membership", address);
+    call->abandoned = join_abandoned;
+    call->owner = join;
+    *deferred = true;
+    *result = NULL;
+    return NULL;
+}
+
+/* The membership came back (or not): enter the pool afresh with it. */
+static void
+reset_answered(void *join_, struct json_object *response, const char *failure,
+               const char *fingerprint)
+{
+    struct join *join = join_;
+    struct json_object *membership = NULL;
+    struct ha_pool *pool = join->call->api->pool;
+
+    join->peer = NULL;
+    struct np_error *error =
+        remote_error(response, failure, join->address, &membership);
+    if (error) {
+        join_finish(join, error);
+        return;
+    }
+    int retval = ha_pool_leave(pool);
+    if (!retval) {
+        retval = ha_pool_enter(pool, membership);
+    }
+    json_object_put(membership);
+    if (retval) {
+        join_finish(join, np_error_newf(ERR_INTERNAL_ERROR, "corosync", "%s",
+                                        strerror(retval)));
+        return;
+    }
+    log_warn("emergency: entered the pool afresh as %s told it", join->address);
+    join->deadline = now_ms() + JOIN_SYNC_TIMEOUT_MS;
+    join->poll =
+        event_new(join->call->api->base, -1, EV_PERSIST, join_poll, join);
+    struct timeval tv = {0, 100 * 1000};
+    event_add(join->poll, &tv);
+}
+
 /* Joining: the joiner's side. */
 
 /* Returns what this host tells the pool it joins: its host record, its
@@ -499,6 +687,13 @@ joiner_facts(struct api *api)
         facts, "address",
         json_object_new_string(*address ? address
                                         : record_string(host, "address")));
+    char *path = xasprintf("%s/host-cert.pem", api->state_dir);
+    char *certificate = cert_read_file(path);
+    json_object_object_add(facts, "certificate",
+                           json_object_new_string(certificate ? certificate
+                                                              : ""));
+    free(certificate);
+    free(path);
     return facts;
 }
 
@@ -570,8 +765,8 @@ join_logged_in(void *join_, struct json_object *response, const char *failure,
     struct json_object *request =
         jsonrpc_make_request("pool.admit", params, 2);
     join->peer =
-        peer_call_start(join->call->api->base, join->address, join->port, NULL,
-                        request, join_admitted, join);
+        peer_call_start(join->call->api->base, join->address, join->port,
+                        NULL, NULL, NULL, request, join_admitted, join);
     json_object_put(request);
     if (!join->peer) {
         join_finish(join, np_error_new(ERR_POOL_JOINING_HOST_CONNECTION_FAILED,
@@ -593,7 +788,10 @@ join_admitted(void *join_, struct json_object *response, const char *failure,
         join_finish(join, error);
         return;
     }
-    int retval = ha_pool_enter(join->call->api->pool, membership);
+    int retval = save_pool_certificate(join->call->api, membership);
+    if (!retval) {
+        retval = ha_pool_enter(join->call->api->pool, membership);
+    }
     json_object_put(membership);
     if (retval) {
         join_finish(join, np_error_newf(ERR_INTERNAL_ERROR, "corosync", "%s",
@@ -651,6 +849,39 @@ join_abandoned(void *join_, struct api_call *call)
     free(join->address);
     free(join->session);
     free(join);
+}
+
+/* Writes this host's pool certificate and key, which 'membership' carries
+ * as "certificate" and "key", into the state folder (pool-cert.pem,
+ * pool-key.pem, mode 0600), and takes them out of 'membership'.  Returns
+ * 0 or a positive errno. */
+static int
+save_pool_certificate(struct api *api, struct json_object *membership)
+{
+    static const char *const names[][2] = {
+        {"certificate", "pool-cert.pem"},
+        {"key", "pool-key.pem"},
+    };
+    int error = 0;
+
+    for (size_t i = 0; i < 2 && !error; i++) {
+        const char *text = record_string(membership, names[i][0]);
+        char *path = xasprintf("%s/%s", api->state_dir, names[i][1]);
+        char *tmp = xasprintf("%s.tmp", path);
+        FILE *file = fopen(tmp, "w");
+        if (!*text || !file || fputs(text, file) == EOF || fflush(file)
+            || fsync(fileno(file)) || fclose(file) || rename(tmp, path)) {
+            error = errno ? errno : EINVAL;
+            log_error("%s: cannot write the pool certificate: %s", path,
+                      strerror(error));
+            file = NULL;
+        }
+        free(tmp);
+        free(path);
+    }
+    json_object_object_del(membership, "certificate");
+    json_object_object_del(membership, "key");
+    return error;
 }
 
 /* Returns NULL and the result of a peer's answer, or the typed error it
@@ -805,15 +1036,60 @@ admit(struct api_call *call, struct json_object *facts,
         }
     }
 
+    /* The pool's CA, made with the pool; it signs each member's client
+     * certificate for host-to-host calls. */
+    char *ca_cert = xstrdup(record_string(pool, "ca_certificate"));
+    char *ca_key = xstrdup(record_string(pool, "ca_key"));
+    if (!*ca_cert || !*ca_key) {
+        free(ca_cert);
+        free(ca_key);
+        char *name = xasprintf("netpool pool %s", pool_uuid);
+        retval = cert_make_ca(name, &ca_cert, &ca_key);
+        free(name);
+        if (retval) {
+            json_object_put(hosts);
+            json_object_put(pool);
+            return np_error_new(ERR_INTERNAL_ERROR, "certificate",
+                                "cannot make the pool's CA", NULL);
+        }
+    }
+    char *joiner_cert = NULL, *joiner_key = NULL;
+    char *own_cert = NULL, *own_key = NULL;
+    retval = cert_issue(ca_cert, ca_key, joiner_uuid, &joiner_cert,
+                        &joiner_key);
+    if (!retval && first) {
+        retval = cert_issue(ca_cert, ca_key, api->host_uuid, &own_cert,
+                            &own_key);
+    }
+    char *path = xasprintf("%s/host-cert.pem", api->state_dir);
+    char *host_cert = cert_read_file(path);
+    free(path);
+
     store_push_actor(store, "system:pool-join");
-    retval = store_begin(store);
+    if (!retval) {
+        retval = store_begin(store);
+    }
     if (!retval) {
         struct json_object *changes = json_object_new_object();
         json_object_object_add(changes, "secret",
                                json_object_new_string(secret));
+        json_object_object_add(changes, "ca_certificate",
+                               json_object_new_string(ca_cert));
+        json_object_object_add(changes, "ca_key",
+                               json_object_new_string(ca_key));
         retval = store_update(store, "pool", pool_uuid, changes);
         json_object_put(changes);
     }
+    if (!retval && host_cert && !*record_string(self, "certificate")) {
+        struct json_object *changes = json_object_new_object();
+        json_object_object_add(changes, "certificate",
+                               json_object_new_string(host_cert));
+        retval = store_update(store, "host", api->host_uuid, changes);
+        json_object_put(changes);
+    }
+    free(host_cert);
+    free(ca_cert);
+    free(ca_key);
     if (!retval && !record_int(self, "cluster_node_id", 0)) {
         struct json_object *changes = json_object_new_object();
         json_object_object_add(changes, "cluster_node_id",
@@ -830,6 +1106,9 @@ admit(struct api_call *call, struct json_object *facts,
         struct json_object *record = stored_fields("host", joiner);
         json_object_object_add(record, "cluster_node_id",
                                json_object_new_int64(joiner_id));
+        json_object_object_add(
+            record, "certificate",
+            json_object_new_string(record_string(facts, "certificate")));
         json_object_object_add(
             record, "cluster_address",
             json_object_new_string(record_string(facts, "address")));
@@ -899,43 +1178,41 @@ admit(struct api_call *call, struct json_object *facts,
     }
     json_object_put(map);
     json_object_put(pool_pifs);
-    if (retval) {
+
+    /* The joiner inherits the master's VLANs, on its PIFs of the same
+     * device. */
+    struct np_error *vlan_error = NULL;
+    if (!retval) {
+        const char *master = record_string(pool, "master");
+        vlan_error = api_vlan_mirror(store, *master ? master : api->host_uuid,
+                                     joiner_uuid);
+    }
+    if (retval || vlan_error) {
         store_rollback(store);
     } else {
         retval = store_commit(store);
     }
     store_pop_actor(store);
 
-    if (retval) {
+    if (retval || vlan_error) {
         json_object_put(hosts);
         json_object_put(pool);
+        free(joiner_cert);
+        free(joiner_key);
+        free(own_cert);
+        free(own_key);
+        if (vlan_error) {
+            return vlan_error;
+        }
         struct np_error *error = api_pool_error(api, retval);
         return error ? error : api_store_error(retval, "host", joiner_uuid);
     }
 
     /* The nodes, from the store as it is now. */
-    struct json_object *nodes = json_object_new_array();
     json_object_put(hosts);
     hosts = store_get_all(store, "host");
-    json_object_object_foreach (hosts, h2, host2) {
-        int64_t id = record_int(host2, "cluster_node_id", 0);
-        if (id > 0) {
-            struct json_object *n = json_object_new_object();
-            json_object_object_add(n, "id", json_object_new_int64(id));
-            json_object_object_add(n, "name", json_object_new_string(h2));
-            json_object_object_add(n, "address",
-                                   json_object_new_string(record_string(
-                                       host2, "cluster_address")));
-            json_object_array_add(nodes, n);
-        }
-    }
-    struct json_object *m = json_object_new_object();
-    json_object_object_add(m, "pool", json_object_new_string(pool_uuid));
+    struct json_object *m = membership_base(store, pool_uuid, pool);
     json_object_object_add(m, "secret", json_object_new_string(secret));
-    json_object_object_add(
-        m, "token_ms",
-        json_object_new_int64(record_int(pool, "token_timeout", 1000)));
-    json_object_object_add(m, "nodes", nodes);
 
     /* A standalone host becomes the pool's first member.  What it wrote
      * so far it wrote alone: the answer waits for no majority. */
@@ -945,7 +1222,13 @@ admit(struct api_call *call, struct json_object *facts,
         json_object_deep_copy(m, &own, NULL);
         json_object_object_add(own, "node", json_object_new_int64(self_id));
         json_object_object_add(own, "fresh", json_object_new_boolean(false));
-        retval = ha_pool_enter(api->pool, own);
+        json_object_object_add(own, "certificate",
+                               json_object_new_string(own_cert));
+        json_object_object_add(own, "key", json_object_new_string(own_key));
+        retval = save_pool_certificate(api, own);
+        if (!retval) {
+            retval = ha_pool_enter(api->pool, own);
+        }
         json_object_put(own);
         if (retval) {
             log_error("cannot start the pool: %s", strerror(retval));
@@ -953,6 +1236,13 @@ admit(struct api_call *call, struct json_object *facts,
     }
     json_object_object_add(m, "node", json_object_new_int64(joiner_id));
     json_object_object_add(m, "fresh", json_object_new_boolean(true));
+    json_object_object_add(m, "certificate",
+                           json_object_new_string(joiner_cert));
+    json_object_object_add(m, "key", json_object_new_string(joiner_key));
+    free(joiner_cert);
+    free(joiner_key);
+    free(own_cert);
+    free(own_key);
     json_object_put(hosts);
     json_object_put(pool);
     log_info("admitted host %s as node %" PRId64, joiner_uuid, joiner_id);
@@ -961,6 +1251,40 @@ admit(struct api_call *call, struct json_object *facts,
 }
 
 /* Helpers. */
+
+/* Returns the membership every member shares (pool, secret, token
+ * timeout, nodes from the store as it is now), without "node" and
+ * "fresh". */
+static struct json_object *
+membership_base(struct store *store, const char *pool_uuid,
+                struct json_object *pool)
+{
+    struct json_object *hosts = store_get_all(store, "host");
+    struct json_object *nodes = json_object_new_array();
+
+    json_object_object_foreach (hosts, uuid, host) {
+        int64_t id = record_int(host, "cluster_node_id", 0);
+        if (id > 0) {
+            struct json_object *n = json_object_new_object();
+            json_object_object_add(n, "id", json_object_new_int64(id));
+            json_object_object_add(n, "name", json_object_new_string(uuid));
+            json_object_object_add(
+                n, "address",
+                json_object_new_string(record_string(host, "cluster_address")));
+            json_object_array_add(nodes, n);
+        }
+    }
+    json_object_put(hosts);
+    struct json_object *m = json_object_new_object();
+    json_object_object_add(m, "pool", json_object_new_string(pool_uuid));
+    json_object_object_add(
+        m, "secret", json_object_new_string(record_string(pool, "secret")));
+    json_object_object_add(
+        m, "token_ms",
+        json_object_new_int64(record_int(pool, "token_timeout", 1000)));
+    json_object_object_add(m, "nodes", nodes);
+    return m;
+}
 
 static void
 transition_poll(evutil_socket_t fd, short what, void *t_)

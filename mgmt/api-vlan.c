@@ -106,10 +106,28 @@ plan_vlan(struct json_object *records, const char *pif_uuid, int64_t tag,
 /* Writes the VLANs of 'plans' (an array of {"pif": child UUID, "child":
  * record, "vlan": record}) with a VLAN UUID each, added to the plans.
  * Returns 0 or the store's errno, having written nothing on error. */
+static int insert_vlans(struct store *, struct json_object *plans);
+
 static int
 write_vlans(struct store *store, struct json_object *plans)
 {
     int retval = store_begin(store);
+    if (!retval) {
+        retval = insert_vlans(store, plans);
+    }
+    if (retval) {
+        store_rollback(store);
+        return retval;
+    }
+    return store_commit(store);
+}
+
+/* Inserts the VLANs of 'plans' as write_vlans() does, into the open
+ * transaction. */
+static int
+insert_vlans(struct store *store, struct json_object *plans)
+{
+    int retval = 0;
     for (size_t i = 0; !retval && i < json_object_array_length(plans); i++) {
         struct json_object *plan = json_object_array_get_idx(plans, i);
         char vlan_uuid[UUID_LENGTH + 1];
@@ -123,11 +141,7 @@ write_vlans(struct store *store, struct json_object *plans)
                                   json_object_object_get(plan, "vlan"));
         }
     }
-    if (retval) {
-        store_rollback(store);
-        return retval;
-    }
-    return store_commit(store);
+    return retval;
 }
 
 /* Adds a plan to 'plans'. */
@@ -265,6 +279,57 @@ pool_create_vlan(struct api_call *call, struct json_object **result,
             json_object_array_add(
                 *result, json_object_new_string(field(
                              json_object_array_get_idx(plans, i), "pif")));
+        }
+    }
+    json_object_put(plans);
+    return error;
+}
+
+struct np_error *
+api_vlan_mirror(struct store *store, const char *from_host,
+                const char *to_host)
+{
+    struct json_object *records = read_records(store);
+    struct json_object *pifs = json_object_object_get(records, "PIF");
+    struct json_object *plans = json_object_new_array();
+    struct np_error *error = NULL;
+
+    json_object_object_foreach (json_object_object_get(records, "VLAN"), v,
+                                vlan) {
+        (void) v;
+        struct json_object *tagged =
+            json_object_object_get(pifs, field(vlan, "tagged_PIF"));
+        struct json_object *untagged =
+            json_object_object_get(pifs, field(vlan, "untagged_PIF"));
+        if (error || !tagged || !untagged
+            || strcmp(field(tagged, "host"), from_host)) {
+            continue;
+        }
+        const char *match = NULL;
+        json_object_object_foreach (pifs, uuid, pif) {
+            if (!strcmp(field(pif, "host"), to_host)
+                && !strcmp(field(pif, "device"), field(tagged, "device"))
+                && int_field(pif, "VLAN", -1) < 0) {
+                match = uuid;
+            }
+        }
+        if (!match) {
+            continue;
+        }
+        char child_uuid[UUID_LENGTH + 1];
+        struct json_object *child, *new_vlan;
+        error = plan_vlan(records, match, int_field(vlan, "tag", -1),
+                          field(untagged, "network"), child_uuid, &child,
+                          &new_vlan);
+        if (!error) {
+            add_plan(plans, child_uuid, child, new_vlan);
+        }
+    }
+    json_object_put(records);
+    if (!error) {
+        int retval = insert_vlans(store, plans);
+        if (retval) {
+            error = api_store_error(retval, "VLAN", "");
         }
     }
     json_object_put(plans);

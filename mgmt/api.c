@@ -5,6 +5,7 @@
 #include "mgmt/api-internal.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "ha/ha.h"
 #include "lib/error.h"
 #include "lib/jsonrpc.h"
+#include "lib/log.h"
 #include "lib/xalloc.h"
 #include "mgmt/store.h"
 
@@ -22,6 +24,9 @@
 static void store_changed(void *api_, const struct store_change *, size_t n,
                           uint64_t seq);
 static void durable(void *call_, int error);
+static struct api_call *handle(struct api *, const char *body, size_t size,
+                               bool local, const char *peer,
+                               api_reply_cb *reply, void *aux);
 static void call_free(struct api_call *, struct json_object *result,
                       const struct np_error *error);
 
@@ -46,10 +51,13 @@ api_create(struct store *store, struct event_base *base, const char *host_uuid)
 }
 
 void
-api_set_pool(struct api *api, struct ha_pool *pool, int https_port)
+api_set_pool(struct api *api, struct ha_pool *pool, int https_port,
+             const char *state_dir)
 {
     api->pool = pool;
     api->https_port = https_port;
+    free(api->state_dir);
+    api->state_dir = xstrdup(state_dir ? state_dir : ".");
 }
 
 void
@@ -62,12 +70,42 @@ api_destroy(struct api *api)
     api_task_flush(api);
     api_event_flush(api);
     store_unsubscribe(api->changes);
+    free(api->state_dir);
     free(api);
 }
 
 struct api_call *
 api_handle(struct api *api, const char *body, size_t size, bool local,
            api_reply_cb *reply, void *aux)
+{
+    return handle(api, body, size, local, "", reply, aux);
+}
+
+struct api_call *
+api_handle_peer(struct api *api, const char *body, size_t size,
+                const char *peer_cert, api_reply_cb *reply, void *aux)
+{
+    char peer[UUID_LENGTH + 1] = "";
+    struct json_object *pools = store_get_all(api->store, "pool");
+
+    json_object_object_foreach (pools, uuid, pool) {
+        const char *ca = json_object_get_string(
+            json_object_object_get(pool, "ca_certificate"));
+        (void) uuid;
+        if (ca && *ca && peer_cert
+            && cert_verify_peer(peer_cert, ca, peer, sizeof peer)
+            && !store_exists(api->store, "host", peer)) {
+            peer[0] = '\0'; /* Not (or no longer) a member. */
+        }
+    }
+    json_object_put(pools);
+    return handle(api, body, size, false, peer, reply, aux);
+}
+
+/* Handles a request; 'peer' is the pool member calling, or "". */
+static struct api_call *
+handle(struct api *api, const char *body, size_t size, bool local,
+       const char *peer, api_reply_cb *reply, void *aux)
 {
     struct api_call *call = xzalloc(sizeof *call);
     struct jsonrpc_request request;
@@ -77,6 +115,7 @@ api_handle(struct api *api, const char *body, size_t size, bool local,
     call->api = api;
     call->reply = reply;
     call->aux = aux;
+    snprintf(call->peer, sizeof call->peer, "%s", peer);
 
     if (size > API_MAX_REQUEST_SIZE) {
         char limit[24];
@@ -114,8 +153,8 @@ api_handle(struct api *api, const char *body, size_t size, bool local,
     } else {
         const char *session = json_object_get_string(
             json_object_array_get_idx(request.params, 0));
-        if (local && !*session) {
-            call->session[0] = '\0'; /* The local root. */
+        if ((local || *call->peer) && !*session) {
+            call->session[0] = '\0'; /* The local root, or a member. */
         } else if (!*session || strlen(session) > UUID_LENGTH) {
             error = np_error_new(ERR_SESSION_INVALID, session, NULL);
             goto fail;
@@ -202,6 +241,8 @@ api_call_finish(struct api_call *call, struct json_object *result,
         && store_last_local_seq(api->store) > call->wrote) {
         ha_pool_status(api->pool, &status);
         if (status.in_pool) {
+            log_debug("%s: waiting for a majority to hold %" PRIu64,
+                      call->method, store_last_local_seq(api->store));
             call->durable_result = result;
             call->durable_wait = true;
             ha_pool_when_committed(api->pool, store_last_local_seq(api->store),
@@ -243,6 +284,11 @@ static void
 call_free(struct api_call *call, struct json_object *result,
           const struct np_error *error)
 {
+    if (error && call->method) {
+        char *text = np_error_to_string(error);
+        log_debug("%s: %s", call->method, text);
+        free(text);
+    }
     if (call->prev || call->next || call->api->waiters == call) {
         if (call->prev) {
             call->prev->next = call->next;
@@ -367,7 +413,11 @@ api_call_method(struct api_call *call, api_method *fn,
 {
     /* Every write the method makes is recorded as the caller's. */
     call->wrote = store_last_local_seq(call->api->store);
-    store_push_actor(call->api->store, *call->user ? call->user : "root");
+    char peer_actor[UUID_LENGTH + 8];
+    snprintf(peer_actor, sizeof peer_actor, "host:%s", call->peer);
+    store_push_actor(call->api->store, *call->peer   ? peer_actor
+                                       : *call->user ? call->user
+                                                     : "root");
     struct np_error *error = fn(call, result, deferred);
     store_pop_actor(call->api->store);
     return error;

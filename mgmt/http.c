@@ -22,6 +22,7 @@
 #include <event2/listener.h>
 #include <json-c/json.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 
 #include "lib/error.h"
@@ -56,6 +57,8 @@ static void send_response(void *exchange_, struct json_object *response);
 static void connection_closed(struct evhttp_connection *, void *exchange_);
 static struct bufferevent *make_ssl_bufferevent(struct event_base *,
                                                 void *server_);
+static int accept_any_client(int preverified, X509_STORE_CTX *);
+static char *peer_certificate(struct evhttp_request *);
 static int open_unix_socket(const char *path);
 
 int
@@ -104,6 +107,10 @@ http_server_start(struct event_base *base, struct api *api,
         SSL_CTX_set_options(server->ssl_ctx,
                             SSL_OP_NO_COMPRESSION
                                 | SSL_OP_CIPHER_SERVER_PREFERENCE);
+        /* A pool member presents its pool certificate; the API checks it
+         * against the pool's CA.  Anyone else presents none. */
+        SSL_CTX_set_verify(server->ssl_ctx, SSL_VERIFY_PEER,
+                           accept_any_client);
         server->https = new_evhttp(server, false);
         evhttp_set_bevcb(server->https, make_ssl_bufferevent, server);
         const char *address = *https_address ? https_address : "::";
@@ -192,8 +199,13 @@ handle(struct http_server *server, struct evhttp_request *req, bool local)
     struct http_exchange *exchange = xzalloc(sizeof *exchange);
     exchange->req = req;
 
-    struct api_call *call = api_handle(server->api, data ? data : "", size,
-                                       local, send_response, exchange);
+    char *peer = local ? NULL : peer_certificate(req);
+    struct api_call *call =
+        peer ? api_handle_peer(server->api, data ? data : "", size, peer,
+                               send_response, exchange)
+             : api_handle(server->api, data ? data : "", size, local,
+                          send_response, exchange);
+    free(peer);
     if (call) {
         exchange->call = call;
         evhttp_connection_set_closecb(evhttp_request_get_connection(req),
@@ -232,6 +244,43 @@ connection_closed(struct evhttp_connection *conn, void *exchange_)
 
     api_call_abandon(exchange->call);
     free(exchange);
+}
+
+/* Lets every client certificate through the handshake: whether it makes
+ * its client a pool member is the API's question. */
+static int
+accept_any_client(int preverified, X509_STORE_CTX *ctx)
+{
+    (void) preverified;
+    (void) ctx;
+    return 1;
+}
+
+/* Returns the certificate the client of 'req' presented, as a new PEM
+ * string, or NULL. */
+static char *
+peer_certificate(struct evhttp_request *req)
+{
+    struct evhttp_connection *conn = evhttp_request_get_connection(req);
+    struct bufferevent *bev =
+        conn ? evhttp_connection_get_bufferevent(conn) : NULL;
+    SSL *ssl = bev ? bufferevent_openssl_get_ssl(bev) : NULL;
+    X509 *cert = ssl ? SSL_get1_peer_certificate(ssl) : NULL;
+    char *pem = NULL;
+
+    if (cert) {
+        BIO *bio = BIO_new(BIO_s_mem());
+        if (PEM_write_bio_X509(bio, cert)) {
+            char *data;
+            long size = BIO_get_mem_data(bio, &data);
+            pem = xmalloc((size_t) size + 1);
+            memcpy(pem, data, (size_t) size);
+            pem[size] = '\0';
+        }
+        BIO_free(bio);
+        X509_free(cert);
+    }
+    return pem;
 }
 
 static struct bufferevent *

@@ -134,13 +134,23 @@ void api_destroy(struct api *api);
 struct api_call *api_handle(struct api *api, const char *body, size_t size,
                             bool local, api_reply_cb *reply, void *aux);
 
+/* Like api_handle() for a request over HTTPS whose client presented the
+ * certificate 'peer_cert' (PEM): if the pool's CA signed it, the caller is
+ * the pool member its name says, with root's rights and no session needed
+ * (its writes are recorded as "host:UUID"); otherwise the certificate is
+ * ignored. */
+struct api_call *api_handle_peer(struct api *api, const char *body,
+                                 size_t size, const char *peer_cert,
+                                 api_reply_cb *reply, void *aux);
+
 /* Cancels a deferred call: its reply callback will not run. */
 void api_call_abandon(struct api_call *call);
 
 /* Gives 'api' this host's pool agent and HTTPS port (the default port of
  * the pool member pool-join asks). */
 struct ha_pool;
-void api_set_pool(struct api *api, struct ha_pool *pool, int https_port);
+void api_set_pool(struct api *api, struct ha_pool *pool, int https_port,
+                  const char *state_dir);
 
 /* Makes sure a root user exists.  On creating it, writes its generated
  * password into 'password' (PASSWORD_LENGTH + 1 bytes) and returns 1;
@@ -279,17 +289,44 @@ typedef void peer_reply_cb(void *aux, struct json_object *response,
                            const char *failure, const char *fingerprint);
 
 /* POSTs 'request' (borrowed, a JSON-RPC request) to
- * https://ADDRESS:PORT/jsonrpc on 'base', verifying the server against
- * 'ca_file' unless it is NULL; 'cb' (with 'aux') hears the answer.
- * Returns the call, or NULL if it could not start. */
-struct peer_call *peer_call_start(struct event_base *base, const char *address,
-                                  int port, const char *ca_file,
+ * https://ADDRESS:PORT/jsonrpc on 'base'.  With 'server_cert' (PEM) the
+ * server must present exactly that certificate; without, it is not
+ * checked (a first contact, authenticated by credentials).  With
+ * 'client_cert' and 'client_key' (files) the call presents that
+ * certificate.  'cb' (with 'aux') hears the answer.  Returns the call, or
+ * NULL if it could not start. */
+struct peer_call *peer_call_start(struct event_base *base,
+                                  const char *address, int port,
+                                  const char *server_cert,
+                                  const char *client_cert,
+                                  const char *client_key,
                                   struct json_object *request,
                                   peer_reply_cb *cb, void *aux);
 
 /* Forgets the caller of 'call': its callback will not run.  Accepts
  * NULL. */
 void peer_call_cancel(struct peer_call *call);
+
+/* The pool's certificates (pool-cert.c). */
+
+/* Makes a certificate authority named 'name': its certificate and key as
+ * new PEM strings.  Returns 0 or EIO. */
+int cert_make_ca(const char *name, char **cert_pem, char **key_pem);
+
+/* Issues a client certificate for 'common_name' signed by the CA
+ * ('ca_cert_pem', 'ca_key_pem'): certificate and new key as new PEM
+ * strings.  Returns 0 or EIO. */
+int cert_issue(const char *ca_cert_pem, const char *ca_key_pem,
+               const char *common_name, char **cert_pem, char **key_pem);
+
+/* Returns true if certificate 'peer_pem' is a client certificate signed
+ * by 'ca_pem', and copies its common name into 'common_name' ('size'
+ * bytes). */
+bool cert_verify_peer(const char *peer_pem, const char *ca_pem,
+                      char *common_name, size_t size);
+
+/* Returns the contents of file 'path' (a new string), or NULL. */
+char *cert_read_file(const char *path);
 
 /* Certificate (cert.c). */
 

@@ -189,7 +189,7 @@ start(struct daemon *d)
         log_warn("the pool membership could not start (%s); standalone",
                  strerror(error));
     }
-    api_set_pool(d->api, d->pool, c->https_port);
+    api_set_pool(d->api, d->pool, c->https_port, c->state_dir);
     sync_links(d);
 
     char *cert = state_path(d, "host-cert.pem");
@@ -644,6 +644,7 @@ start_again_standalone(const char *state_dir, char *argv[])
     static const char *const files[] = {
         "netpool.db",       "netpool.db-wal",       "netpool.db-shm",
         "netpool.db-local", "netpool.db-local-wal", "netpool.db-local-shm",
+        "pool-cert.pem",    "pool-key.pem",
     };
 
     for (size_t i = 0; i < sizeof files / sizeof *files; i++) {

@@ -17,6 +17,7 @@
 #include <json-c/json.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
@@ -42,7 +43,8 @@ static void finish(struct peer_call *, struct json_object *response,
 
 struct peer_call *
 peer_call_start(struct event_base *base, const char *address, int port,
-                const char *ca_file, struct json_object *request,
+                const char *server_cert, const char *client_cert,
+                const char *client_key, struct json_object *request,
                 peer_reply_cb *cb, void *aux)
 {
     struct peer_call *call = xzalloc(sizeof *call);
@@ -56,8 +58,18 @@ peer_call_start(struct event_base *base, const char *address, int port,
         || !SSL_CTX_set_min_proto_version(call->ssl_ctx, TLS1_2_VERSION)) {
         goto fail;
     }
-    if (ca_file) {
-        if (SSL_CTX_load_verify_locations(call->ssl_ctx, ca_file, NULL) != 1) {
+    if (server_cert) {
+        /* The server's own (self-signed) certificate, as the pool
+         * recorded it, is the only one trusted. */
+        BIO *bio = BIO_new_mem_buf(server_cert, -1);
+        X509 *pinned = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+        BIO_free(bio);
+        bool added = pinned
+                     && X509_STORE_add_cert(
+                            SSL_CTX_get_cert_store(call->ssl_ctx), pinned)
+                            == 1;
+        X509_free(pinned);
+        if (!added) {
             goto fail;
         }
         SSL_CTX_set_verify(call->ssl_ctx, SSL_VERIFY_PEER, NULL);
@@ -65,6 +77,15 @@ peer_call_start(struct event_base *base, const char *address, int port,
         /* A first contact: the administrator's credentials authenticate
          * the call; the server's certificate is reported to the caller. */
         SSL_CTX_set_verify(call->ssl_ctx, SSL_VERIFY_NONE, NULL);
+    }
+    if (client_cert
+        && (SSL_CTX_use_certificate_file(call->ssl_ctx, client_cert,
+                                         SSL_FILETYPE_PEM)
+                != 1
+            || SSL_CTX_use_PrivateKey_file(call->ssl_ctx, client_key,
+                                           SSL_FILETYPE_PEM)
+                   != 1)) {
+        goto fail;
     }
     ssl = SSL_new(call->ssl_ctx);
     if (!ssl) {

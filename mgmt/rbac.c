@@ -42,6 +42,8 @@ rbac_required_role(const char *method)
         "pool.designate_new_master",
         "pool.emergency_transition_to_master",
         "pool.recover_slaves",
+        "pool.request_membership",
+        "pool.emergency_reset_master",
     };
     if (!strncmp(method, "user.", 5)) {
         return "pool-admin";

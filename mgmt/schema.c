@@ -126,6 +126,8 @@ static const struct store_field host_fields[] = {
     /* What runs its domains: "qemu" (QMP) or "xen" (libxl), checked by
      * mgmt/api-vm.c; vm/'s controller switches to it. */
     ENUM("vm_backend", 0, vm_backends, "\"qemu\""),
+    /* Its HTTPS certificate, which pool members pin when they call it. */
+    STR("certificate", RO),
 };
 
 static const struct store_field pif_fields[] = {

@@ -78,6 +78,25 @@ for n in 1 2 3; do
 done
 wait_until 10 same_log 1 1 2 3 || true
 ok 'same_log 1 1 2 3' "every member applied the same log"
+is "$(np 2 pool-homogeneity-report)" "the pool's hosts agree" \
+    "the homogeneity report finds nothing odd"
+
+bnet=$(np 1 network-create name-label=pool-bond)
+eth2=$(np 1 pif-list host-uuid="$h1" device=eth2 --minimal)
+eth3=$(np 1 pif-list host-uuid="$h1" device=eth3 --minimal)
+bonds=$(np 3 pool-bond-create network-uuid="$bnet" pif-uuids="$eth2,$eth3" \
+    mode=active-backup)
+ok $? "pool-bond-create bonds eth2 and eth3 on every host, from h3"
+is "$(echo "$bonds" | tr , '\n' | wc -l)" 3 "one bond per host"
+bbridge=$(np 1 network-param-get uuid="$bnet" param-name=bridge)
+for n in 1 2 3; do
+    wait_until 20 eval "on $n ovs-vsctl list-ports $bbridge | grep -qx bond0" || true
+    ok "on $n ovs-vsctl list-ports $bbridge | grep -qx bond0" \
+        "h$n's bond0 is a port of the pool bond's bridge"
+done
+is "$(np_error 2 pool-bond-create network-uuid="$bnet" pif-uuids="$eth2,$eth3" | cut -d' ' -f1)" \
+    PIF_IS_ALREADY_BONDED "a second pool bond of the same NICs is refused"
+is "$(np 1 bond-list --minimal | tr , '\n' | wc -l)" 3 "and nothing was added"
 vlan_net=$(np 3 network-create name-label=vlan30)
 vpif=$(np 3 vlan-create pif-uuid="$eth1" vlan=30 network-uuid="$vlan_net")
 ok $? "a VLAN on h1's eth1 alone, made from h3"
@@ -93,13 +112,17 @@ np 4 pool-join master-address="$(topo_mgmt_ip 1)" master-username=root \
 ok $? "h4 joins"
 wait_until 30 quorate_with 4 4 || true
 ok 'quorate_with 4 4' "a pool of four"
-is "$(np 4 pif-list network-uuid="$net" --minimal | tr , '\n' | wc -l)" 3 \
-    "h4's store has the pool's VLAN 20"
+is "$(np 4 pif-list network-uuid="$net" --minimal | tr , '\n' | wc -l)" 4 \
+    "h4 inherits the pool's VLAN 20: one VLAN PIF per host"
+wait_until 20 on 4 ovs-vsctl br-exists "$bridge" || true
+ok "on 4 ovs-vsctl br-exists $bridge" "its bridge is on h4's OVS"
+is "$(np 4 vlan-list tag=30 params=tag --minimal | tr , '\n' | wc -l)" 2 \
+    "and, as xapi's joiners do, the master's VLAN 30 too"
 is "$(np 4 network-param-get uuid="$net" param-name=MTU)" 1400 \
     "with its MTU"
 h4=$(host_uuid 4)
 eth1_net=$(np 1 pif-param-get uuid="$eth1" param-name=network)
-is "$(np 4 pif-param-get uuid="$(np 4 pif-list host-uuid="$h4" device=eth1 --minimal)" param-name=network)" \
+is "$(np 4 pif-param-get uuid="$(np 4 pif-list host-uuid="$h4" device=eth1 VLAN=-1 --minimal)" param-name=network)" \
     "$eth1_net" "h4's eth1 joined the pool's eth1 network"
 
 # --- eject ------------------------------------------------------------------
@@ -113,3 +136,21 @@ wait_until 30 standalone || true
 ok standalone "h4 is standalone"
 is "$(np 4 host-list --minimal)" "$h4" "with its own UUID, alone"
 ok '! np 1 host-list --minimal | grep -q "$h4"' "the pool forgot h4"
+
+is "$(np_error 4 pool-emergency-reset-master master-address="$(topo_mgmt_ip 1)")" \
+    "POOL_HOST_IS_STANDALONE $h4" "an ejected host cannot reset its master"
+
+# --- emergency reset of a member's view -------------------------------------
+
+is "$(np_error 3 pool-emergency-reset-master master-address=198.19.255.1)" \
+    "INVALID_VALUE master_address, 198.19.255.1" \
+    "a reset to an address no member has is refused"
+np 1 network-create name-label=after-reset > /dev/null
+np 3 pool-emergency-reset-master master-address="$(topo_mgmt_ip 1)"
+ok $? "h3 fetches the membership from h1 over mutual TLS and enters afresh"
+wait_until 30 quorate_with 3 3 || true
+ok 'quorate_with 3 3' "the pool is three again"
+wait_until 10 same_log 1 1 2 3 || true
+ok 'same_log 1 1 2 3' "h3 took the pool's log"
+ok '[ -n "$(np 3 network-list name-label=after-reset --minimal)" ]' \
+    "with the last write made before the reset"
