@@ -107,6 +107,8 @@ struct ha_pool {
     struct member *members;
     size_t n_members;
     char *view;                    /* Its identity: "node:pid ...". */
+    char waiting_txn[64];          /* The transaction this host's blocked
+                                    * commit waits for, or "". */
     uint64_t views;                /* Configurations seen so far. */
     uint64_t master_seq;           /* Log entry that named the master. */
     bool quorate;                  /* votequorum says so. */
@@ -1225,12 +1227,28 @@ handle_txn(struct ha_pool *p, struct json_object *msg)
         json_object_array_add(p->queue, json_object_get(msg));
         return;
     }
-    int error = store_apply_transaction(p->store, msg);
-    if (!strcmp(record_string(msg, "origin"), p->host)) {
+    /* A transaction counts only in the configuration it was sent in: one
+     * that corosync carries over into the next is refused by every member
+     * alike (each delivers it after the same configuration change), and
+     * its writer, which gave up when the configuration changed, told its
+     * caller so. */
+    int error = strcmp(record_string(msg, "view"), p->view ? p->view : "")
+                    ? ESTALE
+                : p->n_members < p->quorum
+                    /* A configuration too small for quorum, whatever
+                     * votequorum has told this host so far. */
+                    ? EROFS
+                    : store_apply_transaction(p->store, msg);
+    if (error == ESTALE) {
+        log_info("transaction %s was sent in another configuration: not"
+                 " applied",
+                 record_string(msg, "id"));
+    } else if (!strcmp(record_string(msg, "origin"), p->host)
+               && !strcmp(record_string(msg, "id"), p->waiting_txn)) {
         json_object_object_add(p->results, record_string(msg, "id"),
                                json_object_new_int(error));
     }
-    if (error && error != EBUSY) {
+    if (error && error != EBUSY && error != ESTALE) {
         log_error("cannot apply transaction %s: %s", record_string(msg, "id"),
                   strerror(error));
     }
@@ -1552,6 +1570,8 @@ replicate_commit(void *p_, struct json_object *transaction)
     json_object_object_add(msg, "t", json_object_new_string("txn"));
     json_object_object_add(msg, "id", json_object_new_string(id));
     json_object_object_add(msg, "origin", json_object_new_string(p->host));
+    json_object_object_add(msg, "view", json_object_new_string(p->view));
+    snprintf(p->waiting_txn, sizeof p->waiting_txn, "%s", id);
     uint64_t views = p->views;
     log_debug("transaction %s: sent (base %" PRId64 ")", id,
               json_object_get_int64(json_object_object_get(msg, "base")));
@@ -1565,8 +1585,8 @@ replicate_commit(void *p_, struct json_object *transaction)
      * this commit returns, as a standalone commit's would. */
     store_hold_feed(p->store);
     struct json_object *result;
-    /* A message is delivered in the configuration it was sent in or
-     * never: once the configuration changed without it, it is lost. */
+    /* Applied only in the configuration it was sent in (handle_txn()):
+     * once the configuration changed without it, it never will be. */
     while (!json_object_object_get_ex(p->results, id, &result)
            && p->views == views) {
         if (!pump_wait(p, deadline)) {
@@ -1578,6 +1598,7 @@ replicate_commit(void *p_, struct json_object *transaction)
             : !p->cpg_up || !p->quorate ? EROFS
                                         : ETIMEDOUT;
     json_object_object_del(p->results, id);
+    p->waiting_txn[0] = '\0';
     store_release_feed(p->store);
     if (error) {
         log_debug("transaction %s: %s", id, strerror(error));

@@ -6,16 +6,18 @@
 
 sample: until it gets SIGTERM, asks each host's netpoold (over its local
 unix socket, as root) for pool.get_status and, for each VM, where it runs,
-as fast as it can, and appends one JSON line per answer to OUT: {"t":
-monotonic seconds, "host": NAME, "up": whether netpoold answered,
-"master": it acts as master, "quorate", "applied", "running": [VM
+as fast as it can, and appends one JSON line per answer to OUT: {"t0":
+monotonic seconds when it asked, "t": when it was answered, "host": NAME,
+"up": whether netpoold answered, "master": it acts as master, "quorate", "applied", "running": [VM
 UUIDs this host runs]}.  A host that does not answer is up=false.
 
-check: replays OUT in time order, keeping each host's last answer, and
-after every answer counts the hosts that act as master and, for every
-VM, the hosts that run it.  Prints a JSON summary {"samples", "hosts",
-"max_masters", "max_copies", "violations": [...]}; exits 1 if at any
-sampled instant two hosts acted as master or a VM ran on two hosts.
+check: replays OUT in time order.  A sample holds between its request and
+its answer, so a host's consecutive samples that agree prove an interval
+(from the first answer to the last request) in which it acted as master or
+ran a VM.  Prints a JSON summary {"samples", "hosts", "master_spans",
+"violations": [...]}; exits 1 if two hosts' proven intervals of acting as
+master, or of running one VM, overlap.  It never reports a mere sampling
+artefact (one host's stale answer beside another's fresh one).
 """
 import json
 import signal
@@ -51,7 +53,7 @@ def rpc(path, method, params):
 
 
 def sample_one(name, path):
-    entry = {"t": time.monotonic(), "host": name, "up": False,
+    entry = {"t0": time.monotonic(), "host": name, "up": False,
              "master": False, "quorate": False, "applied": 0,
              "running": []}
     try:
@@ -84,29 +86,71 @@ def sample(out, hosts):
             time.sleep(0.02)
 
 
+def parse(line):
+    try:
+        return json.loads(line)
+    except ValueError:
+        return None  # A line cut short when the sampler was stopped.
+
+
+def intervals(entries, holds):
+    """Per (host, key): the intervals in which the host certainly held key.
+
+    A sample says what held at some instant between its request (t0) and
+    its answer (t).  A run of consecutive samples of one host that all say
+    it held key proves it held key from the first answer to the last
+    request (assuming no flap between samples that all agree); a single
+    sample proves no interval.  Returns {(host, key): [(start, end)]}.
+    """
+    runs = {}
+    out = {}
+    for e in entries:
+        keys = set(holds(e))
+        host = e["host"]
+        for key in list(runs):
+            if key[0] == host and key[1] not in keys:
+                start, end = runs.pop(key)
+                if start <= end:
+                    out.setdefault(key, []).append((start, end))
+        for k in keys:
+            if (host, k) in runs:
+                runs[(host, k)] = (runs[(host, k)][0], e.get("t0", e["t"]))
+            else:
+                runs[(host, k)] = (e["t"], e.get("t0", e["t"]))
+    for key, (start, end) in runs.items():
+        if start <= end:
+            out.setdefault(key, []).append((start, end))
+    return out
+
+
+def overlaps(spans, what):
+    """Violations: two hosts certainly holding the same key at once."""
+    found = []
+    by_key = {}
+    for (host, key), ivs in spans.items():
+        by_key.setdefault(key, []).extend((a, b, host) for a, b in ivs)
+    for key, ivs in by_key.items():
+        ivs.sort()
+        for i, (a1, b1, h1) in enumerate(ivs):
+            for a2, b2, h2 in ivs[i + 1:]:
+                if a2 > b1:
+                    break
+                if h1 != h2:
+                    found.append({what: key, "hosts": [h1, h2],
+                                  "from": max(a1, a2), "to": min(b1, b2)})
+    return found
+
+
 def check(out):
     with open(out) as f:
-        entries = sorted((json.loads(line) for line in f if line.strip()),
+        entries = sorted((e for e in map(parse, f) if e),
                          key=lambda e: e["t"])
-    last = {}
-    violations = []
-    max_masters = max_copies = 0
-    for e in entries:
-        last[e["host"]] = e
-        masters = sorted(h for h, s in last.items() if s["master"])
-        max_masters = max(max_masters, len(masters))
-        if len(masters) > 1:
-            violations.append({"t": e["t"], "masters": masters})
-        copies = {}
-        for h, s in last.items():
-            for vm in s["running"]:
-                copies.setdefault(vm, []).append(h)
-        for vm, where in copies.items():
-            max_copies = max(max_copies, len(where))
-            if len(where) > 1:
-                violations.append({"t": e["t"], "vm": vm, "hosts": where})
-    print(json.dumps({"samples": len(entries), "hosts": sorted(last),
-                      "max_masters": max_masters, "max_copies": max_copies,
+    masters = intervals(entries, lambda e: ["master"] if e["master"] else [])
+    running = intervals(entries, lambda e: e["running"])
+    violations = overlaps(masters, "role") + overlaps(running, "vm")
+    hosts = sorted({e["host"] for e in entries})
+    print(json.dumps({"samples": len(entries), "hosts": hosts,
+                      "master_spans": sum(len(v) for v in masters.values()),
                       "violations": violations[:20]}))
     return 1 if violations else 0
 
