@@ -591,9 +591,9 @@ static const struct cli_command pool_homogeneity_report_cmd = {
     "pool-homogeneity-report",
     "",
     "",
-    "Name each host whose software version, network backend, datapath, "
-    "MTU on a pool network or NIC on a pool network differs from what "
-    "most of the pool's hosts have, with both values.",
+    "Name each host whose software version, network backend, datapath, VM "
+    "backend, MTU on a pool network or NIC on a pool network differs from "
+    "what most of the pool's hosts have, with both values.",
     cli_cmd_pool_homogeneity_report,
     0,
     NULL,

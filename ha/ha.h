@@ -108,9 +108,9 @@ size_t ha_lowest_node(const uint32_t *nodes, size_t n);
 /* Returns what differs across the pool's hosts ('hosts': UUID → host
  * record; 'pifs': UUID → PIF record): a new array of {"what", "host",
  * "value", "pool_value"}, one per host whose software version, network
- * backend, datapath, MTU on a pool network, or NIC on a pool network
- * ("yes"/"no") is not what most hosts have (a tie goes to the value of the
- * lowest host UUID).  Empty when all agree.  Pure. */
+ * backend, datapath, VM backend, MTU on a pool network, or NIC on a pool
+ * network ("yes"/"no") is not what most hosts have (a tie goes to the
+ * value of the lowest host UUID).  Empty when all agree.  Pure. */
 struct json_object *ha_homogeneity(struct json_object *hosts,
                                    struct json_object *pifs);
 

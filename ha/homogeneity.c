@@ -1,8 +1,9 @@
 /*
  * Homogeneity of a pool, pure: for each setting that must agree across
- * members (software version, network backend, datapath, VM backend, the MTU of each
- * pool network's NICs, which pool networks a host has a NIC on), the value
- * most members have, and the hosts that differ with their value.
+ * members (software version, network backend, datapath, VM backend, the
+ * MTU of each pool network's NICs, which pool networks a host has a NIC
+ * on), the value most members have, and the hosts that differ with their
+ * value.
  */
 #include "ha/ha.h"
 
