@@ -10,7 +10,8 @@
 # Besides its "not ok" lines, a test program counts as one more failure if
 #   - it exits non-zero without reporting a "not ok" (it crashed or bailed
 #     out), or it timed out (UNIT_TIMEOUT / INTEGRATION_TIMEOUT seconds,
-#     default 300 / 600), or
+#     default 300 / 900: a pool fault test runs minutes on a loaded
+#     machine), or
 #   - it ran a different number of tests than its plan ("1..N") says, or
 #   - (integration) a sanitizer report was written: each test gets
 #     NETPOOL_TEST_ARTIFACTS=build/test/logs/NAME.d; tests/integration/lib.sh
@@ -38,7 +39,7 @@ case "${1:-}" in
 esac
 
 UNIT_TIMEOUT=${UNIT_TIMEOUT:-300}
-INTEGRATION_TIMEOUT=${INTEGRATION_TIMEOUT:-600}
+INTEGRATION_TIMEOUT=${INTEGRATION_TIMEOUT:-900}
 logdir=$top/build/test/logs
 mkdir -p "$logdir"
 
