@@ -27,6 +27,13 @@ struct store;
 
 /* corosync's configuration (corosync-conf.c). */
 
+/* The pool's token timeout unless it sets one, milliseconds: corosync 3's
+ * own default.  At 1000 ms, pools of namespace hosts on a loaded 2-core
+ * machine saw false configuration changes whenever an OVS instance on the
+ * management path stalled for a reconfiguration (two test runs of four);
+ * at 3000 ms none was seen. */
+#define HA_TOKEN_DEFAULT_MS 3000
+
 /* One member of the pool as corosync knows it. */
 struct ha_node {
     uint32_t id;         /* corosync node id, 1 or more. */

@@ -478,7 +478,7 @@ configure(struct ha_pool *p, bool start)
     }
     struct ha_corosync_settings settings = {
         .cluster_name = name,
-        .token_ms = token > 0 ? token : 1000,
+        .token_ms = token > 0 ? token : HA_TOKEN_DEFAULT_MS,
         .nodes = list,
         .n_nodes = n,
         .keyfile = p->corosync->keyfile,
@@ -1418,7 +1418,7 @@ lease_held(const struct ha_pool *p)
 {
     long long now = now_ms();
     struct json_object *pools = store_get_all(p->store, "pool");
-    int64_t token = 1000;
+    int64_t token = HA_TOKEN_DEFAULT_MS;
     json_object_object_foreach (pools, uuid, pool) {
         (void) uuid;
         token = json_object_get_int64(

@@ -86,7 +86,7 @@ static const struct store_field pool_fields[] = {
     STR("secret", RO | FIELD_SECRET),
     STR("ca_certificate", RO),
     STR("ca_key", RO | FIELD_SECRET),
-    INT("token_timeout", 0, "1000", 200, 60000),
+    INT("token_timeout", 0, "3000", 200, 60000), /* HA_TOKEN_DEFAULT_MS */
     INT("host_limit", 0, "64", 1, 1000),
 };
 

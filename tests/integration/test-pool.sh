@@ -81,11 +81,6 @@ ok 'same_log 1 1 2 3' "every member applied the same log"
 is "$(np 2 pool-homogeneity-report)" "the pool's hosts agree" \
     "the homogeneity report finds nothing odd"
 
-# The bonds' NICs get a VLAN of their own on the switch, as a real switch
-# would give a bond apart from the management network.
-for n in 1 2 3; do
-    on switch ovs-vsctl set port h$n-eth2 tag=77 -- set port h$n-eth3 tag=77
-done
 bnet=$(np 1 network-create name-label=pool-bond)
 eth2=$(np 1 pif-list host-uuid="$h1" device=eth2 --minimal)
 eth3=$(np 1 pif-list host-uuid="$h1" device=eth3 --minimal)
