@@ -46,6 +46,7 @@ static const char local_tables[] =
     "    operation TEXT NOT NULL, snapshot TEXT, timestamp TEXT NOT NULL);";
 
 static int split_observed(struct store *);
+static int ensure_indexes(struct store *);
 
 /* Version 5 makes a VM's power_state an observation (what its host's
  * controller saw) beside its new desired_power_state (what was asked);
@@ -185,7 +186,39 @@ store_migrate(struct store *store)
                  m->from + 1);
         version = m->from + 1;
     }
-    return version == STORE_SCHEMA_VERSION ? 0 : EPROTO;
+    if (version != STORE_SCHEMA_VERSION) {
+        return EPROTO;
+    }
+    return ensure_indexes(store);
+}
+
+bool
+store_field_indexed(const struct store_class *class,
+                    const struct store_field *field)
+{
+    /* Fields searched by value besides references. */
+    static const char *const searched[] = {
+        "VIF.MAC",    "VIF.device",     "network.bridge", "user.username",
+        "PIF.device", "PIF.management", "*.name_label",
+    };
+
+    if (field->flags & (FIELD_DERIVED | FIELD_RUNTIME)) {
+        return false;
+    }
+    if (field->type == STORE_REF) {
+        return true;
+    }
+    for (size_t i = 0; i < sizeof searched / sizeof *searched; i++) {
+        const char *dot = strchr(searched[i], '.');
+        size_t n = (size_t) (dot - searched[i]);
+        if ((!strncmp(searched[i], "*", n)
+             || (strlen(class->name) == n
+                 && !strncmp(searched[i], class->name, n)))
+            && !strcmp(dot + 1, field->name)) {
+            return true;
+        }
+    }
+    return false;
 }
 
 /* Moves the observed fields of every record into the local database and
@@ -275,5 +308,35 @@ split_observed(struct store *store)
         }
     }
     json_object_put(rows);
+    return error;
+}
+
+/* Makes an index of every field store_field_indexed() names, over the
+ * objects of its class only, so that finding objects by reference or by
+ * value (and the derived fields of one object) costs what the answer
+ * costs, not a pass over the class.  Indexes are no part of the schema
+ * version: any store gets them at open. */
+static int
+ensure_indexes(struct store *store)
+{
+    const struct store_class *const *classes = store_classes();
+    int error = 0;
+
+    for (size_t i = 0; classes[i] && !error; i++) {
+        const struct store_class *class = classes[i];
+        for (size_t j = 0; j < class->n_fields && !error; j++) {
+            const struct store_field *f = &class->fields[j];
+            if (!store_field_indexed(class, f)) {
+                continue;
+            }
+            char *sql = xasprintf(
+                "CREATE INDEX IF NOT EXISTS main.\"objects_%s_%s\" ON"
+                " objects(json_extract(record, '$.\"%s\"'))"
+                " WHERE class = '%s'",
+                class->name, f->name, f->name, class->name);
+            error = store_exec(store, sql);
+            free(sql);
+        }
+    }
     return error;
 }

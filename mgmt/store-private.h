@@ -180,6 +180,13 @@ int store_migrate(struct store *);
 /* Returns the schema version recorded in the database. */
 int store_read_version(struct store *);
 
+/* Returns true if objects of 'class' have an index on 'field' (a desired
+ * reference, or a field searched by value): queries of the form
+ * "WHERE class = 'CLASS' AND json_extract(record, '$."FIELD"') = ?" use
+ * it. */
+bool store_field_indexed(const struct store_class *class,
+                         const struct store_field *field);
+
 /* Writes (store.c), for the log's snapshot and apply calls. */
 
 /* Writes the desired 'record' (complete, without "uuid"; borrowed) of

@@ -20,6 +20,10 @@
 
 /* Desired record and observed part of one object, as the reads select
  * them: uuid, objects.record, loc.observed.record. */
+/* Up to this many records, derived fields are found through the index of
+ * their source field, one query per record; beyond, in one pass. */
+#define FEW_RECORDS 8
+
 #define SELECT_MERGED                                  \
     "SELECT o.uuid, o.record, b.record FROM objects o" \
     " LEFT JOIN loc.observed b ON b.uuid = o.uuid"
@@ -27,6 +31,9 @@
 static struct json_object *merged_row(const struct store_class *,
                                       sqlite3_stmt *);
 static bool type_fits(const struct store_field *, struct json_object *);
+static void add_inverse_few(struct store *, struct json_object *all,
+                            const char *name, const char *source_class,
+                            const char *source_field);
 static void bind_json(sqlite3_stmt *, int index, struct json_object *);
 
 /* Schema helpers. */
@@ -175,6 +182,24 @@ store_get_owned(struct store *store, const char *class_name, const char *host,
     return all;
 }
 
+size_t
+store_count(struct store *store, const char *class)
+{
+    sqlite3_stmt *stmt;
+    size_t n = 0;
+
+    if (store_prepare(store, "SELECT count(*) FROM objects WHERE class = ?",
+                      &stmt)) {
+        return 0;
+    }
+    sqlite3_bind_text(stmt, 1, class, -1, SQLITE_STATIC);
+    if (sqlite3_step(stmt) == SQLITE_ROW) {
+        n = (size_t) sqlite3_column_int64(stmt, 0);
+    }
+    sqlite3_finalize(stmt);
+    return n;
+}
+
 struct json_object *
 store_find(struct store *store, const char *class_name, const char *field,
            struct json_object *value)
@@ -199,10 +224,12 @@ store_find(struct store *store, const char *class_name, const char *field,
                                 " COALESCE(json_extract(b.record,"
                                 " '$.\"%s\"'), ?3) = ?2 ORDER BY o.rowid",
                                 field)
-                    : xasprintf("SELECT uuid FROM objects WHERE class = ?1"
+                    /* The class as a literal: the per-class index of
+                     * the field serves it (store-migrate.c). */
+                    : xasprintf("SELECT uuid FROM objects WHERE class = '%s'"
                                 " AND json_extract(record, '$.\"%s\"') = ?2"
                                 " ORDER BY rowid",
-                                field);
+                                class->name, field);
     sqlite3_stmt *stmt;
     int error = store_prepare(store, sql, &stmt);
     free(sql);
@@ -334,6 +361,11 @@ store_add_derived_fields(struct store *store, const struct store_class *class,
             != 2) {
             continue;
         }
+        if (json_object_object_length(all) <= FEW_RECORDS) {
+            /* A few objects: their referrers through the index. */
+            add_inverse_few(store, all, f->name, source_class, source_field);
+            continue;
+        }
         char *sql = xasprintf("SELECT json_extract(record, '$.\"%s\"'), uuid"
                               " FROM objects WHERE class = ?"
                               " ORDER BY rowid",
@@ -357,6 +389,41 @@ store_add_derived_fields(struct store *store, const struct store_class *class,
         }
         sqlite3_finalize(stmt);
     }
+}
+
+/* Fills field 'name' of every record of 'all' (a few) with the UUIDs of
+ * the objects of 'source_class' whose 'source_field' refers to it, one
+ * indexed query per record. */
+static void
+add_inverse_few(struct store *store, struct json_object *all, const char *name,
+                const char *source_class, const char *source_field)
+{
+    const struct store_class *class = store_class_find(source_class, false);
+    sqlite3_stmt *stmt;
+
+    if (!class) {
+        return;
+    }
+    char *sql = xasprintf("SELECT uuid FROM objects WHERE class = '%s'"
+                          " AND json_extract(record, '$.\"%s\"') = ?1"
+                          " ORDER BY rowid",
+                          class->name, source_field);
+    int error = store_prepare(store, sql, &stmt);
+    free(sql);
+    if (error) {
+        return;
+    }
+    json_object_object_foreach (all, uuid, record) {
+        struct json_object *set = json_object_object_get(record, name);
+        sqlite3_reset(stmt);
+        sqlite3_bind_text(stmt, 1, uuid, -1, SQLITE_STATIC);
+        while (sqlite3_step(stmt) == SQLITE_ROW) {
+            json_object_array_add(
+                set, json_object_new_string(
+                         (const char *) sqlite3_column_text(stmt, 0)));
+        }
+    }
+    sqlite3_finalize(stmt);
 }
 
 struct json_object *

@@ -946,9 +946,13 @@ wants(const struct store_subscription *s, const struct store_change *c)
         return false;
     }
     if (s->owner && c->class->owner_field) {
+        /* An unowned object is everyone's: its moving to another host is
+         * news to all who hold it.  An object made or removed elsewhere
+         * is no one else's news. */
         return !strcmp(c->old_owner, s->owner)
                || !strcmp(c->new_owner, s->owner)
-               || (!*c->old_owner && !*c->new_owner);
+               || (c->op != STORE_OP_ADD && !*c->old_owner)
+               || (c->op != STORE_OP_DEL && !*c->new_owner);
     }
     return true;
 }

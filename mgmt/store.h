@@ -201,9 +201,10 @@ struct store_subscription;
 /* Subscribes 'cb' (with 'aux') to changes of the classes named in
  * 'classes' (NULL-terminated API names; NULL for every class) of the kinds
  * in 'kinds' (STORE_FEED_*).  With 'owner' not NULL, only objects owned by
- * that host before or after the change, and objects with no owner, are
- * delivered.  Subscribers run in the order they subscribed.  Returns the
- * subscription. */
+ * that host before or after the change, and objects with no owner before
+ * or after it (an unowned object taken by another host, or let go by one),
+ * are delivered.  Subscribers run in the order they subscribed.  Returns
+ * the subscription. */
 struct store_subscription *store_subscribe(struct store *store,
                                            const char *const *classes,
                                            unsigned int kinds,
@@ -274,6 +275,9 @@ struct json_object *store_get_all(struct store *store, const char *class);
  * with 'unowned' also those of 'class' whose owner is not known yet). */
 struct json_object *store_get_owned(struct store *store, const char *class,
                                     const char *host, bool unowned);
+
+/* Returns how many objects of 'class' the store holds. */
+size_t store_count(struct store *store, const char *class);
 
 /* Returns a new JSON array of the UUIDs of objects of 'class' whose
  * field 'field' (desired or observed) equals 'value' (borrowed). */
