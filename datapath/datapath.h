@@ -122,9 +122,33 @@ struct json_object *dp_ovs_stats_parse(const char *output);
 
 struct dp_ovs;
 
-/* Called when the OVSDB replica changed, the connection came or went, or a
- * transaction finished. */
-typedef void dp_ovs_changed_cb(void *aux);
+/* What one run of the replica saw change.  Sets are JSON objects whose
+ * keys are names (values null); NULL for an empty set. */
+struct dp_ovs_update {
+    bool reconnected;               /* The replica was loaded afresh (first
+                                     * connection, or a new one): anything
+                                     * may differ. */
+    bool failed;                    /* A transaction failed. */
+    bool root;                      /* Open_vSwitch other_config changed. */
+    struct json_object *bridges;    /* netpool's bridges whose configuration
+                                     * changed, or that went. */
+    struct json_object *ports;      /* netpool's ports likewise. */
+    struct json_object *interfaces; /* netpool's interfaces likewise. */
+    struct json_object *ofports;    /* Interface name → OpenFlow port
+                                     * (0 for none yet, -1 for failed), for
+                                     * interfaces whose port changed. */
+    bool internal_reset;            /* An internal interface of netpool's
+                                     * was made again (new ifindex): the
+                                     * switch restarted. */
+    bool status;                    /* A status column observers read
+                                     * changed (link, LACP, BFD, bond). */
+    bool pif_status;                /* The same on a PIF's interface. */
+};
+
+/* Called when the OVSDB replica changed, the connection came or went, a
+ * transaction finished or ovs-vswitchd caught up with one.  'update'
+ * (borrowed, valid during the call) says what changed. */
+typedef void dp_ovs_changed_cb(void *aux, const struct dp_ovs_update *update);
 
 /* Connects to the OVSDB at 'remote' ("unix:PATH", "tcp:IP:PORT"), running
  * on 'base' and reconnecting for ever; 'cb' (with 'aux') hears of changes.
@@ -138,8 +162,17 @@ void dp_ovs_destroy(struct dp_ovs *ovs);
 /* Returns true once the replica is connected and complete. */
 bool dp_ovs_ready(const struct dp_ovs *ovs);
 
-/* Returns true while a transaction is in flight. */
+/* Returns true while a transaction is in flight, or while ovs-vswitchd
+ * has not yet caught up with the last one (for at most two seconds):
+ * changes made meanwhile wait and go out together. */
 bool dp_ovs_busy(const struct dp_ovs *ovs);
+
+/* Returns true if no transaction is in flight and ovs-vswitchd has
+ * reconfigured itself after the last one that changed something. */
+bool dp_ovs_settled(const struct dp_ovs *ovs);
+
+/* Returns how many transactions that changed something were sent. */
+unsigned long long dp_ovs_n_transactions(const struct dp_ovs *ovs);
 
 /* Starts one transaction that converges OVS onto 'desired' (borrowed; the
  * form dp_fabric_build() returns): owned rows not desired are removed,
@@ -150,15 +183,72 @@ bool dp_ovs_busy(const struct dp_ovs *ovs);
  * change callback. */
 int dp_ovs_apply(struct dp_ovs *ovs, struct json_object *desired);
 
+/* Like dp_ovs_apply() for part of the fabric: 'partial' (borrowed) holds
+ * some bridges, each with its columns and only the ports to converge;
+ * other ports of those bridges, and other bridges, are left alone.  The
+ * ports named in 'gone' (an array of names, borrowed) are removed if
+ * netpool owns them.  Ports are found by name through an index, so the
+ * cost follows the ports named.  Returns as dp_ovs_apply(), or ENOENT if a
+ * bridge of 'partial' does not exist (making bridges is dp_ovs_apply()'s
+ * business). */
+int dp_ovs_apply_partial(struct dp_ovs *ovs, struct json_object *partial,
+                         struct json_object *gone);
+
+/* Returns the OpenFlow port number of interface 'iface': 0 if it has none
+ * yet (or no such interface is known), -1 if OVS failed to open it. */
+int64_t dp_ovs_ofport(const struct dp_ovs *ovs, const char *iface);
+
 /* Returns a new JSON object with what OVS reports: "interfaces" (name →
  * link_state, ofport, mtu, error, lacp_current, status, bfd_status,
- * external_ids, statistics: rx_bytes, tx_packets, …) and "ports" (name →
- * status). */
+ * external_ids) and "ports" (name → status, bond_active_slave).  No
+ * statistics: see dp_ovs_counters. */
 struct json_object *dp_ovs_observe(const struct dp_ovs *ovs);
 
 /* Returns a new JSON object mapping the name of every interface that has
  * an OpenFlow port number to that number. */
 struct json_object *dp_ovs_ofports(const struct dp_ovs *ovs);
+
+/* Interface counters (ovs-counters.c): a replica of its own of the
+ * Interface table's statistics, names and link state, for the exporters,
+ * so that the counters ovs-vswitchd rewrites every few seconds never wake
+ * the reconciler. */
+
+struct dp_ovs_counters;
+
+/* One interface as the counters replica sees it; pointers are borrowed
+ * for the duration of the callback. */
+struct dp_iface_counters {
+    const char *name;              /* Interface name. */
+    const char *pif;               /* external_ids netpool-pif, or "". */
+    const char *vif;               /* external_ids iface-id, or "". */
+    bool link_up;                  /* link_state is "up". */
+    int64_t mtu;                   /* MTU OVS reports, 0 when unknown. */
+    const char *const *stat_names; /* Statistics keys ("rx_bytes", …). */
+    const int64_t *stat_values;    /* Their values. */
+    size_t n_stats;                /* Entries in both. */
+};
+
+/* Called once per interface by dp_ovs_counters_foreach(). */
+typedef void dp_iface_counters_cb(void *aux,
+                                  const struct dp_iface_counters *iface);
+
+/* Starts replicating the counters of the OVS whose database is at
+ * 'remote', on 'base'.  Returns 0 and sets '*countersp'. */
+int dp_ovs_counters_create(struct event_base *base, const char *remote,
+                           struct dp_ovs_counters **countersp);
+
+/* Disconnects and frees 'counters'.  Accepts NULL. */
+void dp_ovs_counters_destroy(struct dp_ovs_counters *counters);
+
+/* Calls 'cb' (with 'aux') for every interface the replica holds, in no
+ * particular order, without building anything. */
+void dp_ovs_counters_foreach(const struct dp_ovs_counters *counters,
+                             dp_iface_counters_cb *cb, void *aux);
+
+/* Adds to each interface of 'observed' (the form dp_ovs_observe()
+ * returns) its "statistics" object from 'counters' (NULL: none). */
+void dp_ovs_counters_add_statistics(const struct dp_ovs_counters *counters,
+                                    struct json_object *observed);
 
 /* The desired fabric (fabric.c). */
 
@@ -256,13 +346,16 @@ void dp_bond_status_destroy(struct dp_bond_status *status);
  * after each change of the OVSDB replica. */
 void dp_bond_status_kick(struct dp_bond_status *status);
 
-/* The reconciler (reconcile.c). */
+/* The reconciler (reconcile.c): a change-driven engine whose cost per
+ * change follows the change; see reconcile.c. */
 
 struct dp_reconciler;
 
 /* Starts reconciling host 'host' of 'store' onto the OVS at 'remote',
- * on 'base': on every store change, OVS change and dp_reconciler_kick().
- * Returns 0 and sets '*reconcilerp'. */
+ * on 'base', driven by the store's change feed (this host's objects and
+ * unowned ones only) and by what OVS reports.  New bridges get
+ * 'datapath_type' unless the host's datapath says otherwise.  Returns 0
+ * and sets '*reconcilerp'. */
 int dp_reconciler_create(struct event_base *base, struct store *store,
                          const char *host, const char *remote,
                          const char *datapath_type,
@@ -271,15 +364,39 @@ int dp_reconciler_create(struct event_base *base, struct store *store,
 /* Stops and frees 'reconciler'.  Accepts NULL. */
 void dp_reconciler_destroy(struct dp_reconciler *reconciler);
 
-/* Asks for a run soon (runs coalesce). */
+/* Asks for a run soon (runs coalesce); only what changed is written. */
 void dp_reconciler_kick(struct dp_reconciler *reconciler);
+
+/* Asks for a full recompute soon: everything is computed from the store
+ * afresh and compared with OVS, the kernel and the OpenFlow rules (the
+ * periodic resync). */
+void dp_reconciler_resync(struct dp_reconciler *reconciler);
 
 /* Returns true once the reconciler is connected to a complete OVSDB. */
 bool dp_reconciler_ready(const struct dp_reconciler *reconciler);
 
-/* Returns what the reconciler's OVS reports now (see dp_ovs_observe()), a
- * new JSON object; empty before the first connection. */
+/* Returns what the reconciler's OVS reports now (see dp_ovs_observe()),
+ * with each interface's "statistics", a new JSON object; empty before the
+ * first connection. */
 struct json_object *dp_reconciler_observe(const struct dp_reconciler *);
+
+/* Returns the interface counters replica of the reconciler's OVS. */
+const struct dp_ovs_counters *
+dp_reconciler_counters(const struct dp_reconciler *reconciler);
+
+/* What the reconciler did so far. */
+struct dp_reconciler_stats {
+    uint64_t full_runs;          /* Runs that recomputed everything. */
+    uint64_t incremental_runs;   /* Runs that wrote only what changed. */
+    uint64_t ovsdb_transactions; /* OVSDB transactions that changed
+                                  * something. */
+    uint64_t applied_seq;        /* Store sequence last reported applied. */
+    uint64_t vifs;               /* VIF ports wanted on this host. */
+};
+
+/* Fills 'stats' for 'reconciler'. */
+void dp_reconciler_get_stats(const struct dp_reconciler *reconciler,
+                             struct dp_reconciler_stats *stats);
 
 /* Returns a new JSON object of class → (UUID → record) with the classes
  * the fabric depends on, read from 'store'. */
@@ -452,25 +569,59 @@ void dp_vif_netns_destroy(struct dp_vif_netns *netns);
  * made (the caller tries again later). */
 int dp_vif_netns_sync(struct dp_vif_netns *netns, struct json_object *guests);
 
-/* VIF flows (vif-flows.c). */
+/* Makes the veth pair of VIF 'vif' alone match 'guest' (its entry of
+ * dp_vif_guests_build(), borrowed; NULL for none), as dp_vif_netns_sync()
+ * would, without looking at any other pair.  Returns 0, or a positive
+ * errno if the pair could not be made (a later full sync tries again). */
+int dp_vif_netns_update(struct dp_vif_netns *netns, const char *vif,
+                        struct json_object *guest);
+
+/* Pushing VIF flows (flow-sync.c). */
 
 struct dp_vif_flows;
 
+/* Called when the OpenFlow connection of 'bridge' came back after it went
+ * (ovs-vswitchd restarted, or the bridge was made again). */
+typedef void dp_vif_flows_reconnected_cb(void *aux, const char *bridge);
+
 /* Returns a new OpenFlow programmer for VIF rules and meters of the switch
  * whose OVSDB is at 'remote' (its bridges' management sockets are in
- * $OVS_RUNDIR, else beside a "unix:" remote's socket). */
-struct dp_vif_flows *dp_vif_flows_create(const char *remote);
+ * $OVS_RUNDIR, else beside a "unix:" remote's socket), running on 'base';
+ * 'cb' (with 'aux', may be NULL) hears of reconnections. */
+struct dp_vif_flows *dp_vif_flows_create(struct event_base *base,
+                                         const char *remote,
+                                         dp_vif_flows_reconnected_cb *cb,
+                                         void *aux);
 
 /* Frees 'flows' (the rules stay in OVS).  Accepts NULL. */
 void dp_vif_flows_destroy(struct dp_vif_flows *flows);
 
-/* Converges the OpenFlow rules and meters netpool owns on the bridges of
- * 'fabric' onto what dp_vif_flows_build() says, over each bridge's
- * management socket (unix:OVS_RUNDIR/BRIDGE.mgmt); others' rules are left
- * alone.  Returns 0, or a positive errno if some bridge could not be
- * converged (the caller tries again later). */
-int dp_vif_flows_sync(struct dp_vif_flows *flows, struct json_object *records,
-                      struct json_object *fabric, const struct dp_ovs *ovs);
+/* Makes 'flows' connect to the bridges named by the keys of 'bridges'
+ * (borrowed), and forget the bridges it knows that are not named (they are
+ * going, and their rules with them). */
+void dp_vif_flows_set_bridges(struct dp_vif_flows *flows,
+                              struct json_object *bridges);
+
+/* Says that VIF 'vif' wants 'state' on bridge 'bridge' (borrowed; its
+ * bridge's entry of dp_vif_flows_build(): {"flows", "meters",
+ * "incomplete"?}), or nothing when 'state' or 'bridge' is NULL.  A state
+ * marked incomplete keeps what the VIF had.  Nothing is sent until
+ * dp_vif_flows_flush(). */
+void dp_vif_flows_set(struct dp_vif_flows *flows, const char *vif,
+                      const char *bridge, struct json_object *state);
+
+/* Makes every bridge read netpool's rules and meters back from the switch
+ * and send the difference with what is wanted, soon. */
+void dp_vif_flows_resync(struct dp_vif_flows *flows);
+
+/* Sends the rule and meter changes of the VIFs set since the last flush,
+ * from what was sent before (the switch is not read again), followed by a
+ * barrier. */
+void dp_vif_flows_flush(struct dp_vif_flows *flows);
+
+/* Returns true if every bridge that netpool has or wants rules on is
+ * connected, in step and has acknowledged everything sent. */
+bool dp_vif_flows_idle(const struct dp_vif_flows *flows);
 
 /* Datapath per host and OVS-DPDK settings (dpdk.c, hugepages.c,
  * dpdk-ovs.c).  A host's "datapath" field is "netdev" (OVS userspace, the

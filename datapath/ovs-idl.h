@@ -25,7 +25,7 @@
 #include "smap.h"
 #include "util.h"
 
-/* OpenFlow, for the rules and meters of VIFs (vif-flows.c). */
+/* OpenFlow, for the rules and meters of VIFs (flow-sync.c). */
 #include "byte-order.h"
 #include "openvswitch/dynamic-string.h"
 #include "openvswitch/list.h"
@@ -37,7 +37,9 @@
 #include "openvswitch/ofp-msgs.h"
 #include "openvswitch/ofp-protocol.h"
 #include "openvswitch/ofpbuf.h"
+#include "openvswitch/rconn.h"
 #include "openvswitch/vconn.h"
+#include "openvswitch/ofp-util.h"
 #include "socket-util.h"
 
 #undef json_object

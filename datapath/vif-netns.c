@@ -126,55 +126,75 @@ dp_vif_netns_sync(struct dp_vif_netns *netns, struct json_object *guests)
     }
 
     /* Pairs no longer wanted, or wanted differently. */
-    struct json_object *made = netns->made;
     struct json_object *gone = json_object_new_array();
-    json_object_object_foreach (made, uuid, have) {
+    json_object_object_foreach (netns->made, uuid, have) {
         struct json_object *want = json_object_object_get(guests, uuid);
-        if (want && same_guest(want, have, false)) {
-            continue;
+        if (!want || !same_guest(want, have, false)) {
+            json_object_array_add(gone, json_object_new_string(uuid));
         }
-        int retval = delete_link(netns, str(have, "port"));
-        if (retval && retval != ENODEV) {
-            log_warn("%s: cannot delete: %s", str(have, "port"),
-                     strerror(retval));
-            error = error ? error : retval;
-            continue;
-        }
-        json_object_array_add(gone, json_object_new_string(uuid));
     }
     for (size_t i = 0; i < json_object_array_length(gone); i++) {
-        json_object_object_del(
-            made, json_object_get_string(json_object_array_get_idx(gone, i)));
+        int retval = dp_vif_netns_update(
+            netns, json_object_get_string(json_object_array_get_idx(gone, i)),
+            NULL);
+        error = error ? error : retval;
     }
     json_object_put(gone);
 
     /* Pairs to make, and MTUs to follow. */
     json_object_object_foreach (guests, id, want) {
-        struct json_object *have = json_object_object_get(made, id);
-        int retval = 0;
-        if (!have) {
-            retval = make_pair(netns, id, want);
-        } else if (!same_guest(want, have, true)) {
-            retval = set_guest_mtu(netns, want);
-        } else {
-            continue;
-        }
-        struct json_object *last = json_object_object_get(netns->failed, id);
-        if (retval) {
-            /* Retried on every run; said once. */
-            if (json_object_get_int(last) != retval) {
-                log_warn("%s (VIF %s, namespace %s): %s", str(want, "port"),
-                         id, str(want, "netns"), strerror(retval));
-                json_object_object_add(netns->failed, id,
-                                       json_object_new_int(retval));
-            }
-            error = error ? error : retval;
-        } else {
-            json_object_object_add(made, id, json_object_get(want));
-            json_object_object_del(netns->failed, id);
-        }
+        int retval = dp_vif_netns_update(netns, id, want);
+        error = error ? error : retval;
     }
     return error;
+}
+
+int
+dp_vif_netns_update(struct dp_vif_netns *netns, const char *uuid,
+                    struct json_object *want)
+{
+    struct json_object *have = json_object_object_get(netns->made, uuid);
+    int retval = 0;
+
+    if (!netns->sock || netns->home_fd < 0 || netns->ioctl_fd < 0) {
+        return want ? ENOTSUP : 0;
+    }
+    if (have && (!want || !same_guest(want, have, false))) {
+        retval = delete_link(netns, str(have, "port"));
+        if (retval && retval != ENODEV) {
+            log_warn("%s: cannot delete: %s", str(have, "port"),
+                     strerror(retval));
+            return retval;
+        }
+        json_object_object_del(netns->made, uuid);
+        have = NULL;
+    }
+    if (!want) {
+        json_object_object_del(netns->failed, uuid);
+        return 0;
+    }
+    if (!have) {
+        retval = make_pair(netns, uuid, want);
+    } else if (!same_guest(want, have, true)) {
+        retval = set_guest_mtu(netns, want);
+    } else {
+        return 0;
+    }
+
+    struct json_object *last = json_object_object_get(netns->failed, uuid);
+    if (retval) {
+        /* Retried on every full run; said once. */
+        if (json_object_get_int(last) != retval) {
+            log_warn("%s (VIF %s, namespace %s): %s", str(want, "port"), uuid,
+                     str(want, "netns"), strerror(retval));
+            json_object_object_add(netns->failed, uuid,
+                                   json_object_new_int(retval));
+        }
+        return retval;
+    }
+    json_object_object_add(netns->made, uuid, json_object_get(want));
+    json_object_object_del(netns->failed, uuid);
+    return 0;
 }
 
 /* Lists the kernel's links and brings 'netns->made' in line with the

@@ -619,7 +619,7 @@ on_resync(evutil_socket_t fd, short what, void *daemon_)
     struct daemon *d = daemon_;
 
     sync_links(d);
-    dp_reconciler_kick(d->fabric);
+    dp_reconciler_resync(d->fabric);
     store_prune_changes(d->store, d->config.change_log_keep);
 }
 
@@ -681,6 +681,8 @@ on_signal(evutil_socket_t signo, short what, void *daemon_)
     int retval = open_log(&d->config);
     log_set_level(d->config.log_level);
     log_info("configuration reloaded%s", retval ? " (log unchanged)" : "");
+    /* A reload is also a full resync of the fabric. */
+    dp_reconciler_resync(d->fabric);
 }
 
 /* Renders /metrics from the store, what OVS reports, and /proc. */

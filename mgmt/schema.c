@@ -128,6 +128,11 @@ static const struct store_field host_fields[] = {
     ENUM("vm_backend", 0, vm_backends, "\"qemu\""),
     /* Its HTTPS certificate, which pool members pin when they call it. */
     STR("certificate", RO),
+    /* The store sequence number (the change log's) up to which every
+     * change concerning this host is in its Open vSwitch: its rows, its
+     * namespace guests' veths and its OpenFlow rules
+     * (datapath/reconcile.c), as OVN's hv_cfg. */
+    INT("applied_seq", RT, "0", 0, 0),
 };
 
 static const struct store_field pif_fields[] = {
