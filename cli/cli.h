@@ -594,6 +594,12 @@ cli_command_fn cli_cmd_vm_memory;
  * the class matches, waiting with event.from; TIMEOUT otherwise. */
 cli_command_fn cli_cmd_event_wait;
 
+/* host-wait-applied [uuid=] [seq=] [timeout=]: returns once this host's
+ * fabric holds every change up to sequence number seq (default: every
+ * change written before the call), printing the applied sequence;
+ * TIMEOUT otherwise (host.wait_applied, cli/event.c). */
+cli_command_fn cli_cmd_host_wait_applied;
+
 /* help [COMMAND] [--all|--list|--params|--roff]: help from the command
  * table; needs no connection. */
 cli_command_fn cli_cmd_help;

@@ -501,6 +501,17 @@ static const struct cli_command event_wait_cmd = {
     CLI_CMD_ANY_PARAM,
     "FIELD=VALUE ...",
 };
+static const struct cli_command host_wait_applied_cmd = {
+    "host-wait-applied",
+    "",
+    "uuid seq timeout",
+    "Wait until this host's Open vSwitch holds every change written before "
+    "the call (or up to store sequence seq=), print the sequence applied; "
+    "TIMEOUT after timeout= seconds (default 60).",
+    cli_cmd_host_wait_applied,
+    0,
+    NULL,
+};
 static const struct cli_command help_cmd = {
     "help",
     "",
@@ -685,6 +696,7 @@ static const struct cli_command *const commands[] = {
     &pool_status_cmd,
     &pool_vlan_create_cmd,
     &event_wait_cmd,
+    &host_wait_applied_cmd,
     &help_cmd,
     NULL,
 };

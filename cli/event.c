@@ -11,7 +11,10 @@
 #include "lib/error.h"
 #include "lib/xalloc.h"
 
-#define EVENT_WAIT_S 60.0 /* Longest single event.from call. */
+#define EVENT_WAIT_S \
+    60.0                    /* Longest single event.from or
+                           * host.wait_applied call. */
+#define APPLIED_WAIT_S 60.0 /* host-wait-applied's default timeout. */
 
 /* What event-wait waits for. */
 struct wait_spec {
@@ -139,6 +142,62 @@ cli_cmd_event_wait(struct cli_ctx *ctx)
 
     free(token);
     free(spec.filters);
+    return error;
+}
+
+struct np_error *
+cli_cmd_host_wait_applied(struct cli_ctx *ctx)
+{
+    const char *host = cli_args_get(ctx->args, "uuid");
+    const char *seq = cli_args_get(ctx->args, "seq");
+    const char *timeout_text = cli_args_get(ctx->args, "timeout");
+    double timeout = APPLIED_WAIT_S;
+    struct json_object *result = NULL;
+    struct np_error *error = NULL;
+    char *target = xstrdup(seq ? seq : "");
+
+    if (timeout_text && (error = parse_timeout(timeout_text, &timeout))) {
+        free(target);
+        return error;
+    }
+    double deadline = now() + timeout;
+
+    for (;;) {
+        double remaining = deadline - now();
+        if (remaining < 0) {
+            remaining = 0;
+        }
+        error =
+            cli_callv(ctx->session, &result, "host.wait_applied",
+                      json_object_new_string(host ? host : ""),
+                      json_object_new_string(target),
+                      json_object_new_double(
+                          remaining < EVENT_WAIT_S ? remaining : EVENT_WAIT_S),
+                      NULL);
+        if (!error || strcmp(error->code, ERR_TIMEOUT) || remaining <= 0) {
+            break;
+        }
+        /* The daemon's TIMEOUT names the sequence waited for: keep
+         * waiting for that one, not for a later "everything so far". */
+        if (!*target && error->n_params > 1) {
+            free(target);
+            target = xstrdup(error->params[1]);
+        }
+        np_error_destroy(error);
+        error = NULL;
+    }
+    if (error && !strcmp(error->code, ERR_TIMEOUT)) {
+        np_error_destroy(error);
+        error = np_error_new(ERR_TIMEOUT, "host-wait-applied",
+                             timeout_text ? timeout_text : "60", NULL);
+    }
+    if (!error) {
+        fprintf(ctx->out, "%lld\n",
+                (long long) json_object_get_int64(
+                    json_object_object_get(result, "applied")));
+    }
+    json_object_put(result);
+    free(target);
     return error;
 }
 

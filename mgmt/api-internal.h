@@ -37,6 +37,8 @@ struct api {
     struct event *vm_due_wake;          /* Finishes those tasks. */
     char *state_dir;                    /* Where this host's pool
                                          * certificate and key go. */
+    struct api_call *applied_waiters;   /* Deferred host.wait_applied
+                                         * calls. */
 };
 
 /* One call, from parse to reply. */
@@ -68,7 +70,10 @@ struct api_call {
     /* Deferred calls only. */
     struct event *timer;                /* Timeout of a waiting event.from. */
     struct api_call *prev, *next;       /* In api->waiters. */
-    uint64_t token;                     /* event.from: changes after this. */
+    uint64_t token;                     /* event.from: changes after this;
+                                         * host.wait_applied: the sequence
+                                         * waited for. */
+    struct api_call *applied_next;      /* In api->applied_waiters. */
     uint64_t wrote;                     /* Log sequence of this host's last own
                                    * write when the call began. */
     bool durable_wait;                  /* Its reply waits for a majority. */
@@ -320,5 +325,17 @@ void api_event_wake(struct api *api);
 
 /* Answers every waiting event.from (used at shutdown). */
 void api_event_flush(struct api *api);
+
+/* The fabric barrier (api-applied.c). */
+struct store_change;
+api_method *api_applied_method(const char *name);
+
+/* Answers the waiting host.wait_applied calls that the 'n' committed
+ * 'changes' satisfy. */
+void api_applied_wake(struct api *api, const struct store_change *changes,
+                      size_t n);
+
+/* Answers every waiting host.wait_applied with TIMEOUT (at shutdown). */
+void api_applied_flush(struct api *api);
 
 #endif

@@ -69,6 +69,7 @@ api_destroy(struct api *api)
     api_storage_jobs_stop(api);
     api_task_flush(api);
     api_event_flush(api);
+    api_applied_flush(api);
     store_unsubscribe(api->changes);
     free(api->state_dir);
     free(api);
@@ -437,6 +438,7 @@ store_changed(void *api_, const struct store_change *changes, size_t n,
         }
     }
     api_event_wake(api);
+    api_applied_wake(api, changes, n);
 }
 
 static api_method *
@@ -445,6 +447,9 @@ find_method(const char *name)
     api_method *fn = api_session_method(name);
     if (!fn) {
         fn = api_event_method(name);
+    }
+    if (!fn) {
+        fn = api_applied_method(name);
     }
     if (!fn) {
         fn = api_task_method(name);

@@ -28,9 +28,9 @@ rbac_required_role(const char *method)
     const char *dot = strchr(method, '.');
     const char *verb = dot ? dot + 1 : method;
 
-    /* Every caller may manage its own session and read. */
+    /* Every caller may manage its own session, read, and wait. */
     if (!strncmp(method, "session.", 8) || !strcmp(method, "event.from")
-        || !strncmp(verb, "get_", 4)) {
+        || !strncmp(verb, "get_", 4) || !strncmp(verb, "wait_", 5)) {
         return "read-only";
     }
     /* Accounts and roles are the pool administrator's, and so is the

@@ -45,6 +45,7 @@ bridge=$(np 1 network-param-get uuid="$net" param-name=bridge)
 
 # --- bad input: typed errors, nothing stored, OVS unchanged --------------
 
+np 1 host-wait-applied timeout=60 > /dev/null
 before=$(ovs_state)
 is "$(np_fail bond-create network-uuid="$net" pif-uuids="$p2" mode=lacp)" \
     "PIF_BOND_NEEDS_MORE_MEMBERS 1" "a bond of one PIF is refused"
@@ -71,11 +72,12 @@ net4=$(np 1 pif-param-get uuid="$p4" param-name=network-uuid)
 np 1 network-param-set uuid="$net4" MTU=9000
 wait_until 10 eval '[ "$(vsctl get Interface eth4 mtu_request)" = 9000 ]' ||
     true
+np 1 host-wait-applied timeout=60 > /dev/null
 before_mtu=$(ovs_state)
 is "$(np_fail bond-create network-uuid="$net" pif-uuids="$p3,$p4")" \
     "PIF_BOND_MTU_MISMATCH $p4, 9000, 1500" \
     "members of different MTU are refused, naming the member"
-sleep 1
+np 1 host-wait-applied timeout=60 > /dev/null
 is "$(ovs_state)" "$before_mtu" "OVS is unchanged after the MTU refusal"
 np 1 network-param-set uuid="$net4" MTU=1500
 if np 1 help vlan-create > /dev/null 2>&1; then

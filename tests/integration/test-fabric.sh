@@ -11,7 +11,7 @@
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-plan 20
+plan 21
 
 topo_switch_up
 topo_host_up 1
@@ -67,7 +67,9 @@ iface_uuid=$(vsctl get Interface eth2 _uuid)
 
 topo_netpoold_stop 1 TERM
 topo_netpoold_start 1
-sleep 1
+# The barrier: the new netpoold's full run has converged OVS.
+ok 'np 1 host-wait-applied timeout=60 > /dev/null' \
+    "the restarted netpoold reports its fabric applied"
 ok 'has_bridge mine' "a bridge netpool does not own survives a restart"
 ok '[[ " $(ports xenbr2)" == *" extra "* ]]' \
     "a port netpool does not own survives on its bridge"

@@ -39,6 +39,7 @@ bridge2=$(np 1 network-param-get uuid="$net2" param-name=bridge)
 
 # --- bad settings ----------------------------------------------------------
 
+np 1 host-wait-applied timeout=60 > /dev/null
 before=$(flow_rows)
 is "$(np_fail network-param-set uuid="$net2" \
     other-config:flow-sflow-targets=collector:6343)" \
@@ -60,7 +61,7 @@ ok '! np 1 network-param-get uuid="$net2" param-name=other-config \
     param-key=flow-sflow-targets > /dev/null 2>&1 &&
     [ -z "$(np 1 network-list name-label=x --minimal)" ]' \
     "nothing was stored"
-sleep 1
+np 1 host-wait-applied timeout=60 > /dev/null
 is "$(flow_rows)" "$before" "OVS is unchanged"
 
 # --- collectors on h1's loopback -------------------------------------------

@@ -99,6 +99,7 @@ ok 'wait_until 10 ping_ok 1 198.18.20.2' \
 
 # --- bad input: typed errors, OVS unchanged --------------------------------
 
+np 1 host-wait-applied timeout=60 > /dev/null
 before=$(ovs_state)
 n_vifs=$(np 1 vif-list --minimal | tr ',' '\n' | wc -l)
 gone=$(np 1 network-create name-label=gone)
@@ -124,7 +125,7 @@ ok '[ "$rc" = 1 ] && [[ $err == *NETWORK_CONTAINS_VIF* ]]' \
     "a network with VIFs cannot be destroyed: NETWORK_CONTAINS_VIF"
 is "$(np 1 vif-list --minimal | tr ',' '\n' | wc -l)" "$n_vifs" \
     "rejected calls create no VIF"
-sleep 1
+np 1 host-wait-applied timeout=60 > /dev/null
 is "$(ovs_state)" "$before" "rejected calls leave OVS unchanged"
 
 # --- rate limiting ------------------------------------------------------------
@@ -212,7 +213,7 @@ sent=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["sent"])'
 got=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["received"], d["missing"], int(d["max_gap_ms"]))' "$STATE/stream.json")
 diag "stream of $sent packets at 1000 pps across a restart: received, missing, longest gap (ms): $got"
 is "${got%% *}" "$sent" "a netpoold restart during a 1000 pps stream loses no packet"
-sleep 1
+np 1 host-wait-applied timeout=60 > /dev/null
 is "$(ids)" "$ids_before" \
     "the restart leaves the veth, the port and the rules as they were"
 

@@ -212,13 +212,15 @@ store_dump() {
     np 1 vlan-list --minimal
     np 1 network-list params=uuid,MTU
 }
+np 1 host-wait-applied timeout=60 > /dev/null
 before_ovs=$(ovs_dump)
 before_store=$(store_dump)
 refused() { # CODE DESCRIPTION COMMAND...
     local code=$1 what=$2 err rc
     shift 2
     err=$("$@" 2>&1 > /dev/null) && rc=0 || rc=$?
-    sleep 0.5 # let a (wrongly) started reconcile show up
+    # The barrier: everything written so far is in OVS.
+    np 1 host-wait-applied timeout=60 > /dev/null
     if [ "$rc" = 1 ] && [[ $err == *"$code"* ]] &&
         [ "$(ovs_dump)" = "$before_ovs" ] &&
         [ "$(store_dump)" = "$before_store" ]; then
