@@ -138,6 +138,35 @@ other_visible(struct json_object *records, const char *uuid,
 }
 
 bool
+export_visible(struct json_object *records, const char *class,
+               const char *uuid, struct json_object *record, const char *host)
+{
+    struct json_object *pifs = json_object_object_get(records, "PIF");
+    const char *ref;
+
+    if (export_hidden(record)) {
+        return false;
+    }
+    if (!strcmp(class, "host")) {
+        return host_visible(records, uuid, record, host);
+    } else if (!strcmp(class, "PIF")) {
+        return pif_visible(records, uuid, record, host);
+    } else if (!strcmp(class, "VM")) {
+        return vm_visible(records, uuid, record, host);
+    } else if (!strcmp(class, "VIF")) {
+        ref = field(record, "VM");
+        struct json_object *vm =
+            json_object_object_get(json_object_object_get(records, "VM"), ref);
+        return vm && export_visible(records, "VM", ref, vm, host);
+    } else if (!strcmp(class, "bond") || !strcmp(class, "VLAN")) {
+        ref = field(record, strcmp(class, "bond") ? "untagged_PIF" : "master");
+        struct json_object *pif = json_object_object_get(pifs, ref);
+        return pif && export_visible(records, "PIF", ref, pif, host);
+    }
+    return other_visible(records, uuid, record, host);
+}
+
+bool
 export_hidden(struct json_object *record)
 {
     struct json_object *other = json_object_object_get(record, "other_config");

@@ -5,20 +5,60 @@
  * _info for metadata, and labels that name objects (host, network, PIF,
  * VIF, VM UUIDs and device names), never unbounded values.
  *
- * Everything comes from the object store and from what the OVS
- * reconciler observes; secret classes (users, sessions) are never read.
+ * A scrape reads nothing from the store and builds no JSON tree: the
+ * exporter keeps the records it shows (this host's objects and unowned
+ * ones) and the number of objects of each class, current from the store's
+ * change feed, and walks the OVS interface counters replica
+ * (datapath/ovs-counters.c) in place.  Secret classes (users, sessions)
+ * are only counted.
  */
 #include "mgmt/mgmt.h"
 
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <json-c/json.h>
 
+#include "datapath/datapath.h"
 #include "lib/xalloc.h"
 #include "mgmt/snmp.h"
 #include "mgmt/store.h"
+
+/* The classes whose records the exporter keeps. */
+static const char *const kept_classes[] = {
+    "pool", "host", "PIF", "network", "bond", "VLAN", "VIF", "VM", NULL,
+};
+
+struct metrics {
+    struct store *store;         /* Source. */
+    char *host;                  /* This host. */
+    struct json_object *records; /* Class → (UUID → record), of this host
+                                  * and unowned objects. */
+    struct json_object *counts;  /* Class → objects in the store. */
+    struct json_object *message_names; /* Message UUID → its name. */
+    struct json_object *messages;      /* Message name → how many. */
+    struct store_subscription *kept;   /* Feeds 'records'. */
+    struct store_subscription *all;    /* Feeds the counts. */
+};
+
+/* One interface of a scrape. */
+struct iface_sample {
+    char *label;      /* Its labels, "kind=…,device=…,…". */
+    bool up;          /* Link state up. */
+    int64_t mtu;      /* MTU. */
+    int64_t stats[8]; /* The counters of interface_families(). */
+    bool has[8];      /* Which of them OVS reports. */
+};
+
+/* What a scrape collects from the counters replica. */
+struct iface_scrape {
+    struct metrics *metrics;      /* For the records. */
+    const char *host;             /* This host. */
+    struct iface_sample *samples; /* Interfaces netpool owns. */
+    size_t n, allocated;
+};
 
 /* A growing text buffer. */
 struct text {
@@ -33,24 +73,97 @@ static void family(struct text *, const char *name, const char *type,
                    const char *help);
 static void put_label_value(struct text *, const char *value);
 static const char *field(struct json_object *record, const char *name);
-static void interface_families(struct text *, struct json_object *records,
-                               struct json_object *observed);
-static void object_families(struct text *, struct store *,
-                            struct json_object *records);
-static void vm_families(struct text *, struct json_object *records);
-static void bond_families(struct text *, struct json_object *records,
+static void object_families(struct text *, struct metrics *);
+static void vm_families(struct text *, struct metrics *);
+static void interface_families(struct text *, struct metrics *,
+                               const struct dp_ovs_counters *);
+static void collect_iface(void *scrape_, const struct dp_iface_counters *);
+static void bond_families(struct text *, struct metrics *,
                           struct json_object *stats);
 static void datapath_families(struct text *, struct json_object *stats);
-static void network_families(struct text *, struct json_object *records,
+static void network_families(struct text *, struct metrics *,
                              struct json_object *stats);
-static struct json_object *read_records(struct store *, const char *host);
+static void network_families_of(struct text *, struct json_object *records,
+                                struct json_object *stats);
+static void bond_families_of(struct text *, struct json_object *records,
+                             struct json_object *stats);
+static struct json_object *visible_view(struct metrics *,
+                                        const char *const *classes);
+static void reconciler_families(struct text *,
+                                const struct dp_reconciler_stats *);
+static bool visible(struct metrics *, const char *class, const char *uuid,
+                    struct json_object *record);
+static void kept_changed(void *metrics_, const struct store_change *, size_t n,
+                         uint64_t seq);
+static void all_changed(void *metrics_, const struct store_change *, size_t n,
+                        uint64_t seq);
+static void count(struct json_object *counts, const char *key, int delta);
+static void strip(const struct store_class *, struct json_object *record);
 static int64_t int_field(struct json_object *record, const char *name);
 
-char *
-metrics_render(struct store *store, struct json_object *observed,
-               const struct metrics_info *info)
+struct metrics *
+metrics_create(struct store *store, const char *host)
 {
-    struct text t = {xzalloc(4096), 0, 4096};
+    struct metrics *m = xzalloc(sizeof *m);
+    const struct store_class *const *classes = store_classes();
+
+    m->store = store;
+    m->host = xstrdup(host);
+    m->records = json_object_new_object();
+    for (size_t i = 0; kept_classes[i]; i++) {
+        const struct store_class *class =
+            store_class_find(kept_classes[i], false);
+        struct json_object *rows =
+            store_get_owned(store, kept_classes[i], host, true);
+        json_object_object_foreach (rows, uuid, record) {
+            (void) uuid;
+            strip(class, record);
+        }
+        json_object_object_add(m->records, kept_classes[i], rows);
+    }
+    m->counts = json_object_new_object();
+    for (size_t i = 0; classes[i]; i++) {
+        json_object_object_add(m->counts, classes[i]->name,
+                               json_object_new_int64((int64_t) store_count(
+                                   store, classes[i]->name)));
+    }
+    m->message_names = json_object_new_object();
+    m->messages = json_object_new_object();
+    struct json_object *messages = store_get_all(store, "message");
+    json_object_object_foreach (messages, uuid, message) {
+        const char *name = field(message, "name");
+        json_object_object_add(m->message_names, uuid,
+                               json_object_new_string(name));
+        count(m->messages, name, 1);
+    }
+    json_object_put(messages);
+    m->kept = store_subscribe(store, kept_classes, STORE_FEED_ALL, host,
+                              kept_changed, m);
+    m->all =
+        store_subscribe(store, NULL, STORE_FEED_DESIRED, NULL, all_changed, m);
+    return m;
+}
+
+void
+metrics_destroy(struct metrics *m)
+{
+    if (!m) {
+        return;
+    }
+    store_unsubscribe(m->kept);
+    store_unsubscribe(m->all);
+    json_object_put(m->records);
+    json_object_put(m->counts);
+    json_object_put(m->message_names);
+    json_object_put(m->messages);
+    free(m->host);
+    free(m);
+}
+
+char *
+metrics_render(struct metrics *m, const struct metrics_info *info)
+{
+    struct text t = {xzalloc(65536), 0, 65536};
 
     family(&t, "netpool_build_info", "gauge",
            "netpoold build; the value is always 1.");
@@ -73,22 +186,19 @@ metrics_render(struct store *store, struct json_object *observed,
         put(&t, "netpool_host_memory_free_bytes %llu\n",
             (unsigned long long) info->memory_free);
     }
-    struct json_object *records = read_records(store, info->host);
-    struct json_object *stats = json_object_object_get(observed, "ovs_stats");
-    object_families(&t, store, records);
-    vm_families(&t, records);
-    interface_families(&t, records, observed);
-    bond_families(&t, records, stats);
-    datapath_families(&t, stats);
-    network_families(&t, records, stats);
-    json_object_put(records);
+    object_families(&t, m);
+    vm_families(&t, m);
+    interface_families(&t, m, info->counters);
+    bond_families(&t, m, info->ovs_stats);
+    datapath_families(&t, info->ovs_stats);
+    network_families(&t, m, info->ovs_stats);
+    reconciler_families(&t, info->reconciler);
     return t.data;
 }
 
 /* Object counts, messages and VM states. */
 static void
-object_families(struct text *t, struct store *store,
-                struct json_object *records)
+object_families(struct text *t, struct metrics *m)
 {
     const struct store_class *const *classes = store_classes();
 
@@ -97,31 +207,21 @@ object_families(struct text *t, struct store *store,
         if (classes[i]->secret) {
             continue;
         }
-        struct json_object *all = store_get_all(store, classes[i]->name);
-        put(t, "netpool_objects{class=\"%s\"} %d\n", classes[i]->name,
-            json_object_object_length(all));
-        json_object_put(all);
+        put(t, "netpool_objects{class=\"%s\"} %" PRId64 "\n", classes[i]->name,
+            json_object_get_int64(
+                json_object_object_get(m->counts, classes[i]->name)));
     }
 
     /* Messages by name: how many are raised and not yet destroyed. */
-    struct json_object *messages = store_get_all(store, "message");
-    struct json_object *counts = json_object_new_object();
-    json_object_object_foreach (messages, uuid, message) {
-        const char *name = field(message, "name");
-        struct json_object *n = json_object_object_get(counts, name);
-        json_object_object_add(
-            counts, name, json_object_new_int(json_object_get_int(n) + 1));
-        (void) uuid;
-    }
     family(t, "netpool_messages", "gauge",
            "Messages (alerts) present, by name.");
-    json_object_object_foreach (counts, name, n) {
-        put(t, "netpool_messages{name=\"");
-        put_label_value(t, name);
-        put(t, "\"} %d\n", json_object_get_int(n));
+    json_object_object_foreach (m->messages, name, n) {
+        if (json_object_get_int(n) > 0) {
+            put(t, "netpool_messages{name=\"");
+            put_label_value(t, name);
+            put(t, "\"} %d\n", json_object_get_int(n));
+        }
     }
-    json_object_put(counts);
-    json_object_put(messages);
 
     /* Messages raised since netpoold started, by name and priority. */
     struct json_object *raised = store_messages_raised();
@@ -140,96 +240,57 @@ object_families(struct text *t, struct store *store,
     json_object_put(raised);
 }
 
-/* Per-interface families: PIFs from the store, counters from OVS. */
+/* The interface counters of interface_families(). */
+static const struct {
+    const char *name; /* Family name. */
+    const char *stat; /* OVS statistics key. */
+    const char *help; /* HELP text. */
+} counters[] = {
+    {"netpool_interface_receive_bytes_total", "rx_bytes", "Bytes received."},
+    {"netpool_interface_receive_packets_total", "rx_packets",
+     "Packets received."},
+    {"netpool_interface_receive_drops_total", "rx_dropped",
+     "Received packets dropped."},
+    {"netpool_interface_receive_errors_total", "rx_errors", "Receive errors."},
+    {"netpool_interface_transmit_bytes_total", "tx_bytes",
+     "Bytes transmitted."},
+    {"netpool_interface_transmit_packets_total", "tx_packets",
+     "Packets transmitted."},
+    {"netpool_interface_transmit_drops_total", "tx_dropped",
+     "Packets dropped on transmit."},
+    {"netpool_interface_transmit_errors_total", "tx_errors",
+     "Transmit errors."},
+};
+
+/* Per-interface families: PIFs and VIFs from the records, counters from
+ * the counters replica, walked once. */
 static void
-interface_families(struct text *t, struct json_object *records,
-                   struct json_object *observed)
+interface_families(struct text *t, struct metrics *m,
+                   const struct dp_ovs_counters *ovs)
 {
-    static const struct {
-        const char *name; /* Family name. */
-        const char *stat; /* OVS statistics key. */
-        const char *help; /* HELP text. */
-    } counters[] = {
-        {"netpool_interface_receive_bytes_total", "rx_bytes",
-         "Bytes received."},
-        {"netpool_interface_receive_packets_total", "rx_packets",
-         "Packets received."},
-        {"netpool_interface_receive_drops_total", "rx_dropped",
-         "Received packets dropped."},
-        {"netpool_interface_receive_errors_total", "rx_errors",
-         "Receive errors."},
-        {"netpool_interface_transmit_bytes_total", "tx_bytes",
-         "Bytes transmitted."},
-        {"netpool_interface_transmit_packets_total", "tx_packets",
-         "Packets transmitted."},
-        {"netpool_interface_transmit_drops_total", "tx_dropped",
-         "Packets dropped on transmit."},
-        {"netpool_interface_transmit_errors_total", "tx_errors",
-         "Transmit errors."},
-    };
-    struct json_object *pifs = json_object_object_get(records, "PIF");
-    struct json_object *vifs = json_object_object_get(records, "VIF");
-    struct json_object *ifaces =
-        json_object_object_get(observed, "interfaces");
-    struct json_object *none = json_object_new_object();
+    struct iface_scrape scrape = {.metrics = m, .host = m->host};
+    struct json_object *pifs = json_object_object_get(m->records, "PIF");
 
-    if (!ifaces) {
-        /* Before the reconciler's first connection. */
-        ifaces = none;
-    }
-    /* Interface name → label text, for the interfaces netpool owns. */
-    struct json_object *labels = json_object_new_object();
-
-    json_object_object_foreach (ifaces, name, iface) {
-        struct json_object *ids =
-            json_object_object_get(iface, "external_ids");
-        const char *pif = field(ids, "netpool-pif");
-        const char *vif = field(ids, "iface-id");
-        struct json_object *record;
-        char *label = NULL;
-
-        if (*pif && (record = json_object_object_get(pifs, pif))) {
-            label = xasprintf(
-                "kind=\"%s\",device=\"%s\",pif=\"%s\",network=\"%s\","
-                "host=\"%s\"",
-                json_object_get_boolean(
-                    json_object_object_get(record, "physical"))
-                    ? "pif"
-                : *field(record, "bond_slave_of") ? "bond"
-                                                  : "vlan",
-                name, pif, field(record, "network"), field(record, "host"));
-        } else if (*vif && (record = json_object_object_get(vifs, vif))) {
-            label = xasprintf("kind=\"vif\",device=\"%s\",vif=\"%s\","
-                              "vm=\"%s\",network=\"%s\"",
-                              name, vif, field(record, "VM"),
-                              field(record, "network"));
-        }
-        if (label) {
-            json_object_object_add(labels, name,
-                                   json_object_new_string(label));
-            free(label);
-        }
-    }
+    dp_ovs_counters_foreach(ovs, collect_iface, &scrape);
 
     family(t, "netpool_interface_up", "gauge",
            "1 if the interface has carrier (link state up).");
-    json_object_object_foreach (labels, name1, label1) {
-        struct json_object *iface = json_object_object_get(ifaces, name1);
-        put(t, "netpool_interface_up{%s} %d\n", json_object_get_string(label1),
-            !strcmp(field(iface, "link_state"), "up"));
+    for (size_t i = 0; i < scrape.n; i++) {
+        put(t, "netpool_interface_up{%s} %d\n", scrape.samples[i].label,
+            scrape.samples[i].up);
     }
     family(t, "netpool_interface_mtu_bytes", "gauge",
            "MTU the interface has in Open vSwitch.");
-    json_object_object_foreach (labels, name2, label2) {
-        struct json_object *iface = json_object_object_get(ifaces, name2);
-        put(t, "netpool_interface_mtu_bytes{%s} %lld\n",
-            json_object_get_string(label2),
-            (long long) json_object_get_int64(
-                json_object_object_get(iface, "mtu")));
+    for (size_t i = 0; i < scrape.n; i++) {
+        put(t, "netpool_interface_mtu_bytes{%s} %" PRId64 "\n",
+            scrape.samples[i].label, scrape.samples[i].mtu);
     }
     family(t, "netpool_interface_speed_bytes", "gauge",
            "Link speed of a PIF in bytes per second (0 when unknown).");
     json_object_object_foreach (pifs, pif_uuid, pif) {
+        if (!visible(m, "PIF", pif_uuid, pif)) {
+            continue;
+        }
         put(t, "netpool_interface_speed_bytes{kind=\"pif\",device=\"");
         put_label_value(t, field(pif, "device"));
         put(t, "\",pif=\"%s\",network=\"%s\",host=\"%s\"} %lld\n", pif_uuid,
@@ -240,24 +301,75 @@ interface_families(struct text *t, struct json_object *records,
     }
     for (size_t i = 0; i < sizeof counters / sizeof *counters; i++) {
         family(t, counters[i].name, "counter", counters[i].help);
-        json_object_object_foreach (labels, name3, label3) {
-            struct json_object *stats = json_object_object_get(
-                json_object_object_get(ifaces, name3), "statistics");
-            struct json_object *value;
-            if (json_object_object_get_ex(stats, counters[i].stat, &value)) {
-                put(t, "%s{%s} %lld\n", counters[i].name,
-                    json_object_get_string(label3),
-                    (long long) json_object_get_int64(value));
+        for (size_t j = 0; j < scrape.n; j++) {
+            if (scrape.samples[j].has[i]) {
+                put(t, "%s{%s} %" PRId64 "\n", counters[i].name,
+                    scrape.samples[j].label, scrape.samples[j].stats[i]);
             }
         }
     }
-    json_object_put(labels);
-    json_object_put(none);
+    for (size_t i = 0; i < scrape.n; i++) {
+        free(scrape.samples[i].label);
+    }
+    free(scrape.samples);
+}
+
+/* Keeps interface 'iface' in the scrape if it is a PIF's or a VIF's the
+ * host shows. */
+static void
+collect_iface(void *scrape_, const struct dp_iface_counters *iface)
+{
+    struct iface_scrape *scrape = scrape_;
+    struct metrics *m = scrape->metrics;
+    struct json_object *pifs = json_object_object_get(m->records, "PIF");
+    struct json_object *vifs = json_object_object_get(m->records, "VIF");
+    struct json_object *record;
+    char *label = NULL;
+
+    if (*iface->pif && (record = json_object_object_get(pifs, iface->pif))
+        && visible(m, "PIF", iface->pif, record)) {
+        label = xasprintf(
+            "kind=\"%s\",device=\"%s\",pif=\"%s\",network=\"%s\",host=\"%s\"",
+            json_object_get_boolean(json_object_object_get(record, "physical"))
+                ? "pif"
+            : *field(record, "bond_slave_of") ? "bond"
+                                              : "vlan",
+            iface->name, iface->pif, field(record, "network"),
+            field(record, "host"));
+    } else if (*iface->vif
+               && (record = json_object_object_get(vifs, iface->vif))
+               && visible(m, "VIF", iface->vif, record)) {
+        label = xasprintf("kind=\"vif\",device=\"%s\",vif=\"%s\","
+                          "vm=\"%s\",network=\"%s\"",
+                          iface->name, iface->vif, field(record, "VM"),
+                          field(record, "network"));
+    }
+    if (!label) {
+        return;
+    }
+    if (scrape->n >= scrape->allocated) {
+        scrape->allocated = scrape->allocated * 2 + 64;
+        scrape->samples = xrealloc(
+            scrape->samples, scrape->allocated * sizeof *scrape->samples);
+    }
+    struct iface_sample *sample = &scrape->samples[scrape->n++];
+    memset(sample, 0, sizeof *sample);
+    sample->label = label;
+    sample->up = iface->link_up;
+    sample->mtu = iface->mtu;
+    for (size_t i = 0; i < iface->n_stats; i++) {
+        for (size_t j = 0; j < sizeof counters / sizeof *counters; j++) {
+            if (!strcmp(iface->stat_names[i], counters[j].stat)) {
+                sample->stats[j] = iface->stat_values[i];
+                sample->has[j] = true;
+            }
+        }
+    }
 }
 
 /* Per VM: power state, vCPUs, memory. */
 static void
-vm_families(struct text *t, struct json_object *records)
+vm_families(struct text *t, struct metrics *m)
 {
     static const char *const states[] = {
         "Halted",
@@ -265,13 +377,14 @@ vm_families(struct text *t, struct json_object *records)
         "Running",
         "Suspended",
     };
-    struct json_object *vms = json_object_object_get(records, "VM");
+    struct json_object *vms = json_object_object_get(m->records, "VM");
 
     family(t, "netpool_vm_power_state", "gauge",
            "1 for the VM's power state, 0 for the others.");
     json_object_object_foreach (vms, vm, record) {
         if (json_object_get_boolean(
-                json_object_object_get(record, "is_a_template"))) {
+                json_object_object_get(record, "is_a_template"))
+            || !visible(m, "VM", vm, record)) {
             continue;
         }
         for (size_t i = 0; i < sizeof states / sizeof *states; i++) {
@@ -282,7 +395,8 @@ vm_families(struct text *t, struct json_object *records)
     family(t, "netpool_vm_vcpus", "gauge", "vCPUs of the VM (VCPUs_max).");
     json_object_object_foreach (vms, vm2, record2) {
         if (!json_object_get_boolean(
-                json_object_object_get(record2, "is_a_template"))) {
+                json_object_object_get(record2, "is_a_template"))
+            && visible(m, "VM", vm2, record2)) {
             put(t, "netpool_vm_vcpus{vm=\"%s\"} %lld\n", vm2,
                 (long long) int_field(record2, "VCPUs_max"));
         }
@@ -291,7 +405,8 @@ vm_families(struct text *t, struct json_object *records)
            "Memory of the VM (memory_static_max).");
     json_object_object_foreach (vms, vm3, record3) {
         if (!json_object_get_boolean(
-                json_object_object_get(record3, "is_a_template"))) {
+                json_object_object_get(record3, "is_a_template"))
+            && visible(m, "VM", vm3, record3)) {
             put(t, "netpool_vm_memory_bytes{vm=\"%s\"} %lld\n", vm3,
                 (long long) int_field(record3, "memory_static_max"));
         }
@@ -301,8 +416,19 @@ vm_families(struct text *t, struct json_object *records)
 /* Per bond of this host: members, active members, the active member, and
  * per member its state, LACP state and LACPDUs. */
 static void
-bond_families(struct text *t, struct json_object *records,
-              struct json_object *stats)
+bond_families(struct text *t, struct metrics *m, struct json_object *stats)
+{
+    static const char *const classes[] = {"bond", "PIF", NULL};
+    struct json_object *records = visible_view(m, classes);
+
+    bond_families_of(t, records, stats);
+    json_object_put(records);
+}
+
+/* bond_families() on 'records' (class → (UUID → record), filtered). */
+static void
+bond_families_of(struct text *t, struct json_object *records,
+                 struct json_object *stats)
 {
     static const char *const lacp_states[] = {"current", "expired",
                                               "defaulted"};
@@ -465,8 +591,19 @@ datapath_families(struct text *t, struct json_object *stats)
  * packets through netpool's own (anti-spoofing drops, rate-limit
  * drops). */
 static void
-network_families(struct text *t, struct json_object *records,
-                 struct json_object *stats)
+network_families(struct text *t, struct metrics *m, struct json_object *stats)
+{
+    static const char *const classes[] = {"network", NULL};
+    struct json_object *records = visible_view(m, classes);
+
+    network_families_of(t, records, stats);
+    json_object_put(records);
+}
+
+/* network_families() on 'records' (class → (UUID → record), filtered). */
+static void
+network_families_of(struct text *t, struct json_object *records,
+                    struct json_object *stats)
 {
     static const struct {
         const char *name; /* Family name. */
@@ -517,20 +654,169 @@ network_families(struct text *t, struct json_object *records,
     }
 }
 
-/* Returns the records the exporter may show (class → (UUID → record)). */
-static struct json_object *
-read_records(struct store *store, const char *host)
+/* Reconciler counters. */
+static void
+reconciler_families(struct text *t, const struct dp_reconciler_stats *stats)
 {
-    static const char *const classes[] = {"pool", "host", "PIF", "network",
-                                          "bond", "VLAN", "VIF", "VM"};
-    struct json_object *records = json_object_new_object();
-
-    for (size_t i = 0; i < sizeof classes / sizeof *classes; i++) {
-        json_object_object_add(records, classes[i],
-                               store_get_all(store, classes[i]));
+    if (!stats) {
+        return;
     }
-    export_filter_records(records, host);
-    return records;
+    family(t, "netpool_reconciler_runs_total", "counter",
+           "Runs of the fabric reconciler: incremental (only what changed "
+           "was computed and written) or full (everything recomputed and "
+           "compared).");
+    put(t, "netpool_reconciler_runs_total{kind=\"incremental\"} %" PRIu64 "\n",
+        stats->incremental_runs);
+    put(t, "netpool_reconciler_runs_total{kind=\"full\"} %" PRIu64 "\n",
+        stats->full_runs);
+    family(t, "netpool_reconciler_ovsdb_transactions_total", "counter",
+           "OVSDB transactions the reconciler sent that changed something.");
+    put(t, "netpool_reconciler_ovsdb_transactions_total %" PRIu64 "\n",
+        stats->ovsdb_transactions);
+    family(t, "netpool_reconciler_applied_seq", "gauge",
+           "Store sequence number up to which every change is in this "
+           "host's Open vSwitch (host applied-seq).");
+    put(t, "netpool_reconciler_applied_seq %" PRIu64 "\n", stats->applied_seq);
+    family(t, "netpool_reconciler_vif_ports", "gauge",
+           "VIF ports the reconciler wants on this host.");
+    put(t, "netpool_reconciler_vif_ports %" PRIu64 "\n", stats->vifs);
+}
+
+/* Keeping the records and counts. */
+
+/* Returns true if the host shows object 'uuid' of 'class'. */
+static bool
+visible(struct metrics *m, const char *class, const char *uuid,
+        struct json_object *record)
+{
+    return export_visible(m->records, class, uuid, record, m->host);
+}
+
+/* Returns a new class → (UUID → record) of the objects of 'classes'
+ * (NULL-terminated, small classes only) the host shows; the records are
+ * shared with 'm'. */
+static struct json_object *
+visible_view(struct metrics *m, const char *const *classes)
+{
+    struct json_object *view = json_object_new_object();
+
+    for (size_t i = 0; classes[i]; i++) {
+        struct json_object *rows = json_object_new_object();
+        json_object_object_foreach (
+            json_object_object_get(m->records, classes[i]), uuid, record) {
+            if (visible(m, classes[i], uuid, record)) {
+                json_object_object_add(rows, uuid, json_object_get(record));
+            }
+        }
+        json_object_object_add(view, classes[i], rows);
+    }
+    return view;
+}
+
+/* Applies changes of this host's and unowned objects to 'm->records':
+ * each side of a record (desired, observed) is replaced whole. */
+static void
+kept_changed(void *metrics_, const struct store_change *changes, size_t n,
+             uint64_t seq)
+{
+    struct metrics *m = metrics_;
+
+    for (size_t i = 0; i < n; i++) {
+        const struct store_change *c = &changes[i];
+        struct json_object *rows =
+            json_object_object_get(m->records, c->class->name);
+        struct json_object *have = json_object_object_get(rows, c->uuid);
+        bool here = c->op != STORE_OP_DEL
+                    && (!c->class->owner_field || !*c->new_owner
+                        || !strcmp(c->new_owner, m->host));
+
+        if (!rows) {
+            continue;
+        }
+        if (!here) {
+            json_object_object_del(rows, c->uuid);
+        } else if (!have) {
+            struct json_object *record = NULL;
+            if (c->op == STORE_OP_ADD && !c->observed && c->new) {
+                /* New: its desired part, nothing observed yet. */
+                record = store_default_record(c->class);
+                json_object_object_foreach (c->new, key, value) {
+                    struct json_object *copy = NULL;
+                    json_object_deep_copy(value, &copy, NULL);
+                    json_object_object_add(record, key, copy);
+                }
+            } else {
+                /* Come from another host: read it whole. */
+                record = store_get(m->store, c->class->name, c->uuid);
+            }
+            if (record) {
+                strip(c->class, record);
+                json_object_object_add(rows, c->uuid, record);
+            }
+        } else {
+            json_object_object_foreach (c->new, key, value) {
+                struct json_object *copy = NULL;
+                json_object_deep_copy(value, &copy, NULL);
+                json_object_object_add(have, key, copy);
+            }
+            strip(c->class, have);
+        }
+    }
+}
+
+/* Keeps the object counts and the messages by name. */
+static void
+all_changed(void *metrics_, const struct store_change *changes, size_t n,
+            uint64_t seq)
+{
+    struct metrics *m = metrics_;
+
+    for (size_t i = 0; i < n; i++) {
+        const struct store_change *c = &changes[i];
+        bool message = !strcmp(c->class->name, "message");
+
+        if (c->op == STORE_OP_ADD) {
+            count(m->counts, c->class->name, 1);
+            if (message) {
+                json_object_object_add(
+                    m->message_names, c->uuid,
+                    json_object_new_string(field(c->new, "name")));
+                count(m->messages, field(c->new, "name"), 1);
+            }
+        } else if (c->op == STORE_OP_DEL) {
+            count(m->counts, c->class->name, -1);
+            if (message) {
+                count(m->messages, field(m->message_names, c->uuid), -1);
+                json_object_object_del(m->message_names, c->uuid);
+            }
+        }
+    }
+}
+
+/* Adds 'delta' to the number 'key' of 'counts'. */
+static void
+count(struct json_object *counts, const char *key, int delta)
+{
+    int64_t n = json_object_get_int64(json_object_object_get(counts, key));
+
+    if (n + delta > 0) {
+        json_object_object_add(counts, key, json_object_new_int64(n + delta));
+    } else {
+        json_object_object_add(counts, key, json_object_new_int64(0));
+    }
+}
+
+/* Takes the fields the feed does not carry (derived fields, "uuid") off
+ * 'record'. */
+static void
+strip(const struct store_class *class, struct json_object *record)
+{
+    json_object_object_del(record, "uuid");
+    for (size_t i = 0; class && i < class->n_fields; i++) {
+        if (class->fields[i].flags & FIELD_DERIVED) {
+            json_object_object_del(record, class->fields[i].name);
+        }
+    }
 }
 
 /* Helpers. */

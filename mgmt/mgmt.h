@@ -183,7 +183,17 @@ void export_filter_records(struct json_object *records, const char *host);
 /* Returns true if 'record' is marked other_config netpool-hidden=true. */
 bool export_hidden(struct json_object *record);
 
+/* Returns true if object 'uuid' of 'class' ('record' its record) is one
+ * export_filter_records() would keep in 'records' (class → (UUID →
+ * record), unfiltered) for host 'host', without changing 'records'. */
+bool export_visible(struct json_object *records, const char *class,
+                    const char *uuid, struct json_object *record,
+                    const char *host);
+
 /* Prometheus exporter (metrics.c). */
+
+struct dp_ovs_counters;
+struct dp_reconciler_stats;
 
 /* Facts about the daemon for the exporter. */
 struct metrics_info {
@@ -193,13 +203,27 @@ struct metrics_info {
     double now;                      /* Now, seconds since the epoch. */
     unsigned long long memory_total; /* Host memory, bytes (0: unknown). */
     unsigned long long memory_free;  /* Available memory, bytes. */
+    const struct dp_ovs_counters *counters; /* Interface counters, or
+                                             * NULL. */
+    struct json_object *ovs_stats;          /* dp_ovs_stats_get(), or NULL. */
+    const struct dp_reconciler_stats *reconciler; /* Or NULL. */
 };
 
-/* Returns the Prometheus text exposition (a new string) of the objects in
- * 'store', the interface counters in 'observed' (as dp_ovs_observe() gives
- * them; may be empty) and 'info'.  Reads no secret class. */
-char *metrics_render(struct store *store, struct json_object *observed,
-                     const struct metrics_info *info);
+struct metrics;
+
+/* Returns a new exporter of the objects of 'store' that host 'host' shows:
+ * it keeps the records it needs (this host's and unowned ones) and the
+ * object counts current from the store's change feed, so that a scrape
+ * reads nothing from the store. */
+struct metrics *metrics_create(struct store *store, const char *host);
+
+/* Frees 'metrics'.  Accepts NULL. */
+void metrics_destroy(struct metrics *metrics);
+
+/* Returns the Prometheus text exposition (a new string) of the objects
+ * 'metrics' keeps, and of the interface counters, OVS statistics and
+ * reconciler counters in 'info'.  Never shows a secret class. */
+char *metrics_render(struct metrics *metrics, const struct metrics_info *info);
 
 /* The management interface (api-management.c, management.c). */
 

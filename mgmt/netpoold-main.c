@@ -43,6 +43,7 @@ struct daemon {
     struct dp_reconciler *fabric;  /* Converges the host's OVS. */
     struct vlan_mtu_checker *mtu;  /* Checks jumbo-frame paths. */
     struct http_metrics *metrics;  /* Prometheus /metrics listener. */
+    struct metrics *exporter;      /* What /metrics shows, kept current. */
     struct snmp_agent *snmp;       /* SNMP AgentX subagent, or NULL. */
     struct dp_ovs_stats *stats;    /* Statistics OVSDB lacks. */
     struct mgmt_watch *management; /* Confirms management changes. */
@@ -211,6 +212,7 @@ start(struct daemon *d)
     }
 
     if (c->metrics_port) {
+        d->exporter = metrics_create(d->store, d->host);
         char *cert_path = state_path(d, "host-cert.pem");
         char *key_path = state_path(d, "host-key.pem");
         error =
@@ -268,6 +270,7 @@ stop(struct daemon *d)
 {
     http_server_stop(d->http);
     http_metrics_stop(d->metrics);
+    metrics_destroy(d->exporter);
     snmp_agent_stop(d->snmp);
     dp_ovs_stats_destroy(d->stats);
     vlan_mtu_checker_destroy(d->mtu);
@@ -712,14 +715,17 @@ render_metrics(void *daemon_)
     if (meminfo) {
         fclose(meminfo);
     }
-    struct json_object *observed = d->fabric ? dp_reconciler_observe(d->fabric)
-                                             : json_object_new_object();
-    if (d->stats) {
-        json_object_object_add(observed, "ovs_stats",
-                               dp_ovs_stats_get(d->stats));
+    struct dp_reconciler_stats stats;
+    struct json_object *ovs_stats =
+        d->stats ? dp_ovs_stats_get(d->stats) : NULL;
+    if (d->fabric) {
+        dp_reconciler_get_stats(d->fabric, &stats);
+        info.reconciler = &stats;
+        info.counters = dp_reconciler_counters(d->fabric);
     }
-    char *text = metrics_render(d->store, observed, &info);
-    json_object_put(observed);
+    info.ovs_stats = ovs_stats;
+    char *text = metrics_render(d->exporter, &info);
+    json_object_put(ovs_stats);
     return text;
 }
 
