@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""VIF ports at scale: N VIFs (default 1000) created and plugged through
-netpoold's API, against the same number of ports added to OVS by hand,
-in the same run, on a private OVS instance in a private namespace.
+"""VIF ports at scale, and what one change costs at scale, in one run on
+a private OVS instance in a private namespace.
 
-Three figures, each the time until every port exists in OVS with an
-OpenFlow port number (ovs-vswitchd has opened it):
+End to end: N VIFs (default 1000) created and plugged through netpoold's
+API, against the same number of ports added to OVS by hand, each figure
+the time until every port exists in OVS with an OpenFlow port number
+(ovs-vswitchd has opened it):
 
   ovs-vsctl, one call per port   N `ovs-vsctl add-port` calls in a row
   ovs-vsctl, one transaction     one `ovs-vsctl add-port … -- add-port …`
@@ -15,19 +16,35 @@ OpenFlow port number (ovs-vswitchd has opened it):
 
 The two ovs-vsctl baselines add ports for veth pairs made beforehand with
 one `ip -batch`, whose time is printed too: netpool's figure includes
-making the veths, the baselines' do not.  Prints the ratios of netpool's
-time to each baseline's, and netpoold's resident memory (VmRSS, and the
-peak VmHWM, from /proc) once the N VIFs are in place.  Addresses: none
-(ports only).  Usage: bench-vifs.py [-n N]
+making the veths, the baselines' do not.
+
+Per change, at 10 VIFs and at N VIFs: C cycles (default 100) of
+VIF.create, VIF.plug, VIF.unplug, VIF.destroy of one more VIF with a
+namespace guest, each call a change the reconciler acts on.  Prints each
+API call's p50 and p99 (the client's round trip; the fabric is never
+waited for) and netpoold's CPU seconds per change (utime + stime from
+/proc, from the first call until host.wait_applied says the fabric holds
+the last change), and the /metrics scrape median at both sizes.
+
+Pool-shaped load: netpoold stops, 16 x N VIF records owned by 16 other
+hosts (each with one VM resident there) are written straight into its
+store (SQLite), netpoold starts again (its start, a full recompute, is
+timed) and the cycles at N VIFs run again: the ratio of CPU per change
+with and without those records is what other hosts' objects cost this
+host.  Memory: VmRSS and VmHWM after the N VIFs, and with the pool load.
+Addresses: none (ports only).  Usage: bench-vifs.py [-n N] [-c C]
 """
 import argparse
 import json
 import os
 import socket
+import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import uuid as uuidlib
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
@@ -176,7 +193,7 @@ class Bench:
         self.vsctl("del-br", "brb")
         return seconds
 
-    def netpool(self):
+    def netpoold_start(self):
         state = os.path.join(self.work, "netpoold")
         self.in_ns(os.path.join(TOP, "build/bin/netpoold"),
                    "--state-dir", state, "--unix-socket", self.sock,
@@ -185,50 +202,172 @@ class Bench:
                    "--log-level", "info", "--https-port", "0",
                    "--ovs-db", "unix:%s/db.sock" % self.ovs, "--detach")
         with open(self.pidfile) as f:
-            pid = int(f.read())
+            self.pid = int(f.read())
 
-        t0 = time.monotonic()
-        net = call(self.sock, "network.create", [{"name_label": "bench"}])
-        bridge = call(self.sock, "network.get_bridge", [net])
-        vm = call(self.sock, "VM.create", [{"name_label": "bench"}])
-        for i in range(self.n):
-            vif = call(self.sock, "VIF.create", [{
-                "VM": vm, "network": net, "device": str(i),
-                "other_config": {"netns": self.guests}}])
-            call(self.sock, "VIF.plug", [vif])
-        calls = time.monotonic() - t0
-        while True:
-            try:
-                seconds = self.wait_numbered(bridge, t0)
-                break
-            except subprocess.CalledProcessError:
-                time.sleep(0.1)  # The bridge is not there yet.
+    def netpoold_stop(self):
+        os.kill(self.pid, 15)
+        for _ in range(300):
+            if not os.path.exists("/proc/%d" % self.pid):
+                return
+            time.sleep(0.1)
+
+    def cpu(self):
+        """netpoold's utime + stime in seconds."""
+        with open("/proc/%d/stat" % self.pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf(
+            "SC_CLK_TCK")
+
+    def memory(self):
         status = {}
-        with open("/proc/%d/status" % pid) as f:
+        with open("/proc/%d/status" % self.pid) as f:
             for line in f:
                 key, _, value = line.partition(":")
                 status[key] = value.strip()
-        return seconds, calls, status["VmRSS"], status["VmHWM"]
+        return status["VmRSS"], status["VmHWM"]
+
+    def wait_applied(self):
+        """Waits until the fabric holds every change written so far."""
+        while True:
+            try:
+                return call(self.sock, "host.wait_applied", ["", "", 60])
+            except RuntimeError as e:
+                if "TIMEOUT" not in str(e):
+                    raise
+
+    def new_vif(self, device):
+        return call(self.sock, "VIF.create", [{
+            "VM": self.vm, "network": self.net, "device": str(device),
+            "other_config": {"netns": self.guests}}])
+
+    def cycles(self, count, device):
+        """'count' cycles of create, plug, unplug, destroy of one VIF.
+        Returns (call latencies in s, CPU s per change)."""
+        self.wait_applied()
+        latencies = []
+        cpu0 = self.cpu()
+        for _ in range(count):
+            t = time.monotonic()
+            vif = self.new_vif(device)
+            latencies.append(time.monotonic() - t)
+            for method in ("VIF.plug", "VIF.unplug", "VIF.destroy"):
+                t = time.monotonic()
+                call(self.sock, method, [vif])
+                latencies.append(time.monotonic() - t)
+        self.wait_applied()
+        return latencies, (self.cpu() - cpu0) / len(latencies)
+
+    def scrape_median(self, count=20):
+        """Median seconds of a /metrics scrape (curl's own timing)."""
+        times = []
+        for _ in range(count):
+            out = self.in_ns("curl", "-s", "-o", "/dev/null", "-w",
+                             "%{time_total}",
+                             "http://127.0.0.1:9440/metrics")
+            times.append(float(out))
+        return statistics.median(times)
+
+    def netpool(self):
+        """End to end: N VIFs from none until all have an OpenFlow port."""
+        t0 = time.monotonic()
+        vifs = []
+        for i in range(self.n):
+            vif = self.new_vif(i)
+            call(self.sock, "VIF.plug", [vif])
+            vifs.append(vif)
+        calls = time.monotonic() - t0
+        while True:
+            try:
+                seconds = self.wait_numbered(self.bridge, t0)
+                break
+            except subprocess.CalledProcessError:
+                time.sleep(0.1)  # The bridge is not there yet.
+        return seconds, calls, vifs
+
+    def pool_load(self, hosts=16):
+        """Writes 'hosts' other hosts, each with a VM resident there and N
+        VIFs on the bench network, straight into the store (netpoold
+        stopped)."""
+        db = sqlite3.connect(os.path.join(self.work, "netpoold",
+                                          "netpool.db"))
+        rows = []
+        for _ in range(hosts):
+            host = str(uuidlib.uuid4())
+            vm = str(uuidlib.uuid4())
+            rows.append((host, "host", host, json.dumps(
+                {"name_label": "pool-" + host[:8]})))
+            rows.append((vm, "VM", host, json.dumps(
+                {"name_label": "vm", "resident_on": host,
+                 "power_state": "Running",
+                 "other_config": {"netpool-vif-index": "2"}})))
+            for i in range(self.n):
+                rows.append((str(uuidlib.uuid4()), "VIF", host, json.dumps(
+                    {"VM": vm, "network": self.net, "device": str(i),
+                     "MAC": "02:%02x:%02x:%02x:%02x:%02x" % (
+                         hosts, i >> 8, i & 255, len(rows) >> 8 & 255,
+                         len(rows) & 255),
+                     "currently_attached": True})))
+        db.executemany("INSERT INTO objects(uuid, class, host, record, seq)"
+                       " VALUES(?, ?, ?, ?, 0)", rows)
+        db.commit()
+        db.close()
+        return len(rows)
+
+
+def pct(values, p):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(len(values) * p / 100))]
 
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("-n", type=int, default=1000)
+    parser.add_argument("-c", type=int, default=100)
     args = parser.parse_args()
     if not os.path.exists(os.path.join(TOP, "build/bin/netpoold")):
         print("build/bin/netpoold is missing: run make", file=sys.stderr)
         return 1
 
     b = Bench(args.n)
+    n, c = args.n, args.c
     try:
         b.up()
         veths = b.make_veths("a")
         separate = b.separate_calls()
         batched = b.one_transaction()
         b.drop_veths("a")
-        netpool, calls, rss, hwm = b.netpool()
 
-        n = args.n
+        b.netpoold_start()
+        b.net = call(b.sock, "network.create", [{"name_label": "bench"}])
+        b.bridge = call(b.sock, "network.get_bridge", [b.net])
+        b.vm = call(b.sock, "VM.create", [{"name_label": "bench"}])
+
+        # At 10 VIFs.
+        small = [b.new_vif(n + i) for i in range(10)]
+        for vif in small:
+            call(b.sock, "VIF.plug", [vif])
+        lat10, cpu10 = b.cycles(c, n + 20)
+        scrape10 = b.scrape_median()
+        for vif in small:
+            call(b.sock, "VIF.destroy", [vif])
+        b.wait_applied()
+
+        # End to end, then at N VIFs.
+        netpool, calls, _ = b.netpool()
+        rss, hwm = b.memory()
+        latn, cpun = b.cycles(c, n + 20)
+        scrapen = b.scrape_median()
+        b.netpoold_stop()
+
+        # The same with a pool's worth of other hosts' objects.
+        rows = b.pool_load()
+        t0 = time.monotonic()
+        b.netpoold_start()
+        b.wait_applied()
+        restart = time.monotonic() - t0
+        latp, cpup = b.cycles(c, n + 20)
+        rssp, hwmp = b.memory()
+
         print("bench-vifs: %d VIF ports on a private OVS (userspace "
               "datapath), until all have an OpenFlow port" % n)
         print("  veth pairs for the baselines (one ip -batch) %8.2f s"
@@ -244,8 +383,35 @@ def main():
         print("  ratio netpool / one transaction:   %.2f" % (netpool / batched))
         print("  ratio netpool / (one transaction + veths): %.2f"
               % (netpool / (batched + veths)))
+        print("per change: %d cycles of VIF.create, plug, unplug, destroy "
+              "(%d calls)" % (c, 4 * c))
+        print("  API call p50 / p99 at 10 VIFs:   %6.2f / %6.2f ms"
+              % (pct(lat10, 50) * 1e3, pct(lat10, 99) * 1e3))
+        print("  API call p50 / p99 at %d VIFs: %6.2f / %6.2f ms"
+              % (n, pct(latn, 50) * 1e3, pct(latn, 99) * 1e3))
+        print("  ratio p50 %d / 10 VIFs: %.2f, p99: %.2f"
+              % (n, pct(latn, 50) / pct(lat10, 50),
+                 pct(latn, 99) / pct(lat10, 99)))
+        print("  netpoold CPU per change at 10 VIFs:   %6.2f ms" % (cpu10 * 1e3))
+        print("  netpoold CPU per change at %d VIFs: %6.2f ms"
+              % (n, cpun * 1e3))
+        print("  ratio CPU per change %d / 10 VIFs: %.2f"
+              % (n, cpun / cpu10 if cpu10 else float("nan")))
+        print("  /metrics median at 10 VIFs: %.1f ms, at %d VIFs: %.1f ms"
+              % (scrape10 * 1e3, n, scrapen * 1e3))
+        print("pool-shaped load: %d rows of 16 other hosts (16 x %d VIFs) "
+              "in the store" % (rows, n))
+        print("  netpoold start (full recompute) at %d local VIFs: %.2f s"
+              % (n, restart))
+        print("  API call p50 / p99 with the pool load: %6.2f / %6.2f ms"
+              % (pct(latp, 50) * 1e3, pct(latp, 99) * 1e3))
+        print("  netpoold CPU per change with the pool load: %6.2f ms"
+              % (cpup * 1e3))
+        print("  ratio CPU per change with / without the pool load: %.3f"
+              % (cpup / cpun if cpun else float("nan")))
         print("  netpoold memory at %d VIFs: VmRSS %s, peak VmHWM %s"
               % (n, rss, hwm))
+        print("  with the pool load: VmRSS %s, peak VmHWM %s" % (rssp, hwmp))
         return 0
     finally:
         b.down()
