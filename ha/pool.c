@@ -826,6 +826,10 @@ process_inbox(struct ha_pool *p)
         handle(p, item);
         json_object_put(item);
     }
+    /* What is applied is durable: say so before the subscribers (the
+     * reconciler, the VM controller) do their work on it, so a writer
+     * elsewhere waits for the pool's disks, not for this host's OVS. */
+    send_ack(p, false);
     store_release_feed(p->store);
 }
 

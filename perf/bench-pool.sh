@@ -9,9 +9,9 @@
 #   - pool-join time of h2, h3, ... hMAX (default 7) into the pool of the
 #     hosts before it (so into pools of 1 .. MAX-1 hosts);
 #   - in the pool of 3: write latency on the master and on a member, with
-#     their ratios to the standalone figure; propagation of network-create
-#     on the master to a bridge on every member's OVS (median and p99 of
-#     ROUNDS, default 20); master loss (kill -9 of its netpoold and
+#     their ratios to the standalone figure; propagation of a network and
+#     a pool VLAN made on the master to its bridge on every member's OVS
+#     (median and p99 of ROUNDS, default 20); master loss (kill -9 of its netpoold and
 #     corosync) until a write through a survivor is accepted, median of
 #     KILLS (default 10), the killed host started again between kills;
 #   - in the pool of MAX: propagation again;
@@ -97,6 +97,9 @@ for ((n = 1; n <= max; n++)); do
     topo_host_up "$n" > /dev/null
 done
 pw=$(cat "$STATE/h1/netpoold/root-password")
+h1=$(np 1 host-list params=uuid --minimal)
+eth1=$(np 1 pif-list host-uuid="$h1" device=eth1 --minimal)
+tag=100
 
 read -r s50 s99 smax < <(python3 "$PROBE" writes "$(sock 1)" 100 standalone)
 printf '%-44s p50 %7.2f ms  p99 %7.2f ms  max %7.2f ms\n' \
@@ -107,11 +110,13 @@ propagation() { # POOL_SIZE
     for ((n = 1; n <= size; n++)); do dbs+=("$(db "$n")"); done
     : > "$STATE/prop-$size"
     for ((i = 1; i <= rounds; i++)); do
-        t=$(python3 "$PROBE" propagate "$(sock 1)" "prop-$size-$i" "${dbs[@]}")
+        tag=$((tag + 1))
+        t=$(python3 "$PROBE" propagate "$(sock 1)" "prop-$size-$i" "$eth1" \
+            "$tag" "${dbs[@]}")
         echo "$t" >> "$STATE/prop-$size"
     done
     printf '%-44s median %7s ms  p99 %7s ms  (%d rounds)\n' \
-        "network-create -> bridge on all $size OVS" \
+        "pool VLAN made -> its bridge on all $size OVS" \
         "$(grep -v timeout "$STATE/prop-$size" | median)" \
         "$(grep -v timeout "$STATE/prop-$size" | p99)" "$rounds"
 }

@@ -4,10 +4,12 @@
     pool-probe.py writes SOCKET N PREFIX
         N network.create calls in a row through SOCKET (one connection
         each, as a client makes them); prints "p50_ms p99_ms max_ms".
-    pool-probe.py propagate SOCKET NAME DB...
-        network.create NAME through SOCKET, then waits until each OVS
-        database DB (a unix socket path) has its bridge; prints the
-        milliseconds from the call to the last bridge.
+    pool-probe.py propagate SOCKET NAME PIF TAG DB...
+        network.create NAME and pool.create_VLAN_from_PIF(PIF, it, TAG)
+        through SOCKET (a network's bridge exists on a host once something
+        of that host is on it), then waits until each OVS database DB (a
+        unix socket path) has its bridge; prints the milliseconds from the
+        first call to the last bridge.
     pool-probe.py write-until-ok SOCKET... --deadline S
         tries network.create through each SOCKET in turn until one is
         answered with success; prints the milliseconds it took.
@@ -69,9 +71,10 @@ def has_bridge(db, bridge):
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
 
 
-def cmd_propagate(path, name, *dbs):
+def cmd_propagate(path, name, pif, tag, *dbs):
     start = time.monotonic()
     ref = create(path, name)
+    rpc(path, "pool.create_VLAN_from_PIF", ["", pif, ref, int(tag)])
     record = rpc(path, "network.get_record", ["", ref])
     bridge = record["bridge"]
     waiting = list(dbs)
