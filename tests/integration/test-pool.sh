@@ -80,23 +80,6 @@ wait_until 10 same_log 1 1 2 3 || true
 ok 'same_log 1 1 2 3' "every member applied the same log"
 is "$(np 2 pool-homogeneity-report)" "the pool's hosts agree" \
     "the homogeneity report finds nothing odd"
-
-bnet=$(np 1 network-create name-label=pool-bond)
-eth2=$(np 1 pif-list host-uuid="$h1" device=eth2 --minimal)
-eth3=$(np 1 pif-list host-uuid="$h1" device=eth3 --minimal)
-bonds=$(np 3 pool-bond-create network-uuid="$bnet" pif-uuids="$eth2,$eth3" \
-    mode=active-backup)
-ok $? "pool-bond-create bonds eth2 and eth3 on every host, from h3"
-is "$(echo "$bonds" | tr , '\n' | wc -l)" 3 "one bond per host"
-bbridge=$(np 1 network-param-get uuid="$bnet" param-name=bridge)
-for n in 1 2 3; do
-    wait_until 20 eval "on $n ovs-vsctl list-ports $bbridge | grep -qx bond0" || true
-    ok "on $n ovs-vsctl list-ports $bbridge | grep -qx bond0" \
-        "h$n's bond0 is a port of the pool bond's bridge"
-done
-is "$(np_error 2 pool-bond-create network-uuid="$bnet" pif-uuids="$eth2,$eth3" | cut -d' ' -f1)" \
-    PIF_IS_ALREADY_BONDED "a second pool bond of the same NICs is refused"
-is "$(np 1 bond-list --minimal | tr , '\n' | wc -l)" 3 "and nothing was added"
 vlan_net=$(np 3 network-create name-label=vlan30)
 vpif=$(np 3 vlan-create pif-uuid="$eth1" vlan=30 network-uuid="$vlan_net")
 ok $? "a VLAN on h1's eth1 alone, made from h3"
@@ -154,3 +137,23 @@ wait_until 10 same_log 1 1 2 3 || true
 ok 'same_log 1 1 2 3' "h3 took the pool's log"
 ok '[ -n "$(np 3 network-list name-label=after-reset --minimal)" ]' \
     "with the last write made before the reset"
+
+# --- a bond on every member ------------------------------------------------
+# Last: on this flat test switch a new bond has been seen to cut a member
+# off for a while (ha/README.md), which must not stop the points above.
+bnet=$(np 1 network-create name-label=pool-bond)
+eth2=$(np 1 pif-list host-uuid="$h1" device=eth2 --minimal)
+eth3=$(np 1 pif-list host-uuid="$h1" device=eth3 --minimal)
+bonds=$(np 3 pool-bond-create network-uuid="$bnet" pif-uuids="$eth2,$eth3" \
+    mode=active-backup)
+ok $? "pool-bond-create bonds eth2 and eth3 on every host, from h3"
+is "$(echo "$bonds" | tr , '\n' | wc -l)" 3 "one bond per host"
+bbridge=$(np 1 network-param-get uuid="$bnet" param-name=bridge)
+for n in 1 2 3; do
+    wait_until 20 eval "on $n ovs-vsctl list-ports $bbridge | grep -qx bond0" || true
+    ok "on $n ovs-vsctl list-ports $bbridge | grep -qx bond0" \
+        "h$n's bond0 is a port of the pool bond's bridge"
+done
+is "$(np_error 2 pool-bond-create network-uuid="$bnet" pif-uuids="$eth2,$eth3" | cut -d' ' -f1)" \
+    PIF_IS_ALREADY_BONDED "a second pool bond of the same NICs is refused"
+is "$(np 1 bond-list --minimal | tr , '\n' | wc -l)" 3 "and nothing was added"
