@@ -78,10 +78,10 @@ cli_cmd_pool_emergency_reset_master(struct cli_ctx *ctx)
     struct np_error *error = NULL;
     const char *address = cli_require(ctx, "master-address", &error);
 
-    return address ? cli_callv(ctx->session, NULL,
-                               "pool.emergency_reset_master",
-                               json_object_new_string(address), NULL)
-                    : error;
+    return address
+               ? cli_callv(ctx->session, NULL, "pool.emergency_reset_master",
+                           json_object_new_string(address), NULL)
+               : error;
 }
 
 /* pool-homogeneity-report: one line per host whose setting differs from

@@ -29,8 +29,7 @@ ha_homogeneity(struct json_object *hosts, struct json_object *pifs)
     };
     struct json_object *findings = json_object_new_array();
 
-    for (size_t i = 0; i < sizeof host_settings / sizeof *host_settings;
-         i++) {
+    for (size_t i = 0; i < sizeof host_settings / sizeof *host_settings; i++) {
         struct json_object *values = json_object_new_object();
         json_object_object_foreach (hosts, uuid, host) {
             json_object_object_add(

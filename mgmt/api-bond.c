@@ -328,8 +328,8 @@ pool_create_bond(struct api_call *call, struct json_object **result,
             error = np_error_new(ERR_INVALID_VALUE, "members", uuid, NULL);
         } else {
             first_host = field(pif, "host");
-            json_object_array_add(devices,
-                                  json_object_new_string(field(pif, "device")));
+            json_object_array_add(
+                devices, json_object_new_string(field(pif, "device")));
         }
     }
 

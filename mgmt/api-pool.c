@@ -33,8 +33,7 @@
 
 static api_method pool_join, pool_admit, pool_eject, pool_designate,
     pool_emergency_transition, pool_recover_slaves, pool_get_status,
-    pool_request_membership, pool_emergency_reset_master,
-    pool_get_homogeneity;
+    pool_request_membership, pool_emergency_reset_master, pool_get_homogeneity;
 
 /* A pool.join in progress on the joining host. */
 struct join {
@@ -62,8 +61,7 @@ static void join_admitted(void *join_, struct json_object *response,
 static void join_poll(evutil_socket_t, short, void *join_);
 static void join_finish(struct join *, struct np_error *);
 static void join_abandoned(void *join_, struct api_call *);
-static int save_pool_certificate(struct api *,
-                                  struct json_object *membership);
+static int save_pool_certificate(struct api *, struct json_object *membership);
 static struct np_error *remote_error(struct json_object *response,
                                      const char *failure, const char *address,
                                      struct json_object **result);
@@ -611,7 +609,8 @@ reset_answered(void *join_, struct json_object *response, const char *failure,
                                         strerror(retval)));
         return;
     }
-    log_warn("emergency: entered the pool afresh as %s told it", join->address);
+    log_warn("emergency: entered the pool afresh as %s told it",
+             join->address);
     join->deadline = now_ms() + JOIN_SYNC_TIMEOUT_MS;
     join->poll =
         event_new(join->call->api->base, -1, EV_PERSIST, join_poll, join);
@@ -689,9 +688,9 @@ joiner_facts(struct api *api)
                                         : record_string(host, "address")));
     char *path = xasprintf("%s/host-cert.pem", api->state_dir);
     char *certificate = cert_read_file(path);
-    json_object_object_add(facts, "certificate",
-                           json_object_new_string(certificate ? certificate
-                                                              : ""));
+    json_object_object_add(
+        facts, "certificate",
+        json_object_new_string(certificate ? certificate : ""));
     free(certificate);
     free(path);
     return facts;
@@ -765,8 +764,8 @@ join_logged_in(void *join_, struct json_object *response, const char *failure,
     struct json_object *request =
         jsonrpc_make_request("pool.admit", params, 2);
     join->peer =
-        peer_call_start(join->call->api->base, join->address, join->port,
-                        NULL, NULL, NULL, request, join_admitted, join);
+        peer_call_start(join->call->api->base, join->address, join->port, NULL,
+                        NULL, NULL, request, join_admitted, join);
     json_object_put(request);
     if (!join->peer) {
         join_finish(join, np_error_new(ERR_POOL_JOINING_HOST_CONNECTION_FAILED,
@@ -1055,11 +1054,11 @@ admit(struct api_call *call, struct json_object *facts,
     }
     char *joiner_cert = NULL, *joiner_key = NULL;
     char *own_cert = NULL, *own_key = NULL;
-    retval = cert_issue(ca_cert, ca_key, joiner_uuid, &joiner_cert,
-                        &joiner_key);
+    retval =
+        cert_issue(ca_cert, ca_key, joiner_uuid, &joiner_cert, &joiner_key);
     if (!retval && first) {
-        retval = cert_issue(ca_cert, ca_key, api->host_uuid, &own_cert,
-                            &own_key);
+        retval =
+            cert_issue(ca_cert, ca_key, api->host_uuid, &own_cert, &own_key);
     }
     char *path = xasprintf("%s/host-cert.pem", api->state_dir);
     char *host_cert = cert_read_file(path);
@@ -1268,9 +1267,9 @@ membership_base(struct store *store, const char *pool_uuid,
             struct json_object *n = json_object_new_object();
             json_object_object_add(n, "id", json_object_new_int64(id));
             json_object_object_add(n, "name", json_object_new_string(uuid));
-            json_object_object_add(
-                n, "address",
-                json_object_new_string(record_string(host, "cluster_address")));
+            json_object_object_add(n, "address",
+                                   json_object_new_string(record_string(
+                                       host, "cluster_address")));
             json_object_array_add(nodes, n);
         }
     }
@@ -1279,10 +1278,9 @@ membership_base(struct store *store, const char *pool_uuid,
     json_object_object_add(m, "pool", json_object_new_string(pool_uuid));
     json_object_object_add(
         m, "secret", json_object_new_string(record_string(pool, "secret")));
-    json_object_object_add(
-        m, "token_ms",
-        json_object_new_int64(
-            record_int(pool, "token_timeout", HA_TOKEN_DEFAULT_MS)));
+    json_object_object_add(m, "token_ms",
+                           json_object_new_int64(record_int(
+                               pool, "token_timeout", HA_TOKEN_DEFAULT_MS)));
     json_object_object_add(m, "nodes", nodes);
     return m;
 }

@@ -319,9 +319,8 @@ typedef void peer_reply_cb(void *aux, struct json_object *response,
  * 'client_cert' and 'client_key' (files) the call presents that
  * certificate.  'cb' (with 'aux') hears the answer.  Returns the call, or
  * NULL if it could not start. */
-struct peer_call *peer_call_start(struct event_base *base,
-                                  const char *address, int port,
-                                  const char *server_cert,
+struct peer_call *peer_call_start(struct event_base *base, const char *address,
+                                  int port, const char *server_cert,
                                   const char *client_cert,
                                   const char *client_key,
                                   struct json_object *request,

@@ -102,8 +102,8 @@ cert_verify_peer(const char *peer_pem, const char *ca_pem, char *common_name,
     }
     if (verified) {
         X509_NAME *name = X509_get_subject_name(peer);
-        verified = X509_NAME_get_text_by_NID(name, NID_commonName,
-                                             common_name, (int) size)
+        verified = X509_NAME_get_text_by_NID(name, NID_commonName, common_name,
+                                             (int) size)
                    > 0;
     }
     X509_STORE_CTX_free(ctx);

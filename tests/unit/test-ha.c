@@ -224,9 +224,8 @@ test_homogeneity(void **state)
     json_object_object_del(pifs, "x3");
     json_object_object_add(hosts, "h3", host("1.0", "openvswitch", "dpdk"));
     findings = ha_homogeneity(hosts, pifs);
-    assert_int_equal(finding(findings, "MTU of network net-eth1", "h2",
-                             "1500", "9000"),
-                     3);
+    assert_int_equal(
+        finding(findings, "MTU of network net-eth1", "h2", "1500", "9000"), 3);
     finding(findings, "datapath", "h3", "dpdk", "netdev");
     finding(findings, "a NIC on network net-eth2", "h3", "no", "yes");
     json_object_put(findings);
@@ -236,8 +235,8 @@ test_homogeneity(void **state)
     json_object_object_add(hosts, "h2", host("1.1", "openvswitch", "netdev"));
     add_pif(pifs, "p2", "h2", "net-eth1", 9000, -1);
     findings = ha_homogeneity(hosts, pifs);
-    assert_int_equal(
-        finding(findings, "software_version", "h2", "1.1", "1.0"), 1);
+    assert_int_equal(finding(findings, "software_version", "h2", "1.1", "1.0"),
+                     1);
     json_object_put(findings);
 
     json_object_put(hosts);

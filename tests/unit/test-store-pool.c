@@ -421,8 +421,7 @@ test_refused_write_leaves_nothing(void **state)
     struct member *m = pool->members[0];
     char uuid[UUID_LENGTH + 1];
 
-    assert_int_equal(insert(m, "network", "{\"name_label\": \"a\"}", uuid),
-                     0);
+    assert_int_equal(insert(m, "network", "{\"name_label\": \"a\"}", uuid), 0);
     uint64_t seq = store_last_seq(m->store);
     uint64_t local = store_last_local_seq(m->store);
     assert_true(local > 0);
@@ -435,8 +434,7 @@ test_refused_write_leaves_nothing(void **state)
     assert_int_equal(store_last_local_seq(m->store), local);
 
     pool->refuse = 0;
-    assert_int_equal(insert(m, "network", "{\"name_label\": \"c\"}", uuid),
-                     0);
+    assert_int_equal(insert(m, "network", "{\"name_label\": \"c\"}", uuid), 0);
     assert_true(store_last_local_seq(m->store) > local);
     assert_identical(pool);
 }
