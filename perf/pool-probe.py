@@ -46,8 +46,8 @@ def rpc(path, method, params, timeout=15):
     return answer["result"]
 
 
-def create(path, name):
-    return rpc(path, "network.create", ["", {"name_label": name}])
+def create(path, name, timeout=15):
+    return rpc(path, "network.create", ["", {"name_label": name}], timeout)
 
 
 def percentile(values, p):
