@@ -36,6 +36,7 @@ PACKAGES=(
     libvotequorum-dev libcmap-dev libcfg-dev
     snmpd snmp libsnmp-dev smitools snmptrapd
     qemu-system-x86 qemu-utils libxen-dev libteam-dev
+    qemu-block-extra libnfs-dev libiscsi-dev nfs-ganesha nfs-ganesha-vfs tgt
     busybox-static prometheus
     iproute2 ethtool nftables iputils-ping procps psmisc socat curl
     ${NETPOOL_DEPS_EXTRA:-}

@@ -476,10 +476,11 @@ _topo_stop_pids() {
     return 0
 }
 
-# Our namespaces: ${PREFIX}switch and ${PREFIX}hN.
+# Our namespaces: ${PREFIX}switch, ${PREFIX}hN, its guests and the storage
+# server's (scripts/storage.sh).
 _topo_namespaces() {
     ip netns list 2>/dev/null | awk '{print $1}' |
-        grep -E "^${PREFIX}(switch|h[0-9]+|h[0-9]+g[0-9]+)\$" || true
+        grep -E "^${PREFIX}(switch|storage|h[0-9]+|h[0-9]+g[0-9]+)\$" || true
 }
 
 topo_down() (

@@ -53,6 +53,8 @@ set -eEuo pipefail
 TEST_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=scripts/topology.sh
 source "$TEST_TOP/scripts/topology.sh"
+# shellcheck source=scripts/storage.sh
+source "$TEST_TOP/scripts/storage.sh"
 
 TEST_NAME=$(basename "$0" .sh)
 PREFIX=${NETPOOL_TEST_PREFIX:-npt$$-}
