@@ -20,6 +20,8 @@ TEST_CFLAGS := $(BASE_CFLAGS) -O1 -g -fno-omit-frame-pointer \
                -fsanitize=address,undefined -fno-sanitize-recover=undefined
 LDLIBS := $(PKG_LIBS) -lcrypt -lm
 LDLIBS += $(XEN_LIBS)
+# libnfs, the NFS client of shared SRs (storage/).
+LDLIBS += -lnfs
 # corosync's client libraries, for the pool (ha/).
 LDLIBS += -lcpg -lvotequorum -lcfg
 # net-snmp's agent library, for the SNMP subagent (netpoold and tests).
@@ -49,7 +51,7 @@ endif
 
 # Every .c file of a module folder belongs to libnetpool, except the files
 # holding main().
-MODULES := lib mgmt cli datapath bonding vlan vm ha
+MODULES := lib mgmt cli datapath bonding vlan vm ha storage
 MAINS := mgmt/netpoold-main.c cli/netpool-main.c
 SRC := $(filter-out $(MAINS), $(wildcard $(addsuffix /*.c,$(MODULES))))
 UNIT_SRC := $(wildcard tests/unit/test-*.c)

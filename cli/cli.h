@@ -570,6 +570,7 @@ cli_command_fn cli_cmd_vdi_create;
 cli_command_fn cli_cmd_vbd_create;
 cli_command_fn cli_cmd_vdi_clone;
 cli_command_fn cli_cmd_vdi_copy;
+cli_command_fn cli_cmd_vdi_resize;
 
 /* vif-create vm-uuid= network-uuid= device= [MAC=] [other-config:k=v…]:
  * VIF.create, prints the new VIF's UUID (cli/vif.c). */

@@ -173,9 +173,13 @@ static const struct cli_command pif_reconfigure_ip_cmd = {
 static const struct cli_command sr_create_cmd = {
     "sr-create",
     "name-label type",
-    "device-config:",
-    "Create a local SR (type=dir) in directory device-config:location= "
-    "(made if missing) and print its UUID.",
+    "device-config: shared",
+    "Create an SR and print its UUID: type=dir, a local directory "
+    "device-config:location= (made if missing); type=nfs, a folder "
+    "device-config:serverpath= of the NFS server device-config:server= "
+    "(an IPv4 address on the subnet of one of this host's PIFs; "
+    "device-config:nfsversion=3), checked from this host first, with "
+    "shared=true plugged on every host of the pool (a PBD each).",
     cli_cmd_sr_create,
     0,
     NULL,
@@ -184,7 +188,29 @@ static const struct cli_command sr_destroy_cmd = {
     "sr-destroy",
     "uuid",
     "",
-    "Forget an SR that has no VDIs (its directory stays).",
+    "Forget an SR that has no VDIs and no plugged PBD, and its PBDs (its "
+    "files stay).",
+    cli_cmd_object_call,
+    CLI_CMD_LOOKUP,
+    NULL,
+};
+static const struct cli_command pbd_plug_cmd = {
+    "pbd-plug",
+    "uuid",
+    "",
+    "Plug an SR into the PBD's host: this host's own PBD is checked first "
+    "(its server, path MTU, mount); another host's reports in its "
+    "connected and error fields.",
+    cli_cmd_object_call,
+    CLI_CMD_LOOKUP,
+    NULL,
+};
+static const struct cli_command pbd_unplug_cmd = {
+    "pbd-unplug",
+    "uuid",
+    "",
+    "Unplug an SR from the PBD's host (refused while a running VM there "
+    "has a disk on it).",
     cli_cmd_object_call,
     CLI_CMD_LOOKUP,
     NULL,
@@ -223,6 +249,16 @@ static const struct cli_command vdi_copy_cmd = {
     "",
     "Make a full copy of a VDI in an SR and print the new VDI.",
     cli_cmd_vdi_copy,
+    CLI_CMD_LOOKUP,
+    NULL,
+};
+static const struct cli_command vdi_resize_cmd = {
+    "vdi-resize",
+    "uuid disk-size",
+    "",
+    "Grow a VDI's image to disk-size bytes (never smaller) while no running "
+    "VM uses it.",
+    cli_cmd_vdi_resize,
     CLI_CMD_LOOKUP,
     NULL,
 };
@@ -657,10 +693,13 @@ static const struct cli_command *const commands[] = {
     &host_management_reconfigure_cmd,
     &sr_create_cmd,
     &sr_destroy_cmd,
+    &pbd_plug_cmd,
+    &pbd_unplug_cmd,
     &vdi_create_cmd,
     &vdi_destroy_cmd,
     &vdi_clone_cmd,
     &vdi_copy_cmd,
+    &vdi_resize_cmd,
     &vbd_create_cmd,
     &vbd_destroy_cmd,
     &host_management_disable_cmd,

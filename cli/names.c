@@ -84,10 +84,17 @@ static const struct cli_class vbd_class = {
     "uuid VM-uuid VDI-uuid userdevice mode",
 };
 
+static const struct cli_class pbd_class = {
+    "pbd",
+    "PBD",
+    "uuid host-uuid SR-uuid currently-attached connected",
+};
+
 static const struct cli_class *const classes[] = {
-    &pool_class, &host_class, &pif_class, &network_class, &bond_class,
-    &vlan_class, &vif_class,  &vm_class,  &task_class,    &message_class,
-    &user_class, &sr_class,   &vdi_class, &vbd_class,     NULL,
+    &pool_class, &host_class,    &pif_class,  &network_class,
+    &bond_class, &vlan_class,    &vif_class,  &vm_class,
+    &task_class, &message_class, &user_class, &sr_class,
+    &vdi_class,  &vbd_class,     &pbd_class,  NULL,
 };
 
 const struct cli_class *const *

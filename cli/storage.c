@@ -15,7 +15,8 @@
 static struct np_error *call_ref(struct cli_ctx *ctx, const char *method,
                                  struct json_object *arg2);
 
-/* sr-create name-label= type=dir device-config:location=DIR. */
+/* sr-create name-label= type=dir device-config:location=DIR, or type=nfs
+ * device-config:server= device-config:serverpath= [shared=true]. */
 struct np_error *
 cli_cmd_sr_create(struct cli_ctx *ctx)
 {
@@ -36,9 +37,18 @@ cli_cmd_sr_create(struct cli_ctx *ctx)
         }
     }
     struct json_object *ref = NULL;
+    const char *shared = cli_args_get(ctx->args, "shared");
+    struct json_object *shared_arg = NULL;
+    if (shared) {
+        if (strcmp(shared, "true") && strcmp(shared, "false")) {
+            json_object_put(config);
+            return np_error_new(ERR_INVALID_VALUE, "shared", shared, NULL);
+        }
+        shared_arg = json_object_new_boolean(!strcmp(shared, "true"));
+    }
     error = cli_callv(ctx->session, &ref, "SR.create", config,
                       json_object_new_string(label),
-                      json_object_new_string(type), NULL);
+                      json_object_new_string(type), shared_arg, NULL);
     if (!error) {
         fprintf(ctx->out, "%s\n", json_object_get_string(ref));
     }
@@ -116,6 +126,24 @@ cli_cmd_vdi_copy(struct cli_ctx *ctx)
     const char *sr = cli_require(ctx, "sr-uuid", &error);
 
     return sr ? call_ref(ctx, "VDI.copy", json_object_new_string(sr)) : error;
+}
+
+/* vdi-resize uuid= disk-size=: VDI.resize with the size in bytes. */
+struct np_error *
+cli_cmd_vdi_resize(struct cli_ctx *ctx)
+{
+    struct np_error *error = NULL;
+    const char *size = cli_require(ctx, "disk-size", &error);
+    char *vdi;
+
+    if (!size || (error = cli_lookup(ctx, true, &vdi))) {
+        return error;
+    }
+    error = cli_callv(ctx->session, NULL, "VDI.resize",
+                      json_object_new_string(vdi),
+                      json_object_new_string(size), NULL);
+    free(vdi);
+    return error;
 }
 
 /* Calls 'method' on the VDI named by uuid= (and 'arg2', ownership taken,

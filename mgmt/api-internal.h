@@ -39,6 +39,8 @@ struct api {
                                          * certificate and key go. */
     struct api_call *applied_waiters;   /* Deferred host.wait_applied
                                          * calls. */
+    struct storage_files *files;        /* Renames and removals of images
+                                         * on NFS SRs in flight. */
 };
 
 /* One call, from parse to reply. */
@@ -140,6 +142,15 @@ api_method *api_pif_ip_method(const char *name);
 api_method *api_management_method(const char *name);
 api_method *api_storage_method(const char *name);
 api_method *api_pool_method(const char *name);
+api_method *api_sr_method(const char *name);
+
+/* Shared SRs (api-sr.c).  SR.create of any type but "dir" (its arguments
+ * unread), and SR.destroy of SR 'sr' (its record 'record', borrowed) of
+ * any type but "dir": the SR and its PBDs. */
+struct np_error *api_sr_create(struct api_call *call,
+                               struct json_object **result, bool *deferred);
+struct np_error *api_sr_destroy(struct api_call *call, const char *sr,
+                                struct json_object *record);
 
 /* Returns the typed error of a write the pool refused ('error': EROFS
  * without quorum, EBUSY for a conflict, ETIMEDOUT), or NULL for another

@@ -37,6 +37,7 @@
 #include "lib/uuid.h"
 #include "lib/xalloc.h"
 #include "mgmt/store.h"
+#include "storage/storage.h"
 #include "vm/vm.h"
 
 #define LOG_MODULE "storage"
@@ -77,6 +78,14 @@ sr_create(struct api_call *call, struct json_object **result, bool *deferred)
     const char *label, *type;
     struct np_error *error;
 
+    if (json_object_array_length(call->args) != 3
+        || !json_object_is_type(json_object_array_get_idx(call->args, 2),
+                                json_type_string)
+        || strcmp(
+            json_object_get_string(json_object_array_get_idx(call->args, 2)),
+            "dir")) {
+        return api_sr_create(call, result, deferred); /* api-sr.c */
+    }
     if ((error = api_expect_args(call, 3))
         || (error = api_arg_object(call, 0, "device_config", &config))
         || (error = api_arg_string(call, 1, "name_label", &label))
@@ -150,6 +159,14 @@ sr_destroy(struct api_call *call, struct json_object **result, bool *deferred)
         || (error = api_arg_ref(call, 0, "SR", "SR", &uuid, &record))) {
         return error;
     }
+    if (strcmp(record_string(record, "type"), "dir")) {
+        error = api_sr_destroy(call, uuid, record); /* api-sr.c */
+        json_object_put(record);
+        if (!error) {
+            *result = json_object_new_null();
+        }
+        return error;
+    }
     struct json_object *vdis = json_object_object_get(record, "VDIs");
     if (json_object_array_length(vdis)) {
         error = np_error_new(ERR_SR_NOT_EMPTY, uuid, NULL);
@@ -218,10 +235,15 @@ vdi_destroy(struct api_call *call, struct json_object **result, bool *deferred)
             NULL);
     } else {
         int retval = store_delete(store, "VDI", uuid);
+        const char *location = record_string(record, "location");
+        int ignored;
         if (retval) {
             error = api_store_error(retval, "VDI", uuid);
-        } else if (unlink(record_string(record, "location"))
-                   && errno != ENOENT) {
+        } else if (storage_location_is_nfs(location)) {
+            /* On the server, in the background (it logs a failure). */
+            storage_file_start(call->api->files, location, NULL, NULL, NULL,
+                               &ignored);
+        } else if (unlink(location) && errno != ENOENT) {
             log_warn("%s: cannot remove: %s",
                      record_string(record, "location"), strerror(errno));
         }

@@ -18,6 +18,7 @@
 #include "lib/log.h"
 #include "lib/xalloc.h"
 #include "mgmt/store.h"
+#include "storage/storage.h"
 
 #define LOG_MODULE "api"
 
@@ -44,6 +45,7 @@ api_create(struct store *store, struct event_base *base, const char *host_uuid)
     snprintf(api->host_uuid, sizeof api->host_uuid, "%s", host_uuid);
     api->changes =
         store_subscribe(store, NULL, STORE_FEED_ALL, NULL, store_changed, api);
+    api->files = storage_files_create(base);
     store_push_actor(store, "system:api");
     api_task_recover(api);
     store_pop_actor(store);
@@ -67,6 +69,7 @@ api_destroy(struct api *api)
         return;
     }
     api_storage_jobs_stop(api);
+    storage_files_destroy(api->files);
     api_task_flush(api);
     api_event_flush(api);
     api_applied_flush(api);
@@ -483,6 +486,9 @@ find_method(const char *name)
     }
     if (!fn) {
         fn = api_pool_method(name);
+    }
+    if (!fn) {
+        fn = api_sr_method(name);
     }
     if (!fn) {
         fn = api_generic_method(name);

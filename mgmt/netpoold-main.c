@@ -23,6 +23,7 @@
 #include "lib/xalloc.h"
 #include "mgmt/mgmt.h"
 #include "mgmt/store.h"
+#include "storage/storage.h"
 #include "vlan/vlan.h"
 #include "vm/vm.h"
 
@@ -42,6 +43,7 @@ struct daemon {
     struct dp_link_monitor *links; /* Netlink link events. */
     struct dp_reconciler *fabric;  /* Converges the host's OVS. */
     struct vlan_mtu_checker *mtu;  /* Checks jumbo-frame paths. */
+    struct storage_pbds *pbds;     /* Plugs this host's SRs. */
     struct http_metrics *metrics;  /* Prometheus /metrics listener. */
     struct metrics *exporter;      /* What /metrics shows, kept current. */
     struct snmp_agent *snmp;       /* SNMP AgentX subagent, or NULL. */
@@ -235,6 +237,7 @@ start(struct daemon *d)
     log_info("reconciling the fabric onto %s (%s datapath)", c->ovs_db,
              c->datapath_type);
     vlan_mtu_checker_create(d->base, d->store, d->host, &d->mtu);
+    storage_pbds_create(d->base, d->store, d->host, &d->pbds);
     dp_ovs_stats_create(d->base, c->ovs_db, &d->stats);
     d->management = mgmt_watch_create(d->base, d->store, d->host);
     d->dhcp = mgmt_dhcp_create(d->base, d->store, d->host, c->state_dir);
@@ -274,6 +277,7 @@ stop(struct daemon *d)
     snmp_agent_stop(d->snmp);
     dp_ovs_stats_destroy(d->stats);
     vlan_mtu_checker_destroy(d->mtu);
+    storage_pbds_destroy(d->pbds);
     mgmt_watch_destroy(d->management);
     mgmt_dhcp_destroy(d->dhcp);
     dp_reconciler_destroy(d->fabric);

@@ -253,9 +253,10 @@ static const struct store_field vm_fields[] = {
     INT("domid", RT, "-1", 0, 0),
 };
 
-/* Storage: a local SR is a directory; a VDI is an image file in it
- * (mgmt/api-storage.c); a VBD plugs a VDI into a VM. */
-static const char *const sr_types[] = {"dir", NULL};
+/* Storage: a local SR is a directory, an NFS SR a folder of an NFS
+ * server; a VDI is an image file in it (mgmt/api-storage.c); a VBD plugs a
+ * VDI into a VM; a PBD plugs an SR into a host (storage/). */
+static const char *const sr_types[] = {"dir", "nfs", NULL};
 static const char *const vdi_formats[] = {"qcow2", "raw", NULL};
 static const char *const vbd_modes[] = {"RW", "RO", NULL};
 static const char *const vbd_types[] = {"Disk", "CD", NULL};
@@ -266,7 +267,33 @@ static const struct store_field sr_fields[] = {
     MAP("device_config", RO),
     INT("physical_size", RT, "0", 0, 0),
     INT("physical_utilisation", RT, "0", 0, 0),
+    /* Every host of the pool plugs it (a PBD each). */
+    BOOL("shared", RO, "false"),
     INVERSE("VDIs", "VDI", "VDI.SR"),
+    INVERSE("PBDs", "PBD", "PBD.SR"),
+    MAP("other_config", CR),
+};
+
+static const struct store_field pbd_fields[] = {
+    {.name = "host",
+     .type = STORE_REF,
+     .flags = RO | FIELD_REQUIRED,
+     .ref_class = "host",
+     .default_json = "\"\""},
+    {.name = "SR",
+     .type = STORE_REF,
+     .flags = RO | FIELD_REQUIRED,
+     .ref_class = "SR",
+     .default_json = "\"\""},
+    MAP("device_config", RO),
+    /* Plugged: PBD.plug and PBD.unplug set it, its host's PBD controller
+     * acts on it. */
+    BOOL("currently_attached", RO, "false"),
+    /* What the controller of its host sees: the SR is mounted and
+     * answers; why not; the PIF it is reached through. */
+    BOOL("connected", RT, "false"),
+    STR("error", RT),
+    REF("PIF", RT, "PIF"),
     MAP("other_config", CR),
 };
 
@@ -377,13 +404,14 @@ static const struct store_class classes[] = {
     CLASS("SR", "sr", sr_fields, NULL, NULL, false, false),
     CLASS("VDI", "vdi", vdi_fields, NULL, NULL, false, false),
     CLASS("VBD", "vbd", vbd_fields, "VM", "VM", false, false),
+    CLASS("PBD", "pbd", pbd_fields, "host", NULL, false, false),
 };
 
 static const struct store_class *const class_list[] = {
-    &classes[0],  &classes[1],  &classes[2],  &classes[3],
-    &classes[4],  &classes[5],  &classes[6],  &classes[7],
-    &classes[8],  &classes[9],  &classes[10], &classes[11],
-    &classes[12], &classes[13], &classes[14], NULL,
+    &classes[0],  &classes[1],  &classes[2],  &classes[3],  &classes[4],
+    &classes[5],  &classes[6],  &classes[7],  &classes[8],  &classes[9],
+    &classes[10], &classes[11], &classes[12], &classes[13], &classes[14],
+    &classes[15], NULL,
 };
 
 const struct store_class *

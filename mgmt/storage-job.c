@@ -31,30 +31,35 @@
 #include "lib/uuid.h"
 #include "lib/xalloc.h"
 #include "mgmt/store.h"
+#include "storage/storage.h"
 
 #define LOG_MODULE "storage"
 
 /* A job in flight. */
 struct storage_job {
-    struct api *api;               /* Owner. */
-    char task[UUID_LENGTH + 1];    /* Its task. */
-    char user[UUID_LENGTH + 1];    /* Who asked: the author of its writes. */
-    struct json_object *disks;     /* The plan (see api_storage_plan_*()). */
-    size_t next;                   /* Next image to make. */
-    struct child *child;           /* qemu-img making it, or NULL. */
-    char busy_vm[UUID_LENGTH + 1]; /* VM busy with the job, or "". */
-    api_job_commit *commit;        /* The method's own writes, or NULL. */
-    struct json_object *arg;       /* Their argument. */
-    struct storage_job *next_job;  /* In api->jobs. */
+    struct api *api;                /* Owner. */
+    char task[UUID_LENGTH + 1];     /* Its task. */
+    char user[UUID_LENGTH + 1];     /* Who asked: the author of its writes. */
+    struct json_object *disks;      /* The plan (see api_storage_plan_*()). */
+    size_t next;                    /* Next image to make. */
+    struct child *child;            /* qemu-img making it, or NULL. */
+    struct storage_file_op *rename; /* Renaming it on an NFS SR, or
+                                     * NULL. */
+    char busy_vm[UUID_LENGTH + 1];  /* VM busy with the job, or "". */
+    api_job_commit *commit;         /* The method's own writes, or NULL. */
+    struct json_object *arg;        /* Their argument. */
+    struct storage_job *next_job;   /* In api->jobs. */
 };
 
 static void run_next(struct storage_job *);
 static void on_progress(void *job_, const char *line);
 static void on_made(void *job_, const struct child_exit *);
+static void on_renamed(void *job_, int status, const char *error);
 static void finish(struct storage_job *, const struct np_error *);
 static struct np_error *commit_job(struct storage_job *,
                                    struct json_object **result);
-static void remove_images(struct json_object *disks);
+static void remove_images(struct api *, struct json_object *disks);
+static void remove_file(struct api *, const char *path);
 static int end_vm_operation(struct store *, const char *vm, const char *task);
 static const char *sr_location(struct store *, const char *sr, char *buf,
                                size_t size);
@@ -122,7 +127,7 @@ api_storage_plan_copy(struct store *store, const char *vdi, const char *sr,
     }
     const char *from = record_string(source, "location");
     const char *format = record_string(source, "format");
-    if (access(from, R_OK)) {
+    if (!storage_location_is_nfs(from) && access(from, R_OK)) {
         struct np_error *error =
             np_error_new(ERR_VDI_MISSING, vdi, from, NULL);
         json_object_put(source);
@@ -299,6 +304,7 @@ api_storage_jobs_stop(struct api *api)
         api->jobs = job->next_job;
         /* Its task stays pending: the next start rolls it back. */
         child_stop(job->child);
+        storage_file_cancel(job->rename);
         json_object_put(job->disks);
         json_object_put(job->arg);
         free(job);
@@ -325,7 +331,13 @@ api_storage_recover_task(struct api *api, const char *task,
         struct json_object *owners = store_find(store, "VDI", "location", key);
         char *part = xasprintf("%s.part", path);
         json_object_put(key);
-        if (!json_object_array_length(owners)) {
+        if (!json_object_array_length(owners)
+            && storage_location_is_nfs(path)) {
+            log_warn("task %s: removing %s, left by a job cut short", task,
+                     path);
+            remove_file(api, path);
+            remove_file(api, part);
+        } else if (!json_object_array_length(owners)) {
             if (!unlink(path) || !unlink(part)) {
                 log_warn("task %s: removed %s, left by a job cut short", task,
                          path);
@@ -383,7 +395,9 @@ run_next(struct storage_job *job)
         argv[i] = json_object_get_string(json_object_array_get_idx(args, i));
     }
     char *part = xasprintf("%s.part", record_string(disk, "path"));
-    unlink(part);
+    if (!storage_location_is_nfs(part)) {
+        unlink(part); /* qemu-img replaces one on an NFS SR. */
+    }
     free(part);
     struct child_options options = {.stderr_too = true,
                                     .on_line = on_progress};
@@ -448,6 +462,16 @@ on_made(void *job_, const struct child_exit *end)
         np_error_destroy(error);
         return;
     }
+    if (storage_location_is_nfs(path)) {
+        int error = 0;
+        job->rename = storage_file_start(job->api->files, part, path,
+                                         on_renamed, job, &error);
+        free(part);
+        if (!job->rename) {
+            on_renamed(job, error, NULL);
+        }
+        return;
+    }
     if (rename(part, path)) {
         struct np_error *error = np_error_new(ERR_SR_BACKEND_FAILURE, "rename",
                                               strerror(errno), NULL);
@@ -457,6 +481,25 @@ on_made(void *job_, const struct child_exit *end)
         return;
     }
     free(part);
+    job->next++;
+    run_next(job);
+}
+
+/* The image made on an NFS SR has its name ('status' 0), or not. */
+static void
+on_renamed(void *job_, int status, const char *error)
+{
+    struct storage_job *job = job_;
+
+    job->rename = NULL;
+    if (status) {
+        struct np_error *e =
+            np_error_new(ERR_SR_BACKEND_FAILURE, "rename",
+                         error ? error : strerror(status), NULL);
+        finish(job, e);
+        np_error_destroy(e);
+        return;
+    }
     job->next++;
     run_next(job);
 }
@@ -534,7 +577,7 @@ finish(struct storage_job *job, const struct np_error *error)
 
     log_warn("task %s: %s", job->task, text);
     free(text);
-    remove_images(job->disks);
+    remove_images(job->api, job->disks);
     store_push_actor(store, *job->user ? job->user : "root");
     store_begin(store);
     if (*job->busy_vm) {
@@ -550,6 +593,7 @@ finish(struct storage_job *job, const struct np_error *error)
         }
     }
     child_stop(job->child);
+    storage_file_cancel(job->rename);
     json_object_put(job->disks);
     json_object_put(job->arg);
     free(job);
@@ -558,15 +602,28 @@ finish(struct storage_job *job, const struct np_error *error)
 /* Helpers. */
 
 static void
-remove_images(struct json_object *disks)
+remove_images(struct api *api, struct json_object *disks)
 {
     for (size_t i = 0; i < json_object_array_length(disks); i++) {
         const char *path =
             record_string(json_object_array_get_idx(disks, i), "path");
         char *part = xasprintf("%s.part", path);
-        unlink(path);
-        unlink(part);
+        remove_file(api, path);
+        remove_file(api, part);
         free(part);
+    }
+}
+
+/* Removes the image 'path' (a file, or an nfs:// URL: then in the
+ * background), if it is there. */
+static void
+remove_file(struct api *api, const char *path)
+{
+    if (storage_location_is_nfs(path)) {
+        int error;
+        storage_file_start(api->files, path, NULL, NULL, NULL, &error);
+    } else {
+        unlink(path);
     }
 }
 
@@ -601,13 +658,23 @@ static const char *
 sr_location(struct store *store, const char *sr, char *buf, size_t size)
 {
     struct json_object *record = store_get(store, "SR", sr);
+    struct json_object *config =
+        json_object_object_get(record, "device_config");
+    struct storage_nfs_config nfs;
 
     if (!record) {
         return NULL;
     }
-    snprintf(buf, size, "%s",
-             record_string(json_object_object_get(record, "device_config"),
-                           "location"));
+    if (!strcmp(record_string(record, "type"), "nfs")) {
+        /* An NFS SR's images are URLs that QEMU opens as they are. */
+        struct np_error *error = storage_nfs_check_config(config, &nfs);
+        char *url = error ? xstrdup("") : storage_nfs_url(&nfs, "");
+        snprintf(buf, size, "%s", url);
+        free(url);
+        np_error_destroy(error);
+    } else {
+        snprintf(buf, size, "%s", record_string(config, "location"));
+    }
     json_object_put(record);
     return buf;
 }

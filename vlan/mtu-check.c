@@ -145,32 +145,37 @@ vlan_mtu_targets(struct json_object *records, const char *host)
 
 /* The checker: event-loop I/O around the decisions above. */
 
-struct probe;
+struct vlan_mtu_checker;
 
 /* One peer of one network. */
 struct target {
-    char network[40];             /* Network UUID. */
-    char name[128];               /* Network name_label, for messages. */
-    char peer[INET_ADDRSTRLEN];   /* Peer address. */
-    char source[INET_ADDRSTRLEN]; /* Host's address on the network. */
+    struct vlan_mtu_checker *checker; /* Owner. */
+    char network[40];                 /* Network UUID. */
+    char name[128];                   /* Network name_label, for messages. */
+    char peer[INET_ADDRSTRLEN];       /* Peer address. */
+    char source[INET_ADDRSTRLEN];     /* Host's address on the network. */
     int64_t mtu;                  /* Network MTU: the large probe's size. */
     int interval;                 /* Seconds between rounds. */
     enum vlan_mtu_state state;    /* What the last rounds said. */
     struct timeval due;           /* Monotonic time of the next round. */
-    struct probe *probe;          /* Round in flight, or NULL. */
+    struct vlan_mtu_probe *probe; /* Round in flight, or NULL. */
     bool listed;                  /* In the latest target list. */
 };
 
-/* One round of probes (small, then large) to one target. */
-struct probe {
-    struct vlan_mtu_checker *checker; /* Owner. */
-    struct target *target;            /* What is probed. */
-    int fd;                           /* Raw ICMP socket. */
-    struct event *readable;           /* Replies. */
-    struct event *timer;              /* Deadline of the current stage. */
-    uint16_t id;                      /* ICMP echo identifier. */
-    int stage;                        /* 0: small probe, 1: large. */
-    bool small_reply;                 /* The small probe was answered. */
+/* One round of probes (small, then large) to one peer. */
+struct vlan_mtu_probe {
+    struct event_base *base;      /* The loop. */
+    char source[INET_ADDRSTRLEN]; /* Our address. */
+    char peer[INET_ADDRSTRLEN];   /* Who is probed. */
+    int64_t mtu;                  /* The large probe's IPv4 size. */
+    vlan_mtu_probe_cb *done;      /* Told the outcome. */
+    void *aux;                    /* Its argument. */
+    int fd;                       /* Raw ICMP socket. */
+    struct event *readable;       /* Replies. */
+    struct event *timer;          /* Deadline of the current stage. */
+    uint16_t id;                  /* ICMP echo identifier. */
+    int stage;                    /* 0: small probe, 1: large. */
+    bool small_reply;             /* The small probe was answered. */
 };
 
 struct vlan_mtu_checker {
@@ -181,7 +186,6 @@ struct vlan_mtu_checker {
     struct event *tick;      /* Starts rounds that are due. */
     struct target **targets; /* Known targets. */
     size_t n_targets;        /* Entries in 'targets'. */
-    uint16_t next_id;        /* Next ICMP identifier. */
     struct store_subscription *changes; /* What the targets come from. */
 };
 
@@ -189,13 +193,12 @@ static void store_changed(void *checker_, const struct store_change *,
                           size_t n, uint64_t seq);
 static void on_refresh(evutil_socket_t, short, void *checker_);
 static void on_tick(evutil_socket_t, short, void *checker_);
-static void probe_start(struct vlan_mtu_checker *, struct target *);
-static void probe_send(struct probe *);
+static void target_probe(struct target *);
+static void target_probed(void *target_, bool small_reply, bool large_reply);
+static void probe_send(struct vlan_mtu_probe *);
 static void probe_on_readable(evutil_socket_t, short, void *probe_);
 static void probe_on_timeout(evutil_socket_t, short, void *probe_);
-static void probe_stage_done(struct probe *, bool reply);
-static void probe_finish(struct probe *, bool large_reply);
-static void probe_destroy(struct probe *);
+static void probe_stage_done(struct vlan_mtu_probe *, bool reply);
 static void target_report(struct vlan_mtu_checker *, struct target *,
                           enum vlan_mtu_state old);
 static uint16_t icmp_checksum(const void *data, size_t size);
@@ -210,7 +213,6 @@ vlan_mtu_checker_create(struct event_base *base, struct store *store,
     c->base = base;
     c->store = store;
     c->host = xstrdup(host);
-    c->next_id = (uint16_t) getpid();
     c->refresh = event_new(base, -1, 0, on_refresh, c);
     c->tick = event_new(base, -1, EV_PERSIST, on_tick, c);
     struct timeval tv = {0, TICK_MS * 1000};
@@ -232,7 +234,7 @@ vlan_mtu_checker_destroy(struct vlan_mtu_checker *c)
     }
     store_unsubscribe(c->changes);
     for (size_t i = 0; i < c->n_targets; i++) {
-        probe_destroy(c->targets[i]->probe);
+        vlan_mtu_probe_cancel(c->targets[i]->probe);
         free(c->targets[i]);
     }
     free(c->targets);
@@ -240,6 +242,68 @@ vlan_mtu_checker_destroy(struct vlan_mtu_checker *c)
     event_free(c->tick);
     free(c->host);
     free(c);
+}
+
+int
+vlan_mtu_probe_start(struct event_base *base, const char *source,
+                     const char *peer, int64_t mtu, vlan_mtu_probe_cb *done,
+                     void *aux, struct vlan_mtu_probe **probep)
+{
+    struct sockaddr_in local = {.sin_family = AF_INET};
+    struct sockaddr_in remote = {.sin_family = AF_INET};
+    int pmtu = IP_PMTUDISC_DO;
+    /* Only echo replies and "fragmentation needed" come through. */
+    struct icmp_filter filter = {
+        ~((1u << ICMP_ECHOREPLY) | (1u << ICMP_DEST_UNREACH))};
+
+    *probep = NULL;
+    if (inet_pton(AF_INET, source, &local.sin_addr) != 1
+        || inet_pton(AF_INET, peer, &remote.sin_addr) != 1) {
+        return EINVAL;
+    }
+    int fd =
+        socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ICMP);
+    if (fd < 0
+        || setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof pmtu)
+        || setsockopt(fd, SOL_RAW, ICMP_FILTER, &filter, sizeof filter)
+        || bind(fd, (struct sockaddr *) &local, sizeof local)) {
+        int error = errno;
+        if (fd >= 0) {
+            close(fd);
+        }
+        return error;
+    }
+
+    struct vlan_mtu_probe *p = xzalloc(sizeof *p);
+    p->base = base;
+    snprintf(p->source, sizeof p->source, "%s", source);
+    snprintf(p->peer, sizeof p->peer, "%s", peer);
+    p->mtu = mtu;
+    p->done = done;
+    p->aux = aux;
+    p->fd = fd;
+    /* Unique among this process's probes in flight, which hold distinct
+     * descriptors. */
+    p->id = (uint16_t) ((unsigned int) getpid() * 64u + (unsigned int) fd);
+    p->readable =
+        event_new(base, fd, EV_READ | EV_PERSIST, probe_on_readable, p);
+    p->timer = event_new(base, -1, 0, probe_on_timeout, p);
+    event_add(p->readable, NULL);
+    *probep = p;
+    probe_send(p);
+    return 0;
+}
+
+void
+vlan_mtu_probe_cancel(struct vlan_mtu_probe *p)
+{
+    if (!p) {
+        return;
+    }
+    event_free(p->readable);
+    event_free(p->timer);
+    close(p->fd);
+    free(p);
 }
 
 /* Targets. */
@@ -293,6 +357,7 @@ on_refresh(evutil_socket_t fd, short what, void *checker_)
         }
         if (!target) {
             target = xzalloc(sizeof *target);
+            target->checker = c;
             snprintf(target->network, sizeof target->network, "%s", network);
             snprintf(target->peer, sizeof target->peer, "%s", peer);
             target->state = VLAN_MTU_UNKNOWN;
@@ -317,7 +382,7 @@ on_refresh(evutil_socket_t fd, short what, void *checker_)
         if (c->targets[i]->listed) {
             c->targets[kept++] = c->targets[i];
         } else {
-            probe_destroy(c->targets[i]->probe);
+            vlan_mtu_probe_cancel(c->targets[i]->probe);
             free(c->targets[i]);
         }
     }
@@ -336,62 +401,55 @@ on_tick(evutil_socket_t fd, short what, void *checker_)
     for (size_t i = 0; i < c->n_targets; i++) {
         struct target *t = c->targets[i];
         if (!t->probe && !timercmp(&now, &t->due, <)) {
-            probe_start(c, t);
+            target_probe(t);
         }
     }
 }
 
 /* Probes. */
 
+/* Starts a round of probes of 't'. */
 static void
-probe_start(struct vlan_mtu_checker *c, struct target *t)
+target_probe(struct target *t)
 {
-    struct sockaddr_in local = {.sin_family = AF_INET};
-    int fd =
-        socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ICMP);
-    int pmtu = IP_PMTUDISC_DO;
-    /* Only echo replies and "fragmentation needed" come through. */
-    struct icmp_filter filter = {
-        ~((1u << ICMP_ECHOREPLY) | (1u << ICMP_DEST_UNREACH))};
     struct timeval now;
 
     monotonic_now(&now);
     struct timeval interval = {t->interval, 0};
     timeradd(&now, &interval, &t->due);
-
-    inet_pton(AF_INET, t->source, &local.sin_addr);
-    if (fd < 0
-        || setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof pmtu)
-        || setsockopt(fd, SOL_RAW, ICMP_FILTER, &filter, sizeof filter)
-        || bind(fd, (struct sockaddr *) &local, sizeof local)) {
+    int error = vlan_mtu_probe_start(t->checker->base, t->source, t->peer,
+                                     t->mtu, target_probed, t, &t->probe);
+    if (error) {
         log_warn("network %s: cannot probe %s from %s: %s", t->network,
-                 t->peer, t->source, strerror(errno));
-        if (fd >= 0) {
-            close(fd);
-        }
-        return;
+                 t->peer, t->source, strerror(error));
     }
+}
 
-    struct probe *p = xzalloc(sizeof *p);
-    p->checker = c;
-    p->target = t;
-    p->fd = fd;
-    p->id = c->next_id++;
-    p->readable =
-        event_new(c->base, fd, EV_READ | EV_PERSIST, probe_on_readable, p);
-    p->timer = event_new(c->base, -1, 0, probe_on_timeout, p);
-    event_add(p->readable, NULL);
-    t->probe = p;
-    probe_send(p);
+/* The round of 't' ended. */
+static void
+target_probed(void *target_, bool small_reply, bool large_reply)
+{
+    struct target *t = target_;
+    enum vlan_mtu_state old = t->state;
+
+    t->probe = NULL;
+    t->state = vlan_mtu_next_state(old, small_reply, large_reply);
+    log_debug("network %s: probe round to %s: %d bytes %s, %" PRId64
+              " bytes %s",
+              t->network, t->peer, VLAN_MTU_SMALL_PAYLOAD + IP_ICMP_HEADERS,
+              small_reply ? "answered" : "lost", t->mtu,
+              !small_reply  ? "not sent"
+              : large_reply ? "answered"
+                            : "lost");
+    target_report(t->checker, t, old);
 }
 
 /* Sends the current stage's echo request and arms its deadline. */
 static void
-probe_send(struct probe *p)
+probe_send(struct vlan_mtu_probe *p)
 {
-    struct target *t = p->target;
     size_t payload =
-        p->stage ? vlan_mtu_large_payload(t->mtu) : VLAN_MTU_SMALL_PAYLOAD;
+        p->stage ? vlan_mtu_large_payload(p->mtu) : VLAN_MTU_SMALL_PAYLOAD;
     size_t size = sizeof(struct icmphdr) + payload;
     struct icmphdr *icmp = xzalloc(size);
     struct sockaddr_in peer = {.sin_family = AF_INET};
@@ -401,7 +459,7 @@ probe_send(struct probe *p)
     icmp->un.echo.sequence = htons(p->stage + 1);
     memset(icmp + 1, 0xa5, payload);
     icmp->checksum = icmp_checksum(icmp, size);
-    inet_pton(AF_INET, t->peer, &peer.sin_addr);
+    inet_pton(AF_INET, p->peer, &peer.sin_addr);
 
     ssize_t sent =
         sendto(p->fd, icmp, size, 0, (struct sockaddr *) &peer, sizeof peer);
@@ -410,9 +468,10 @@ probe_send(struct probe *p)
     if (error) {
         /* EMSGSIZE: the local side is already smaller than the network's
          * MTU; the probe fails like one lost on the path. */
-        log_debug("network %s: probe of %zu bytes to %s not sent: %s",
-                  t->network, size + 20, t->peer, strerror(error));
-        probe_stage_done(p, false);
+        log_debug("probe of %zu bytes to %s not sent: %s", size + 20, p->peer,
+                  strerror(error));
+        struct timeval now = {0, 0};
+        event_add(p->timer, &now); /* Lost, from the loop. */
         return;
     }
     struct timeval tv = {0, PROBE_TIMEOUT_MS * 1000};
@@ -422,7 +481,7 @@ probe_send(struct probe *p)
 static void
 probe_on_readable(evutil_socket_t fd, short what, void *probe_)
 {
-    struct probe *p = probe_;
+    struct vlan_mtu_probe *p = probe_;
     uint16_t seq = p->stage + 1;
     static unsigned char buf[65536];
 
@@ -445,7 +504,7 @@ probe_on_readable(evutil_socket_t fd, short what, void *probe_)
 
         if (icmp->type == ICMP_ECHOREPLY && ntohs(icmp->un.echo.id) == p->id
             && ntohs(icmp->un.echo.sequence) == seq
-            && !strcmp(from_text, p->target->peer)) {
+            && !strcmp(from_text, p->peer)) {
             probe_stage_done(p, true);
             return;
         }
@@ -478,7 +537,7 @@ probe_on_timeout(evutil_socket_t fd, short what, void *probe_)
 /* The current stage ended with or without a 'reply': go on to the large
  * probe after an answered small one, else finish the round. */
 static void
-probe_stage_done(struct probe *p, bool reply)
+probe_stage_done(struct vlan_mtu_probe *p, bool reply)
 {
     event_del(p->timer);
     if (p->stage == 0) {
@@ -488,42 +547,13 @@ probe_stage_done(struct probe *p, bool reply)
             probe_send(p);
             return;
         }
-        probe_finish(p, false);
-    } else {
-        probe_finish(p, reply);
+        reply = false;
     }
-}
-
-static void
-probe_finish(struct probe *p, bool large_reply)
-{
-    struct vlan_mtu_checker *c = p->checker;
-    struct target *t = p->target;
-    enum vlan_mtu_state old = t->state;
-
-    t->state = vlan_mtu_next_state(old, p->small_reply, large_reply);
-    log_debug("network %s: probe round to %s: %d bytes %s, %" PRId64
-              " bytes %s",
-              t->network, t->peer, VLAN_MTU_SMALL_PAYLOAD + IP_ICMP_HEADERS,
-              p->small_reply ? "answered" : "lost", t->mtu,
-              !p->small_reply ? "not sent"
-              : large_reply   ? "answered"
-                              : "lost");
-    t->probe = NULL;
-    probe_destroy(p);
-    target_report(c, t, old);
-}
-
-static void
-probe_destroy(struct probe *p)
-{
-    if (!p) {
-        return;
-    }
-    event_free(p->readable);
-    event_free(p->timer);
-    close(p->fd);
-    free(p);
+    vlan_mtu_probe_cb *done = p->done;
+    void *aux = p->aux;
+    bool small_reply = p->small_reply;
+    vlan_mtu_probe_cancel(p);
+    done(aux, small_reply, reply);
 }
 
 /* Logs a change of 't''s state from 'old' and raises MTU_MISMATCH when

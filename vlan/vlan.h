@@ -121,6 +121,28 @@ size_t vlan_mtu_large_payload(int64_t mtu);
 struct json_object *vlan_mtu_targets(struct json_object *records,
                                      const char *host);
 
+/* One round of probes of one peer, outside the checker (an SR's server
+ * before the SR is made). */
+struct vlan_mtu_probe;
+
+/* Told the outcome of a round: which probes were answered.  The probe is
+ * gone by then. */
+typedef void vlan_mtu_probe_cb(void *aux, bool small_reply, bool large_reply);
+
+/* Sends 'peer' a small echo request from local address 'source', then, if
+ * it is answered, one filling an IPv4 packet of 'mtu' bytes with
+ * don't-fragment set, each waited for up to a second, and calls 'done'
+ * with 'aux' from the loop 'base' at the end.  Returns 0 and sets
+ * '*probep' (valid until 'done' runs or vlan_mtu_probe_cancel()), or a
+ * positive errno (EINVAL for a bad address) without calling 'done'. */
+int vlan_mtu_probe_start(struct event_base *base, const char *source,
+                         const char *peer, int64_t mtu,
+                         vlan_mtu_probe_cb *done, void *aux,
+                         struct vlan_mtu_probe **probep);
+
+/* Stops 'probe' without calling its callback.  Accepts NULL. */
+void vlan_mtu_probe_cancel(struct vlan_mtu_probe *probe);
+
 struct vlan_mtu_checker;
 
 /* Starts the MTU path check of host 'host' of 'store' on 'base': targets

@@ -32,8 +32,8 @@ ok '[ -d "$STATE/sr1" ]' "sr-create makes the SR's directory"
 is "$(np 1 sr-param-get uuid="$sr1" param-name=type)" dir "of type dir"
 ok '[ "$(np 1 sr-param-get uuid="$sr1" param-name=physical-size)" -gt 0 ]' \
     "with the size of its file system"
-is "$(np_fail sr-create name-label=x type=nfs \
-    device-config:location="$STATE/x")" "SR_UNKNOWN_DRIVER nfs" \
+is "$(np_fail sr-create name-label=x type=lvm \
+    device-config:location="$STATE/x")" "SR_UNKNOWN_DRIVER lvm" \
     "an unknown SR type is refused"
 is "$(np_fail sr-create name-label=x type=dir device-config:location=rel/x)" \
     "INVALID_VALUE device_config:location, rel/x" \

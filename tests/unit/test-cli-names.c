@@ -43,7 +43,7 @@ test_classes(void **state)
         {"network", "network"}, {"bond", "bond"}, {"vlan", "VLAN"},
         {"vif", "VIF"},         {"vm", "VM"},     {"task", "task"},
         {"message", "message"}, {"user", "user"}, {"sr", "SR"},
-        {"vdi", "VDI"},         {"vbd", "VBD"},
+        {"vdi", "VDI"},         {"vbd", "VBD"},   {"pbd", "PBD"},
     };
     const struct cli_class *const *classes = cli_classes();
     size_t n = 0;

@@ -637,7 +637,7 @@ test_schema_lookup(void **state)
         assert_ptr_equal(store_class_find((*c)->name, false), *c);
         n++;
     }
-    assert_int_equal(n, 15);
+    assert_int_equal(n, 16);
     assert_true(store_class_find("session", false)->secret);
 
     struct json_object *record = store_default_record(pif);

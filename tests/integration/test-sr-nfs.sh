@@ -1,0 +1,225 @@
+#!/usr/bin/env bash
+#
+# test-sr-nfs: a shared NFS SR in a pool of three namespace hosts, reached
+# over a storage VLAN with jumbo frames.  The storage server is a
+# namespace on the switch's VLAN 20 at MTU 9000 running nfs-ganesha
+# (scripts/storage.sh).  The hosts form a pool, put VLAN 20 at MTU 9000 on
+# eth1 with an address each, and make one shared NFS SR: every host gets a
+# PBD that its netpoold mounts through the VLAN.  VDIs made, cloned,
+# copied, resized and destroyed on one member are seen by the others.  Bad device-config is
+# refused with typed errors and nothing stored (an unknown server, a wrong
+# path, a server on no PIF's subnet, a path that drops jumbo frames); a
+# server that stops is seen on every host (PBD error, SR_BACKEND_FAILURE)
+# and used again when it returns; pbd-unplug and pbd-plug work from any
+# member.
+source "$(dirname "$0")/lib.sh"
+
+TOPO_SWITCH_MTU=9216
+topo_switch_up
+for n in 1 2 3; do
+    topo_host_up $n
+done
+storage_up
+export_dir=$(storage_export_dir)
+
+pw() { cat "$STATE/h1/netpoold/root-password"; }
+field() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+quorate_with() { # N MEMBERS
+    local s
+    s=$(np "$1" pool-status --json) || return 1
+    [ "$(echo "$s" | field quorate)" = True ] &&
+        [ "$(echo "$s" | field synced)" = True ] &&
+        [ "$(echo "$s" | field members)" = "$2" ]
+}
+host_uuid() { np "$1" host-list name-label=h"$1" --minimal; }
+pbd_of() { np 1 pbd-list host-uuid="$(host_uuid "$1")" SR-uuid="$2" --minimal; }
+pbd_field() { np 1 pbd-param-get uuid="$1" param-name="$2"; }
+# Every PBD of SR $1, as host N sees it, has connected=$2.
+all_connected() { # SR VALUE
+    local p n=0
+    for p in $(np 1 pbd-list SR-uuid="$1" --minimal | tr , ' '); do
+        [ "$(pbd_field "$p" connected)" = "$2" ] || return 1
+        n=$((n + 1))
+    done
+    [ "$n" = 3 ]
+}
+sr_count() { np 1 sr-list --minimal | tr , '\n' | grep -c . || true; }
+
+# --- the pool and its storage VLAN ------------------------------------------
+
+for n in 2 3; do
+    np $n pool-join master-address="$(topo_mgmt_ip 1)" master-username=root \
+        master-password="$(pw)"
+done
+wait_until 60 quorate_with 3 3 || true
+ok 'quorate_with 1 3' "h1, h2 and h3 form a pool"
+
+eth1=$(np 1 pif-list host-uuid="$(host_uuid 1)" device=eth1 --minimal)
+np 1 network-param-set uuid="$(np 1 pif-param-get uuid="$eth1" param-name=network)" MTU=9000
+storage_net=$(np 1 network-create name-label=storage MTU=9000)
+vpifs=$(np 1 pool-vlan-create pif-uuid="$eth1" vlan=20 network-uuid="$storage_net")
+for vpif in ${vpifs//,/ }; do
+    host=$(np 1 pif-param-get uuid="$vpif" param-name=host)
+    n=$(np 1 host-param-get uuid="$host" param-name=name-label)
+    n=${n#h}
+    eval "vpif_$n=$vpif"
+    np 1 pif-reconfigure-ip uuid="$vpif" mode=static IP=198.18.20.1$n \
+        netmask=255.255.255.0
+done
+bridge=$(np 1 network-param-get uuid="$storage_net" param-name=bridge)
+jumbo() { on "$1" ping -c 1 -W 1 -M do -s 8972 -I "$bridge" "$STORAGE_ADDR" > /dev/null 2>&1; }
+for n in 1 2 3; do
+    ok "wait_until 30 jumbo $n" "h$n reaches the storage server with 9000-byte frames on VLAN 20"
+done
+
+# --- bad device-config: typed errors, nothing stored ------------------------
+
+srs_before=$(sr_count)
+is "$(np_error 1 sr-create name-label=x type=nfs shared=true \
+    device-config:server=nfs.example device-config:serverpath=/x)" \
+    "INVALID_VALUE device_config:server, nfs.example" \
+    "a server that is not an IPv4 address is refused"
+is "$(np_error 1 sr-create name-label=x type=nfs \
+    device-config:server="$STORAGE_ADDR" device-config:serverpath=relative)" \
+    "INVALID_VALUE device_config:serverpath, relative" \
+    "a relative serverpath is refused"
+is "$(np_error 1 sr-create name-label=x type=nfs device-config:nfsversion=4 \
+    device-config:server="$STORAGE_ADDR" device-config:serverpath=/x)" \
+    "INVALID_VALUE device_config:nfsversion, 4" \
+    "NFSv4 is refused (QEMU's NFS client speaks NFSv3)"
+err=$(np_error 1 sr-create name-label=x type=nfs \
+    device-config:server=198.19.7.7 device-config:serverpath=/x)
+ok '[[ $err == "SR_BACKEND_FAILURE 198.19.7.7, no PIF of this host has an address on the server"* ]]' \
+    "a server on no PIF's subnet is refused, never reached through management"
+diag "$err"
+err=$(np_error 1 sr-create name-label=x type=nfs \
+    device-config:server=198.18.20.99 device-config:serverpath=/x)
+ok '[[ $err == "SR_BACKEND_FAILURE 198.18.20.99, cannot mount 198.18.20.99:/x from 198.18.20.11"* ]]' \
+    "an unknown server is refused with the server and the reason"
+diag "$err"
+err=$(np_error 1 sr-create name-label=x type=nfs \
+    device-config:server="$STORAGE_ADDR" device-config:serverpath=/no/such/export)
+ok '[[ $err == "SR_BACKEND_FAILURE $STORAGE_ADDR, cannot mount $STORAGE_ADDR:/no/such/export"* ]]' \
+    "a wrong path is refused with the server and the reason"
+diag "$err"
+storage_mtu 1500
+is "$(np_error 1 sr-create name-label=x type=nfs \
+    device-config:server="$STORAGE_ADDR" device-config:serverpath="$export_dir")" \
+    "MTU_MISMATCH storage, $STORAGE_ADDR, 9000" \
+    "a server behind a 1500-byte link on a jumbo SR network is refused"
+storage_mtu "$STORAGE_MTU"
+is "$(sr_count)" "$srs_before" "none of them stored an SR"
+is "$(np 1 pbd-list --minimal)" "" "nor a PBD"
+
+# --- one shared SR, plugged on every host over the VLAN ---------------------
+
+sr=$(np 2 sr-create name-label=shared type=nfs shared=true \
+    device-config:server="$STORAGE_ADDR" device-config:serverpath="$export_dir")
+ok $? "sr-create type=nfs shared=true on h2"
+is "$(np 3 sr-param-get uuid="$sr" param-name=type)/$(np 3 sr-param-get uuid="$sr" param-name=shared)" \
+    "nfs/true" "h3 sees the shared NFS SR"
+is "$(np 1 pbd-list SR-uuid="$sr" --minimal | tr , '\n' | wc -l)" 3 \
+    "with one PBD per host"
+wait_until 30 all_connected "$sr" true || true
+ok 'all_connected "$sr" true' "every host's PBD is connected"
+for n in 1 2 3; do
+    is "$(pbd_field "$(pbd_of $n "$sr")" PIF)" "$(eval echo "\$vpif_$n")" \
+        "h$n reaches the SR through its VLAN 20 PIF"
+done
+ok '[ "$(np 1 sr-param-get uuid="$sr" param-name=physical-size)" -gt 0 ]' \
+    "the SR's size comes from the server"
+is "$(np_error 3 sr-create name-label=again type=nfs \
+    device-config:server="$STORAGE_ADDR" device-config:serverpath="$export_dir" \
+    | cut -d, -f1)" "SR_DEVICE_IN_USE nfs://$STORAGE_ADDR$export_dir" \
+    "a second SR on the same folder is refused"
+
+# Each host's NFS connection leaves from its storage address, its socket
+# bound to the VLAN's interface (ss shows ADDRESS%DEVICE).
+for n in 1 2 3; do
+    ok "on $n ss -Htn dst $STORAGE_ADDR | grep -q '198.18.20.1$n%$bridge:'" \
+        "h$n's connection to the server leaves from its VLAN 20 address and interface"
+done
+rx_before=$(on switch ovs-vsctl get Interface h2-eth1 statistics:rx_bytes)
+ok "wait_until 30 eval '[ \$(on switch ovs-vsctl get Interface h2-eth1 statistics:rx_bytes) -gt $rx_before ]'" \
+    "h2's checks reach the switch on eth1, the storage VLAN's NIC"
+
+# --- VDIs on it, seen by every member ---------------------------------------
+
+MIB=1048576
+img_info() { qemu-img info --output=json "$export_dir/$1.qcow2" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin).get(sys.argv[1], ""))' "$2"; }
+vdi=$(np 1 vdi-create sr-uuid="$sr" name-label=root virtual-size=$((64 * MIB)))
+ok $? "vdi-create on h1 makes a VDI on the NFS SR"
+is "$(np 1 vdi-param-get uuid="$vdi" param-name=location)" \
+    "nfs://$STORAGE_ADDR$export_dir/$vdi.qcow2" \
+    "its location is its image's nfs:// URL"
+is "$(img_info "$vdi" virtual-size)" $((64 * MIB)) \
+    "the image is in the server's folder, at its size"
+is "$(np 2 vdi-param-get uuid="$vdi" param-name=SR-uuid)/$(np 3 vdi-param-get uuid="$vdi" param-name=SR-uuid)" \
+    "$sr/$sr" "h2 and h3 see it"
+clone=$(np 2 vdi-clone uuid="$vdi")
+is "$(img_info "$clone" backing-filename)" \
+    "nfs://$STORAGE_ADDR$export_dir/$vdi.qcow2" \
+    "vdi-clone on h2 makes a qcow2 overlay whose backing file is the original's URL"
+copy=$(np 3 vdi-copy uuid="$vdi" sr-uuid="$sr")
+is "$(img_info "$copy" virtual-size)/$(img_info "$copy" backing-filename)" \
+    "$((64 * MIB))/" "vdi-copy on h3 makes a full, independent copy on the SR"
+np 1 vdi-resize uuid="$copy" disk-size=$((96 * MIB))
+is "$(np 2 vdi-param-get uuid="$copy" param-name=virtual-size)/$(img_info "$copy" virtual-size)" \
+    "$((96 * MIB))/$((96 * MIB))" "vdi-resize grows the image and its record"
+is "$(np_error 1 vdi-resize uuid="$copy" disk-size=$MIB)" \
+    "INVALID_VALUE size, $MIB" "a smaller size is refused"
+np 2 vdi-destroy uuid="$copy"
+np 3 vdi-destroy uuid="$clone"
+ok "wait_until 20 eval '[ ! -e $export_dir/$copy.qcow2 ] && [ ! -e $export_dir/$clone.qcow2 ]'" \
+    "vdi-destroy removes the images from the server"
+is "$(ls "$export_dir" | grep -c part || true)" 0 "no partial image is left"
+
+np 1 vdi-destroy uuid="$vdi"
+ok "wait_until 20 eval '[ ! -e $export_dir/$vdi.qcow2 ]'" "the last VDI goes"
+
+# --- the server stops, then returns -----------------------------------------
+
+storage_nfs_stop
+wait_until 30 all_connected "$sr" false || true
+ok 'all_connected "$sr" false' "with the server stopped, every PBD says it is not connected"
+err=$(pbd_field "$(pbd_of 3 "$sr")" error)
+ok '[[ $err == *"$STORAGE_ADDR:$export_dir"* ]]' "h3's PBD says why"
+diag "$err"
+ok 'wait_until 10 eval "[ -n \"\$(np 1 message-list name=SR_BACKEND_FAILURE obj-uuid=$sr --minimal)\" ]"' \
+    "SR_BACKEND_FAILURE is raised on the SR"
+count=$(np 1 message-list name=SR_BACKEND_FAILURE obj-uuid="$sr" --minimal | tr , '\n' | wc -l)
+ok '[ "$count" -le 3 ]' "once per host, not once per check ($count)"
+pbd2=$(pbd_of 2 "$sr")
+np 2 pbd-unplug uuid="$pbd2"
+err=$(np_error 2 pbd-plug uuid="$pbd2")
+ok '[[ $err == "SR_BACKEND_FAILURE $STORAGE_ADDR, cannot mount"* ]]' \
+    "pbd-plug while the server is down fails with a typed error"
+is "$(pbd_field "$pbd2" currently-attached)" false "and leaves the PBD unplugged"
+
+storage_nfs_start
+np 2 pbd-plug uuid="$pbd2"
+ok $? "with the server back, pbd-plug works"
+wait_until 30 all_connected "$sr" true || true
+ok 'all_connected "$sr" true' "and every host is connected again"
+
+# Another host's PBD, from h1: h3's controller acts and reports.
+pbd3=$(pbd_of 3 "$sr")
+np 1 pbd-unplug uuid="$pbd3"
+wait_until 20 eval '[ "$(pbd_field "$pbd3" connected)" = false ]' || true
+is "$(pbd_field "$pbd3" connected)/$(pbd_field "$pbd3" PIF)" "false/" \
+    "pbd-unplug from h1 unplugs h3's PBD"
+np 1 pbd-plug uuid="$pbd3"
+wait_until 20 eval '[ "$(pbd_field "$pbd3" connected)" = true ]' || true
+is "$(pbd_field "$pbd3" connected)" true "and pbd-plug from h1 plugs it again"
+
+# --- forgetting it ------------------------------------------------------------
+
+is "$(np_error 1 sr-destroy uuid="$sr" | cut -d, -f1)" \
+    "SR_HAS_PBD_PLUGGED $sr" "sr-destroy refuses an SR with plugged PBDs"
+for p in $(np 1 pbd-list SR-uuid="$sr" --minimal | tr , ' '); do
+    np 1 pbd-unplug uuid="$p"
+done
+np 1 sr-destroy uuid="$sr"
+ok $? "once unplugged everywhere, sr-destroy forgets it"
+is "$(np 3 pbd-list --minimal)" "" "and its PBDs"
