@@ -179,7 +179,7 @@ sleep "$idle"
 after=$(for n in 1 2 3; do changes "$n"; done | paste -sd ' ')
 printf '%-44s %s (configuration changes per host in %d s idle; load %s)\n' \
     "false alarms, pool of 3" \
-    "$(awk -v a="$after" -v b="$before" 'BEGIN { n = split(a, x); split(b, y); for (i = 1; i <= n; i++) printf "%s%d", i > 1 ? " " : "", x[i] - y[i] }')" \
+    "$(awk -v a="$after" -v b="$before" 'BEGIN { n = split(a, x); split(b, y); for (i = 1; i <= n; i++) printf "%s%d", (i > 1 ? " " : ""), x[i] - y[i] }')" \
     "$idle" "$(cut -d' ' -f1 /proc/loadavg)"
 
 for ((n = 4; n <= max; n++)); do
