@@ -26,7 +26,13 @@
 #
 # POOL=1 (`make sandbox HOSTS=3 POOL=1`) makes one pool of the hosts: h2..hN
 # join h1's pool with pool-join (h1 master), and the one template
-# tiny-linux, made on h1 before, belongs to the pool.
+# tiny-linux, made on h1 before, belongs to the pool.  The pool also gets
+# shared storage: the storage server's namespace np-storage on the switch's
+# VLAN 20 at MTU 9000 (nfs-ganesha, scripts/storage.sh, address
+# 198.18.20.1), a network "storage" at MTU 9000 on VLAN 20 of every host's
+# eth1 (eth1's network at MTU 9000, the switch's ports at 9216), host N's
+# address 198.18.20.(10+N) on it, and a shared NFS SR "shared-nfs" on the
+# folder sandbox/state/storage/export.
 #
 # DATAPATH=dpdk (`make sandbox DATAPATH=dpdk`) puts the hosts on OVS-DPDK:
 # each host runs the DPDK build of ovs-vswitchd, and once it is up the
@@ -43,6 +49,8 @@ set -euo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=scripts/topology.sh
 source "$top/scripts/topology.sh"
+# shellcheck source=scripts/storage.sh
+source "$top/scripts/storage.sh"
 
 PREFIX=${SANDBOX_PREFIX:-np-}
 STATE=${SANDBOX_STATE:-$top/sandbox/state}
@@ -121,6 +129,8 @@ cmd_up() {
     echo "sandbox up: switch namespace ${PREFIX}switch (sw0, gateway 198.18.0.1/24), $hosts host(s), datapath $DATAPATH"
     if [ "$POOL" = 1 ]; then
         echo "one pool of $hosts host(s), h1 master (sandbox/run h1 netpool pool-status)"
+        echo "shared NFS SR shared-nfs on $STORAGE_ADDR (VLAN 20, MTU 9000):" \
+            "sandbox/run h1 netpool pbd-list params=host-uuid,connected,PIF"
     fi
     echo "state in $STATE"
     echo
@@ -143,6 +153,9 @@ up_all() {
     if [ "$DATAPATH" = dpdk ]; then
         export TOPO_DATAPATH=dpdk
     fi
+    if [ "$POOL" = 1 ]; then
+        export TOPO_SWITCH_MTU=9216 # The storage VLAN's jumbo frames.
+    fi
     topo_switch_up || return 1
     topo_dhcp_up || return 1
     for ((n = 1; n <= $1; n++)); do
@@ -152,7 +165,7 @@ up_all() {
         fi
     done
     if [ "$POOL" = 1 ]; then
-        templates 1 && form_pool "$1"
+        templates 1 && form_pool "$1" && shared_storage "$1"
     else
         templates "$1"
     fi
@@ -191,6 +204,44 @@ sys.exit(0 if s["quorate"] and s["synced"] and s["master"]
     echo "sandbox: the pool of $hosts did not form" >&2
     return 1
 }
+
+# The pool's shared storage: the storage server on VLAN 20, the storage
+# network on every host's eth1, an address per host, one shared NFS SR.
+shared_storage() (
+    local hosts=$1 n eth1 net vpif host
+    eval "$(topo_host_env 1)"
+    run() { ip netns exec "$(topo_ns 1)" netpool "$@"; }
+    echo "sandbox: the storage server (nfs-ganesha on VLAN 20, $STORAGE_ADDR)"
+    storage_up || exit 1
+    host=$(run host-list name-label=h1 --minimal) &&
+        eth1=$(run pif-list host-uuid="$host" device=eth1 --minimal) &&
+        run network-param-set MTU=9000 \
+            uuid="$(run pif-param-get uuid="$eth1" param-name=network)" &&
+        net=$(run network-create name-label=storage MTU=9000) &&
+        vpifs=$(run pool-vlan-create pif-uuid="$eth1" vlan=20 \
+            network-uuid="$net") || exit 1
+    for vpif in ${vpifs//,/ }; do
+        host=$(run pif-param-get uuid="$vpif" param-name=host) &&
+            n=$(run host-param-get uuid="$host" param-name=name-label) &&
+            run pif-reconfigure-ip uuid="$vpif" mode=static \
+                IP="198.18.20.$((10 + ${n#h}))" netmask=255.255.255.0 ||
+            exit 1
+    done
+    bridge=$(run network-param-get uuid="$net" param-name=bridge)
+    for ((n = 1; n <= hosts; n++)); do
+        for _ in $(seq 100); do
+            ip netns exec "$(topo_ns "$n")" ping -c 1 -W 1 -M do -s 8972 \
+                -I "$bridge" "$STORAGE_ADDR" > /dev/null 2>&1 && break
+            sleep 0.2
+        done
+    done
+    run sr-create name-label=shared-nfs type=nfs shared=true \
+        device-config:server="$STORAGE_ADDR" \
+        device-config:serverpath="$(storage_export_dir)" || {
+        echo "sandbox: cannot make the shared NFS SR" >&2
+        exit 1
+    }
+)
 
 # Builds (or finds cached) the test guest and makes the template
 # "tiny-linux" on each of the $1 hosts.  Without a guest (no kernel package
