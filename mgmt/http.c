@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -333,6 +335,7 @@ struct http_metrics {
 };
 
 static void handle_metrics(struct evhttp_request *, void *metrics_);
+static void free_page(const void *data, size_t length, void *aux);
 static struct bufferevent *make_metrics_ssl_bufferevent(struct event_base *,
                                                         void *metrics_);
 
@@ -410,12 +413,28 @@ handle_metrics(struct evhttp_request *req, void *metrics_)
     }
     char *text = m->cb(m->aux);
     struct evbuffer *out = evbuffer_new();
-    evbuffer_add(out, text, strlen(text));
-    free(text);
+    /* Handed over, not copied: at 1000 VIFs the page is 2 MB. */
+    evbuffer_add_reference(out, text, strlen(text), free_page, NULL);
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
                       "text/plain; version=0.0.4; charset=utf-8");
+    /* Without Nagle's algorithm, the page's last segment does not wait
+     * for the scraper's delayed ACK (40 ms on Linux). */
+    struct bufferevent *bev =
+        evhttp_connection_get_bufferevent(evhttp_request_get_connection(req));
+    int one = 1;
+    if (bev) {
+        setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one,
+                   sizeof one);
+    }
     evhttp_send_reply(req, HTTP_OK, "OK", out);
     evbuffer_free(out);
+}
+
+/* Frees a /metrics page once it is sent. */
+static void
+free_page(const void *data, size_t length, void *aux)
+{
+    free((void *) data);
 }
 
 static struct bufferevent *
