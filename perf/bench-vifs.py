@@ -16,7 +16,11 @@ the time until every port exists in OVS with an OpenFlow port number
 
 The two ovs-vsctl baselines add ports for veth pairs made beforehand with
 one `ip -batch`, whose time is printed too: netpool's figure includes
-making the veths, the baselines' do not.
+making the veths, the baselines' do not.  The guests' namespace has IPv6
+off: otherwise every guest end that comes up sends router solicitations
+and MLD reports, which OVS floods to every other port of the one network,
+and with 1000 ports ovs-vswitchd spends its time forwarding that (a
+property of 1000 guests in one broadcast domain, not of netpool).
 
 Per change, at 10 VIFs and at N VIFs: C cycles (default 100) of
 VIF.create, VIF.plug, VIF.unplug, VIF.destroy of one more VIF with a
@@ -24,14 +28,19 @@ namespace guest, each call a change the reconciler acts on.  Prints each
 API call's p50 and p99 (the client's round trip; the fabric is never
 waited for) and netpoold's CPU seconds per change (utime + stime from
 /proc, from the first call until host.wait_applied says the fabric holds
-the last change), and the /metrics scrape median at both sizes.
+the last change), and the /metrics scrape median at both sizes.  netpoold
+runs with a resync interval of an hour, so that these figures hold no
+periodic full resync; what one full recompute costs is printed apart (the
+CPU of a host other_config change, which no handler takes, median of 3).
 
 Pool-shaped load: netpoold stops, 16 x N VIF records owned by 16 other
 hosts (each with one VM resident there) are written straight into its
 store (SQLite), netpoold starts again (its start, a full recompute, is
 timed) and the cycles at N VIFs run again: the ratio of CPU per change
 with and without those records is what other hosts' objects cost this
-host.  Memory: VmRSS and VmHWM after the N VIFs, and with the pool load.
+host, and the VIF ports still in OVS after that start say that the local
+VIFs were kept.  Memory: VmRSS and VmHWM after the N VIFs, and with the
+pool load.
 Addresses: none (ports only).  Usage: bench-vifs.py [-n N] [-c C]
 """
 import argparse
@@ -102,6 +111,9 @@ class Bench:
         for ns in (self.ns, self.guests):
             self.run("ip", "netns", "add", ns)
             self.run("ip", "-n", ns, "link", "set", "lo", "up")
+        for key in ("all", "default"):
+            self.run("ip", "netns", "exec", self.guests, "sysctl", "-qw",
+                     "net.ipv6.conf.%s.disable_ipv6=1" % key)
         db = os.path.join(self.ovs, "conf.db")
         self.run("ovsdb-tool", "create", db, SCHEMA)
         self.in_ns("ovsdb-server", db,
@@ -200,6 +212,7 @@ class Bench:
                    "--pidfile", self.pidfile,
                    "--log-file", os.path.join(self.work, "netpoold.log"),
                    "--log-level", "info", "--https-port", "0",
+                   "--resync-interval", "3600",
                    "--ovs-db", "unix:%s/db.sock" % self.ovs, "--detach")
         with open(self.pidfile) as f:
             self.pid = int(f.read())
@@ -257,6 +270,24 @@ class Bench:
         self.wait_applied()
         return latencies, (self.cpu() - cpu0) / len(latencies)
 
+    def full_recompute(self, count=3):
+        """Median CPU seconds of a full recompute: a host other_config
+        change, which the fabric reads and no handler takes."""
+        host = call(self.sock, "host.get_all", [])[0]
+        self.wait_applied()
+        costs = []
+        for i in range(count):
+            cpu0 = self.cpu()
+            call(self.sock, "host.add_to_other_config",
+                 [host, "bench-resync-%d" % i, "1"])
+            self.wait_applied()
+            costs.append(self.cpu() - cpu0)
+        for i in range(count):
+            call(self.sock, "host.remove_from_other_config",
+                 [host, "bench-resync-%d" % i])
+        self.wait_applied()
+        return statistics.median(costs)
+
     def scrape_median(self, count=20):
         """Median seconds of a /metrics scrape (curl's own timing)."""
         times = []
@@ -298,7 +329,7 @@ class Bench:
                 {"name_label": "pool-" + host[:8]})))
             rows.append((vm, "VM", host, json.dumps(
                 {"name_label": "vm", "resident_on": host,
-                 "power_state": "Running",
+                 "desired_power_state": "Running",
                  "other_config": {"netpool-vif-index": "2"}})))
             for i in range(self.n):
                 rows.append((str(uuidlib.uuid4()), "VIF", host, json.dumps(
@@ -340,7 +371,11 @@ def main():
         b.netpoold_start()
         b.net = call(b.sock, "network.create", [{"name_label": "bench"}])
         b.bridge = call(b.sock, "network.get_bridge", [b.net])
-        b.vm = call(b.sock, "VM.create", [{"name_label": "bench"}])
+        # The guests' VM is halted: its namespace guests live on its
+        # affinity, which must be this host once other hosts exist.
+        host = call(b.sock, "host.get_all", [])[0]
+        b.vm = call(b.sock, "VM.create", [{"name_label": "bench",
+                                           "affinity": host}])
 
         # At 10 VIFs.
         small = [b.new_vif(n + i) for i in range(10)]
@@ -357,6 +392,7 @@ def main():
         rss, hwm = b.memory()
         latn, cpun = b.cycles(c, n + 20)
         scrapen = b.scrape_median()
+        fulln = b.full_recompute()
         b.netpoold_stop()
 
         # The same with a pool's worth of other hosts' objects.
@@ -365,7 +401,9 @@ def main():
         b.netpoold_start()
         b.wait_applied()
         restart = time.monotonic() - t0
+        kept = b.numbered(b.bridge)
         latp, cpup = b.cycles(c, n + 20)
+        fullp = b.full_recompute()
         rssp, hwmp = b.memory()
 
         print("bench-vifs: %d VIF ports on a private OVS (userspace "
@@ -399,16 +437,21 @@ def main():
               % (n, cpun / cpu10 if cpu10 else float("nan")))
         print("  /metrics median at 10 VIFs: %.1f ms, at %d VIFs: %.1f ms"
               % (scrape10 * 1e3, n, scrapen * 1e3))
+        print("  one full recompute at %d VIFs: %.0f ms CPU" % (n, fulln * 1e3))
         print("pool-shaped load: %d rows of 16 other hosts (16 x %d VIFs) "
               "in the store" % (rows, n))
         print("  netpoold start (full recompute) at %d local VIFs: %.2f s"
               % (n, restart))
+        print("  VIF ports in OVS after that start: %d of %d" % (kept, n))
         print("  API call p50 / p99 with the pool load: %6.2f / %6.2f ms"
               % (pct(latp, 50) * 1e3, pct(latp, 99) * 1e3))
         print("  netpoold CPU per change with the pool load: %6.2f ms"
               % (cpup * 1e3))
         print("  ratio CPU per change with / without the pool load: %.3f"
               % (cpup / cpun if cpun else float("nan")))
+        print("  one full recompute with the pool load: %.0f ms CPU "
+              "(ratio %.2f)" % (fullp * 1e3, fullp / fulln if fulln
+                                 else float("nan")))
         print("  netpoold memory at %d VIFs: VmRSS %s, peak VmHWM %s"
               % (n, rss, hwm))
         print("  with the pool load: VmRSS %s, peak VmHWM %s" % (rssp, hwmp))
