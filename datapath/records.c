@@ -86,7 +86,7 @@ dp_records_reload(struct dp_records *r)
         const char *name = dp_records_classes[i];
         const struct store_class *class = store_class_find(name, false);
         struct json_object *rows =
-            store_get_owned(r->store, name, r->host, true);
+            store_get_owned_stored(r->store, name, r->host, true);
         json_object_object_foreach (rows, uuid, record) {
             strip(class, record);
             if (!strcmp(name, "VIF")) {

@@ -442,20 +442,18 @@ check_device(struct store *store, const char *vm, const char *device,
     }
     snprintf(canonical, size, "%ld", strtol(device, &end, 10));
 
-    struct json_object *value = json_object_new_string(canonical);
-    struct json_object *same = store_find(store, "VIF", "device", value);
-    struct np_error *error = NULL;
-    for (size_t i = 0; !error && i < json_object_array_length(same); i++) {
-        const char *other =
-            json_object_get_string(json_object_array_get_idx(same, i));
-        struct json_object *vif = store_get(store, "VIF", other);
-        if (vif && !strcmp(str_member(vif, "VM"), vm)) {
-            error = np_error_new(ERR_DEVICE_ALREADY_EXISTS, canonical, NULL);
-        }
-        json_object_put(vif);
-    }
+    /* Found through the VM (every VM of a pool has a device 0), the
+     * device compared on its VIFs alone. */
+    struct json_object *match = json_object_new_object();
+    json_object_object_add(match, "VM", json_object_new_string(vm));
+    json_object_object_add(match, "device", json_object_new_string(canonical));
+    struct json_object *same = store_find_match(store, "VIF", match);
+    struct np_error *error =
+        json_object_array_length(same)
+            ? np_error_new(ERR_DEVICE_ALREADY_EXISTS, canonical, NULL)
+            : NULL;
     json_object_put(same);
-    json_object_put(value);
+    json_object_put(match);
     return error;
 }
 

@@ -118,7 +118,7 @@ metrics_create(struct store *store, const char *host)
         const struct store_class *class =
             store_class_find(kept_classes[i], false);
         struct json_object *rows =
-            store_get_owned(store, kept_classes[i], host, true);
+            store_get_owned_stored(store, kept_classes[i], host, true);
         json_object_object_foreach (rows, uuid, record) {
             (void) uuid;
             strip(class, record);

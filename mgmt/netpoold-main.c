@@ -3,6 +3,7 @@
  * the host, its PIFs and the root user exist, serves the API on a unix
  * socket and HTTPS, and keeps PIF runtime fields in step with the kernel.
  */
+#include <malloc.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -121,6 +122,10 @@ main(int argc, char *argv[])
             d.ready_fd = -1;
         }
         log_info("netpoold %s ready (host %s)", NETPOOL_VERSION, d.host);
+        /* Starting reads whole classes of a pool's store (every VM, to
+         * recover tasks and domains): give back what that freed, which
+         * would otherwise stay resident and fragment the heap. */
+        malloc_trim(0);
         event_base_dispatch(d.base);
         log_info("netpoold stopping");
     }

@@ -35,6 +35,9 @@ static void add_inverse_few(struct store *, struct json_object *all,
                             const char *name, const char *source_class,
                             const char *source_field);
 static void bind_json(sqlite3_stmt *, int index, struct json_object *);
+static struct json_object *get_owned(struct store *, const char *class_name,
+                                     const char *host, bool unowned,
+                                     bool derived);
 
 /* Schema helpers. */
 
@@ -146,40 +149,14 @@ struct json_object *
 store_get_owned(struct store *store, const char *class_name, const char *host,
                 bool unowned)
 {
-    const struct store_class *class = store_class_find(class_name, false);
-    struct json_object *all = json_object_new_object();
-    sqlite3_stmt *stmt;
+    return get_owned(store, class_name, host, unowned, true);
+}
 
-    if (!class) {
-        return all;
-    }
-    const char *sql;
-    if (!host || !class->owner_field) {
-        sql = SELECT_MERGED " WHERE o.class = ?1 ORDER BY o.rowid";
-    } else if (unowned) {
-        sql = SELECT_MERGED " WHERE o.class = ?1 AND (o.host = ?2"
-                            " OR o.host IS NULL) ORDER BY o.rowid";
-    } else {
-        sql = SELECT_MERGED " WHERE o.class = ?1 AND o.host = ?2"
-                            " ORDER BY o.rowid";
-    }
-    if (store_prepare(store, sql, &stmt)) {
-        return all;
-    }
-    sqlite3_bind_text(stmt, 1, class_name, -1, SQLITE_STATIC);
-    if (host && class->owner_field) {
-        sqlite3_bind_text(stmt, 2, host, -1, SQLITE_STATIC);
-    }
-    while (sqlite3_step(stmt) == SQLITE_ROW) {
-        struct json_object *record = merged_row(class, stmt);
-        if (record) {
-            json_object_object_add(
-                all, (const char *) sqlite3_column_text(stmt, 0), record);
-        }
-    }
-    sqlite3_finalize(stmt);
-    store_add_derived_fields(store, class, all);
-    return all;
+struct json_object *
+store_get_owned_stored(struct store *store, const char *class_name,
+                       const char *host, bool unowned)
+{
+    return get_owned(store, class_name, host, unowned, false);
 }
 
 size_t
@@ -242,6 +219,57 @@ store_find(struct store *store, const char *class_name, const char *field,
         struct json_object *zero = store_zero_value(f);
         bind_json(stmt, 3, zero);
         json_object_put(zero);
+    }
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+        json_object_array_add(
+            uuids, json_object_new_string(
+                       (const char *) sqlite3_column_text(stmt, 0)));
+    }
+    sqlite3_finalize(stmt);
+    return uuids;
+}
+
+struct json_object *
+store_find_match(struct store *store, const char *class_name,
+                 struct json_object *match)
+{
+    const struct store_class *class = store_class_find(class_name, false);
+    struct json_object *uuids = json_object_new_array();
+
+    if (!class || !json_object_object_length(match)) {
+        return uuids;
+    }
+    char *sql =
+        xasprintf("SELECT uuid FROM objects WHERE class = '%s'", class->name);
+    bool first = true;
+    json_object_object_foreach (match, field, value) {
+        const struct store_field *f = store_class_field(class, field);
+        (void) value;
+        if (!f || (f->flags & FIELD_DERIVED) || store_field_is_observed(f)) {
+            free(sql);
+            return uuids;
+        }
+        /* A unary "+" keeps the field off its index: the first field's
+         * index finds the rows, the others filter them. */
+        char *more = xasprintf("%s AND %sjson_extract(record, '$.\"%s\"')"
+                               " = ?",
+                               sql, first ? "" : "+", f->name);
+        free(sql);
+        sql = more;
+        first = false;
+    }
+    char *ordered = xasprintf("%s ORDER BY rowid", sql);
+    free(sql);
+    sqlite3_stmt *stmt;
+    int error = store_prepare(store, ordered, &stmt);
+    free(ordered);
+    if (error) {
+        return uuids;
+    }
+    int index = 1;
+    json_object_object_foreach (match, field2, value2) {
+        (void) field2;
+        bind_json(stmt, index++, value2);
     }
     while (sqlite3_step(stmt) == SQLITE_ROW) {
         json_object_array_add(
@@ -453,6 +481,49 @@ store_zero_value(const struct store_field *f)
 }
 
 /* Helpers. */
+
+/* store_get_owned(), with the derived fields if 'derived'. */
+static struct json_object *
+get_owned(struct store *store, const char *class_name, const char *host,
+          bool unowned, bool derived)
+{
+    const struct store_class *class = store_class_find(class_name, false);
+    struct json_object *all = json_object_new_object();
+    sqlite3_stmt *stmt;
+
+    if (!class) {
+        return all;
+    }
+    const char *sql;
+    if (!host || !class->owner_field) {
+        sql = SELECT_MERGED " WHERE o.class = ?1 ORDER BY o.rowid";
+    } else if (unowned) {
+        sql = SELECT_MERGED " WHERE o.class = ?1 AND (o.host = ?2"
+                            " OR o.host IS NULL) ORDER BY o.rowid";
+    } else {
+        sql = SELECT_MERGED " WHERE o.class = ?1 AND o.host = ?2"
+                            " ORDER BY o.rowid";
+    }
+    if (store_prepare(store, sql, &stmt)) {
+        return all;
+    }
+    sqlite3_bind_text(stmt, 1, class_name, -1, SQLITE_STATIC);
+    if (host && class->owner_field) {
+        sqlite3_bind_text(stmt, 2, host, -1, SQLITE_STATIC);
+    }
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+        struct json_object *record = merged_row(class, stmt);
+        if (record) {
+            json_object_object_add(
+                all, (const char *) sqlite3_column_text(stmt, 0), record);
+        }
+    }
+    sqlite3_finalize(stmt);
+    if (derived) {
+        store_add_derived_fields(store, class, all);
+    }
+    return all;
+}
 
 /* Returns the merged record (desired, then observed fields, with "uuid")
  * of the row 'stmt' stands on (SELECT_MERGED's columns), or NULL. */

@@ -276,6 +276,14 @@ struct json_object *store_get_all(struct store *store, const char *class);
 struct json_object *store_get_owned(struct store *store, const char *class,
                                     const char *host, bool unowned);
 
+/* Like store_get_owned() without the derived fields (the inverse
+ * references such as network.VIFs, whose cost follows the referring
+ * objects of every host): for consumers that read only this host's part
+ * of a pool. */
+struct json_object *store_get_owned_stored(struct store *store,
+                                           const char *class, const char *host,
+                                           bool unowned);
+
 /* Returns how many objects of 'class' the store holds. */
 size_t store_count(struct store *store, const char *class);
 
@@ -283,6 +291,15 @@ size_t store_count(struct store *store, const char *class);
  * field 'field' (desired or observed) equals 'value' (borrowed). */
 struct json_object *store_find(struct store *store, const char *class,
                                const char *field, struct json_object *value);
+
+/* Returns a new JSON array of the UUIDs of objects of 'class' whose
+ * desired fields equal every value of 'match' (borrowed; field name →
+ * value).  Only the first field is looked up through an index, so it
+ * should be the most selective (a VIF's VM, not its device); the others
+ * are compared on the rows found.  Empty if 'match' is empty or names an
+ * observed, derived or unknown field. */
+struct json_object *store_find_match(struct store *store, const char *class,
+                                     struct json_object *match);
 
 /* Returns the owning host of object 'uuid' of 'class' (a new string, ""
  * for none), or NULL if there is no such object. */

@@ -349,8 +349,9 @@ test_change_log(void **state)
     json_object_put(changes);
 }
 
-/* store_find matches stored string, integer and boolean fields exactly,
- * without confusing 1 with "1" or true with "true". */
+/* store_find and store_find_match match stored string, integer and
+ * boolean fields exactly, without confusing 1 with "1" or true with
+ * "true". */
 static void
 test_find(void **state)
 {
@@ -393,6 +394,28 @@ test_find(void **state)
     assert_int_equal(json_object_array_length(hits), 0);
     json_object_put(hits);
     json_object_put(value);
+
+    /* Several fields at once: every one must match. */
+    struct {
+        const char *match; /* The fields compared, as JSON. */
+        const char *hit;   /* The expected UUID, or NULL for none. */
+    } all[] = {
+        {"{'MTU': 9000, 'device': '9000'}", c},
+        {"{'MTU': 9000, 'management': true}", a},
+        {"{'MTU': 1500, 'device': '9000'}", NULL},
+        {"{'MTU': 9000, 'carrier': true}", NULL}, /* Observed. */
+        {"{}", NULL},
+    };
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++) {
+        struct json_object *match = fixture_json("%s", all[i].match);
+        hits = store_find_match(fx->store, "PIF", match);
+        assert_int_equal(json_object_array_length(hits), all[i].hit ? 1 : 0);
+        if (all[i].hit) {
+            assert_true(fixture_array_has(hits, all[i].hit));
+        }
+        json_object_put(hits);
+        json_object_put(match);
+    }
 }
 
 /* host.PIFs and network.PIFs are computed from PIF.host and PIF.network,
@@ -1137,6 +1160,20 @@ test_owners(void **state)
     json_object_put(own);
     own = store_get_owned(fx->store, "network", h1, false);
     assert_int_equal(json_object_object_length(own), 1); /* Pool-wide. */
+    json_object_object_foreach (own, net_uuid, net_record) {
+        (void) net_uuid;
+        assert_true(json_object_object_get_ex(net_record, "VIFs", NULL));
+    }
+    json_object_put(own);
+    /* Without the derived fields, which follow every host's objects. */
+    own = store_get_owned_stored(fx->store, "network", h1, false);
+    assert_int_equal(json_object_object_length(own), 1);
+    json_object_object_foreach (own, net_uuid2, net_record2) {
+        (void) net_uuid2;
+        assert_false(json_object_object_get_ex(net_record2, "VIFs", NULL));
+        assert_true(
+            json_object_object_get_ex(net_record2, "name_label", NULL));
+    }
     json_object_put(own);
 
     /* Back to h1: h2 hears that the VIF left it. */
