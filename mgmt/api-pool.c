@@ -59,6 +59,7 @@ static void join_logged_in(void *join_, struct json_object *response,
 static void join_admitted(void *join_, struct json_object *response,
                           const char *failure, const char *fingerprint);
 static void join_poll(evutil_socket_t, short, void *join_);
+static void join_wait_sync(struct join *);
 static void join_finish(struct join *, struct np_error *);
 static void join_abandoned(void *join_, struct api_call *);
 static int save_pool_certificate(struct api *, struct json_object *membership);
@@ -611,11 +612,7 @@ reset_answered(void *join_, struct json_object *response, const char *failure,
     }
     log_warn("emergency: entered the pool afresh as %s told it",
              join->address);
-    join->deadline = now_ms() + JOIN_SYNC_TIMEOUT_MS;
-    join->poll =
-        event_new(join->call->api->base, -1, EV_PERSIST, join_poll, join);
-    struct timeval tv = {0, 100 * 1000};
-    event_add(join->poll, &tv);
+    join_wait_sync(join);
 }
 
 /* Joining: the joiner's side. */
@@ -799,6 +796,14 @@ join_admitted(void *join_, struct json_object *response, const char *failure,
     }
     log_info("admitted to the pool by %s; waiting for the first sync",
              join->address);
+    join_wait_sync(join);
+}
+
+/* This host entered the pool: the join answers once its first sync is
+ * done (join_poll()). */
+static void
+join_wait_sync(struct join *join)
+{
     join->deadline = now_ms() + JOIN_SYNC_TIMEOUT_MS;
     join->poll =
         event_new(join->call->api->base, -1, EV_PERSIST, join_poll, join);

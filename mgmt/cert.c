@@ -13,15 +13,12 @@
 #include <unistd.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
-#include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
 #include "lib/xalloc.h"
 
 #define LOG_MODULE "cert"
-
-#define VALIDITY_DAYS (10 * 365 + 3)
 
 static int write_pem(const char *path, mode_t mode, EVP_PKEY *key, X509 *cert);
 static bool add_extension(X509 *cert, int nid, const char *value);
@@ -35,30 +32,13 @@ cert_ensure(const char *cert_path, const char *key_path,
     }
 
     EVP_PKEY *key = EVP_EC_gen("P-256");
-    X509 *cert = X509_new();
+    X509 *cert = key ? cert_new(key, common_name) : NULL;
     int error = EIO;
-    unsigned char serial[16];
 
-    if (!key || !cert || RAND_bytes(serial, sizeof serial) != 1) {
+    if (!cert) {
         goto out;
     }
-    serial[0] &= 0x7f;
-    BIGNUM *bn = BN_bin2bn(serial, sizeof serial, NULL);
-    BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(cert));
-    BN_free(bn);
-
-    X509_set_version(cert, 2);
-    X509_gmtime_adj(X509_getm_notBefore(cert), -3600);
-    X509_gmtime_adj(X509_getm_notAfter(cert),
-                    (long) VALIDITY_DAYS * 24 * 3600);
-    X509_set_pubkey(cert, key);
-
-    X509_NAME *name = X509_get_subject_name(cert);
-    X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
-                               (const unsigned char *) "netpool", -1, -1, 0);
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                               (const unsigned char *) common_name, -1, -1, 0);
-    X509_set_issuer_name(cert, name);
+    X509_set_issuer_name(cert, X509_get_subject_name(cert));
 
     /* Clients check the name against subjectAltName: an address goes in
      * as IP, anything else as DNS. */

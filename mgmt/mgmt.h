@@ -348,6 +348,13 @@ int cert_issue(const char *ca_cert_pem, const char *ca_key_pem,
 bool cert_verify_peer(const char *peer_pem, const char *ca_pem,
                       char *common_name, size_t size);
 
+/* Returns a new, unsigned certificate for 'key' named 'common_name'
+ * (O=netpool), valid for ten years from an hour ago, with a random serial
+ * and no issuer yet: what the host certificate and the pool's share. */
+struct evp_pkey_st;
+struct x509_st;
+struct x509_st *cert_new(struct evp_pkey_st *key, const char *common_name);
+
 /* Returns the contents of file 'path' (a new string), or NULL. */
 char *cert_read_file(const char *path);
 

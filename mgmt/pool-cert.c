@@ -22,7 +22,6 @@
 
 #define VALIDITY_DAYS (10 * 365 + 3)
 
-static X509 *new_certificate(EVP_PKEY *key, const char *common_name);
 static bool add_extension(X509 *cert, X509 *issuer, int nid,
                           const char *value);
 static char *key_to_pem(EVP_PKEY *key);
@@ -34,7 +33,7 @@ int
 cert_make_ca(const char *name, char **cert_pem, char **key_pem)
 {
     EVP_PKEY *key = EVP_EC_gen("P-256");
-    X509 *cert = key ? new_certificate(key, name) : NULL;
+    X509 *cert = key ? cert_new(key, name) : NULL;
     int error = EIO;
 
     *cert_pem = *key_pem = NULL;
@@ -62,7 +61,7 @@ cert_issue(const char *ca_cert_pem, const char *ca_key_pem,
     X509 *ca = pem_to_cert(ca_cert_pem);
     EVP_PKEY *ca_key = pem_to_key(ca_key_pem);
     EVP_PKEY *key = EVP_EC_gen("P-256");
-    X509 *cert = key ? new_certificate(key, common_name) : NULL;
+    X509 *cert = key ? cert_new(key, common_name) : NULL;
     int error = EIO;
 
     *cert_pem = *key_pem = NULL;
@@ -137,10 +136,8 @@ cert_read_file(const char *path)
 
 /* Helpers. */
 
-/* Returns a new certificate for 'key' named 'common_name' (O=netpool),
- * valid for VALIDITY_DAYS from an hour ago, with a random serial. */
-static X509 *
-new_certificate(EVP_PKEY *key, const char *common_name)
+X509 *
+cert_new(EVP_PKEY *key, const char *common_name)
 {
     X509 *cert = X509_new();
     unsigned char serial[16];
