@@ -121,6 +121,131 @@ size_t ha_lowest_node(const uint32_t *nodes, size_t n);
 struct json_object *ha_homogeneity(struct json_object *hosts,
                                    struct json_object *pifs);
 
+/* High availability: decisions of the HA monitor (ha-rules.c).  See
+ * ha/README.md, "High availability", for the rules and the timing
+ * argument. */
+
+/* The HA timeout unless the pool sets one (pool.ha_timeout), seconds. */
+#define HA_TIMEOUT_DEFAULT_S 5
+
+/* What this host knows of another host's statefile entry. */
+struct ha_entry {
+    const char *host;        /* Host UUID. */
+    bool live;               /* Not proven dead: its content changed within
+                              * the lease (ha_lease_expired() false). */
+    bool fenced;             /* The entry says it fenced itself. */
+    const char *const *view; /* The hosts its configuration held, as it
+                              * last wrote them. */
+    size_t n_view;           /* Their number. */
+};
+
+/* What ha_survival() decides from. */
+struct ha_survival_input {
+    const char *self;               /* This host's UUID. */
+    const char *const *hosts;       /* The pool's hosts, this one too. */
+    size_t n_hosts;                 /* Their number. */
+    const char *const *members;     /* This host's corosync configuration,
+                                      * itself included. */
+    size_t n_members;               /* Their number. */
+    bool statefile_ok;              /* This cycle's write was confirmed
+                                      * within the write timeout and every
+                                      * entry was read. */
+    const struct ha_entry *entries; /* The other hosts' entries. */
+    size_t n_entries;               /* Their number. */
+    bool lost_everywhere;           /* Every host of the pool reports that
+                                      * it cannot reach the statefile. */
+};
+
+/* The survival rule's answer for one cycle. */
+enum ha_verdict {
+    HA_STAY,      /* Keep running: the host wins or rule 2 holds. */
+    HA_UNDECIDED, /* Not known yet: fence once the timeout passes since
+                   * the last HA_STAY. */
+    HA_FENCE,     /* Lost: fence now. */
+};
+
+/* Returns the survival rule's verdict for 'in' (README, "The survival
+ * rule").  Pure. */
+enum ha_verdict ha_survival(const struct ha_survival_input *in);
+
+/* Returns the name of 'verdict' ("stay", "undecided", "fence"). */
+const char *ha_verdict_name(enum ha_verdict verdict);
+
+/* Timing of the HA monitor, milliseconds, for the timeout 'timeout_ms':
+ * how often a host writes its entry, how long a write may take to count
+ * as confirmed, the bound on killing the domains, and how long a
+ * survivor must see an entry unchanged before its host is known fenced
+ * (T + W + K + T/10).  Pure. */
+int ha_cycle_ms(int timeout_ms);
+int ha_write_timeout_ms(int timeout_ms);
+int ha_kill_ms(int timeout_ms);
+int ha_dead_after_ms(int timeout_ms);
+
+/* What a survivor saw of one host's statefile entry, on its own monotonic
+ * clock (milliseconds). */
+struct ha_lease {
+    bool fenced;           /* The entry says its host fenced itself. */
+    int64_t first_seen_ms; /* When the first read that returned the entry's
+                            * present content completed; -1 before any. */
+    int64_t last_read_ms;  /* When the latest read that returned that same
+                            * content was issued; -1 before any. */
+};
+
+/* Returns true if the entry's content has stayed the same long enough
+ * that its host's last confirmed write is older than its fence deadline
+ * ('timeout_ms' the HA timeout).  Pure. */
+bool ha_lease_expired(const struct ha_lease *lease, int timeout_ms);
+
+/* Returns true if the host of 'lease' is known fenced at 'now_ms': its
+ * entry says so, or its lease expired and, if this host itself reported
+ * the statefile lost (last at 'lost_report_ms', -1 never), corosync's
+ * detection ('token_ms' token: 2.2 x token) plus the timeout and the kill
+ * bound have passed since.  Pure. */
+bool ha_known_fenced(const struct ha_lease *lease, int timeout_ms,
+                     int token_ms, int64_t lost_report_ms, int64_t now_ms);
+
+/* A VM the restart planner considers. */
+struct ha_vm {
+    const char *uuid;     /* VM UUID. */
+    const char *priority; /* ha_restart_priority: "restart", "best-effort"
+                           * or "" (not restarted). */
+    int64_t order;        /* Lower first. */
+    int64_t start_delay;  /* Seconds to wait after starting it. */
+    int64_t memory;       /* Bytes it needs on a host. */
+    int resident;         /* Index in the hosts it runs on, -1 none. */
+};
+
+/* A host the planner may start VMs on. */
+struct ha_host {
+    const char *uuid;    /* Host UUID. */
+    int64_t memory_free; /* Bytes it can give. */
+};
+
+/* Where one VM goes. */
+struct ha_placement {
+    size_t vm;        /* Index in the planner's VMs. */
+    int host;         /* Index in its hosts, or -1: no host can take it. */
+    int64_t delay_ms; /* When to start it, from the start of the plan. */
+};
+
+/* Plans the restart of 'vms' ('n_vms') on 'hosts' ('n_hosts'): protected
+ * VMs ("restart") by order then UUID, then best-effort ones likewise, each
+ * on the host with the most free memory that fits it (which then has that
+ * much less), each after the start delays of the VMs placed before it.
+ * VMs with priority "" are left out.  Fills 'plan' (room for 'n_vms') and
+ * returns the number of placements written.  Pure. */
+size_t ha_plan_restarts(const struct ha_vm *vms, size_t n_vms,
+                        const struct ha_host *hosts, size_t n_hosts,
+                        struct ha_placement *plan);
+
+/* Returns the largest number k (0 to n_hosts - 1) such that, whichever k
+ * of 'hosts' fail, the planner places every protected VM of 'vms' that
+ * ran on them on the other hosts (with their 'memory_free' as it is now);
+ * 0 when one failure can already leave a protected VM without a host.
+ * Pure; of a pool of more than 16 hosts the first 16 are considered. */
+int ha_max_host_failures(const struct ha_vm *vms, size_t n_vms,
+                         const struct ha_host *hosts, size_t n_hosts);
+
 /* The pool agent (pool.c). */
 
 struct ha_pool;

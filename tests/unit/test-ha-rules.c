@@ -1,0 +1,228 @@
+/*
+ * Unit tests of the HA monitor's decisions (ha/ha-rules.c): the survival
+ * rule, when a host is known fenced, the restart planner and the number
+ * of host failures a pool tolerates.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "ha/ha.h"
+
+static const char *const pool3[] = {"a", "b", "c"};
+static const char *const pool2[] = {"a", "b"};
+
+static struct ha_survival_input
+input(const char *self, const char *const *hosts, size_t n_hosts,
+      const char *const *members, size_t n_members,
+      const struct ha_entry *entries, size_t n_entries)
+{
+    return (struct ha_survival_input){
+        .self = self,
+        .hosts = hosts,
+        .n_hosts = n_hosts,
+        .members = members,
+        .n_members = n_members,
+        .statefile_ok = true,
+        .entries = entries,
+        .n_entries = n_entries,
+        .lost_everywhere = false,
+    };
+}
+
+/* Three hosts, one cut off from everything: the two stay, the one cut
+ * off (statefile unreachable) is undecided and fences on the timeout. */
+static void
+test_survival_majority(void **state)
+{
+    (void) state;
+    static const char *const bc[] = {"b", "c"}, *const a[] = {"a"};
+    struct ha_entry entries[] = {
+        {"a", true, false, pool3, 3}, /* a's entry not yet stale */
+        {"c", true, false, bc, 2},
+    };
+    struct ha_survival_input in = input("b", pool3, 3, bc, 2, entries, 2);
+    assert_int_equal(ha_survival(&in), HA_STAY);
+
+    /* c's entry is dead too: b alone is no majority, and a's stale view
+     * still names b. */
+    entries[1].live = false;
+    assert_int_equal(ha_survival(&in), HA_UNDECIDED);
+    /* Once a's entry is dead as well, b's partition is the only one. */
+    entries[0].live = false;
+    assert_int_equal(ha_survival(&in), HA_STAY);
+
+    /* a, alone, without the statefile. */
+    struct ha_entry b_c[] = {{"b", true, false, bc, 2},
+                             {"c", true, false, bc, 2}};
+    struct ha_survival_input ina = input("a", pool3, 3, a, 1, b_c, 2);
+    ina.statefile_ok = false;
+    assert_int_equal(ha_survival(&ina), HA_UNDECIDED);
+    /* With the statefile, a sees the others' larger partition: fence. */
+    ina.statefile_ok = true;
+    assert_int_equal(ha_survival(&ina), HA_FENCE);
+}
+
+/* Two hosts split, both reaching the statefile: undecided while the
+ * other's view still names this host, then the tie goes to the lowest
+ * UUID. */
+static void
+test_survival_tie(void **state)
+{
+    (void) state;
+    static const char *const a[] = {"a"}, *const b[] = {"b"};
+    struct ha_entry of_b = {"b", true, false, pool2, 2};
+    struct ha_survival_input in = input("a", pool2, 2, a, 1, &of_b, 1);
+
+    assert_int_equal(ha_survival(&in), HA_UNDECIDED);
+    of_b.view = b;
+    of_b.n_view = 1;
+    assert_int_equal(ha_survival(&in), HA_STAY);
+
+    struct ha_entry of_a = {"a", true, false, a, 1};
+    struct ha_survival_input inb = input("b", pool2, 2, b, 1, &of_a, 1);
+    assert_int_equal(ha_survival(&inb), HA_FENCE);
+    /* a fenced itself (or its entry is dead): b is alone and stays. */
+    of_a.fenced = true;
+    assert_int_equal(ha_survival(&inb), HA_STAY);
+    of_a.fenced = false;
+    of_a.live = false;
+    assert_int_equal(ha_survival(&inb), HA_STAY);
+
+    /* The whole pool in one configuration stays. */
+    struct ha_entry both = {"b", true, false, pool2, 2};
+    struct ha_survival_input whole = input("a", pool2, 2, pool2, 2, &both, 1);
+    assert_int_equal(ha_survival(&whole), HA_STAY);
+}
+
+/* Rule 2: the statefile lost everywhere, every host seeing every other:
+ * stay.  Lost everywhere but one host missing, or lost here only: not. */
+static void
+test_survival_statefile_lost(void **state)
+{
+    (void) state;
+    static const char *const ab[] = {"a", "b"};
+    struct ha_survival_input in = input("a", pool3, 3, pool3, 3, NULL, 0);
+
+    in.statefile_ok = false;
+    in.lost_everywhere = true;
+    assert_int_equal(ha_survival(&in), HA_STAY);
+    in.members = ab;
+    in.n_members = 2;
+    assert_int_equal(ha_survival(&in), HA_UNDECIDED);
+    in.members = pool3;
+    in.n_members = 3;
+    in.lost_everywhere = false;
+    assert_int_equal(ha_survival(&in), HA_UNDECIDED);
+}
+
+/* A lease expires only after T + W + K + T/10 of the same content,
+ * measured from a read's completion to a later read's issue. */
+static void
+test_lease(void **state)
+{
+    (void) state;
+    int t = 5000;
+    struct ha_lease l = {false, -1, -1};
+
+    assert_int_equal(ha_cycle_ms(t), 1000);
+    assert_int_equal(ha_write_timeout_ms(t), 1250);
+    assert_int_equal(ha_kill_ms(t), 500);
+    assert_int_equal(ha_dead_after_ms(t), 7250);
+    assert_false(ha_lease_expired(&l, t));
+    l.first_seen_ms = 1000;
+    l.last_read_ms = 1000 + 7249;
+    assert_false(ha_lease_expired(&l, t));
+    assert_false(ha_known_fenced(&l, t, 3000, -1, 9000));
+    l.last_read_ms++;
+    assert_true(ha_lease_expired(&l, t));
+    assert_true(ha_known_fenced(&l, t, 3000, -1, 9000));
+
+    /* This host reported the statefile lost at 5000: it also waits
+     * 2.2 x token + T + K = 6600 + 5000 + 500 after it. */
+    assert_false(ha_known_fenced(&l, t, 3000, 5000, 5000 + 12099));
+    assert_true(ha_known_fenced(&l, t, 3000, 5000, 5000 + 12100));
+
+    /* A fenced entry is proof at once. */
+    struct ha_lease f = {true, -1, -1};
+    assert_true(ha_known_fenced(&f, t, 3000, 5000, 5000));
+}
+
+#define MIB (1024LL * 1024)
+
+/* Protected VMs first by order, then best-effort; the most free memory
+ * wins; start delays add up; a VM that fits nowhere is said so. */
+static void
+test_plan(void **state)
+{
+    (void) state;
+    struct ha_vm vms[] = {
+        {"v1", "best-effort", 0, 0, 100 * MIB, 0},
+        {"v2", "restart", 2, 0, 300 * MIB, 0},
+        {"v3", "restart", 1, 5, 200 * MIB, 0},
+        {"v4", "", 0, 0, 10 * MIB, 0},
+        {"v5", "restart", 2, 0, 900 * MIB, 0},
+    };
+    struct ha_host hosts[] = {{"h2", 400 * MIB}, {"h3", 450 * MIB}};
+    struct ha_placement plan[5];
+
+    size_t n = ha_plan_restarts(vms, 5, hosts, 2, plan);
+    assert_int_equal(n, 4);
+    /* v3 (order 1) on h3 (450), then v2 on h2 (400 > 250) 5 s later, then
+     * v5 fits nowhere, then best-effort v1 on h3 (250 > 100). */
+    assert_int_equal(plan[0].vm, 2);
+    assert_int_equal(plan[0].host, 1);
+    assert_int_equal(plan[0].delay_ms, 0);
+    assert_int_equal(plan[1].vm, 1);
+    assert_int_equal(plan[1].host, 0);
+    assert_int_equal(plan[1].delay_ms, 5000);
+    assert_int_equal(plan[2].vm, 4);
+    assert_int_equal(plan[2].host, -1);
+    assert_int_equal(plan[3].vm, 0);
+    assert_int_equal(plan[3].host, 1);
+    assert_int_equal(plan[3].delay_ms, 5000);
+}
+
+/* Three hosts of 1 GiB free, a protected 600 MiB VM on each: any one
+ * host's VM fits on another, two hosts' VMs do not fit on the third. */
+static void
+test_max_failures(void **state)
+{
+    (void) state;
+    struct ha_vm vms[] = {
+        {"v1", "restart", 0, 0, 600 * MIB, 0},
+        {"v2", "restart", 0, 0, 600 * MIB, 1},
+        {"v3", "restart", 0, 0, 600 * MIB, 2},
+        {"v4", "best-effort", 0, 0, 4000 * MIB, 2},
+    };
+    struct ha_host hosts[] = {
+        {"h1", 1024 * MIB}, {"h2", 1024 * MIB}, {"h3", 1024 * MIB}};
+
+    assert_int_equal(ha_max_host_failures(vms, 4, hosts, 3), 1);
+    for (size_t i = 0; i < 3; i++) {
+        hosts[i].memory_free = 1300 * MIB;
+    }
+    assert_int_equal(ha_max_host_failures(vms, 4, hosts, 3), 2);
+    vms[0].memory = 2000 * MIB;
+    assert_int_equal(ha_max_host_failures(vms, 4, hosts, 3), 0);
+    /* Nothing protected: every host but one may fail. */
+    assert_int_equal(ha_max_host_failures(vms + 3, 1, hosts, 3), 2);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_survival_majority),
+        cmocka_unit_test(test_survival_tie),
+        cmocka_unit_test(test_survival_statefile_lost),
+        cmocka_unit_test(test_lease),
+        cmocka_unit_test(test_plan),
+        cmocka_unit_test(test_max_failures),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
