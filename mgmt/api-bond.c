@@ -390,6 +390,86 @@ pool_create_bond(struct api_call *call, struct json_object **result,
     return error;
 }
 
+/* A bond to mirror, by its bond PIF's device. */
+struct mirrored {
+    const char *device;
+    const char *bond;
+};
+
+/* Orders bond devices as people count them: bond2 before bond10. */
+static int
+compare_devices(const void *a_, const void *b_)
+{
+    const struct mirrored *a = a_, *b = b_;
+    size_t la = strlen(a->device), lb = strlen(b->device);
+    return la != lb ? (la < lb ? -1 : 1) : strcmp(a->device, b->device);
+}
+
+struct np_error *
+api_bond_mirror(struct api_call *call, const char *from_host,
+                const char *to_host)
+{
+    struct store *store = call->api->store;
+    struct json_object *bonds = store_get_all(store, "bond");
+    struct json_object *pifs = store_get_all(store, "PIF");
+    struct np_error *error = NULL;
+
+    /* In the order of the bond PIFs' devices, so that the joiner's bond0
+     * is the master's bond0 (VLANs follow bonds by device). */
+    size_t n = 0;
+    struct mirrored *order =
+        xzalloc((json_object_object_length(bonds) + 1) * sizeof *order);
+    json_object_object_foreach (bonds, b, bond) {
+        struct json_object *master =
+            json_object_object_get(pifs, field(bond, "master"));
+        if (master && !strcmp(field(master, "host"), from_host)) {
+            order[n].device = field(master, "device");
+            order[n++].bond = b;
+        }
+    }
+    qsort(order, n, sizeof *order, compare_devices);
+
+    for (size_t i = 0; !error && i < n; i++) {
+        const char *b = order[i].bond;
+        struct json_object *bond = json_object_object_get(bonds, b);
+        struct json_object *master =
+            json_object_object_get(pifs, field(bond, "master"));
+        struct json_object *members = json_object_new_array();
+        size_t wanted = 0;
+
+        json_object_object_foreach (pifs, uuid, pif) {
+            (void) uuid;
+            if (strcmp(field(pif, "bond_slave_of"), b)) {
+                continue;
+            }
+            wanted++;
+            json_object_object_foreach (pifs, to_uuid, to_pif) {
+                if (!strcmp(field(to_pif, "host"), to_host)
+                    && !strcmp(field(to_pif, "device"), field(pif, "device"))
+                    && json_object_get_int64(
+                           json_object_object_get(to_pif, "VLAN"))
+                           < 0) {
+                    json_object_array_add(members,
+                                          json_object_new_string(to_uuid));
+                }
+            }
+        }
+        enum bond_mode mode;
+        if (wanted && json_object_array_length(members) == wanted
+            && bond_mode_parse(field(bond, "mode"), &mode)) {
+            char copy[UUID_LENGTH + 1];
+            error =
+                create_bond(call, field(master, "network"), members, "", mode,
+                            json_object_object_get(bond, "properties"), copy);
+        }
+        json_object_put(members);
+    }
+    free(order);
+    json_object_put(pifs);
+    json_object_put(bonds);
+    return error;
+}
+
 /* bond.destroy(self): the members become ordinary PIFs again and the
  * primary member takes back what the bond took from it. */
 static struct np_error *

@@ -132,6 +132,15 @@ api_method *api_vif_method(const char *name);
 api_method *api_bond_method(const char *name);
 api_method *api_vlan_method(const char *name);
 
+/* Gives host 'to_host' a copy of every bond of host 'from_host', made of
+ * its untagged PIFs of the same devices, on the same network, with the
+ * same mode and properties, as a pool joiner inherits the master's bonds
+ * (before its VLANs, which may sit on a bond); inside the caller's
+ * transaction.  A bond whose devices 'to_host' lacks is skipped.  Returns
+ * NULL or the first bond's typed error (the caller rolls back). */
+struct np_error *api_bond_mirror(struct api_call *, const char *from_host,
+                                 const char *to_host);
+
 /* Gives host 'to_host' a copy of every VLAN of host 'from_host', on its
  * PIF with the same device and joining the same network, as a pool
  * joiner inherits the master's VLANs; inside the caller's transaction.

@@ -1183,13 +1183,17 @@ admit(struct api_call *call, struct json_object *facts,
     json_object_put(map);
     json_object_put(pool_pifs);
 
-    /* The joiner inherits the master's VLANs, on its PIFs of the same
-     * device. */
+    /* The joiner inherits the master's bonds and then its VLANs (which
+     * may sit on a bond), on its PIFs of the same devices. */
     struct np_error *vlan_error = NULL;
     if (!retval) {
         const char *master = record_string(pool, "master");
-        vlan_error = api_vlan_mirror(store, *master ? master : api->host_uuid,
+        vlan_error = api_bond_mirror(call, *master ? master : api->host_uuid,
                                      joiner_uuid);
+        if (!vlan_error) {
+            vlan_error = api_vlan_mirror(
+                store, *master ? master : api->host_uuid, joiner_uuid);
+        }
     }
     if (retval || vlan_error) {
         store_rollback(store);

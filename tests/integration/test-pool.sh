@@ -157,3 +157,24 @@ done
 is "$(np_error 2 pool-bond-create network-uuid="$bnet" pif-uuids="$eth2,$eth3" | cut -d' ' -f1)" \
     PIF_IS_ALREADY_BONDED "a second pool bond of the same NICs is refused"
 is "$(np 1 bond-list --minimal | tr , '\n' | wc -l)" 3 "and nothing was added"
+
+# --- a joiner inherits the master's bond -----------------------------------
+
+np 4 pool-join master-address="$(topo_mgmt_ip 1)" master-username=root \
+    master-password="$(pw)"
+ok $? "h4, standalone since its eject, joins again"
+wait_until 30 quorate_with 4 4 || true
+ok 'quorate_with 4 4' "a pool of four"
+h4bond=$(np 4 pif-list host-uuid="$h4" device=bond0 --minimal)
+ok '[ -n "$h4bond" ]' "h4 inherits the master's bond, as xapi's joiners do"
+is "$(np 4 pif-param-get uuid="$h4bond" param-name=network)" "$bnet" \
+    "on the pool bond's network"
+is "$(np 4 bond-list master="$h4bond" params=mode --minimal)" active-backup \
+    "in the master bond's mode"
+is "$(np 4 pif-list host-uuid="$h4" bond-slave-of="$(np 4 bond-list master="$h4bond" --minimal)" params=device --minimal | tr , '\n' | sort | tr '\n' ' ')" \
+    "eth2 eth3 " "of its own eth2 and eth3"
+wait_until 20 eval "on 4 ovs-vsctl list-ports $bbridge | grep -qx bond0" || true
+ok "on 4 ovs-vsctl list-ports $bbridge | grep -qx bond0" \
+    "h4's bond0 is a port of the pool bond's bridge"
+is "$(on 4 ovs-vsctl get port bond0 bond_mode)" active-backup \
+    "an active-backup bond in h4's OVS"
