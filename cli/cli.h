@@ -535,6 +535,7 @@ cli_command_fn cli_cmd_host_management_disable;
 cli_command_fn cli_cmd_pool_join;
 cli_command_fn cli_cmd_pool_eject;
 cli_command_fn cli_cmd_pool_designate_new_master;
+cli_command_fn cli_cmd_pool_management_reconfigure;
 cli_command_fn cli_cmd_pool_emergency_transition_to_master;
 cli_command_fn cli_cmd_pool_recover_slaves;
 cli_command_fn cli_cmd_pool_emergency_reset_master;

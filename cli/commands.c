@@ -591,6 +591,17 @@ static const struct cli_command pool_designate_new_master_cmd = {
     0,
     NULL,
 };
+static const struct cli_command pool_management_reconfigure_cmd = {
+    "pool-management-reconfigure",
+    "network-uuid",
+    "",
+    "Move every member's management role (and address, and the pool's own "
+    "traffic) to its PIF on a network; each PIF needs an IP configuration "
+    "and every member must answer at its new address first.",
+    cli_cmd_pool_management_reconfigure,
+    0,
+    NULL,
+};
 static const struct cli_command pool_emergency_transition_to_master_cmd = {
     "pool-emergency-transition-to-master",
     "",
@@ -727,6 +738,7 @@ static const struct cli_command *const commands[] = {
     &pool_join_cmd,
     &pool_eject_cmd,
     &pool_designate_new_master_cmd,
+    &pool_management_reconfigure_cmd,
     &pool_emergency_transition_to_master_cmd,
     &pool_recover_slaves_cmd,
     &pool_emergency_reset_master_cmd,

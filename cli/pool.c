@@ -62,6 +62,20 @@ cli_cmd_pool_designate_new_master(struct cli_ctx *ctx)
                 : error;
 }
 
+/* pool-management-reconfigure network-uuid=:
+ * pool.management_reconfigure. */
+struct np_error *
+cli_cmd_pool_management_reconfigure(struct cli_ctx *ctx)
+{
+    struct np_error *error = NULL;
+    const char *network = cli_require(ctx, "network-uuid", &error);
+
+    return network
+               ? cli_callv(ctx->session, NULL, "pool.management_reconfigure",
+                           json_object_new_string(network), NULL)
+               : error;
+}
+
 /* pool-emergency-transition-to-master: on the host the CLI talks to. */
 struct np_error *
 cli_cmd_pool_emergency_transition_to_master(struct cli_ctx *ctx)

@@ -9,7 +9,9 @@
 #include <string.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <json-c/json.h>
 
+#include "lib/record.h"
 #include "lib/xalloc.h"
 
 char *
@@ -92,4 +94,21 @@ char *
 ha_cluster_name(const char *pool)
 {
     return xasprintf("np-%.8s", pool);
+}
+
+bool
+ha_nodes_readdressed(struct json_object *old, struct json_object *new)
+{
+    for (size_t i = 0; i < json_object_array_length(old); i++) {
+        struct json_object *a = json_object_array_get_idx(old, i);
+        for (size_t j = 0; j < json_object_array_length(new); j++) {
+            struct json_object *b = json_object_array_get_idx(new, j);
+            if (record_int(a, "id", -1) == record_int(b, "id", -2)
+                && strcmp(record_string(a, "address"),
+                          record_string(b, "address"))) {
+                return true;
+            }
+        }
+    }
+    return false;
 }

@@ -70,6 +70,11 @@ void ha_authkey(const char *secret, unsigned char key[HA_AUTHKEY_SIZE]);
  * "np-" and the UUID's first eight characters).  Pure. */
 char *ha_cluster_name(const char *pool);
 
+/* Returns true if a node of 'old' (an array of {"id", "name", "address"})
+ * has another address in 'new': a change corosync cannot take by a
+ * reload.  Nodes only added or removed do not count.  Pure. */
+bool ha_nodes_readdressed(struct json_object *old, struct json_object *new);
+
 /* Replication decisions (replica.c). */
 
 /* What a member says of its log when a configuration forms. */

@@ -449,12 +449,15 @@ configure(struct ha_pool *p, bool start)
             }
         }
     }
+    bool readdressed = false;
     if (!json_object_array_length(nodes)) {
         json_object_put(nodes);
         nodes =
             json_object_get(json_object_object_get(p->membership, "nodes"));
     } else if (!json_object_equal(
                    nodes, json_object_object_get(p->membership, "nodes"))) {
+        readdressed = ha_nodes_readdressed(
+            json_object_object_get(p->membership, "nodes"), nodes);
         json_object_object_add(p->membership, "nodes", json_object_get(nodes));
         save_membership(p);
     }
@@ -502,6 +505,15 @@ configure(struct ha_pool *p, bool start)
 
     store_set_replicator(p->store, &replicator, p);
     if (start && !ha_corosync_running(p->corosync)) {
+        start_corosync(p);
+    } else if (readdressed && ha_corosync_running(p->corosync)) {
+        /* knet takes new links on a reload but never a new address for a
+         * link it has: corosync starts again on the new addresses (every
+         * member does, on the same replicated change). */
+        log_warn("the pool's addresses changed: restarting corosync");
+        disconnect(p);
+        ha_corosync_stop(p->corosync);
+        p->corosync_retry_at = 0;
         start_corosync(p);
     } else if (changed && ha_corosync_running(p->corosync)) {
         ha_corosync_reload(p->corosync);

@@ -151,6 +151,12 @@ api_method *api_pif_ip_method(const char *name);
 api_method *api_management_method(const char *name);
 api_method *api_storage_method(const char *name);
 api_method *api_pool_method(const char *name);
+
+/* pool.management_reconfigure(network): every member's management role
+ * moves to its PIF on 'network' (api-pool-management.c). */
+struct np_error *api_pool_management_reconfigure(struct api_call *,
+                                                 struct json_object **result,
+                                                 bool *deferred);
 api_method *api_sr_method(const char *name);
 
 /* Shared SRs (api-sr.c).  SR.create of any type but "dir" (its arguments

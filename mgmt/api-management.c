@@ -61,6 +61,8 @@ api_management_method(const char *name)
         return host_management_reconfigure;
     } else if (!strcmp(name, "host.management_disable")) {
         return host_management_disable;
+    } else if (!strcmp(name, "pool.management_reconfigure")) {
+        return api_pool_management_reconfigure;
     }
     return NULL;
 }

@@ -44,6 +44,7 @@ rbac_required_role(const char *method)
         "pool.recover_slaves",
         "pool.request_membership",
         "pool.emergency_reset_master",
+        "pool.management_reconfigure",
     };
     if (!strncmp(method, "user.", 5)) {
         return "pool-admin";

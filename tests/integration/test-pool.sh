@@ -178,3 +178,50 @@ ok "on 4 ovs-vsctl list-ports $bbridge | grep -qx bond0" \
     "h4's bond0 is a port of the pool bond's bridge"
 is "$(on 4 ovs-vsctl get port bond0 bond_mode)" active-backup \
     "an active-backup bond in h4's OVS"
+
+# --- the pool's management moves to another network ------------------------
+
+h3=$(host_uuid 3)
+eth1_pif() { np 1 pif-list host-uuid="$1" device=eth1 VLAN=-1 --minimal; }
+mgmt_device() { # HOST
+    np 2 pif-list host-uuid="$1" management=true params=device --minimal
+}
+scratch=$(np 1 network-create name-label=no-pifs)
+is "$(np_error 1 pool-management-reconfigure network-uuid="$scratch" | cut -d' ' -f1)" \
+    PIF_NOT_PRESENT "a network some member has no PIF on is refused"
+err=$(np_error 2 pool-management-reconfigure network-uuid="$eth1_net")
+is "${err%% *}" PIF_HAS_NO_NETWORK_CONFIGURATION \
+    "so is one whose PIFs have no address"
+is "$(np 1 pif-param-get uuid="${err#* }" param-name=device)" eth1 \
+    "naming a member's eth1"
+n=0 failed=0
+for h in "$h1" "$h2" "$h3" "$h4"; do
+    n=$((n + 1))
+    np 1 pif-reconfigure-ip uuid="$(eth1_pif "$h")" mode=static \
+        IP=198.18.7.$((10 + n)) netmask=255.255.255.0 || failed=1
+done
+is $failed 0 "each member's eth1 gets an address on 198.18.7.0/24"
+on switch ip link set h3-eth1 down
+is "$(np_error 1 pool-management-reconfigure network-uuid="$eth1_net" | cut -d' ' -f1-3)" \
+    "MANAGEMENT_ADDRESS_UNREACHABLE $h3, 198.18.7.13," \
+    "with h3's eth1 cut at the switch, the move is refused naming h3"
+is "$(for h in "$h1" "$h2" "$h3" "$h4"; do mgmt_device "$h"; done | sort -u)" \
+    eth0 "and every member keeps its management on eth0"
+on switch ip link set h3-eth1 up
+np 2 pool-management-reconfigure network-uuid="$eth1_net"
+ok $? "pool-management-reconfigure moves the pool to eth1, from h2"
+is "$(for h in "$h1" "$h2" "$h3" "$h4"; do mgmt_device "$h"; done | sort -u)" \
+    eth1 "every member's management PIF is its eth1"
+is "$(np 2 host-param-get uuid="$h4" param-name=address)" 198.18.7.14 \
+    "a member's address is its new one"
+wait_until 30 quorate_with 1 4 || true
+ok 'quorate_with 1 4' "the pool of four forms again on the new addresses"
+for n in 1 2 3 4; do
+    on switch ip link set "h$n-eth0" down
+done
+np 1 network-create name-label=after-move > /dev/null
+ok $? "with every eth0 cut at the switch, the pool still takes writes"
+wait_until 30 same_log 1 1 2 3 4 || true
+ok 'same_log 1 1 2 3 4' "and every member has them: the pool talks over eth1"
+ok '[ -n "$(np 4 network-list name-label=after-move --minimal)" ]' \
+    "h4 sees the write made on h1"

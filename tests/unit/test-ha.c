@@ -243,6 +243,35 @@ test_homogeneity(void **state)
     json_object_put(pifs);
 }
 
+/* Only a known node's new address needs corosync started again. */
+static void
+test_nodes_readdressed(void **state)
+{
+    (void) state;
+    struct json_object *old =
+        json_tokener_parse("[{\"id\": 1, \"address\": \"198.18.0.11\"},"
+                           " {\"id\": 2, \"address\": \"198.18.0.12\"}]");
+    struct json_object *added =
+        json_tokener_parse("[{\"id\": 1, \"address\": \"198.18.0.11\"},"
+                           " {\"id\": 2, \"address\": \"198.18.0.12\"},"
+                           " {\"id\": 3, \"address\": \"198.18.0.13\"}]");
+    struct json_object *removed =
+        json_tokener_parse("[{\"id\": 2, \"address\": \"198.18.0.12\"}]");
+    struct json_object *moved =
+        json_tokener_parse("[{\"id\": 1, \"address\": \"198.18.7.11\"},"
+                           " {\"id\": 2, \"address\": \"198.18.0.12\"}]");
+
+    assert_false(ha_nodes_readdressed(old, old));
+    assert_false(ha_nodes_readdressed(old, added));
+    assert_false(ha_nodes_readdressed(old, removed));
+    assert_true(ha_nodes_readdressed(old, moved));
+    assert_true(ha_nodes_readdressed(moved, old));
+    json_object_put(old);
+    json_object_put(added);
+    json_object_put(removed);
+    json_object_put(moved);
+}
+
 int
 main(void)
 {
@@ -252,6 +281,7 @@ main(void)
         cmocka_unit_test(test_committed_seq),
         cmocka_unit_test(test_lowest_node),
         cmocka_unit_test(test_corosync_conf),
+        cmocka_unit_test(test_nodes_readdressed),
         cmocka_unit_test(test_authkey),
         cmocka_unit_test(test_homogeneity),
     };
