@@ -62,6 +62,7 @@ static void join_poll(evutil_socket_t, short, void *join_);
 static void join_wait_sync(struct join *);
 static void join_finish(struct join *, struct np_error *);
 static void join_abandoned(void *join_, struct api_call *);
+static peer_reply_cb logged_out;
 static int save_pool_certificate(struct api *, struct json_object *membership);
 static struct np_error *remote_error(struct json_object *response,
                                      const char *failure, const char *address,
@@ -849,10 +850,31 @@ join_abandoned(void *join_, struct api_call *call)
     if (join->poll) {
         event_free(join->poll);
     }
+    if (join->session) {
+        /* The member keeps no session of a join that is over. */
+        struct json_object *params = json_object_new_array();
+        json_object_array_add(params, json_object_new_string(join->session));
+        struct json_object *request =
+            jsonrpc_make_request("session.logout", params, 3);
+        peer_call_start(call->api->base, join->address, join->port, NULL, NULL,
+                        NULL, request, logged_out, NULL);
+        json_object_put(request);
+    }
     json_object_put(join->facts);
     free(join->address);
     free(join->session);
     free(join);
+}
+
+/* A join's session at the member it asked is over (or the member is
+ * gone, and the session with it): nothing to do either way. */
+static void
+logged_out(void *aux, struct json_object *response, const char *failure,
+           const char *fingerprint)
+{
+    if (failure) {
+        log_debug("logging out of the member: %s", failure);
+    }
 }
 
 /* Writes this host's pool certificate and key, which 'membership' carries

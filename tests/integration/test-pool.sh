@@ -42,9 +42,17 @@ h2=$(host_uuid 2)
 
 # --- forming ----------------------------------------------------------------
 
+sessions() { # N: sessions in host N's store
+    sqlite3 "file:$STATE/h$1/netpoold/netpool.db?mode=ro" \
+        "SELECT count(*) FROM objects WHERE class = 'session'"
+}
+sessions_before=$(sessions 1)
 np 2 pool-join master-address="$(topo_mgmt_ip 1)" master-username=root \
     master-password="$(pw)"
 ok $? "h2 joins h1's pool"
+wait_until 10 eval '[ "$(sessions 1)" = "$sessions_before" ]' || true
+ok '[[ $sessions_before =~ ^[0-9]+$ ]] && [ "$(sessions 1)" = "$sessions_before" ]' \
+    "the join's session on h1 is logged out"
 wait_until 30 quorate_with 1 2 || true
 ok 'quorate_with 1 2' "h1 sees a quorate pool of two"
 ok 'quorate_with 2 2' "h2 too"
