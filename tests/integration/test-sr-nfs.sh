@@ -11,7 +11,9 @@
 # path, a server on no PIF's subnet, a path that drops jumbo frames); a
 # server that stops is seen on every host (PBD error, SR_BACKEND_FAILURE)
 # and used again when it returns; pbd-unplug and pbd-plug work from any
-# member.
+# member.  A guest on h2 writes to a VDI on the SR and a guest on h3 then
+# reads it; a guest on a local SR keeps running and answering while the
+# NFS server is down.
 source "$(dirname "$0")/lib.sh"
 
 TOPO_SWITCH_MTU=9216
@@ -175,8 +177,66 @@ ok "wait_until 20 eval '[ ! -e $export_dir/$copy.qcow2 ] && [ ! -e $export_dir/$
     "vdi-destroy removes the images from the server"
 is "$(ls "$export_dir" | grep -c part || true)" 0 "no partial image is left"
 
+# --- a guest on h2 writes to a disk on it, a guest on h3 reads it ------------
+
+# The guests boot from the test kernel; their first disk is a VDI.  Each
+# waits on its serial console for the guest's own line.  h1 runs a third
+# guest whose disk is on a local SR and whose NIC is on the storage VLAN:
+# it must not notice the NFS server going away below.
+guest_dir=$("$TEST_TOP/tests/guest/build.sh")
+token=t$RANDOM$RANDOM
+serial() { echo "/run/netpool/vm/$(host_uuid "$1")/$2/serial.log"; }
+power() { np 1 vm-param-get uuid="$1" param-name=power-state; }
+guest() { # N NAME VDI PV-ARGS
+    local vm
+    vm=$(np "$1" vm-create name-label="$2" memory-static-max=$((96 * MIB)) \
+        PV-kernel="$guest_dir/vmlinuz" PV-ramdisk="$guest_dir/initrd.img" \
+        PV-args="quiet $4")
+    np "$1" vbd-create vm-uuid="$vm" vdi-uuid="$3" device=0 bootable=true \
+        > /dev/null
+    echo "$vm"
+}
+stop_guest() { # N VM
+    np "$1" vm-shutdown uuid="$2" --force
+    wait_until 60 eval '[ "$(power "$2")" = Halted ]' || true
+}
+
+local_sr=$(np 1 sr-create name-label=local type=dir \
+    device-config:location="$STATE/h1-local-sr")
+local_vdi=$(np 1 vdi-create sr-uuid="$local_sr" name-label=local \
+    virtual-size="$MIB")
+bystander=$(guest 1 bystander "$local_vdi" np.ip0=198.18.20.51/24)
+np 1 vif-create vm-uuid="$bystander" network-uuid="$storage_net" device=0 \
+    > /dev/null
+np 1 vm-start uuid="$bystander"
+writer=$(guest 2 writer "$vdi" "np.diskwrite=$token")
+np 2 vm-start uuid="$writer"
+ok "wait_until 240 grep -qs 'netpool-guest: wrote vda' $(serial 2 "$writer")" \
+    "a guest on h2 with its disk on the SR writes to it"
+# (QEMU names its process netpool-VM.)
+ok "on 2 ss -Htnp dst $STORAGE_ADDR | grep 'netpool-${writer:0:7}' | grep -q '198.18.20.12:'" \
+    "its QEMU reaches the server from h2's VLAN 20 address"
+pbd2=$(pbd_of 2 "$sr")
+is "$(np_error 1 pbd-unplug uuid="$pbd2")" "PBD_IN_USE $pbd2, $writer" \
+    "h2's PBD cannot be unplugged while the guest runs there"
+stop_guest 2 "$writer"
+is "$(power "$writer")" Halted "the writer stops"
+np 2 vm-destroy uuid="$writer"
+reader=$(guest 3 reader "$vdi" np.diskread)
+np 3 vm-start uuid="$reader"
+ok "wait_until 240 grep -qs 'netpool-guest: vda says' $(serial 3 "$reader")" \
+    "a guest on h3 with the same VDI reads its disk"
+is "$(grep -a -m 1 -o 'vda says.*' "$(serial 3 "$reader")" | tr -d '\r')" \
+    "vda says netpool-disk: $token" \
+    "and finds what h2's guest wrote"
+stop_guest 3 "$reader"
+np 3 vm-destroy uuid="$reader"
 np 1 vdi-destroy uuid="$vdi"
 ok "wait_until 20 eval '[ ! -e $export_dir/$vdi.qcow2 ]'" "the last VDI goes"
+
+answers() { on 1 ping -c 1 -W 1 -I "$bridge" 198.18.20.51 > /dev/null 2>&1; }
+ok "wait_until 240 answers" "h1's guest on a local SR answers on the storage VLAN"
+bystander_domid=$(np 1 vm-param-get uuid="$bystander" param-name=domid)
 
 # --- the server stops, then returns -----------------------------------------
 
@@ -190,7 +250,9 @@ ok 'wait_until 10 eval "[ -n \"\$(np 1 message-list name=SR_BACKEND_FAILURE obj-
     "SR_BACKEND_FAILURE is raised on the SR"
 count=$(np 1 message-list name=SR_BACKEND_FAILURE obj-uuid="$sr" --minimal | tr , '\n' | wc -l)
 ok '[ "$count" -le 3 ]' "once per host, not once per check ($count)"
-pbd2=$(pbd_of 2 "$sr")
+ok answers "h1's guest on a local SR still answers"
+is "$(power "$bystander")/$(np 1 vm-param-get uuid="$bystander" param-name=domid)" \
+    "Running/$bystander_domid" "and still runs in the same QEMU"
 np 2 pbd-unplug uuid="$pbd2"
 err=$(np_error 2 pbd-plug uuid="$pbd2")
 ok '[[ $err == "SR_BACKEND_FAILURE $STORAGE_ADDR, cannot mount"* ]]' \
@@ -202,6 +264,13 @@ np 2 pbd-plug uuid="$pbd2"
 ok $? "with the server back, pbd-plug works"
 wait_until 30 all_connected "$sr" true || true
 ok 'all_connected "$sr" true' "and every host is connected again"
+
+ok answers "h1's guest still answers with the server back"
+stop_guest 1 "$bystander"
+np 1 vif-destroy uuid="$(np 1 vif-list vm-uuid="$bystander" --minimal)"
+np 1 vm-destroy uuid="$bystander"
+np 1 vdi-destroy uuid="$local_vdi"
+np 1 sr-destroy uuid="$local_sr"
 
 # Another host's PBD, from h1: h3's controller acts and reports.
 pbd3=$(pbd_of 3 "$sr")
@@ -223,3 +292,4 @@ done
 np 1 sr-destroy uuid="$sr"
 ok $? "once unplugged everywhere, sr-destroy forgets it"
 is "$(np 3 pbd-list --minimal)" "" "and its PBDs"
+
