@@ -20,8 +20,8 @@ TEST_CFLAGS := $(BASE_CFLAGS) -O1 -g -fno-omit-frame-pointer \
                -fsanitize=address,undefined -fno-sanitize-recover=undefined
 LDLIBS := $(PKG_LIBS) -lcrypt -lm
 LDLIBS += $(XEN_LIBS)
-# libnfs, the NFS client of shared SRs (storage/).
-LDLIBS += -lnfs
+# libnfs and libiscsi, the NFS and iSCSI clients of shared SRs (storage/).
+LDLIBS += -lnfs -liscsi
 # corosync's client libraries, for the pool (ha/).
 LDLIBS += -lcpg -lvotequorum -lcfg
 # net-snmp's agent library, for the SNMP subagent (netpoold and tests).

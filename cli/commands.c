@@ -178,7 +178,10 @@ static const struct cli_command sr_create_cmd = {
     "device-config:location= (made if missing); type=nfs, a folder "
     "device-config:serverpath= of the NFS server device-config:server= "
     "(an IPv4 address on the subnet of one of this host's PIFs; "
-    "device-config:nfsversion=3), checked from this host first, with "
+    "device-config:nfsversion=3); type=iscsi, the target "
+    "device-config:targetIQN= at device-config:target= (an IPv4 address, "
+    "device-config:port=3260) whose disk LUNs become its VDIs, or the one "
+    "LUN device-config:SCSIid=; checked from this host first, with "
     "shared=true plugged on every host of the pool (a PBD each).",
     cli_cmd_sr_create,
     0,
@@ -188,8 +191,9 @@ static const struct cli_command sr_destroy_cmd = {
     "sr-destroy",
     "uuid",
     "",
-    "Forget an SR that has no VDIs and no plugged PBD, and its PBDs (its "
-    "files stay).",
+    "Forget an SR that has no VDIs (an iSCSI SR: none in use; its LUNs' "
+    "VDIs go with it) and no plugged PBD, and its PBDs (its files and "
+    "LUNs stay).",
     cli_cmd_object_call,
     CLI_CMD_LOOKUP,
     NULL,
@@ -229,7 +233,8 @@ static const struct cli_command vdi_destroy_cmd = {
     "vdi-destroy",
     "uuid",
     "",
-    "Destroy a VDI that no VBD uses and no clone is based on, and its image.",
+    "Destroy a VDI that no VBD uses and no clone is based on, and its image "
+    "(not a LUN of an iSCSI SR).",
     cli_cmd_object_call,
     CLI_CMD_LOOKUP,
     NULL,

@@ -15,8 +15,10 @@
 static struct np_error *call_ref(struct cli_ctx *ctx, const char *method,
                                  struct json_object *arg2);
 
-/* sr-create name-label= type=dir device-config:location=DIR, or type=nfs
- * device-config:server= device-config:serverpath= [shared=true]. */
+/* sr-create name-label= type=dir device-config:location=DIR, type=nfs
+ * device-config:server= device-config:serverpath=, or type=iscsi
+ * device-config:target= device-config:targetIQN= [device-config:SCSIid=]
+ * [shared=true]. */
 struct np_error *
 cli_cmd_sr_create(struct cli_ctx *ctx)
 {

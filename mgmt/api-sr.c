@@ -1,6 +1,6 @@
 /*
- * Shared SRs and PBDs: SR.create of an NFS SR, SR.destroy of one, and
- * PBD.plug / PBD.unplug.
+ * Shared SRs and PBDs: SR.create of an NFS or iSCSI SR, SR.destroy of one,
+ * and PBD.plug / PBD.unplug.
  *
  * SR.create(device_config, name_label, "nfs"[, shared]) first probes the
  * server from this host (storage/probe.c: the config, a PIF on the
@@ -9,7 +9,9 @@
  * stored nothing.  Then one transaction writes the SR and its PBDs: one
  * per host of the pool for a shared SR, else one for this host, each asked
  * to be attached; every host's PBD controller (storage/pbd.c) mounts its
- * own and reports what it sees.
+ * own and reports what it sees.  An iSCSI SR also gets, in the same
+ * transaction, a raw VDI for each disk LUN the probe found (the one of
+ * device_config:SCSIid if given); SR.destroy forgets them with it.
  *
  * VDI.resize(vdi, size) grows a VDI of any SR with qemu-img beside the
  * loop, then records its new virtual_size.
@@ -45,6 +47,7 @@ struct sr_probe_call {
     char pbd[UUID_LENGTH + 1];   /* PBD.plug: the PBD; else "". */
     struct json_object *config;  /* SR.create: device_config. */
     char *label;                 /* SR.create: name_label. */
+    char *type;                  /* SR.create: type. */
     bool shared;                 /* SR.create: shared. */
 };
 
@@ -64,6 +67,13 @@ static void on_probed(void *pc_, struct np_error *error,
 static struct np_error *create_sr(struct sr_probe_call *,
                                   struct json_object *probed,
                                   struct json_object **result);
+static struct np_error *same_device(struct store *, const char *type,
+                                    struct json_object *device_config,
+                                    struct json_object **configp,
+                                    char **wherep);
+static int insert_lun_vdis(struct store *, const char *sr,
+                           struct json_object *config,
+                           struct json_object *luns);
 static struct np_error *set_attached(struct store *, const char *pbd,
                                      bool attached);
 static struct np_error *check_unused(struct store *, const char *host,
@@ -112,12 +122,13 @@ api_sr_create(struct api_call *call, struct json_object **result,
         }
         shared = json_object_get_boolean(value);
     }
-    if (strcmp(type, "nfs")) {
+    if (strcmp(type, "nfs") && strcmp(type, "iscsi")) {
         return np_error_new(ERR_SR_UNKNOWN_DRIVER, type, NULL);
     }
 
     struct sr_probe_call *pc = xzalloc(sizeof *pc);
     pc->call = call;
+    pc->type = xstrdup(type);
     pc->config = json_object_get(config);
     pc->label = xstrdup(label);
     pc->shared = shared;
@@ -140,9 +151,28 @@ api_sr_destroy(struct api_call *call, const char *sr,
 {
     struct store *store = call->api->store;
     struct json_object *pbds = json_object_object_get(record, "PBDs");
+    struct json_object *vdis = json_object_object_get(record, "VDIs");
+    bool iscsi = !strcmp(record_string(record, "type"), "iscsi");
     struct np_error *error = NULL;
 
-    if (json_object_array_length(json_object_object_get(record, "VDIs"))) {
+    /* An iSCSI SR's VDIs are its LUNs: they go with it unless in use. */
+    for (size_t i = 0; iscsi && i < json_object_array_length(vdis); i++) {
+        const char *vdi =
+            json_object_get_string(json_object_array_get_idx(vdis, i));
+        struct json_object *r = store_get(store, "VDI", vdi);
+        struct json_object *vbds = json_object_object_get(r, "VBDs");
+        if (!error && json_object_array_length(vbds)) {
+            error = np_error_new(
+                ERR_VDI_IN_USE, vdi,
+                json_object_get_string(json_object_array_get_idx(vbds, 0)),
+                NULL);
+        }
+        json_object_put(r);
+    }
+    if (error) {
+        return error;
+    }
+    if (!iscsi && json_object_array_length(vdis)) {
         return np_error_new(ERR_SR_NOT_EMPTY, sr, NULL);
     }
     for (size_t i = 0; !error && i < json_object_array_length(pbds); i++) {
@@ -162,6 +192,12 @@ api_sr_destroy(struct api_call *call, const char *sr,
         retval = store_delete(
             store, "PBD",
             json_object_get_string(json_object_array_get_idx(pbds, i)));
+    }
+    for (size_t i = 0; !retval && iscsi && i < json_object_array_length(vdis);
+         i++) {
+        retval = store_delete(
+            store, "VDI",
+            json_object_get_string(json_object_array_get_idx(vdis, i)));
     }
     if (!retval) {
         retval = store_delete(store, "SR", sr);
@@ -270,7 +306,10 @@ vdi_resize(struct api_call *call, struct json_object **result, bool *deferred)
     int64_t old = record_int(record, "virtual_size", 0);
     struct json_object *vbds = json_object_object_get(record, "VBDs");
 
-    if ((end && (*end || end == text)) || size <= 0) {
+    if (storage_location_is_iscsi(record_string(record, "location"))) {
+        error = np_error_new(ERR_SR_OPERATION_NOT_SUPPORTED,
+                             record_string(record, "SR"), NULL);
+    } else if ((end && (*end || end == text)) || size <= 0) {
         error = np_error_new(ERR_INVALID_VALUE, "size", text, NULL);
     } else if (size < old) {
         /* Shrinking loses data: refused, as xapi does. */
@@ -397,50 +436,25 @@ on_probed(void *pc_, struct np_error *error, struct json_object *probed)
 }
 
 /* Writes the SR that 'pc' probed ('probed': what the probe saw) and its
- * PBDs; sets '*result' to the SR's UUID. */
+ * PBDs (and, for iSCSI, a VDI per LUN found); sets '*result' to the SR's
+ * UUID. */
 static struct np_error *
 create_sr(struct sr_probe_call *pc, struct json_object *probed,
           struct json_object **result)
 {
     struct api *api = pc->call->api;
     struct store *store = api->store;
-    struct storage_nfs_config nfs;
-    struct np_error *error = storage_nfs_check_config(pc->config, &nfs);
+    struct np_error *error;
+    struct json_object *config;
+    char *where;
 
-    if (error) {
+    if ((error = same_device(store, pc->type, pc->config, &config, &where))) {
         return error;
     }
-    /* One SR per folder. */
-    struct json_object *srs = store_get_all(store, "SR");
-    json_object_object_foreach (srs, other, other_record) {
-        struct json_object *c =
-            json_object_object_get(other_record, "device_config");
-        struct storage_nfs_config o;
-        struct np_error *e = NULL;
-        if (!error && !strcmp(record_string(other_record, "type"), "nfs")
-            && !(e = storage_nfs_check_config(c, &o))
-            && !strcmp(o.server, nfs.server) && !strcmp(o.path, nfs.path)) {
-            char *where = storage_nfs_url(&nfs, "");
-            error = np_error_new(ERR_SR_DEVICE_IN_USE, where, other, NULL);
-            free(where);
-        }
-        np_error_destroy(e);
-    }
-    json_object_put(srs);
-    if (error) {
-        return error;
-    }
-
-    struct json_object *config = json_object_new_object();
-    json_object_object_add(config, "server",
-                           json_object_new_string(nfs.server));
-    json_object_object_add(config, "serverpath",
-                           json_object_new_string(nfs.path));
-    json_object_object_add(config, "nfsversion", json_object_new_string("3"));
     struct json_object *record = json_object_new_object();
     json_object_object_add(record, "name_label",
                            json_object_new_string(pc->label));
-    json_object_object_add(record, "type", json_object_new_string("nfs"));
+    json_object_object_add(record, "type", json_object_new_string(pc->type));
     json_object_object_add(record, "device_config", json_object_get(config));
     json_object_object_add(record, "shared",
                            json_object_new_boolean(pc->shared));
@@ -474,6 +488,10 @@ create_sr(struct sr_probe_call *pc, struct json_object *probed,
         retval = store_insert(store, "PBD", pbd_uuid, pbd);
         json_object_put(pbd);
     }
+    if (!retval && !strcmp(pc->type, "iscsi")) {
+        retval = insert_lun_vdis(store, uuid, config,
+                                 json_object_object_get(probed, "LUNs"));
+    }
     if (retval) {
         store_rollback(store);
     } else {
@@ -483,12 +501,133 @@ create_sr(struct sr_probe_call *pc, struct json_object *probed,
     json_object_put(record);
     json_object_put(config);
     if (retval) {
+        free(where);
         return api_store_error(retval, "SR", uuid);
     }
-    log_info("SR %s: NFS %s:%s, %s", uuid, nfs.server, nfs.path,
+    log_info("SR %s: %s, %s", uuid, where,
              pc->shared ? "shared" : "this host only");
+    free(where);
     *result = json_object_new_string(uuid);
     return NULL;
+}
+
+/* Checks 'device_config' of a new SR of 'type' ("nfs" or "iscsi") and that
+ * no SR has the same folder or target (SR_DEVICE_IN_USE(where, SR)); an
+ * iSCSI SR with a SCSIid and another with a different one may share a
+ * target.  Sets '*configp' to the device_config to store and '*wherep' to
+ * its text (new), or returns a typed error. */
+static struct np_error *
+same_device(struct store *store, const char *type,
+            struct json_object *device_config, struct json_object **configp,
+            char **wherep)
+{
+    bool iscsi = !strcmp(type, "iscsi");
+    struct storage_nfs_config nfs;
+    struct storage_iscsi_config target;
+    struct np_error *error =
+        iscsi ? storage_iscsi_check_config(device_config, &target)
+              : storage_nfs_check_config(device_config, &nfs);
+
+    if (error) {
+        return error;
+    }
+    char *where =
+        iscsi ? storage_iscsi_url(&target, 0) : storage_nfs_url(&nfs, "");
+    if (iscsi) {
+        /* iscsi://ADDRESS:PORT/IQN */
+        where[strlen(where) - 2] = '\0';
+    }
+    struct json_object *srs = store_get_all(store, "SR");
+    json_object_object_foreach (srs, other, other_record) {
+        struct json_object *c =
+            json_object_object_get(other_record, "device_config");
+        struct storage_nfs_config o;
+        struct storage_iscsi_config t;
+        struct np_error *e = NULL;
+        bool same = false;
+        if (error || strcmp(record_string(other_record, "type"), type)) {
+            continue;
+        }
+        if (iscsi) {
+            same = !(e = storage_iscsi_check_config(c, &t))
+                   && !strcmp(t.target, target.target) && t.port == target.port
+                   && !strcmp(t.iqn, target.iqn)
+                   && (!*t.scsi_id || !*target.scsi_id
+                       || !strcmp(t.scsi_id, target.scsi_id));
+        } else {
+            same = !(e = storage_nfs_check_config(c, &o))
+                   && !strcmp(o.server, nfs.server)
+                   && !strcmp(o.path, nfs.path);
+        }
+        if (same) {
+            error = np_error_new(ERR_SR_DEVICE_IN_USE, where, other, NULL);
+        }
+        np_error_destroy(e);
+    }
+    json_object_put(srs);
+    if (error) {
+        free(where);
+        return error;
+    }
+    if (iscsi) {
+        *configp = storage_iscsi_device_config(&target);
+    } else {
+        *configp = json_object_new_object();
+        json_object_object_add(*configp, "server",
+                               json_object_new_string(nfs.server));
+        json_object_object_add(*configp, "serverpath",
+                               json_object_new_string(nfs.path));
+        json_object_object_add(*configp, "nfsversion",
+                               json_object_new_string("3"));
+    }
+    *wherep = where;
+    return NULL;
+}
+
+/* Inserts a raw VDI of SR 'sr' (device_config 'config') for each of
+ * 'luns' (see storage_iscsi_cb), inside the caller's transaction.  Returns
+ * 0 or a positive errno. */
+static int
+insert_lun_vdis(struct store *store, const char *sr,
+                struct json_object *config, struct json_object *luns)
+{
+    struct storage_iscsi_config target;
+    struct np_error *error = storage_iscsi_check_config(config, &target);
+    int retval = 0;
+
+    if (error) {
+        np_error_destroy(error);
+        return EINVAL;
+    }
+    for (size_t i = 0; !retval && i < json_object_array_length(luns); i++) {
+        struct json_object *lun = json_object_array_get_idx(luns, i);
+        int number = json_object_get_int(json_object_object_get(lun, "LUN"));
+        const char *id =
+            json_object_get_string(json_object_object_get(lun, "SCSIid"));
+        char *label = xasprintf("LUN %d", number);
+        char *location = storage_iscsi_url(&target, number);
+        struct json_object *other_config = json_object_new_object();
+        json_object_object_add(other_config, "SCSIid",
+                               json_object_new_string(id));
+        struct json_object *vdi = json_object_new_object();
+        json_object_object_add(vdi, "name_label",
+                               json_object_new_string(label));
+        json_object_object_add(vdi, "SR", json_object_new_string(sr));
+        json_object_object_add(
+            vdi, "virtual_size",
+            json_object_get(json_object_object_get(lun, "size")));
+        json_object_object_add(vdi, "format", json_object_new_string("raw"));
+        json_object_object_add(vdi, "location",
+                               json_object_new_string(location));
+        json_object_object_add(vdi, "other_config", other_config);
+        char uuid[UUID_LENGTH + 1];
+        uuid_text_random(uuid);
+        retval = store_insert(store, "VDI", uuid, vdi);
+        json_object_put(vdi);
+        free(location);
+        free(label);
+    }
+    return retval;
 }
 
 /* Helpers. */
@@ -550,5 +689,6 @@ probe_call_free(struct sr_probe_call *pc)
     storage_probe_cancel(pc->probe);
     json_object_put(pc->config);
     free(pc->label);
+    free(pc->type);
     free(pc);
 }

@@ -224,7 +224,11 @@ vdi_destroy(struct api_call *call, struct json_object **result, bool *deferred)
     struct json_object *key = json_object_new_string(uuid);
     struct json_object *children = store_find(store, "VDI", "parent", key);
     json_object_put(key);
-    if (json_object_array_length(vbds)) {
+    if (storage_location_is_iscsi(record_string(record, "location"))) {
+        /* A LUN of its target: it goes with its SR. */
+        error = np_error_new(ERR_SR_OPERATION_NOT_SUPPORTED,
+                             record_string(record, "SR"), NULL);
+    } else if (json_object_array_length(vbds)) {
         error = np_error_new(
             ERR_VDI_IN_USE, uuid,
             json_object_get_string(json_object_array_get_idx(vbds, 0)), NULL);

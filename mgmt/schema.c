@@ -254,9 +254,10 @@ static const struct store_field vm_fields[] = {
 };
 
 /* Storage: a local SR is a directory, an NFS SR a folder of an NFS
- * server; a VDI is an image file in it (mgmt/api-storage.c); a VBD plugs a
- * VDI into a VM; a PBD plugs an SR into a host (storage/). */
-static const char *const sr_types[] = {"dir", "nfs", NULL};
+ * server; a VDI is an image file in it (mgmt/api-storage.c), or on an
+ * iSCSI SR one LUN of its target; a VBD plugs a VDI into a VM; a PBD plugs
+ * an SR into a host (storage/). */
+static const char *const sr_types[] = {"dir", "nfs", "iscsi", NULL};
 static const char *const vdi_formats[] = {"qcow2", "raw", NULL};
 static const char *const vbd_modes[] = {"RW", "RO", NULL};
 static const char *const vbd_types[] = {"Disk", "CD", NULL};

@@ -63,6 +63,7 @@ static void remove_file(struct api *, const char *path);
 static int end_vm_operation(struct store *, const char *vm, const char *task);
 static const char *sr_location(struct store *, const char *sr, char *buf,
                                size_t size);
+static struct np_error *check_lun_sr(struct store *, const char *sr);
 static struct json_object *plan_disk(const char *uuid, const char *path,
                                      struct json_object *record,
                                      const char *const argv[]);
@@ -73,7 +74,11 @@ api_storage_plan_create(struct store *store, struct json_object *input,
 {
     char location[600];
     const char *sr = record_string(input, "SR");
+    struct np_error *error = check_lun_sr(store, sr);
 
+    if (error) {
+        return error;
+    }
     if (!sr_location(store, sr, location, sizeof location)) {
         return np_error_new(ERR_HANDLE_INVALID, "SR", sr, NULL);
     }
@@ -119,6 +124,11 @@ api_storage_plan_copy(struct store *store, const char *vdi, const char *sr,
         return np_error_new(ERR_HANDLE_INVALID, "VDI", vdi, NULL);
     }
     const char *target_sr = sr ? sr : record_string(source, "SR");
+    struct np_error *lun_error = check_lun_sr(store, target_sr);
+    if (lun_error) {
+        json_object_put(source);
+        return lun_error;
+    }
     if (!sr_location(store, target_sr, location, sizeof location)) {
         struct np_error *error =
             np_error_new(ERR_HANDLE_INVALID, "SR", target_sr, NULL);
@@ -127,7 +137,8 @@ api_storage_plan_copy(struct store *store, const char *vdi, const char *sr,
     }
     const char *from = record_string(source, "location");
     const char *format = record_string(source, "format");
-    if (!storage_location_is_nfs(from) && access(from, R_OK)) {
+    if (!storage_location_is_nfs(from) && !storage_location_is_iscsi(from)
+        && access(from, R_OK)) {
         struct np_error *error =
             np_error_new(ERR_VDI_MISSING, vdi, from, NULL);
         json_object_put(source);
@@ -677,6 +688,19 @@ sr_location(struct store *store, const char *sr, char *buf, size_t size)
     }
     json_object_put(record);
     return buf;
+}
+
+/* SR_OPERATION_NOT_SUPPORTED(sr) if 'sr' is an iSCSI SR, whose VDIs are
+ * the LUNs of its target: no image is made on it. */
+static struct np_error *
+check_lun_sr(struct store *store, const char *sr)
+{
+    struct json_object *record = store_get(store, "SR", sr);
+    bool iscsi = !strcmp(record_string(record, "type"), "iscsi");
+
+    json_object_put(record);
+    return iscsi ? np_error_new(ERR_SR_OPERATION_NOT_SUPPORTED, sr, NULL)
+                 : NULL;
 }
 
 /* One planned image: its VDI's UUID, its final path, its VDI record

@@ -2,7 +2,9 @@
  * The PBD controller of one host.  For each of the host's PBDs asked to be
  * attached (currently_attached) it keeps an NFS client mounted on the SR's
  * folder, over the PIF on the server's subnet, and asks the server for its
- * space every STORAGE_CHECK_INTERVAL seconds.  What it sees goes to the
+ * space every STORAGE_CHECK_INTERVAL seconds; for an iSCSI SR it logs in
+ * to the target over that PIF and scans its LUNs as often (the SR's LUN,
+ * if device_config:SCSIid names one, must be there).  What it sees goes to the
  * PBD's observed fields (connected, error, PIF) and the SR's
  * (physical_size, physical_utilisation).  A check that fails drops the
  * client, says why in the PBD's error, raises SR_BACKEND_FAILURE once per
@@ -35,20 +37,24 @@
 
 /* One PBD of this host that is asked to be attached. */
 struct attachment {
-    struct storage_pbds *owner;       /* The controller. */
-    char pbd[UUID_LENGTH + 1];        /* The PBD. */
-    char sr[UUID_LENGTH + 1];         /* Its SR. */
-    struct storage_nfs_config config; /* Where the SR is. */
-    struct storage_path path;         /* How it is reached. */
-    bool reachable;                   /* 'path' was found. */
-    struct storage_nfs *nfs;          /* Client, mounted or mounting. */
-    bool mounted;                     /* 'nfs' is mounted. */
-    bool busy;                        /* A request is in flight. */
-    bool failed;                      /* The last check failed. */
-    bool alerted;                     /* This outage raised its message. */
-    time_t due;                       /* Monotonic second of the next
+    struct storage_pbds *owner;         /* The controller. */
+    char pbd[UUID_LENGTH + 1];          /* The PBD. */
+    char sr[UUID_LENGTH + 1];           /* Its SR. */
+    bool iscsi;                         /* An iSCSI SR (else NFS). */
+    struct storage_nfs_config config;   /* Where the SR is (NFS). */
+    struct storage_iscsi_config target; /* Where the SR is (iSCSI). */
+    char where[600];                    /* Where the SR is, for messages. */
+    struct storage_iscsi_scan *scan;    /* The iSCSI check in flight. */
+    struct storage_path path;           /* How it is reached. */
+    bool reachable;                     /* 'path' was found. */
+    struct storage_nfs *nfs;            /* Client, mounted or mounting. */
+    bool mounted;                       /* 'nfs' is mounted. */
+    bool busy;                          /* A request is in flight. */
+    bool failed;                        /* The last check failed. */
+    bool alerted;                       /* This outage raised its message. */
+    time_t due;                         /* Monotonic second of the next
                                        * check. */
-    bool listed;                      /* Still wanted. */
+    bool listed;                        /* Still wanted. */
 };
 
 struct storage_pbds {
@@ -73,6 +79,9 @@ static void on_mounted(void *att_, int status, const char *error,
                        struct json_object *data);
 static void on_space(void *att_, int status, const char *error,
                      struct json_object *data);
+static void on_scanned(void *att_, int status, const char *error,
+                       struct json_object *luns);
+static void connected(struct attachment *, int64_t size, int64_t used);
 static void lost(struct attachment *, int status, const char *error);
 static void observe(struct storage_pbds *, const char *pbd, bool connected,
                     const char *error, const char *pif);
@@ -156,11 +165,20 @@ on_refresh(evutil_socket_t fd, short what, void *pbds_)
         struct json_object *sr =
             json_object_object_get(srs, record_string(pbd, "SR"));
         struct storage_nfs_config config;
+        struct storage_iscsi_config target;
         struct np_error *error = NULL;
+        const char *type = record_string(sr, "type");
+        bool iscsi = !strcmp(type, "iscsi");
+        struct json_object *device_config =
+            json_object_object_get(pbd, "device_config");
+        memset(&config, 0, sizeof config);
+        memset(&target, 0, sizeof target);
         if (!record_bool(pbd, "currently_attached")
-            || strcmp(record_string(sr, "type"), "nfs")
-            || (error = storage_nfs_check_config(
-                    json_object_object_get(pbd, "device_config"), &config))) {
+            || (strcmp(type, "nfs") && !iscsi)
+            || (error =
+                    iscsi
+                        ? storage_iscsi_check_config(device_config, &target)
+                        : storage_nfs_check_config(device_config, &config))) {
             np_error_destroy(error);
             if (record_bool(pbd, "connected") || *record_string(pbd, "error")
                 || *record_string(pbd, "PIF")) {
@@ -169,8 +187,8 @@ on_refresh(evutil_socket_t fd, short what, void *pbds_)
             continue;
         }
         struct storage_path path;
-        bool reachable =
-            storage_pick_path(records, c->host, config.server, &path);
+        bool reachable = storage_pick_path(
+            records, c->host, iscsi ? target.target : config.server, &path);
         struct attachment *a = NULL;
         for (size_t i = 0; i < c->n_attachments && !a; i++) {
             if (!strcmp(c->attachments[i]->pbd, uuid)) {
@@ -179,24 +197,35 @@ on_refresh(evutil_socket_t fd, short what, void *pbds_)
         }
         if (a
             && (memcmp(&a->config, &config, sizeof config)
+                || memcmp(&a->target, &target, sizeof target)
                 || a->reachable != reachable
                 || (reachable && memcmp(&a->path, &path, sizeof path)))) {
             /* Elsewhere now: start again. */
             storage_nfs_close(a->nfs);
             a->nfs = NULL;
+            storage_iscsi_scan_cancel(a->scan);
+            a->scan = NULL;
             a->mounted = a->busy = false;
             a->due = 0;
-            a->config = config;
         } else if (!a) {
             a = xzalloc(sizeof *a);
             a->owner = c;
             snprintf(a->pbd, sizeof a->pbd, "%s", uuid);
             snprintf(a->sr, sizeof a->sr, "%s", record_string(pbd, "SR"));
-            a->config = config;
             c->attachments =
                 xrealloc(c->attachments,
                          sizeof *c->attachments * (c->n_attachments + 1));
             c->attachments[c->n_attachments++] = a;
+        }
+        a->config = config;
+        a->target = target;
+        a->iscsi = iscsi;
+        if (iscsi) {
+            snprintf(a->where, sizeof a->where, "iSCSI target %s:%d %s",
+                     target.target, target.port, target.iqn);
+        } else {
+            snprintf(a->where, sizeof a->where, "%s:%s", config.server,
+                     config.path);
         }
         a->reachable = reachable;
         if (reachable) {
@@ -306,7 +335,13 @@ check(struct attachment *a)
         return;
     }
     a->busy = true;
-    if (!a->nfs) {
+    if (a->iscsi) {
+        char *initiator = storage_iscsi_initiator(c->host);
+        retval = storage_iscsi_scan_start(
+            c->base, &a->target, a->path.interface, initiator,
+            STORAGE_MOUNT_TIMEOUT_MS, on_scanned, a, &a->scan);
+        free(initiator);
+    } else if (!a->nfs) {
         retval =
             storage_nfs_open(c->base, &a->config, a->path.interface,
                              STORAGE_MOUNT_TIMEOUT_MS, on_mounted, a, &a->nfs);
@@ -342,28 +377,70 @@ static void
 on_space(void *att_, int status, const char *error, struct json_object *data)
 {
     struct attachment *a = att_;
-    struct storage_pbds *c = a->owner;
 
     a->busy = false;
     if (status) {
         lost(a, status, error);
         return;
     }
+    int64_t size = json_object_get_int64(json_object_object_get(data, "size"));
+    int64_t free_bytes =
+        json_object_get_int64(json_object_object_get(data, "free"));
+    connected(a, size, size - free_bytes);
+}
+
+static void
+on_scanned(void *att_, int status, const char *error, struct json_object *luns)
+{
+    struct attachment *a = att_;
+    int64_t size = 0;
+    bool found = false;
+
+    a->busy = false;
+    a->scan = NULL;
+    if (status) {
+        lost(a, status, error);
+        return;
+    }
+    for (size_t i = 0; i < json_object_array_length(luns); i++) {
+        struct json_object *lun = json_object_array_get_idx(luns, i);
+        const char *id =
+            json_object_get_string(json_object_object_get(lun, "SCSIid"));
+        if (!*a->target.scsi_id || !strcmp(id, a->target.scsi_id)) {
+            size += json_object_get_int64(json_object_object_get(lun, "size"));
+            found = true;
+        }
+    }
+    if (!found) {
+        char *reason = *a->target.scsi_id ? xasprintf("no LUN with SCSIid %s",
+                                                      a->target.scsi_id)
+                                          : xstrdup("no disk LUN");
+        lost(a, ENOENT, reason);
+        free(reason);
+        return;
+    }
+    a->mounted = true;
+    connected(a, size, size);
+}
+
+/* 'a''s check found its SR, of 'size' bytes with 'used' bytes in use. */
+static void
+connected(struct attachment *a, int64_t size, int64_t used)
+{
+    struct storage_pbds *c = a->owner;
+
     if (a->failed) {
-        log_info("PBD %s: SR %s on %s:%s is reachable again", a->pbd, a->sr,
-                 a->config.server, a->config.path);
+        log_info("PBD %s: SR %s on %s is reachable again", a->pbd, a->sr,
+                 a->where);
     }
     a->failed = a->alerted = false;
     observe(c, a->pbd, true, "", a->path.pif);
 
-    int64_t size = json_object_get_int64(json_object_object_get(data, "size"));
-    int64_t free_bytes =
-        json_object_get_int64(json_object_object_get(data, "free"));
     struct json_object *changes = json_object_new_object();
     json_object_object_add(changes, "physical_size",
                            json_object_new_int64(size));
     json_object_object_add(changes, "physical_utilisation",
-                           json_object_new_int64(size - free_bytes));
+                           json_object_new_int64(used));
     store_push_actor(c->store, "system:storage");
     store_update(c->store, "SR", a->sr, changes);
     store_pop_actor(c->store);
@@ -376,13 +453,16 @@ static void
 lost(struct attachment *a, int status, const char *error)
 {
     struct storage_pbds *c = a->owner;
+    const char *what = a->iscsi ? (a->mounted ? "lost" : "cannot reach")
+                                : (a->mounted ? "lost" : "cannot mount");
     char *reason =
-        xasprintf("%s %s:%s: %s", a->mounted ? "lost" : "cannot mount",
-                  a->config.server, a->config.path,
+        xasprintf("%s %s: %s", what, a->where,
                   error && *error ? error : strerror(status ? status : EIO));
 
     storage_nfs_close(a->nfs);
     a->nfs = NULL;
+    storage_iscsi_scan_cancel(a->scan);
+    a->scan = NULL;
     a->mounted = false;
     a->failed = true;
     observe(c, a->pbd, false, reason, a->reachable ? a->path.pif : "");
@@ -428,6 +508,7 @@ static void
 attachment_free(struct attachment *a)
 {
     storage_nfs_close(a->nfs);
+    storage_iscsi_scan_cancel(a->scan);
     free(a);
 }
 

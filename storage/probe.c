@@ -8,8 +8,10 @@
  *   3. on a network above MTU 1500, the path MTU: a small and a full-size
  *      echo request with don't-fragment set; when only the small one comes
  *      back, a device on the path drops jumbo frames (MTU_MISMATCH);
- *   4. an NFS mount of the folder over that PIF, a file made and removed,
- *      the file system's space.
+ *   4. NFS: a mount of the folder over that PIF, a file made and removed,
+ *      the file system's space; iSCSI: a login to the target over that
+ *      PIF and a scan of its LUNs (with device_config:SCSIid, that LUN
+ *      must be among them).
  */
 #include "storage/storage.h"
 
@@ -31,16 +33,22 @@
 #define LOG_MODULE "sr-probe"
 
 struct storage_probe {
-    struct event_base *base;          /* The loop. */
-    struct storage_nfs_config config; /* What is probed. */
-    struct storage_path path;         /* How. */
-    struct event *start;              /* Starts step 4 without step 3. */
-    struct vlan_mtu_probe *mtu;       /* Step 3 in flight, or NULL. */
-    struct storage_nfs *nfs;          /* Step 4's client, or NULL. */
-    char check_file[64];              /* Step 4's file. */
-    struct json_object *result;       /* What it found so far. */
-    storage_probe_cb *done;           /* Told the outcome. */
-    void *aux;                        /* Its argument. */
+    struct event_base *base;            /* The loop. */
+    bool iscsi;                         /* An iSCSI SR (else NFS). */
+    struct storage_nfs_config config;   /* What is probed (NFS). */
+    struct storage_iscsi_config target; /* What is probed (iSCSI). */
+    char server[INET_ADDRSTRLEN];       /* The server's or target's address. */
+    char where[600];                    /* What is probed, for errors. */
+    char *initiator;                    /* This host's iSCSI name. */
+    struct storage_iscsi_scan *scan; /* Step 4 (iSCSI) in flight, or NULL. */
+    struct storage_path path;        /* How. */
+    struct event *start;             /* Starts step 4 without step 3. */
+    struct vlan_mtu_probe *mtu;      /* Step 3 in flight, or NULL. */
+    struct storage_nfs *nfs;         /* Step 4's client, or NULL. */
+    char check_file[64];             /* Step 4's file. */
+    struct json_object *result;      /* What it found so far. */
+    storage_probe_cb *done;          /* Told the outcome. */
+    void *aux;                       /* Its argument. */
 };
 
 static void on_start(evutil_socket_t, short, void *probe_);
@@ -52,6 +60,8 @@ static void on_checked(void *probe_, int status, const char *error,
                        struct json_object *data);
 static void on_space(void *probe_, int status, const char *error,
                      struct json_object *data);
+static void on_scanned(void *probe_, int status, const char *error,
+                       struct json_object *luns);
 static void finish(struct storage_probe *, struct np_error *);
 static struct np_error *backend_failure(const struct storage_probe *,
                                         const char *what, int status,
@@ -64,24 +74,28 @@ storage_probe_start(struct event_base *base, struct store *store,
                     void *aux, struct storage_probe **probep)
 {
     struct storage_nfs_config config;
+    struct storage_iscsi_config target;
     struct storage_path path;
     struct np_error *error;
+    bool iscsi = !strcmp(type, "iscsi");
 
     *probep = NULL;
-    if (strcmp(type, "nfs")) {
+    if (strcmp(type, "nfs") && !iscsi) {
         return np_error_new(ERR_SR_UNKNOWN_DRIVER, type, NULL);
     }
-    if ((error = storage_nfs_check_config(device_config, &config))) {
+    if ((error = iscsi ? storage_iscsi_check_config(device_config, &target)
+                       : storage_nfs_check_config(device_config, &config))) {
         return error;
     }
+    const char *server = iscsi ? target.target : config.server;
     struct json_object *records = json_object_new_object();
     json_object_object_add(records, "PIF", store_get_all(store, "PIF"));
     json_object_object_add(records, "network",
                            store_get_all(store, "network"));
-    bool found = storage_pick_path(records, host, config.server, &path);
+    bool found = storage_pick_path(records, host, server, &path);
     json_object_put(records);
     if (!found) {
-        return np_error_new(ERR_SR_BACKEND_FAILURE, config.server,
+        return np_error_new(ERR_SR_BACKEND_FAILURE, server,
                             "no PIF of this host has an address on the "
                             "server's subnet",
                             NULL);
@@ -89,7 +103,18 @@ storage_probe_start(struct event_base *base, struct store *store,
 
     struct storage_probe *p = xzalloc(sizeof *p);
     p->base = base;
-    p->config = config;
+    p->iscsi = iscsi;
+    if (iscsi) {
+        p->target = target;
+        snprintf(p->where, sizeof p->where, "iSCSI target %s:%d %s",
+                 target.target, target.port, target.iqn);
+        p->initiator = storage_iscsi_initiator(host);
+    } else {
+        p->config = config;
+        snprintf(p->where, sizeof p->where, "%s:%s", config.server,
+                 config.path);
+    }
+    snprintf(p->server, sizeof p->server, "%s", server);
     p->path = path;
     p->done = done;
     p->aux = aux;
@@ -99,12 +124,12 @@ storage_probe_start(struct event_base *base, struct store *store,
                            json_object_new_string(path.interface));
     *probep = p;
     if (path.mtu > 1500) {
-        int retval = vlan_mtu_probe_start(base, path.source, config.server,
-                                          path.mtu, on_mtu, p, &p->mtu);
+        int retval = vlan_mtu_probe_start(base, path.source, server, path.mtu,
+                                          on_mtu, p, &p->mtu);
         if (!retval) {
             return NULL;
         }
-        log_warn("cannot check the path MTU to %s from %s: %s", config.server,
+        log_warn("cannot check the path MTU to %s from %s: %s", server,
                  path.source, strerror(retval));
     }
     p->start = event_new(base, -1, 0, on_start, p);
@@ -123,6 +148,8 @@ storage_probe_cancel(struct storage_probe *p)
     }
     vlan_mtu_probe_cancel(p->mtu);
     storage_nfs_close(p->nfs);
+    storage_iscsi_scan_cancel(p->scan);
+    free(p->initiator);
     json_object_put(p->result);
     free(p);
 }
@@ -145,7 +172,7 @@ on_mtu(void *probe_, bool small_reply, bool large_reply)
         char mtu[24];
         snprintf(mtu, sizeof mtu, "%" PRId64, p->path.mtu);
         finish(p, np_error_new(ERR_MTU_MISMATCH, p->path.network_name,
-                               p->config.server, mtu, NULL));
+                               p->server, mtu, NULL));
         return;
     }
     /* A server that answers no echo request tells nothing about the MTU:
@@ -156,6 +183,15 @@ on_mtu(void *probe_, bool small_reply, bool large_reply)
 static void
 mount_start(struct storage_probe *p)
 {
+    if (p->iscsi) {
+        int retval = storage_iscsi_scan_start(
+            p->base, &p->target, p->path.interface, p->initiator,
+            STORAGE_MOUNT_TIMEOUT_MS, on_scanned, p, &p->scan);
+        if (retval) {
+            finish(p, backend_failure(p, "cannot scan", retval, NULL));
+        }
+        return;
+    }
     int retval =
         storage_nfs_open(p->base, &p->config, p->path.interface,
                          STORAGE_MOUNT_TIMEOUT_MS, on_mounted, p, &p->nfs);
@@ -221,6 +257,49 @@ on_space(void *probe_, int status, const char *error, struct json_object *data)
     finish(p, NULL);
 }
 
+static void
+on_scanned(void *probe_, int status, const char *error,
+           struct json_object *luns)
+{
+    struct storage_probe *p = probe_;
+    struct json_object *kept = json_object_new_array();
+    int64_t size = 0;
+
+    p->scan = NULL;
+    if (status) {
+        json_object_put(kept);
+        finish(p, backend_failure(p, "cannot scan", status, error));
+        return;
+    }
+    for (size_t i = 0; i < json_object_array_length(luns); i++) {
+        struct json_object *lun = json_object_array_get_idx(luns, i);
+        const char *id =
+            json_object_get_string(json_object_object_get(lun, "SCSIid"));
+        if (!*p->target.scsi_id || !strcmp(id, p->target.scsi_id)) {
+            json_object_array_add(kept, json_object_get(lun));
+            size += json_object_get_int64(json_object_object_get(lun, "size"));
+        }
+    }
+    if (!json_object_array_length(kept)) {
+        char *reason = *p->target.scsi_id
+                           ? xasprintf("%s has no LUN with SCSIid %s",
+                                       p->where, p->target.scsi_id)
+                           : xasprintf("%s has no disk LUN", p->where);
+        json_object_put(kept);
+        finish(p,
+               np_error_new(ERR_SR_BACKEND_FAILURE, p->server, reason, NULL));
+        free(reason);
+        return;
+    }
+    json_object_object_add(p->result, "LUNs", kept);
+    /* A LUN is allocated whole. */
+    json_object_object_add(p->result, "physical_size",
+                           json_object_new_int64(size));
+    json_object_object_add(p->result, "physical_utilisation",
+                           json_object_new_int64(size));
+    finish(p, NULL);
+}
+
 /* Ends probe 'p' with 'error' (taken) or its result; 'p' goes first. */
 static void
 finish(struct storage_probe *p, struct np_error *error)
@@ -233,17 +312,18 @@ finish(struct storage_probe *p, struct np_error *error)
     done(aux, error, result);
 }
 
-/* SR_BACKEND_FAILURE(server, "WHAT SERVER:PATH from SOURCE: REASON"). */
+/* SR_BACKEND_FAILURE(server, "WHAT SERVER:PATH from SOURCE: REASON"),
+ * or for iSCSI "WHAT iSCSI target ADDRESS:PORT IQN from SOURCE: REASON". */
 static struct np_error *
 backend_failure(const struct storage_probe *p, const char *what, int status,
                 const char *error)
 {
     char *reason =
-        xasprintf("%s %s:%s from %s: %s", what, p->config.server,
-                  p->config.path, *p->path.source ? p->path.source : "?",
+        xasprintf("%s %s from %s: %s", what, p->where,
+                  *p->path.source ? p->path.source : "?",
                   error && *error ? error : strerror(status ? status : EIO));
     struct np_error *e =
-        np_error_new(ERR_SR_BACKEND_FAILURE, p->config.server, reason, NULL);
+        np_error_new(ERR_SR_BACKEND_FAILURE, p->server, reason, NULL);
     free(reason);
     return e;
 }

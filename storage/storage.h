@@ -79,6 +79,84 @@ struct storage_path {
 bool storage_pick_path(struct json_object *records, const char *host,
                        const char *server, struct storage_path *path);
 
+/* iSCSI SRs (iscsi-config.c, iscsi.c).  An iSCSI SR is one target
+ * (device_config:target, an IPv4 address, [port], targetIQN); each disk
+ * LUN the target exports is one VDI of it, raw, whose location is the
+ * LUN's iscsi:// URL (as xapi's raw "iscsi" SR: a LUN per VDI).  LUNs are
+ * made on the target, so VDI.create, clone, resize and destroy are
+ * refused on it; VDI.copy from it works.  device_config:SCSIid, when
+ * given, keeps the SR to the one LUN with that SCSI id. */
+
+#define STORAGE_ISCSI_PORT 3260  /* The iSCSI port. */
+#define STORAGE_SCSI_ID_SIZE 128 /* Bytes of a SCSI id, NUL included. */
+
+/* An iSCSI SR's device_config, checked. */
+struct storage_iscsi_config {
+    char target[INET_ADDRSTRLEN];       /* The target's IPv4 address. */
+    int port;                           /* Its TCP port. */
+    char iqn[224];                      /* The target's iSCSI name. */
+    char scsi_id[STORAGE_SCSI_ID_SIZE]; /* The one LUN, or "" for all. */
+};
+
+/* Checks the device_config of an iSCSI SR: target (an IPv4 address), the
+ * optional port (1-65535, default 3260), targetIQN (an iSCSI name:
+ * iqn.YYYY-MM.…, eui.… or naa.…) and the optional SCSIid.  Fills
+ * 'config'.  Returns NULL or INVALID_VALUE naming the bad key.  Pure. */
+struct np_error *
+storage_iscsi_check_config(struct json_object *device_config,
+                           struct storage_iscsi_config *config);
+
+/* Returns the device_config an SR of 'config' stores (a new object). */
+struct json_object *
+storage_iscsi_device_config(const struct storage_iscsi_config *config);
+
+/* Returns the iscsi:// URL of LUN 'lun' of 'config''s target (a new
+ * string). */
+char *storage_iscsi_url(const struct storage_iscsi_config *config, int lun);
+
+/* True if 'location' is an iscsi:// URL (a VDI on an iSCSI SR). */
+bool storage_location_is_iscsi(const char *location);
+
+/* One designator of a LUN's device identification VPD page (0x83). */
+struct storage_scsi_designator {
+    int type;                  /* Designator type: 1 T10, 2 EUI-64, 3 NAA. */
+    bool binary;               /* Binary (else ASCII) code set. */
+    int length;                /* Bytes of 'data'. */
+    const unsigned char *data; /* The identifier. */
+};
+
+/* Returns the SCSI id of a LUN with the 'n' logical-unit 'designators',
+ * as udev's scsi_id names it (the type's digit, then the NAA or EUI-64 in
+ * hex, or the T10 vendor id with blanks as '_'), or "" if it has none; a
+ * new string.  Pure. */
+char *storage_iscsi_scsi_id(const struct storage_scsi_designator *, size_t n);
+
+struct storage_iscsi_scan;
+
+/* Told the outcome of a scan: 'status' 0 or a positive errno, 'error' the
+ * client's text for a failure (or NULL), 'luns' (on success; borrowed) an
+ * array of {"LUN", "SCSIid", "size"} for each disk LUN of the target. */
+typedef void storage_iscsi_cb(void *aux, int status, const char *error,
+                              struct json_object *luns);
+
+/* Logs in to 'config''s target from the loop 'base' as 'initiator' (an
+ * iSCSI name), with its socket bound to 'interface' (unless NULL or ""),
+ * and lists its disk LUNs (REPORT LUNS; INQUIRY, the device
+ * identification page, READ CAPACITY of each), failing after
+ * 'timeout_ms'.  'done' runs once from the loop.  Returns 0 and sets
+ * '*scanp', or a positive errno. */
+int storage_iscsi_scan_start(struct event_base *base,
+                             const struct storage_iscsi_config *config,
+                             const char *interface, const char *initiator,
+                             int timeout_ms, storage_iscsi_cb *done, void *aux,
+                             struct storage_iscsi_scan **scanp);
+
+/* Stops 'scan' without calling its callback.  Accepts NULL. */
+void storage_iscsi_scan_cancel(struct storage_iscsi_scan *scan);
+
+/* Returns the initiator name of host 'host' (a new string). */
+char *storage_iscsi_initiator(const char *host);
+
 /* The NFS client (nfs.c): one mounted export on the event loop. */
 
 struct storage_nfs;
@@ -172,13 +250,16 @@ struct storage_probe;
 typedef void storage_probe_cb(void *aux, struct np_error *error,
                               struct json_object *result);
 
-/* Checks that host 'host' of 'store' can use an SR of 'type' ("nfs") with
- * 'device_config', from the loop 'base': the config (INVALID_VALUE), a PIF
- * on the server's subnet (SR_BACKEND_FAILURE(server, reason)), on a
- * network above MTU 1500 that the server answers full-size frames with
- * don't-fragment set (MTU_MISMATCH(network, server, MTU) when small ones
- * pass and large ones do not), then an NFS mount, a file made and removed
- * and the space (SR_BACKEND_FAILURE(server, reason)).  Returns NULL and
+/* Checks that host 'host' of 'store' can use an SR of 'type' ("nfs" or
+ * "iscsi") with 'device_config', from the loop 'base': the config
+ * (INVALID_VALUE), a PIF on the server's subnet (SR_BACKEND_FAILURE(server,
+ * reason)), on a network above MTU 1500 that the server answers full-size
+ * frames with don't-fragment set (MTU_MISMATCH(network, server, MTU) when
+ * small ones pass and large ones do not), then an NFS mount, a file made
+ * and removed and the space, or an iSCSI login and a scan of the target's
+ * disk LUNs, at least one and SCSIid's if it is given
+ * (SR_BACKEND_FAILURE(server, reason)).  The result of an iSCSI probe
+ * also has "LUNs" (see storage_iscsi_cb).  Returns NULL and
  * sets '*probep' ('done' runs once from the loop), or a typed error at
  * once without calling 'done'. */
 struct np_error *storage_probe_start(struct event_base *base,

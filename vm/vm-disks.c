@@ -38,8 +38,10 @@ vm_config_add_disks(struct vm_config *config, struct json_object *vbds,
         const char *path = record_string(vdi, "location");
         if (!vdi) {
             error = np_error_new(ERR_HANDLE_INVALID, "VDI", vdi_uuid, NULL);
-        } else if (strncmp(path, "nfs://", 6) && access(path, R_OK)) {
-            /* (An image on an NFS SR is a URL that QEMU opens itself.) */
+        } else if (strncmp(path, "nfs://", 6) && strncmp(path, "iscsi://", 8)
+                   && access(path, R_OK)) {
+            /* (An image on an NFS SR or a LUN of an iSCSI SR is a URL that
+             * QEMU opens itself.) */
             error = np_error_new(ERR_VDI_MISSING, vdi_uuid, path, NULL);
         } else {
             struct vm_disk *disk = &config->disks[config->n_disks++];

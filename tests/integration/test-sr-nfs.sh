@@ -13,7 +13,10 @@
 # and used again when it returns; pbd-unplug and pbd-plug work from any
 # member.  A guest on h2 writes to a VDI on the SR and a guest on h3 then
 # reads it; a guest on a local SR keeps running and answering while the
-# NFS server is down.
+# NFS server is down.  Then, in the same pool, an iSCSI SR on a tgt target
+# of the storage namespace: bad device-config refused (target, IQN,
+# SCSIid, MTU), its LUNs as raw VDIs, a guest on h2 writing to one over
+# VLAN 20, the target stopping and returning, one LUN by its SCSIid.
 source "$(dirname "$0")/lib.sh"
 
 TOPO_SWITCH_MTU=9216
@@ -293,3 +296,122 @@ np 1 sr-destroy uuid="$sr"
 ok $? "once unplugged everywhere, sr-destroy forgets it"
 is "$(np 3 pbd-list --minimal)" "" "and its PBDs"
 
+# --- an iSCSI SR on the same storage VLAN ------------------------------------
+
+# tgtd in the storage namespace exports two 64 MiB LUNs; each disk LUN of
+# the target is one raw VDI of the SR.
+storage_iscsi_start 2 64
+iqn=$STORAGE_IQN
+portal="$STORAGE_ADDR:3260"
+srs_before=$(sr_count)
+is "$(np_error 1 sr-create name-label=x type=iscsi \
+    device-config:target="$STORAGE_ADDR" device-config:targetIQN=storage)" \
+    "INVALID_VALUE device_config:targetIQN, storage" \
+    "a targetIQN that is not an iSCSI name is refused"
+err=$(np_error 1 sr-create name-label=x type=iscsi \
+    device-config:target=198.18.20.99 device-config:targetIQN="$iqn")
+ok '[[ $err == "SR_BACKEND_FAILURE 198.18.20.99, cannot scan iSCSI target 198.18.20.99:3260 $iqn from 198.18.20.11: "* ]]' \
+    "an unknown target is refused with the target and the reason"
+diag "$err"
+err=$(np_error 1 sr-create name-label=x type=iscsi \
+    device-config:target="$STORAGE_ADDR" device-config:targetIQN="$iqn-none")
+ok '[[ $err == "SR_BACKEND_FAILURE $STORAGE_ADDR, cannot scan iSCSI target $portal $iqn-none from 198.18.20.11: "* ]]' \
+    "a wrong targetIQN is refused with the target and the reason"
+diag "$err"
+is "$(np_error 1 sr-create name-label=x type=iscsi \
+    device-config:target="$STORAGE_ADDR" device-config:targetIQN="$iqn" \
+    device-config:SCSIid=1nosuchlun)" \
+    "SR_BACKEND_FAILURE $STORAGE_ADDR, iSCSI target $portal $iqn has no LUN with SCSIid 1nosuchlun" \
+    "an unknown SCSIid is refused"
+storage_mtu 1500
+is "$(np_error 1 sr-create name-label=x type=iscsi \
+    device-config:target="$STORAGE_ADDR" device-config:targetIQN="$iqn")" \
+    "MTU_MISMATCH storage, $STORAGE_ADDR, 9000" \
+    "a target behind a 1500-byte link on a jumbo SR network is refused"
+storage_mtu "$STORAGE_MTU"
+is "$(sr_count)/$(np 1 pbd-list --minimal)/$(np 1 vdi-list --minimal)" \
+    "$srs_before//" "none of them stored an SR, a PBD or a VDI"
+
+isr=$(np 2 sr-create name-label=luns type=iscsi shared=true \
+    device-config:target="$STORAGE_ADDR" device-config:targetIQN="$iqn")
+ok $? "sr-create type=iscsi shared=true on h2"
+wait_until 30 all_connected "$isr" true || true
+ok 'all_connected "$isr" true' "every host's PBD of the iSCSI SR is connected"
+for n in 1 2 3; do
+    is "$(pbd_field "$(pbd_of $n "$isr")" PIF)" "$(eval echo "\$vpif_$n")" \
+        "h$n reaches the target through its VLAN 20 PIF"
+done
+lun_vdi() { # N: the VDI of LUN N, as h3 sees it
+    local v
+    for v in $(np 3 vdi-list sr-uuid="$isr" --minimal | tr , ' '); do
+        if [ "$(np 3 vdi-param-get uuid="$v" param-name=location)" = \
+            "iscsi://$portal/$iqn/$1" ]; then
+            echo "$v"
+        fi
+    done
+}
+lun1=$(lun_vdi 1)
+lun2=$(lun_vdi 2)
+is "$(np 3 vdi-list sr-uuid="$isr" --minimal | tr , '\n' | grep -c .)" 2 \
+    "its VDIs are the target's two disk LUNs (not its controller LUN 0)"
+is "$(np 1 vdi-param-get uuid="$lun1" param-name=virtual-size)/$(np 1 vdi-param-get uuid="$lun1" param-name=format)" \
+    "$((64 * MIB))/raw" "each a raw VDI of the LUN's size"
+is "$(np 1 sr-param-get uuid="$isr" param-name=physical-size)" \
+    "$((128 * MIB))" "the SR's size is its LUNs'"
+is "$(np_error 1 vdi-create sr-uuid="$isr" name-label=x virtual-size="$MIB")" \
+    "SR_OPERATION_NOT_SUPPORTED $isr" "vdi-create on it is refused (LUNs are made on the target)"
+is "$(np_error 1 vdi-clone uuid="$lun1")" "SR_OPERATION_NOT_SUPPORTED $isr" \
+    "and vdi-clone"
+is "$(np_error 1 vdi-destroy uuid="$lun1")" "SR_OPERATION_NOT_SUPPORTED $isr" \
+    "and vdi-destroy"
+
+# A guest on h2 boots with LUN 1 as its disk and writes to it; the line is
+# in the LUN's backing file on the server.
+itoken=i$RANDOM$RANDOM
+iwriter=$(guest 2 iwriter "$lun1" "np.diskwrite=$itoken")
+np 2 vm-start uuid="$iwriter"
+ok "wait_until 240 grep -qs 'netpool-guest: wrote vda' $(serial 2 "$iwriter")" \
+    "a guest on h2 with a LUN of the iSCSI SR as its disk writes to it"
+ok "on 2 ss -Htnp dst $portal | grep 'netpool-${iwriter:0:7}' | grep -q '198.18.20.12:'" \
+    "its QEMU logs in to the target from h2's VLAN 20 address"
+is "$(head -c 512 "$(storage_iscsi_lun 1)" | head -n 1 | tr -d '\0')" \
+    "netpool-disk: $itoken" "what it wrote is in the LUN on the server"
+stop_guest 2 "$iwriter"
+np 2 vm-destroy uuid="$iwriter"
+
+# The target stops, then returns.
+storage_iscsi_stop
+wait_until 30 all_connected "$isr" false || true
+ok 'all_connected "$isr" false' "with the target stopped, every PBD of the iSCSI SR says it is not connected"
+err=$(pbd_field "$(pbd_of 3 "$isr")" error)
+ok '[[ $err == *"iSCSI target $portal $iqn"* ]]' "h3's PBD says why"
+diag "$err"
+storage_iscsi_start 2 64
+wait_until 30 all_connected "$isr" true || true
+ok 'all_connected "$isr" true' "with the target back, every host is connected again"
+
+# One LUN by its SCSIid.
+id2=$(np 1 vdi-param-get uuid="$lun2" param-name=other-config param-key=SCSIid)
+ok '[ -n "$id2" ]' "LUN 2 has a SCSI id ($id2)"
+is "$(np_error 1 sr-create name-label=x type=iscsi \
+    device-config:target="$STORAGE_ADDR" device-config:targetIQN="$iqn" \
+    device-config:SCSIid="$id2" | cut -d, -f1)" \
+    "SR_DEVICE_IN_USE iscsi://$portal/$iqn" \
+    "a second SR on a target whose LUNs are all in an SR is refused"
+for p in $(np 1 pbd-list SR-uuid="$isr" --minimal | tr , ' '); do
+    np 1 pbd-unplug uuid="$p"
+done
+np 1 sr-destroy uuid="$isr"
+is "$(np 3 sr-list uuid="$isr" --minimal)/$(np 3 vdi-list --minimal)" "/" \
+    "sr-destroy forgets the iSCSI SR and its LUNs' VDIs"
+isr=$(np 3 sr-create name-label=lun2 type=iscsi shared=true \
+    device-config:target="$STORAGE_ADDR" device-config:targetIQN="$iqn" \
+    device-config:SCSIid="$id2")
+is "$(np 1 vdi-param-get uuid="$(np 1 vdi-list sr-uuid="$isr" --minimal)" param-name=location)" \
+    "iscsi://$portal/$iqn/2" "device-config:SCSIid keeps the SR to that LUN"
+for p in $(np 1 pbd-list SR-uuid="$isr" --minimal | tr , ' '); do
+    np 1 pbd-unplug uuid="$p"
+done
+np 1 sr-destroy uuid="$isr"
+ok $? "and it is forgotten in turn"
+storage_iscsi_stop

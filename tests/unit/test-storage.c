@@ -1,7 +1,8 @@
 /*
  * Unit tests of the pure part of shared SRs (storage/storage.h): checking
  * an NFS SR's device_config, its nfs:// URLs, and the PIF a host reaches
- * the server from.
+ * the server from; an iSCSI SR's device_config, its LUNs' iscsi:// URLs
+ * and a LUN's SCSI id.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -180,6 +181,118 @@ test_pick_path_prefers_storage(void **state)
     json_object_put(r);
 }
 
+/* Checks iSCSI device_config 'json'; returns the error as check() does. */
+static char *
+check_iscsi(const char *json, struct storage_iscsi_config *config)
+{
+    struct json_object *device_config = fixture_json("%s", json);
+    struct np_error *error = storage_iscsi_check_config(device_config, config);
+    char *text = xstrdup("");
+
+    if (error) {
+        free(text);
+        text = xasprintf("%s %s %s", error->code,
+                         error->n_params > 0 ? error->params[0] : "",
+                         error->n_params > 1 ? error->params[1] : "");
+    }
+    np_error_destroy(error);
+    json_object_put(device_config);
+    return text;
+}
+
+static void
+test_iscsi_config(void **state)
+{
+    struct storage_iscsi_config c;
+    static const struct {
+        const char *json;
+        const char *error;
+    } cases[] = {
+        {"{'target': '198.18.20.1', 'targetIQN': 'iqn.2026-12.org.x:st'}", ""},
+        {"{'target': '198.18.20.1', 'port': '3261',"
+         " 'targetIQN': 'eui.0123456789abcdef', 'SCSIid': '1IET_0001'}",
+         ""},
+        {"{'targetIQN': 'iqn.2026-12.org.x'}",
+         "INVALID_VALUE device_config:target "},
+        {"{'target': 'san.example', 'targetIQN': 'iqn.2026-12.org.x'}",
+         "INVALID_VALUE device_config:target san.example"},
+        {"{'target': '198.18.20.1', 'port': '0',"
+         " 'targetIQN': 'iqn.2026-12.org.x'}",
+         "INVALID_VALUE device_config:port 0"},
+        {"{'target': '198.18.20.1', 'port': '3260x',"
+         " 'targetIQN': 'iqn.2026-12.org.x'}",
+         "INVALID_VALUE device_config:port 3260x"},
+        {"{'target': '198.18.20.1'}",
+         "INVALID_VALUE device_config:targetIQN "},
+        {"{'target': '198.18.20.1', 'targetIQN': 'storage'}",
+         "INVALID_VALUE device_config:targetIQN storage"},
+        {"{'target': '198.18.20.1', 'targetIQN': 'iqn.26-12.org.x'}",
+         "INVALID_VALUE device_config:targetIQN iqn.26-12.org.x"},
+        {"{'target': '198.18.20.1', 'targetIQN': 'IQN.2026-12.ORG.X'}",
+         "INVALID_VALUE device_config:targetIQN IQN.2026-12.ORG.X"},
+        {"{'target': '198.18.20.1', 'targetIQN': 'eui.0123'}",
+         "INVALID_VALUE device_config:targetIQN eui.0123"},
+        {"{'target': '198.18.20.1', 'targetIQN': 'iqn.2026-12.org.x',"
+         " 'SCSIid': 'a b'}",
+         "INVALID_VALUE device_config:SCSIid a b"},
+        {"{'target': '198.18.20.1', 'targetIQN': 'iqn.2026-12.org.x',"
+         " 'SCSIid': 'a/b'}",
+         "INVALID_VALUE device_config:SCSIid a/b"},
+    };
+
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char *text = check_iscsi(cases[i].json, &c);
+        assert_string_equal(text, cases[i].error);
+        free(text);
+    }
+    char *text = check_iscsi(
+        "{'target': '198.18.20.1', 'targetIQN': 'iqn.2026-12.org.x:st'}", &c);
+    free(text);
+    assert_int_equal(c.port, 3260);
+    assert_string_equal(c.scsi_id, "");
+    char *url = storage_iscsi_url(&c, 2);
+    assert_string_equal(url,
+                        "iscsi://198.18.20.1:3260/iqn.2026-12.org.x:st/2");
+    assert_true(storage_location_is_iscsi(url));
+    assert_false(storage_location_is_nfs(url));
+    free(url);
+    struct json_object *stored = storage_iscsi_device_config(&c);
+    assert_string_equal(
+        json_object_to_json_string_ext(stored, JSON_C_TO_STRING_PLAIN),
+        "{\"target\":\"198.18.20.1\",\"targetIQN\":"
+        "\"iqn.2026-12.org.x:st\",\"port\":\"3260\"}");
+    json_object_put(stored);
+}
+
+static void
+test_scsi_id(void **state)
+{
+    static const unsigned char naa[] = {0x60, 0x01, 0x40, 0x5a,
+                                        0xbc, 0xde, 0xf0, 0x12};
+    static const unsigned char t10[] = "IET     00010001  ";
+    static const unsigned char eui[] = {0x01, 0x02, 0x03, 0x04,
+                                        0x05, 0x06, 0x07, 0x08};
+    struct storage_scsi_designator d[] = {
+        {.type = 1, .binary = false, .length = 18, .data = t10},
+        {.type = 2, .binary = true, .length = 8, .data = eui},
+        {.type = 3, .binary = true, .length = 8, .data = naa},
+    };
+    char *id;
+
+    id = storage_iscsi_scsi_id(d, 3);
+    assert_string_equal(id, "36001405abcdef012");
+    free(id);
+    id = storage_iscsi_scsi_id(d, 2);
+    assert_string_equal(id, "20102030405060708");
+    free(id);
+    id = storage_iscsi_scsi_id(d, 1);
+    assert_string_equal(id, "1IET_00010001");
+    free(id);
+    id = storage_iscsi_scsi_id(d, 0);
+    assert_string_equal(id, "");
+    free(id);
+}
+
 int
 main(void)
 {
@@ -188,6 +301,8 @@ main(void)
         cmocka_unit_test(test_url),
         cmocka_unit_test(test_pick_path),
         cmocka_unit_test(test_pick_path_prefers_storage),
+        cmocka_unit_test(test_iscsi_config),
+        cmocka_unit_test(test_scsi_id),
     };
     return cmocka_run_group_tests_name("storage", tests, NULL, NULL);
 }
