@@ -179,7 +179,7 @@ api_task_recover(struct api *api)
 {
     struct json_object *tasks =
         store_get_owned(api->store, "task", api->host_uuid, false);
-    struct json_object *vms = store_get_all(api->store, "VM");
+    struct json_object *vms = NULL; /* Read once a task needs them. */
     struct np_error *error = np_error_new(
         ERR_INTERNAL_ERROR, "netpoold stopped before the task finished", NULL);
 
@@ -190,6 +190,9 @@ api_task_recover(struct api *api)
         }
         /* A VM's operation: its controller finishes it. */
         bool owned = false;
+        if (!vms) {
+            vms = store_get_all(api->store, "VM");
+        }
         json_object_object_foreach (vms, vm_uuid, vm) {
             (void) vm_uuid;
             owned |= json_object_object_get_ex(

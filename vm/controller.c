@@ -1171,7 +1171,10 @@ recover(struct vm_controller *ctl)
     }
     free(domains);
 
-    struct json_object *vms = store_get_all(ctl->store, "VM");
+    /* The VMs resident here, and the halted ones (no owner) that an
+     * operation may have been starting: not the rest of the pool's. */
+    struct json_object *vms =
+        store_get_owned_stored(ctl->store, "VM", ctl->host, true);
     json_object_object_foreach (vms, uuid, rec) {
         char task[37];
         enum vm_operation op;
