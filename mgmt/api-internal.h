@@ -152,6 +152,23 @@ api_method *api_management_method(const char *name);
 api_method *api_storage_method(const char *name);
 api_method *api_pool_method(const char *name);
 
+/* Handles one JSON-RPC request as api_handle() does; 'peer' is the pool
+ * member calling, or "" (api.c). */
+struct api_call *api_handle_one(struct api *, const char *body, size_t size,
+                                bool local, const char *peer,
+                                api_reply_cb *reply, void *aux);
+
+/* Most requests in one JSON-RPC batch. */
+#define API_MAX_BATCH 10000
+
+/* Handles 'requests' (borrowed), a JSON-RPC batch: each request as
+ * api_handle_one() would, the answer an array of their responses in the
+ * same order once all are known; returns as api_handle() does
+ * (api-batch.c). */
+struct api_call *api_batch_handle(struct api *, struct json_object *requests,
+                                  bool local, const char *peer,
+                                  api_reply_cb *reply, void *aux);
+
 /* pool.management_reconfigure(network): every member's management role
  * moves to its PIF on 'network' (api-pool-management.c). */
 struct np_error *api_pool_management_reconfigure(struct api_call *,

@@ -25,9 +25,9 @@
 static void store_changed(void *api_, const struct store_change *, size_t n,
                           uint64_t seq);
 static void durable(void *call_, int error);
-static struct api_call *handle(struct api *, const char *body, size_t size,
-                               bool local, const char *peer,
-                               api_reply_cb *reply, void *aux);
+static struct api_call *dispatch(struct api *, const char *body, size_t size,
+                                 bool local, const char *peer,
+                                 api_reply_cb *reply, void *aux);
 static void call_free(struct api_call *, struct json_object *result,
                       const struct np_error *error);
 
@@ -82,7 +82,7 @@ struct api_call *
 api_handle(struct api *api, const char *body, size_t size, bool local,
            api_reply_cb *reply, void *aux)
 {
-    return handle(api, body, size, local, "", reply, aux);
+    return dispatch(api, body, size, local, "", reply, aux);
 }
 
 struct api_call *
@@ -103,13 +103,40 @@ api_handle_peer(struct api *api, const char *body, size_t size,
         }
     }
     json_object_put(pools);
-    return handle(api, body, size, false, peer, reply, aux);
+    return dispatch(api, body, size, false, peer, reply, aux);
 }
 
-/* Handles a request; 'peer' is the pool member calling, or "". */
+/* Handles a request or a batch of them (api-batch.c); 'peer' is the pool
+ * member calling, or "". */
 static struct api_call *
-handle(struct api *api, const char *body, size_t size, bool local,
-       const char *peer, api_reply_cb *reply, void *aux)
+dispatch(struct api *api, const char *body, size_t size, bool local,
+         const char *peer, api_reply_cb *reply, void *aux)
+{
+    size_t i = 0;
+    while (i < size && strchr(" \t\r\n", body[i])) {
+        i++;
+    }
+    if (i < size && body[i] == '[' && size <= API_MAX_REQUEST_SIZE) {
+        struct json_tokener *tok = json_tokener_new();
+        struct json_object *requests =
+            json_tokener_parse_ex(tok, body, (int) size);
+        bool whole = tok->char_offset == (int) size;
+        json_tokener_free(tok);
+        if (requests && whole
+            && json_object_is_type(requests, json_type_array)) {
+            struct api_call *call =
+                api_batch_handle(api, requests, local, peer, reply, aux);
+            json_object_put(requests);
+            return call;
+        }
+        json_object_put(requests); /* handle() says what is wrong. */
+    }
+    return api_handle_one(api, body, size, local, peer, reply, aux);
+}
+
+struct api_call *
+api_handle_one(struct api *api, const char *body, size_t size, bool local,
+               const char *peer, api_reply_cb *reply, void *aux)
 {
     struct api_call *call = xzalloc(sizeof *call);
     struct jsonrpc_request request;

@@ -13,6 +13,10 @@ the time until every port exists in OVS with an OpenFlow port number
                                  VIF.create + VIF.plug calls (namespace
                                  guests: netpoold also makes each VIF's
                                  veth pair and moves its guest end)
+  netpool API in two batches     the same N VIF.create calls in one
+                                 JSON-RPC batch, then the N VIF.plug calls
+                                 in another (after the first N VIFs are
+                                 destroyed, so the switch is as empty)
 
 The two ovs-vsctl baselines add ports for veth pairs made beforehand with
 one `ip -batch`, whose time is printed too: netpool's figure includes
@@ -81,6 +85,34 @@ def call(sock_path, method, params):
     if "error" in reply:
         raise RuntimeError("%s: %s" % (method, reply["error"]))
     return reply["result"]
+
+
+def call_batch(sock_path, requests):
+    """One JSON-RPC batch of (method, params) requests on one connection;
+    returns their results in order (raises on the first error)."""
+    body = json.dumps([{"jsonrpc": "2.0", "id": i, "method": method,
+                        "params": [""] + params}
+                       for i, (method, params) in enumerate(requests)]).encode()
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(600)
+    s.connect(sock_path)
+    s.sendall(b"POST /jsonrpc HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+              b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+              % len(body) + body)
+    data = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    s.close()
+    replies = json.loads(data.split(b"\r\n\r\n", 1)[1])
+    results = []
+    for (method, _), reply in zip(requests, replies):
+        if "error" in reply:
+            raise RuntimeError("%s: %s" % (method, reply["error"]))
+        results.append(reply["result"])
+    return results
 
 
 class Bench:
@@ -322,6 +354,19 @@ class Bench:
                 time.sleep(0.1)  # The bridge is not there yet.
         return seconds, calls, vifs
 
+    def netpool_batched(self, first_device):
+        """End to end as netpool() does, with the N VIF.create calls in one
+        JSON-RPC batch and the N VIF.plug calls in another."""
+        t0 = time.monotonic()
+        vifs = call_batch(self.sock, [
+            ("VIF.create", [{"VM": self.vm, "network": self.net,
+                             "device": str(first_device + i),
+                             "other_config": {"netns": self.guests}}])
+            for i in range(self.n)])
+        call_batch(self.sock, [("VIF.plug", [vif]) for vif in vifs])
+        calls = time.monotonic() - t0
+        return self.wait_numbered(self.bridge, t0), calls, vifs
+
     def pool_load(self, hosts=16):
         """Writes 'hosts' other hosts, each with N VMs resident there with
         one VIF (device 0) on the bench network, straight into the store
@@ -396,11 +441,17 @@ def main():
         b.wait_applied()
 
         # End to end, then at N VIFs.
-        netpool, calls, _ = b.netpool()
+        netpool, calls, vifs = b.netpool()
         rss, hwm = b.memory()
         latn, cpun = b.cycles(c, 0)
         scrapen = b.scrape_median()
         fulln = b.full_recompute()
+
+        # End to end again, the calls in two JSON-RPC batches.
+        call_batch(b.sock, [("VIF.destroy", [vif]) for vif in vifs])
+        b.wait_applied()
+        batch, batch_calls, _ = b.netpool_batched(2 * n)
+        b.wait_applied()
         b.netpoold_stop()
 
         # The same with a pool's worth of other hosts' objects.
@@ -429,6 +480,12 @@ def main():
         print("  ratio netpool / one transaction:   %.2f" % (netpool / batched))
         print("  ratio netpool / (one transaction + veths): %.2f"
               % (netpool / (batched + veths)))
+        print("  netpool API in two JSON-RPC batches        %8.2f s"
+              "  (%.1f ms/port; both batches answered after %.2f s)"
+              % (batch, batch * 1e3 / n, batch_calls))
+        print("  ratio batches / one transaction:   %.2f" % (batch / batched))
+        print("  ratio batches / (one transaction + veths): %.2f"
+              % (batch / (batched + veths)))
         print("per change: %d cycles of VIF.create, plug, unplug, destroy "
               "(%d calls)" % (c, 4 * c))
         print("  API call p50 / p99 at 10 VIFs:   %6.2f / %6.2f ms"

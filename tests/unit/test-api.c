@@ -1086,6 +1086,108 @@ test_event_from_tokens(void **state)
                  ERR_INVALID_VALUE, 1, "classes", "bogus", NULL);
 }
 
+/* Sends the raw body 'body' on the local listener; returns the call
+ * handle (NULL when answered at once). */
+static struct api_call *
+send_body(struct fixture *fx, struct capture *capture, const char *body)
+{
+    return api_handle(fx->api, body, strlen(body), true, capture_reply,
+                      capture);
+}
+
+/* A JSON-RPC batch: each request answered as if alone, in order, in one
+ * array; an empty batch is an invalid request. */
+static void
+test_batch(void **state)
+{
+    struct fixture *fx = *state;
+    struct capture capture = {0, NULL};
+
+    assert_null(send_body(
+        fx, &capture,
+        " [{\"jsonrpc\": \"2.0\", \"id\": 1, \"method\": \"network.create\","
+        "   \"params\": [\"\", {\"name_label\": \"b1\"}]},"
+        "  {\"jsonrpc\": \"2.0\", \"id\": 2, \"method\": \"network.destroy\","
+        "   \"params\": [\"\", \"nope\"]},"
+        "  {\"jsonrpc\": \"1.0\", \"id\": 3, \"method\": \"network.create\"},"
+        "  {\"jsonrpc\": \"2.0\", \"id\": \"x\", \"method\": "
+        "\"network.create\","
+        "   \"params\": [\"\", {\"name_label\": \"b2\"}]}]"));
+    assert_int_equal(capture.n_replies, 1);
+    struct json_object *answers = capture.response;
+    assert_true(json_object_is_type(answers, json_type_array));
+    assert_int_equal(json_object_array_length(answers), 4);
+
+    struct json_object *first = json_object_array_get_idx(answers, 0);
+    assert_int_equal(json_object_get_int(member(first, "id")), 1);
+    const char *b1 = string_result(first);
+    assert_true(uuid_text_is_valid(b1));
+    expect_error(json_object_array_get_idx(answers, 1), ERR_HANDLE_INVALID, 1,
+                 "network", "nope", NULL);
+    expect_error(json_object_array_get_idx(answers, 2),
+                 ERR_JSONRPC_INVALID_REQUEST, -32600, NULL);
+    struct json_object *last = json_object_array_get_idx(answers, 3);
+    assert_string_equal(json_object_get_string(member(last, "id")), "x");
+    const char *b2 = string_result(last);
+    assert_string_not_equal(b1, b2);
+    assert_true(store_exists(fx->store, "network", b1));
+    assert_true(store_exists(fx->store, "network", b2));
+    json_object_put(capture.response);
+    capture.response = NULL;
+
+    assert_null(send_body(fx, &capture, "[]"));
+    assert_int_equal(capture.n_replies, 2);
+    expect_error(capture.response, ERR_JSONRPC_INVALID_REQUEST, -32600, NULL);
+    json_object_put(capture.response);
+}
+
+/* A batch with a call that waits answers once that call does; a batch
+ * whose client went away answers nothing and frees everything. */
+static void
+test_batch_deferred(void **state)
+{
+    struct fixture *fx = *state;
+    struct capture capture = {0, NULL};
+    char net[UUID_LENGTH + 1];
+    char body[512];
+
+    snprintf(
+        body, sizeof body,
+        "[{\"jsonrpc\": \"2.0\", \"id\": 1, \"method\": \"event.from\","
+        "  \"params\": [\"\", [\"network\"], \"%llu\", 5]},"
+        " {\"jsonrpc\": \"2.0\", \"id\": 2, \"method\": \"network.create\","
+        "  \"params\": [\"\", {\"name_label\": \"d1\"}]}]",
+        (unsigned long long) current_token(fx));
+    /* The create in the batch is itself a change of a network: it
+     * answers the wait before the batch returns. */
+    assert_null(send_body(fx, &capture, body));
+    assert_int_equal(capture.n_replies, 1);
+    assert_int_equal(json_object_array_length(capture.response), 2);
+    struct json_object *events = member(
+        result_of(json_object_array_get_idx(capture.response, 0)), "events");
+    assert_int_equal(json_object_array_length(events), 1);
+    assert_string_equal(
+        fixture_string(json_object_array_get_idx(events, 0), "ref"),
+        string_result(json_object_array_get_idx(capture.response, 1)));
+    json_object_put(capture.response);
+    capture.response = NULL;
+
+    /* Abandoned while its event.from waits. */
+    snprintf(body, sizeof body,
+             "[{\"jsonrpc\": \"2.0\", \"id\": 1, \"method\": \"event.from\","
+             "  \"params\": [\"\", [\"network\"], \"%llu\", 5]},"
+             " {\"jsonrpc\": \"2.0\", \"id\": 2, \"method\": \"pool.get_all\","
+             "  \"params\": [\"\"]}]",
+             (unsigned long long) current_token(fx));
+    struct api_call *handle = send_body(fx, &capture, body);
+    assert_non_null(handle);
+    assert_int_equal(capture.n_replies, 1);
+    api_call_abandon(handle);
+    create_network(fx, "after", net);
+    event_base_loop(fx->base, EVLOOP_NONBLOCK);
+    assert_int_equal(capture.n_replies, 1);
+}
+
 /* A call with a current token waits, and is answered from the store's
  * change callback by the next write of a class it asked for. */
 static void
@@ -1229,6 +1331,8 @@ main(void)
         TEST(test_async_task),
         TEST(test_vm_outcome_from_another_host),
         TEST(test_event_from_tokens),
+        TEST(test_batch),
+        TEST(test_batch_deferred),
         TEST(test_event_from_wakes_on_write),
         TEST(test_event_from_timeout),
         TEST(test_event_from_abandon_and_destroy),
