@@ -574,6 +574,11 @@ np host-param-set uuid="$host" other-config:emc-insert-inv-prob=100 \
     other-config:smc-enable=false
 flows_run netpool-ovscache1
 flows_run netpool-ovscache --flows "$FLOWS_MANY"
+# Both caches: the exact-match cache filled as OVS does by default, the
+# signature cache behind it for what the EMC cannot hold.
+np host-param-set uuid="$host" other-config:smc-enable=true
+flows_run netpool-emcsmc1
+flows_run netpool-emcsmc --flows "$FLOWS_MANY"
 np host-param-remove uuid="$host" param-name=other-config \
     param-key=emc-insert-inv-prob > /dev/null 2>&1 || true
 np host-param-remove uuid="$host" param-name=other-config \
@@ -712,9 +717,11 @@ pmd_row "netpool + rules, 64 B, 1 flow" netpool-rules1
 pmd_row "netpool + rules, 64 B, $FLOWS_MANY flows" netpool-rules
 pmd_row "netpool, OVS cache defaults, 1 flow" netpool-ovscache1
 pmd_row "netpool, OVS cache defaults, $FLOWS_MANY" netpool-ovscache
+pmd_row "netpool, EMC and SMC, 1 flow" netpool-emcsmc1
+pmd_row "netpool, EMC and SMC, $FLOWS_MANY" netpool-emcsmc
 pmd_row "hand-made, 64 B, $FLOWS_MANY flows" hand-flows
 for name in netpool-flows netpool-rules1 netpool-rules netpool-ovscache1 \
-    netpool-ovscache hand-flows; do
+    netpool-ovscache netpool-emcsmc1 netpool-emcsmc hand-flows; do
     printf '  %-34s %s Mpps\n' "$name" "$(spread "$name" rx_mpps)"
 done
 if [ "${PROFILE:-0}" = 1 ]; then
