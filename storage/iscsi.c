@@ -126,12 +126,17 @@ storage_iscsi_scan_cancel(struct storage_iscsi_scan *s)
     if (!s) {
         return;
     }
+    /* libiscsi tells the commands in flight that they are cancelled from
+     * inside iscsi_destroy_context(): their callbacks then only free their
+     * tasks. */
+    s->done_pending = true;
     if (s->io) {
         event_free(s->io);
+        s->io = NULL;
     }
+    iscsi_destroy_context(s->iscsi);
     event_free(s->deadline);
     event_free(s->finish);
-    iscsi_destroy_context(s->iscsi);
     json_object_put(s->found);
     free(s->error);
     free(s);

@@ -199,9 +199,10 @@ guest() { # N NAME VDI PV-ARGS
         > /dev/null
     echo "$vm"
 }
+halted() { [ "$(power "$1")" = Halted ]; }
 stop_guest() { # N VM
     np "$1" vm-shutdown uuid="$2" --force
-    wait_until 60 eval '[ "$(power "$2")" = Halted ]' || true
+    wait_until 60 halted "$2" || true
 }
 
 local_sr=$(np 1 sr-create name-label=local type=dir \
