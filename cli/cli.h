@@ -581,6 +581,8 @@ cli_command_fn cli_cmd_vif_create;
  * vm-unpause, vm-suspend, vm-resume, vm-reset-powerstate --force: the VM
  * power method each maps to (cli/vm.c). */
 cli_command_fn cli_cmd_vm_power;
+cli_command_fn cli_cmd_vm_migrate;
+cli_command_fn cli_cmd_host_maintenance;
 
 /* vm-clone uuid= new-name-label=: VM.clone, prints the new VM's UUID;
  * vm-install template= new-name-label=: a clone of a template that is

@@ -429,6 +429,50 @@ static const struct cli_command vm_start_cmd = {
     CLI_CMD_LOOKUP,
     NULL,
 };
+static const struct cli_command vm_migrate_cmd = {
+    "vm-migrate",
+    "host",
+    "uuid live bandwidth downtime",
+    "Move a running VM to another pool member (host= UUID or name) "
+    "without stopping it, over the pool's migration network; admitted "
+    "first (memory, networks, datapath, version, shared disks), else a "
+    "typed error and the VM stays.  live=false pauses it while memory "
+    "moves; bandwidth= MiB/s, downtime= ms limit QEMU.  task-cancel of its "
+    "task leaves it where it was.",
+    cli_cmd_vm_migrate,
+    CLI_CMD_LOOKUP,
+    NULL,
+};
+static const struct cli_command host_disable_cmd = {
+    "host-disable",
+    "",
+    "uuid",
+    "Disable a host: it takes no VM that starts, resumes or migrates; "
+    "its own keep running (maintenance mode: then host-evacuate).",
+    cli_cmd_host_maintenance,
+    CLI_CMD_LOOKUP,
+    NULL,
+};
+static const struct cli_command host_enable_cmd = {
+    "host-enable",
+    "",
+    "uuid",
+    "Enable a disabled host again: it takes VMs.",
+    cli_cmd_host_maintenance,
+    CLI_CMD_LOOKUP,
+    NULL,
+};
+static const struct cli_command host_evacuate_cmd = {
+    "host-evacuate",
+    "",
+    "uuid",
+    "Live-migrate every VM of a disabled host to other members: prints the "
+    "plan (VM -> host) computed first, moves nothing if a VM fits nowhere "
+    "(HOST_EVACUATE_PLAN_DOES_NOT_FIT), then waits for every migration.",
+    cli_cmd_host_maintenance,
+    CLI_CMD_LOOKUP,
+    NULL,
+};
 static const struct cli_command vm_shutdown_cmd = {
     "vm-shutdown",
     "",
@@ -724,6 +768,7 @@ static const struct cli_command *const commands[] = {
     &vm_create_cmd,
     &vm_destroy_cmd,
     &vm_start_cmd,
+    &vm_migrate_cmd,
     &vm_shutdown_cmd,
     &vm_reboot_cmd,
     &vm_pause_cmd,
@@ -753,6 +798,9 @@ static const struct cli_command *const commands[] = {
     &pool_vlan_create_cmd,
     &event_wait_cmd,
     &host_wait_applied_cmd,
+    &host_disable_cmd,
+    &host_enable_cmd,
+    &host_evacuate_cmd,
     &help_cmd,
     NULL,
 };

@@ -372,6 +372,19 @@ void dp_reconciler_kick(struct dp_reconciler *reconciler);
  * periodic resync). */
 void dp_reconciler_resync(struct dp_reconciler *reconciler);
 
+/* Makes VM 'vm' one migrating to this host ('incoming' true): the ports
+ * of its VIFs, with their rules, are made here as if it were resident,
+ * before the store says it is; or no longer ('incoming' false): they go
+ * unless the store now says it is resident here.  The domain that opens
+ * the VIFs' taps must run here first. */
+void dp_reconciler_set_incoming(struct dp_reconciler *reconciler,
+                                const char *vm, bool incoming);
+
+/* Returns true if everything asked of the switch is in it and every
+ * plugged VIF of VM 'vm' has its port with an OpenFlow port number. */
+bool dp_reconciler_vm_ready(const struct dp_reconciler *reconciler,
+                            const char *vm);
+
 /* Returns true once the reconciler is connected to a complete OVSDB. */
 bool dp_reconciler_ready(const struct dp_reconciler *reconciler);
 

@@ -334,6 +334,40 @@ dp_reconciler_resync(struct dp_reconciler *r)
     dp_reconciler_kick(r);
 }
 
+void
+dp_reconciler_set_incoming(struct dp_reconciler *r, const char *vm,
+                           bool incoming)
+{
+    dp_records_set_incoming(&r->records, vm, incoming);
+    dp_reconciler_kick(r);
+}
+
+bool
+dp_reconciler_vm_ready(const struct dp_reconciler *r, const char *vm)
+{
+    if (!settled(r)) {
+        return false;
+    }
+    struct json_object *vifs = json_object_object_get(r->records.vm_vifs, vm);
+    struct json_object *rows = json_object_object_get(r->records.all, "VIF");
+    if (!vifs) {
+        return true; /* No VIF, no port. */
+    }
+    json_object_object_foreach (vifs, vif, value) {
+        (void) value;
+        struct json_object *record = json_object_object_get(rows, vif);
+        if (!record_bool(record, "currently_attached")) {
+            continue;
+        }
+        const char *name =
+            record_string(json_object_object_get(r->vifs, vif), "name");
+        if (!*name || dp_ovs_ofport(r->ovs, name) <= 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
 bool
 dp_reconciler_ready(const struct dp_reconciler *r)
 {

@@ -46,6 +46,9 @@ static void drop_row(struct dp_records *, const char *class, const char *uuid);
 static void index_vif(struct dp_records *, const char *vif,
                       struct json_object *record, bool add);
 static void track_vm(struct dp_records *, const char *vm);
+static void add_incoming(struct dp_records *, const char *vm);
+static bool is_incoming(const struct dp_records *, const char *class,
+                        struct json_object *record, const char *uuid);
 static void add_other_hosts(struct dp_records *, struct json_object *hosts);
 static bool any_field_in(struct json_object *fields, const char *const *set);
 static bool any_field_outside(struct json_object *fields,
@@ -64,6 +67,7 @@ dp_records_init(struct dp_records *r, struct store *store, const char *host)
     }
     r->vm_vifs = json_object_new_object();
     r->vifs = json_object_new_object();
+    r->incoming = json_object_new_object();
 }
 
 void
@@ -72,6 +76,7 @@ dp_records_destroy(struct dp_records *r)
     json_object_put(r->all);
     json_object_put(r->vm_vifs);
     json_object_put(r->vifs);
+    json_object_put(r->incoming);
     free(r->host);
 }
 
@@ -98,7 +103,50 @@ dp_records_reload(struct dp_records *r)
         }
         json_object_object_add(r->all, name, rows);
     }
+    json_object_object_foreach (r->incoming, vm, value) {
+        (void) value;
+        if (!json_object_object_get_ex(json_object_object_get(r->all, "VM"),
+                                       vm, NULL)) {
+            add_incoming(r, vm);
+        }
+    }
     dp_records_clear_tracked(r);
+}
+
+void
+dp_records_set_incoming(struct dp_records *r, const char *vm, bool incoming)
+{
+    if (incoming) {
+        json_object_object_add(r->incoming, vm, NULL);
+        add_incoming(r, vm);
+        return;
+    }
+    if (!json_object_object_get_ex(r->incoming, vm, NULL)) {
+        return;
+    }
+    json_object_object_del(r->incoming, vm);
+    char *owner = store_owner(r->store, "VM", vm);
+    if (!owner || strcmp(owner, r->host)) {
+        /* It stays (or went) elsewhere: its rows leave this host. */
+        track_vm(r, vm);
+        struct json_object *set = json_object_object_get(r->vm_vifs, vm);
+        struct json_object *vifs = json_object_new_array();
+        if (set) {
+            /* Copied first: dropping a row takes it out of 'set'. */
+            json_object_object_foreach (set, vif, value) {
+                (void) value;
+                json_object_array_add(vifs, json_object_new_string(vif));
+            }
+        }
+        for (size_t i = 0; i < json_object_array_length(vifs); i++) {
+            drop_row(
+                r, "VIF",
+                json_object_get_string(json_object_array_get_idx(vifs, i)));
+        }
+        json_object_put(vifs);
+        drop_row(r, "VM", vm);
+    }
+    free(owner);
 }
 
 void
@@ -140,6 +188,12 @@ dp_records_feed(struct dp_records *r, const struct store_change *changes,
 
         if (!rows || (!strcmp(name, "host") && strcmp(c->uuid, r->host))) {
             /* Other hosts are dp_records_feed_hosts()'s. */
+            continue;
+        }
+        if (!here && c->op != STORE_OP_DEL
+            && is_incoming(r, name, have, c->uuid)) {
+            /* Still another host's, but migrating here: kept as it is
+             * until the migration ends (dp_records_set_incoming()). */
             continue;
         }
         if (!here) {
@@ -344,6 +398,49 @@ track_vm(struct dp_records *r, const char *vm)
             json_object_object_add(r->vifs, vif, NULL);
         }
     }
+}
+
+/* Reads VM 'vm' and its VIFs from the store into 'r' as if 'vm' were
+ * resident on this host, and tracks its VIFs. */
+static void
+add_incoming(struct dp_records *r, const char *vm)
+{
+    struct json_object *record = load(r, "VM", vm);
+
+    if (!record) {
+        return;
+    }
+    json_object_object_add(record, "resident_on",
+                           json_object_new_string(r->host));
+    put_row(r, "VM", vm, record);
+
+    struct json_object *key = json_object_new_string(vm);
+    struct json_object *vifs = store_find(r->store, "VIF", "VM", key);
+    json_object_put(key);
+    for (size_t i = 0; i < json_object_array_length(vifs); i++) {
+        const char *vif =
+            json_object_get_string(json_object_array_get_idx(vifs, i));
+        struct json_object *vif_record = load(r, "VIF", vif);
+        if (vif_record) {
+            put_row(r, "VIF", vif, vif_record);
+        }
+    }
+    json_object_put(vifs);
+    track_vm(r, vm);
+}
+
+/* Returns true if row 'uuid' of 'class' (its copy here 'record') is an
+ * incoming VM or one of its VIFs. */
+static bool
+is_incoming(const struct dp_records *r, const char *class,
+            struct json_object *record, const char *uuid)
+{
+    if (!strcmp(class, "VM")) {
+        return json_object_object_get_ex(r->incoming, uuid, NULL);
+    }
+    return !strcmp(class, "VIF") && record
+           && json_object_object_get_ex(r->incoming,
+                                        record_string(record, "VM"), NULL);
 }
 
 /* Adds to 'hosts' (this host's rows) every other host of the store as an

@@ -26,13 +26,16 @@ struct store;
 struct store_change;
 
 struct dp_records {
-    struct store *store;         /* Source. */
-    char *host;                  /* This host's UUID. */
-    struct json_object *all;     /* Class → (UUID → record). */
-    struct json_object *vm_vifs; /* VM UUID → {VIF UUID: null}. */
-    struct json_object *vifs;    /* Tracked: VIFs to compute again. */
-    bool infra;                  /* Tracked: a change to what the fabric
+    struct store *store;          /* Source. */
+    char *host;                   /* This host's UUID. */
+    struct json_object *all;      /* Class → (UUID → record). */
+    struct json_object *vm_vifs;  /* VM UUID → {VIF UUID: null}. */
+    struct json_object *vifs;     /* Tracked: VIFs to compute again. */
+    bool infra;                   /* Tracked: a change to what the fabric
                                 * reads other than VIFs and VMs. */
+    struct json_object *incoming; /* VMs migrating to this host: UUID →
+                                   * null.  Their rows are here, as if
+                                   * resident, before the store says so. */
 };
 
 /* The classes the fabric reads, NULL-terminated. */
@@ -60,6 +63,14 @@ void dp_records_feed(struct dp_records *records,
  * the fabric reads; anything else about other hosts is ignored. */
 void dp_records_feed_hosts(struct dp_records *records,
                            const struct store_change *changes, size_t n);
+
+/* Makes VM 'vm' one migrating to this host ('incoming' true): its row
+ * and its VIFs' are read from the store and kept here with resident_on
+ * this host, so their ports are made before the migration commits; or no
+ * longer ('incoming' false): unless the store now says it is resident
+ * here, its rows go.  Tracks its VIFs either way. */
+void dp_records_set_incoming(struct dp_records *records, const char *vm,
+                             bool incoming);
 
 /* Returns true if changes are tracked. */
 bool dp_records_changed(const struct dp_records *records);

@@ -264,6 +264,8 @@ api_method *api_generic_method(const char *name);
 /* Domains (api-vm.c): VM power operations, recorded as intent for vm/'s
  * controller; VM.clone and VM.copy. */
 api_method *api_vm_method(const char *name);
+/* VM.pool_migrate, host.disable/enable/evacuate (api-migrate.c). */
+api_method *api_migrate_method(const char *name);
 
 /* VM.set_memory_limits and VM.set_memory (api-vm-memory.c). */
 api_method *api_vm_memory_method(const char *name);

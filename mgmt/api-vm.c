@@ -213,13 +213,22 @@ vm_power_call(struct api_call *call, struct json_object **result,
         changes, "desired_power_state",
         json_object_new_string(vm_power_state_name(desired)));
     if (!*resident || m->op == VM_OP_START || m->op == VM_OP_RESUME) {
+        const char *host = place(call->api, vm);
         json_object_object_add(changes, "resident_on",
-                               json_object_new_string(place(call->api, vm)));
+                               json_object_new_string(host));
+        if (m->op == VM_OP_START || m->op == VM_OP_RESUME) {
+            /* A disabled host (maintenance) takes no VM. */
+            struct json_object *record = store_get(store, "host", host);
+            if (record && !record_bool(record, "enabled")) {
+                error = np_error_new(ERR_HOST_DISABLED, host, NULL);
+            }
+            json_object_put(record);
+        }
     }
-    int retval = store_update(store, "VM", uuid, changes);
+    int retval = error ? 0 : store_update(store, "VM", uuid, changes);
     json_object_put(changes);
-    if (retval) {
-        error = api_store_error(retval, "VM", uuid);
+    if (retval || error) {
+        error = error ? error : api_store_error(retval, "VM", uuid);
         if (transient) {
             store_delete(store, "task", task);
         }

@@ -24,6 +24,7 @@
 
 static void store_changed(void *api_, const struct store_change *, size_t n,
                           uint64_t seq);
+static void unlink_waiter(struct api_call *);
 static void durable(void *call_, int error);
 static struct api_call *dispatch(struct api *, const char *body, size_t size,
                                  bool local, const char *peer,
@@ -274,6 +275,9 @@ api_call_finish(struct api_call *call, struct json_object *result,
         if (status.in_pool) {
             log_debug("%s: waiting for a majority to hold %" PRIu64,
                       call->method, store_last_local_seq(api->store));
+            /* Answered: an event.from waiting is no longer one, or the
+             * next change or its timeout would answer it again. */
+            unlink_waiter(call);
             call->durable_result = result;
             call->durable_wait = true;
             ha_pool_when_committed(api->pool, store_last_local_seq(api->store),
@@ -310,6 +314,27 @@ durable(void *call_, int error)
     }
 }
 
+/* Takes 'call' out of the event.from waiters, with its timeout. */
+static void
+unlink_waiter(struct api_call *call)
+{
+    if (call->prev || call->next || call->api->waiters == call) {
+        if (call->prev) {
+            call->prev->next = call->next;
+        } else {
+            call->api->waiters = call->next;
+        }
+        if (call->next) {
+            call->next->prev = call->prev;
+        }
+        call->prev = call->next = NULL;
+    }
+    if (call->timer) {
+        event_free(call->timer);
+        call->timer = NULL;
+    }
+}
+
 /* Sends the response of 'call', if anyone waits for it, and frees it. */
 static void
 call_free(struct api_call *call, struct json_object *result,
@@ -320,19 +345,7 @@ call_free(struct api_call *call, struct json_object *result,
         log_debug("%s: %s", call->method, text);
         free(text);
     }
-    if (call->prev || call->next || call->api->waiters == call) {
-        if (call->prev) {
-            call->prev->next = call->next;
-        } else {
-            call->api->waiters = call->next;
-        }
-        if (call->next) {
-            call->next->prev = call->prev;
-        }
-    }
-    if (call->timer) {
-        event_free(call->timer);
-    }
+    unlink_waiter(call);
     if (call->reply) {
         call->reply(call->aux, error ? jsonrpc_make_error(call->id, error)
                                      : jsonrpc_make_result(call->id, result));
@@ -504,6 +517,9 @@ find_method(const char *name)
     }
     if (!fn) {
         fn = api_vm_memory_method(name);
+    }
+    if (!fn) {
+        fn = api_migrate_method(name);
     }
     if (!fn) {
         fn = api_management_method(name);

@@ -342,6 +342,13 @@ int cert_make_ca(const char *name, char **cert_pem, char **key_pem);
 int cert_issue(const char *ca_cert_pem, const char *ca_key_pem,
                const char *common_name, char **cert_pem, char **key_pem);
 
+/* Issues a certificate for 'common_name' signed by the CA that serves
+ * both ends of a TLS connection (server and client authentication, key
+ * encipherment, subject alternative name DNS:common_name), as QEMU's
+ * tls-creds-x509 wants for the migration stream.  Returns 0 or EIO. */
+int cert_issue_tls(const char *ca_cert_pem, const char *ca_key_pem,
+                   const char *common_name, char **cert_pem, char **key_pem);
+
 /* Returns true if certificate 'peer_pem' is a client certificate signed
  * by 'ca_pem', and copies its common name into 'common_name' ('size'
  * bytes). */
@@ -398,5 +405,31 @@ int http_metrics_start(struct event_base *base, const char *address, int port,
 
 /* Stops and frees 'metrics'.  Accepts NULL. */
 void http_metrics_stop(struct http_metrics *metrics);
+
+/* Live migration (migrate.c, api-migrate.c). */
+
+struct mgmt_migrate;
+struct vm_controller;
+struct dp_reconciler;
+
+/* Starts the migration agent of host 'host' of 'store' on 'base': it runs
+ * this host's part (source or destination) of every live migration of the
+ * pool that names it, through the domains of 'vms' and the switch of
+ * 'fabric', and finishes or rolls back the ones a previous run left in
+ * flight. */
+struct mgmt_migrate *mgmt_migrate_create(struct event_base *base,
+                                         struct store *store, const char *host,
+                                         struct vm_controller *vms,
+                                         struct dp_reconciler *fabric);
+
+/* Stops and frees 'agent'.  Accepts NULL.  Domains keep running; a
+ * migration in flight is recovered by the next start. */
+void mgmt_migrate_destroy(struct mgmt_migrate *agent);
+
+/* Returns the address (a new string) host 'host' takes live migrations
+ * on: its PIF's on the pool's migration_network, or, with none set, its
+ * management PIF's (its pool address when that PIF has no static
+ * address).  NULL if it has none. */
+char *mgmt_migration_address(struct store *store, const char *host);
 
 #endif

@@ -55,6 +55,7 @@ struct daemon {
     bool ejected;                  /* The pool ejected this host: start
                                     * again standalone. */
     struct vm_controller *vms;     /* Converges the host's domains. */
+    struct mgmt_migrate *migrate;  /* Its part of live migrations. */
     double start_time;             /* Seconds since the epoch. */
     struct event *resync;          /* Periodic full resync. */
     struct event *signals[4];      /* SIGTERM, SIGINT, SIGHUP, (end). */
@@ -249,6 +250,8 @@ start(struct daemon *d)
     struct vm_host_hooks hooks;
     mgmt_vm_hooks(d->store, &hooks);
     d->vms = vm_controller_create(d->base, d->store, d->host, NULL, &hooks);
+    d->migrate =
+        mgmt_migrate_create(d->base, d->store, d->host, d->vms, d->fabric);
 
     if (*c->snmp_agentx_socket) {
         snmp_agent_start(d->base, d->store, d->host, c->snmp_agentx_socket,
@@ -285,6 +288,7 @@ stop(struct daemon *d)
     storage_pbds_destroy(d->pbds);
     mgmt_watch_destroy(d->management);
     mgmt_dhcp_destroy(d->dhcp);
+    mgmt_migrate_destroy(d->migrate);
     dp_reconciler_destroy(d->fabric);
     vm_controller_destroy(d->vms);
     api_destroy(d->api);

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #include <openssl/bio.h>
 #include <openssl/evp.h>
@@ -24,6 +25,9 @@
 
 static bool add_extension(X509 *cert, X509 *issuer, int nid,
                           const char *value);
+static int issue(const char *ca_cert_pem, const char *ca_key_pem,
+                 const char *common_name, bool both_ends, char **cert_pem,
+                 char **key_pem);
 static char *key_to_pem(EVP_PKEY *key);
 static char *cert_to_pem(X509 *cert);
 static X509 *pem_to_cert(const char *pem);
@@ -58,6 +62,23 @@ int
 cert_issue(const char *ca_cert_pem, const char *ca_key_pem,
            const char *common_name, char **cert_pem, char **key_pem)
 {
+    return issue(ca_cert_pem, ca_key_pem, common_name, false, cert_pem,
+                 key_pem);
+}
+
+int
+cert_issue_tls(const char *ca_cert_pem, const char *ca_key_pem,
+               const char *common_name, char **cert_pem, char **key_pem)
+{
+    return issue(ca_cert_pem, ca_key_pem, common_name, true, cert_pem,
+                 key_pem);
+}
+
+/* cert_issue(), or with 'both_ends' cert_issue_tls(). */
+static int
+issue(const char *ca_cert_pem, const char *ca_key_pem, const char *common_name,
+      bool both_ends, char **cert_pem, char **key_pem)
+{
     X509 *ca = pem_to_cert(ca_cert_pem);
     EVP_PKEY *ca_key = pem_to_key(ca_key_pem);
     EVP_PKEY *key = EVP_EC_gen("P-256");
@@ -67,11 +88,21 @@ cert_issue(const char *ca_cert_pem, const char *ca_key_pem,
     *cert_pem = *key_pem = NULL;
     if (ca && ca_key && cert) {
         X509_set_issuer_name(cert, X509_get_subject_name(ca));
-        if (add_extension(cert, ca, NID_basic_constraints, "critical,CA:FALSE")
+        char *san = xasprintf("DNS:%s", common_name);
+        bool made =
+            add_extension(cert, ca, NID_basic_constraints, "critical,CA:FALSE")
             && add_extension(cert, ca, NID_key_usage,
-                             "critical,digitalSignature")
-            && add_extension(cert, ca, NID_ext_key_usage, "clientAuth")
-            && X509_sign(cert, ca_key, EVP_sha256())) {
+                             both_ends ? "critical,digitalSignature,"
+                                         "keyEncipherment"
+                                       : "critical,digitalSignature")
+            && add_extension(cert, ca, NID_ext_key_usage,
+                             both_ends ? "serverAuth,clientAuth"
+                                       : "clientAuth")
+            && (!both_ends
+                || add_extension(cert, ca, NID_subject_alt_name, san))
+            && X509_sign(cert, ca_key, EVP_sha256());
+        free(san);
+        if (made) {
             *cert_pem = cert_to_pem(cert);
             *key_pem = key_to_pem(key);
             error = *cert_pem && *key_pem ? 0 : EIO;

@@ -54,6 +54,9 @@ rbac_required_role(const char *method)
             return "pool-admin";
         }
     }
+    if (!strcmp(method, "VM.pool_migrate")) {
+        return "vm-power-admin";
+    }
     if (!strncmp(method, "VM.", 3) || !strncmp(method, "VIF.", 4)
         || !strncmp(method, "VDI.", 4) || !strncmp(method, "VBD.", 4)) {
         return "vm-admin";

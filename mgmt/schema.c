@@ -88,6 +88,9 @@ static const struct store_field pool_fields[] = {
     STR("ca_key", RO | FIELD_SECRET),
     INT("token_timeout", 0, "3000", 200, 60000), /* HA_TOKEN_DEFAULT_MS */
     INT("host_limit", 0, "64", 1, 1000),
+    /* The network live migrations run over (mgmt/migrate.c): each host's
+     * PIF on it with an address; "" for the management network. */
+    REF("migration_network", 0, "network"),
 };
 
 static const struct store_field host_fields[] = {
@@ -229,6 +232,10 @@ static const struct store_field vm_fields[] = {
      * whose API made the task finishes it from there (mgmt/vm-outcome.c).
      */
     MAP("last_operation", RO),
+    /* A live migration in flight (mgmt/migrate.c): task, caller, source,
+     * destination, state (preparing, ready, migrating, committed), the
+     * destination's uri, progress, cancel; empty otherwise. */
+    MAP("migration", RO),
     /* The writable fields are accepted by VM.create too, as xapi's. */
     INT("VCPUs_max", CR, "1", 1, 64),
     INT("memory_static_min", CR, "0", 0, 0),

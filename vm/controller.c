@@ -145,6 +145,8 @@ static bool current_operation(struct json_object *record, char *task,
 static enum vm_power_state power_state(struct json_object *record,
                                        const char *field);
 static bool is_up(enum vm_power_state);
+static bool migrating_here(const struct vm_controller *,
+                           struct json_object *record);
 static uint64_t now_ms(void);
 
 struct vm_controller *
@@ -212,6 +214,13 @@ struct vm_backend *
 vm_controller_backend(struct vm_controller *ctl)
 {
     return ctl->backend;
+}
+
+struct np_error *
+vm_controller_config(struct vm_controller *ctl, struct json_object *record,
+                     struct vm_config **configp)
+{
+    return build_config(ctl, record, true, configp);
 }
 
 /* Primitives. */
@@ -547,6 +556,12 @@ converge(struct vmc_vm *vm)
     enum vm_operation op = VM_OP_START;
     bool busy = current_operation(rec, task, &op);
 
+    if (busy && op == VM_OP_POOL_MIGRATE && migrating_here(ctl, rec)) {
+        /* The migration agent (mgmt/migrate.c) runs its domains here until
+         * the migration ends one way or the other. */
+        json_object_put(rec);
+        return;
+    }
     if (*resident && strcmp(resident, ctl->host)) {
         /* Another host's VM: no domain of it may run here. */
         if (!vm->domain_known) {
@@ -711,6 +726,20 @@ on_step_done(void *ticket_, const struct vm_result *result)
     free(t);
     vm->acting = false;
     struct vm_plan plan = vm->plan;
+
+    struct json_object *now = store_get(ctl->store, "VM", vm->uuid);
+    const char *resident = record_string(now, "resident_on");
+    bool elsewhere = now && *resident && strcmp(resident, ctl->host);
+    json_object_put(now);
+    if (elsewhere) {
+        /* Another host's VM (it migrated away) whose domain here was
+         * ended: nothing of it is this host's to record. */
+        vm->domain_known = !result->error && plan.action == VM_ACT_DESTROY;
+        vm->domain = VM_DOMAIN_GONE;
+        vm->domid = -1;
+        mark_dirty(vm);
+        return;
+    }
     store_push_actor(ctl->store, ACTOR);
 
     if (result->error) {
@@ -1559,6 +1588,20 @@ power_state(struct json_object *rec, const char *field)
 
     return vm_power_state_parse(record_string(rec, field), &state) ? state
                                                                    : VM_HALTED;
+}
+
+/* Returns true if VM 'record' is migrating from this host (its resident
+ * host until the migration commits) or to it (its destination). */
+static bool
+migrating_here(const struct vm_controller *ctl, struct json_object *record)
+{
+    struct json_object *migration =
+        json_object_object_get(record, "migration");
+
+    return json_object_is_type(migration, json_type_object)
+           && json_object_object_length(migration)
+           && (!strcmp(record_string(record, "resident_on"), ctl->host)
+               || !strcmp(record_string(migration, "destination"), ctl->host));
 }
 
 static bool

@@ -64,6 +64,8 @@ static bool advance_queries(struct qemu_op *, int error, const char *why,
                             struct json_object *ret);
 static bool advance_nic(struct qemu_op *, int error, const char *why,
                         struct json_object *ret);
+static bool advance_command(struct qemu_op *, int error, const char *why,
+                            struct json_object *ret);
 static void advance_kill(struct qemu_op *);
 static enum vm_domain_state parse_status(struct json_object *status);
 static const char *status_text(struct json_object *ret);
@@ -282,6 +284,18 @@ qemu_nic_unplug(struct vm_backend *b, const char *uuid,
     qemu_nic(b, QOP_NIC_UNPLUG, uuid, nic, cb, aux);
 }
 
+static void
+qemu_command(struct vm_backend *backend, const char *uuid, const char *command,
+             struct json_object *arguments, vm_done_cb *cb, void *aux)
+{
+    struct qemu_op *op =
+        qemu_op_new(cast(backend), QOP_COMMAND, uuid, cb, aux);
+
+    op->command = xstrdup(command);
+    op->args = arguments ? json_object_get(arguments) : NULL;
+    qemu_op_begin(op);
+}
+
 const struct vm_backend_ops qemu_backend_ops = {
     .name = "qemu",
     .accel = qemu_accel,
@@ -300,6 +314,7 @@ const struct vm_backend_ops qemu_backend_ops = {
     .query_devices = qemu_query_devices,
     .nic_plug = qemu_nic_plug,
     .nic_unplug = qemu_nic_unplug,
+    .command = qemu_command,
     .destroy_backend = qemu_destroy_backend,
 };
 
@@ -364,6 +379,9 @@ qemu_op_advance(struct qemu_op *op, int error, const char *why,
     case QOP_NIC_PLUG:
     case QOP_NIC_UNPLUG:
         done = advance_nic(op, error, why, ret);
+        break;
+    case QOP_COMMAND:
+        done = advance_command(op, error, why, ret);
         break;
     default:
         done = advance_simple(op, error, why, ret);
@@ -495,6 +513,8 @@ finish(struct qemu_op *op, int error, const char *why)
     free(op->taps);
     free(op->file);
     free(op->uri);
+    free(op->command);
+    json_object_put(op->args);
     free(op);
 }
 
@@ -800,6 +820,23 @@ advance_migrate(struct qemu_op *op, int error, const char *why,
         return true;
     }
     return false;
+}
+
+/* One QMP command; its return value is the result's 'info'. */
+static bool
+advance_command(struct qemu_op *op, int error, const char *why,
+                struct json_object *ret)
+{
+    if (op->step == STEP_BEGIN) {
+        op->step = 1;
+        qmp(op, op->command, op->args);
+        return false;
+    }
+    if (!error) {
+        op->info = json_object_get(ret);
+    }
+    finish(op, error, why);
+    return true;
 }
 
 /* query-memory-size-summary then query-balloon; query-pci then

@@ -58,6 +58,7 @@ enum qemu_op_kind {
     QOP_QUERY_DEVICES,
     QOP_NIC_PLUG,
     QOP_NIC_UNPLUG,
+    QOP_COMMAND,
 };
 
 /* An operation in flight. */
@@ -79,6 +80,8 @@ struct qemu_op {
     /* What some operations need. */
     char *file;                 /* suspend: the state file. */
     char *uri;                  /* migrate: the destination. */
+    char *command;              /* command: the QMP command. */
+    struct json_object *args;   /* command: its arguments, or NULL. */
     struct vm_nic nic;          /* nic_plug, nic_unplug. */
     bool paused;                /* start: stays paused. */
     bool resume;                /* start: loads a saved state. */

@@ -249,6 +249,10 @@ plan_op(const struct vm_situation *s)
         }
         return step(s->op == VM_OP_PAUSE ? VM_ACT_PAUSE : VM_ACT_UNPAUSE,
                     target, true, "");
+
+    case VM_OP_POOL_MIGRATE:
+        /* The migration agent (mgmt/migrate.c) moves the domain. */
+        return step(VM_ACT_NONE, s->observed, true, "");
     }
     return step(VM_ACT_NONE, s->observed, true, "");
 }

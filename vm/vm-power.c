@@ -3,7 +3,8 @@
  * state, and where it leaves it.  xapi's rules: start from Halted; clean
  * shutdown, clean reboot, pause and suspend from Running; hard shutdown
  * from anything but Halted; hard reboot from Running or Paused; unpause
- * from Paused; resume from Suspended; power_state_reset from anything.
+ * from Paused; resume from Suspended; power_state_reset from anything;
+ * pool_migrate from Running.
  * Pure.
  */
 #include "vm/vm.h"
@@ -36,6 +37,7 @@ static const struct {
                                  S(VM_HALTED) | S(VM_RUNNING) | S(VM_PAUSED)
                                      | S(VM_SUSPENDED),
                                  VM_HALTED},
+    [VM_OP_POOL_MIGRATE] = {"pool_migrate", S(VM_RUNNING), VM_RUNNING},
 };
 
 static const char *const state_names[] = {

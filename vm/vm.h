@@ -45,18 +45,21 @@ enum vm_power_state {
 
 /* Power operations, as xapi's VM methods name them. */
 enum vm_operation {
-    VM_OP_START,            /* Halted → Running. */
-    VM_OP_CLEAN_SHUTDOWN,   /* Running → Halted, asking the guest. */
-    VM_OP_HARD_SHUTDOWN,    /* Running, Paused, Suspended → Halted. */
-    VM_OP_CLEAN_REBOOT,     /* Running → Running, asking the guest. */
-    VM_OP_HARD_REBOOT,      /* Running, Paused → Running (a reset). */
-    VM_OP_PAUSE,            /* Running → Paused. */
-    VM_OP_UNPAUSE,          /* Paused → Running. */
-    VM_OP_SUSPEND,          /* Running → Suspended. */
-    VM_OP_RESUME,           /* Suspended → Running. */
-    VM_OP_POWER_STATE_RESET /* Any → Halted, without touching a domain. */
+    VM_OP_START,             /* Halted → Running. */
+    VM_OP_CLEAN_SHUTDOWN,    /* Running → Halted, asking the guest. */
+    VM_OP_HARD_SHUTDOWN,     /* Running, Paused, Suspended → Halted. */
+    VM_OP_CLEAN_REBOOT,      /* Running → Running, asking the guest. */
+    VM_OP_HARD_REBOOT,       /* Running, Paused → Running (a reset). */
+    VM_OP_PAUSE,             /* Running → Paused. */
+    VM_OP_UNPAUSE,           /* Paused → Running. */
+    VM_OP_SUSPEND,           /* Running → Suspended. */
+    VM_OP_RESUME,            /* Suspended → Running. */
+    VM_OP_POWER_STATE_RESET, /* Any → Halted, without touching a domain. */
+    VM_OP_POOL_MIGRATE       /* Running → Running on another host: the
+                              * migration agent (mgmt/migrate.c) drives
+                              * it, never the controller. */
 };
-#define VM_N_OPERATIONS (VM_OP_POWER_STATE_RESET + 1)
+#define VM_N_OPERATIONS (VM_OP_POOL_MIGRATE + 1)
 
 /* Returns the xapi name of 'state' ("Halted", "Running", "Paused",
  * "Suspended"). */
@@ -445,6 +448,12 @@ struct vm_backend_ops {
                      const struct vm_nic *nic, vm_done_cb *, void *aux);
     void (*nic_unplug)(struct vm_backend *, const char *uuid,
                        const struct vm_nic *nic, vm_done_cb *, void *aux);
+    /* Sends QMP command 'command' with 'arguments' (borrowed; NULL for
+     * none) to the domain (migration parameters, announce-self,
+     * query-migrate); the result's 'info' is what it returned.  NULL in a
+     * backend without QMP. */
+    void (*command)(struct vm_backend *, const char *uuid, const char *command,
+                    struct json_object *arguments, vm_done_cb *, void *aux);
     /* Frees the backend: domains keep running; operations in flight hear
      * ECANCELED first. */
     void (*destroy_backend)(struct vm_backend *);
@@ -641,6 +650,16 @@ void vm_controller_query(struct vm_controller *controller, const char *uuid,
 /* Returns the backend of 'controller' (for the migration code that drives
  * start with an incoming URI, migrate and unpause). */
 struct vm_backend *vm_controller_backend(struct vm_controller *controller);
+
+/* Builds in '*configp' the domain configuration of VM record 'record' (a
+ * store record with its "uuid") as a start on this host would: NICs,
+ * disks, what the hooks add, the memory admission and readable kernel and
+ * ramdisk.  Returns NULL, or the typed error that refuses it (and
+ * '*configp' NULL).  The migration agent starts the incoming domain of a
+ * live migration from it. */
+struct np_error *vm_controller_config(struct vm_controller *controller,
+                                      struct json_object *record,
+                                      struct vm_config **configp);
 
 /* Returns the backend name 'name' ("qemu", "xen") is usable on this host:
  * NULL, or a new HOST_VM_BACKEND_UNAVAILABLE(name, reason). */

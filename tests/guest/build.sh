@@ -12,7 +12,8 @@
 # The guest configures its virtio NICs from the kernel command line
 # (np.ip0=198.18.X.Y/24 np.ip1=... np.gw=... np.mtu=..., or np.dhcp for a
 # DHCP lease on eth0), answers ping and
-# UDP echo on port 7, powers off on the ACPI power button and prints
+# UDP echo on port 7, checks a memory pattern (np.mempattern=, for
+# migration tests), powers off on the ACPI power button and prints
 # "netpool-guest: ready" on its serial console.
 #
 # OUTDIR (default build/guest) gets vmlinuz and initrd.img, symlinks into a
@@ -43,7 +44,8 @@ fi
 kver=$(apt-cache policy "$kpkg" | awk '/Candidate:/ {print $2}')
 bver=$(dpkg-query -W -f='${Version}' busybox-static)
 srcsum=$(cat "$here/build.sh" "$here/rc" "$here/inittab" \
-         "$here/power-button" "$here/udp-echo.c" "$here/udhcpc-script" |
+         "$here/power-button" "$here/udp-echo.c" "$here/udhcpc-script" \
+         "$here/mem-pattern.c" |
          sha256sum | cut -c1-12)
 key=$(printf '%s' "$kpkg-$kver-$bver-$srcsum" | tr -c 'A-Za-z0-9.+-' '_')
 dest=$out/$key
@@ -94,6 +96,7 @@ if [ ! -s "$dest/vmlinuz" ] || [ ! -s "$dest/initrd.img" ]; then
     install -m 755 "$here/power-button" "$root/etc/acpi/PWRF/00000080"
     install -m 755 "$here/power-button" "$root/etc/acpi/PWRB/00000080"
     cc -static -Os -s -o "$root/bin/udp-echo" "$here/udp-echo.c"
+    cc -static -O2 -s -o "$root/bin/mem-pattern" "$here/mem-pattern.c"
 
     mkdir -p "$tmp/out"
     cp "$(echo "$tmp"/kernel/boot/vmlinuz-*)" "$tmp/out/vmlinuz"

@@ -972,6 +972,66 @@ start_vm(struct fixture *fx, struct capture *capture, const char *vm,
     return call;
 }
 
+/* VM.pool_migrate is admitted before anything is written: each refusal is
+ * typed and the VM keeps its operations and host; a disabled host starts
+ * no VM. */
+static void
+test_vm_pool_migrate_refusals(void **state)
+{
+    struct fixture *fx = *state;
+    char vm[UUID_LENGTH + 1], other[UUID_LENGTH + 1];
+
+    struct json_object *host = fixture_json("{'name_label': 'h'}");
+    assert_int_equal(uuid_text_random(other), 0);
+    assert_int_equal(store_insert(fx->store, "host", fx->host, host), 0);
+    assert_int_equal(store_insert(fx->store, "host", other, host), 0);
+    json_object_put(host);
+    snprintf(vm, sizeof vm, "%s",
+             string_result(
+                 rpc(fx, true, "VM.create", "['', {'name_label': 'g'}]")));
+
+    expect_error(
+        rpc(fx, true, "VM.pool_migrate", "['', '%s', '%s', {}]", vm, other),
+        ERR_VM_BAD_POWER_STATE, 1, vm, "Running", "Halted", NULL);
+    write_vm(fx, vm, "{'desired_power_state': 'Running', 'resident_on': '%s'}",
+             fx->host);
+    expect_error(
+        rpc(fx, true, "VM.pool_migrate", "['', '%s', '%s', {}]", vm, fx->host),
+        ERR_CANNOT_MIGRATE_TO_SAME_HOST, 1, vm, fx->host, NULL);
+    expect_error(rpc(fx, true, "VM.pool_migrate",
+                     "['', '%s', '%s', {'bandwidth': 'x'}]", vm, other),
+                 ERR_INVALID_VALUE, 1, "options:bandwidth", "x", NULL);
+    expect_error(rpc(fx, true, "VM.pool_migrate",
+                     "['', '%s', '%s', {'speed': '1'}]", vm, other),
+                 ERR_INVALID_VALUE, 1, "options", "speed", NULL);
+    /* Standalone: no other host is in this host's pool. */
+    expect_error(
+        rpc(fx, true, "VM.pool_migrate", "['', '%s', '%s']", vm, other),
+        ERR_HOST_OFFLINE, 1, other, NULL);
+    struct json_object *r =
+        result_of(rpc(fx, true, "VM.get_record", "['', '%s']", vm));
+    assert_int_equal(
+        json_object_object_length(member(r, "current_operations")), 0);
+    assert_int_equal(json_object_object_length(member(r, "migration")), 0);
+    assert_string_equal(json_object_get_string(member(r, "resident_on")),
+                        fx->host);
+
+    /* Maintenance: a disabled host takes no VM; evacuating needs it
+     * disabled first. */
+    expect_error(rpc(fx, true, "host.evacuate", "['', '%s']", fx->host),
+                 ERR_HOST_NOT_DISABLED, 1, fx->host, NULL);
+    result_of(rpc(fx, true, "host.disable", "['', '%s']", fx->host));
+    char halted[UUID_LENGTH + 1];
+    snprintf(halted, sizeof halted, "%s",
+             string_result(
+                 rpc(fx, true, "VM.create", "['', {'name_label': 'h'}]")));
+    expect_error(rpc(fx, true, "VM.start", "['', '%s', false, false]", halted),
+                 ERR_HOST_DISABLED, 1, fx->host, NULL);
+    result_of(rpc(fx, true, "host.enable", "['', '%s']", fx->host));
+    r = result_of(rpc(fx, true, "host.get_record", "['', '%s']", fx->host));
+    assert_true(json_object_get_boolean(member(r, "enabled")));
+}
+
 /* A VM operation that another host's controller ran (no controller runs
  * here): the call that made it answers from the VM's last_operation once
  * the operation left current_operations and the observed power state has
@@ -1330,6 +1390,7 @@ main(void)
         TEST(test_user_secret_fields),
         TEST(test_async_task),
         TEST(test_vm_outcome_from_another_host),
+        TEST(test_vm_pool_migrate_refusals),
         TEST(test_event_from_tokens),
         TEST(test_batch),
         TEST(test_batch_deferred),

@@ -57,6 +57,7 @@ test_power_state_table(void **state)
         [VM_OP_HARD_REBOOT] = "RP",    [VM_OP_PAUSE] = "R",
         [VM_OP_UNPAUSE] = "P",         [VM_OP_SUSPEND] = "R",
         [VM_OP_RESUME] = "S",          [VM_OP_POWER_STATE_RESET] = "HRPS",
+        [VM_OP_POOL_MIGRATE] = "R",
     };
     static const char letters[] = {[VM_HALTED] = 'H',
                                    [VM_RUNNING] = 'R',

@@ -1,0 +1,1304 @@
+/*
+ * The migration agent of a host: it runs its part of every live migration
+ * (VM.pool_migrate, mgmt/api-migrate.c) that names this host, through the
+ * pool's replicated store, which is the only channel between the hosts.
+ *
+ * The API records the intent on the VM in one write: the operation
+ * pool_migrate in current_operations and the VM's "migration" map (task,
+ * caller, source, destination, state "preparing", options).  Then:
+ *
+ *   destination  starts the domain paused with -incoming on its address on
+ *                the migration network, makes the VIFs' ports (and their
+ *                rules) in its switch before anything moves
+ *                (dp_reconciler_set_incoming()), and writes state "ready"
+ *                with the URI;
+ *   source       sets the migration parameters, migrates, writes its
+ *                progress every second, and once QEMU reports the
+ *                migration completed (its domain stopped) commits in one
+ *                write: resident_on = destination, state "committed" with
+ *                QEMU's statistics.  Then it ends its own domain; its
+ *                switch drops the source ports as the VM leaves the host;
+ *   destination  on the commit, continues its domain, has QEMU announce
+ *                the guest's MAC (RARP), and writes the outcome: the
+ *                migration map and the operation gone, last_operation
+ *                success, power_state Running.  The caller's host finishes
+ *                its task from last_operation (mgmt/vm-outcome.c).
+ *
+ * The commit is the one point where the VM changes hands, and the
+ * destination's domain runs only after it: before it, the source's domain
+ * is the VM; after it, the destination's.  So a failure before the commit
+ * (the destination cannot start or make the ports, QEMU fails, the caller
+ * cancels the task: its host writes "cancel" into the map) leaves the VM
+ * running on the source, the destination ending its domain and its ports,
+ * and the operation failing with a typed error; after a restart of
+ * netpoold on either side, a migration that has not committed is rolled
+ * back (a source whose QEMU has completed commits instead), and one that
+ * has is completed.  Never are two domains of a VM running.
+ */
+#include "mgmt/mgmt.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <event2/event.h>
+#include <json-c/json.h>
+
+#include "datapath/datapath.h"
+#include "lib/clock.h"
+#include "lib/error.h"
+#include "lib/log.h"
+#include "lib/record.h"
+#include "lib/xalloc.h"
+#include "mgmt/store.h"
+#include "vm/vm.h"
+
+#define LOG_MODULE "migrate"
+
+#define ACTOR "system:migrate"
+#define PORTS_LIMIT_MS 20000  /* The destination's ports appearing. */
+#define POLL_MS 10            /* Between queries of a migrating QEMU. */
+#define PROGRESS_MS 1000      /* Between progress writes. */
+#define STALL_LIMIT_MS 120000 /* A destination waiting for the source. */
+#define RESUME_LIMIT_MS 30000 /* The incoming state finishing to load. */
+#define PORT_BASE 49152       /* Incoming migrations listen from here. */
+#define PORT_RANGE 8192
+#define DEFAULT_DOWNTIME_MS 100
+#define TLS_ROOT "/run/netpool/migrate-tls" /* QEMU's credentials. */
+
+/* What this host does in one migration. */
+enum mig_role {
+    ROLE_SOURCE, /* The VM's resident host until the commit. */
+    ROLE_DEST,   /* The host it goes to. */
+};
+
+enum mig_step {
+    /* Destination. */
+    D_STARTING,   /* The incoming domain is being started. */
+    D_TLS,        /* object-add of its TLS credentials. */
+    D_TLS_PARAMS, /* migrate-set-parameters tls-creds. */
+    D_LISTEN,     /* migrate-incoming on its URI. */
+    D_PORTS,      /* Waiting for the VIFs' ports in the switch. */
+    D_READY,      /* Waiting for the source's commit. */
+    D_RESUMING,   /* Waiting for the loaded state, then "cont". */
+    D_ANNOUNCE,   /* announce-self. */
+    /* Source. */
+    S_WAITING, /* Waiting for the destination to be ready. */
+    S_TLS,     /* object-add of its TLS credentials. */
+    S_PARAMS,  /* migrate-set-parameters. */
+    S_STOP,    /* Not live: stop. */
+    S_MIGRATE, /* migrate. */
+    S_POLL,    /* query-migrate until it ends. */
+    S_CANCEL,  /* migrate_cancel. */
+    S_RECOVER, /* After a restart: what QEMU did meanwhile. */
+    S_RESTORE, /* After a failure: is the domain running? */
+    S_UNPAUSE, /* It continues, then the rollback is written. */
+    /* Either. */
+    M_ENDING, /* This host's domain is being ended. */
+    M_DONE,   /* Nothing left to do. */
+};
+
+/* One migration this host takes part in. */
+struct mig {
+    struct mgmt_migrate *agent; /* Owner. */
+    char vm[37];                /* The VM. */
+    char task[37];              /* The caller's task. */
+    enum mig_role role;         /* This host's part. */
+    enum mig_step step;         /* Where it is. */
+    uint64_t gen;               /* Bumped to drop an outcome in flight. */
+    bool acting;                /* A backend call is in flight. */
+    bool cancel_asked;          /* Source: migrate_cancel was sent. */
+    struct event *timer;        /* Polls and time limits. */
+    uint64_t since_ms;          /* When the step (or the map) changed. */
+    uint64_t progress_ms;       /* Last progress written. */
+    int64_t domid;              /* Destination: its domain's number. */
+    char uri[80];               /* Destination: where it listens. */
+    struct np_error *failure;   /* Source: why it is rolled back. */
+    struct mig *next;           /* In agent->migs. */
+};
+
+struct mgmt_migrate {
+    struct event_base *base;         /* The loop. */
+    struct store *store;             /* The store. */
+    char host[37];                   /* This host. */
+    struct vm_controller *vms;       /* Its domains. */
+    struct dp_reconciler *fabric;    /* Its switch. */
+    struct store_subscription *feed; /* VMs of the pool, this host's
+                                       * tasks. */
+    struct mig *migs;                /* Migrations in flight here. */
+    struct json_object *cancelled;   /* Tasks of this host cancelled
+                                       * while their migration runs. */
+    struct json_object *dirty;       /* VMs to examine: UUID → null. */
+    struct event *kick;              /* Examines every VM again. */
+    char *tls_dir;                   /* Its TLS credentials, or NULL. */
+    uint64_t gens;                   /* Generations handed out. */
+    struct mig_ticket *tickets;      /* Outcomes still to come. */
+    bool stopping;                   /* Being destroyed. */
+};
+
+/* An outcome the backend tells later. */
+struct mig_ticket {
+    struct mgmt_migrate *agent; /* Owner, or NULL once it is gone. */
+    struct mig_ticket *next;    /* In agent->tickets. */
+    char vm[37];                /* The migration's VM. */
+    uint64_t gen;               /* Its generation when asked. */
+};
+
+static void on_feed(void *agent_, const struct store_change *, size_t n,
+                    uint64_t seq);
+static void on_kick(evutil_socket_t, short, void *agent_);
+static void on_timer(evutil_socket_t, short, void *mig_);
+static void examine(struct mgmt_migrate *, const char *vm, bool at_start);
+static void examine_caller(struct mgmt_migrate *, const char *vm,
+                           struct json_object *record);
+static struct mig *mig_find(struct mgmt_migrate *, const char *vm);
+static struct mig *mig_new(struct mgmt_migrate *, const char *vm,
+                           const char *task, enum mig_role);
+static void mig_free(struct mig *);
+static void advance(struct mig *, const struct vm_result *);
+static void dest_start(struct mig *, struct json_object *record);
+static void dest_ports(struct mig *);
+static void dest_finish(struct mig *, const struct vm_result *);
+static void source_run(struct mig *, struct json_object *record,
+                       const struct vm_result *);
+static void end_domain(struct mig *);
+static void command(struct mig *, const char *name, struct json_object *args);
+static void wait_ms(struct mig *, int ms);
+static struct mig_ticket *ticket(struct mig *);
+static void on_backend(void *ticket_, const struct vm_result *);
+static int rollback(struct mgmt_migrate *, const char *vm, const char *task,
+                    const struct np_error *error);
+static struct json_object *outcome(const char *task, const char *status,
+                                   const struct np_error *error);
+static struct json_object *map_of(struct json_object *record);
+static struct json_object *map_copy(struct json_object *record);
+static size_t map_size(struct json_object *record);
+static const char *map_get(struct json_object *record, const char *key);
+static int update_vm(struct mgmt_migrate *, const char *vm,
+                     struct json_object *changes);
+static char *listen_address(struct store *, const char *host);
+static const char *tls_dir(struct mgmt_migrate *);
+static struct json_object *tls_object(struct mig *, const char *endpoint);
+static char *tls_id(const struct mig *);
+static struct np_error *failed(const char *vm, const char *why);
+static const char *status_of(struct json_object *info);
+
+struct mgmt_migrate *
+mgmt_migrate_create(struct event_base *base, struct store *store,
+                    const char *host, struct vm_controller *vms,
+                    struct dp_reconciler *fabric)
+{
+    struct mgmt_migrate *a = xzalloc(sizeof *a);
+    static const char *const classes[] = {"VM", "task", NULL};
+
+    a->base = base;
+    a->store = store;
+    snprintf(a->host, sizeof a->host, "%s", host);
+    a->vms = vms;
+    a->fabric = fabric;
+    a->cancelled = json_object_new_object();
+    a->dirty = json_object_new_object();
+    a->kick = event_new(base, -1, 0, on_kick, a);
+    a->feed =
+        store_subscribe(store, classes, STORE_FEED_DESIRED, NULL, on_feed, a);
+
+    /* Migrations a previous run left in flight. */
+    struct json_object *all = store_get_all(store, "VM");
+    json_object_object_foreach (all, vm, record) {
+        if (map_size(record)) {
+            examine(a, vm, true);
+        }
+    }
+    json_object_put(all);
+    return a;
+}
+
+void
+mgmt_migrate_destroy(struct mgmt_migrate *a)
+{
+    if (!a) {
+        return;
+    }
+    a->stopping = true;
+    store_unsubscribe(a->feed);
+    /* Outcomes that come after this (the backend ending its operations)
+     * find no agent. */
+    for (struct mig_ticket *t = a->tickets; t; t = t->next) {
+        t->agent = NULL;
+    }
+    while (a->migs) {
+        mig_free(a->migs);
+    }
+    event_free(a->kick);
+    json_object_put(a->cancelled);
+    json_object_put(a->dirty);
+    free(a->tls_dir);
+    free(a);
+}
+
+/* Events. */
+
+static void
+on_feed(void *agent_, const struct store_change *changes, size_t n,
+        uint64_t seq)
+{
+    struct mgmt_migrate *a = agent_;
+
+    for (size_t i = 0; i < n; i++) {
+        const struct store_change *c = &changes[i];
+
+        if (!strcmp(c->class->name, "task")) {
+            /* A task of this host cancelled: its migration, if it has
+             * one, is told to stop. */
+            if (c->new
+                && !strcmp(record_string(c->new, "status"), "cancelled")) {
+                json_object_object_add(a->cancelled, c->uuid, NULL);
+                event_active(a->kick, EV_TIMEOUT, 0);
+            }
+            continue;
+        }
+        if (map_size(c->old) || map_size(c->new) || mig_find(a, c->uuid)) {
+            /* Examined on the loop's next turn, never from within the
+             * write that told of it. */
+            json_object_object_add(a->dirty, c->uuid, NULL);
+            event_active(a->kick, EV_TIMEOUT, 0);
+        }
+    }
+}
+
+static void
+on_kick(evutil_socket_t fd, short what, void *agent_)
+{
+    struct mgmt_migrate *a = agent_;
+    struct json_object *dirty = a->dirty;
+
+    a->dirty = json_object_new_object();
+    if (json_object_object_length(a->cancelled)) {
+        /* A cancelled task's VM is found by its map; a task no map names
+         * is no migration's (any more). */
+        struct json_object *all = store_get_all(a->store, "VM");
+        struct json_object *named = json_object_new_object();
+        json_object_object_foreach (all, vm, record) {
+            const char *task = map_get(record, "task");
+            if (json_object_object_get_ex(a->cancelled, task, NULL)) {
+                json_object_object_add(named, task, NULL);
+                json_object_object_add(dirty, vm, NULL);
+            }
+        }
+        json_object_put(all);
+        json_object_put(a->cancelled);
+        a->cancelled = named;
+    }
+    store_push_actor(a->store, ACTOR);
+    json_object_object_foreach (dirty, vm, value) {
+        (void) value;
+        examine(a, vm, false);
+    }
+    store_pop_actor(a->store);
+    json_object_put(dirty);
+}
+
+static void
+on_timer(evutil_socket_t fd, short what, void *mig_)
+{
+    struct mig *m = mig_;
+
+    advance(m, NULL);
+}
+
+/* Decides this host's part in VM 'vm''s migration from its record: takes
+ * one up, moves one on, or ends one that is over.  'at_start': netpoold
+ * has just started, and whatever was in flight is recovered. */
+static void
+examine(struct mgmt_migrate *a, const char *vm, bool at_start)
+{
+    struct json_object *record = store_get(a->store, "VM", vm);
+    struct mig *m = mig_find(a, vm);
+    const char *task = map_get(record, "task");
+    const char *state = map_get(record, "state");
+    const char *resident = record_string(record, "resident_on");
+    bool committed = !strcmp(state, "committed");
+
+    if (a->stopping) {
+        json_object_put(record);
+        return;
+    }
+    if (m && (!map_size(record) || strcmp(task, m->task))) {
+        /* Its migration ended (or another began). */
+        if (m->role == ROLE_DEST && strcmp(resident, a->host)) {
+            /* Rolled back: the domain here must go, and its ports. */
+            log_info("VM %s: migration here rolled back", vm);
+            dp_reconciler_set_incoming(a->fabric, vm, false);
+            end_domain(m);
+        } else if (m->role == ROLE_SOURCE && !strcmp(resident, a->host)
+                   && m->step >= S_TLS && m->step <= S_POLL) {
+            /* The destination gave up: QEMU stops sending. */
+            m->failure = failed(vm, "the destination rolled it back");
+            m->gen = ++m->agent->gens;
+            m->acting = false;
+            m->step = S_CANCEL;
+            command(m, "migrate_cancel", NULL);
+        } else if (m->step != M_ENDING
+                   && !(m->step >= S_CANCEL && m->step <= S_UNPAUSE)) {
+            /* (A source rolling back finishes making its domain run.) */
+            mig_free(m);
+        }
+        m = NULL;
+        if (!map_size(record)) {
+            json_object_put(record);
+            return;
+        }
+    }
+    examine_caller(a, vm, record);
+
+    if (!strcmp(map_get(record, "destination"), a->host)) {
+        if (!m && committed && !strcmp(resident, a->host)) {
+            /* Committed: continue the domain here (after a restart too). */
+            m = mig_new(a, vm, task, ROLE_DEST);
+            m->step = D_RESUMING;
+            dp_reconciler_set_incoming(a->fabric, vm, true);
+            advance(m, NULL);
+        } else if (!m && at_start) {
+            /* Not committed when netpoold stopped: rolled back. */
+            struct np_error *error =
+                failed(vm, "netpoold restarted on the destination");
+            rollback(a, vm, task, error);
+            np_error_destroy(error);
+            struct vm_backend *b = vm_controller_backend(a->vms);
+            m = mig_new(a, vm, task, ROLE_DEST);
+            m->step = M_ENDING;
+            m->acting = true;
+            b->ops->destroy(b, vm, on_backend, ticket(m));
+        } else if (!m && !strcmp(state, "preparing")) {
+            m = mig_new(a, vm, task, ROLE_DEST);
+            dest_start(m, record);
+        } else if (m && m->step == D_READY && committed) {
+            m->step = D_RESUMING;
+            m->since_ms = clock_monotonic_ms();
+            advance(m, NULL);
+        } else if (m && m->step == D_READY) {
+            m->since_ms = clock_monotonic_ms();
+        }
+    } else if (!strcmp(resident, a->host)
+               && !strcmp(map_get(record, "source"), a->host)) {
+        if (!m) {
+            m = mig_new(a, vm, task, ROLE_SOURCE);
+            m->step = S_WAITING;
+            if (at_start
+                && (!strcmp(state, "migrating") || !strcmp(state, "ready"))) {
+                /* What did QEMU do while netpoold was away? */
+                m->step = S_RECOVER;
+                command(m, "query-migrate", NULL);
+            }
+        }
+        if (m->step == S_WAITING && *map_get(record, "cancel")) {
+            /* Cancelled before anything moved. */
+            struct np_error *error =
+                np_error_new(ERR_TASK_CANCELLED, task, NULL);
+            rollback(a, vm, task, error);
+            np_error_destroy(error);
+            mig_free(m);
+        } else if (m->step == S_WAITING && !strcmp(state, "ready")) {
+            source_run(m, record, NULL);
+        } else if (*map_get(record, "cancel") && m->step >= S_TLS
+                   && m->step <= S_POLL && !m->cancel_asked) {
+            log_info("VM %s: migration cancelled", vm);
+            m->cancel_asked = true;
+            m->failure = np_error_new(ERR_TASK_CANCELLED, task, NULL);
+            if (!m->acting) {
+                m->gen = ++m->agent->gens;
+                m->step = S_CANCEL;
+                command(m, "migrate_cancel", NULL);
+            }
+        }
+    } else if (committed && !strcmp(map_get(record, "source"), a->host)) {
+        /* The source after the commit: its domain must not run here. */
+        if (!m) {
+            m = mig_new(a, vm, task, ROLE_SOURCE);
+            end_domain(m);
+        }
+    }
+    json_object_put(record);
+}
+
+/* The caller's part: its task's progress from the map, and a
+ * cancellation of its task written into the map. */
+static void
+examine_caller(struct mgmt_migrate *a, const char *vm,
+               struct json_object *record)
+{
+    const char *task = map_get(record, "task");
+
+    if (strcmp(map_get(record, "caller"), a->host)) {
+        return;
+    }
+    if (json_object_object_get_ex(a->cancelled, task, NULL)) {
+        if (!*map_get(record, "cancel")
+            && strcmp(map_get(record, "state"), "committed")) {
+            struct json_object *map = map_copy(record);
+            json_object_object_add(map, "cancel",
+                                   json_object_new_string("true"));
+            struct json_object *changes = json_object_new_object();
+            json_object_object_add(changes, "migration", map);
+            update_vm(a, vm, changes);
+            json_object_put(changes);
+        }
+        return;
+    }
+    const char *progress = map_get(record, "progress");
+    if (*progress && store_task_pending(a->store, task)) {
+        store_push_actor(a->store, ACTOR);
+        store_task_set_progress(a->store, task, strtod(progress, NULL));
+        store_pop_actor(a->store);
+    }
+}
+
+/* The destination. */
+
+/* Starts the incoming domain of VM 'record' here, listening on this
+ * host's address on the migration network. */
+static void
+dest_start(struct mig *m, struct json_object *record)
+{
+    struct mgmt_migrate *a = m->agent;
+    struct vm_config *config = NULL;
+    struct np_error *error = vm_controller_config(a->vms, record, &config);
+    char *address = error ? NULL : listen_address(a->store, a->host);
+
+    if (!error && !address) {
+        error = failed(m->vm, "the destination has no address to listen on");
+    }
+    if (error) {
+        rollback(a, m->vm, m->task, error);
+        np_error_destroy(error);
+        vm_config_destroy(config);
+        mig_free(m);
+        return;
+    }
+    char task_prefix[9];
+    snprintf(task_prefix, sizeof task_prefix, "%.8s", m->task);
+    unsigned int port =
+        PORT_BASE
+        + (unsigned int) (strtoul(task_prefix, NULL, 16) % PORT_RANGE);
+    snprintf(m->uri, sizeof m->uri, "tcp:%s:%u", address, port);
+    /* With TLS, QEMU listens once it has its credentials. */
+    struct vm_start_options options = {
+        .paused = true, .incoming_uri = tls_dir(a) ? "defer" : m->uri};
+    struct vm_backend *b = vm_controller_backend(a->vms);
+
+    log_info("VM %s: waiting for its migration on %s", m->vm, m->uri);
+    m->step = D_STARTING;
+    m->acting = true;
+    b->ops->start(b, config, &options, on_backend, ticket(m));
+    free(address);
+    vm_config_destroy(config);
+}
+
+/* The incoming domain runs: makes its ports, then says it is ready. */
+static void
+dest_ports(struct mig *m)
+{
+    struct mgmt_migrate *a = m->agent;
+
+    if (!dp_reconciler_vm_ready(a->fabric, m->vm)) {
+        if (clock_monotonic_ms() - m->since_ms > PORTS_LIMIT_MS) {
+            struct np_error *error =
+                failed(m->vm, "the destination's switch did not make the "
+                              "VIFs' ports");
+            rollback(a, m->vm, m->task, error);
+            np_error_destroy(error);
+            return; /* The feed ends the domain. */
+        }
+        wait_ms(m, 20);
+        return;
+    }
+    struct json_object *record = store_get(a->store, "VM", m->vm);
+    if (strcmp(map_get(record, "task"), m->task)) {
+        json_object_put(record);
+        return;
+    }
+    struct json_object *map = map_copy(record);
+    json_object_object_add(map, "state", json_object_new_string("ready"));
+    json_object_object_add(map, "uri", json_object_new_string(m->uri));
+    struct json_object *changes = json_object_new_object();
+    json_object_object_add(changes, "migration", map);
+    m->step = D_READY;
+    m->since_ms = clock_monotonic_ms();
+    int retval = update_vm(a, m->vm, changes);
+    json_object_put(changes);
+    json_object_put(record);
+    if (retval) {
+        log_warn("VM %s: cannot say the destination is ready: %s", m->vm,
+                 strerror(retval));
+    }
+    wait_ms(m, 1000);
+}
+
+/* After the commit: the incoming state loaded, the domain continues, its
+ * location is announced, and the outcome written. */
+static void
+dest_finish(struct mig *m, const struct vm_result *result)
+{
+    struct mgmt_migrate *a = m->agent;
+
+    switch (m->step) {
+    case D_RESUMING:
+        if (!result) {
+            command(m, "query-status", NULL);
+            return;
+        }
+        if (!result->error && !strcmp(status_of(result->info), "inmigrate")) {
+            if (clock_monotonic_ms() - m->since_ms > RESUME_LIMIT_MS) {
+                log_warn("VM %s: the incoming state does not arrive", m->vm);
+            } else {
+                wait_ms(m, 2);
+                return;
+            }
+        }
+        m->step = D_ANNOUNCE;
+        command(m, "cont", NULL);
+        return;
+    case D_ANNOUNCE:
+        if (result && result->error) {
+            log_warn("VM %s: cont after the migration: %s", m->vm,
+                     result->why);
+        }
+        if (result) {
+            struct json_object *args = json_object_new_object();
+            json_object_object_add(args, "initial", json_object_new_int(50));
+            json_object_object_add(args, "max", json_object_new_int(550));
+            json_object_object_add(args, "rounds", json_object_new_int(5));
+            json_object_object_add(args, "step", json_object_new_int(100));
+            m->step = M_DONE;
+            command(m, "announce-self", args);
+            json_object_put(args);
+
+            /* The outcome, written while QEMU announces. */
+            struct json_object *record = store_get(a->store, "VM", m->vm);
+            struct json_object *last = outcome(m->task, "success", NULL);
+            struct json_object *map = map_copy(record);
+            json_object_object_foreach (map, key, value) {
+                if (!strcmp(key, "downtime") || !strcmp(key, "total_time")
+                    || !strcmp(key, "transferred")) {
+                    json_object_object_add(last, key, json_object_get(value));
+                }
+            }
+            json_object_put(map);
+            struct json_object *changes = json_object_new_object();
+            json_object_object_add(changes, "migration",
+                                   json_object_new_object());
+            json_object_object_add(changes, "current_operations",
+                                   json_object_new_object());
+            json_object_object_add(changes, "last_operation", last);
+            json_object_object_add(changes, "power_state",
+                                   json_object_new_string("Running"));
+            if (m->domid > 0) {
+                /* Its QEMU's PID, as a start writes it (after a restart
+                 * the controller finds it again). */
+                json_object_object_add(changes, "domid",
+                                       json_object_new_int64(m->domid));
+            }
+            int retval = update_vm(a, m->vm, changes);
+            json_object_put(changes);
+            json_object_put(record);
+            if (retval) {
+                log_error("VM %s: cannot record its migration: %s", m->vm,
+                          strerror(retval));
+            } else {
+                log_info("VM %s: migrated here", m->vm);
+            }
+            dp_reconciler_set_incoming(a->fabric, m->vm, false);
+        }
+        return;
+    default:
+        return;
+    }
+}
+
+/* The source. */
+
+/* Runs the source's steps: parameters, migrate, polls until QEMU is done,
+ * then the commit or the rollback.  'record' is the VM's when the
+ * destination has just become ready, else NULL; 'result' the outcome of
+ * the last QMP command, or NULL. */
+static void
+source_run(struct mig *m, struct json_object *record,
+           const struct vm_result *result)
+{
+    struct mgmt_migrate *a = m->agent;
+
+    switch (m->step) {
+    case S_WAITING:
+        if (tls_dir(a)) {
+            struct json_object *object = tls_object(m, "client");
+            m->step = S_TLS;
+            command(m, "object-add", object);
+            json_object_put(object);
+            record = store_get(a->store, "VM", m->vm);
+            struct json_object *map = map_copy(record);
+            json_object_object_add(map, "state",
+                                   json_object_new_string("migrating"));
+            struct json_object *changes = json_object_new_object();
+            json_object_object_add(changes, "migration", map);
+            update_vm(a, m->vm, changes);
+            json_object_put(changes);
+            json_object_put(record);
+            m->progress_ms = clock_monotonic_ms();
+            return;
+        }
+        /* Fall through. */
+    case S_TLS: {
+        if (m->step == S_TLS && result->error) {
+            m->failure = failed(m->vm, result->why);
+            break;
+        }
+        struct json_object *current = store_get(a->store, "VM", m->vm);
+        record = current;
+        struct json_object *params = json_object_new_object();
+        if (m->step == S_TLS) {
+            char *id = tls_id(m);
+            json_object_object_add(params, "tls-creds",
+                                   json_object_new_string(id));
+            json_object_object_add(
+                params, "tls-hostname",
+                json_object_new_string(map_get(current, "destination")));
+            free(id);
+        }
+        const char *bandwidth = map_get(record, "bandwidth");
+        const char *downtime = map_get(record, "downtime");
+        int64_t mib = *bandwidth ? strtoll(bandwidth, NULL, 10) : 0;
+        int64_t ms =
+            *downtime ? strtoll(downtime, NULL, 10) : DEFAULT_DOWNTIME_MS;
+        json_object_object_add(
+            params, "max-bandwidth",
+            json_object_new_int64(mib > 0 ? mib * 1048576 : INT64_C(1) << 34));
+        json_object_object_add(params, "downtime-limit",
+                               json_object_new_int64(ms));
+        bool first = m->step == S_WAITING;
+        m->step = S_PARAMS;
+        m->since_ms = clock_monotonic_ms();
+        command(m, "migrate-set-parameters", params);
+        json_object_put(params);
+
+        if (first) {
+            struct json_object *map = map_copy(record);
+            json_object_object_add(map, "state",
+                                   json_object_new_string("migrating"));
+            struct json_object *changes = json_object_new_object();
+            json_object_object_add(changes, "migration", map);
+            update_vm(a, m->vm, changes);
+            json_object_put(changes);
+            m->progress_ms = clock_monotonic_ms();
+        }
+        json_object_put(current);
+        return;
+    }
+    case S_PARAMS:
+        if (result->error) {
+            m->failure = failed(m->vm, result->why);
+            break;
+        }
+        record = store_get(a->store, "VM", m->vm);
+        if (!strcmp(map_get(record, "live"), "false")) {
+            /* Not live: the guest stops while its memory moves. */
+            json_object_put(record);
+            m->step = S_STOP;
+            command(m, "stop", NULL);
+            return;
+        }
+        json_object_put(record);
+        /* Fall through. */
+    case S_STOP: {
+        if (m->step == S_STOP && result->error) {
+            m->failure = failed(m->vm, result->why);
+            break;
+        }
+        struct json_object *current = store_get(a->store, "VM", m->vm);
+        struct json_object *args = json_object_new_object();
+        json_object_object_add(
+            args, "uri", json_object_new_string(map_get(current, "uri")));
+        m->step = S_MIGRATE;
+        command(m, "migrate", args);
+        json_object_put(args);
+        json_object_put(current);
+        return;
+    }
+    case S_MIGRATE:
+        if (result->error) {
+            m->failure = failed(m->vm, result->why);
+            break;
+        }
+        m->step = S_POLL;
+        command(m, "query-migrate", NULL);
+        return;
+    case S_POLL:
+    case S_RECOVER: {
+        const char *status = result->error ? "" : status_of(result->info);
+        if (!strcmp(status, "completed")) {
+            /* The destination holds the whole state and ours is
+             * stopped: the VM changes hands here. */
+            struct json_object *current = store_get(a->store, "VM", m->vm);
+            struct json_object *map = map_copy(current);
+            struct json_object *info = result->info;
+            struct json_object *ram = json_object_object_get(info, "ram");
+            json_object_object_add(map, "state",
+                                   json_object_new_string("committed"));
+            json_object_object_add(
+                map, "downtime",
+                json_object_new_string(json_object_get_string(
+                    json_object_object_get(info, "downtime"))));
+            json_object_object_add(
+                map, "total_time",
+                json_object_new_string(json_object_get_string(
+                    json_object_object_get(info, "total-time"))));
+            json_object_object_add(
+                map, "transferred",
+                json_object_new_string(json_object_get_string(
+                    json_object_object_get(ram, "transferred"))));
+            json_object_object_del(map, "progress");
+            struct json_object *changes = json_object_new_object();
+            json_object_object_add(changes, "migration", map);
+            json_object_object_add(
+                changes, "resident_on",
+                json_object_new_string(map_get(current, "destination")));
+            int retval = update_vm(a, m->vm, changes);
+            json_object_put(changes);
+            json_object_put(current);
+            if (retval) {
+                m->failure = failed(m->vm, "the commit was not written");
+                break;
+            }
+            log_info("VM %s: migration committed (downtime %s ms)", m->vm,
+                     json_object_get_string(
+                         json_object_object_get(info, "downtime")));
+            end_domain(m);
+            return;
+        }
+        if (m->step == S_RECOVER || result->error || !strcmp(status, "failed")
+            || !strcmp(status, "cancelled")) {
+            if (!m->failure) {
+                const char *why =
+                    result->error ? result->why
+                                  : record_string(result->info, "error-desc");
+                m->failure =
+                    failed(m->vm, m->step == S_RECOVER
+                                      ? "netpoold restarted on the source"
+                                  : *why ? why
+                                         : status);
+            }
+            if (m->step == S_RECOVER && !result->error
+                && strcmp(status, "failed") && strcmp(status, "cancelled")
+                && strcmp(status, "none")) {
+                m->step = S_CANCEL;
+                command(m, "migrate_cancel", NULL);
+                return;
+            }
+            break;
+        }
+        uint64_t now = clock_monotonic_ms();
+        if (now - m->progress_ms >= PROGRESS_MS) {
+            struct json_object *ram =
+                json_object_object_get(result->info, "ram");
+            double total = (double) json_object_get_int64(
+                json_object_object_get(ram, "total"));
+            double done = (double) json_object_get_int64(
+                json_object_object_get(ram, "transferred"));
+            double progress = total > 0 ? done / total : 0;
+            char text[16];
+            snprintf(text, sizeof text, "%.2f",
+                     progress > 0.95 ? 0.95 : progress);
+            struct json_object *current = store_get(a->store, "VM", m->vm);
+            if (!strcmp(map_get(current, "task"), m->task)) {
+                struct json_object *map = map_copy(current);
+                json_object_object_add(map, "progress",
+                                       json_object_new_string(text));
+                struct json_object *changes = json_object_new_object();
+                json_object_object_add(changes, "migration", map);
+                update_vm(a, m->vm, changes);
+                json_object_put(changes);
+            }
+            json_object_put(current);
+            m->progress_ms = now;
+        }
+        wait_ms(m, POLL_MS);
+        return;
+    }
+    case S_CANCEL:
+        /* Then what QEMU says the migration came to. */
+        m->step = S_RESTORE;
+        command(m, "query-status", NULL);
+        return;
+    case S_RESTORE:
+        if (!result->error && strcmp(status_of(result->info), "running")) {
+            /* Stopped by a completed or failed migration: it continues
+             * before the rollback says it runs here. */
+            struct vm_backend *b = vm_controller_backend(a->vms);
+            m->step = S_UNPAUSE;
+            m->acting = true;
+            b->ops->unpause(b, m->vm, on_backend, ticket(m));
+            return;
+        }
+        /* Fall through. */
+    case S_UNPAUSE:
+        if (result->error) {
+            log_warn("VM %s: after the migration: %s", m->vm, result->why);
+        }
+        rollback(a, m->vm, m->task, m->failure);
+        mig_free(m);
+        return;
+    default:
+        return;
+    }
+
+    /* A failure before the commit: QEMU stops migrating and the domain
+     * continues here. */
+    char *text = np_error_to_string(m->failure);
+    log_warn("VM %s: migration failed: %s", m->vm, text);
+    free(text);
+    m->gen = ++m->agent->gens;
+    m->step = S_CANCEL;
+    command(m, "migrate_cancel", NULL);
+}
+
+/* Steps. */
+
+/* Moves 'm' on after its timer or a backend outcome ('result', or NULL
+ * for the timer). */
+static void
+advance(struct mig *m, const struct vm_result *result)
+{
+    struct mgmt_migrate *a = m->agent;
+
+    switch (m->step) {
+    case D_STARTING:
+        if (result->error) {
+            struct np_error *error = failed(m->vm, result->why);
+            rollback(a, m->vm, m->task, error);
+            np_error_destroy(error);
+            mig_free(m);
+            return;
+        }
+        m->domid = result->domid;
+        if (tls_dir(a)) {
+            struct json_object *object = tls_object(m, "server");
+            m->step = D_TLS;
+            command(m, "object-add", object);
+            json_object_put(object);
+            return;
+        }
+        /* Fall through. */
+    case D_LISTEN:
+        if (m->step == D_LISTEN && result->error) {
+            struct np_error *error = failed(m->vm, result->why);
+            rollback(a, m->vm, m->task, error);
+            np_error_destroy(error);
+            return; /* The feed ends the domain. */
+        }
+        m->step = D_PORTS;
+        m->since_ms = clock_monotonic_ms();
+        dp_reconciler_set_incoming(a->fabric, m->vm, true);
+        dest_ports(m);
+        return;
+    case D_TLS:
+    case D_TLS_PARAMS: {
+        if (result->error) {
+            struct np_error *error = failed(m->vm, result->why);
+            rollback(a, m->vm, m->task, error);
+            np_error_destroy(error);
+            return; /* The feed ends the domain. */
+        }
+        struct json_object *args = json_object_new_object();
+        if (m->step == D_TLS) {
+            char *id = tls_id(m);
+            json_object_object_add(args, "tls-creds",
+                                   json_object_new_string(id));
+            free(id);
+            m->step = D_TLS_PARAMS;
+            command(m, "migrate-set-parameters", args);
+        } else {
+            json_object_object_add(args, "uri",
+                                   json_object_new_string(m->uri));
+            m->step = D_LISTEN;
+            command(m, "migrate-incoming", args);
+        }
+        json_object_put(args);
+        return;
+    }
+    case D_PORTS:
+        dest_ports(m);
+        return;
+    case D_READY:
+        if (clock_monotonic_ms() - m->since_ms > STALL_LIMIT_MS) {
+            struct np_error *error =
+                failed(m->vm, "the source never started sending");
+            rollback(a, m->vm, m->task, error);
+            np_error_destroy(error);
+            return;
+        }
+        wait_ms(m, 1000);
+        return;
+    case D_RESUMING:
+    case D_ANNOUNCE:
+        dest_finish(m, result);
+        return;
+    case S_TLS:
+    case S_PARAMS:
+    case S_STOP:
+    case S_MIGRATE:
+    case S_POLL:
+    case S_RECOVER:
+    case S_CANCEL:
+    case S_RESTORE:
+    case S_UNPAUSE:
+        if (!result) {
+            /* A poll is due. */
+            command(m, "query-migrate", NULL);
+            return;
+        }
+        if (m->cancel_asked && m->step < S_CANCEL) {
+            m->step = S_CANCEL;
+            command(m, "migrate_cancel", NULL);
+            return;
+        }
+        source_run(m, NULL, result);
+        return;
+    case M_ENDING:
+    case M_DONE:
+        if (result && result->error) {
+            log_warn("VM %s: %s", m->vm, result->why);
+        }
+        mig_free(m);
+        return;
+    case S_WAITING:
+        return;
+    }
+}
+
+/* Ends this host's domain of the migration's VM; 'm' goes once it is. */
+static void
+end_domain(struct mig *m)
+{
+    struct vm_backend *b = vm_controller_backend(m->agent->vms);
+
+    m->gen = ++m->agent->gens;
+    m->step = M_ENDING;
+    m->acting = true;
+    b->ops->destroy(b, m->vm, on_backend, ticket(m));
+}
+
+/* Sends QMP command 'name' with 'args' (borrowed, or NULL) to the VM's
+ * domain here. */
+static void
+command(struct mig *m, const char *name, struct json_object *args)
+{
+    struct vm_backend *b = vm_controller_backend(m->agent->vms);
+
+    event_del(m->timer);
+    m->acting = true;
+    if (!b->ops->command) {
+        struct vm_result result = {.error = ENOTSUP,
+                                   .why = "the backend has no QMP"};
+        m->acting = false;
+        advance(m, &result);
+        return;
+    }
+    b->ops->command(b, m->vm, name, args, on_backend, ticket(m));
+}
+
+static void
+wait_ms(struct mig *m, int ms)
+{
+    event_add(m->timer, &(struct timeval){ms / 1000, (ms % 1000) * 1000});
+}
+
+static struct mig_ticket *
+ticket(struct mig *m)
+{
+    struct mig_ticket *t = xzalloc(sizeof *t);
+
+    t->agent = m->agent;
+    snprintf(t->vm, sizeof t->vm, "%s", m->vm);
+    t->gen = m->gen;
+    t->next = m->agent->tickets;
+    m->agent->tickets = t;
+    return t;
+}
+
+static void
+on_backend(void *ticket_, const struct vm_result *result)
+{
+    struct mig_ticket *t = ticket_;
+    struct mgmt_migrate *a = t->agent;
+
+    if (!a) {
+        free(t);
+        return;
+    }
+    for (struct mig_ticket **p = &a->tickets; *p; p = &(*p)->next) {
+        if (*p == t) {
+            *p = t->next;
+            break;
+        }
+    }
+    struct mig *m = a->stopping ? NULL : mig_find(a, t->vm);
+
+    if (m && m->gen == t->gen) {
+        m->acting = false;
+        store_push_actor(a->store, ACTOR);
+        advance(m, result);
+        store_pop_actor(a->store);
+    }
+    free(t);
+}
+
+/* Writes the end of a migration that did not commit on VM 'vm' (if its
+ * map still names 'task'): the map and the operation gone, last_operation
+ * the failure 'error' (cancelled for TASK_CANCELLED), the VM running on
+ * its source.  Returns 0 or a positive errno. */
+static int
+rollback(struct mgmt_migrate *a, const char *vm, const char *task,
+         const struct np_error *error)
+{
+    struct json_object *record = store_get(a->store, "VM", vm);
+    int retval = 0;
+
+    if (record && !strcmp(map_get(record, "task"), task)
+        && strcmp(map_get(record, "state"), "committed")) {
+        bool cancelled = error && !strcmp(error->code, ERR_TASK_CANCELLED);
+        struct json_object *changes = json_object_new_object();
+        json_object_object_add(changes, "migration", json_object_new_object());
+        json_object_object_add(changes, "current_operations",
+                               json_object_new_object());
+        json_object_object_add(
+            changes, "last_operation",
+            outcome(task, cancelled ? "cancelled" : "failure", error));
+        retval = update_vm(a, vm, changes);
+        json_object_put(changes);
+    }
+    json_object_put(record);
+    return retval;
+}
+
+/* Returns a new last_operation map for the migration of task 'task'. */
+static struct json_object *
+outcome(const char *task, const char *status, const struct np_error *error)
+{
+    struct json_object *map = json_object_new_object();
+
+    json_object_object_add(map, "task", json_object_new_string(task));
+    json_object_object_add(
+        map, "operation",
+        json_object_new_string(vm_operation_name(VM_OP_POOL_MIGRATE)));
+    json_object_object_add(map, "status", json_object_new_string(status));
+    json_object_object_add(map, "power_state",
+                           json_object_new_string("Running"));
+    if (error) {
+        struct json_object *info = np_error_to_json(error);
+        json_object_object_add(
+            map, "error_info",
+            json_object_new_string(
+                json_object_to_json_string_ext(info, JSON_C_TO_STRING_PLAIN)));
+        json_object_put(info);
+    }
+    return map;
+}
+
+/* Helpers. */
+
+static struct mig *
+mig_find(struct mgmt_migrate *a, const char *vm)
+{
+    for (struct mig *m = a->migs; m; m = m->next) {
+        if (!strcmp(m->vm, vm)) {
+            return m;
+        }
+    }
+    return NULL;
+}
+
+static struct mig *
+mig_new(struct mgmt_migrate *a, const char *vm, const char *task,
+        enum mig_role role)
+{
+    struct mig *m = xzalloc(sizeof *m);
+
+    m->agent = a;
+    snprintf(m->vm, sizeof m->vm, "%s", vm);
+    snprintf(m->task, sizeof m->task, "%s", task);
+    m->role = role;
+    m->gen = ++a->gens;
+    m->since_ms = clock_monotonic_ms();
+    m->timer = evtimer_new(a->base, on_timer, m);
+    m->next = a->migs;
+    a->migs = m;
+    return m;
+}
+
+static void
+mig_free(struct mig *m)
+{
+    struct mgmt_migrate *a = m->agent;
+
+    for (struct mig **p = &a->migs; *p; p = &(*p)->next) {
+        if (*p == m) {
+            *p = m->next;
+            break;
+        }
+    }
+    json_object_object_del(a->cancelled, m->task);
+    event_free(m->timer);
+    np_error_destroy(m->failure);
+    free(m);
+}
+
+/* Returns the "migration" map of VM record 'record' (borrowed; NULL for
+ * none). */
+static struct json_object *
+map_of(struct json_object *record)
+{
+    struct json_object *map = json_object_object_get(record, "migration");
+
+    return json_object_is_type(map, json_type_object) ? map : NULL;
+}
+
+/* Returns how many members the "migration" map of 'record' (NULL for
+ * none) has: 0 when no migration is in flight. */
+static size_t
+map_size(struct json_object *record)
+{
+    struct json_object *map = record ? map_of(record) : NULL;
+
+    return map ? (size_t) json_object_object_length(map) : 0;
+}
+
+/* Returns a new copy of the "migration" map of 'record'. */
+static struct json_object *
+map_copy(struct json_object *record)
+{
+    struct json_object *copy = json_object_new_object();
+    struct json_object *map = map_of(record);
+
+    if (map) {
+        json_object_object_foreach (map, key, value) {
+            json_object_object_add(copy, key, json_object_get(value));
+        }
+    }
+    return copy;
+}
+
+/* Returns member 'key' of the "migration" map of 'record', or "". */
+static const char *
+map_get(struct json_object *record, const char *key)
+{
+    return record_string(map_of(record), key);
+}
+
+static int
+update_vm(struct mgmt_migrate *a, const char *vm, struct json_object *changes)
+{
+    store_push_actor(a->store, ACTOR);
+    int retval = store_update(a->store, "VM", vm, changes);
+    store_pop_actor(a->store);
+    if (retval) {
+        log_warn("VM %s: cannot write its migration: %s", vm,
+                 strerror(retval));
+    }
+    return retval;
+}
+
+/* Returns the address host 'host' takes incoming migrations on (a new
+ * string), or NULL if it has none: its PIF's on the pool's migration
+ * network, else its management PIF's, else its pool address. */
+static char *
+listen_address(struct store *store, const char *host)
+{
+    return mgmt_migration_address(store, host);
+}
+
+/* Returns the folder of this host's TLS credentials for QEMU, issued by
+ * the pool's CA on first use, or NULL when there is no pool CA (the
+ * stream is then plain TCP). */
+static const char *
+tls_dir(struct mgmt_migrate *a)
+{
+    if (a->tls_dir) {
+        return a->tls_dir;
+    }
+    struct json_object *pools = store_get_all(a->store, "pool");
+    const char *ca = "", *ca_key = "";
+    json_object_object_foreach (pools, uuid, pool) {
+        (void) uuid;
+        ca = record_string(pool, "ca_certificate");
+        ca_key = record_string(pool, "ca_key");
+    }
+    char *cert = NULL, *key = NULL;
+    if (*ca && *ca_key && !cert_issue_tls(ca, ca_key, a->host, &cert, &key)) {
+        char *dir = xasprintf("%s/%s", TLS_ROOT, a->host);
+        static const char *const names[] = {
+            "ca-cert.pem", "server-cert.pem", "server-key.pem",
+            "client-cert.pem", "client-key.pem"};
+        const char *contents[] = {ca, cert, key, cert, key};
+        bool written = true;
+        mkdir("/run/netpool", 0755);
+        mkdir(TLS_ROOT, 0700);
+        mkdir(dir, 0700);
+        for (size_t i = 0; i < 5; i++) {
+            char *path = xasprintf("%s/%s", dir, names[i]);
+            FILE *file = fopen(path, "w");
+            written &= file && fputs(contents[i], file) >= 0;
+            written &= file && !fclose(file);
+            free(path);
+        }
+        if (written) {
+            a->tls_dir = dir;
+        } else {
+            log_warn("cannot write the migration credentials in %s", dir);
+            free(dir);
+        }
+    }
+    free(cert);
+    free(key);
+    json_object_put(pools);
+    return a->tls_dir;
+}
+
+/* Returns the arguments of QMP object-add that gives QEMU this host's TLS
+ * credentials for 'm' as 'endpoint' ("server" or "client"). */
+static struct json_object *
+tls_object(struct mig *m, const char *endpoint)
+{
+    struct json_object *args = json_object_new_object();
+    char *id = tls_id(m);
+
+    json_object_object_add(args, "qom-type",
+                           json_object_new_string("tls-creds-x509"));
+    json_object_object_add(args, "id", json_object_new_string(id));
+    json_object_object_add(args, "dir",
+                           json_object_new_string(m->agent->tls_dir));
+    json_object_object_add(args, "endpoint", json_object_new_string(endpoint));
+    json_object_object_add(args, "verify-peer", json_object_new_boolean(true));
+    free(id);
+    return args;
+}
+
+/* Returns the QOM id of 'm''s credentials (a new string). */
+static char *
+tls_id(const struct mig *m)
+{
+    return xasprintf("netpool-tls-%.8s", m->task);
+}
+
+static struct np_error *
+failed(const char *vm, const char *why)
+{
+    return np_error_new(ERR_VM_MIGRATE_FAILED, vm, why, NULL);
+}
+
+/* Returns the "status" of a QMP reply 'info', or "". */
+static const char *
+status_of(struct json_object *info)
+{
+    return record_string(info, "status");
+}

@@ -1,0 +1,221 @@
+#!/usr/bin/env bash
+#
+# test-migrate: live migration between the two members of a pool, over a
+# migration VLAN.  A TCG guest on VLAN 10 writes a checksummed pattern
+# over its memory (tests/guest/mem-pattern.c) while the switch pings it
+# every 100 ms; vm-migrate moves it from h1 to h2 over VLAN 30 (the pool's
+# migration-network): afterwards it runs on h2 alone, answers, its pattern
+# is intact, and the migration's bytes went over the migration VLAN, not
+# the management network.  Refusals (memory, a network h2 lacks, the same
+# host, a disabled host, a cancelled task) leave it running where it was.
+# Then maintenance: host-disable refuses new VMs, host-evacuate refuses a
+# plan that does not fit and moves nothing, and empties a host of three
+# guests, which all keep answering.
+#
+# shellcheck disable=SC2016
+# shellcheck source=tests/integration/lib.sh
+source "$(dirname "$0")/lib.sh"
+
+MIB=1048576
+guest_dir=$("$TEST_TOP/tests/guest/build.sh")
+
+topo_switch_up
+for n in 1 2; do
+    topo_host_up $n
+done
+
+pw() { cat "$STATE/h1/netpoold/root-password"; }
+host_uuid() { np "$1" host-list name-label=h"$1" --minimal; }
+quorate_two() {
+    local s
+    s=$(np "$1" pool-status --json) || return 1
+    python3 -c 'import json,sys; s=json.load(sys.stdin); sys.exit(not (s["quorate"] and s["synced"] and s["members"] == 2))' <<< "$s"
+}
+get() { np 1 vm-param-get uuid="$1" param-name="$2"; }
+where() { echo "$(get "$1" power-state)/$(get "$1" resident-on)"; }
+busy() { [ -n "$(get "$1" current-operations)" ]; }
+# The QEMUs of VM $2 whose state folder is host $1's.
+qemus_of() { pgrep -f "qemu-system-x86_64.*-uuid $2.*/run/netpool/vm/$1/" || true; }
+serial() { cat "/run/netpool/vm/$1/$2/serial.log" 2> /dev/null || true; }
+passes() { serial "$1" "$2" | grep -c 'mempattern pass' || true; }
+answers() { on switch ping -c 1 -W 1 "$1" > /dev/null 2>&1; }
+tx_bytes() { on "$1" cat "/sys/class/net/$2/statistics/tx_bytes"; }
+
+h1=$(host_uuid 1)
+h2=$(host_uuid 2)
+np 2 pool-join master-address="$(topo_mgmt_ip 1)" master-username=root \
+    master-password="$(pw)"
+wait_until 30 quorate_two 1 || true
+wait_until 30 quorate_two 2 || true
+ok 'quorate_two 1 && quorate_two 2' "h2 joins h1: a quorate pool of two"
+
+# Guests on VLAN 10, migrations on VLAN 30 (both on eth1, a trunk on the
+# switch); the switch answers on VLAN 10 at 198.18.10.1.
+eth1=$(np 1 pif-list host-uuid="$h1" device=eth1 --minimal)
+guests=$(np 1 network-create name-label=guests)
+np 1 pool-vlan-create pif-uuid="$eth1" vlan=10 network-uuid="$guests" > /dev/null
+mig=$(np 1 network-create name-label=migration)
+vpifs=$(np 1 pool-vlan-create pif-uuid="$eth1" vlan=30 network-uuid="$mig")
+for vpif in ${vpifs//,/ }; do
+    n=$(np 1 host-param-get uuid="$(np 1 pif-param-get uuid="$vpif" param-name=host)" param-name=name-label)
+    np 1 pif-reconfigure-ip uuid="$vpif" mode=static IP="198.18.30.1${n#h}" \
+        netmask=255.255.255.0
+done
+np 1 pool-param-set uuid="$(np 1 pool-list --minimal)" migration-network="$mig"
+ok $? "the pool's migration network is VLAN 30, with an address on each host"
+migbr=$(np 1 network-param-get uuid="$mig" param-name=bridge)
+on switch ovs-vsctl add-port sw0 swv10 tag=10 -- set interface swv10 type=internal
+on switch ip addr add 198.18.10.1/24 dev swv10
+on switch ip link set swv10 up
+ok 'wait_until 30 on 1 ping -c 1 -W 1 198.18.30.12 > /dev/null' \
+    "h1 reaches h2 on the migration VLAN"
+
+# A guest on h1: 128 MiB, 32 MiB of them rewritten and checked all along.
+new_vm() { # NAME ADDRESS MIB ARGS
+    local vm
+    vm=$(np 1 vm-create name-label="$1" memory-static-max=$(($3 * MIB)) \
+        PV-kernel="$guest_dir/vmlinuz" PV-ramdisk="$guest_dir/initrd.img" \
+        PV-args="quiet np.ip0=$2/24 $4")
+    np 1 vm-param-set uuid="$vm" affinity="$h1"
+    np 1 vif-create vm-uuid="$vm" network-uuid="$guests" device=0 > /dev/null
+    echo "$vm"
+}
+vm=$(new_vm pattern 198.18.10.50 128 np.mempattern=32)
+np 1 vm-start uuid="$vm"
+ok 'wait_until 90 answers 198.18.10.50' "the guest runs on h1 and answers the switch on VLAN 10"
+ok 'wait_until 60 eval "[ \$(passes $h1 $vm) -ge 2 ]"' \
+    "its memory pattern checks out on h1"
+
+# --- refusals leave it running on h1 ------------------------------------------
+
+running_on_h1() {
+    [ "$(where "$vm")" = "Running/$h1" ] && ! busy "$vm" &&
+        [ -n "$(qemus_of "$h1" "$vm")" ] && [ -z "$(qemus_of "$h2" "$vm")" ]
+}
+is "$(np_error 1 vm-migrate uuid="$vm" host="$h1")" \
+    "CANNOT_MIGRATE_TO_SAME_HOST $vm, $h1" "to the host it runs on: refused"
+np 1 host-disable uuid="$h2"
+is "$(np_error 1 vm-migrate uuid="$vm" host=h2)" "HOST_DISABLED $h2" \
+    "to a disabled host: refused"
+np 1 host-enable uuid="$h2"
+np 1 vm-param-set uuid="$vm" memory-static-max=$((1024 * 1024 * MIB))
+np 1 vm-param-set uuid="$vm" memory-dynamic-max=$((1024 * 1024 * MIB))
+err=$(np_error 1 vm-migrate uuid="$vm" host="$h2")
+ok '[[ $err == "HOST_NOT_ENOUGH_FREE_MEMORY "* ]]' \
+    "more memory than h2 has: HOST_NOT_ENOUGH_FREE_MEMORY"
+np 1 vm-param-set uuid="$vm" memory-dynamic-max=$((128 * MIB))
+np 1 vm-param-set uuid="$vm" memory-static-max=$((128 * MIB))
+eth2=$(np 1 pif-list host-uuid="$h1" device=eth2 --minimal)
+h1only=$(np 1 network-create name-label=h1-only)
+np 1 vlan-create pif-uuid="$eth2" vlan=40 network-uuid="$h1only" > /dev/null
+vif2=$(np 1 vif-create vm-uuid="$vm" network-uuid="$h1only" device=1)
+is "$(np_error 1 vm-migrate uuid="$vm" host="$h2")" \
+    "VM_REQUIRES_NETWORK $vm, $h1only" "a VIF on a network h2 lacks: refused"
+np 1 vif-destroy uuid="$vif2"
+is "$(np_error 1 vm-migrate uuid="$vm" host="$h2" bandwidth=0)" \
+    "INVALID_VALUE options:bandwidth, 0" "a bad option: refused"
+# Under TCG a live migration can lose the pages a guest writes (QEMU's
+# dirty tracking races its vCPUs): refused; the guest moves stopped.
+live=true
+if [ "$(np 1 host-param-get uuid="$h1" param-name=virtualization)" != kvm ]; then
+    live=false
+    is "$(np_error 1 vm-migrate uuid="$vm" host="$h2" live=true | cut -d, -f1,2)" \
+        "VM_MIGRATE_UNSAFE $vm, tcg" "live under TCG: refused as unsafe"
+fi
+ok running_on_h1 "after each refusal it still runs on h1 alone"
+
+# A migration cancelled while it runs (1 MiB/s: it would take minutes).
+task=$(echo '{"jsonrpc":"2.0","id":1,"method":"Async.VM.pool_migrate","params":["","'"$vm"'","'"$h2"'",{"bandwidth":"1","live":"'"$live"'"}]}' |
+    on 1 curl -s --max-time 10 --unix-socket "$STATE/h1/netpoold.sock" \
+        -H 'Content-Type: application/json' --data-binary @- \
+        http://localhost/jsonrpc | sed -n 's/.*"result":"\([0-9a-f-]*\)".*/\1/p')
+migrating() { [ "$(np 1 vm-param-get uuid="$vm" param-name=migration param-key=state 2> /dev/null)" = migrating ]; }
+ok 'wait_until 60 migrating' "a slow migration starts"
+ok '[ -n "$(qemus_of "$h2" "$vm")" ]' "h2 waits for it with a paused domain"
+np 1 task-cancel uuid="$task"
+ok 'wait_until 60 running_on_h1' \
+    "task-cancel: it runs on h1 alone again, h2's domain gone"
+is "$(np 1 vm-param-get uuid="$vm" param-name=last-operation param-key=status)" \
+    cancelled "its last-operation says cancelled"
+ok 'wait_until 30 answers 198.18.10.50' "and it answers"
+
+# --- the live migration ---------------------------------------------------------
+
+ok 'wait_until 60 eval "[ \$(passes $h1 $vm) -ge 4 ]"' \
+    "the pattern still checks out on h1"
+mig_before=$(tx_bytes 1 "$migbr")
+mgmt_before=$(tx_bytes 1 eth0)
+: > "$STATE/ping.log"
+# ip netns exec becomes ping: $! is ping's PID.
+(eval "$(topo_host_env switch)" && exec ip netns exec "$(topo_ns switch)" \
+    ping -i 0.1 -W 1 198.18.10.50 > "$STATE/ping.log" 2>&1) &
+ping_pid=$!
+wait_until 5 eval '[ "$(grep -c "bytes from" "$STATE/ping.log")" -ge 10 ]' || true
+np 2 vm-migrate uuid="$vm" host=h2 live=$live
+ok $? "vm-migrate (live=$live) through h2 answers success"
+wait_until 5 eval '[ "$(grep -c "bytes from" "$STATE/ping.log")" -ge 60 ]' || true
+kill -INT "$ping_pid"
+wait "$ping_pid" || true
+mig_sent=$(($(tx_bytes 1 "$migbr") - mig_before))
+mgmt_sent=$(($(tx_bytes 1 eth0) - mgmt_before))
+lost=$(awk '/packets transmitted/ { print $1 - $4 }' "$STATE/ping.log")
+diag "ping every 100 ms across the migration: $(grep 'packets transmitted' "$STATE/ping.log")"
+diag "lost: $lost (live=$live); last-operation: $(get "$vm" last-operation)"
+diag "sent by h1: $((mig_sent / MIB)) MiB on the migration VLAN, $((mgmt_sent / 1024)) KiB on management"
+is "$(where "$vm")" "Running/$h2" "it runs on h2"
+ok '[ -n "$(qemus_of "$h2" "$vm")" ] && [ "$(get "$vm" domid)" = "$(qemus_of "$h2" "$vm")" ]' \
+    "one QEMU of h2's, whose PID is its domid"
+ok 'wait_until 20 eval "[ -z \"\$(qemus_of $h1 $vm)\" ]"' "and none of h1's"
+ok 'answers 198.18.10.50' "it answers the switch from h2"
+ok '[ "$mig_sent" -gt $((32 * MIB)) ] && [ "$mgmt_sent" -lt $((mig_sent / 8)) ]' \
+    "its memory went over the migration VLAN, not the management network"
+n=$(passes "$h2" "$vm")
+ok 'wait_until 60 eval "[ \$(passes $h2 $vm) -ge $((n + 2)) ]"' \
+    "its memory pattern, rewritten during the migration, checks out on h2"
+is "$(serial "$h2" "$vm" | grep -c 'BAD\|Bad page\|BUG' || true)" 0 "no corruption reported"
+is "$(np 1 task-list status=pending --minimal)$(np 2 task-list status=pending --minimal)" "" \
+    "no task left pending"
+
+# --- maintenance ------------------------------------------------------------------
+
+np 1 host-disable uuid="$h1"
+other=$(new_vm other 198.18.10.51 80 "")
+is "$(np_error 1 vm-start uuid="$other")" "HOST_DISABLED $h1" \
+    "a disabled host starts no VM"
+np 1 host-enable uuid="$h1"
+np 1 vm-param-set uuid="$other" affinity="$h2"
+np 1 vm-start uuid="$other"
+third=$(new_vm third 198.18.10.52 80 "")
+np 1 vm-param-set uuid="$third" affinity="$h2"
+np 1 vm-start uuid="$third"
+ok 'wait_until 90 answers 198.18.10.51 && wait_until 90 answers 198.18.10.52' \
+    "two more guests run on h2"
+np 1 host-disable uuid="$h2"
+np 1 vm-param-set uuid="$third" memory-static-max=$((1024 * 1024 * MIB))
+np 1 vm-param-set uuid="$third" memory-dynamic-max=$((1024 * 1024 * MIB))
+err=$(np_error 1 host-evacuate uuid="$h2")
+ok '[[ $err == "HOST_EVACUATE_PLAN_DOES_NOT_FIT $third, "* ]]' \
+    "an evacuation that does not fit is refused"
+diag "$err"
+is "$(np 1 vm-list resident-on="$h2" --minimal | tr , '\n' | sort | paste -sd,)" \
+    "$(printf '%s\n' "$vm" "$other" "$third" | sort | paste -sd,)" "and moves nothing"
+np 1 vm-param-set uuid="$third" memory-dynamic-max=$((80 * MIB))
+np 1 vm-param-set uuid="$third" memory-static-max=$((80 * MIB))
+np 1 host-evacuate uuid="$h2" > "$STATE/plan"
+ok $? "host-evacuate empties h2"
+diag "$(cat "$STATE/plan")"
+is "$(np 1 vm-list resident-on="$h2" --minimal)" "" "h2 runs no VM"
+for v in "$vm" "$other" "$third"; do
+    is "$(where "$v")" "Running/$h1" "$(get "$v" name-label) runs on h1"
+done
+for a in 50 51 52; do
+    ok "wait_until 10 answers 198.18.10.$a" "198.18.10.$a answers from h1"
+done
+ok 'wait_until 60 eval "[ \$(passes $h1 $vm) -ge 2 ]" && [ "$(serial "$h1" "$vm" | grep -c BAD || true)" = 0 ]' \
+    "the pattern guest is intact after its second migration"
+np 1 host-enable uuid="$h2"
+for v in "$vm" "$other" "$third"; do
+    np 1 vm-shutdown uuid="$v" --force
+done
+ok '[ -z "$(pgrep -f "qemu-system-x86_64.*/run/netpool/vm/($h1|$h2)/")" ]' \
+    "every guest is down"
