@@ -38,7 +38,7 @@ PACKAGES=(
     qemu-system-x86 qemu-utils libxen-dev libteam-dev
     qemu-block-extra libnfs-dev libiscsi-dev nfs-ganesha nfs-ganesha-vfs tgt
     busybox-static prometheus
-    iproute2 ethtool nftables iputils-ping procps psmisc socat curl
+    iproute2 ethtool nftables iputils-ping procps psmisc socat curl iperf3
     ${NETPOOL_DEPS_EXTRA:-}
 )
 
