@@ -379,6 +379,13 @@ is "$(head -c 512 "$(storage_iscsi_lun 1)" | head -n 1 | tr -d '\0')" \
     "netpool-disk: $itoken" "what it wrote is in the LUN on the server"
 stop_guest 2 "$iwriter"
 np 2 vm-destroy uuid="$iwriter"
+copy_sr=$(np 1 sr-create name-label=copies type=dir \
+    device-config:location="$STATE/h1-copies")
+lun_copy=$(np 1 vdi-copy uuid="$lun1" sr-uuid="$copy_sr")
+is "$(head -c 512 "$STATE/h1-copies/$lun_copy.raw" | head -n 1 | tr -d '\0')" \
+    "netpool-disk: $itoken" "vdi-copy copies a LUN to another SR (qemu-img over iSCSI)"
+np 1 vdi-destroy uuid="$lun_copy"
+np 1 sr-destroy uuid="$copy_sr"
 
 # The target stops, then returns.
 storage_iscsi_stop
