@@ -139,6 +139,23 @@ is "$(np 1 vm-param-get uuid="$vm" param-name=last-operation param-key=status)" 
     cancelled "its last-operation says cancelled"
 ok 'wait_until 30 answers 198.18.10.50' "and it answers"
 
+# netpoold of the destination killed while the memory moves: at its restart
+# it rolls the migration back, the source's QEMU stops sending and the VM
+# runs on h1 alone, never on both.
+task=$(echo '{"jsonrpc":"2.0","id":1,"method":"Async.VM.pool_migrate","params":["","'"$vm"'","'"$h2"'",{"bandwidth":"1","live":"'"$live"'"}]}' |
+    on 1 curl -s --max-time 10 --unix-socket "$STATE/h1/netpoold.sock" \
+        -H 'Content-Type: application/json' --data-binary @- \
+        http://localhost/jsonrpc | sed -n 's/.*"result":"\([0-9a-f-]*\)".*/\1/p')
+ok 'wait_until 60 migrating' "another slow migration starts"
+topo_netpoold_stop 2 KILL
+topo_netpoold_start 2
+ok 'wait_until 90 running_on_h1' \
+    "h2's netpoold killed and restarted mid-migration: the VM runs on h1 alone"
+is "$(np 1 vm-param-get uuid="$vm" param-name=last-operation param-key=status)" \
+    failure "its last-operation says the migration failed"
+ok 'wait_until 30 quorate_two 1 && wait_until 30 answers 198.18.10.50' \
+    "the pool is whole again and the guest answers"
+
 # --- the live migration ---------------------------------------------------------
 
 ok 'wait_until 60 eval "[ \$(passes $h1 $vm) -ge 4 ]"' \
