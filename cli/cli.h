@@ -543,6 +543,11 @@ cli_command_fn cli_cmd_pool_homogeneity_report;
 cli_command_fn cli_cmd_pool_bond_create;
 cli_command_fn cli_cmd_pool_status;
 cli_command_fn cli_cmd_pool_vlan_create;
+cli_command_fn cli_cmd_pool_ha_enable;
+cli_command_fn cli_cmd_pool_ha_disable;
+cli_command_fn cli_cmd_pool_ha_compute_max_host_failures_to_tolerate;
+cli_command_fn cli_cmd_host_ha_clear;
+cli_command_fn cli_cmd_host_emergency_ha_disable;
 
 /* vm-create name-label= [name-description=] [other-config:k=v…]:
  * VM.create of a minimal VM, prints its UUID (cli/vif.c). */

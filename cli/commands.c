@@ -705,6 +705,61 @@ static const struct cli_command pool_homogeneity_report_cmd = {
     0,
     NULL,
 };
+static const struct cli_command pool_ha_enable_cmd = {
+    "pool-ha-enable",
+    "heartbeat-sr-uuids",
+    "ha-config:",
+    "Turn high availability on: each host writes its liveness to a "
+    "statefile on the heartbeat SRs (shared NFS SRs every host reaches), "
+    "fences itself when it loses, and protected VMs of a lost host restart "
+    "on the others.  ha-config:timeout=SECONDS (1-120) is kept in the pool "
+    "(default 10; a later enable without it keeps it).  The pre-flight "
+    "warnings (fewer than 3 hosts, management not on a bond, the SR served "
+    "from a pool host) are printed and raised as messages.",
+    cli_cmd_pool_ha_enable,
+    0,
+    NULL,
+};
+static const struct cli_command pool_ha_disable_cmd = {
+    "pool-ha-disable",
+    "",
+    "",
+    "Turn high availability off; the pool keeps its HA timeout.",
+    cli_cmd_pool_ha_disable,
+    0,
+    NULL,
+};
+static const struct cli_command pool_ha_compute_max_cmd = {
+    "pool-ha-compute-max-host-failures-to-tolerate",
+    "",
+    "",
+    "Print how many hosts may fail with every protected VM "
+    "(ha-restart-priority=restart) still fitting on the others.",
+    cli_cmd_pool_ha_compute_max_host_failures_to_tolerate,
+    0,
+    NULL,
+};
+static const struct cli_command host_ha_clear_cmd = {
+    "host-ha-clear",
+    "",
+    "",
+    "On a host that HA fenced (it ended every domain and left the pool): "
+    "let it rejoin the pool; its domains may run again once it is back.",
+    cli_cmd_host_ha_clear,
+    0,
+    NULL,
+};
+static const struct cli_command host_emergency_ha_disable_cmd = {
+    "host-emergency-ha-disable",
+    "",
+    "force",
+    "On a host that cannot reach its pool: stop applying HA here (no "
+    "fence, no watchdog) until HA is next enabled on the pool.  Needs "
+    "--force.",
+    cli_cmd_host_emergency_ha_disable,
+    0,
+    NULL,
+};
 static const struct cli_command pool_status_cmd = {
     "pool-status",
     "",
@@ -795,6 +850,11 @@ static const struct cli_command *const commands[] = {
     &pool_homogeneity_report_cmd,
     &pool_bond_create_cmd,
     &pool_status_cmd,
+    &pool_ha_enable_cmd,
+    &pool_ha_disable_cmd,
+    &pool_ha_compute_max_cmd,
+    &host_ha_clear_cmd,
+    &host_emergency_ha_disable_cmd,
     &pool_vlan_create_cmd,
     &event_wait_cmd,
     &host_wait_applied_cmd,

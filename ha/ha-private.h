@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "ha/ha.h"
@@ -56,5 +57,36 @@ int ha_corosync_reload(struct ha_corosync *c);
 
 /* Removes the configuration and the authkey. */
 void ha_corosync_remove(struct ha_corosync *c);
+
+/* The HA watchdog (ha-watchdog.c): a supervising process forked from
+ * netpoold, since this kernel has no softdog.  While armed it kills the
+ * listed domains (SIGKILL) once the deadline passes unless netpoold moved
+ * it; it outlives a dead or hung netpoold, and exits when disarmed and
+ * netpoold's end of the pipe closes. */
+
+#define HA_WATCHDOG_MAX_PIDS 64 /* Domains one deadline covers. */
+
+struct ha_watchdog;
+
+/* Forks the watchdog, disarmed.  When it fires it also kills every
+ * process whose command line holds 'domain_marker' (NULL or "": none).
+ * Returns it, or NULL (errno set). */
+struct ha_watchdog *ha_watchdog_start(const char *domain_marker);
+
+/* Arms 'wd': kill the 'n' processes 'pids' (at most HA_WATCHDOG_MAX_PIDS)
+ * at monotonic time 'deadline_ms' (lib/clock.h) unless armed again or
+ * disarmed first.  Returns 0 or a positive errno. */
+int ha_watchdog_arm(struct ha_watchdog *wd, uint64_t deadline_ms,
+                    const pid_t *pids, size_t n);
+
+/* Disarms 'wd'.  Returns 0 or a positive errno. */
+int ha_watchdog_disarm(struct ha_watchdog *wd);
+
+/* Returns true while the watchdog process lives (it exits after it
+ * killed). */
+bool ha_watchdog_alive(struct ha_watchdog *wd);
+
+/* Disarms the watchdog, lets it exit and frees 'wd'.  Accepts NULL. */
+void ha_watchdog_stop(struct ha_watchdog *wd);
 
 #endif

@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct event_base;
 struct json_object;
@@ -131,7 +132,7 @@ struct json_object *ha_homogeneity(struct json_object *hosts,
  * argument. */
 
 /* The HA timeout unless the pool sets one (pool.ha_timeout), seconds. */
-#define HA_TIMEOUT_DEFAULT_S 5
+#define HA_TIMEOUT_DEFAULT_S 10
 
 /* What this host knows of another host's statefile entry. */
 struct ha_entry {
@@ -336,5 +337,71 @@ int ha_pool_emergency_master(struct ha_pool *pool);
 /* pool-recover-slaves: gives back the expected votes of every host of the
  * pool.  Returns 0 or a positive errno. */
 int ha_pool_recover(struct ha_pool *pool);
+
+/* Returns the PID of this host's corosync, or 0 when it runs none (the
+ * HA watchdog ends it with the domains, so that a host whose netpoold
+ * hangs leaves the pool's configuration). */
+pid_t ha_pool_corosync_pid(const struct ha_pool *pool);
+
+/* Keeps this host out of the pool while 'fenced' (an HA fence): stops
+ * corosync and does not start it again until called with false, when it
+ * starts corosync and rejoins (the sync brings its store up to date). */
+void ha_pool_set_fenced(struct ha_pool *pool, bool fenced);
+
+/* The HA monitor (ha-monitor.c, ha-statefile.c, ha-watchdog.c): while the
+ * pool has HA on, it writes this host's statefile entry and reads the
+ * others' every cycle, applies the survival rule, fences this host when
+ * it loses (through 'fence'), arms the watchdog while it stays, and, on
+ * the acting master, restarts the protected VMs of hosts known fenced. */
+
+struct ha_monitor;
+
+/* Told that fencing is done (every domain of the host ended). */
+typedef void ha_fenced_cb(struct ha_monitor *monitor);
+
+/* What the monitor needs from netpoold. */
+struct ha_monitor_options {
+    const char *state_dir;     /* netpoold's state folder: the fence mark
+                            * STATE/ha-fenced lives there. */
+    const char *host;          /* This host's UUID. */
+    struct ha_pool *pool;      /* Its pool agent. */
+    const char *domain_marker; /* Text in the command line of every
+                                * domain process of this host, which the
+                                * watchdog kills. */
+    /* Ends every domain of the host and keeps them ended (the VM
+     * controller stops), then calls 'done' with 'monitor'. */
+    void (*fence)(void *aux, struct ha_monitor *monitor, ha_fenced_cb *done);
+    /* Lets domains run again after an operator cleared the fence (the VM
+     * controller starts again). */
+    void (*unfence)(void *aux);
+    void *aux; /* Argument of both. */
+};
+
+/* Starts the HA monitor of 'store' on 'base'.  A host whose state folder
+ * holds the fence mark starts fenced.  Returns the monitor. */
+struct ha_monitor *ha_monitor_create(struct event_base *base,
+                                     struct store *store,
+                                     const struct ha_monitor_options *options);
+
+/* Stops the monitor and disarms the watchdog (a clean stop is no hang).
+ * Accepts NULL. */
+void ha_monitor_destroy(struct ha_monitor *monitor);
+
+/* Returns true if this host is fenced (its mark is set). */
+bool ha_monitor_fenced(const struct ha_monitor *monitor);
+
+/* host.ha_clear: lifts this host's fence: removes the mark, rejoins the
+ * pool and lets domains run once its statefile entry says it is back.
+ * Returns 0, or EALREADY when it is not fenced. */
+int ha_monitor_clear(struct ha_monitor *monitor);
+
+/* host.emergency_ha_disable: this host stops applying HA (no fence, no
+ * watchdog) until HA is next enabled on the pool.  Returns 0. */
+int ha_monitor_emergency_disable(struct ha_monitor *monitor);
+
+/* Returns the monitor's Prometheus lines (a new string): HA state,
+ * liveness of each host per channel, statefile latency, restarts and
+ * fences. */
+char *ha_monitor_metrics(const struct ha_monitor *monitor);
 
 #endif

@@ -135,6 +135,8 @@ struct ha_pool {
     bool role_written;         /* pool_role is up to date. */
     char role[16];             /* Last pool_role written. */
     bool quorate_written;      /* Last 'quorate' written. */
+    bool fenced;               /* HA fenced this host: corosync stays
+                                * stopped. */
 };
 
 static const struct store_replicator replicator;
@@ -361,6 +363,29 @@ ha_pool_emergency_master(struct ha_pool *p)
              " takes over the pool",
              p->n_members);
     return 0;
+}
+
+pid_t
+ha_pool_corosync_pid(const struct ha_pool *p)
+{
+    return p->membership && !p->fenced ? p->corosync->pid : 0;
+}
+
+void
+ha_pool_set_fenced(struct ha_pool *p, bool fenced)
+{
+    if (p->fenced == fenced) {
+        return;
+    }
+    p->fenced = fenced;
+    if (fenced && p->membership) {
+        disconnect(p);
+        ha_corosync_stop(p->corosync);
+        log_warn("fenced: out of the pool until the fence is cleared");
+    } else if (!fenced) {
+        log_info("fence cleared: rejoining the pool");
+    }
+    write_role(p);
 }
 
 int
@@ -750,7 +775,7 @@ on_tick(evutil_socket_t fd, short what, void *p_)
 {
     struct ha_pool *p = p_;
 
-    if (p->membership) {
+    if (p->membership && !p->fenced) {
         if (!ha_corosync_running(p->corosync)) {
             if (p->cpg_up || p->vq_up) {
                 log_warn("corosync went away");

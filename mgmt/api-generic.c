@@ -35,7 +35,7 @@ static api_method plain_destroy;
 /* Rules of other modules that a set_<field> must pass. */
 static api_set_check *const set_checks[] = {
     api_vlan_check_set, api_flow_check_set, api_management_check_set,
-    api_dpdk_check_set, api_vm_check_set,
+    api_dpdk_check_set, api_vm_check_set,   api_ha_check_set,
 };
 
 static const struct lifecycle lifecycles[] = {

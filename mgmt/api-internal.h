@@ -13,6 +13,7 @@
 #include "mgmt/mgmt.h"
 
 struct event;
+struct ha_monitor;
 struct store_class;
 struct store_field;
 
@@ -41,6 +42,8 @@ struct api {
                                          * calls. */
     struct storage_files *files;        /* Renames and removals of images
                                          * on NFS SRs in flight. */
+    struct ha_monitor *ha;              /* This host's HA monitor, or NULL
+                                         * (api-ha.c). */
 };
 
 /* One call, from parse to reply. */
@@ -125,6 +128,16 @@ struct np_error *api_store_error(int error, const char *class,
 
 /* Method groups: each returns the method for 'name', or NULL. */
 api_method *api_session_method(const char *name);
+api_method *api_ha_method(const char *name);
+/* Gives 'api' this host's HA monitor (api-ha.c). */
+void api_set_ha(struct api *api, struct ha_monitor *monitor);
+/* VM.start of 'vm' (UUID 'uuid', record 'vm') on host 'host': with HA on
+ * and pool.ha_host_failures_to_tolerate N > 0, a protected VM whose start
+ * would leave fewer than N host failures covered is refused with
+ * HA_OPERATION_WOULD_BREAK_FAILOVER_PLAN(N, most) (overcommit
+ * protection).  Returns NULL or that error (api-ha.c). */
+struct np_error *api_ha_check_start(struct api *api, const char *uuid,
+                                    struct json_object *vm, const char *host);
 api_method *api_event_method(const char *name);
 api_method *api_task_method(const char *name);
 api_method *api_pif_method(const char *name);
@@ -302,6 +315,9 @@ api_set_check api_vm_check_set;         /* host.vm_backend: a backend this host
 api_set_check api_management_check_set; /* host other_config's management
                                          * rollback time limit
                                          * (api-management.c). */
+api_set_check api_ha_check_set;         /* VM.ha_restart_priority and
+                                 * pool.ha_host_failures_to_tolerate
+                                 * (api-ha.c). */
 
 /* Session handling (api-session.c). */
 

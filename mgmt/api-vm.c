@@ -259,13 +259,14 @@ place(struct api *api, struct json_object *vm)
                : api->host_uuid;
 }
 
-/* VM.start: a template does not start. */
+/* VM.start: a template does not start, and a start must leave the HA
+ * plan whole (api-ha.c). */
 static struct np_error *
 check_not_template(struct api *api, const char *uuid, struct json_object *vm)
 {
     return json_object_get_boolean(json_object_object_get(vm, "is_a_template"))
                ? np_error_new(ERR_VM_IS_TEMPLATE, uuid, NULL)
-               : NULL;
+               : api_ha_check_start(api, uuid, vm, place(api, vm));
 }
 
 /* VM.suspend: on a dpdk host a VM with VIFs cannot be suspended: its

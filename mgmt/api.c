@@ -534,6 +534,9 @@ find_method(const char *name)
         fn = api_sr_method(name);
     }
     if (!fn) {
+        fn = api_ha_method(name);
+    }
+    if (!fn) {
         fn = api_generic_method(name);
     }
     return fn;

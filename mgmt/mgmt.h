@@ -276,6 +276,37 @@ struct vm_host_hooks;
  * on a dpdk host), for vm/'s controller. */
 void mgmt_vm_hooks(struct store *store, struct vm_host_hooks *hooks);
 
+/* High availability glue (ha-hooks.c): this host's HA monitor (ha/),
+ * with the fence that ends every domain and stops the VM controller, and
+ * the clear that starts it again. */
+
+struct mgmt_ha;
+struct vm_controller;
+
+/* Starts the HA monitor of host 'host' ('state_dir' its state folder,
+ * 'pool' its pool agent) and gives it to 'api' (host.ha_clear,
+ * host.emergency_ha_disable).  '*vms' is netpoold's VM controller and
+ * '*migrate' its migration agent (on 'fabric'), which a fence destroys
+ * and a clear creates again; unless the host starts fenced, the caller
+ * creates them after this call. */
+struct mgmt_migrate;
+struct dp_reconciler;
+struct mgmt_ha *mgmt_ha_create(struct event_base *base, struct store *store,
+                               struct api *api, const char *state_dir,
+                               const char *host, struct ha_pool *pool,
+                               struct vm_controller **vms,
+                               struct mgmt_migrate **migrate,
+                               struct dp_reconciler *fabric);
+
+/* Returns true if this host starts fenced: no VM controller. */
+bool mgmt_ha_fenced(const struct mgmt_ha *ha);
+
+/* Returns the HA lines of /metrics (a new string). */
+char *mgmt_ha_metrics(const struct mgmt_ha *ha);
+
+/* Stops the monitor.  Accepts NULL. */
+void mgmt_ha_destroy(struct mgmt_ha *ha);
+
 /* SNMP AgentX subagent (snmp.c). */
 
 struct snmp_agent;
@@ -409,6 +440,7 @@ void http_metrics_stop(struct http_metrics *metrics);
 /* Live migration (migrate.c, api-migrate.c). */
 
 struct mgmt_migrate;
+struct dp_reconciler;
 struct vm_controller;
 struct dp_reconciler;
 

@@ -56,6 +56,7 @@ struct daemon {
                                     * again standalone. */
     struct vm_controller *vms;     /* Converges the host's domains. */
     struct mgmt_migrate *migrate;  /* Its part of live migrations. */
+    struct mgmt_ha *ha;            /* HA monitor (ha/), fencing. */
     double start_time;             /* Seconds since the epoch. */
     struct event *resync;          /* Periodic full resync. */
     struct event *signals[4];      /* SIGTERM, SIGINT, SIGHUP, (end). */
@@ -249,9 +250,14 @@ start(struct daemon *d)
     d->dhcp = mgmt_dhcp_create(d->base, d->store, d->host, c->state_dir);
     struct vm_host_hooks hooks;
     mgmt_vm_hooks(d->store, &hooks);
-    d->vms = vm_controller_create(d->base, d->store, d->host, NULL, &hooks);
-    d->migrate =
-        mgmt_migrate_create(d->base, d->store, d->host, d->vms, d->fabric);
+    d->ha = mgmt_ha_create(d->base, d->store, d->api, c->state_dir, d->host,
+                           d->pool, &d->vms, &d->migrate, d->fabric);
+    if (!mgmt_ha_fenced(d->ha)) {
+        d->vms =
+            vm_controller_create(d->base, d->store, d->host, NULL, &hooks);
+        d->migrate =
+            mgmt_migrate_create(d->base, d->store, d->host, d->vms, d->fabric);
+    }
 
     if (*c->snmp_agentx_socket) {
         snmp_agent_start(d->base, d->store, d->host, c->snmp_agentx_socket,
@@ -290,6 +296,7 @@ stop(struct daemon *d)
     mgmt_dhcp_destroy(d->dhcp);
     mgmt_migrate_destroy(d->migrate);
     dp_reconciler_destroy(d->fabric);
+    mgmt_ha_destroy(d->ha);
     vm_controller_destroy(d->vms);
     api_destroy(d->api);
     ha_pool_destroy(d->pool);
@@ -739,6 +746,13 @@ render_metrics(void *daemon_)
     info.ovs_stats = ovs_stats;
     char *text = metrics_render(d->exporter, &info);
     json_object_put(ovs_stats);
+    if (d->ha) {
+        char *ha = mgmt_ha_metrics(d->ha);
+        char *both = xasprintf("%s%s", text, ha);
+        free(text);
+        free(ha);
+        text = both;
+    }
     return text;
 }
 

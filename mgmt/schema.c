@@ -91,6 +91,14 @@ static const struct store_field pool_fields[] = {
     /* The network live migrations run over (mgmt/migrate.c): each host's
      * PIF on it with an address; "" for the management network. */
     REF("migration_network", 0, "network"),
+    /* High availability (ha/ha-*.c, mgmt/api-ha.c): on or off, the SRs
+     * that hold the statefile, the timeout in seconds (kept across a
+     * disable, so a re-enable without one keeps it), and how many host
+     * losses the restart plan must cover. */
+    BOOL("ha_enabled", RO, "false"),
+    SET("ha_heartbeat_srs", RO),
+    INT("ha_timeout", RO, "10", 1, 120), /* HA_TIMEOUT_DEFAULT_S */
+    INT("ha_host_failures_to_tolerate", 0, "0", 0, 64),
 };
 
 static const struct store_field host_fields[] = {
@@ -131,6 +139,11 @@ static const struct store_field host_fields[] = {
     ENUM("vm_backend", 0, vm_backends, "\"qemu\""),
     /* Its HTTPS certificate, which pool members pin when they call it. */
     STR("certificate", RO),
+    /* What its HA monitor sees (ha/): "disabled", "stay", "undecided" or
+     * "fenced", and whether it cannot reach the statefile (the survival
+     * rule's "lost everywhere" counts these). */
+    STR("ha_state", RT),
+    BOOL("ha_statefile_lost", RT, "false"),
     /* The store sequence number (the change log's) up to which every
      * change concerning this host is in its Open vSwitch: its rows, its
      * namespace guests' veths and its OpenFlow rules

@@ -48,6 +48,10 @@ struct request {
     storage_nfs_cb *cb;         /* Told its outcome. */
     void *aux;                  /* Its argument. */
     char *name;                 /* A file it works on, or NULL. */
+    char *buffer;               /* What a put writes, or NULL. */
+    size_t size;                /* Its size, or what a get reads. */
+    struct nfsfh *fh;           /* The file a put or get has open. */
+    struct json_object *result; /* What a get read, until closed. */
     struct request *next;       /* In client->requests. */
 };
 
@@ -69,6 +73,17 @@ static void on_listed(int status, struct nfs_context *, void *data,
                       void *request_);
 static void on_simple(int status, struct nfs_context *, void *data,
                       void *request_);
+static void on_put_open(int status, struct nfs_context *, void *data,
+                        void *request_);
+static void on_get_open(int status, struct nfs_context *, void *data,
+                        void *request_);
+static void on_put_written(int status, struct nfs_context *, void *data,
+                           void *request_);
+static void on_get_read(int status, struct nfs_context *, void *data,
+                        void *request_);
+static void on_file_closed(int status, struct nfs_context *, void *data,
+                           void *request_);
+static void close_file(struct request *, int status, const char *error);
 static void service(struct storage_nfs *, int revents);
 static void on_io(evutil_socket_t, short, void *client_);
 static void on_tick(evutil_socket_t, short, void *client_);
@@ -180,6 +195,37 @@ storage_nfs_unlink(struct storage_nfs *c, const char *name, storage_nfs_cb *cb,
     return retval;
 }
 
+int
+storage_nfs_put(struct storage_nfs *c, const char *name, const void *data,
+                size_t size, storage_nfs_cb *cb, void *aux)
+{
+    struct request *r = request_new(c, cb, aux, name);
+    char *path = path_of(name);
+
+    r->buffer = xmalloc(size + 1);
+    memcpy(r->buffer, data, size);
+    r->size = size;
+    int retval = queued(c, r,
+                        nfs_open2_async(c->nfs, path, O_CREAT | O_WRONLY, 0600,
+                                        on_put_open, r));
+    free(path);
+    return retval;
+}
+
+int
+storage_nfs_get(struct storage_nfs *c, const char *name, size_t max,
+                storage_nfs_cb *cb, void *aux)
+{
+    struct request *r = request_new(c, cb, aux, name);
+    char *path = path_of(name);
+
+    r->size = max;
+    int retval =
+        queued(c, r, nfs_open_async(c->nfs, path, O_RDONLY, on_get_open, r));
+    free(path);
+    return retval;
+}
+
 /* Requests. */
 
 static struct request *
@@ -229,8 +275,15 @@ request_done(struct request *r, int status, const char *error,
             break;
         }
     }
+    struct json_object *result = r->result;
     free(r->name);
+    free(r->buffer);
     free(r);
+    if (!data && result && !status) {
+        data = result;
+    } else {
+        json_object_put(result);
+    }
     if (tell && cb) {
         cb(aux, status, error, data);
     }
@@ -326,6 +379,92 @@ on_simple(int status, struct nfs_context *nfs, void *data, void *request_)
     request_done(request_, -status, status ? data : NULL, NULL);
 }
 
+static void
+on_put_open(int status, struct nfs_context *nfs, void *data, void *request_)
+{
+    struct request *r = request_;
+
+    if (status) {
+        request_done(r, -status, data, NULL);
+        return;
+    }
+    r->fh = data;
+    if (nfs_pwrite_async(nfs, r->fh, 0, r->size, r->buffer, on_put_written, r)
+        < 0) {
+        close_file(r, EIO, nfs_get_error(nfs));
+    }
+}
+
+static void
+on_put_written(int status, struct nfs_context *nfs, void *data, void *request_)
+{
+    struct request *r = request_;
+
+    if (status < 0) {
+        close_file(r, -status, data);
+    } else if ((size_t) status != r->size) {
+        close_file(r, EIO, "short write");
+    } else {
+        close_file(r, 0, NULL);
+    }
+}
+
+static void
+on_get_open(int status, struct nfs_context *nfs, void *data, void *request_)
+{
+    struct request *r = request_;
+
+    if (status) {
+        request_done(r, -status, data, NULL);
+        return;
+    }
+    r->fh = data;
+    if (nfs_pread_async(nfs, r->fh, 0, r->size, on_get_read, r) < 0) {
+        close_file(r, EIO, nfs_get_error(nfs));
+    }
+}
+
+static void
+on_get_read(int status, struct nfs_context *nfs, void *data, void *request_)
+{
+    struct request *r = request_;
+
+    if (status < 0) {
+        close_file(r, -status, data);
+        return;
+    }
+    r->result = json_object_new_string_len(data, status);
+    close_file(r, 0, NULL);
+}
+
+/* Closes the file of a put or get, then finishes it with 'status' (the
+ * close's failure when 'status' is 0). */
+static void
+close_file(struct request *r, int status, const char *error)
+{
+    struct storage_nfs *c = r->client;
+
+    if (status) {
+        /* The request failed already: close without waiting. */
+        json_object_put(r->result);
+        r->result = NULL;
+        nfs_close_async(c->nfs, r->fh, on_file_closed, NULL);
+        request_done(r, status, error, NULL);
+        return;
+    }
+    if (nfs_close_async(c->nfs, r->fh, on_file_closed, r) < 0) {
+        request_done(r, EIO, nfs_get_error(c->nfs), NULL);
+    }
+}
+
+static void
+on_file_closed(int status, struct nfs_context *nfs, void *data, void *request_)
+{
+    if (request_) {
+        request_done(request_, -status, status ? data : NULL, NULL);
+    }
+}
+
 /* The loop. */
 
 /* Lets libnfs work on 'revents' (poll bits), then re-arms its socket. */
@@ -402,7 +541,9 @@ client_free(struct storage_nfs *c)
     while (c->requests) {
         struct request *r = c->requests;
         c->requests = r->next;
+        json_object_put(r->result);
         free(r->name);
+        free(r->buffer);
         free(r);
     }
     free(c);

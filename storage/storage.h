@@ -204,6 +204,18 @@ int storage_nfs_rename(struct storage_nfs *nfs, const char *from,
 int storage_nfs_unlink(struct storage_nfs *nfs, const char *name,
                        storage_nfs_cb *cb, void *aux);
 
+/* Writes 'size' bytes of 'data' at the start of file 'name', creating it
+ * (0600) if needed; bytes after them stay.  One open, one write, one
+ * close.  No data. */
+int storage_nfs_put(struct storage_nfs *nfs, const char *name,
+                    const void *data, size_t size, storage_nfs_cb *cb,
+                    void *aux);
+
+/* Reads up to 'max' bytes from the start of file 'name': data, a JSON
+ * string of what was read (ENOENT if there is no such file). */
+int storage_nfs_get(struct storage_nfs *nfs, const char *name, size_t max,
+                    storage_nfs_cb *cb, void *aux);
+
 /* Image files of NFS SRs (sr-file.c): a VDI's location is the nfs:// URL
  * of its image, which QEMU and qemu-img open as they are; renaming and
  * removing one go through a short-lived client of its folder. */

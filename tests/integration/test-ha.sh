@@ -1,0 +1,272 @@
+#!/usr/bin/env bash
+#
+# test-ha: high availability on a pool of three namespace hosts whose
+# statefile is on a shared NFS SR reached over VLAN 20 (the storage server
+# of scripts/storage.sh).  One topology carries every case:
+#   - pool-ha-enable's checks (typed errors that store nothing), its
+#     pre-flight warnings as messages, the timeout kept across a disable;
+#   - h1's links cut at the switch: h1 fences itself (its domain ends), its
+#     protected VM is restarted on a survivor and answers ping there, and
+#     host-ha-clear brings h1 back without a second fence;
+#   - the statefile path blinks for less than the timeout: no host fences;
+#   - the netpoold of the host running the VM is stopped (SIGSTOP): the
+#     watchdog ends its domain, then the VM restarts on another host, and
+#     that netpoold fences itself when it runs again;
+# and all along a sampler looking at every QEMU of the machine never sees
+# the VM run twice.
+#
+# shellcheck disable=SC2016
+# shellcheck source=tests/integration/lib.sh
+source "$(dirname "$0")/lib.sh"
+
+MIB=1048576
+VM_ADDR=198.18.0.60
+guest_dir=$("$TEST_TOP/tests/guest/build.sh")
+
+TOPO_SWITCH_MTU=9216
+topo_switch_up
+for n in 1 2 3; do
+    topo_host_up $n
+done
+storage_up
+export_dir=$(storage_export_dir)
+
+pw() { cat "$STATE/h1/netpoold/root-password"; }
+field() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+status() { np "$1" pool-status --json 2> /dev/null; }
+quorate_with() { # N MEMBERS
+    local s
+    s=$(status "$1") || return 1
+    [ "$(echo "$s" | field quorate)" = True ] &&
+        [ "$(echo "$s" | field synced)" = True ] &&
+        [ "$(echo "$s" | field members)" = "$2" ]
+}
+host_uuid() { np "$1" host-list name-label=h"$1" --minimal; }
+ha_state() { # N [OF-HOST]: the ha-state of host OF-HOST (default N) seen on N
+    np "$1" host-param-get uuid="$(host_uuid "${2:-$1}")" param-name=ha-state 2> /dev/null
+}
+all_stay() {
+    local n
+    for n in "$@"; do
+        [ "$(ha_state "$n")" = stay ] || return 1
+    done
+}
+# The VM's running QEMUs: daemonized ones (parent 1).  While QEMU starts,
+# the process netpoold ran waits for its daemon with the same command
+# line; it runs no guest, so it is not counted.
+qemus() { pgrep -P 1 -f "qemu-system-x86_64.*-uuid $vm" || true; }
+# The host (1-3) whose state folder the VM's QEMU uses, or "".
+qemu_host() {
+    local pid n
+    pid=$(qemus | head -1)
+    [ -n "$pid" ] || return 0
+    for n in 1 2 3; do
+        if tr '\0' ' ' < "/proc/$pid/cmdline" | grep -q "/run/netpool/vm/$(cat "$STATE/h$n/uuid")/"; then
+            echo "$n"
+        fi
+    done
+}
+answers() { on switch ping -c 1 -W 1 "$VM_ADDR" > /dev/null 2>&1; }
+links() { # N up|down: every NIC of host N at the switch
+    local i
+    for i in 0 1 2 3; do
+        on switch ip link set "h$1-eth$i" "$2"
+    done
+}
+
+# --- the pool, its storage VLAN and the shared SR ----------------------------
+
+for n in 2 3; do
+    np $n pool-join master-address="$(topo_mgmt_ip 1)" master-username=root \
+        master-password="$(pw)"
+done
+wait_until 60 quorate_with 1 3 || true
+ok 'quorate_with 1 3' "h1, h2 and h3 form a pool"
+for n in 1 2 3; do
+    host_uuid $n > "$STATE/h$n/uuid"
+done
+
+eth1=$(np 1 pif-list host-uuid="$(host_uuid 1)" device=eth1 --minimal)
+np 1 network-param-set uuid="$(np 1 pif-param-get uuid="$eth1" param-name=network)" MTU=9000
+storage_net=$(np 1 network-create name-label=storage MTU=9000)
+vpifs=$(np 1 pool-vlan-create pif-uuid="$eth1" vlan=20 network-uuid="$storage_net")
+for vpif in ${vpifs//,/ }; do
+    host=$(np 1 pif-param-get uuid="$vpif" param-name=host)
+    n=$(np 1 host-param-get uuid="$host" param-name=name-label)
+    np 1 pif-reconfigure-ip uuid="$vpif" mode=static IP=198.18.20.1${n#h} \
+        netmask=255.255.255.0
+done
+bridge=$(np 1 network-param-get uuid="$storage_net" param-name=bridge)
+reaches() { on "$1" ping -c 1 -W 1 -I "$bridge" "$STORAGE_ADDR" > /dev/null 2>&1; }
+for n in 1 2 3; do
+    wait_until 60 reaches $n || diag "h$n does not reach the storage server"
+done
+sr=$(np 1 sr-create name-label=heartbeat type=nfs shared=true \
+    device-config:server="$STORAGE_ADDR" device-config:serverpath="$export_dir")
+ok $? "a shared NFS SR on VLAN 20"
+all_connected() {
+    local p n=0
+    for p in $(np 1 pbd-list SR-uuid="$sr" --minimal | tr , ' '); do
+        [ "$(np 1 pbd-param-get uuid="$p" param-name=connected)" = true ] || return 1
+        n=$((n + 1))
+    done
+    [ "$n" = 3 ]
+}
+ok 'wait_until 60 all_connected' "every host has it connected"
+
+# --- pool-ha-enable's checks -------------------------------------------------
+
+local_sr=$(np 1 sr-create name-label=local type=dir \
+    device-config:location="$STATE/h1/local-sr")
+is "$(np_error 1 pool-ha-enable heartbeat-sr-uuids="$local_sr")" \
+    "HA_CONSTRAINT_VIOLATION_SR_NOT_SHARED $local_sr" \
+    "a local SR cannot hold the statefile"
+is "$(np_error 1 pool-ha-enable heartbeat-sr-uuids="$sr" ha-config:timeout=0)" \
+    "INVALID_VALUE ha-config:timeout, 0" "a timeout of 0 is refused"
+is "$(np_error 1 pool-ha-enable heartbeat-sr-uuids="$sr" ha-config:timeout=abc)" \
+    "INVALID_VALUE ha-config:timeout, abc" "so is one that is no number"
+is "$(np_error 2 pool-ha-disable)" "HA_NOT_ENABLED" "HA is off to begin with"
+is "$(np 3 pool-param-get uuid="$(np 3 pool-list --minimal)" param-name=ha-enabled)" \
+    false "and none of the refused calls turned it on"
+
+warnings=$(np 2 pool-ha-enable heartbeat-sr-uuids="$sr" ha-config:timeout=7)
+ok $? "pool-ha-enable through h2"
+ok '[[ $warnings == *HA_MANAGEMENT_NOT_BONDED* ]]' \
+    "it warns that management is not on a bond"
+ok '[ -n "$(np 1 message-list name=HA_MANAGEMENT_NOT_BONDED --minimal)" ]' \
+    "as a message"
+is "$(np_error 1 pool-ha-enable heartbeat-sr-uuids="$sr")" "HA_IS_ENABLED" \
+    "a second enable is refused"
+pool=$(np 1 pool-list --minimal)
+np 3 pool-ha-disable
+np 3 pool-ha-enable heartbeat-sr-uuids="$sr" > /dev/null
+is "$(np 1 pool-param-get uuid="$pool" param-name=ha-timeout)" 7 \
+    "a disable and an enable without a timeout keep the pool's 7 s"
+np 1 pool-ha-disable
+np 1 pool-ha-enable heartbeat-sr-uuids="$sr" ha-config:timeout=10 > /dev/null
+is "$(np 2 pool-param-get uuid="$pool" param-name=ha-timeout)" 10 \
+    "an enable with a timeout sets it"
+ok 'wait_until 60 all_stay 1 2 3' "every host's HA monitor stays"
+
+# --- a protected VM on h1 ----------------------------------------------------
+
+mgmt_net=$(np 1 pif-param-get uuid="$(np 1 pif-list host-uuid="$(host_uuid 1)" \
+    management=true --minimal)" param-name=network)
+vm=$(np 1 vm-create name-label=protected memory-static-max=$((96 * MIB)) \
+    PV-kernel="$guest_dir/vmlinuz" PV-ramdisk="$guest_dir/initrd.img" \
+    PV-args="quiet np.ip0=$VM_ADDR/24 np.gw=198.18.0.1")
+np 1 vif-create vm-uuid="$vm" network-uuid="$mgmt_net" device=0 > /dev/null
+np 1 vm-param-set uuid="$vm" affinity="$(host_uuid 1)"
+np 1 vm-param-set uuid="$vm" ha-restart-priority=restart
+is "$(np_error 1 vm-param-set uuid="$vm" ha-restart-priority=always)" \
+    "INVALID_VALUE ha_restart_priority, always" \
+    "an unknown ha-restart-priority is refused"
+np 2 vm-start uuid="$vm"
+ok $? "the protected VM starts"
+is "$(qemu_host)" 1 "on h1, its affinity"
+ok 'wait_until 60 answers' "it answers ping from the switch"
+is "$(np 2 pool-ha-compute-max-host-failures-to-tolerate)" 2 \
+    "any two hosts may fail: the VM fits on the third"
+is "$(np_error 1 pool-param-set uuid="$pool" ha-host-failures-to-tolerate=3)" \
+    "HA_OPERATION_WOULD_BREAK_FAILOVER_PLAN 3, 2" \
+    "a plan for three failures of three hosts is refused"
+np 1 pool-param-set uuid="$pool" ha-host-failures-to-tolerate=2
+is "$(np 3 pool-param-get uuid="$pool" param-name=ha-host-failures-to-tolerate)" 2 \
+    "one for two failures is kept"
+
+# The sampler: how many QEMUs run the VM, every 100 ms, until told to stop.
+(
+    while [ ! -e "$STATE/stop-sampler" ]; do
+        pids=$(qemus)
+        n=$(echo "$pids" | grep -c . || true)
+        echo "$n" >> "$STATE/samples"
+        if [ "$n" -gt 1 ]; then
+            # shellcheck disable=SC2086
+            ps -o pid,ppid,lstart,args -p ${pids//$'\n'/,} | cut -c1-220 >> "$STATE/twice"
+        fi
+        sleep 0.1
+    done
+) &
+sampler=$!
+
+# --- h1's links cut at the switch --------------------------------------------
+
+links 1 down
+ok 'wait_until 60 eval "[ \"\$(ha_state 1)\" = fenced ]"' \
+    "h1, cut off, fences itself"
+ok 'wait_until 120 eval "[ \"\$(qemu_host)\" = 2 ] || [ \"\$(qemu_host)\" = 3 ]"' \
+    "its protected VM runs on a survivor"
+diag "the VM runs on h$(qemu_host)"
+ok 'wait_until 60 answers' "and answers ping there"
+ok '[ -n "$(np 2 message-list name=HA_VM_RESTARTED --minimal)" ]' \
+    "an HA_VM_RESTARTED message says so"
+ok 'test -e "$STATE/h1/netpoold/ha-fenced"' \
+    "h1 keeps its fence mark while cut off"
+
+links 1 up
+np 1 host-ha-clear
+ok $? "host-ha-clear on h1"
+ok 'wait_until 90 quorate_with 1 3' "h1 rejoins the pool"
+ok 'wait_until 60 all_stay 1 2 3' "and stays: no second fence"
+is "$(qemus | wc -l)" 1 "the VM still runs once"
+diag "$(ps -o pid,ppid,args -p "$(qemus | paste -sd,)" | cut -c1-200)"
+
+# --- the statefile path blinks for less than the timeout ---------------------
+
+before=$(qemus)
+on switch ip link set st-eth0 down
+sleep 3 # The blink itself: 3 s of a 10 s timeout.
+on switch ip link set st-eth0 up
+ok 'wait_until 30 all_stay 1 2 3' "a 3 s statefile blink fences no host"
+is "$(qemus)" "$before" "the VM's QEMU is the same process"
+
+# --- the netpoold of the VM's host hangs -------------------------------------
+
+victim=$(qemu_host)
+victim_pid=$(cat "$STATE/h$victim/netpoold.pid")
+kill -STOP "$victim_pid"
+ok 'wait_until 60 eval "[ -z \"\$(qemus)\" ] || [ \"\$(qemu_host)\" != $victim ]"' \
+    "with h$victim's netpoold stopped, its watchdog ends the VM's domain"
+ok 'wait_until 120 eval "[ -n \"\$(qemu_host)\" ] && [ \"\$(qemu_host)\" != $victim ]"' \
+    "then the VM restarts on another host"
+kill -CONT "$victim_pid"
+ok 'wait_until 60 eval "[ \"\$(ha_state $victim)\" = fenced ]"' \
+    "h$victim's netpoold, running again, fences itself"
+np "$victim" host-ha-clear
+ok 'wait_until 90 all_stay 1 2 3' "and once cleared it stays"
+ok 'wait_until 60 answers' "the VM answers ping"
+
+touch "$STATE/stop-sampler"
+wait "$sampler"
+ok '[ "$(sort -n "$STATE/samples" | tail -1)" = 1 ]' \
+    "no sampled instant saw the VM run twice ($(wc -l < "$STATE/samples") samples)"
+[ ! -s "$STATE/twice" ] || diag "$(head -20 "$STATE/twice")"
+np 1 vm-shutdown uuid="$vm" --force
+
+# --- two hosts, the management link between them cut ------------------------
+
+np 1 pool-ha-disable
+ok $? "pool-ha-disable"
+is_master() { [ "$(status "$1" | field master)" = True ]; }
+is_master 1 || np 2 pool-designate-new-master host-uuid="$(cat "$STATE/h1/uuid")"
+ok 'wait_until 60 is_master 1' "h1 is master"
+np 1 pool-eject host-uuid="$(cat "$STATE/h3/uuid")"
+ok 'wait_until 60 quorate_with 1 2' "h3 leaves: a pool of two"
+np 1 pool-ha-enable heartbeat-sr-uuids="$sr" > /dev/null
+ok 'wait_until 60 all_stay 1 2' "HA on the two"
+h1=$(cat "$STATE/h1/uuid")
+h2=$(cat "$STATE/h2/uuid")
+if [[ $h1 < $h2 ]]; then winner=1 loser=2; else winner=2 loser=1; fi
+on switch ip link set "h$loser-eth0" down
+ok 'wait_until 90 eval "[ \"\$(ha_state $loser)\" = fenced ]"' \
+    "split in two, h$loser (the higher UUID) fences itself"
+ok 'wait_until 60 quorate_with $winner 1' \
+    "h$winner, the lowest UUID, takes the pool's votes"
+is "$(ha_state $winner)" stay "and stays"
+on switch ip link set "h$loser-eth0" up
+np $loser host-ha-clear
+ok 'wait_until 90 quorate_with 1 2 && quorate_with 2 2' \
+    "once the link is back and the fence cleared, h$loser rejoins"
+ok 'wait_until 60 all_stay 1 2' "and neither fences again"
+np 1 pool-ha-disable
+ok $? "pool-ha-disable"
