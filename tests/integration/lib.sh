@@ -72,7 +72,7 @@ mkdir -p -- "$TOPO_SANITIZER_DIR" "$TOPO_LOG_ARCHIVE"
 export ASAN_OPTIONS="detect_leaks=1:log_path=$TOPO_SANITIZER_DIR/proc"
 export UBSAN_OPTIONS="print_stacktrace=1:log_path=$TOPO_SANITIZER_DIR/proc"
 # Leaks inside libraries that netpool cannot mend (tests/integration/lsan.supp).
-export LSAN_OPTIONS="suppressions=$TEST_TOP/tests/integration/lsan.supp"
+export LSAN_OPTIONS="suppressions=$TEST_TOP/tests/integration/lsan.supp:print_suppressions=0"
 
 _test_count=0
 _test_failed=0
