@@ -86,8 +86,17 @@ api_batch_handle(struct api *api, struct json_object *requests, bool local,
         json_object_array_add(b->responses, NULL);
     }
     for (size_t i = 0; i < n; i++) {
-        const char *text = json_object_to_json_string_ext(
-            json_object_array_get_idx(requests, i), JSON_C_TO_STRING_PLAIN);
+        struct json_object *request = json_object_array_get_idx(requests, i);
+        if (!json_object_is_type(request, json_type_object)) {
+            struct np_error *e =
+                np_error_new(ERR_JSONRPC_INVALID_REQUEST,
+                             "the request is not a JSON object", NULL);
+            slot_answered(&b->slots[i], jsonrpc_make_error(NULL, e));
+            np_error_destroy(e);
+            continue;
+        }
+        const char *text =
+            json_object_to_json_string_ext(request, JSON_C_TO_STRING_PLAIN);
         b->slots[i].call = api_handle_one(api, text, strlen(text), local, peer,
                                           slot_answered, &b->slots[i]);
     }

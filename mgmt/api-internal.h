@@ -182,6 +182,15 @@ struct api_call *api_batch_handle(struct api *, struct json_object *requests,
                                   bool local, const char *peer,
                                   api_reply_cb *reply, void *aux);
 
+/* Inside the caller's transaction, gives host 'host''s management role to
+ * its PIF 'new_pif' (address 'new_ip'), taking it and its address from
+ * 'old_pif' (address 'old_ip'; NULL and "" when the role was disabled),
+ * with 'rollback' as the pending change to confirm (NULL for none).
+ * Returns 0 or the store's error (api-management.c). */
+int api_management_move(struct store *, const char *host, const char *old_pif,
+                        const char *old_ip, const char *new_pif,
+                        const char *new_ip, struct json_object *rollback);
+
 /* pool.management_reconfigure(network): every member's management role
  * moves to its PIF on 'network' (api-pool-management.c). */
 struct np_error *api_pool_management_reconfigure(struct api_call *,

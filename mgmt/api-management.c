@@ -165,25 +165,8 @@ host_management_reconfigure(struct api_call *call, struct json_object **result,
 
     int retval = store_begin(store);
     if (!retval) {
-        if (old_pif) {
-            struct json_object *lose = ip_changes("None", "", "", "", "");
-            json_object_object_add(lose, "management",
-                                   json_object_new_boolean(false));
-            retval = store_update(store, "PIF", old_pif, lose);
-            json_object_put(lose);
-        }
-        if (!retval) {
-            struct json_object *gain = json_object_new_object();
-            json_object_object_add(gain, "management",
-                                   json_object_new_boolean(true));
-            retval = store_update(store, "PIF", pif, gain);
-            json_object_put(gain);
-        }
-        if (!retval) {
-            retval = mgmt_write_host_management(
-                store, api->host_uuid, rollback,
-                *old_ip && strcmp(old_ip, new_ip) ? old_ip : NULL, new_ip);
-        }
+        retval = api_management_move(store, api->host_uuid, old_pif, old_ip,
+                                     pif, new_ip, rollback);
         if (retval) {
             store_rollback(store);
         } else {
@@ -199,6 +182,35 @@ host_management_reconfigure(struct api_call *call, struct json_object **result,
     }
     *result = json_object_new_null();
     return NULL;
+}
+
+int
+api_management_move(struct store *store, const char *host, const char *old_pif,
+                    const char *old_ip, const char *new_pif,
+                    const char *new_ip, struct json_object *rollback)
+{
+    int retval = 0;
+
+    if (old_pif) {
+        struct json_object *lose = ip_changes("None", "", "", "", "");
+        json_object_object_add(lose, "management",
+                               json_object_new_boolean(false));
+        retval = store_update(store, "PIF", old_pif, lose);
+        json_object_put(lose);
+    }
+    if (!retval) {
+        struct json_object *gain = json_object_new_object();
+        json_object_object_add(gain, "management",
+                               json_object_new_boolean(true));
+        retval = store_update(store, "PIF", new_pif, gain);
+        json_object_put(gain);
+    }
+    if (!retval) {
+        retval = mgmt_write_host_management(
+            store, host, rollback,
+            *old_ip && strcmp(old_ip, new_ip) ? old_ip : NULL, new_ip);
+    }
+    return retval;
 }
 
 /* host.management_disable(): this host gives up its management role; the

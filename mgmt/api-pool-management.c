@@ -312,34 +312,9 @@ write_plan(struct api *api, struct json_object *plan)
         }
         struct json_object *old_record =
             *old ? store_get(store, "PIF", old) : NULL;
-        const char *old_ip = old_record ? record_string(old_record, "IP") : "";
-        if (old_record) {
-            struct json_object *lose = json_object_new_object();
-            json_object_object_add(lose, "management",
-                                   json_object_new_boolean(false));
-            static const char *const cleared[] = {"IP", "netmask", "gateway",
-                                                  "DNS"};
-            json_object_object_add(lose, "ip_configuration_mode",
-                                   json_object_new_string("None"));
-            for (size_t i = 0; i < sizeof cleared / sizeof *cleared; i++) {
-                json_object_object_add(lose, cleared[i],
-                                       json_object_new_string(""));
-            }
-            retval = store_update(store, "PIF", old, lose);
-            json_object_put(lose);
-        }
-        if (!retval) {
-            struct json_object *gain = json_object_new_object();
-            json_object_object_add(gain, "management",
-                                   json_object_new_boolean(true));
-            retval = store_update(store, "PIF", pif, gain);
-            json_object_put(gain);
-        }
-        if (!retval) {
-            retval = mgmt_write_host_management(
-                store, host, NULL,
-                *old_ip && strcmp(old_ip, ip) ? old_ip : NULL, ip);
-        }
+        retval = api_management_move(
+            store, host, old_record ? old : NULL,
+            old_record ? record_string(old_record, "IP") : "", pif, ip, NULL);
         if (!retval) {
             struct json_object *cluster = json_object_new_object();
             json_object_object_add(cluster, "cluster_address",

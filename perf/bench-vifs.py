@@ -65,11 +65,12 @@ TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
 
 
-def call(sock_path, method, params):
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method,
-                       "params": [""] + params}).encode()
+def post(sock_path, payload, timeout):
+    """POSTs 'payload' (JSON-able) to netpoold's unix socket on a
+    connection of its own; returns the decoded answer."""
+    body = json.dumps(payload).encode()
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(120)
+    s.settimeout(timeout)
     s.connect(sock_path)
     s.sendall(b"POST /jsonrpc HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
               b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n"
@@ -81,7 +82,12 @@ def call(sock_path, method, params):
             break
         data += chunk
     s.close()
-    reply = json.loads(data.split(b"\r\n\r\n", 1)[1])
+    return json.loads(data.split(b"\r\n\r\n", 1)[1])
+
+
+def call(sock_path, method, params):
+    reply = post(sock_path, {"jsonrpc": "2.0", "id": 1, "method": method,
+                             "params": [""] + params}, 120)
     if "error" in reply:
         raise RuntimeError("%s: %s" % (method, reply["error"]))
     return reply["result"]
@@ -90,23 +96,10 @@ def call(sock_path, method, params):
 def call_batch(sock_path, requests):
     """One JSON-RPC batch of (method, params) requests on one connection;
     returns their results in order (raises on the first error)."""
-    body = json.dumps([{"jsonrpc": "2.0", "id": i, "method": method,
-                        "params": [""] + params}
-                       for i, (method, params) in enumerate(requests)]).encode()
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(600)
-    s.connect(sock_path)
-    s.sendall(b"POST /jsonrpc HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
-              b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n"
-              % len(body) + body)
-    data = b""
-    while True:
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-    s.close()
-    replies = json.loads(data.split(b"\r\n\r\n", 1)[1])
+    replies = post(sock_path, [{"jsonrpc": "2.0", "id": i, "method": method,
+                                "params": [""] + params}
+                               for i, (method, params) in enumerate(requests)],
+                   600)
     results = []
     for (method, _), reply in zip(requests, replies):
         if "error" in reply:

@@ -10,7 +10,7 @@
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-plan 19
+plan 21
 
 topo_switch_up
 topo_host_up 1
@@ -27,6 +27,11 @@ code() { python3 -c '
 import json, sys
 r = json.load(sys.stdin)
 print(r["error"]["data"][0] if "error" in r else "ok")'; }
+# The codes of a batch's responses, in order.
+codes() { python3 -c '
+import json, sys
+print(" ".join(r["error"]["data"][0] if "error" in r else "ok"
+               for r in json.load(sys.stdin)))'; }
 alive() { [ "$(echo '{"jsonrpc":"2.0","id":9,"method":"host.get_all",
     "params":[""]}' | post | code)" = ok ]; }
 
@@ -36,8 +41,14 @@ is "$(printf '{"jsonrpc":"2.0","id":1,"method":' | post | code)" \
     JSON_PARSE_ERROR "truncated JSON gets JSON_PARSE_ERROR"
 is "$(printf 'not json at all' | post | code)" JSON_PARSE_ERROR \
     "garbage gets JSON_PARSE_ERROR"
-is "$(printf '[1,2]' | post | code)" JSONRPC_INVALID_REQUEST \
-    "a JSON array is not a request"
+is "$(printf '[1,2]' | post | codes)" \
+    "JSONRPC_INVALID_REQUEST JSONRPC_INVALID_REQUEST" \
+    "a batch of two non-requests gets an invalid request for each"
+is "$(printf '[]' | post | code)" JSONRPC_INVALID_REQUEST \
+    "an empty batch is an invalid request"
+is "$(printf '[{"jsonrpc":"2.0","id":1,"method":"host.get_all","params":[""]},{"jsonrpc":"2.0","id":2,"method":"host.frobnicate","params":[""]}]' \
+    | post | codes)" "ok MESSAGE_METHOD_UNKNOWN" \
+    "a batch answers each request in order"
 is "$(printf '{"jsonrpc":"2.0","id":1,"method":"host.frobnicate","params":[""]}' \
     | post | code)" MESSAGE_METHOD_UNKNOWN "unknown method"
 is "$(printf '{"jsonrpc":"2.0","id":1,"method":"network.create","params":["",{"name_label":7}]}' \

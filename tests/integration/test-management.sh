@@ -252,8 +252,9 @@ np 1 vlan-destroy uuid="$vpif"
 
 # --- bad input: typed errors, nothing changed ------------------------------
 
+# (The host's free memory is an observation that moves by itself.)
 before="$(np 1 pif-param-list uuid="$p0")$(np 1 host-param-list \
-    uuid="$host")$(addrs)$(default_route)"
+    uuid="$host" | grep -v memory-free)$(addrs)$(default_route)"
 is "$(np_fail pif-reconfigure-ip uuid="$p0" mode=static IP=198.18.0.40 \
     netmask=255.0.255.0)" "INVALID_VALUE netmask, 255.0.255.0" \
     "a bad netmask is refused, and named"
@@ -273,5 +274,5 @@ p2=$(np 2 pif-list device=eth0 --minimal)
 is "$(np_fail host-management-reconfigure pif-uuid="$p2")" \
     "HANDLE_INVALID PIF, $p2" "a PIF this host does not know is refused"
 is "$(np 1 pif-param-list uuid="$p0")$(np 1 host-param-list \
-    uuid="$host")$(addrs)$(default_route)" "$before" \
+    uuid="$host" | grep -v memory-free)$(addrs)$(default_route)" "$before" \
     "the store and the kernel are unchanged"
