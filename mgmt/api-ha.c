@@ -42,7 +42,6 @@ struct plan_input {
     size_t n_vms;                   /* Their number. */
 };
 
-static struct json_object *the_pool(struct store *, const char **uuid);
 static struct np_error *check_heartbeat_sr(struct api *, const char *sr,
                                            struct json_object *hosts);
 static struct np_error *parse_timeout(struct json_object *configuration,
@@ -117,7 +116,7 @@ api_ha_check_start(struct api *api, const char *uuid, struct json_object *vm,
                    const char *host)
 {
     const char *pool_uuid = NULL;
-    struct json_object *pool = the_pool(api->store, &pool_uuid);
+    struct json_object *pool = api_the_pool(api->store, &pool_uuid);
     int64_t wanted = record_int(pool, "ha_host_failures_to_tolerate", 0);
     bool enabled = record_bool(pool, "ha_enabled");
     struct np_error *error = NULL;
@@ -186,7 +185,7 @@ enable_ha(struct api_call *call, struct json_object **result, bool *deferred)
         return error;
     }
 
-    struct json_object *pool = the_pool(api->store, &pool_uuid);
+    struct json_object *pool = api_the_pool(api->store, &pool_uuid);
     if (!pool) {
         return np_error_new(ERR_HANDLE_INVALID, "pool", "", NULL);
     }
@@ -245,7 +244,7 @@ disable_ha(struct api_call *call, struct json_object **result, bool *deferred)
 {
     struct api *api = call->api;
     const char *pool_uuid = NULL;
-    struct json_object *pool = the_pool(api->store, &pool_uuid);
+    struct json_object *pool = api_the_pool(api->store, &pool_uuid);
     struct np_error *error = NULL;
 
     if (!pool) {
@@ -330,23 +329,6 @@ emergency_ha_disable(struct api_call *call, struct json_object **result,
 }
 
 /* Helpers. */
-
-/* Returns the pool record (a new reference) and its UUID (borrowed from
- * it), or NULL. */
-static struct json_object *
-the_pool(struct store *store, const char **uuid)
-{
-    struct json_object *pools = store_get_all(store, "pool");
-    struct json_object *pool = NULL;
-
-    json_object_object_foreach (pools, key, record) {
-        pool = json_object_get(record);
-        *uuid = record_string(record, "uuid");
-        (void) key;
-    }
-    json_object_put(pools);
-    return pool;
-}
 
 /* A heartbeat SR is a shared NFS SR that every host of the pool ('hosts':
  * UUID → record) has plugged and connected. */

@@ -165,6 +165,11 @@ api_method *api_management_method(const char *name);
 api_method *api_storage_method(const char *name);
 api_method *api_pool_method(const char *name);
 
+/* Returns the pool record (a new reference) and sets '*uuid' to its UUID
+ * (borrowed from it), or returns NULL when the store has no pool
+ * (api-pool.c). */
+struct json_object *api_the_pool(struct store *, const char **uuid);
+
 /* Handles one JSON-RPC request as api_handle() does; 'peer' is the pool
  * member calling, or "" (api.c). */
 struct api_call *api_handle_one(struct api *, const char *body, size_t size,

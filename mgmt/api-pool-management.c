@@ -89,16 +89,12 @@ api_pool_management_reconfigure(struct api_call *call,
     }
     struct json_object *hosts = store_get_all(store, "host");
     struct json_object *pifs = store_get_all(store, "PIF");
-    struct json_object *pools = store_get_all(store, "pool");
-    struct json_object *pool = NULL;
-    json_object_object_foreach (pools, pool_uuid, pool_record) {
-        (void) pool_uuid;
-        pool = pool_record;
-    }
+    const char *pool_uuid;
+    struct json_object *pool = api_the_pool(store, &pool_uuid);
     struct json_object *plan = NULL;
     error = plan_hosts(hosts, pifs, pool, network, &plan);
     json_object_put(pifs);
-    json_object_put(pools);
+    json_object_put(pool);
     if (error) {
         json_object_put(hosts);
         return error;

@@ -67,7 +67,6 @@ static int save_pool_certificate(struct api *, struct json_object *membership);
 static struct np_error *remote_error(struct json_object *response,
                                      const char *failure, const char *address,
                                      struct json_object **result);
-static struct json_object *the_pool(struct store *, const char **uuid);
 static struct json_object *membership_base(struct store *,
                                            const char *pool_uuid,
                                            struct json_object *pool);
@@ -230,7 +229,7 @@ pool_eject(struct api_call *call, struct json_object **result, bool *deferred)
     }
     json_object_put(record);
     const char *pool_uuid;
-    struct json_object *pool = the_pool(store, &pool_uuid);
+    struct json_object *pool = api_the_pool(store, &pool_uuid);
     bool master = pool && !strcmp(record_string(pool, "master"), host);
     json_object_put(pool);
     if (master) {
@@ -313,7 +312,7 @@ pool_designate(struct api_call *call, struct json_object **result,
         return np_error_new(ERR_HOST_OFFLINE, host, NULL);
     }
     const char *pool_uuid;
-    struct json_object *pool = the_pool(api->store, &pool_uuid);
+    struct json_object *pool = api_the_pool(api->store, &pool_uuid);
     struct json_object *changes = json_object_new_object();
     json_object_object_add(changes, "master", json_object_new_string(host));
     int retval =
@@ -491,7 +490,7 @@ pool_request_membership(struct api_call *call, struct json_object **result,
                             needed, NULL);
     }
     const char *pool_uuid;
-    struct json_object *pool = the_pool(api->store, &pool_uuid);
+    struct json_object *pool = api_the_pool(api->store, &pool_uuid);
     struct json_object *host = store_get(api->store, "host", call->peer);
     if (!pool || !host) {
         json_object_put(pool);
@@ -943,7 +942,7 @@ check_admission(struct api *api, struct json_object *facts, bool force)
     struct json_object *self = json_object_object_get(hosts, api->host_uuid);
     struct np_error *error = NULL;
     const char *pool_uuid;
-    struct json_object *pool = the_pool(store, &pool_uuid);
+    struct json_object *pool = api_the_pool(store, &pool_uuid);
 
     if (json_object_object_get_ex(hosts, uuid, NULL)) {
         error = np_error_new(ERR_POOL_JOINING_HOST_IS_A_MEMBER, uuid, NULL);
@@ -1026,7 +1025,7 @@ admit(struct api_call *call, struct json_object *facts,
     struct json_object *joiner = json_object_object_get(facts, "host");
     const char *joiner_uuid = record_string(joiner, "uuid");
     const char *pool_uuid;
-    struct json_object *pool = the_pool(store, &pool_uuid);
+    struct json_object *pool = api_the_pool(store, &pool_uuid);
     struct ha_status status;
     int retval;
 
@@ -1332,7 +1331,7 @@ transition_poll(evutil_socket_t fd, short what, void *t_)
         error = np_error_new(ERR_POOL_NOT_QUORATE, api->host_uuid, NULL);
     } else {
         const char *pool_uuid;
-        struct json_object *pool = the_pool(api->store, &pool_uuid);
+        struct json_object *pool = api_the_pool(api->store, &pool_uuid);
         struct json_object *changes = json_object_new_object();
         json_object_object_add(changes, "master",
                                json_object_new_string(api->host_uuid));
@@ -1363,10 +1362,8 @@ transition_abandoned(void *t_, struct api_call *call)
     free(t);
 }
 
-/* Returns the pool record (a new reference) and its UUID (borrowed from
- * it), or NULL. */
-static struct json_object *
-the_pool(struct store *store, const char **uuid)
+struct json_object *
+api_the_pool(struct store *store, const char **uuid)
 {
     struct json_object *pools = store_get_all(store, "pool");
     struct json_object *pool = NULL;
