@@ -16,7 +16,12 @@
 # migration tests), powers off on the ACPI power button and prints
 # "netpool-guest: ready" on its serial console.
 #
-# OUTDIR (default build/guest) gets vmlinuz and initrd.img, symlinks into a
+# With np.root=vda the initramfs's /init (tests/guest/init) mounts the
+# guest's first disk as its root instead and runs the disk's init: OUTDIR
+# also gets root.img, the same tree as a sparse 64 MiB ext4 image (mke2fs
+# -d, no mount), to make such a disk from.
+#
+# OUTDIR (default build/guest) gets vmlinuz, initrd.img and root.img, symlinks into a
 # folder keyed on the kernel and busybox versions and on the fixture's own
 # sources, so a second run is a no-op.  Prints OUTDIR.
 set -euo pipefail
@@ -43,14 +48,16 @@ fi
 [ -n "$kpkg" ] || { echo "guest: no kernel package behind $meta" >&2; exit 1; }
 kver=$(apt-cache policy "$kpkg" | awk '/Candidate:/ {print $2}')
 bver=$(dpkg-query -W -f='${Version}' busybox-static)
-srcsum=$(cat "$here/build.sh" "$here/rc" "$here/inittab" \
+srcsum=$(cat "$here/build.sh" "$here/init" "$here/rc" "$here/inittab" \
          "$here/power-button" "$here/udp-echo.c" "$here/udhcpc-script" \
          "$here/mem-pattern.c" |
          sha256sum | cut -c1-12)
 key=$(printf '%s' "$kpkg-$kver-$bver-$srcsum" | tr -c 'A-Za-z0-9.+-' '_')
 dest=$out/$key
 
-if [ ! -s "$dest/vmlinuz" ] || [ ! -s "$dest/initrd.img" ]; then
+ROOT_IMG_MIB=64
+if [ ! -s "$dest/vmlinuz" ] || [ ! -s "$dest/initrd.img" ] ||
+    [ ! -s "$dest/root.img" ]; then
     tmp=$(mktemp -d "$out/.build.XXXXXX")
     trap 'rm -rf "$tmp"' EXIT
     # apt-get download drops privileges to _apt when it can write the
@@ -79,7 +86,8 @@ if [ ! -s "$dest/vmlinuz" ] || [ ! -s "$dest/initrd.img" ]; then
     done
     rm -f "$root/bin/busybox"
     cp /bin/busybox "$root/bin/busybox"
-    ln -sf /bin/busybox "$root/init"
+    mkdir -p "$root/newroot"
+    install -m 755 "$here/init" "$root/init"
     for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev \
              virtio_pci failover net_failover virtio_net virtio_blk \
              virtio_balloon evdev button; do
@@ -102,9 +110,14 @@ if [ ! -s "$dest/vmlinuz" ] || [ ! -s "$dest/initrd.img" ]; then
     cp "$(echo "$tmp"/kernel/boot/vmlinuz-*)" "$tmp/out/vmlinuz"
     (cd "$root" && find . | busybox cpio -o -H newc 2>/dev/null) | gzip -1 \
         > "$tmp/out/initrd.img"
+    # The same tree as an ext4 image, for a guest whose root is a disk
+    # (np.root=vda): sparse, written without mounting (mke2fs -d).
+    mke2fs -q -t ext4 -L netpool-root -d "$root" "$tmp/out/root.img" \
+        "$ROOT_IMG_MIB"M >&2
     rm -rf "$dest"
     mv "$tmp/out" "$dest"
 fi
 ln -sfn "$key/vmlinuz" "$out/vmlinuz"
 ln -sfn "$key/initrd.img" "$out/initrd.img"
+ln -sfn "$key/root.img" "$out/root.img"
 echo "$out"

@@ -11,9 +11,12 @@
 # path, a server on no PIF's subnet, a path that drops jumbo frames); a
 # server that stops is seen on every host (PBD error, SR_BACKEND_FAILURE)
 # and used again when it returns; pbd-unplug and pbd-plug work from any
-# member.  A guest on h2 writes to a VDI on the SR and a guest on h3 then
-# reads it; a guest on a local SR keeps running and answering while the
-# NFS server is down.  Then, in the same pool, an iSCSI SR on a tgt target
+# member.  The test guest's root image goes onto the SR by vdi-copy from
+# a local SR: the copy's bytes leave h1 by the storage VLAN, not by the
+# management network (interface and switch port counters).  A guest on h2
+# boots with that VDI as its root filesystem and writes a file that a guest
+# on h3 then reads from the same VDI; a guest on a local SR keeps running
+# and answering while the NFS server is down.  Then, in the same pool, an iSCSI SR on a tgt target
 # of the storage namespace: bad device-config refused (target, IQN,
 # SCSIid, MTU), its LUNs as raw VDIs, a guest on h2 writing to one over
 # VLAN 20, the target stopping and returning, one LUN by its SCSIid.
@@ -180,13 +183,60 @@ ok "wait_until 20 eval '[ ! -e $export_dir/$copy.qcow2 ] && [ ! -e $export_dir/$
     "vdi-destroy removes the images from the server"
 is "$(ls "$export_dir" | grep -c part || true)" 0 "no partial image is left"
 
-# --- a guest on h2 writes to a disk on it, a guest on h3 reads it ------------
+# --- the guests' root disk, copied onto the SR over the storage VLAN --------
 
-# The guests boot from the test kernel; their first disk is a VDI.  Each
-# waits on its serial console for the guest's own line.  h1 runs a third
-# guest whose disk is on a local SR and whose NIC is on the storage VLAN:
-# it must not notice the NFS server going away below.
+# The test guest's root filesystem image (tests/guest/build.sh: root.img,
+# ext4) with a payload of random data in it, as a raw VDI of a local SR on
+# h1; vdi-copy on h1 writes it to the NFS SR.  While it copies, h1's VLAN 20
+# interface and its switch port (eth1, the VLAN's trunk) carry at least the
+# payload; h1's management interface and port carry far less (corosync and
+# the API never stop, so the check is against the payload, not zero).
 guest_dir=$("$TEST_TOP/tests/guest/build.sh")
+payload=$((24 * MIB))
+local_sr=$(np 1 sr-create name-label=local type=dir \
+    device-config:location="$STATE/h1-local-sr")
+image_vdi=$(np 1 vdi-create sr-uuid="$local_sr" name-label=guest-root \
+    format=raw virtual-size="$(stat -c %s "$guest_dir/root.img")")
+image=$STATE/h1-local-sr/$image_vdi.raw
+cp --sparse=always "$guest_dir/root.img" "$image"
+head -c "$payload" /dev/urandom > "$STATE/payload"
+debugfs -w -R "write $STATE/payload /payload" "$image" > /dev/null 2>&1
+ok 'debugfs -R "stat /payload" "$image" 2>/dev/null | grep -q "Size: $payload"' \
+    "the guest's root image holds a $payload-byte payload"
+mgmt_dev=$(on 1 ip -o -4 addr show | awk -v a="$(topo_mgmt_ip 1)/" \
+    'index($4, a) == 1 { print $2 }')
+bytes() { on "$1" cat "/sys/class/net/$2/statistics/$3_bytes"; } # NODE DEV rx|tx
+counters() {
+    echo "$(bytes 1 "$bridge" tx) $(bytes 1 "$mgmt_dev" tx)" \
+        "$(bytes switch h1-eth1 rx) $(bytes switch h1-eth0 rx)"
+}
+read -r vlan0 mgmt0 trunk0 port0 <<< "$(counters)"
+root_vdi=$(np 1 vdi-copy uuid="$image_vdi" sr-uuid="$sr")
+ok $? "vdi-copy on h1 copies it onto the NFS SR"
+read -r vlan1 mgmt1 trunk1 port1 <<< "$(counters)"
+diag "bytes sent during the copy: VLAN 20 $((vlan1 - vlan0)), management" \
+    "($mgmt_dev) $((mgmt1 - mgmt0)); into the switch: h1-eth1" \
+    "$((trunk1 - trunk0)), h1-eth0 $((port1 - port0))"
+ok '[ $((vlan1 - vlan0)) -ge $payload ]' \
+    "h1 sends the copy from its VLAN 20 interface (at least the payload)"
+ok '[ $((trunk1 - trunk0)) -ge $payload ]' \
+    "and it reaches the switch by eth1, the storage VLAN's port"
+ok '[ $((mgmt1 - mgmt0)) -lt $((payload / 8)) ]' \
+    "h1's management interface sends far less than the payload meanwhile"
+ok '[ $((port1 - port0)) -lt $((payload / 8)) ]' \
+    "and so does its management port on the switch"
+root_image=$(np 1 vdi-param-get uuid="$root_vdi" param-name=location)
+root_image=$export_dir/${root_image##*/}
+ok 'cmp -s "$image" "$root_image"' \
+    "the VDI on the server is the guest's root image, byte for byte"
+
+# --- a guest on h2 boots from it and writes, a guest on h3 reads -------------
+
+# The guests boot the test kernel and initramfs, whose /init mounts the
+# first disk (the VDI) as the root filesystem and runs its init
+# (np.root=vda).  Each waits on its serial console for the guest's own
+# line.  h1 runs a third guest whose disk is on a local SR and whose NIC is
+# on the storage VLAN: it must not notice the NFS server going away below.
 token=t$RANDOM$RANDOM
 serial() { echo "/run/netpool/vm/$(host_uuid "$1")/$2/serial.log"; }
 power() { np 1 vm-param-get uuid="$1" param-name=power-state; }
@@ -205,18 +255,18 @@ stop_guest() { # N VM
     wait_until 60 halted "$2" || true
 }
 
-local_sr=$(np 1 sr-create name-label=local type=dir \
-    device-config:location="$STATE/h1-local-sr")
 local_vdi=$(np 1 vdi-create sr-uuid="$local_sr" name-label=local \
     virtual-size="$MIB")
 bystander=$(guest 1 bystander "$local_vdi" np.ip0=198.18.20.51/24)
 np 1 vif-create vm-uuid="$bystander" network-uuid="$storage_net" device=0 \
     > /dev/null
 np 1 vm-start uuid="$bystander"
-writer=$(guest 2 writer "$vdi" "np.diskwrite=$token")
+writer=$(guest 2 writer "$root_vdi" "np.root=vda np.filewrite=$token")
 np 2 vm-start uuid="$writer"
-ok "wait_until 240 grep -qs 'netpool-guest: wrote vda' $(serial 2 "$writer")" \
-    "a guest on h2 with its disk on the SR writes to it"
+ok "wait_until 240 grep -qs 'netpool-guest: wrote /netpool-file' $(serial 2 "$writer")" \
+    "a guest on h2 boots from the VDI on the SR and writes a file on it"
+ok "grep -qs 'netpool-guest: root /dev/vda' $(serial 2 "$writer")" \
+    "its root filesystem is the VDI (/dev/vda)"
 # (QEMU names its process netpool-VM.)
 ok "on 2 ss -Htnp dst $STORAGE_ADDR | grep 'netpool-${writer:0:7}' | grep -q '198.18.20.12:'" \
     "its QEMU reaches the server from h2's VLAN 20 address"
@@ -226,17 +276,19 @@ is "$(np_error 1 pbd-unplug uuid="$pbd2")" "PBD_IN_USE $pbd2, $writer" \
 stop_guest 2 "$writer"
 is "$(power "$writer")" Halted "the writer stops"
 np 2 vm-destroy uuid="$writer"
-reader=$(guest 3 reader "$vdi" np.diskread)
+reader=$(guest 3 reader "$root_vdi" "np.root=vda np.fileread")
 np 3 vm-start uuid="$reader"
-ok "wait_until 240 grep -qs 'netpool-guest: vda says' $(serial 3 "$reader")" \
-    "a guest on h3 with the same VDI reads its disk"
-is "$(grep -a -m 1 -o 'vda says.*' "$(serial 3 "$reader")" | tr -d '\r')" \
-    "vda says netpool-disk: $token" \
+ok "wait_until 240 grep -qs 'netpool-guest: /netpool-file says' $(serial 3 "$reader")" \
+    "a guest on h3 boots from the same VDI and reads the file"
+is "$(grep -a -m 1 -o '/netpool-file says.*' "$(serial 3 "$reader")" | tr -d '\r')" \
+    "/netpool-file says netpool-file: $token" \
     "and finds what h2's guest wrote"
 stop_guest 3 "$reader"
 np 3 vm-destroy uuid="$reader"
 np 1 vdi-destroy uuid="$vdi"
-ok "wait_until 20 eval '[ ! -e $export_dir/$vdi.qcow2 ]'" "the last VDI goes"
+np 1 vdi-destroy uuid="$root_vdi"
+ok "wait_until 20 eval '[ ! -e $export_dir/$vdi.qcow2 ] && [ ! -e $root_image ]'" \
+    "the last VDIs go"
 
 answers() { on 1 ping -c 1 -W 1 -I "$bridge" 198.18.20.51 > /dev/null 2>&1; }
 ok "wait_until 240 answers" "h1's guest on a local SR answers on the storage VLAN"
@@ -274,6 +326,7 @@ stop_guest 1 "$bystander"
 np 1 vif-destroy uuid="$(np 1 vif-list vm-uuid="$bystander" --minimal)"
 np 1 vm-destroy uuid="$bystander"
 np 1 vdi-destroy uuid="$local_vdi"
+np 1 vdi-destroy uuid="$image_vdi"
 np 1 sr-destroy uuid="$local_sr"
 
 # Another host's PBD, from h1: h3's controller acts and reports.
