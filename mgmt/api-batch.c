@@ -8,8 +8,10 @@
  * that answers later, an Async one or a write waiting for the pool's
  * majority, holds the batch's answer back).  What a batch saves is what
  * surrounds the calls: one connection and one HTTP exchange for all of
- * them, and one pass of the fabric's reconciler for the changes they make
- * together instead of one per call.
+ * them, one flush of the store to the disk for the commits of the calls
+ * answered at once (each still commits on its own; none is answered before
+ * the flush), and one pass of the fabric's reconciler for the changes they
+ * make together instead of one per call.
  *
  * An empty array is refused with JSONRPC_INVALID_REQUEST, as JSON-RPC 2.0
  * says, and so is a batch of more than API_MAX_BATCH requests.
@@ -25,6 +27,7 @@
 #include "lib/jsonrpc.h"
 #include "lib/log.h"
 #include "lib/xalloc.h"
+#include "mgmt/store.h"
 
 #define LOG_MODULE "api-batch"
 
@@ -85,6 +88,9 @@ api_batch_handle(struct api *api, struct json_object *requests, bool local,
         b->slots[i].index = i;
         json_object_array_add(b->responses, NULL);
     }
+    /* The calls answered now are answered together once the last is in:
+     * their commits need one flush to the disk between them. */
+    store_defer_flush(api->store);
     for (size_t i = 0; i < n; i++) {
         struct json_object *request = json_object_array_get_idx(requests, i);
         if (!json_object_is_type(request, json_type_object)) {
@@ -99,6 +105,11 @@ api_batch_handle(struct api *api, struct json_object *requests, bool local,
             json_object_to_json_string_ext(request, JSON_C_TO_STRING_PLAIN);
         b->slots[i].call = api_handle_one(api, text, strlen(text), local, peer,
                                           slot_answered, &b->slots[i]);
+    }
+    if (store_flush(api->store)) {
+        log_error("a batch of %zu calls is answered without knowing that "
+                  "its changes reached the disk",
+                  n);
     }
     b->started = true;
     if (!b->pending) {

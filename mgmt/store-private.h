@@ -83,6 +83,9 @@ struct store {
     uint64_t begin_local_seq;             /* That, when the open
                                            * transaction began. */
 
+    /* Group commit: nesting depth of store_defer_flush(). */
+    int deferred;
+
     /* Held feed: batches committed while held, delivered on release. */
     int held;
     struct store_batch *batches;

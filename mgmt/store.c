@@ -400,6 +400,41 @@ store_rollback(struct store *store)
 }
 
 void
+store_defer_flush(struct store *store)
+{
+    if (store->deferred++ == 0) {
+        /* In WAL mode, NORMAL appends a commit's frames without a flush;
+         * the process can still die without losing them. */
+        store_exec(store, "PRAGMA main.synchronous=NORMAL");
+    }
+}
+
+int
+store_flush(struct store *store)
+{
+    if (store->deferred <= 0 || --store->deferred > 0) {
+        return 0;
+    }
+    store_exec(store, "PRAGMA main.synchronous=FULL");
+
+    /* One flush of the write-ahead log makes every commit appended since
+     * the deferral durable, as FULL would have done for each. */
+    sqlite3_file *wal = NULL;
+    if (sqlite3_file_control(store->db, "main", SQLITE_FCNTL_JOURNAL_POINTER,
+                             &wal)
+            != SQLITE_OK
+        || !wal || !wal->pMethods) {
+        return 0; /* Nothing was ever written to it. */
+    }
+    int rc = wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL);
+    if (rc != SQLITE_OK) {
+        log_error("cannot flush the store's log: %s", sqlite3_errstr(rc));
+        return EIO;
+    }
+    return 0;
+}
+
+void
 store_abort(struct store *store)
 {
     store_exec(store, "ROLLBACK");

@@ -244,6 +244,18 @@ int store_commit(struct store *store);
 /* Abandons the outermost transaction and everything written in it. */
 void store_rollback(struct store *store);
 
+/* Group commit.  Between store_defer_flush() and the matching
+ * store_flush(), commits of desired state are written but not flushed to
+ * the disk one by one: each still commits (or fails and rolls back) on its
+ * own and is delivered to the subscribers at once, and a crash of netpoold
+ * loses none of them, but only the outermost store_flush() makes them
+ * survive a crash of the machine, with one flush for all of them.  A
+ * caller answers nobody about such a commit before store_flush() returned.
+ * Deferrals nest.  store_flush() returns 0, or EIO if the flush failed (the
+ * commits stay, but their durability is not known). */
+void store_defer_flush(struct store *store);
+int store_flush(struct store *store);
+
 /* Makes 'actor' the author of the writes that follow, until the matching
  * store_pop_actor(): a user's UUID for a client's call, or a
  * "system:COMPONENT" identity ("system:dhcp") for the daemon's own writes.

@@ -574,6 +574,74 @@ test_transaction_nested(void **state)
     assert_int_equal(store_last_seq(fx->store), 3);
 }
 
+/* Returns the number of objects of 'class' that a connection of its own
+ * reads from the database at 'path': what is committed there. */
+static int
+count_committed(const char *path, const char *class)
+{
+    sqlite3 *db;
+    sqlite3_stmt *stmt;
+    int n = -1;
+
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_prepare_v2(db, "SELECT count(*) FROM objects WHERE class = ?",
+                           -1, &stmt, NULL),
+        SQLITE_OK);
+    sqlite3_bind_text(stmt, 1, class, -1, SQLITE_STATIC);
+    if (sqlite3_step(stmt) == SQLITE_ROW) {
+        n = sqlite3_column_int(stmt, 0);
+    }
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    return n;
+}
+
+/* Between store_defer_flush() and store_flush() every write still commits
+ * on its own (another connection reads it at once) and calls back at once;
+ * a transaction rolled back there discards only itself; deferrals nest;
+ * after the flush the writes are there on reopening, and later writes
+ * commit as before. */
+static void
+test_group_commit(void **state)
+{
+    struct fixture *fx = *state;
+    char a[UUID_LENGTH + 1], b[UUID_LENGTH + 1], c[UUID_LENGTH + 1];
+
+    listen(fx);
+    store_defer_flush(fx->store);
+    insert(fx, "network", "{'name_label': 'a'}", a);
+    assert_int_equal(fx->n_callbacks, 1);
+    assert_int_equal(count_committed(fx->path, "network"), 1);
+
+    store_defer_flush(fx->store);
+    insert(fx, "network", "{'name_label': 'b'}", b);
+    assert_int_equal(store_flush(fx->store), 0); /* The inner one. */
+    assert_int_equal(fx->n_callbacks, 2);
+    assert_int_equal(count_committed(fx->path, "network"), 2);
+
+    assert_int_equal(store_begin(fx->store), 0);
+    insert(fx, "network", "{'name_label': 'gone'}", c);
+    store_rollback(fx->store);
+    assert_int_equal(update(fx, "network", a, "{'MTU': 2000}"), 0);
+    assert_int_equal(fx->n_callbacks, 3);
+    assert_int_equal(store_flush(fx->store), 0);
+    assert_int_equal(store_flush(fx->store), 0); /* Unmatched: nothing. */
+
+    insert(fx, "network", "{'name_label': 'c'}", c);
+    assert_int_equal(fx->n_callbacks, 4);
+    uint64_t seq = store_last_seq(fx->store);
+    reopen(fx);
+    assert_true(store_exists(fx->store, "network", a));
+    assert_true(store_exists(fx->store, "network", b));
+    assert_true(store_exists(fx->store, "network", c));
+    struct json_object *r = store_get(fx->store, "network", a);
+    assert_int_equal(fixture_int(r, "MTU"), 2000);
+    json_object_put(r);
+    assert_int_equal(store_last_seq(fx->store), seq);
+    assert_int_equal(count_committed(fx->path, "network"), 3);
+}
+
 /* store_check_value reports a wrong JSON type as FIELD_TYPE_ERROR(field)
  * and a value out of range or outside the enum as INVALID_VALUE(field,
  * value). */
@@ -1465,6 +1533,7 @@ main(void)
         TEST(test_derived_fields),
         TEST(test_transaction_rollback),
         TEST(test_transaction_nested),
+        TEST(test_group_commit),
         TEST(test_check_value),
         TEST(test_schema_lookup),
         TEST(test_persistence),
