@@ -29,6 +29,7 @@ static int write_file(const char *path, const void *data, size_t size,
 static pid_t read_pid(const char *path);
 static void write_hosts(struct ha_corosync *, const struct ha_node *,
                         size_t n);
+static void rewrite_in_place(const char *path, const char *text, size_t size);
 static bool is_corosync(pid_t pid);
 
 struct ha_corosync *
@@ -120,12 +121,12 @@ ha_corosync_start(struct ha_corosync *c)
         return 0;
     }
 
-    char *hosts = xasprintf("%s/hosts", c->dir);
     char *script = xasprintf("mount --bind '%s' /run"
-                             " && mount --bind '%s' /etc/hosts"
+                             " && mount --bind '%s/hosts' /etc/hosts"
+                             " && mount --bind '%s/nsswitch.conf'"
+                             " /etc/nsswitch.conf"
                              " && exec '%s' -f -c '%s'",
-                             c->run_dir, hosts, c->program, c->conf);
-    free(hosts);
+                             c->run_dir, c->dir, c->dir, c->program, c->conf);
     pid = fork();
     if (pid < 0) {
         int error = errno;
@@ -254,36 +255,86 @@ write_file(const char *path, const void *data, size_t size, mode_t mode)
 }
 
 /* corosync looks up its host's name and every node's address (reverse) at
- * start and at each reload; a host whose resolver does not answer would
- * wait for its timeout each time.  Its /etc/hosts (bind-mounted over the
- * real one in corosync's mount namespace, and rewritten in place so the
- * mount sees the change) names them all. */
+ * start and at each reload.  Its mount namespace has an /etc/hosts that
+ * names them all and an /etc/nsswitch.conf that reads hosts from files
+ * only, so no lookup ever waits for a resolver (a host without DNS, or a
+ * test namespace that cannot reach the machine's, would stall corosync for
+ * the resolver's timeout, 10 s, long enough for the pool to split).  Both
+ * are bind-mounted, so they are rewritten in place (a rename would leave
+ * the mount on the old file), and only when they change; the new text is
+ * written over the old before the file is cut to length, so a reader never
+ * finds it empty. */
 static void
 write_hosts(struct ha_corosync *c, const struct ha_node *nodes, size_t n)
 {
-    char *path = xasprintf("%s/hosts", c->dir);
     char name[256] = "localhost";
-    FILE *in = fopen("/etc/hosts", "r");
-    FILE *out = fopen(path, "w");
+    char line[512];
+    char *hosts = NULL, *nsswitch = NULL;
+    size_t hosts_len = 0, nsswitch_len = 0;
 
-    gethostname(name, sizeof name - 1);
-    if (out) {
-        char line[512];
-        while (in && fgets(line, sizeof line, in)) {
-            fputs(line, out);
-        }
-        fprintf(out, "127.0.1.1 %s\n", name);
-        for (size_t i = 0; i < n; i++) {
-            fprintf(out, "%s np-node-%u\n", nodes[i].address, nodes[i].id);
-        }
-        fclose(out);
-    } else {
-        log_warn("%s: %s", path, strerror(errno));
+    FILE *out = open_memstream(&hosts, &hosts_len);
+    FILE *in = fopen("/etc/hosts", "r");
+    while (in && fgets(line, sizeof line, in)) {
+        fputs(line, out);
     }
     if (in) {
         fclose(in);
     }
+    gethostname(name, sizeof name - 1);
+    fprintf(out, "127.0.1.1 %s\n", name);
+    for (size_t i = 0; i < n; i++) {
+        fprintf(out, "%s np-node-%u\n", nodes[i].address, nodes[i].id);
+    }
+    fclose(out);
+
+    out = open_memstream(&nsswitch, &nsswitch_len);
+    in = fopen("/etc/nsswitch.conf", "r");
+    while (in && fgets(line, sizeof line, in)) {
+        if (strncmp(line, "hosts:", 6)) {
+            fputs(line, out);
+        }
+    }
+    if (in) {
+        fclose(in);
+    }
+    fputs("hosts: files\n", out);
+    fclose(out);
+
+    char *path = xasprintf("%s/hosts", c->dir);
+    rewrite_in_place(path, hosts, hosts_len);
     free(path);
+    path = xasprintf("%s/nsswitch.conf", c->dir);
+    rewrite_in_place(path, nsswitch, nsswitch_len);
+    free(path);
+    free(hosts);
+    free(nsswitch);
+}
+
+/* Makes the file at 'path' hold the 'size' bytes of 'text', keeping its
+ * inode: written over the old text, then cut to length, and only if it
+ * differs. */
+static void
+rewrite_in_place(const char *path, const char *text, size_t size)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        log_warn("%s: %s", path, strerror(errno));
+        return;
+    }
+    struct stat st;
+    bool same = false;
+    if (!fstat(fd, &st) && (size_t) st.st_size == size) {
+        char *old = xmalloc(size + 1);
+        same = pread(fd, old, size, 0) == (ssize_t) size
+               && !memcmp(old, text, size);
+        free(old);
+    }
+    if (!same
+        && (pwrite(fd, text, size, 0) != (ssize_t) size
+            || ftruncate(fd, (off_t) size))) {
+        log_warn("%s: %s", path, strerror(errno));
+    }
+    close(fd);
 }
 
 static pid_t

@@ -70,6 +70,13 @@ is "$(np 3 host-list --minimal | tr , '\n' | wc -l)" 3 "h3 lists three hosts"
 is "$(status 1 | field master)" True "h1 is the acting master"
 is "$(status 2 | field master)/$(status 3 | field master)" False/False \
     "and nobody else"
+# corosync looks names up at every start and reload; a lookup that waited
+# for the machine's resolver (unreachable from a namespace) stalled it for
+# 10 s, long enough to split a pool that was admitting a host.
+coro=$(cat "$STATE/h2/netpoold/corosync/run/corosync.pid")
+is "$(nsenter -t "$coro" -m grep '^hosts:' /etc/nsswitch.conf)/$(nsenter \
+    -t "$coro" -m grep -c np-node- /etc/hosts)" "hosts: files/3" \
+    "corosync reads names from its own hosts file only, which names every node"
 
 # --- pool-wide objects ------------------------------------------------------
 
