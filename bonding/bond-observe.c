@@ -158,6 +158,7 @@ bond_status_compute(const char *port, struct json_object *members,
             : NULL;
     const char *active = "";
     int64_t recheck = 0;
+    bool settling = false;
     int up = 0;
 
     for (size_t i = 0; i < json_object_array_length(members); i++) {
@@ -176,6 +177,18 @@ bond_status_compute(const char *port, struct json_object *members,
 
         if (json_object_object_get_ex(show, "enabled", &value)) {
             enabled = json_object_get_boolean(value);
+            /* OVS has yet to act on what it knows: the member may be
+             * enabled and is not (or the other way round) with no delay
+             * running, or its link, LACP and BFD all say up while it is
+             * disabled and no updelay has started.  No OVSDB change will
+             * say when it does. */
+            struct json_object *may;
+            bool can = json_object_object_get_ex(show, "may_enable", &may)
+                           ? json_object_get_boolean(may)
+                           : enabled;
+            settling |=
+                !json_object_object_get_ex(show, "delay_ms", NULL)
+                && (can != enabled || (!enabled && estimate_enabled(iface)));
         } else {
             enabled = estimate_enabled(iface);
         }
@@ -217,6 +230,8 @@ bond_status_compute(const char *port, struct json_object *members,
                            json_object_new_string(active));
     json_object_object_add(result, "recheck_ms",
                            json_object_new_int64(recheck));
+    json_object_object_add(result, "settling",
+                           json_object_new_boolean(settling));
     json_object_object_add(result, "members", states);
     return result;
 }

@@ -189,6 +189,9 @@ struct json_object *bond_parse_lacp_show(const char *text);
  *
  *   {"links_up": int, "active_slave": PIF UUID or "",
  *    "recheck_ms": int (0, or when a running delay ends),
+ *    "settling": bool (OVS has yet to enable or disable a member that it
+ *        may, or whose link, LACP and BFD are up, with no delay running:
+ *        look again soon, as no OVSDB change will tell),
  *    "members": {PIF UUID: {"bond_member_state": "enabled" | "disabled",
  *        "lacp_state", "lacp_partner", "bfd_state"}}}
  *

@@ -38,6 +38,11 @@
 /* The longest a read may take before ovs-appctl gives up, in seconds. */
 #define APPCTL_TIMEOUT 5
 
+/* While OVS has yet to act on a member, reads again after this many ms,
+ * doubled at each read that finds it still so, up to SETTLE_MAX_MS. */
+#define SETTLE_FIRST_MS 100
+#define SETTLE_MAX_MS 5000
+
 struct dp_bond_status {
     struct store *store;          /* Where runtime fields go. */
     struct event_base *base;      /* The loop. */
@@ -49,6 +54,8 @@ struct dp_bond_status {
     struct child *child;          /* Running reader, or NULL. */
     struct event *recheck;        /* Reads again when a delay ends. */
     bool again;                   /* A read was asked for while one ran. */
+    int settling;                 /* Reads in a row that found OVS yet to
+                                   * act on a member. */
 };
 
 static bool has_bonds(struct dp_bond_status *);
@@ -61,7 +68,8 @@ static int64_t update_bond(struct dp_bond_status *, const char *uuid,
                            struct json_object *bond, struct json_object *pifs,
                            struct json_object *bond_show,
                            struct json_object *lacp_show,
-                           struct json_object *observed, bool *changed);
+                           struct json_object *observed, bool *changed,
+                           bool *settling);
 static int compare_devices(const void *a, const void *b);
 static const char *field(struct json_object *record, const char *name);
 
@@ -211,7 +219,7 @@ update(struct dp_bond_status *s, struct json_object *bond_show,
     struct json_object *seen = json_object_new_object();
     struct json_object *observed = dp_ovs_observe(s->ovs);
     int64_t recheck = 0;
-    bool changed = false;
+    bool changed = false, settling = false;
 
     store_push_actor(s->store, "system:bond-status");
     store_begin(s->store);
@@ -222,7 +230,7 @@ update(struct dp_bond_status *s, struct json_object *bond_show,
             continue;
         }
         int64_t ms = update_bond(s, uuid, bond, pifs, bond_show, lacp_show,
-                                 observed, &changed);
+                                 observed, &changed, &settling);
         if (ms && (!recheck || ms < recheck)) {
             recheck = ms;
         }
@@ -241,6 +249,16 @@ update(struct dp_bond_status *s, struct json_object *bond_show,
     json_object_put(pifs);
     json_object_put(bonds);
 
+    if (settling) {
+        int64_t ms = SETTLE_FIRST_MS << (s->settling < 6 ? s->settling : 6);
+        ms = ms < SETTLE_MAX_MS ? ms : SETTLE_MAX_MS;
+        s->settling++;
+        if (!recheck || ms < recheck) {
+            recheck = ms;
+        }
+    } else {
+        s->settling = 0;
+    }
     if (recheck) {
         struct timeval tv = {recheck / 1000, (recheck % 1000) * 1000};
         event_add(s->recheck, &tv);
@@ -249,13 +267,13 @@ update(struct dp_bond_status *s, struct json_object *bond_show,
 
 /* Writes the runtime fields of bond 'uuid' and its members, raising
  * BOND_STATUS_CHANGED when links_up moved since the last look; sets
- * '*changed' if it wrote.  Returns the ms after which to look again (0:
- * no need). */
+ * '*changed' if it wrote and '*settling' if OVS has yet to act on a
+ * member.  Returns the ms after which a running delay ends (0: none). */
 static int64_t
 update_bond(struct dp_bond_status *s, const char *uuid,
             struct json_object *bond, struct json_object *pifs,
             struct json_object *bond_show, struct json_object *lacp_show,
-            struct json_object *observed, bool *changed)
+            struct json_object *observed, bool *changed, bool *settling)
 {
     const char *master_uuid = field(bond, "master");
     struct json_object *master = json_object_object_get(pifs, master_uuid);
@@ -344,6 +362,8 @@ update_bond(struct dp_bond_status *s, const char *uuid,
 
     int64_t recheck =
         json_object_get_int64(json_object_object_get(status, "recheck_ms"));
+    *settling |=
+        json_object_get_boolean(json_object_object_get(status, "settling"));
     json_object_put(status);
     json_object_put(members);
     free(devices);

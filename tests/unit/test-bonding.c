@@ -581,7 +581,48 @@ test_status_compute(void **state)
     assert_string_equal(fixture_string(p1, "bond_member_state"), "disabled");
     assert_string_equal(fixture_string(p1, "bfd_state"), "down");
     assert_string_equal(fixture_string(p1, "lacp_state"), "");
+    assert_false(fixture_bool(s, "settling"));
     json_object_put(s);
+
+    /* OVS may enable eth1 and has not yet, with no updelay running; then
+     * eth1's link and BFD are up while OVS has yet to see it may: either
+     * way no OVSDB change will say when it acts, so look again soon. */
+    struct json_object *pending =
+        bond_parse_bond_show("---- bond0 ----\n"
+                             "bond_mode: active-backup\n"
+                             "\n"
+                             "member eth1: disabled\n"
+                             "  may_enable: true\n"
+                             "\n"
+                             "member eth2: enabled\n"
+                             "  active member\n"
+                             "  may_enable: true\n");
+    s = bond_status_compute("bond0", members, pending, NULL, observed);
+    assert_int_equal(fixture_int(s, "links_up"), 1);
+    assert_int_equal(fixture_int(s, "recheck_ms"), 0);
+    assert_true(fixture_bool(s, "settling"));
+    json_object_put(s);
+    json_object_put(pending);
+    pending = bond_parse_bond_show("---- bond0 ----\n"
+                                   "member eth1: disabled\n"
+                                   "  may_enable: false\n"
+                                   "member eth2: enabled\n"
+                                   "  may_enable: true\n");
+    struct json_object *bfd_up = fixture_json(
+        "{'interfaces': {'eth1': {'link_state': 'up', 'lacp_current': '',"
+        "   'bfd_status': {'state': 'up', 'forwarding': 'true'}},"
+        "  'eth2': {'link_state': 'up', 'lacp_current': '',"
+        "   'bfd_status': {'state': 'up', 'forwarding': 'true'}}},"
+        " 'ports': {}}");
+    s = bond_status_compute("bond0", members, pending, NULL, bfd_up);
+    assert_true(fixture_bool(s, "settling"));
+    json_object_put(s);
+    /* A member that is down and that OVS keeps disabled is settled. */
+    s = bond_status_compute("bond0", members, pending, NULL, observed);
+    assert_false(fixture_bool(s, "settling"));
+    json_object_put(s);
+    json_object_put(bfd_up);
+    json_object_put(pending);
 
     /* Without bond/show: OVSDB's view, the active member by MAC. */
     s = bond_status_compute("bond0", members, NULL, NULL, observed);
