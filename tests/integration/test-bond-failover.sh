@@ -6,7 +6,8 @@
 # new port (from OVS's learning packets, with no traffic of ours);
 # carrier back, it fails back to the primary.  balance-slb: each source
 # MAC stays on one member.  BFD (properties:bfd=true, netpool's defaults)
-# in every mode, against a switch-side bond of the same mode with BFD: a
+# in every mode, against a switch-side bond of the same mode with BFD
+# (plain switch ports with BFD facing balance-slb): a
 # member that keeps carrier but passes nothing (an nftables egress drop,
 # on the switch's side of the cable, then on the host's) is taken out,
 # traffic goes on, BOND_STATUS_CHANGED is raised, and the member rejoins
@@ -148,8 +149,11 @@ ok '[[ $slb == *"member eth1: enabled"* && $slb == *"member eth2: enabled"* ]]' 
 # --- BFD: a silent member, per mode, with netpool's defaults -------------
 
 # The switch bonds h1-eth1+h1-eth2 the way the host does (active-backup
-# with bond-primary, balance-slb, LACP), its members running BFD with the
-# intervals, updelay and downdelay netpool gave its own.
+# with bond-primary, LACP), its members running BFD with the intervals,
+# updelay and downdelay netpool gave its own.  Facing balance-slb, it has
+# two plain ports running BFD, as a real switch has: SLB is the host's
+# alone (an SLB bond on both sides would each drop the broadcasts the
+# other sends on the member it does not take them from, ARP included).
 switch_side() {
     local mode=$1 rx tx up down args=()
     rx=$(vsctl get Interface eth1 bfd:min_rx | tr -d '"')
@@ -160,15 +164,20 @@ switch_side() {
         active-backup)
             args=(bond_mode=active-backup other_config:bond-primary=h1-eth1)
             ;;
-        balance-slb) args=(bond_mode=balance-slb) ;;
         lacp)
             args=(lacp=active bond_mode=balance-tcp other_config:lacp-time=fast)
             ;;
     esac
-    sw -- --if-exists del-port sw0 sb1 -- --if-exists del-port sw0 h1-eth1 \
-        -- --if-exists del-port sw0 h1-eth2 \
-        -- add-bond sw0 sb1 h1-eth1 h1-eth2 "${args[@]}" \
-        bond_updelay="$up" bond_downdelay="$down"
+    if [ "$mode" = balance-slb ]; then
+        sw -- --if-exists del-port sw0 sb1 -- --if-exists del-port sw0 \
+            h1-eth1 -- --if-exists del-port sw0 h1-eth2 \
+            -- add-port sw0 h1-eth1 -- add-port sw0 h1-eth2
+    else
+        sw -- --if-exists del-port sw0 sb1 -- --if-exists del-port sw0 \
+            h1-eth1 -- --if-exists del-port sw0 h1-eth2 \
+            -- add-bond sw0 sb1 h1-eth1 h1-eth2 "${args[@]}" \
+            bond_updelay="$up" bond_downdelay="$down"
+    fi
     for j in 1 2; do
         sw set Interface "h1-eth$j" bfd:enable=true bfd:min_rx="$rx" \
             bfd:min_tx="$tx"
