@@ -45,6 +45,7 @@
 #define GROUP_NAME "netpool"
 #define TICK_MS 250                     /* Connection checks and heartbeats. */
 #define COMMIT_TIMEOUT_MS 10000         /* A blocking commit gives up. */
+#define ACK_SEND_MS 200                 /* An ack waits no longer to go. */
 #define SNAPSHOT_PART_SIZE (256 * 1024) /* Bytes of snapshot per message. */
 #define TAIL_MAX \
     2000 /* Entries beyond which a snapshot is
@@ -172,6 +173,8 @@ static void handle_obs(struct ha_pool *, struct json_object *msg);
 static void synced(struct ha_pool *);
 static void send_snapshot(struct ha_pool *, struct json_object *to);
 static int send_msg(struct ha_pool *, struct json_object *msg);
+static int send_msg_within(struct ha_pool *, struct json_object *msg,
+                           long long ms);
 static void send_state(struct ha_pool *);
 static void send_ack(struct ha_pool *, bool force);
 static struct member *find_member(struct ha_pool *, const char *host);
@@ -1317,9 +1320,19 @@ handle_obs(struct ha_pool *p, struct json_object *msg)
     }
 }
 
-/* Sends 'msg' to the group.  Returns 0 or a positive errno. */
+/* Sends 'msg' to the group, waiting up to COMMIT_TIMEOUT_MS while
+ * corosync asks to try again.  Returns 0 or a positive errno. */
 static int
 send_msg(struct ha_pool *p, struct json_object *msg)
+{
+    return send_msg_within(p, msg, COMMIT_TIMEOUT_MS);
+}
+
+/* Sends 'msg' to the group, waiting up to 'ms' while corosync asks to try
+ * again (flow control, or a configuration being formed), during which the
+ * loop serves nothing else.  Returns 0 or a positive errno. */
+static int
+send_msg_within(struct ha_pool *p, struct json_object *msg, long long ms)
 {
     if (!p->cpg_up) {
         return ENOTCONN;
@@ -1327,14 +1340,18 @@ send_msg(struct ha_pool *p, struct json_object *msg)
     const char *text =
         json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN);
     struct iovec iov = {(void *) text, strlen(text)};
-    long long deadline = now_ms() + COMMIT_TIMEOUT_MS;
+    long long deadline = now_ms() + ms;
 
     for (;;) {
         cs_error_t rc = cpg_mcast_joined(p->cpg, CPG_TYPE_AGREED, &iov, 1);
         if (rc == CS_OK) {
             return 0;
         } else if (rc != CS_ERR_TRY_AGAIN || now_ms() > deadline) {
-            log_warn("cannot send to the pool (error %d)", (int) rc);
+            if (ms >= COMMIT_TIMEOUT_MS) {
+                log_warn("cannot send to the pool (error %d)", (int) rc);
+            } else {
+                log_debug("cannot send to the pool now (error %d)", (int) rc);
+            }
             return EIO;
         }
         /* Flow control: let corosync drain. */
@@ -1361,7 +1378,9 @@ send_ack(struct ha_pool *p, bool force)
     json_object_object_add(msg, "host", json_object_new_string(p->host));
     json_object_object_add(msg, "seq",
                            json_object_new_int64((int64_t) applied));
-    if (!send_msg(p, msg)) {
+    /* An ack that corosync cannot take now goes at the next tick: waiting
+     * for it would keep the loop from serving anything else. */
+    if (!send_msg_within(p, msg, ACK_SEND_MS)) {
         p->ack_sent = applied;
         p->ack_sent_at = now;
     }
