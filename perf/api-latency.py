@@ -9,35 +9,16 @@ it goes on past COUNT calls until every task has finished (asked every 10
 calls, not counted), so that the figures cover the whole time they ran,
 and prints their final status too.
 """
-import http.client
-import json
-import socket
+import os
 import sys
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))), "scripts"))
+import netpool_rpc  # noqa: E402
 import time
 
 
-class UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path):
-        super().__init__("localhost", timeout=60)
-        self.path = path
-
-    def connect(self):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(60)
-        self.sock.connect(self.path)
-
-
 def call(path, method, params):
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method,
-                       "params": [""] + params})
-    conn = UnixConnection(path)
-    conn.request("POST", "/jsonrpc", body,
-                 {"Content-Type": "application/json"})
-    reply = json.loads(conn.getresponse().read())
-    conn.close()
-    if "error" in reply:
-        raise RuntimeError(f"{method}: {reply['error']}")
-    return reply["result"]
+    return netpool_rpc.call(path, method, [""] + params, timeout=60)
 
 
 def percentile(values, p):

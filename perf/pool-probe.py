@@ -16,34 +16,17 @@
 
 Every figure is measured here; nothing is compared with a threshold.
 """
-import json
-import socket
 import subprocess
+import os
 import sys
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))), "scripts"))
+import netpool_rpc  # noqa: E402
 import time
 
 
 def rpc(path, method, params, timeout=15):
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method,
-                       "params": params}).encode()
-    request = (b"POST /jsonrpc HTTP/1.0\r\nContent-Type: application/json"
-               b"\r\nContent-Length: " + str(len(body)).encode()
-               + b"\r\n\r\n" + body)
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.settimeout(timeout)
-        s.connect(path)
-        s.sendall(request)
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    _, _, payload = data.partition(b"\r\n\r\n")
-    answer = json.loads(payload)
-    if answer.get("error"):
-        raise RuntimeError(answer["error"])
-    return answer["result"]
+    return netpool_rpc.call(path, method, params, timeout)
 
 
 def create(path, name, timeout=15):

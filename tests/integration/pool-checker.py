@@ -21,35 +21,19 @@ artefact (one host's stale answer beside another's fresh one).
 """
 import json
 import signal
-import socket
+import os
 import sys
 import time
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
+    os.path.dirname(os.path.abspath(__file__)))), "scripts"))
+import netpool_rpc  # noqa: E402
 
 stop = False
 
 
 def rpc(path, method, params):
-    """One JSON-RPC call over netpoold's unix socket (HTTP/1.0)."""
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method,
-                       "params": params}).encode()
-    request = (b"POST /jsonrpc HTTP/1.0\r\nContent-Type: application/json"
-               b"\r\nContent-Length: " + str(len(body)).encode()
-               + b"\r\n\r\n" + body)
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.settimeout(2)
-        s.connect(path)
-        s.sendall(request)
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    _, _, payload = data.partition(b"\r\n\r\n")
-    answer = json.loads(payload)
-    if "error" in answer and answer["error"]:
-        raise RuntimeError(answer["error"])
-    return answer["result"]
+    """One JSON-RPC call over netpoold's unix socket."""
+    return netpool_rpc.call(path, method, params, timeout=2)
 
 
 def sample_one(name, path):

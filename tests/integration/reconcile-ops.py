@@ -22,33 +22,18 @@ refused (calls the API refused), failed_waits, recreated (a list of
 """
 import json
 import random
-import socket
 import subprocess
+import os
 import sys
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
+    os.path.dirname(os.path.abspath(__file__)))), "scripts"))
+import netpool_rpc  # noqa: E402
 
 BATCH = 4
 
 
 def call(sock, method, params):
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method,
-                       "params": [""] + params}).encode()
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(120)
-    s.connect(sock)
-    s.sendall(b"POST /jsonrpc HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
-              b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n"
-              % len(body) + body)
-    data = b""
-    while True:
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-    s.close()
-    reply = json.loads(data.split(b"\r\n\r\n", 1)[1])
-    if "error" in reply:
-        raise RuntimeError("%s: %s" % (method, reply["error"]))
-    return reply["result"]
+    return netpool_rpc.call(sock, method, [""] + params)
 
 
 def port_rows(db):
