@@ -50,8 +50,17 @@ export PREFIX STATE NETPOOL_BIN
 source "$top/scripts/topology.sh"
 PROBE=$top/perf/pool-probe.py
 
+# On a failure the hosts' netpoold and corosync logs are kept (in
+# /tmp/netpool-bench-pool-logs.*) before the state goes.
 cleanup() {
+    local rc=$? logs
     topo_down > /dev/null 2>&1 || true
+    if [ "$rc" != 0 ]; then
+        logs=$(mktemp -d /tmp/netpool-bench-pool-logs.XXXXXX)
+        (cd "$STATE" && find . \( -name netpoold.log -o -name corosync.log \) \
+            -exec cp --parents {} "$logs" \;) || true
+        echo "bench-pool: failed; the hosts' logs are in $logs" >&2
+    fi
     rm -rf "$STATE"
 }
 trap cleanup EXIT
