@@ -101,7 +101,7 @@ store_changes_since(struct store *store, uint64_t seq, size_t max)
         }
         json_object_array_add(changes, c);
     }
-    sqlite3_finalize(stmt);
+    store_finish(store, stmt);
     return changes;
 }
 
@@ -171,7 +171,7 @@ store_snapshot(struct store *store)
                     (const char *) sqlite3_column_text(stmt, 2)));
         }
     }
-    sqlite3_finalize(stmt);
+    store_finish(store, stmt);
     return snapshot;
 }
 
@@ -353,7 +353,7 @@ store_log_hash(struct store *store, uint64_t seq, char *hash)
                      (const char *) sqlite3_column_text(stmt, 0));
             found = true;
         }
-        sqlite3_finalize(stmt);
+        store_finish(store, stmt);
     }
     return found;
 }
@@ -370,7 +370,7 @@ store_log_epoch(struct store *store, uint64_t seq)
         if (sqlite3_step(stmt) == SQLITE_ROW) {
             epoch = sqlite3_column_int64(stmt, 0);
         }
-        sqlite3_finalize(stmt);
+        store_finish(store, stmt);
     }
     if (epoch < 0 && seq && seq == store_last_seq(store)) {
         epoch = (int64_t) read_u64(store, "SELECT CAST(value AS INTEGER)"
@@ -433,7 +433,7 @@ store_events_since(struct store *store, uint64_t id, size_t max)
         }
         json_object_array_add(events, e);
     }
-    sqlite3_finalize(stmt);
+    store_finish(store, stmt);
     return events;
 }
 
@@ -515,7 +515,7 @@ store_log_change(struct store *store, const char *class, const char *uuid,
                   sqlite3_errmsg(store->db));
         error = EIO;
     }
-    sqlite3_finalize(stmt);
+    store_finish(store, stmt);
     if (!error) {
         memcpy(store->log_hash, hash, sizeof hash);
         error = save_log_head(store, epoch);
@@ -551,7 +551,7 @@ store_log_event(struct store *store, const char *class, const char *uuid,
     }
     sqlite3_bind_text(stmt, 5, stamp, -1, SQLITE_STATIC);
     error = sqlite3_step(stmt) == SQLITE_DONE ? 0 : EIO;
-    sqlite3_finalize(stmt);
+    store_finish(store, stmt);
     return error;
 }
 
@@ -567,7 +567,7 @@ read_u64(struct store *store, const char *sql)
         if (sqlite3_step(stmt) == SQLITE_ROW) {
             value = (uint64_t) sqlite3_column_int64(stmt, 0);
         }
-        sqlite3_finalize(stmt);
+        store_finish(store, stmt);
     }
     return value;
 }

@@ -142,7 +142,7 @@ store_migrate(struct store *store)
                        "SELECT 1 FROM loc.sqlite_master WHERE name = 'events'",
                        &stmt)) {
         new_events = sqlite3_step(stmt) != SQLITE_ROW;
-        sqlite3_finalize(stmt);
+        store_finish(store, stmt);
     }
     int error = store_exec(store, local_tables);
     if (error) {
@@ -243,7 +243,7 @@ split_observed(struct store *store)
         }
         json_object_array_add(rows, row);
     }
-    sqlite3_finalize(stmt);
+    store_finish(store, stmt);
 
     /* Classes whose owner comes from another object go last, after the
      * objects they inherit it from. */

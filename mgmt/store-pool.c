@@ -150,7 +150,7 @@ store_own_observations(struct store *store, const char *host)
             json_tokener_parse((const char *) sqlite3_column_text(stmt, 2)));
         json_object_array_add(list, o);
     }
-    sqlite3_finalize(stmt);
+    store_finish(store, stmt);
     return list;
 }
 
@@ -418,7 +418,7 @@ object_seq(struct store *store, const char *uuid)
         if (sqlite3_step(stmt) == SQLITE_ROW) {
             seq = sqlite3_column_int64(stmt, 0);
         }
-        sqlite3_finalize(stmt);
+        store_finish(store, stmt);
     }
     return seq;
 }

@@ -83,6 +83,10 @@ struct store {
     uint64_t begin_local_seq;             /* That, when the open
                                            * transaction began. */
 
+    /* Statements kept prepared, by SQL text (store_prepare()). */
+    struct store_statement *statements;
+    size_t n_statements;
+
     /* Group commit: nesting depth of store_defer_flush(). */
     int deferred;
 
@@ -90,6 +94,14 @@ struct store {
     int held;
     struct store_batch *batches;
     size_t n_batches, allocated_batches;
+};
+
+/* A prepared statement the store keeps for its SQL text. */
+struct store_statement {
+    char *sql;                 /* The text. */
+    uint32_t hash;             /* Its hash, compared first. */
+    struct sqlite3_stmt *stmt; /* Prepared. */
+    bool busy;                 /* Handed out and not given back yet. */
 };
 
 /* A committed transaction's changes waiting for delivery. */
@@ -104,8 +116,15 @@ struct store_batch {
 /* Runs 'sql' (several statements allowed).  Returns 0 or EIO, logged. */
 int store_exec(struct store *, const char *sql);
 
-/* Prepares 'sql' into '*stmt'.  Returns 0 or EIO, logged. */
+/* Prepares 'sql' into '*stmt', or hands out the statement prepared for the
+ * same text earlier if no one uses it: the store parses each of its few
+ * SQL texts once, not once per call.  Returns 0 or EIO, logged.  The
+ * statement goes back with store_finish(), never sqlite3_finalize(). */
 int store_prepare(struct store *, const char *sql, struct sqlite3_stmt **);
+
+/* Gives back a statement of store_prepare() (NULL allowed): reset for the
+ * next use, or finalized if it is not one the store keeps. */
+void store_finish(struct store *, struct sqlite3_stmt *);
 
 /* Rolls the open SQLite transaction back, with what it cached. */
 void store_abort(struct store *);

@@ -103,7 +103,7 @@ store_exists(struct store *store, const char *class, const char *uuid)
     sqlite3_bind_text(stmt, 1, uuid, -1, SQLITE_STATIC);
     sqlite3_bind_text(stmt, 2, class, -1, SQLITE_STATIC);
     found = sqlite3_step(stmt) == SQLITE_ROW;
-    sqlite3_finalize(stmt);
+    store_finish(store, stmt);
     return found;
 }
 
@@ -126,7 +126,7 @@ store_get(struct store *store, const char *class_name, const char *uuid)
     if (sqlite3_step(stmt) == SQLITE_ROW) {
         record = merged_row(class, stmt);
     }
-    sqlite3_finalize(stmt);
+    store_finish(store, stmt);
     if (!record) {
         return NULL;
     }
@@ -173,7 +173,7 @@ store_count(struct store *store, const char *class)
     if (sqlite3_step(stmt) == SQLITE_ROW) {
         n = (size_t) sqlite3_column_int64(stmt, 0);
     }
-    sqlite3_finalize(stmt);
+    store_finish(store, stmt);
     return n;
 }
 
@@ -225,7 +225,7 @@ store_find(struct store *store, const char *class_name, const char *field,
             uuids, json_object_new_string(
                        (const char *) sqlite3_column_text(stmt, 0)));
     }
-    sqlite3_finalize(stmt);
+    store_finish(store, stmt);
     return uuids;
 }
 
@@ -276,7 +276,7 @@ store_find_match(struct store *store, const char *class_name,
             uuids, json_object_new_string(
                        (const char *) sqlite3_column_text(stmt, 0)));
     }
-    sqlite3_finalize(stmt);
+    store_finish(store, stmt);
     return uuids;
 }
 
@@ -297,7 +297,7 @@ store_owner(struct store *store, const char *class, const char *uuid)
         const char *host = (const char *) sqlite3_column_text(stmt, 0);
         owner = xstrdup(host ? host : "");
     }
-    sqlite3_finalize(stmt);
+    store_finish(store, stmt);
     return owner;
 }
 
@@ -347,7 +347,7 @@ store_load_desired(struct store *store, const struct store_class *class,
                                    json_object_new_string(uuid));
         }
     }
-    sqlite3_finalize(stmt);
+    store_finish(store, stmt);
     return record;
 }
 
@@ -365,7 +365,7 @@ store_load_observed(struct store *store, const struct store_class *class,
             record = store_parse_record(
                 class, (const char *) sqlite3_column_text(stmt, 0), true);
         }
-        sqlite3_finalize(stmt);
+        store_finish(store, stmt);
     }
     return record ? record : store_parse_record(class, "{}", true);
 }
@@ -415,7 +415,7 @@ store_add_derived_fields(struct store *store, const struct store_class *class,
                              (const char *) sqlite3_column_text(stmt, 1)));
             }
         }
-        sqlite3_finalize(stmt);
+        store_finish(store, stmt);
     }
 }
 
@@ -451,7 +451,7 @@ add_inverse_few(struct store *store, struct json_object *all, const char *name,
                          (const char *) sqlite3_column_text(stmt, 0)));
         }
     }
-    sqlite3_finalize(stmt);
+    store_finish(store, stmt);
 }
 
 struct json_object *
@@ -518,7 +518,7 @@ get_owned(struct store *store, const char *class_name, const char *host,
                 all, (const char *) sqlite3_column_text(stmt, 0), record);
         }
     }
-    sqlite3_finalize(stmt);
+    store_finish(store, stmt);
     if (derived) {
         store_add_derived_fields(store, class, all);
     }

@@ -20,6 +20,8 @@
 
 #define LOG_MODULE "store"
 
+#define MAX_STATEMENTS 128 /* SQL texts kept prepared, at most. */
+
 static int write_observed(struct store *, const struct store_class *,
                           const char *uuid, struct json_object *old,
                           struct json_object *new, const char *owner);
@@ -45,6 +47,7 @@ static bool wants(const struct store_subscription *,
                   const struct store_change *);
 static void free_dead_subscriptions(struct store *);
 static void load_log_head(struct store *);
+static uint32_t sql_hash(const char *sql);
 
 /* Lifecycle. */
 
@@ -113,6 +116,11 @@ store_close(struct store *store)
         free(s->owner);
         free(s);
     }
+    for (size_t i = 0; i < store->n_statements; i++) {
+        sqlite3_finalize(store->statements[i].stmt);
+        free(store->statements[i].sql);
+    }
+    free(store->statements);
     sqlite3_close_v2(store->db);
     free(store->pending);
     for (size_t i = 0; i < store->n_batches; i++) {
@@ -510,12 +518,63 @@ store_exec(struct store *store, const char *sql)
 int
 store_prepare(struct store *store, const char *sql, sqlite3_stmt **stmt)
 {
+    uint32_t hash = sql_hash(sql);
+
+    for (size_t i = 0; i < store->n_statements; i++) {
+        struct store_statement *s = &store->statements[i];
+        if (s->hash == hash && !s->busy && !strcmp(s->sql, sql)) {
+            s->busy = true;
+            *stmt = s->stmt;
+            return 0;
+        }
+    }
     if (sqlite3_prepare_v2(store->db, sql, -1, stmt, NULL) != SQLITE_OK) {
         log_error("sql failed: %s (%.60s)", sqlite3_errmsg(store->db), sql);
         *stmt = NULL;
         return EIO;
     }
+
+    /* The texts are the store's own, with class and field names at most
+     * filled in: a bounded set, kept unless one is already kept (a
+     * statement used again while in use gets a copy of its own). */
+    bool kept = false;
+    for (size_t i = 0; i < store->n_statements && !kept; i++) {
+        kept = store->statements[i].hash == hash
+               && !strcmp(store->statements[i].sql, sql);
+    }
+    if (!kept && store->n_statements < MAX_STATEMENTS) {
+        if (!store->statements) {
+            store->statements =
+                xzalloc(MAX_STATEMENTS * sizeof *store->statements);
+        }
+        store->statements[store->n_statements++] = (struct store_statement){
+            .sql = xstrdup(sql),
+            .hash = hash,
+            .stmt = *stmt,
+            .busy = true,
+        };
+    }
     return 0;
+}
+
+void
+store_finish(struct store *store, sqlite3_stmt *stmt)
+{
+    if (!stmt) {
+        return;
+    }
+    for (size_t i = 0; i < store->n_statements; i++) {
+        struct store_statement *s = &store->statements[i];
+        if (s->stmt == stmt) {
+            /* Reset ends its read of the database; the bindings may point
+             * at the caller's memory. */
+            sqlite3_reset(stmt);
+            sqlite3_clear_bindings(stmt);
+            s->busy = false;
+            return;
+        }
+    }
+    sqlite3_finalize(stmt);
 }
 
 int
@@ -569,7 +628,7 @@ store_write_desired(struct store *store, const struct store_class *class,
             error = EIO;
         }
     }
-    sqlite3_finalize(stmt);
+    store_finish(store, stmt);
 
     if (!error) {
         queue_change(store, class, uuid, old ? STORE_OP_MOD : STORE_OP_ADD,
@@ -614,7 +673,7 @@ store_remove(struct store *store, const struct store_class *class,
             sqlite3_bind_text(stmt, 1, uuid, -1, SQLITE_STATIC);
             error = sqlite3_step(stmt) == SQLITE_DONE ? 0 : EIO;
         }
-        sqlite3_finalize(stmt);
+        store_finish(store, stmt);
     }
     if (!error) {
         queue_change(store, class, uuid, STORE_OP_DEL, false, seq, old, NULL,
@@ -648,7 +707,7 @@ load_log_head(struct store *store)
             snprintf(store->log_hash, sizeof store->log_hash, "%s",
                      (const char *) sqlite3_column_text(stmt, 0));
         }
-        sqlite3_finalize(stmt);
+        store_finish(store, stmt);
     }
     if (!store_prepare(store,
                        "SELECT json_extract(record, '$.epoch') FROM objects"
@@ -657,7 +716,7 @@ load_log_head(struct store *store)
         if (sqlite3_step(stmt) == SQLITE_ROW) {
             store->epoch = (uint64_t) sqlite3_column_int64(stmt, 0);
         }
-        sqlite3_finalize(stmt);
+        store_finish(store, stmt);
     }
 }
 
@@ -684,7 +743,7 @@ write_observed(struct store *store, const struct store_class *class,
             SQLITE_TRANSIENT);
         error = sqlite3_step(stmt) == SQLITE_DONE ? 0 : EIO;
     }
-    sqlite3_finalize(stmt);
+    store_finish(store, stmt);
     if (!error) {
         struct json_object *fields = changed_fields(old, new);
         if (!old) {
@@ -762,7 +821,7 @@ stored_owner(struct store *store, const char *uuid)
         const char *host = (const char *) sqlite3_column_text(stmt, 0);
         owner = xstrdup(host ? host : "");
     }
-    sqlite3_finalize(stmt);
+    store_finish(store, stmt);
     return owner;
 }
 
@@ -806,7 +865,7 @@ move_dependents(struct store *store, const struct store_class *class,
                     moved, (const char *) sqlite3_column_text(stmt, 0), entry);
             }
         }
-        sqlite3_finalize(stmt);
+        store_finish(store, stmt);
 
         json_object_object_foreach (moved, dep, entry) {
             error = store_prepare(
@@ -820,7 +879,7 @@ move_dependents(struct store *store, const struct store_class *class,
                 sqlite3_bind_text(stmt, 2, dep, -1, SQLITE_STATIC);
                 error = sqlite3_step(stmt) == SQLITE_DONE ? 0 : EIO;
             }
-            sqlite3_finalize(stmt);
+            store_finish(store, stmt);
             if (!error) {
                 struct json_object *record =
                     json_object_object_get(entry, "record");
@@ -1008,4 +1067,16 @@ free_dead_subscriptions(struct store *store)
             s = &(*s)->next;
         }
     }
+}
+
+/* FNV-1a of 'sql', to tell cached statements apart quickly. */
+static uint32_t
+sql_hash(const char *sql)
+{
+    uint32_t hash = 2166136261u;
+
+    for (const unsigned char *p = (const unsigned char *) sql; *p; p++) {
+        hash = (hash ^ *p) * 16777619u;
+    }
+    return hash;
 }
