@@ -358,7 +358,11 @@ class Bench:
             for i in range(self.n)])
         call_batch(self.sock, [("VIF.plug", [vif]) for vif in vifs])
         calls = time.monotonic() - t0
-        return self.wait_numbered(self.bridge, t0), calls, vifs
+        while True:
+            try:
+                return self.wait_numbered(self.bridge, t0), calls, vifs
+            except subprocess.CalledProcessError:
+                time.sleep(0.1)  # The bridge is not there yet.
 
     def pool_load(self, hosts=16):
         """Writes 'hosts' other hosts, each with N VMs resident there with
@@ -405,6 +409,7 @@ def main():
 
     b = Bench(args.n)
     n, c = args.n, args.c
+    load0 = os.getloadavg()[0]
     try:
         b.up()
         veths = b.make_veths("a")
@@ -460,6 +465,8 @@ def main():
 
         print("bench-vifs: %d VIF ports on a private OVS (userspace "
               "datapath), until all have an OpenFlow port" % n)
+        print("  load average at the start %.2f, at the end %.2f"
+              % (load0, os.getloadavg()[0]))
         print("  veth pairs for the baselines (one ip -batch) %8.2f s"
               % veths)
         print("  ovs-vsctl, one call per port               %8.2f s"
