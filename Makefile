@@ -38,8 +38,8 @@ OVS_LIBS := $(OVS_LIB) -lssl -lcrypto -lcap-ng -latomic -lnuma -lxdp -lbpf \
             -lm -lpthread
 
 # Goals that build with the Debian packages but never install them (check,
-# bench and sandbox run `make deps` first).  Without the packages they stop
-# at once with one line instead of a compiler error per file.
+# soak, bench and sandbox run `make deps` first).  Without the packages they
+# stop at once with one line instead of a compiler error per file.
 BUILD_GOALS := all test-build unit integration valgrind
 ifneq ($(filter $(BUILD_GOALS) build/%,$(or $(MAKECMDGOALS),all)),)
 MISSING_PKGS := $(shell scripts/deps.sh --missing)
@@ -58,7 +58,7 @@ UNIT_SRC := $(wildcard tests/unit/test-*.c)
 # netpool-perf (a DPDK tool, below) is not a benchmark program of its own.
 PERF_SRC := $(filter-out perf/netpool-perf%.c,$(wildcard perf/*.c))
 
-.PHONY: all test-build deps check unit integration bench format-check \
+.PHONY: all test-build deps check unit integration soak bench format-check \
         format sandbox sandbox-stop clean help valgrind
 all: build/bin/netpoold build/bin/netpool
 
@@ -145,6 +145,12 @@ unit: test-build
 integration: test-build
 	tests/run-all.sh --integration-only
 
+# Long fault loops (tests/soak/), whose short versions are in `make check`;
+# SOAK_ITERATIONS=n faults per loop (default 50).
+soak: deps
+	$(MAKE) test-build
+	tests/run-all.sh --soak
+
 bench: deps
 	$(MAKE) all $(PERF_BINS)
 	perf/run-all.sh
@@ -175,6 +181,8 @@ help:
 	@echo "make              build netpoold and netpool into build/bin"
 	@echo "make deps         install Debian packages, build libopenvswitch"
 	@echo "make check        unit + integration tests (ASan/UBSan build)"
+	@echo "make unit         unit tests only; make integration: integration only"
+	@echo "make soak [SOAK_ITERATIONS=n]  long fault loops (tests/soak/, default 50)"
 	@echo "make bench        benchmarks in perf/"
 	@echo "make sandbox [HOSTS=n] [POOL=1] [DATAPATH=dpdk]  start a private sandbox"
 	@echo "make sandbox-stop remove everything the sandbox made"

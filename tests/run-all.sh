@@ -1,17 +1,24 @@
 #!/usr/bin/env bash
 #
-# run-all.sh [--unit-only|--integration-only]
+# run-all.sh [--unit-only|--integration-only|--soak]
 #
 # Runs every unit test binary build/test/unit/test-* (cmocka, TAP output)
 # and every tests/integration/test-*.sh (TAP), counts test points across all
 # of them and ends with the line "N passed, N failed" (", N skipped" when
-# any were skipped).  Exit status 1 if anything failed.
+# any were skipped).  Exit status 1 if anything failed.  Each program's
+# PASS/FAIL line ends with how long it ran, in seconds.
+#
+# --soak runs the soak tests tests/soak/test-*.sh instead (`make soak`):
+# the long fault loops whose short versions are in the integration tests.
+# They use tests/integration/lib.sh and are run and counted as integration
+# tests are, with SOAK_TIMEOUT (default 28800 s) for each; SOAK_ITERATIONS
+# (default 50) is how many faults each loop injects.
 #
 # Besides its "not ok" lines, a test program counts as one more failure if
 #   - it exits non-zero without reporting a "not ok" (it crashed or bailed
-#     out), or it timed out (UNIT_TIMEOUT / INTEGRATION_TIMEOUT seconds,
-#     default 300 / 900: a pool fault test runs minutes on a loaded
-#     machine), or
+#     out), or it timed out (UNIT_TIMEOUT / INTEGRATION_TIMEOUT /
+#     SOAK_TIMEOUT seconds, default 300 / 900 / 28800: a pool fault test
+#     runs minutes on a loaded machine), or
 #   - it ran a different number of tests than its plan ("1..N") says, or
 #   - (integration) a sanitizer report was written: each test gets
 #     NETPOOL_TEST_ARTIFACTS=build/test/logs/NAME.d; tests/integration/lib.sh
@@ -31,15 +38,18 @@ cd "$top"
 
 run_unit=1
 run_integration=1
+run_soak=0
 case "${1:-}" in
     "") ;;
     --unit-only) run_integration=0 ;;
     --integration-only) run_unit=0 ;;
-    *) echo "usage: $0 [--unit-only|--integration-only]" >&2; exit 2 ;;
+    --soak) run_unit=0 run_integration=0 run_soak=1 ;;
+    *) echo "usage: $0 [--unit-only|--integration-only|--soak]" >&2; exit 2 ;;
 esac
 
 UNIT_TIMEOUT=${UNIT_TIMEOUT:-300}
 INTEGRATION_TIMEOUT=${INTEGRATION_TIMEOUT:-900}
+SOAK_TIMEOUT=${SOAK_TIMEOUT:-28800}
 logdir=$top/build/test/logs
 mkdir -p "$logdir"
 
@@ -76,9 +86,9 @@ show_log() {
 }
 
 # Account for one finished program.  $1 kind, $2 name, $3 exit status,
-# $4 log file, $5 extra failure reason (or "").
+# $4 log file, $5 extra failure reason (or ""), $6 seconds it ran.
 account() {
-    local kind=$1 name=$2 rc=$3 log=$4 extra=$5 problems=()
+    local kind=$1 name=$2 rc=$3 log=$4 extra=$5 secs=$6 problems=()
     tap_count "$log"
     if [ "$t_skip_all" = 1 ]; then
         t_skip=$((t_skip + 1))
@@ -104,6 +114,7 @@ account() {
 
     local summary="$t_pass passed, $t_fail failed"
     [ "$t_skip" = 0 ] || summary+=", $t_skip skipped"
+    summary+="; $secs s"
     if [ "$fail" = 0 ]; then
         echo "PASS $kind/$name ($summary)"
     else
@@ -134,21 +145,26 @@ if [ "$run_unit" = 1 ]; then
         if [ ! -f "$bin" ] || [ ! -x "$bin" ]; then continue; fi
         name=$(basename "$bin")
         log=$logdir/unit-$name.log
+        start=$SECONDS
         CMOCKA_MESSAGE_OUTPUT=TAP ASAN_OPTIONS=detect_leaks=1 \
             UBSAN_OPTIONS=print_stacktrace=1 \
             timeout -k 10 "$UNIT_TIMEOUT" "$bin" > "$log" 2>&1
-        account unit "$name" $? "$log" ""
+        account unit "$name" $? "$log" "" $((SECONDS - start))
     done
 fi
 
 # --- integration tests ---------------------------------------------------
 
-if [ "$run_integration" = 1 ]; then
+# run_scripts KIND TIMEOUT SCRIPT...: runs each TAP script as root in its
+# own namespace prefix and state folder, then cleans up after it.
+run_scripts() {
+    local kind=$1 timeout=$2 script i=0 name log artifacts prefix
+    local test_state rc start reports sanitizer_note f
+    shift 2
     if [ "$(id -u)" != 0 ]; then
         echo "run-all: integration tests need root (network namespaces)" >&2
     fi
-    i=0
-    for script in tests/integration/test-*.sh; do
+    for script; do
         [ -e "$script" ] || continue
         i=$((i + 1))
         name=$(basename "$script" .sh)
@@ -160,6 +176,7 @@ if [ "$run_integration" = 1 ]; then
         # after a test that was killed before its own teardown ran.
         prefix="npt$$x$i-"
         test_state=$(mktemp -d /tmp/netpool-test.XXXXXX)
+        start=$SECONDS
         # (The braces with 2>/dev/null silence bash's "Killed" notice when
         # timeout has to SIGKILL; the test's own stderr goes to its log.)
         {
@@ -167,12 +184,12 @@ if [ "$run_integration" = 1 ]; then
                 NETPOOL_TEST_PREFIX=$prefix \
                 NETPOOL_TEST_STATE=$test_state \
                 NETPOOL_TEST_ARTIFACTS=$artifacts \
-                timeout -k 60 "$INTEGRATION_TIMEOUT" bash "$script" \
+                timeout -k 60 "$timeout" bash "$script" \
                 > "$log" 2>&1 < /dev/null
             rc=$?
         } 2> /dev/null
         if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
-            echo "# run-all: timed out after ${INTEGRATION_TIMEOUT}s (status $rc)" >> "$log"
+            echo "# run-all: timed out after ${timeout}s (status $rc)" >> "$log"
         fi
         (
             # shellcheck source=scripts/topology.sh
@@ -190,8 +207,21 @@ if [ "$run_integration" = 1 ]; then
                 { echo "--- $f"; cat "$f"; } >> "$log"
             done
         fi
-        account integration "$name" "$rc" "$log" "$sanitizer_note"
+        account "$kind" "$name" "$rc" "$log" "$sanitizer_note" \
+            $((SECONDS - start))
     done
+}
+
+if [ "$run_integration" = 1 ]; then
+    run_scripts integration "$INTEGRATION_TIMEOUT" tests/integration/test-*.sh
+fi
+
+# --- soak tests ------------------------------------------------------------
+
+if [ "$run_soak" = 1 ]; then
+    export SOAK_ITERATIONS=${SOAK_ITERATIONS:-50}
+    echo "# soak: SOAK_ITERATIONS=$SOAK_ITERATIONS"
+    run_scripts soak "$SOAK_TIMEOUT" tests/soak/test-*.sh
 fi
 
 line="$total_pass passed, $total_fail failed"

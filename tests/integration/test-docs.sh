@@ -7,13 +7,13 @@
 # README's map of the tree ("How it is built") names every top-level folder
 # and only folders that exist, and every path of the tree the README names
 # exists (checked on the README, and on a copy naming a missing folder,
-# which must fail).
+# which must fail); every make target `make help` lists is in the README.
 #
 # shellcheck disable=SC2016
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-plan 9
+plan 10
 
 netpool=$NETPOOL_BIN/netpool
 copy=$STATE/netpool.1
@@ -69,6 +69,13 @@ done
 is "$unknown" "" "every command in the README's CLI tour exists"
 is "$(grep -cE '^    make (sandbox|check)$' "$TEST_TOP/README.md")" 2 \
     "the README gives the two set-up commands"
+undocumented=
+for target in $(make -s -C "$TEST_TOP" help | grep -oE '(^|[ :;])make [a-z-]+' |
+    awk '{print $2}' | sort -u); do
+    grep -q "make $target\b" "$TEST_TOP/README.md" ||
+        undocumented="$undocumented $target"
+done
+is "$undocumented" "" "the README names every target of make help"
 
 # Folders the README's map of the tree names: the lines of the "How it is
 # built" block indented by exactly four spaces.
