@@ -31,6 +31,26 @@
 #   on NODE CMD...          any command inside node NODE with its environment
 #                           (ovs-vsctl, ovs-appctl talk to NODE's OVS)
 #
+# Pools of namespace hosts (hN is host N, named hN in its store):
+#   pw [N]                  root's password on host N (default 1)
+#   host_uuid N             host N's UUID, as host N knows it
+#   pool_join N             host N joins h1's pool
+#   status N                host N's pool-status --json (fails if it does
+#                           not answer)
+#   field KEY               the value of KEY in the JSON object on stdin
+#   quorate_with N MEMBERS  host N sees a quorate, synced pool of MEMBERS
+#   is_master N             host N acts as the pool's master
+#   ha_state N [M]          the ha-state of host M (default N) as N sees it
+#   all_stay N...           each host N sees its own ha-state "stay"
+#   links N up|down         every NIC of host N, at the switch
+#   kill_host N             SIGKILL of host N's netpoold and corosync, as a
+#                           power loss
+#   storage_pool_up         hosts 1-3 (up already) in h1's pool, VLAN 20 at
+#                           MTU 9000 from eth1 to the storage server (up
+#                           already) and a shared NFS SR on it, connected
+#                           everywhere: three test points; sets $sr (the SR)
+#                           and $bridge (the VLAN's bridge)
+#
 # Variables a test may set before calling topo_host_up:
 #   TOPO_NETPOOLD_EXTRA_ARGS   extra netpoold arguments
 #
@@ -209,6 +229,96 @@ np_remote() {
             -s "$(topo_mgmt_ip "$to")" -u root -pw "$pw" \
             --cafile "$STATE/$to/netpoold/host-cert.pem" "$@"
     )
+}
+
+# --- pools -------------------------------------------------------------------
+
+pw() { cat "$STATE/h${1:-1}/netpoold/root-password"; }
+host_uuid() { np "$1" host-list name-label=h"$1" --minimal; }
+pool_join() {
+    np "$1" pool-join master-address="$(topo_mgmt_ip 1)" master-username=root \
+        master-password="$(pw 1)"
+}
+status() { np "$1" pool-status --json 2> /dev/null; }
+field() {
+    python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"
+}
+quorate_with() { # N MEMBERS
+    local s
+    s=$(status "$1") || return 1
+    [ "$(echo "$s" | field quorate)" = True ] &&
+        [ "$(echo "$s" | field synced)" = True ] &&
+        [ "$(echo "$s" | field members)" = "$2" ]
+}
+is_master() { [ "$(status "$1" | field master)" = True ]; }
+ha_state() { # N [OF-HOST]
+    np "$1" host-param-get uuid="$(host_uuid "${2:-$1}")" param-name=ha-state \
+        2> /dev/null
+}
+all_stay() {
+    local n
+    for n in "$@"; do
+        [ "$(ha_state "$n")" = stay ] || return 1
+    done
+}
+links() { # N up|down
+    local i
+    for i in 0 1 2 3; do
+        on switch ip link set "h$1-eth$i" "$2"
+    done
+}
+kill_host() { # N
+    local f pid
+    for f in "$STATE/h$1/netpoold.pid" \
+        "$STATE/h$1/netpoold/corosync/run/corosync.pid"; do
+        pid=$(cat "$f" 2> /dev/null) || continue
+        kill -9 "$pid" 2> /dev/null || true
+        # shellcheck disable=SC2016  # eval expands it
+        wait_until 10 eval '! kill -0 "$pid" 2> /dev/null' || true
+    done
+}
+
+storage_reaches() { # N
+    on "$1" ping -c 1 -W 1 -I "$bridge" "$STORAGE_ADDR" > /dev/null 2>&1
+}
+storage_sr_connected() {
+    local p n=0
+    for p in $(np 1 pbd-list SR-uuid="$sr" --minimal | tr , ' '); do
+        [ "$(np 1 pbd-param-get uuid="$p" param-name=connected)" = true ] ||
+            return 1
+        n=$((n + 1))
+    done
+    [ "$n" = 3 ]
+}
+storage_pool_up() {
+    local n eth1 storage_net vpifs vpif host
+    for n in 2 3; do
+        pool_join $n
+    done
+    wait_until 60 quorate_with 1 3 || true
+    ok 'quorate_with 1 3' "h1, h2 and h3 form a pool"
+    eth1=$(np 1 pif-list host-uuid="$(host_uuid 1)" device=eth1 --minimal)
+    np 1 network-param-set MTU=9000 \
+        uuid="$(np 1 pif-param-get uuid="$eth1" param-name=network)"
+    storage_net=$(np 1 network-create name-label=storage MTU=9000)
+    vpifs=$(np 1 pool-vlan-create pif-uuid="$eth1" vlan=20 \
+        network-uuid="$storage_net")
+    for vpif in ${vpifs//,/ }; do
+        host=$(np 1 pif-param-get uuid="$vpif" param-name=host)
+        n=$(np 1 host-param-get uuid="$host" param-name=name-label)
+        np 1 pif-reconfigure-ip uuid="$vpif" mode=static \
+            IP="198.18.20.1${n#h}" netmask=255.255.255.0
+    done
+    bridge=$(np 1 network-param-get uuid="$storage_net" param-name=bridge)
+    for n in 1 2 3; do
+        wait_until 60 storage_reaches $n ||
+            diag "h$n does not reach the storage server"
+    done
+    sr=$(np 1 sr-create name-label=heartbeat type=nfs shared=true \
+        device-config:server="$STORAGE_ADDR" \
+        device-config:serverpath="$(storage_export_dir)")
+    ok $? "a shared NFS SR on VLAN 20"
+    ok 'wait_until 60 storage_sr_connected' "every host has it connected"
 }
 
 # --- Prometheus --------------------------------------------------------------

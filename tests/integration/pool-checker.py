@@ -2,14 +2,17 @@
 """Samples every host of a pool and checks the pool's invariants.
 
     pool-checker.py sample OUT HOST=SOCKET...
-    pool-checker.py check OUT
+    pool-checker.py check OUT [--domains-only]
 
 sample: until it gets SIGTERM, asks each host's netpoold (over its local
 unix socket, as root) for pool.get_status and, for each VM, where it runs,
 as fast as it can, and appends one JSON line per answer to OUT: {"t0":
 monotonic seconds when it asked, "t": when it was answered, "host": NAME,
 "up": whether netpoold answered, "master": it acts as master, "quorate", "applied", "running": [VM
-UUIDs this host runs]}.  A host that does not answer is up=false.
+UUIDs this host runs, as its store says], "domains": [VM UUIDs of the QEMU
+processes whose state folder is this host's, /run/netpool/vm/HOST/, found
+in /proc after the answer]}.  A host that does not answer is up=false; its
+domains are still looked for, under the host UUID it last answered with.
 
 check: replays OUT in time order.  A sample holds between its request and
 its answer, so a host's consecutive samples that agree prove an interval
@@ -17,8 +20,13 @@ its answer, so a host's consecutive samples that agree prove an interval
 ran a VM.  Prints a JSON summary {"samples", "hosts", "master_spans",
 "violations": [...]}; exits 1 if two hosts' proven intervals of acting as
 master, or of running one VM, overlap.  It never reports a mere sampling
-artefact (one host's stale answer beside another's fresh one).
+artefact (one host's stale answer beside another's fresh one).  A VM runs
+on a host if its store says so or a QEMU of the host runs it; with
+--domains-only only QEMU processes count (HA: a host cut off and fenced
+still has its store saying it runs the VM that a survivor restarted).
 """
+import os
+import re
 import json
 import signal
 import os
@@ -36,13 +44,44 @@ def rpc(path, method, params):
     return netpool_rpc.call(path, method, params, timeout=2)
 
 
+host_uuids = {}
+QEMU_UUID = re.compile(r"(?:^|\0)-uuid\0([0-9a-f-]{36})(?:\0|$)")
+
+
+def domains(host):
+    """VM UUIDs of the daemonized QEMUs (parent 1) in HOST's folder."""
+    found = []
+    if not host:
+        return found
+    folder = "/run/netpool/vm/%s/" % host
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % pid) as f:
+                cmd = f.read()
+            if "qemu-system" not in cmd or folder not in cmd:
+                continue
+            with open("/proc/%s/stat" % pid) as f:
+                ppid = f.read().rsplit(")", 1)[1].split()[1]
+        except (OSError, IndexError):
+            continue
+        m = QEMU_UUID.search(cmd)
+        # While QEMU starts, the process netpoold ran waits for its daemon
+        # with the same command line; it runs no guest.
+        if m and ppid == "1":
+            found.append(m.group(1))
+    return sorted(found)
+
+
 def sample_one(name, path):
     entry = {"t0": time.monotonic(), "host": name, "up": False,
              "master": False, "quorate": False, "applied": 0,
-             "running": []}
+             "running": [], "domains": []}
     try:
         status = rpc(path, "pool.get_status", [""])
         host = status["host"]
+        host_uuids[name] = host
         vms = rpc(path, "VM.get_all_records", [""])
         entry.update(up=True, master=status["master"],
                      quorate=status["quorate"], applied=status["applied"])
@@ -52,6 +91,7 @@ def sample_one(name, path):
             and vm.get("power_state") in ("Running", "Paused"))
     except (OSError, ValueError, KeyError, RuntimeError):
         pass
+    entry["domains"] = domains(host_uuids.get(name))
     entry["t"] = time.monotonic()
     return entry
 
@@ -125,12 +165,14 @@ def overlaps(spans, what):
     return found
 
 
-def check(out):
+def check(out, domains_only=False):
     with open(out) as f:
         entries = sorted((e for e in map(parse, f) if e),
                          key=lambda e: e["t"])
     masters = intervals(entries, lambda e: ["master"] if e["master"] else [])
-    running = intervals(entries, lambda e: e["running"])
+    running = intervals(entries, lambda e: sorted(
+        set(e.get("domains", []))
+        | (set() if domains_only else set(e["running"]))))
     violations = overlaps(masters, "role") + overlaps(running, "vm")
     hosts = sorted({e["host"] for e in entries})
     print(json.dumps({"samples": len(entries), "hosts": hosts,
@@ -144,8 +186,11 @@ def main():
         hosts = [tuple(h.split("=", 1)) for h in sys.argv[3:]]
         sample(sys.argv[2], hosts)
         return 0
-    if len(sys.argv) == 3 and sys.argv[1] == "check":
-        return check(sys.argv[2])
+    if len(sys.argv) in (3, 4) and sys.argv[1] == "check":
+        if len(sys.argv) == 4 and sys.argv[3] != "--domains-only":
+            print(__doc__, file=sys.stderr)
+            return 2
+        return check(sys.argv[2], len(sys.argv) == 4)
     print(__doc__, file=sys.stderr)
     return 2
 

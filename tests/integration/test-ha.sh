@@ -13,7 +13,10 @@
 #     watchdog ends its domain, then the VM restarts on another host, and
 #     that netpoold fences itself when it runs again;
 # and all along a sampler looking at every QEMU of the machine never sees
-# the VM run twice.
+# the VM run twice, and tests/integration/pool-checker.py, sampling every
+# host, never sees two masters at once.  tests/soak/test-ha-faults.sh
+# (make soak) is the long version: dozens of random cuts, hangs and kills
+# on pools of three and two.
 #
 # shellcheck disable=SC2016
 # shellcheck source=tests/integration/lib.sh
@@ -29,28 +32,7 @@ for n in 1 2 3; do
     topo_host_up $n
 done
 storage_up
-export_dir=$(storage_export_dir)
 
-pw() { cat "$STATE/h1/netpoold/root-password"; }
-field() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
-status() { np "$1" pool-status --json 2> /dev/null; }
-quorate_with() { # N MEMBERS
-    local s
-    s=$(status "$1") || return 1
-    [ "$(echo "$s" | field quorate)" = True ] &&
-        [ "$(echo "$s" | field synced)" = True ] &&
-        [ "$(echo "$s" | field members)" = "$2" ]
-}
-host_uuid() { np "$1" host-list name-label=h"$1" --minimal; }
-ha_state() { # N [OF-HOST]: the ha-state of host OF-HOST (default N) seen on N
-    np "$1" host-param-get uuid="$(host_uuid "${2:-$1}")" param-name=ha-state 2> /dev/null
-}
-all_stay() {
-    local n
-    for n in "$@"; do
-        [ "$(ha_state "$n")" = stay ] || return 1
-    done
-}
 # The VM's running QEMUs: daemonized ones (parent 1).  While QEMU starts,
 # the process netpoold ran waits for its daemon with the same command
 # line; it runs no guest, so it is not counted.
@@ -67,52 +49,13 @@ qemu_host() {
     done
 }
 answers() { on switch ping -c 1 -W 1 "$VM_ADDR" > /dev/null 2>&1; }
-links() { # N up|down: every NIC of host N at the switch
-    local i
-    for i in 0 1 2 3; do
-        on switch ip link set "h$1-eth$i" "$2"
-    done
-}
 
 # --- the pool, its storage VLAN and the shared SR ----------------------------
 
-for n in 2 3; do
-    np $n pool-join master-address="$(topo_mgmt_ip 1)" master-username=root \
-        master-password="$(pw)"
-done
-wait_until 60 quorate_with 1 3 || true
-ok 'quorate_with 1 3' "h1, h2 and h3 form a pool"
+storage_pool_up
 for n in 1 2 3; do
     host_uuid $n > "$STATE/h$n/uuid"
 done
-
-eth1=$(np 1 pif-list host-uuid="$(host_uuid 1)" device=eth1 --minimal)
-np 1 network-param-set uuid="$(np 1 pif-param-get uuid="$eth1" param-name=network)" MTU=9000
-storage_net=$(np 1 network-create name-label=storage MTU=9000)
-vpifs=$(np 1 pool-vlan-create pif-uuid="$eth1" vlan=20 network-uuid="$storage_net")
-for vpif in ${vpifs//,/ }; do
-    host=$(np 1 pif-param-get uuid="$vpif" param-name=host)
-    n=$(np 1 host-param-get uuid="$host" param-name=name-label)
-    np 1 pif-reconfigure-ip uuid="$vpif" mode=static IP=198.18.20.1${n#h} \
-        netmask=255.255.255.0
-done
-bridge=$(np 1 network-param-get uuid="$storage_net" param-name=bridge)
-reaches() { on "$1" ping -c 1 -W 1 -I "$bridge" "$STORAGE_ADDR" > /dev/null 2>&1; }
-for n in 1 2 3; do
-    wait_until 60 reaches $n || diag "h$n does not reach the storage server"
-done
-sr=$(np 1 sr-create name-label=heartbeat type=nfs shared=true \
-    device-config:server="$STORAGE_ADDR" device-config:serverpath="$export_dir")
-ok $? "a shared NFS SR on VLAN 20"
-all_connected() {
-    local p n=0
-    for p in $(np 1 pbd-list SR-uuid="$sr" --minimal | tr , ' '); do
-        [ "$(np 1 pbd-param-get uuid="$p" param-name=connected)" = true ] || return 1
-        n=$((n + 1))
-    done
-    [ "$n" = 3 ]
-}
-ok 'wait_until 60 all_connected' "every host has it connected"
 
 # --- pool-ha-enable's checks -------------------------------------------------
 
@@ -174,6 +117,12 @@ np 1 pool-param-set uuid="$pool" ha-host-failures-to-tolerate=2
 is "$(np 3 pool-param-get uuid="$pool" param-name=ha-host-failures-to-tolerate)" 2 \
     "one for two failures is kept"
 
+# The checker samples every host (its role, the QEMUs in its folder) until
+# h3 leaves the pool.
+python3 "$TEST_TOP/tests/integration/pool-checker.py" sample "$STATE/pool-samples" \
+    h1="$STATE/h1/netpoold.sock" h2="$STATE/h2/netpoold.sock" \
+    h3="$STATE/h3/netpoold.sock" &
+checker=$!
 # The sampler: how many QEMUs run the VM, every 100 ms, until told to stop.
 (
     while [ ! -e "$STATE/stop-sampler" ]; do
@@ -241,13 +190,19 @@ wait "$sampler"
 ok '[ "$(sort -n "$STATE/samples" | tail -1)" = 1 ]' \
     "no sampled instant saw the VM run twice ($(wc -l < "$STATE/samples") samples)"
 [ ! -s "$STATE/twice" ] || diag "$(head -20 "$STATE/twice")"
+kill "$checker"
+wait "$checker" || true
+checked=0
+summary=$(python3 "$TEST_TOP/tests/integration/pool-checker.py" check \
+    "$STATE/pool-samples" --domains-only) || checked=$?
+ok "[ $checked = 0 ]" "pool-checker: never two masters, never the VM on two hosts"
+diag "checker: $summary"
 np 1 vm-shutdown uuid="$vm" --force
 
 # --- two hosts, the management link between them cut ------------------------
 
 np 1 pool-ha-disable
 ok $? "pool-ha-disable"
-is_master() { [ "$(status "$1" | field master)" = True ]; }
 is_master 1 || np 2 pool-designate-new-master host-uuid="$(cat "$STATE/h1/uuid")"
 ok 'wait_until 60 is_master 1' "h1 is master"
 np 1 pool-eject host-uuid="$(cat "$STATE/h3/uuid")"

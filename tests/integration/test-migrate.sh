@@ -24,13 +24,6 @@ for n in 1 2; do
     topo_host_up $n
 done
 
-pw() { cat "$STATE/h1/netpoold/root-password"; }
-host_uuid() { np "$1" host-list name-label=h"$1" --minimal; }
-quorate_two() {
-    local s
-    s=$(np "$1" pool-status --json) || return 1
-    python3 -c 'import json,sys; s=json.load(sys.stdin); sys.exit(not (s["quorate"] and s["synced"] and s["members"] == 2))' <<< "$s"
-}
 get() { np 1 vm-param-get uuid="$1" param-name="$2"; }
 where() { echo "$(get "$1" power-state)/$(get "$1" resident-on)"; }
 busy() { [ -n "$(get "$1" current-operations)" ]; }
@@ -43,11 +36,10 @@ tx_bytes() { on "$1" cat "/sys/class/net/$2/statistics/tx_bytes"; }
 
 h1=$(host_uuid 1)
 h2=$(host_uuid 2)
-np 2 pool-join master-address="$(topo_mgmt_ip 1)" master-username=root \
-    master-password="$(pw)"
-wait_until 30 quorate_two 1 || true
-wait_until 30 quorate_two 2 || true
-ok 'quorate_two 1 && quorate_two 2' "h2 joins h1: a quorate pool of two"
+pool_join 2
+wait_until 30 quorate_with 1 2 || true
+wait_until 30 quorate_with 2 2 || true
+ok 'quorate_with 1 2 && quorate_with 2 2' "h2 joins h1: a quorate pool of two"
 
 # Guests on VLAN 10, migrations on VLAN 30 (both on eth1, a trunk on the
 # switch); the switch answers on VLAN 10 at 198.18.10.1.
@@ -153,7 +145,7 @@ ok 'wait_until 90 running_on_h1' \
     "h2's netpoold killed and restarted mid-migration: the VM runs on h1 alone"
 is "$(np 1 vm-param-get uuid="$vm" param-name=last-operation param-key=status)" \
     failure "its last-operation says the migration failed"
-ok 'wait_until 30 quorate_two 1 && wait_until 30 answers 198.18.10.50' \
+ok 'wait_until 30 quorate_with 1 2 && wait_until 30 answers 198.18.10.50' \
     "the pool is whole again and the guest answers"
 
 # --- the live migration ---------------------------------------------------------

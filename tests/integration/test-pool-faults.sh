@@ -29,18 +29,6 @@ for n in 1 2 3; do
     topo_guest_up $n 1
 done
 
-pw() { cat "$STATE/h1/netpoold/root-password"; }
-status() { np "$1" pool-status --json 2> /dev/null; }
-field() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
-host_uuid() { np "$1" host-list params=uuid --minimal | cut -d, -f1; }
-quorate_with() { # N MEMBERS
-    local s
-    s=$(status "$1") || return 1
-    [ "$(echo "$s" | field quorate)" = True ] &&
-        [ "$(echo "$s" | field synced)" = True ] &&
-        [ "$(echo "$s" | field members)" = "$2" ]
-}
-is_master() { [ "$(status "$1" | field master)" = True ]; }
 applied() { status "$1" | field applied; }
 same_log() { # N...
     local first seq
@@ -71,21 +59,12 @@ writer() {
     done
 }
 acked() { if [ -e "$STATE/acked-$1" ]; then wc -l < "$STATE/acked-$1"; else echo 0; fi; }
-kill_host() { # N: netpoold and corosync, SIGKILL, as a power loss
-    local pid
-    for f in "$STATE/h$1/netpoold.pid" "$STATE/h$1/netpoold/corosync/run/corosync.pid"; do
-        pid=$(cat "$f" 2> /dev/null) || continue
-        kill -9 "$pid" 2> /dev/null || true
-    done
-    wait_until 10 eval '! kill -0 "$pid" 2> /dev/null' || true
-}
 
 h1=$(host_uuid 1)
 h2=$(host_uuid 2)
 h3=$(host_uuid 3)
 for n in 2 3; do
-    np $n pool-join master-address="$(topo_mgmt_ip 1)" master-username=root \
-        master-password="$(pw)" || bail_out "h$n cannot join"
+    pool_join $n || bail_out "h$n cannot join"
 done
 wait_until 30 quorate_with 1 3 || true
 ok 'quorate_with 1 3 && is_master 1' "a pool of three, h1 master"

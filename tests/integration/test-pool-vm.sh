@@ -21,13 +21,6 @@ for n in 1 2; do
     topo_host_up $n
 done
 
-pw() { cat "$STATE/h1/netpoold/root-password"; }
-host_uuid() { np "$1" host-list params=uuid --minimal | cut -d, -f1; }
-quorate_two() {
-    local s
-    s=$(np "$1" pool-status --json) || return 1
-    python3 -c 'import json,sys; s=json.load(sys.stdin); sys.exit(not (s["quorate"] and s["synced"] and s["members"] == 2))' <<< "$s"
-}
 get() { np "$1" vm-param-get uuid="$vm" param-name="$2"; }
 outcome() { np "$1" vm-param-get uuid="$vm" param-name=last-operation param-key="$2"; }
 # The QEMUs of $vm whose state folder is host $1's.
@@ -50,12 +43,11 @@ rpc() {
 
 h1=$(host_uuid 1)
 h2=$(host_uuid 2)
-np 2 pool-join master-address="$(topo_mgmt_ip 1)" master-username=root \
-    master-password="$(pw)"
+pool_join 2
 ok $? "h2 joins h1's pool"
-wait_until 30 quorate_two 1 || true
-wait_until 30 quorate_two 2 || true
-ok 'quorate_two 1 && quorate_two 2' "a quorate pool of two"
+wait_until 30 quorate_with 1 2 || true
+wait_until 30 quorate_with 2 2 || true
+ok 'quorate_with 1 2 && quorate_with 2 2' "a quorate pool of two"
 
 vm=$(np 2 vm-create name-label=guest memory-static-max=$((96 * MIB)) \
     PV-kernel="$guest_dir/vmlinuz" PV-ramdisk="$guest_dir/initrd.img" \

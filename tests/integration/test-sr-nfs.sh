@@ -30,16 +30,6 @@ done
 storage_up
 export_dir=$(storage_export_dir)
 
-pw() { cat "$STATE/h1/netpoold/root-password"; }
-field() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
-quorate_with() { # N MEMBERS
-    local s
-    s=$(np "$1" pool-status --json) || return 1
-    [ "$(echo "$s" | field quorate)" = True ] &&
-        [ "$(echo "$s" | field synced)" = True ] &&
-        [ "$(echo "$s" | field members)" = "$2" ]
-}
-host_uuid() { np "$1" host-list name-label=h"$1" --minimal; }
 pbd_of() { np 1 pbd-list host-uuid="$(host_uuid "$1")" SR-uuid="$2" --minimal; }
 pbd_field() { np 1 pbd-param-get uuid="$1" param-name="$2"; }
 # Every PBD of SR $1, as host N sees it, has connected=$2.
@@ -56,8 +46,7 @@ sr_count() { np 1 sr-list --minimal | tr , '\n' | grep -c . || true; }
 # --- the pool and its storage VLAN ------------------------------------------
 
 for n in 2 3; do
-    np $n pool-join master-address="$(topo_mgmt_ip 1)" master-username=root \
-        master-password="$(pw)"
+    pool_join $n
 done
 wait_until 60 quorate_with 3 3 || true
 ok 'quorate_with 1 3' "h1, h2 and h3 form a pool"
