@@ -2,13 +2,15 @@
 #
 # test-persistence: objects survive a restart, PIFs keep their UUIDs, and
 # no acknowledged write is lost when netpoold is killed with SIGKILL in the
-# middle of a stream of writes, twenty times over.
+# middle of a stream of writes, NETPOOL_TEST_KILLS times over (default 3;
+# tests/soak/test-persistence-kills.sh, in make soak, kills it 50 times).
 #
 # shellcheck disable=SC2016
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 
 plan 8
+KILLS=${NETPOOL_TEST_KILLS:-3}
 
 topo_switch_up
 topo_host_up 1
@@ -44,7 +46,7 @@ writer() {
 }
 
 kills=0
-for round in $(seq 1 20); do
+for round in $(seq 1 "$KILLS"); do
     rm -f "$STATE/stop-writer"
     writer &
     writer_pid=$!
@@ -56,10 +58,10 @@ for round in $(seq 1 20); do
     wait "$writer_pid" || true
     topo_netpoold_start 1
 done
-is "$kills" 20 "netpoold was killed with SIGKILL 20 times"
+is "$kills" "$KILLS" "netpoold was killed with SIGKILL $KILLS times"
 
 n_acked=$(wc -l < "$acked")
-ok '[ "$n_acked" -ge 40 ]' "the stream acknowledged $n_acked writes"
+ok '[ "$n_acked" -ge $((KILLS * 2)) ]' "the stream acknowledged $n_acked writes"
 present=$(np 1 network-list params=uuid --minimal | tr , '\n' | sort)
 missing=$(sort "$acked" | comm -23 - <(echo "$present"))
 is "$missing" "" "every acknowledged write is present after the kills"

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 #
 # test-reconcile: the incremental reconciler against its full recompute.
-# 200 random operations (seeded; the seed is printed; reconcile-ops.py
+# NETPOOL_TEST_OPS random operations (default 100; 1000 in
+# tests/soak/test-reconcile-ops.sh, make soak), seeded (the seed is
+# printed; NETPOOL_TEST_SEED reproduces a run; reconcile-ops.py
 # makes them over the API) create, plug, unplug, change and destroy VIFs
 # of namespace guests (some locked, some rate-limited, so they have
 # OpenFlow rules and meters), and create and destroy a VLAN and a bond,
@@ -23,7 +25,10 @@ source "$(dirname "$0")/lib.sh"
 plan 14
 
 SEED=${NETPOOL_TEST_SEED:-$((RANDOM * 32768 + RANDOM))}
-OPS=200
+OPS=${NETPOOL_TEST_OPS:-100}
+# The checkpoints (an OVS restart, a wiped database, a netpoold restart
+# come after the first three).
+c1=$((OPS * 3 / 10)) c2=$((OPS * 6 / 10)) c3=$((OPS * 85 / 100))
 diag "seed $SEED (NETPOOL_TEST_SEED=$SEED reproduces this run)"
 RANDOM=$SEED
 
@@ -192,8 +197,8 @@ applied
 ok 'np 1 host-param-get uuid="$host" param-name=applied-seq | grep -qx "[1-9][0-9]*"' \
     "the host reports the store sequence its fabric holds (applied-seq)"
 
-run_ops 1 60
-checkpoint "after 60 operations"
+run_ops 1 $c1
+checkpoint "after $c1 operations"
 
 # An OVS restart (its database kept): everything as it was, same UUIDs.
 before=$(ovs_dump uuids)
@@ -201,8 +206,8 @@ topo_ovs_restart 1
 wait_until 30 eval '[ "$(ovs_dump uuids)" = "$before" ]' || true
 applied
 is "$(ovs_dump uuids)" "$before" "an OVS restart converges to the same rows, UUIDs, rules and veths"
-run_ops 61 120
-checkpoint "after 120 operations and an OVS restart"
+run_ops $((c1 + 1)) $c2
+checkpoint "after $c2 operations and an OVS restart"
 
 # A wiped OVS database: everything again, new UUIDs.
 before=$(ovs_dump)
@@ -210,8 +215,8 @@ topo_ovs_restart 1 wipe
 wait_until 30 eval '[ "$(ovs_dump)" = "$before" ]' || true
 applied
 is "$(ovs_dump)" "$before" "a wiped OVS database converges to the same rows, rules and veths"
-run_ops 121 170
-checkpoint "after 170 operations and a wiped OVS database"
+run_ops $((c2 + 1)) $c3
+checkpoint "after $c3 operations and a wiped OVS database"
 
 # A netpoold restart: its start is a full recompute, which finds nothing
 # to change.
@@ -220,7 +225,7 @@ topo_netpoold_stop 1 TERM
 topo_netpoold_start 1
 applied
 is "$(ovs_dump uuids)" "$before" "a netpoold restart leaves every row, UUID, rule and veth as it was"
-run_ops 171 $OPS
+run_ops $((c3 + 1)) "$OPS"
 checkpoint "after $OPS operations and a netpoold restart"
 
 is "$(ops_field ops)" "$OPS" "$OPS random operations ran"
