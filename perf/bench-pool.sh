@@ -54,13 +54,13 @@ PROBE=$top/perf/pool-probe.py
 # /tmp/netpool-bench-pool-logs.*) before the state goes.
 cleanup() {
     local rc=$? logs
-    topo_down > /dev/null 2>&1 || true
     if [ "$rc" != 0 ]; then
         logs=$(mktemp -d /tmp/netpool-bench-pool-logs.XXXXXX)
         (cd "$STATE" && find . \( -name netpoold.log -o -name corosync.log \) \
             -exec cp --parents {} "$logs" \;) || true
         echo "bench-pool: failed; the hosts' logs are in $logs" >&2
     fi
+    topo_down > /dev/null 2>&1 || true
     rm -rf "$STATE"
 }
 trap cleanup EXIT
