@@ -17,8 +17,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include <corosync/cfg.h>
 
+#include "lib/child.h"
 #include "lib/log.h"
 #include "lib/xalloc.h"
 
@@ -31,6 +31,10 @@ static void write_hosts(struct ha_corosync *, const struct ha_node *,
                         size_t n);
 static void rewrite_in_place(const char *path, const char *text, size_t size);
 static bool is_corosync(pid_t pid);
+static void reload_done(void *c_, const struct child_exit *);
+
+/* The longest a reload may take before it is given up, in seconds. */
+#define RELOAD_TIMEOUT_S 60
 
 struct ha_corosync *
 ha_corosync_create(const char *state_dir, const char *program)
@@ -51,6 +55,7 @@ void
 ha_corosync_destroy(struct ha_corosync *c)
 {
     if (c) {
+        child_stop(c->reloader);
         free(c->dir);
         free(c->conf);
         free(c->keyfile);
@@ -199,24 +204,25 @@ ha_corosync_stop(struct ha_corosync *c)
     c->pid = 0;
 }
 
-int
-ha_corosync_reload(struct ha_corosync *c)
+void
+ha_corosync_reload(struct ha_corosync *c, struct event_base *base)
 {
-    corosync_cfg_handle_t handle;
-    cs_error_t rc = corosync_cfg_initialize(&handle, NULL);
-
-    if (rc != CS_OK) {
-        return ENOTCONN;
+    if (c->reloader) {
+        c->reload_again = true;
+        return;
     }
-    rc = corosync_cfg_reload_config(handle);
-    corosync_cfg_finalize(handle);
-    if (rc != CS_OK) {
-        log_warn("corosync refused to reload %s (error %d)", c->conf,
-                 (int) rc);
-        return EIO;
+    static const char *const argv[] = {"corosync-cfgtool", "-R", NULL};
+    const struct child_options options = {
+        .timeout_s = RELOAD_TIMEOUT_S,
+        .stderr_too = true,
+    };
+    c->reload_base = base;
+    c->reload_again = false;
+    int error =
+        child_start(base, argv, &options, reload_done, c, &c->reloader);
+    if (error) {
+        log_warn("cannot run corosync-cfgtool: %s", strerror(error));
     }
-    log_info("corosync reloaded %s", c->conf);
-    return 0;
 }
 
 void
@@ -227,6 +233,23 @@ ha_corosync_remove(struct ha_corosync *c)
 }
 
 /* Helpers. */
+
+static void
+reload_done(void *c_, const struct child_exit *end)
+{
+    struct ha_corosync *c = c_;
+
+    c->reloader = NULL;
+    if (end->complete && !end->status) {
+        log_info("corosync reloaded %s", c->conf);
+    } else {
+        log_warn("corosync did not reload %s (status %d): %s", c->conf,
+                 end->status, end->output);
+    }
+    if (c->reload_again) {
+        ha_corosync_reload(c, c->reload_base);
+    }
+}
 
 /* Writes 'size' bytes of 'data' to 'path' with 'mode', atomically. */
 static int

@@ -23,6 +23,9 @@ struct ha_corosync {
     char *program;  /* corosync's program. */
     pid_t pid;      /* The running corosync, or 0. */
     bool adopted;   /* Started by an earlier netpoold: not our child. */
+    struct child *reloader; /* A running `corosync-cfgtool -R`, or NULL. */
+    struct event_base *reload_base; /* Where it runs. */
+    bool reload_again;              /* A reload was asked for while it ran. */
 };
 
 /* Returns the corosync of the host whose state folder is 'state_dir',
@@ -51,9 +54,12 @@ bool ha_corosync_running(struct ha_corosync *c);
 /* Stops corosync (SIGTERM, then SIGKILL after 5 s). */
 void ha_corosync_stop(struct ha_corosync *c);
 
-/* Makes the running corosync read its configuration again.  Returns 0 or
- * a positive errno. */
-int ha_corosync_reload(struct ha_corosync *c);
+/* Makes the running corosync read its configuration again, on every node
+ * of the cluster (`corosync-cfgtool -R`), from a child process on 'base':
+ * the reload returns only once every node has reloaded, which can take
+ * seconds that the loop must not wait.  A reload asked for while one runs
+ * runs again after it. */
+void ha_corosync_reload(struct ha_corosync *c, struct event_base *base);
 
 /* Removes the configuration and the authkey. */
 void ha_corosync_remove(struct ha_corosync *c);

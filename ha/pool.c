@@ -544,7 +544,7 @@ configure(struct ha_pool *p, bool start)
         p->corosync_retry_at = 0;
         start_corosync(p);
     } else if (changed && ha_corosync_running(p->corosync)) {
-        ha_corosync_reload(p->corosync);
+        ha_corosync_reload(p->corosync, p->base);
     }
     connect_corosync(p);
     return 0;
