@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 #
 # test-reconcile: the incremental reconciler against its full recompute.
-# NETPOOL_TEST_OPS random operations (default 100; 1000 in
+# NETPOOL_TEST_OPS random operations (default 200; 1000 in
 # tests/soak/test-reconcile-ops.sh, make soak), seeded (the seed is
 # printed; NETPOOL_TEST_SEED reproduces a run; reconcile-ops.py
 # makes them over the API) create, plug, unplug, change and destroy VIFs
@@ -25,7 +25,7 @@ source "$(dirname "$0")/lib.sh"
 plan 14
 
 SEED=${NETPOOL_TEST_SEED:-$((RANDOM * 32768 + RANDOM))}
-OPS=${NETPOOL_TEST_OPS:-100}
+OPS=${NETPOOL_TEST_OPS:-200}
 # The checkpoints (an OVS restart, a wiped database, a netpoold restart
 # come after the first three).
 c1=$((OPS * 3 / 10)) c2=$((OPS * 6 / 10)) c3=$((OPS * 85 / 100))
