@@ -13,17 +13,7 @@ for n in 1 2 3 4; do
     topo_host_up $n
 done
 
-pw() { cat "$STATE/h1/netpoold/root-password"; }
-status() { np "$1" pool-status --json; }
-field() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
-host_uuid() { np "$1" host-list params=uuid --minimal | cut -d, -f1; }
-quorate_with() { # N MEMBERS
-    local s
-    s=$(status "$1") || return 1
-    [ "$(echo "$s" | field quorate)" = True ] &&
-        [ "$(echo "$s" | field synced)" = True ] &&
-        [ "$(echo "$s" | field members)" = "$2" ]
-}
+# pw, status, field, host_uuid and quorate_with come from lib.sh.
 applied() { status "$1" | field applied; }
 # Every host in $@ applied the same log sequence, at least $1.
 same_log() {
