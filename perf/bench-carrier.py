@@ -7,43 +7,31 @@ the ratio of the medians.  Runs in a private namespace with one veth NIC,
 addresses from 198.18.0.0/15.  Usage: bench-carrier.py [-n TRIALS]
 """
 import argparse
-import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))), "scripts"))
+import netpool_rpc  # noqa: E402
+
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def rpc(sock_path, method, params, timeout=60):
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method,
-                       "params": params}).encode()
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(timeout)
-    s.connect(sock_path)
-    s.sendall(b"POST /jsonrpc HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
-              b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n"
-              % len(body) + body)
-    return s
+    return netpool_rpc.send(sock_path, netpool_rpc.request(method, params),
+                            timeout)
 
 
 def read_response(s):
-    data = b""
-    while True:
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-    s.close()
-    return json.loads(data.split(b"\r\n\r\n", 1)[1])
+    return netpool_rpc.receive(s)
 
 
 def call(sock_path, method, params):
-    return read_response(rpc(sock_path, method, params))["result"]
+    return netpool_rpc.call(sock_path, method, params, 60)
 
 
 def stats(values):

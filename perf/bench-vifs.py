@@ -52,7 +52,6 @@ Addresses: none (ports only).  Usage: bench-vifs.py [-n N] [-c C]
 import argparse
 import json
 import os
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -62,50 +61,20 @@ import time
 import uuid as uuidlib
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(TOP, "scripts"))
+import netpool_rpc  # noqa: E402
 SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
 
 
-def post(sock_path, payload, timeout):
-    """POSTs 'payload' (JSON-able) to netpoold's unix socket on a
-    connection of its own; returns the decoded answer."""
-    body = json.dumps(payload).encode()
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(timeout)
-    s.connect(sock_path)
-    s.sendall(b"POST /jsonrpc HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
-              b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n"
-              % len(body) + body)
-    data = b""
-    while True:
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-    s.close()
-    return json.loads(data.split(b"\r\n\r\n", 1)[1])
-
-
 def call(sock_path, method, params):
-    reply = post(sock_path, {"jsonrpc": "2.0", "id": 1, "method": method,
-                             "params": [""] + params}, 120)
-    if "error" in reply:
-        raise RuntimeError("%s: %s" % (method, reply["error"]))
-    return reply["result"]
+    return netpool_rpc.call(sock_path, method, [""] + params)
 
 
 def call_batch(sock_path, requests):
     """One JSON-RPC batch of (method, params) requests on one connection;
     returns their results in order (raises on the first error)."""
-    replies = post(sock_path, [{"jsonrpc": "2.0", "id": i, "method": method,
-                                "params": [""] + params}
-                               for i, (method, params) in enumerate(requests)],
-                   600)
-    results = []
-    for (method, _), reply in zip(requests, replies):
-        if "error" in reply:
-            raise RuntimeError("%s: %s" % (method, reply["error"]))
-        results.append(reply["result"])
-    return results
+    return netpool_rpc.call_batch(
+        sock_path, [(method, [""] + params) for method, params in requests])
 
 
 class Bench:

@@ -23,16 +23,28 @@ class RpcError(RuntimeError):
         self.error = error
 
 
-def post(path, payload, timeout=120):
-    """POSTs 'payload' (JSON-able: a request or a batch) to the socket at
-    'path' and returns the decoded answer."""
+def send(path, payload, timeout=120):
+    """Sends 'payload' (JSON-able: a request or a batch) to the socket at
+    'path' and returns the connection, for receive() to read its answer
+    later (a long poll such as event.from runs while the caller acts)."""
     body = json.dumps(payload).encode()
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
         s.settimeout(timeout)
         s.connect(path)
         s.sendall(b"POST /jsonrpc HTTP/1.1\r\nHost: localhost\r\n"
                   b"Connection: close\r\nContent-Type: application/json\r\n"
                   b"Content-Length: %d\r\n\r\n" % len(body) + body)
+    except BaseException:
+        s.close()
+        raise
+    return s
+
+
+def receive(s):
+    """Reads the answer on connection 's' (from send()), closes it and
+    returns the decoded answer."""
+    with s:
         data = b""
         while True:
             chunk = s.recv(65536)
@@ -43,12 +55,22 @@ def post(path, payload, timeout=120):
     return json.loads(answer)
 
 
+def post(path, payload, timeout=120):
+    """POSTs 'payload' to the socket at 'path' and returns the decoded
+    answer."""
+    return receive(send(path, payload, timeout))
+
+
+def request(method, params):
+    """A JSON-RPC 2.0 request object."""
+    return {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
+
+
 def call(path, method, params, timeout=120):
     """Calls 'method' with 'params' (the whole list, session first) and
     returns its result; raises RpcError on an error answer, OSError or
     ValueError when there is no answer to read."""
-    reply = post(path, {"jsonrpc": "2.0", "id": 1, "method": method,
-                        "params": params}, timeout)
+    reply = post(path, request(method, params), timeout)
     if reply.get("error"):
         raise RpcError(method, reply["error"])
     return reply["result"]
