@@ -4,14 +4,15 @@
 # scripts/sandbox.sh up 2, with this test's namespace prefix, state folder
 # and binaries (SANDBOX_PREFIX, SANDBOX_STATE, SANDBOX_BIN).  The sandbox
 # comes up as one pool of two with h1 master, both hosts see both, the pool
-# has one template tiny-linux (when the guest fixture can be built), and
+# has one template tiny-linux (when the guest fixture can be built) and one
+# shared NFS SR on the storage VLAN at MTU 9000, plugged on both hosts, and
 # sandbox down leaves nothing behind.
 #
 # shellcheck disable=SC2016
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-plan 6
+plan 8
 
 SANDBOX=(env SANDBOX_PREFIX="$PREFIX" SANDBOX_STATE="$STATE/sandbox"
     SANDBOX_BIN="$NETPOOL_BIN" POOL=1
@@ -50,6 +51,12 @@ else
     is "$(sbx 2 netpool vm-list name-label=tiny-linux is-a-template=true --minimal | tr , '\n' | grep -c .)" \
         1 "the pool has one template tiny-linux"
 fi
+
+sr=$(sbx 1 netpool sr-list name-label=shared-nfs type=nfs --minimal)
+is "$(sbx 2 netpool pbd-list sr-uuid="$sr" params=currently-attached \
+    --minimal)" "true,true" "the shared NFS SR is plugged on both hosts"
+is "$(sbx 2 netpool network-list name-label=storage params=MTU --minimal)" \
+    9000 "over the storage network, at MTU 9000"
 
 "${SANDBOX[@]}" down > /dev/null
 is "$(leftovers)" "" "sandbox down leaves nothing behind"
