@@ -45,6 +45,8 @@
 #   links N up|down         every NIC of host N, at the switch
 #   kill_host N             SIGKILL of host N's netpoold and corosync, as a
 #                           power loss
+#   storage_hosts_up        the switch with jumbo frames (MTU 9216), hosts 1-3
+#                           and the storage server on the switch's VLAN 20
 #   storage_pool_up         hosts 1-3 (up already) in h1's pool, VLAN 20 at
 #                           MTU 9000 from eth1 to the storage server (up
 #                           already) and a shared NFS SR on it, connected
@@ -289,6 +291,15 @@ storage_sr_connected() {
         n=$((n + 1))
     done
     [ "$n" = 3 ]
+}
+storage_hosts_up() {
+    local n
+    TOPO_SWITCH_MTU=9216
+    topo_switch_up
+    for n in 1 2 3; do
+        topo_host_up $n
+    done
+    storage_up
 }
 storage_pool_up() {
     local n eth1 storage_net vpifs vpif host

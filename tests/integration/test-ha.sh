@@ -26,12 +26,7 @@ MIB=1048576
 VM_ADDR=198.18.0.60
 guest_dir=$("$TEST_TOP/tests/guest/build.sh")
 
-TOPO_SWITCH_MTU=9216
-topo_switch_up
-for n in 1 2 3; do
-    topo_host_up $n
-done
-storage_up
+storage_hosts_up
 
 # The VM's running QEMUs: daemonized ones (parent 1).  While QEMU starts,
 # the process netpoold ran waits for its daemon with the same command

@@ -22,12 +22,7 @@
 # VLAN 20, the target stopping and returning, one LUN by its SCSIid.
 source "$(dirname "$0")/lib.sh"
 
-TOPO_SWITCH_MTU=9216
-topo_switch_up
-for n in 1 2 3; do
-    topo_host_up $n
-done
-storage_up
+storage_hosts_up
 export_dir=$(storage_export_dir)
 
 pbd_of() { np 1 pbd-list host-uuid="$(host_uuid "$1")" SR-uuid="$2" --minimal; }

@@ -33,12 +33,7 @@ plan $((14 + 2 * ITERATIONS))
 diag "SOAK_ITERATIONS=$ITERATIONS SOAK_SEED=$SEED"
 
 guest_dir=$("$TEST_TOP/tests/guest/build.sh")
-TOPO_SWITCH_MTU=9216
-topo_switch_up
-for n in 1 2 3; do
-    topo_host_up $n
-done
-storage_up
+storage_hosts_up
 storage_pool_up
 for n in 1 2 3; do
     host_uuid $n > "$STATE/h$n/uuid"
