@@ -2,13 +2,21 @@
  * The kernel's side of bonds, through netlink (libnl-3) and the per-device
  * IPv4 settings.
  *
- * Member NICs are kept quiet.  With the userspace datapath a NIC that is an
- * OVS port still delivers its frames to the host's own IP stack, so a
- * member would answer ARP for the host's addresses with its own MAC
- * (arp_ignore=1 stops that) and would hand the stack a second copy of
- * every packet addressed to the bond's MAC, which is also its own MAC when
- * it is the primary (rp_filter=1 drops those: the route back goes through
- * the bond's bridge, not the member).
+ * NICs answer ARP only for their own addresses.  With the userspace
+ * datapath a NIC that is an OVS port still delivers its frames to the
+ * host's own IP stack, and Linux by default answers ARP for any of the
+ * host's addresses on every interface, each with its own MAC: on a network
+ * where several NICs share a broadcast domain, a peer may learn the
+ * management address at the MAC of a NIC without it, and lose the host
+ * when that NIC later joins a bond (below) or goes elsewhere.  So every
+ * physical PIF's NIC gets arp_ignore=1, as a NIC enslaved to a kernel
+ * datapath never answers at all.
+ *
+ * Member NICs are kept quiet.  A member would answer ARP for the host's
+ * addresses with its own MAC (arp_ignore=1 stops that) and would hand the
+ * stack a second copy of every packet addressed to the bond's MAC, which
+ * is also its own MAC when it is the primary (rp_filter=1 drops those:
+ * the route back goes through the bond's bridge, not the member).
  *
  * The management address follows the management role.  When the role is
  * on a bond master PIF, the address (and the routes through it) belong on
@@ -77,15 +85,21 @@ dp_bond_kernel_plan(struct json_object *records, const char *host)
     struct json_object *bonds = json_object_object_get(records, "bond");
     struct json_object *plan = json_object_new_object();
     struct json_object *quiet = json_object_new_array();
+    struct json_object *own_arp = json_object_new_array();
     struct json_object *management = NULL;
 
     json_object_object_add(plan, "quiet", quiet);
+    json_object_object_add(plan, "own_arp", own_arp);
     if (!pifs) {
         return plan;
     }
     json_object_object_foreach (pifs, uuid, pif) {
         if (strcmp(record_string(pif, "host"), host)) {
             continue;
+        }
+        if (record_bool(pif, "physical") && record_int(pif, "VLAN", -1) < 0
+            && *record_string(pif, "device")) {
+            add_unique(own_arp, record_string(pif, "device"));
         }
         if (*record_string(pif, "bond_slave_of")
             && *record_string(pif, "device")) {
@@ -164,10 +178,16 @@ dp_bond_kernel_plan(struct json_object *records, const char *host)
 int
 dp_bond_kernel_apply(struct json_object *plan)
 {
+    struct json_object *own_arp = json_object_object_get(plan, "own_arp");
     struct json_object *quiet = json_object_object_get(plan, "quiet");
     struct json_object *management =
         json_object_object_get(plan, "management");
 
+    for (size_t i = 0; i < json_object_array_length(own_arp); i++) {
+        write_sysctl(
+            json_object_get_string(json_object_array_get_idx(own_arp, i)),
+            "arp_ignore", "1");
+    }
     for (size_t i = 0; i < json_object_array_length(quiet); i++) {
         quieten(json_object_get_string(json_object_array_get_idx(quiet, i)));
     }

@@ -306,7 +306,8 @@ void dp_fabric_add_bonds(struct json_object *bridges,
 
 /* Returns what host 'host' wants of the kernel for its bonds, from
  * 'records' (class → (UUID → record), with "network", "PIF", "bond"): a
- * new JSON object {"quiet": [member NIC devices], "management": {"pif",
+ * new JSON object {"own_arp": [NIC devices of physical PIFs], "quiet":
+ * [member NIC devices], "management": {"pif",
  * "address", "prefix", "gateway", "device", "bond", "candidates"}} — the
  * management PIF's address, the device it belongs on (the bridge of a
  * bond master's network, or the NIC of a physical PIF; "bond" says
@@ -315,8 +316,9 @@ void dp_fabric_add_bonds(struct json_object *bridges,
 struct json_object *dp_bond_kernel_plan(struct json_object *records,
                                         const char *host);
 
-/* Converges the kernel onto 'plan' (from dp_bond_kernel_plan()): member
- * NICs get arp_ignore=1 and rp_filter=1, so that only the bond answers for
+/* Converges the kernel onto 'plan' (from dp_bond_kernel_plan()): NICs
+ * get arp_ignore=1, so that each answers ARP only for its own addresses;
+ * member NICs get rp_filter=1 as well, so that only the bond answers for
  * the host; a management address on a bond moves from wherever it is to
  * the bond's bridge (address first, then its routes, then its removal
  * from the old device, so connections survive), and back to the NIC when

@@ -144,8 +144,12 @@ ok '[ -n "$(np 3 network-list name-label=after-reset --minimal)" ]' \
     "with the last write made before the reset"
 
 # --- a bond on every member ------------------------------------------------
-# Last: on this flat test switch a new bond has been seen to cut a member
-# off for a while (ha/README.md), which must not stop the points above.
+# On this flat switch every NIC of every host shares one broadcast domain:
+# a NIC without the address must not answer ARP for it, or a peer learns
+# the management address at a NIC that a bond later takes over.
+is "$(on 4 python3 "$TEST_TOP/tests/integration/arp-who-has.py" eth0 "$(topo_mgmt_ip 1)")" \
+    "$(on 1 cat /sys/class/net/eth0/address)" \
+    "h1 answers ARP for its management address from eth0 alone"
 bnet=$(np 1 network-create name-label=pool-bond)
 eth2=$(np 1 pif-list host-uuid="$h1" device=eth2 --minimal)
 eth3=$(np 1 pif-list host-uuid="$h1" device=eth3 --minimal)

@@ -772,15 +772,22 @@ test_fabric_bond(void **state)
     json_object_put(r);
 }
 
-/* Members are kept quiet; the management address belongs on the bond's
- * bridge once the role is on the bond, on the NIC otherwise. */
+/* Every NIC answers ARP for its own addresses only and members are kept
+ * quiet; the management address belongs on the bond's bridge once the
+ * role is on the bond, on the NIC otherwise. */
 static void
 test_kernel_plan(void **state)
 {
     struct json_object *r = bond_records("");
     struct json_object *plan = dp_bond_kernel_plan(r, HOST);
+    struct json_object *own_arp = json_object_object_get(plan, "own_arp");
     struct json_object *quiet = json_object_object_get(plan, "quiet");
 
+    assert_int_equal(json_object_array_length(own_arp), 3);
+    assert_true(fixture_array_has(own_arp, "eth0"));
+    assert_true(fixture_array_has(own_arp, "eth1"));
+    assert_true(fixture_array_has(own_arp, "eth2"));
+    assert_false(fixture_array_has(own_arp, "bond0"));
     assert_int_equal(json_object_array_length(quiet), 2);
     assert_true(fixture_array_has(quiet, "eth1"));
     assert_true(fixture_array_has(quiet, "eth2"));
@@ -820,6 +827,8 @@ test_kernel_plan(void **state)
     plan = dp_bond_kernel_plan(r, OTHER);
     assert_int_equal(
         json_object_array_length(json_object_object_get(plan, "quiet")), 0);
+    assert_int_equal(
+        json_object_array_length(json_object_object_get(plan, "own_arp")), 0);
     json_object_put(plan);
     json_object_put(r);
 }
