@@ -622,9 +622,14 @@ collect_update(struct dp_ovs *ovs)
                 u->ofports, iface->name,
                 json_object_new_int64(iface->n_ofport ? iface->ofport[0] : 0));
         }
+        /* An internal interface's device (re)made: its ifindex changed,
+         * or it came with one, when vswitchd's update reached the replica
+         * in the same batch as the row netpool inserted. */
         if (!deleted && mine && !strcmp(iface->type, "internal")
-            && ovsrec_interface_is_updated(iface,
-                                           OVSREC_INTERFACE_COL_IFINDEX)) {
+            && (ovsrec_interface_is_updated(iface,
+                                            OVSREC_INTERFACE_COL_IFINDEX)
+                || (ovsrec_interface_is_new(iface) && iface->n_ifindex
+                    && iface->ifindex[0] > 0))) {
             u->internal_reset = true;
         }
         for (size_t i = 0; i < ARRAY_SIZE(iface_status); i++) {
