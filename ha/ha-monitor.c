@@ -877,11 +877,18 @@ restart_lost_vms(struct ha_monitor *m, uint64_t now)
         for (size_t i = 0; i < m->n_due; i++) {
             queued = queued || !strcmp(m->due[i].vm, vm_uuid);
         }
-        if (!p || queued || record_bool(vm, "is_a_template")
-            || strcmp(record_string(vm, "desired_power_state"), "Running")
-            || has_operations(vm)
-            || (strcmp(priority, "restart") && strcmp(priority, "best-effort"))
-            || !peer_fenced(m, p, now)) {
+        struct ha_vm_state state = {
+            .priority = priority,
+            .power_state = record_string(vm, "power_state"),
+            .desired = record_string(vm, "desired_power_state"),
+            .resident_on = on,
+            .resident_fenced = p && peer_fenced(m, p, now),
+            .is_template = record_bool(vm, "is_a_template"),
+            .busy = queued || has_operations(vm),
+        };
+        /* A VM resident on a host this one does not know of is not its
+         * to judge. */
+        if ((*on && !p) || !ha_vm_lost(&state)) {
             continue;
         }
         lost_on[n_lost] = on;
@@ -899,10 +906,14 @@ restart_lost_vms(struct ha_monitor *m, uint64_t now)
         const struct ha_vm *vm = &lost[plan[i].vm];
         if (plan[i].host < 0) {
             if (!json_object_object_get(m->unplaceable, vm->uuid)) {
-                char *body = xasprintf(
-                    "VM %s of fenced host %s fits on no host of the pool "
-                    "(%" PRId64 " bytes)",
-                    vm->uuid, lost_on[plan[i].vm], vm->memory);
+                char *body =
+                    *lost_on[plan[i].vm]
+                        ? xasprintf("VM %s of fenced host %s fits on no host "
+                                    "of the pool (%" PRId64 " bytes)",
+                                    vm->uuid, lost_on[plan[i].vm], vm->memory)
+                        : xasprintf("VM %s, whose domain ended, fits on no "
+                                    "host of the pool (%" PRId64 " bytes)",
+                                    vm->uuid, vm->memory);
                 store_raise_message(m->store, "HA_VM_UNPLACEABLE",
                                     MESSAGE_PRIORITY_ALERT, "VM", vm->uuid,
                                     body);
@@ -960,13 +971,17 @@ start_vm(struct ha_monitor *m, const char *vm, const char *host,
         log_warn("cannot restart VM %s on %s: %s", vm, host, strerror(error));
         return;
     }
-    char *body = xasprintf("VM %s restarted on host %s: host %s was fenced",
-                           vm, host, lost);
+    char *body =
+        *lost ? xasprintf("VM %s restarted on host %s: host %s was fenced", vm,
+                          host, lost)
+              : xasprintf("VM %s restarted on host %s: its domain had ended",
+                          vm, host);
     store_raise_message(m->store, "HA_VM_RESTARTED", MESSAGE_PRIORITY_ALERT,
                         "VM", vm, body);
     free(body);
     m->restarts++;
-    log_info("restarting VM %s on %s (host %s fenced)", vm, host, lost);
+    log_info("restarting VM %s on %s (%s%s)", vm, host,
+             *lost ? "fenced host " : "its domain ended", lost);
 }
 
 /* Helpers. */

@@ -300,3 +300,22 @@ priority_rank(const char *priority)
             : !strcmp(priority, "best-effort") ? 1
                                                : -1);
 }
+
+bool
+ha_vm_lost(const struct ha_vm_state *vm)
+{
+    if (vm->is_template || vm->busy || strcmp(vm->desired, "Running")
+        || !ha_keeps_running(true, true, vm->priority)) {
+        return false;
+    }
+    return *vm->resident_on ? vm->resident_fenced
+                            : !strcmp(vm->power_state, "Halted");
+}
+
+bool
+ha_keeps_running(bool crashed, bool ha_enabled, const char *priority)
+{
+    return crashed && ha_enabled
+           && (!strcmp(priority, "restart")
+               || !strcmp(priority, "best-effort"));
+}

@@ -244,6 +244,32 @@ size_t ha_plan_restarts(const struct ha_vm *vms, size_t n_vms,
                         const struct ha_host *hosts, size_t n_hosts,
                         struct ha_placement *plan);
 
+/* What the acting master knows of a VM when it looks for the ones to
+ * restart. */
+struct ha_vm_state {
+    const char *priority;    /* Its ha_restart_priority. */
+    const char *power_state; /* Its power_state. */
+    const char *desired;     /* Its desired_power_state. */
+    const char *resident_on; /* The host that runs it, or "". */
+    bool resident_fenced;    /* 'resident_on' is a host known fenced. */
+    bool is_template;        /* It is a template. */
+    bool busy;               /* An operation runs on it, or a restart of it
+                              * is already planned. */
+};
+
+/* Returns true if HA must restart the VM 'vm' describes: a protected
+ * ("restart") or best-effort VM that should run (desired Running) and that
+ * no host runs, either because the host it ran on is known fenced, or
+ * because it is halted with no host (its domain ended by a crash, or by
+ * its host's own fence, which leave it desired Running under HA).
+ * Pure. */
+bool ha_vm_lost(const struct ha_vm_state *vm);
+
+/* Returns true if a VM whose domain ended without being asked ('crashed')
+ * stays desired Running for HA to restart it: HA is on ('ha_enabled') and
+ * the VM is protected or best-effort ('priority').  Pure. */
+bool ha_keeps_running(bool crashed, bool ha_enabled, const char *priority);
+
 /* Returns the largest number k (0 to n_hosts - 1) such that, whichever k
  * of 'hosts' fail, the planner places every protected VM of 'vms' that
  * ran on them on the other hosts (with their 'memory_free' as it is now);

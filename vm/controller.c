@@ -41,6 +41,7 @@
 #include "lib/error.h"
 #include "lib/log.h"
 #include "lib/record.h"
+#include "ha/ha.h"
 #include "lib/xalloc.h"
 #include "mgmt/store.h"
 
@@ -121,6 +122,7 @@ static void execute(struct vmc_vm *, struct json_object *record,
 static void on_step_done(void *ticket_, const struct vm_result *);
 static void on_query_done(void *ticket_, const struct vm_result *);
 static void on_nic_done(void *ticket_, const struct vm_result *);
+static bool pool_ha_enabled(struct store *);
 static void record(struct vmc_vm *, struct vm_plan,
                    const struct np_error *error);
 static void fail_op(struct vmc_vm *, struct vm_plan, struct np_error *);
@@ -817,6 +819,21 @@ on_step_done(void *ticket_, const struct vm_result *result)
  * gone from current_operations, the VM resident here only while it has a
  * domain, its VIFs plugged as it comes up and unplugged as it goes down,
  * and the task finished with 'error' (NULL: success). */
+/* Returns true if this host's pool has HA on. */
+static bool
+pool_ha_enabled(struct store *store)
+{
+    struct json_object *pools = store_get_all(store, "pool");
+    bool enabled = false;
+
+    json_object_object_foreach (pools, uuid, pool) {
+        (void) uuid;
+        enabled |= record_bool(pool, "ha_enabled");
+    }
+    json_object_put(pools);
+    return enabled;
+}
+
 static void
 record(struct vmc_vm *vm, struct vm_plan plan, const struct np_error *error)
 {
@@ -834,9 +851,14 @@ record(struct vmc_vm *vm, struct vm_plan plan, const struct np_error *error)
     json_object_object_add(
         changes, "power_state",
         json_object_new_string(vm_power_state_name(plan.state)));
-    json_object_object_add(
-        changes, "desired_power_state",
-        json_object_new_string(vm_power_state_name(plan.state)));
+    /* A protected VM whose domain ended by itself (or by its host's
+     * fence) stays desired Running: the acting master restarts it. */
+    bool keep = plan.state == VM_HALTED
+                && ha_keeps_running(plan.crashed, pool_ha_enabled(store),
+                                    record_string(rec, "ha_restart_priority"));
+    json_object_object_add(changes, "desired_power_state",
+                           json_object_new_string(vm_power_state_name(
+                               keep ? VM_RUNNING : plan.state)));
     json_object_object_add(changes, "domid",
                            json_object_new_int64(up ? vm->domid : -1));
     json_object_object_add(changes, "current_operations",

@@ -213,6 +213,59 @@ test_max_failures(void **state)
     assert_int_equal(ha_max_host_failures(vms + 3, 1, hosts, 3), 2);
 }
 
+/* Which VMs the acting master restarts: protected or best-effort VMs that
+ * should run and that no host runs. */
+static void
+test_vm_lost(void **state)
+{
+    struct ha_vm_state fenced_host = {
+        .priority = "restart",
+        .power_state = "Running",
+        .desired = "Running",
+        .resident_on = "h1",
+        .resident_fenced = true,
+    };
+    assert_true(ha_vm_lost(&fenced_host));
+    struct ha_vm_state vm = fenced_host;
+    vm.resident_fenced = false;
+    assert_false(ha_vm_lost(&vm)); /* Its host is alive. */
+    vm = fenced_host;
+    vm.busy = true;
+    assert_false(ha_vm_lost(&vm)); /* Already being started. */
+    vm = fenced_host;
+    vm.is_template = true;
+    assert_false(ha_vm_lost(&vm));
+    vm = fenced_host;
+    vm.priority = "";
+    assert_false(ha_vm_lost(&vm)); /* Not protected. */
+    vm.priority = "best-effort";
+    assert_true(ha_vm_lost(&vm));
+
+    /* Halted by a crash or its host's fence, no host: restart it; halted
+     * because it was asked to (desired Halted): leave it. */
+    struct ha_vm_state ended = {
+        .priority = "restart",
+        .power_state = "Halted",
+        .desired = "Running",
+        .resident_on = "",
+    };
+    assert_true(ha_vm_lost(&ended));
+    vm = ended;
+    vm.desired = "Halted";
+    assert_false(ha_vm_lost(&vm));
+    vm = ended;
+    vm.power_state = "Suspended";
+    assert_false(ha_vm_lost(&vm));
+
+    /* What a VM whose domain ended keeps desiring. */
+    assert_true(ha_keeps_running(true, true, "restart"));
+    assert_true(ha_keeps_running(true, true, "best-effort"));
+    assert_false(ha_keeps_running(true, true, ""));
+    assert_false(ha_keeps_running(true, false, "restart"));
+    assert_false(ha_keeps_running(false, true, "restart"));
+    (void) state;
+}
+
 int
 main(void)
 {
@@ -223,6 +276,7 @@ main(void)
         cmocka_unit_test(test_lease),
         cmocka_unit_test(test_plan),
         cmocka_unit_test(test_max_failures),
+        cmocka_unit_test(test_vm_lost),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
