@@ -180,6 +180,17 @@ np "$victim" host-ha-clear
 ok 'wait_until 90 all_stay 1 2 3' "and once cleared it stays"
 ok 'wait_until 60 answers' "the VM answers ping"
 
+# --- the protected VM's domain dies by itself --------------------------------
+# Under HA it stays desired Running with no host, and the master restarts
+# it (as a domain that a host's own fence ended).
+crashed=$(qemus)
+kill -9 $crashed
+ok 'wait_until 120 eval "[ -n \"\$(qemus)\" ] && [ \"\$(qemus)\" != \"$crashed\" ]"' \
+    "a protected VM whose QEMU dies is started again by HA"
+ok 'np 1 message-list name=HA_VM_RESTARTED params=body |
+        grep -q "its domain had ended"' "HA_VM_RESTARTED says why"
+ok 'wait_until 90 answers' "and it answers ping"
+
 touch "$STATE/stop-sampler"
 wait "$sampler"
 ok '[ "$(sort -n "$STATE/samples" | tail -1)" = 1 ]' \
