@@ -37,11 +37,11 @@
 #include <event2/event.h>
 #include <json-c/json.h>
 
+#include "ha/ha.h"
 #include "lib/clock.h"
 #include "lib/error.h"
 #include "lib/log.h"
 #include "lib/record.h"
-#include "ha/ha.h"
 #include "lib/xalloc.h"
 #include "mgmt/store.h"
 
@@ -611,6 +611,7 @@ converge(struct vmc_vm *vm)
     struct vm_situation s = {
         .busy = busy,
         .op = op,
+        .unplaced = !busy && !*resident,
         .desired = power_state(rec, "desired_power_state"),
         .observed = power_state(rec, "power_state"),
         .domain = vm->domain,
@@ -819,21 +820,6 @@ on_step_done(void *ticket_, const struct vm_result *result)
  * gone from current_operations, the VM resident here only while it has a
  * domain, its VIFs plugged as it comes up and unplugged as it goes down,
  * and the task finished with 'error' (NULL: success). */
-/* Returns true if this host's pool has HA on. */
-static bool
-pool_ha_enabled(struct store *store)
-{
-    struct json_object *pools = store_get_all(store, "pool");
-    bool enabled = false;
-
-    json_object_object_foreach (pools, uuid, pool) {
-        (void) uuid;
-        enabled |= record_bool(pool, "ha_enabled");
-    }
-    json_object_put(pools);
-    return enabled;
-}
-
 static void
 record(struct vmc_vm *vm, struct vm_plan plan, const struct np_error *error)
 {
@@ -984,6 +970,21 @@ outcome(const struct vmc_vm *vm, enum vm_power_state state,
             json_object_new_string(error ? "rolled back" : "completed"));
     }
     return map;
+}
+
+/* Returns true if this host's pool has HA on. */
+static bool
+pool_ha_enabled(struct store *store)
+{
+    struct json_object *pools = store_get_all(store, "pool");
+    bool enabled = false;
+
+    json_object_object_foreach (pools, uuid, pool) {
+        (void) uuid;
+        enabled |= record_bool(pool, "ha_enabled");
+    }
+    json_object_put(pools);
+    return enabled;
 }
 
 /* Records the failure 'error' (taken) of 'vm''s operation: the state in

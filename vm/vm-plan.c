@@ -111,8 +111,13 @@ plan_idle(const struct vm_situation *s)
                     "a domain that no state accounts for");
     }
 
+    /* A VM that no host runs and no operation moves is no controller's to
+     * converge: whoever places it (VM.start, auto_poweron, HA's restart on
+     * the acting master) writes its resident_on with an operation.  A
+     * protected VM whose domain ended stays desired Running for HA, and
+     * must not come up where it ended as well as where HA puts it. */
     enum vm_operation op;
-    if (s->desired != s->observed
+    if (!s->unplaced && s->desired != s->observed
         && vm_operation_between(s->observed, s->desired, &op)) {
         struct vm_situation as_op = *s;
         as_op.busy = true;

@@ -526,6 +526,8 @@ int vm_xen_domain_config(const struct vm_config *config,
 struct vm_situation {
     bool busy;                    /* An operation is in current_operations. */
     enum vm_operation op;         /* That operation (when 'busy'). */
+    bool unplaced;                /* No host runs it (resident_on) and no
+                                   * operation moves it. */
     enum vm_power_state desired;  /* desired_power_state. */
     enum vm_power_state observed; /* power_state as last recorded. */
     enum vm_domain_state domain;  /* What the backend sees now. */

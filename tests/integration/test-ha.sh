@@ -12,6 +12,9 @@
 #   - the netpoold of the host running the VM is stopped (SIGSTOP): the
 #     watchdog ends its domain, then the VM restarts on another host, and
 #     that netpoold fences itself when it runs again;
+#   - the VM's QEMU is killed: HA starts it again;
+#   - the VM's host hangs past its watchdog but short of the survivors'
+#     wait: its own fence ends the domain and HA restarts the VM elsewhere;
 # and all along a sampler looking at every QEMU of the machine never sees
 # the VM run twice, and tests/integration/pool-checker.py, sampling every
 # host, never sees two masters at once.  tests/soak/test-ha-faults.sh
@@ -190,6 +193,25 @@ ok 'wait_until 120 eval "[ -n \"\$(qemus)\" ] && [ \"\$(qemus)\" != \"$crashed\"
 ok 'np 1 message-list name=HA_VM_RESTARTED params=body |
         grep -q "its domain had ended"' "HA_VM_RESTARTED says why"
 ok 'wait_until 90 answers' "and it answers ping"
+
+# --- the VM's host hangs past its watchdog, short of the survivors' wait ------
+# 12 s: past the watchdog's deadline (at most the 10 s timeout after the
+# host's last write), before a survivor may call the host fenced from its
+# silent statefile entry (timeout + write timeout + kill bound + a tenth,
+# 14.5 s).  The host's own fence ends the VM's domain; nobody saw the host
+# lost, and the acting master still restarts the VM, once.
+victim=$(qemu_host)
+victim_pid=$(cat "$STATE/h$victim/netpoold.pid")
+kill -STOP "$victim_pid"
+sleep 12 # The hang itself.
+kill -CONT "$victim_pid"
+ok 'wait_until 60 eval "[ \"\$(ha_state $victim)\" = fenced ]"' \
+    "h$victim's netpoold, stopped 12 s, fences itself"
+ok 'wait_until 120 eval "[ -n \"\$(qemu_host)\" ] && [ \"\$(qemu_host)\" != $victim ]"' \
+    "and the VM runs on another host"
+np "$victim" host-ha-clear
+ok 'wait_until 90 all_stay 1 2 3' "h$victim, cleared, stays"
+ok 'wait_until 60 answers' "the VM answers ping"
 
 touch "$STATE/stop-sampler"
 wait "$sampler"

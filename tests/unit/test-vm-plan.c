@@ -96,6 +96,12 @@ test_idle(void **state)
            VM_ACT_DESTROY, VM_HALTED, true);
     expect(at(false, 0, VM_PAUSED, VM_RUNNING, VM_DOMAIN_RUNNING),
            VM_ACT_PAUSE, VM_PAUSED, true);
+
+    /* Unless no host runs it and no operation moves it (a protected VM
+     * whose domain ended, left desired Running for HA to place). */
+    s = at(false, 0, VM_RUNNING, VM_HALTED, VM_DOMAIN_GONE);
+    s.unplaced = true;
+    expect(s, VM_ACT_NONE, VM_HALTED, true);
 }
 
 /* The steps of each operation from where it starts. */
