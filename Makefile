@@ -23,7 +23,7 @@ LDLIBS += $(XEN_LIBS)
 # libnfs and libiscsi, the NFS and iSCSI clients of shared SRs (storage/).
 LDLIBS += -lnfs -liscsi
 # corosync's client libraries, for the pool (ha/).
-LDLIBS += -lcpg -lvotequorum -lcfg
+LDLIBS += -lcpg -lvotequorum
 # net-snmp's agent library, for the SNMP subagent (netpoold and tests).
 SNMP_LIBS := -lnetsnmpagent -lnetsnmp
 

@@ -33,7 +33,7 @@ PACKAGES=(
     openvswitch-switch openvswitch-common openvswitch-source
     openvswitch-switch-dpdk dpdk dpdk-dev libdpdk-dev
     corosync libcorosync-common-dev libcpg-dev libquorum-dev
-    libvotequorum-dev libcmap-dev libcfg-dev
+    libvotequorum-dev libcmap-dev
     snmpd snmp libsnmp-dev smitools snmptrapd
     qemu-system-x86 qemu-utils libxen-dev libteam-dev
     qemu-block-extra libnfs-dev libiscsi-dev nfs-ganesha nfs-ganesha-vfs tgt
