@@ -319,3 +319,20 @@ ha_keeps_running(bool crashed, bool ha_enabled, const char *priority)
            && (!strcmp(priority, "restart")
                || !strcmp(priority, "best-effort"));
 }
+
+void
+ha_apply_change(struct ha_vm *vms, struct ha_host *hosts,
+                const struct ha_change *change)
+{
+    struct ha_vm *vm = &vms[change->vm];
+    int64_t memory = change->memory >= 0 ? change->memory : vm->memory;
+
+    if (change->host >= 0 && change->host != vm->resident) {
+        if (vm->resident >= 0) {
+            hosts[vm->resident].memory_free += vm->memory;
+        }
+        hosts[change->host].memory_free -= memory;
+        vm->resident = change->host;
+    }
+    vm->memory = memory;
+}

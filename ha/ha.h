@@ -270,6 +270,25 @@ bool ha_vm_lost(const struct ha_vm_state *vm);
  * the VM is protected or best-effort ('priority').  Pure. */
 bool ha_keeps_running(bool crashed, bool ha_enabled, const char *priority);
 
+/* A change that HA's overcommit protection weighs: VM 'vm' (an index in
+ * the planner's VMs) comes to run on host 'host' (an index in its hosts;
+ * -1: it stays where it is, running or not) and needs 'memory' bytes (-1:
+ * what it needs now). */
+struct ha_change {
+    size_t vm;      /* The VM. */
+    int host;       /* Where it runs after the change, or -1. */
+    int64_t memory; /* What it needs after the change, or -1. */
+};
+
+/* Makes 'vms' and 'hosts' what the planner will see once 'change' is
+ * done: a VM that starts or moves takes its memory on its new host and
+ * gives back what it had on its old one; a VM whose memory changes where
+ * it runs keeps its domain's memory there (a running domain keeps it
+ * until its next start) and needs the new figure wherever it restarts.
+ * Pure. */
+void ha_apply_change(struct ha_vm *vms, struct ha_host *hosts,
+                     const struct ha_change *change);
+
 /* Returns the largest number k (0 to n_hosts - 1) such that, whichever k
  * of 'hosts' fail, the planner places every protected VM of 'vms' that
  * ran on them on the other hosts (with their 'memory_free' as it is now);

@@ -93,6 +93,16 @@ api_ha_check_set(struct api *api, const struct store_class *class,
                    : np_error_new(ERR_INVALID_VALUE, "ha_restart_priority", p,
                                   NULL);
     }
+    if (!strcmp(class->name, "VM")
+        && !strcmp(field->name, "memory_static_max")) {
+        struct json_object *vm = store_get(api->store, "VM", uuid);
+        struct np_error *error =
+            vm ? api_ha_check_change(api, uuid, vm, NULL,
+                                     json_object_get_int64(value))
+               : NULL;
+        json_object_put(vm);
+        return error;
+    }
     if (!strcmp(class->name, "pool")
         && !strcmp(field->name, "ha_host_failures_to_tolerate")) {
         struct plan_input in;
@@ -112,8 +122,8 @@ api_ha_check_set(struct api *api, const struct store_class *class,
 }
 
 struct np_error *
-api_ha_check_start(struct api *api, const char *uuid, struct json_object *vm,
-                   const char *host)
+api_ha_check_change(struct api *api, const char *uuid, struct json_object *vm,
+                    const char *host, int64_t memory)
 {
     const char *pool_uuid = NULL;
     struct json_object *pool = api_the_pool(api->store, &pool_uuid);
@@ -122,26 +132,38 @@ api_ha_check_start(struct api *api, const char *uuid, struct json_object *vm,
     struct np_error *error = NULL;
 
     json_object_put(pool);
+    /* A VM that comes to run somewhere takes memory from the plan, whatever
+     * its priority; a new need counts only for a VM the plan restarts. */
     if (!enabled || wanted <= 0
-        || strcmp(record_string(vm, "ha_restart_priority"), "restart")) {
+        || (!host
+            && strcmp(record_string(vm, "ha_restart_priority"), "restart"))) {
         return NULL;
     }
     struct plan_input in;
     plan_input_load(api->store, &in);
+    struct ha_change change = {.host = -1, .memory = memory};
+    bool found = false;
     for (size_t i = 0; i < in.n_vms; i++) {
         if (!strcmp(in.vms[i].uuid, uuid)) {
-            for (size_t h = 0; h < in.n_hosts; h++) {
-                if (!strcmp(in.hosts[h].uuid, host)) {
-                    /* As if it ran there already. */
-                    in.vms[i].resident = (int) h;
-                    in.hosts[h].memory_free -= in.vms[i].memory;
-                }
-            }
+            change.vm = i;
+            found = true;
         }
+    }
+    for (size_t h = 0; host && h < in.n_hosts; h++) {
+        if (!strcmp(in.hosts[h].uuid, host)) {
+            change.host = (int) h;
+        }
+    }
+    int before = ha_max_host_failures(in.vms, in.n_vms, in.hosts, in.n_hosts);
+    if (found && (!host || change.host >= 0)) {
+        ha_apply_change(in.vms, in.hosts, &change);
     }
     int max = ha_max_host_failures(in.vms, in.n_vms, in.hosts, in.n_hosts);
     plan_input_clear(&in);
-    if (max < wanted) {
+    /* Only a change that breaks a plan that holds is refused: a pool
+     * already short of it (overcommitted, as xapi says) is not held to
+     * it. */
+    if (max < wanted && before >= wanted) {
         char w[24], most[24];
         snprintf(w, sizeof w, "%" PRId64, wanted);
         snprintf(most, sizeof most, "%d", max);

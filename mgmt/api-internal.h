@@ -131,13 +131,17 @@ api_method *api_session_method(const char *name);
 api_method *api_ha_method(const char *name);
 /* Gives 'api' this host's HA monitor (api-ha.c). */
 void api_set_ha(struct api *api, struct ha_monitor *monitor);
-/* VM.start of 'vm' (UUID 'uuid', record 'vm') on host 'host': with HA on
- * and pool.ha_host_failures_to_tolerate N > 0, a protected VM whose start
- * would leave fewer than N host failures covered is refused with
- * HA_OPERATION_WOULD_BREAK_FAILOVER_PLAN(N, most) (overcommit
- * protection).  Returns NULL or that error (api-ha.c). */
-struct np_error *api_ha_check_start(struct api *api, const char *uuid,
-                                    struct json_object *vm, const char *host);
+/* Overcommit protection (api-ha.c): with HA on and
+ * pool.ha_host_failures_to_tolerate N > 0, a change to VM 'uuid' (record
+ * 'vm') that makes the restart plan cover fewer than N host failures,
+ * where it covered N, is refused with
+ * HA_OPERATION_WOULD_BREAK_FAILOVER_PLAN(N, most): the VM comes to run on
+ * host 'host' (a start, a migration; NULL: it stays where it is) and needs
+ * 'memory' bytes (-1: what it needs now; a new need counts for a protected
+ * VM only).  Returns NULL or that error. */
+struct np_error *api_ha_check_change(struct api *api, const char *uuid,
+                                     struct json_object *vm, const char *host,
+                                     int64_t memory);
 api_method *api_event_method(const char *name);
 api_method *api_task_method(const char *name);
 api_method *api_pif_method(const char *name);
@@ -329,7 +333,9 @@ api_set_check api_vm_check_set;         /* host.vm_backend: a backend this host
 api_set_check api_management_check_set; /* host other_config's management
                                          * rollback time limit
                                          * (api-management.c). */
-api_set_check api_ha_check_set;         /* VM.ha_restart_priority and
+api_set_check api_ha_check_set;         /* VM.ha_restart_priority,
+                                 * VM.memory_static_max (overcommit
+                                 * protection) and
                                  * pool.ha_host_failures_to_tolerate
                                  * (api-ha.c). */
 

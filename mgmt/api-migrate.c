@@ -346,9 +346,13 @@ admit(struct api *api, const char *vm_uuid, struct json_object *vm,
         goto out;
     }
 
-    /* Its memory, as a start there would be admitted. */
+    /* Its memory, as a start there would be admitted, and the HA plan
+     * whole once it runs there. */
     error = vm_check_admission(vm_needs(vm) + reserved,
                                int_field(dst, "memory_free"));
+    if (!error) {
+        error = api_ha_check_change(api, vm_uuid, vm, dest, -1);
+    }
     if (error) {
         goto out;
     }

@@ -7,7 +7,8 @@
  * memory_dynamic_max <= memory_static_max) and written in one
  * transaction, so a change that moves a limit past another one's old value
  * works, where the single setters refuse it.  A running domain keeps its
- * memory until its next start.
+ * memory until its next start.  With HA on, a protected VM's new
+ * memory_static_max must leave the restart plan whole (api-ha.c).
  */
 #include "mgmt/api-internal.h"
 
@@ -153,6 +154,13 @@ write_memory(struct api_call *call, const char *uuid,
         return np_error_new(ERR_HANDLE_INVALID, "VM", uuid, NULL);
     }
     if ((error = vm_memory_check(memory))) {
+        return error;
+    }
+    /* A protected VM's new need must leave the HA plan whole. */
+    struct json_object *vm = store_get(store, "VM", uuid);
+    error = api_ha_check_change(call->api, uuid, vm, NULL, memory->static_max);
+    json_object_put(vm);
+    if (error) {
         return error;
     }
     struct json_object *changes = json_object_new_object();

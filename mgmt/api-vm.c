@@ -266,7 +266,7 @@ check_not_template(struct api *api, const char *uuid, struct json_object *vm)
 {
     return json_object_get_boolean(json_object_object_get(vm, "is_a_template"))
                ? np_error_new(ERR_VM_IS_TEMPLATE, uuid, NULL)
-               : api_ha_check_start(api, uuid, vm, place(api, vm));
+               : api_ha_check_change(api, uuid, vm, place(api, vm), -1);
 }
 
 /* VM.suspend: on a dpdk host a VM with VIFs cannot be suspended: its

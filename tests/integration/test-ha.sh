@@ -5,6 +5,8 @@
 # of scripts/storage.sh).  One topology carries every case:
 #   - pool-ha-enable's checks (typed errors that store nothing), its
 #     pre-flight warnings as messages, the timeout kept across a disable;
+#   - overcommit protection: a memory change that would leave a protected
+#     VM nowhere to restart is refused;
 #   - h1's links cut at the switch: h1 fences itself (its domain ends), its
 #     protected VM is restarted on a survivor and answers ping there, and
 #     host-ha-clear brings h1 back without a second fence;
@@ -114,6 +116,17 @@ is "$(np_error 1 pool-param-set uuid="$pool" ha-host-failures-to-tolerate=3)" \
 np 1 pool-param-set uuid="$pool" ha-host-failures-to-tolerate=2
 is "$(np 3 pool-param-get uuid="$pool" param-name=ha-host-failures-to-tolerate)" 2 \
     "one for two failures is kept"
+# Overcommit protection: a protected VM that would need more memory than
+# any host has could not be restarted anywhere.
+huge=$((1024 * 1024 * MIB))
+is "$(np_error 2 vm-param-set uuid="$vm" memory-static-max=$huge)" \
+    "HA_OPERATION_WOULD_BREAK_FAILOVER_PLAN 2, 0" \
+    "a memory-static-max no host could restart the VM with is refused"
+is "$(np_error 1 vm-memory-set uuid="$vm" memory=$huge)" \
+    "HA_OPERATION_WOULD_BREAK_FAILOVER_PLAN 2, 0" \
+    "so is a vm-memory-set"
+is "$(np 3 vm-param-get uuid="$vm" param-name=memory-static-max)" \
+    $((96 * MIB)) "and the VM's memory is unchanged"
 
 # The checker samples every host (its role, the QEMUs in its folder) until
 # h3 leaves the pool.

@@ -213,6 +213,39 @@ test_max_failures(void **state)
     assert_int_equal(ha_max_host_failures(vms + 3, 1, hosts, 3), 2);
 }
 
+/* What a start, a move and a memory change do to the plan's view. */
+static void
+test_apply_change(void **state)
+{
+    (void) state;
+    struct ha_vm vms[] = {
+        {"v1", "restart", 0, 0, 600 * MIB, -1},
+        {"v2", "restart", 0, 0, 600 * MIB, 1},
+    };
+    struct ha_host hosts[] = {
+        {"h1", 1024 * MIB}, {"h2", 1024 * MIB}, {"h3", 1024 * MIB}};
+
+    /* A start takes its memory on its host. */
+    ha_apply_change(vms, hosts, &(struct ha_change){0, 0, -1});
+    assert_int_equal(vms[0].resident, 0);
+    assert_int_equal(hosts[0].memory_free, 424 * MIB);
+
+    /* A move gives it back where it ran and takes it where it goes. */
+    ha_apply_change(vms, hosts, &(struct ha_change){1, 2, -1});
+    assert_int_equal(vms[1].resident, 2);
+    assert_int_equal(hosts[1].memory_free, 1624 * MIB);
+    assert_int_equal(hosts[2].memory_free, 424 * MIB);
+
+    /* A memory change where it runs: the domain keeps its memory, a
+     * restart would need the new figure. */
+    ha_apply_change(vms, hosts, &(struct ha_change){1, -1, 2000 * MIB});
+    assert_int_equal(vms[1].resident, 2);
+    assert_int_equal(vms[1].memory, 2000 * MIB);
+    assert_int_equal(hosts[2].memory_free, 424 * MIB);
+    /* Which no host could take: one failure already loses it. */
+    assert_int_equal(ha_max_host_failures(vms, 2, hosts, 3), 0);
+}
+
 /* Which VMs the acting master restarts: protected or best-effort VMs that
  * should run and that no host runs. */
 static void
@@ -276,6 +309,7 @@ main(void)
         cmocka_unit_test(test_lease),
         cmocka_unit_test(test_plan),
         cmocka_unit_test(test_max_failures),
+        cmocka_unit_test(test_apply_change),
         cmocka_unit_test(test_vm_lost),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
