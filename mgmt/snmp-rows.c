@@ -1,8 +1,9 @@
 /*
  * The SNMP view: IF-MIB, IEEE8023-LAG-MIB and NETPOOL-MIB instances built
  * from the store's records, what OVS reports (link state, MTU, counters)
- * and what ovs-vswitchd says of LACP.  Pure: the subagent (snmp.c) hands
- * it everything, so unit tests build views from records they make.
+ * and what ovs-vswitchd says of LACP; and which messages have a
+ * NETPOOL-MIB notification.  Pure: the subagent (snmp.c) hands it
+ * everything, so unit tests build views from records they make.
  */
 #include "mgmt/snmp.h"
 
@@ -269,6 +270,25 @@ snmp_view_build(struct snmp_view *view, const struct snmp_sources *src)
     netpool_objects(view, rows, n, src);
     snmp_view_finish(view);
     free(rows);
+}
+
+const struct snmp_message_note *
+snmp_message_note(const char *name)
+{
+    static const struct snmp_message_note notes[] = {
+        {"MTU_MISMATCH", 2, "network", "name_label"},
+        {"VM_CRASHED", 3, "VM", "name_label"},
+        {"MANAGEMENT_RECONFIGURE_ROLLED_BACK", 4, "PIF", "device"},
+        {"HA_VM_RESTARTED", 5, "VM", "name_label"},
+        {"HA_VM_UNPLACEABLE", 6, "VM", "name_label"},
+    };
+
+    for (size_t i = 0; i < sizeof notes / sizeof *notes; i++) {
+        if (!strcmp(name, notes[i].message)) {
+            return &notes[i];
+        }
+    }
+    return NULL;
 }
 
 /* IF-MIB: ifNumber, ifTable, ifXTable, ifTableLastChange. */
@@ -640,6 +660,7 @@ netpool_objects(struct snmp_view *view, const struct snmp_interface *rows,
         col[10] = 8;
         add_value(view, col, 11, &idx, 1, SNMP_T_INTEGER,
                   !strcmp(h_uuid, src->host) ? 1 : 2);
+        HOST_STR(9, field(host, "ha_state"));
 #undef HOST_STR
     }
 
@@ -675,6 +696,8 @@ netpool_objects(struct snmp_view *view, const struct snmp_interface *rows,
                   (uint64_t) int_field(vm, "memory_static_max") >> 20);
         col[10] = 7;
         add_string(view, col, 11, &idx, 1, field(vm, "resident_on"));
+        col[10] = 8;
+        add_string(view, col, 11, &idx, 1, field(vm, "ha_restart_priority"));
     }
 
     for (size_t i = 0; i < n; i++) {

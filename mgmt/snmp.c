@@ -4,8 +4,10 @@
  * snmp.h) to SNMP managers, and sends its notifications: linkDown/linkUp
  * when a PIF's carrier changes, netpoolBondStatusChanged when a bond's
  * links change (the BOND_STATUS_CHANGED message), netpoolMtuMismatch for
- * an MTU_MISMATCH message, netpoolVmCrashed for VM_CRASHED and
- * netpoolManagementRolledBack for MANAGEMENT_RECONFIGURE_ROLLED_BACK.
+ * an MTU_MISMATCH message, netpoolVmCrashed for VM_CRASHED,
+ * netpoolManagementRolledBack for MANAGEMENT_RECONFIGURE_ROLLED_BACK,
+ * netpoolHaVmRestarted for HA_VM_RESTARTED and netpoolHaVmUnplaceable for
+ * HA_VM_UNPLACEABLE (snmp_message_note() maps them).
  *
  * net-snmp's library runs inside netpoold's libevent loop without ever
  * blocking it: snmp_select_info2() names the descriptors and the next
@@ -452,7 +454,8 @@ store_changed(void *agent_, const struct store_change *changes, size_t n,
 
 /* Reads the events since the last look: a PIF of this host whose
  * carrier changed sends linkDown or linkUp, a BOND_STATUS_CHANGED message
- * netpoolBondStatusChanged. */
+ * netpoolBondStatusChanged, a message snmp_message_note() knows its own
+ * notification. */
 static void
 on_store_changed(evutil_socket_t fd, short what, void *agent_)
 {
@@ -487,20 +490,11 @@ on_store_changed(evutil_socket_t fd, short what, void *agent_)
                 notify_bond(a, snapshot);
             } else if (!strcmp(class, "message") && !strcmp(op, "add")) {
                 /* Messages with a notification of their own. */
-                static const struct {
-                    const char *message;
-                    oid trap;
-                    const char *class, *name_field;
-                } notes[] = {
-                    {"MTU_MISMATCH", 2, "network", "name_label"},
-                    {"VM_CRASHED", 3, "VM", "name_label"},
-                    {"MANAGEMENT_RECONFIGURE_ROLLED_BACK", 4, "PIF", "device"},
-                };
-                for (size_t j = 0; j < sizeof notes / sizeof *notes; j++) {
-                    if (!strcmp(field(snapshot, "name"), notes[j].message)) {
-                        notify_message(a, snapshot, notes[j].trap,
-                                       notes[j].class, notes[j].name_field);
-                    }
+                const struct snmp_message_note *note =
+                    snmp_message_note(field(snapshot, "name"));
+                if (note) {
+                    notify_message(a, snapshot, note->trap, note->class,
+                                   note->name_field);
                 }
             }
         }
@@ -674,8 +668,9 @@ out:
 
 /* Sends notification netpoolNotifications.'trap' for 'message', whose
  * object is of 'class' and named by its field 'name_field':
- * netpoolMtuMismatch (a network), netpoolVmCrashed (a VM),
- * netpoolManagementRolledBack (the PIF that has the role again). */
+ * netpoolMtuMismatch (a network), netpoolVmCrashed, netpoolHaVmRestarted
+ * and netpoolHaVmUnplaceable (a VM), netpoolManagementRolledBack (the PIF
+ * that has the role again). */
 static void
 notify_message(struct snmp_agent *a, struct json_object *message, oid trap,
                const char *class, const char *name_field)

@@ -9,7 +9,8 @@
  *                 ifTableLastChange, ifStackLastChange
  *   IEEE8023-LAG-MIB  dot3adAggTable, dot3adAggPortTable,
  *                 dot3adAggPortStatsTable for LACP bonds
- *   NETPOOL-MIB   hosts, VMs and bonds (doc/NETPOOL-MIB.txt)
+ *   NETPOOL-MIB   hosts, VMs and bonds (doc/NETPOOL-MIB.txt), with
+ *                 what HA sees of them
  *
  * Interfaces are every PIF of this host (physical, bond master, VLAN) and
  * every VIF with a port in this host's OVS.  Their ifIndex comes from an
@@ -205,5 +206,20 @@ void snmp_view_build(struct snmp_view *view, const struct snmp_sources *src);
 /* OIDs of the subtrees the subagent registers, NULL-terminated, each
  * {length, sub-identifiers…}. */
 extern const uint32_t *const snmp_registered_roots[];
+
+/* A message with a NETPOOL-MIB notification of its own, which carries
+ * netpoolNotifyObjectUuid, netpoolNotifyObjectName and
+ * netpoolNotifyMessageBody. */
+struct snmp_message_note {
+    const char *message;    /* The message's name, e.g. "VM_CRASHED". */
+    uint32_t trap;          /* Its notification: netpoolNotifications.N. */
+    const char *class;      /* Class of the object the message is about. */
+    const char *name_field; /* That object's field that names it. */
+};
+
+/* Returns the notification that message 'name' ("HA_VM_RESTARTED") is
+ * sent as, or NULL if it has none of this form (BOND_STATUS_CHANGED has
+ * one that carries the bond's row instead: snmp.c). */
+const struct snmp_message_note *snmp_message_note(const char *name);
 
 #endif

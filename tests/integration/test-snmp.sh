@@ -4,9 +4,10 @@
 # SNMPv3 (authPriv, SHA/AES).  ifXTable names the PIFs and its 64-bit
 # counters match OVS's own statistics for frames injected into a NIC;
 # ifStackTable and IEEE8023-LAG-MIB show a LACP bond negotiated with the
-# switch; NETPOOL-MIB shows the host, a VM and the bond; taking a NIC's
-# carrier down sends linkDown (and up, linkUp), a bond losing a member
-# sends netpoolBondStatusChanged, an MTU path check that finds a smaller
+# switch; NETPOOL-MIB shows the host (with its HA state), a VM (with its
+# ha-restart-priority) and the bond; taking a NIC's carrier down sends
+# linkDown (and up, linkUp), a bond losing a member sends
+# netpoolBondStatusChanged, an MTU path check that finds a smaller
 # MTU sends netpoolMtuMismatch, a rolled-back management change
 # netpoolManagementRolledBack, all to snmptrapd; the subagent comes
 # back after snmpd and after netpoold restart, with the same ifIndex; an
@@ -17,7 +18,7 @@
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-plan 29
+plan 33
 
 export MIBS=
 sdir=$STATE/snmp
@@ -39,6 +40,12 @@ is "$(snmptranslate -m NETPOOL-MIB \
     -M "$TEST_TOP/doc:$TEST_TOP/tests/integration/mibs" -On \
     NETPOOL-MIB::netpoolBondStatusChanged 2> /dev/null)" \
     ".1.3.6.1.4.1.99999.0.1" "snmptranslate reads NETPOOL-MIB"
+is "$(snmptranslate -m NETPOOL-MIB \
+    -M "$TEST_TOP/doc:$TEST_TOP/tests/integration/mibs" -On \
+    NETPOOL-MIB::netpoolHaVmRestarted NETPOOL-MIB::netpoolHaVmUnplaceable \
+    2> /dev/null | grep . | paste -sd' ')" \
+    ".1.3.6.1.4.1.99999.0.5 .1.3.6.1.4.1.99999.0.6" \
+    "netpoolHaVmRestarted and netpoolHaVmUnplaceable are notifications 5, 6"
 
 # --- a host whose netpoold is a subagent, before snmpd is there -----------
 
@@ -210,6 +217,10 @@ fi
 
 is "$(snmp snmpget .1.3.6.1.4.1.99999.1.1.1.3.1)" '"h1"' \
     "netpoolHostTable names the host"
+ha=$(np 1 host-param-get uuid="$(np 1 host-list --minimal)" \
+    param-name=ha-state)
+is "$(snmp snmpget .1.3.6.1.4.1.99999.1.1.1.9.1) $ha" '"disabled" disabled' \
+    "netpoolHostHaState is the host's ha-state: disabled, HA being off"
 if np 1 help --list | tr ' ' '\n' | grep -qx vm-create; then
     np 1 vm-create name-label=web > /dev/null
     wait_until 10 eval 'walk .1.3.6.1.4.1.99999.1.2.1.3 | grep -q web' ||
@@ -217,8 +228,20 @@ if np 1 help --list | tr ' ' '\n' | grep -qx vm-create; then
     vm_oid=$(walk .1.3.6.1.4.1.99999.1.2.1.3 | awk '$2 == "\"web\"" {print $1}')
     is "$(snmp snmpget "${vm_oid/.1.2.1.3./.1.2.1.4.}")" 1 \
         "netpoolVmTable shows the VM halted"
+    prio_oid=${vm_oid/.1.2.1.3./.1.2.1.8.}
+    is "$(snmp snmpget "$prio_oid")" '""' \
+        "netpoolVmHaRestartPriority is empty for a VM HA does not protect"
+    np 1 vm-param-set uuid="$(np 1 vm-list name-label=web --minimal)" \
+        ha-restart-priority=restart
+    wait_until 10 eval '[ "$(snmp snmpget "$prio_oid")" = "\"restart\"" ]' ||
+        true
+    is "$(snmp snmpget "$prio_oid")" '"restart"' \
+        "and reads back the ha-restart-priority set with vm-param-set"
 else
-    skip "netpoolVmTable" "no vm-create in this build"
+    for name in "netpoolVmTable" "netpoolVmHaRestartPriority empty" \
+        "netpoolVmHaRestartPriority restart"; do
+        skip "$name" "no vm-create in this build"
+    done
 fi
 
 # --- what the exporters may not show ----------------------------------------

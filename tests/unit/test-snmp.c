@@ -40,7 +40,7 @@ records(void)
 {
     struct json_object *r = fixture_json(
         "{'host': {'" HOST "': {'name_label': 'h1', 'hostname': 'h1',"
-        "   'address': '198.18.0.11', 'enabled': true,"
+        "   'address': '198.18.0.11', 'enabled': true, 'ha_state': 'stay',"
         "   'software_version': {'product_version': '0.1.0'}}},"
         " 'network': {"
         "  '" NET0 "': {'name_label': 'mgmt', 'bridge': 'xenbr0',"
@@ -79,7 +79,8 @@ records(void)
         "   'currently_attached': true}},"
         " 'VM': {'" VM1 "': {'name_label': 'web', 'power_state': 'Running',"
         "   'VCPUs_max': 2, 'memory_static_max': 268435456,"
-        "   'resident_on': '" HOST "', 'is_a_template': false}}}");
+        "   'resident_on': '" HOST "', 'is_a_template': false,"
+        "   'ha_restart_priority': 'best-effort'}}}");
     assert_non_null(r);
     return r;
 }
@@ -406,9 +407,12 @@ test_lag_and_netpool_mib(void **state)
     /* NETPOOL-MIB: host, VM, bond. */
     assert_string_equal(text(&view, "1.3.6.1.4.1.99999.1.1.1.3.1"), "h1");
     assert_int_equal(number(&view, "1.3.6.1.4.1.99999.1.1.1.8.1"), 1);
+    assert_string_equal(text(&view, "1.3.6.1.4.1.99999.1.1.1.9.1"), "stay");
     assert_string_equal(text(&view, "1.3.6.1.4.1.99999.1.2.1.3.1"), "web");
     assert_int_equal(number(&view, "1.3.6.1.4.1.99999.1.2.1.4.1"), 3);
     assert_int_equal(number(&view, "1.3.6.1.4.1.99999.1.2.1.6.1"), 256);
+    assert_string_equal(text(&view, "1.3.6.1.4.1.99999.1.2.1.8.1"),
+                        "best-effort");
     assert_int_equal(number(&view, "1.3.6.1.4.1.99999.1.3.1.4.4"), 3);
     assert_int_equal(number(&view, "1.3.6.1.4.1.99999.1.3.1.5.4"), 1);
     assert_int_equal(number(&view, "1.3.6.1.4.1.99999.1.3.1.6.4"), 2);
@@ -417,6 +421,39 @@ test_lag_and_netpool_mib(void **state)
     snmp_view_clear(&view);
     json_object_put(lacp);
     json_object_put(indexes);
+}
+
+/* Messages map onto the NETPOOL-MIB notifications of doc/NETPOOL-MIB.txt,
+ * each naming its object by the field that labels it. */
+static void
+test_message_notes(void **state)
+{
+    static const struct {
+        const char *message;
+        uint32_t trap;
+        const char *class, *name_field;
+    } expected[] = {
+        {"MTU_MISMATCH", 2, "network", "name_label"},
+        {"VM_CRASHED", 3, "VM", "name_label"},
+        {"MANAGEMENT_RECONFIGURE_ROLLED_BACK", 4, "PIF", "device"},
+        {"HA_VM_RESTARTED", 5, "VM", "name_label"},
+        {"HA_VM_UNPLACEABLE", 6, "VM", "name_label"},
+    };
+
+    for (size_t i = 0; i < sizeof expected / sizeof *expected; i++) {
+        const struct snmp_message_note *note =
+            snmp_message_note(expected[i].message);
+        assert_non_null(note);
+        assert_string_equal(note->message, expected[i].message);
+        assert_int_equal(note->trap, expected[i].trap);
+        assert_string_equal(note->class, expected[i].class);
+        assert_string_equal(note->name_field, expected[i].name_field);
+    }
+    /* BOND_STATUS_CHANGED carries the bond's row (snmp.c); others send
+     * nothing. */
+    assert_null(snmp_message_note("BOND_STATUS_CHANGED"));
+    assert_null(snmp_message_note("HA_MANAGEMENT_NOT_BONDED"));
+    assert_null(snmp_message_note(""));
 }
 
 /* Returns the code and parameters of the error of checking 'key'='value'
@@ -560,6 +597,7 @@ main(void)
         cmocka_unit_test(test_interfaces),
         cmocka_unit_test(test_if_mib),
         cmocka_unit_test(test_lag_and_netpool_mib),
+        cmocka_unit_test(test_message_notes),
         cmocka_unit_test(test_flow_settings),
         cmocka_unit_test(test_flow_fabric),
     };
