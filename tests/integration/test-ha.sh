@@ -8,7 +8,8 @@
 #   - overcommit protection: a memory change that would leave a protected
 #     VM nowhere to restart is refused;
 #   - h1's links cut at the switch: h1 fences itself (its domain ends), its
-#     protected VM is restarted on a survivor and answers ping there, and
+#     protected VM is restarted on a survivor and answers ping there (and
+#     h2's snmpd sends netpoolHaVmRestarted naming it to snmptrapd), and
 #     host-ha-clear brings h1 back without a second fence;
 #   - the statefile path blinks for less than the timeout: no host fences;
 #   - the netpoold of the host running the VM is stopped (SIGSTOP): the
@@ -31,7 +32,43 @@ MIB=1048576
 VM_ADDR=198.18.0.60
 guest_dir=$("$TEST_TOP/tests/guest/build.sh")
 
+# Every netpoold is an AgentX subagent of an snmpd on its namespace's
+# loopback; h2 (a survivor of h1's cut) runs one, which sends its
+# notifications to an snmptrapd beside it.
+AGENTX_PORT=11705
+AGENT_PORT=11161
+TRAP_PORT=11162
+TOPO_NETPOOLD_EXTRA_ARGS="--snmp-agentx-socket tcp:127.0.0.1:$AGENTX_PORT"
 storage_hosts_up
+
+sdir=$STATE/snmp
+mkdir -p "$sdir/conf" "$sdir/persist" "$sdir/trapd"
+cat > "$sdir/conf/snmpd.conf" << CONF
+agentaddress udp:127.0.0.1:$AGENT_PORT
+master agentx
+agentXSocket tcp:127.0.0.1:$AGENTX_PORT
+trap2sink 127.0.0.1:$TRAP_PORT public
+CONF
+echo "authCommunity log public" > "$sdir/trapd.conf"
+on 2 env MIBS= SNMP_PERSISTENT_DIR="$sdir/persist" SNMPCONFPATH="$sdir/conf" \
+    snmpd -f -Lf "$sdir/snmpd.log" -I -smux > /dev/null 2>&1 &
+snmpd_pid=$!
+on 2 env MIBS= SNMP_PERSISTENT_DIR="$sdir/trapd" snmptrapd -f -On -C \
+    -c "$sdir/trapd.conf" -Lf "$sdir/traps.log" "udp:127.0.0.1:$TRAP_PORT" \
+    > /dev/null 2>&1 &
+trapd_pid=$!
+# At exit they stop first, and _test_on_exit still sees the status the
+# test ended with.
+stop_snmp() {
+    local status=$?
+    set +e
+    trap - ERR
+    kill "$snmpd_pid" "$trapd_pid" 2> /dev/null
+    wait "$snmpd_pid" "$trapd_pid" 2> /dev/null
+    return "$status"
+}
+trap 'stop_snmp; _test_on_exit' EXIT
+traps() { cat "$sdir/traps.log" 2> /dev/null; }
 
 # The VM's running QEMUs: daemonized ones (parent 1).  While QEMU starts,
 # the process netpoold ran waits for its daemon with the same command
@@ -160,6 +197,12 @@ diag "the VM runs on h$(qemu_host)"
 ok 'wait_until 60 answers' "and answers ping there"
 ok '[ -n "$(np 2 message-list name=HA_VM_RESTARTED --minimal)" ]' \
     "an HA_VM_RESTARTED message says so"
+restarted() {
+    traps | grep "99999.0.5" | grep "99999.1.4.1.0 = STRING: \"$vm\"" |
+        grep -q "99999.1.4.2.0 = STRING: \"protected\""
+}
+wait_until 20 restarted || diag "traps: $(traps | tail -5)"
+ok restarted "h2's snmpd sends netpoolHaVmRestarted naming the VM"
 ok 'test -e "$STATE/h1/netpoold/ha-fenced"' \
     "h1 keeps its fence mark while cut off"
 
