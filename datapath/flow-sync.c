@@ -13,7 +13,9 @@
  * the switch again.  Each batch ends with a barrier, so "idle" means the
  * switch has acknowledged everything.  A VIF whose OpenFlow port is not
  * known yet keeps whatever rules it had (they cannot be rewritten, and
- * must not look stale) until it is known.
+ * must not look stale) until it is known; so does every rule that looks
+ * stale during a comparison made then, and the switch is read and
+ * compared again once every port number is known.
  */
 #include "datapath/ovs-idl.h"
 
@@ -67,6 +69,9 @@ struct flow_bridge {
                                     * of netpool's, as far as it knows. */
     struct json_object *installed_meters; /* Meter ID → text, likewise. */
     bool resync;                          /* Dump and compare again. */
+    bool sync_incomplete;                 /* The last dump's comparison kept
+                                      * rules that looked stale, a VIF's
+                                      * port number being unknown. */
     struct json_object *empty;            /* Always empty: stands for a missing
                                 * object. */
 };
@@ -86,6 +91,7 @@ static void bridge_destroy(struct flow_bridge *);
 static bool bridge_used(const struct flow_bridge *);
 static void bridge_run(struct dp_vif_flows *, struct flow_bridge *);
 static void bridge_start_dump(struct flow_bridge *);
+static bool vifs_incomplete(const struct flow_bridge *);
 static void bridge_receive(struct flow_bridge *, struct ofpbuf *);
 static void bridge_read_flows(struct flow_bridge *, struct ofpbuf *);
 static void bridge_read_meters(struct flow_bridge *, struct ofpbuf *);
@@ -363,9 +369,30 @@ bridge_run(struct dp_vif_flows *flows, struct flow_bridge *b)
         bridge_receive(b, msg);
         ofpbuf_delete(msg);
     }
+    if (b->sync_incomplete && b->state == BRIDGE_READY
+        && !vifs_incomplete(b)) {
+        /* Every port number is known now: read the switch again, so that
+         * the rules the last comparison had to keep are judged. */
+        b->sync_incomplete = false;
+        b->resync = true;
+    }
     if (b->resync && b->state != BRIDGE_DUMPING && !b->barrier_pending) {
         bridge_start_dump(b);
     }
+}
+
+/* Returns true if a VIF of 'b' has a port number not known yet. */
+static bool
+vifs_incomplete(const struct flow_bridge *b)
+{
+    json_object_object_foreach (b->vifs, vif, entry) {
+        (void) vif;
+        if (json_object_get_boolean(
+                json_object_object_get(entry, "incomplete"))) {
+            return true;
+        }
+    }
+    return false;
 }
 
 /* Asks the switch for netpool's rules and meters. */
@@ -609,6 +636,7 @@ bridge_sync_all(struct flow_bridge *b)
     ovs_list_push_back_all(&meter_adds, &flow_adds);
     ovs_list_push_back_all(&meter_adds, &meter_dels);
     b->state = BRIDGE_READY;
+    b->sync_incomplete = incomplete;
     bridge_send(b, &meter_adds);
     if (n) {
         log_info("%s: %zu OpenFlow change(s) for VIFs after reading the "

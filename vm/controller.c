@@ -838,10 +838,14 @@ record(struct vmc_vm *vm, struct vm_plan plan, const struct np_error *error)
         changes, "power_state",
         json_object_new_string(vm_power_state_name(plan.state)));
     /* A protected VM whose domain ended by itself (or by its host's
-     * fence) stays desired Running: the acting master restarts it. */
-    bool keep = plan.state == VM_HALTED
-                && ha_keeps_running(plan.crashed, pool_ha_enabled(store),
-                                    record_string(rec, "ha_restart_priority"));
+     * fence) stays desired Running: the acting master restarts it.  Not
+     * one that someone asked to stop meanwhile (a VM.hard_shutdown whose
+     * kill raced the domain's end already says desired Halted). */
+    bool keep =
+        plan.state == VM_HALTED
+        && !strcmp(record_string(rec, "desired_power_state"), "Running")
+        && ha_keeps_running(plan.crashed, pool_ha_enabled(store),
+                            record_string(rec, "ha_restart_priority"));
     json_object_object_add(changes, "desired_power_state",
                            json_object_new_string(vm_power_state_name(
                                keep ? VM_RUNNING : plan.state)));
