@@ -305,7 +305,7 @@ bool
 ha_vm_lost(const struct ha_vm_state *vm)
 {
     if (vm->is_template || vm->busy || strcmp(vm->desired, "Running")
-        || !ha_keeps_running(true, true, vm->priority)) {
+        || priority_rank(vm->priority) < 0) {
         return false;
     }
     return *vm->resident_on ? vm->resident_fenced
@@ -315,9 +315,7 @@ ha_vm_lost(const struct ha_vm_state *vm)
 bool
 ha_keeps_running(bool crashed, bool ha_enabled, const char *priority)
 {
-    return crashed && ha_enabled
-           && (!strcmp(priority, "restart")
-               || !strcmp(priority, "best-effort"));
+    return crashed && ha_enabled && priority_rank(priority) >= 0;
 }
 
 void

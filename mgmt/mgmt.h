@@ -323,8 +323,8 @@ typedef struct json_object *snmp_observe_cb(void *aux);
  * values in 'state_dir', reads LACP details from the ovs-vswitchd of
  * 'ovs_db', and sends linkDown/linkUp, netpoolBondStatusChanged and
  * the notifications of the messages snmp_message_note() maps (VM crashes,
- * HA restarts, MTU mismatches, management rollbacks).  One per process.  Returns 0 and sets '*agentp', or
- * EBUSY. */
+ * HA restarts, MTU mismatches, management rollbacks).  One per process.
+ * Returns 0 and sets '*agentp', or EBUSY. */
 int snmp_agent_start(struct event_base *base, struct store *store,
                      const char *host, const char *socket_path,
                      const char *state_dir, const char *ovs_db,
