@@ -20,6 +20,10 @@
 #     (default 60) and the configuration changes each host saw meanwhile
 #     are counted: any is a false alarm of corosync at that timeout on
 #     this machine as loaded as it is.
+#   - at the end (or on a failure), what the test switch itself dropped:
+#     the drop counter of its ovs-vswitchd's packet socket for each host's
+#     management port (ss -0 -m): a loaded switch that drops bursts of
+#     corosync fragments shows here.
 # Prints figures only; nothing is compared with a threshold.  Addresses are
 # in 198.18.0.0/15; everything it starts it stops by PID.
 set -euo pipefail
@@ -55,6 +59,7 @@ PROBE=$top/perf/pool-probe.py
 cleanup() {
     local rc=$? logs
     if [ "$rc" != 0 ]; then
+        print_switch_drops >&2
         logs=$(mktemp -d /tmp/netpool-bench-pool-logs.XXXXXX)
         (cd "$STATE" && find . \( -name netpoold.log -o -name corosync.log \) \
             -exec cp --parents {} "$logs" \;) || true
@@ -64,6 +69,18 @@ cleanup() {
     rm -rf "$STATE"
 }
 trap cleanup EXIT
+# The test switch's own losses: what the packet socket of each host's
+# management port in the switch's ovs-vswitchd dropped (ss's skmem d).
+print_switch_drops() {
+    local drops
+    drops=$(topo_on switch ss -0 -m -p 2> /dev/null | awk '
+        $1 == "p_raw" { port = $4; sub(/^\*:/, "", port) }
+        port ~ /-eth0$/ && match($0, /,d[0-9]+\)/) {
+            printf "%s %s  ", port, substr($0, RSTART + 2, RLENGTH - 3)
+            port = ""
+        }') || true
+    printf '%-44s %s\n' "switch packet-socket drops (ss -0 -m)" "$drops"
+}
 
 np() { local n=$1; shift; topo_on "$n" netpool "$@"; }
 sock() { echo "$STATE/h$1/netpoold.sock"; }
@@ -195,4 +212,5 @@ for ((n = 4; n <= max; n++)); do
     join "$n"
 done
 propagation "$max"
+print_switch_drops
 echo "token timeout: $(np 1 pool-param-get uuid="$(np 1 pool-list --minimal)" param-name=token-timeout 2> /dev/null || echo '?') ms; load: $(cut -d' ' -f1-3 /proc/loadavg)"
