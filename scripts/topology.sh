@@ -42,6 +42,14 @@
 #                 end hN-ethJ and its sw0 port's mtu_request) gets this MTU,
 #                 as a jumbo-frame switch has; the host side keeps 1500 until
 #                 netpool raises it.  Unset: 1500 everywhere.
+#   TOPO_SWITCH=bridge
+#                 the switch is a kernel bridge sw0 (forwarding in the
+#                 kernel, as a hardware switch forwards in its ASIC) instead
+#                 of an OVS instance: for benchmarks of many hosts, where a
+#                 userspace switch sharing the cores with every host drops
+#                 bursts from its packet sockets.  It forwards tagged
+#                 frames as they come (no VLAN filtering) and has no LACP;
+#                 tests that need those keep the OVS switch (the default).
 #   TOPO_NETPOOLD=0
 #                 fabric only: build a host's OVS and NICs but do not start
 #                 netpoold
@@ -210,10 +218,16 @@ topo_switch_up() (
     _topo_do mkdir -p "$state/switch"
     _topo_do ip netns add "$ns"
     _topo_do ip -n "$ns" link set lo up
-    _topo_ovs_start "$ns" "$state/switch/ovs"
-    # ovs-vsctl (without --no-wait) waits for vswitchd to create the tap.
-    _topo_do ovs-vsctl --db="unix:$state/switch/ovs/db.sock" \
-        add-br sw0 -- set bridge sw0 datapath_type=netdev
+    if [ "${TOPO_SWITCH:-ovs}" = bridge ]; then
+        _topo_do ip -n "$ns" link add sw0 type bridge stp_state 0 \
+            forward_delay 0
+    else
+        _topo_ovs_start "$ns" "$state/switch/ovs"
+        # ovs-vsctl (without --no-wait) waits for vswitchd to create the
+        # tap.
+        _topo_do ovs-vsctl --db="unix:$state/switch/ovs/db.sock" \
+            add-br sw0 -- set bridge sw0 datapath_type=netdev
+    fi
     _topo_do ip -n "$ns" link set sw0 up
     _topo_do ip -n "$ns" addr add 198.18.0.1/24 dev sw0
 )
@@ -256,8 +270,12 @@ topo_host_up() (
             mtu_args=(-- set Interface "$peer_if"
                 mtu_request="$TOPO_SWITCH_MTU")
         fi
-        _topo_do ovs-vsctl --db="unix:$state/switch/ovs/db.sock" \
-            add-port sw0 "$peer_if" "${mtu_args[@]}"
+        if [ "${TOPO_SWITCH:-ovs}" = bridge ]; then
+            _topo_do ip -n "$sw" link set "$peer_if" master sw0
+        else
+            _topo_do ovs-vsctl --db="unix:$state/switch/ovs/db.sock" \
+                add-port sw0 "$peer_if" "${mtu_args[@]}"
+        fi
     done
 
     # Management address and default route on eth0.
