@@ -9,8 +9,11 @@
  * exporter keeps the records it shows (this host's objects and unowned
  * ones) and the number of objects of each class, current from the store's
  * change feed, and walks the OVS interface counters replica
- * (datapath/ovs-counters.c) in place.  Secret classes (users, sessions)
- * are only counted.
+ * (datapath/ovs-counters.c) in place.  The labels of each PIF's and VIF's
+ * interface lines are made once and kept until the feed changes an object
+ * they depend on (the PIF, the VIF, its VM, the pool), so at 1000 VIFs a
+ * scrape mostly copies kept labels and writes counter values.  Secret
+ * classes (users, sessions) are only counted.
  */
 #include "mgmt/mgmt.h"
 
@@ -20,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <json-c/json.h>
+#include <json-c/linkhash.h>
 
 #include "datapath/datapath.h"
 #include "lib/xalloc.h"
@@ -41,15 +45,30 @@ struct metrics {
     struct json_object *messages;      /* Message name → how many. */
     struct store_subscription *kept;   /* Feeds 'records'. */
     struct store_subscription *all;    /* Feeds the counts. */
-    size_t last_length;                /* Length of the last exposition,
-                                        * to size the next one's buffer. */
+    struct lh_table *pif_labels;       /* PIF UUID → struct iface_label. */
+    struct lh_table *vif_labels;       /* VIF UUID → struct iface_label. */
+    uint64_t scrapes;                  /* Scrapes rendered. */
+    size_t last_length; /* Length of the last page, to size the next. */
+};
+
+/* The labels of a PIF's or a VIF's interface lines, kept between scrapes
+ * until the change feed touches an object they follow from.  An object
+ * with several interfaces (or a renamed one) has one per name, chained. */
+struct iface_label {
+    char *device;    /* The interface name they were made for. */
+    char *vm;        /* A VIF's VM, "" for a PIF. */
+    char *text;      /* "kind=…,device=…,…", or NULL when the host
+                               * does not show the interface. */
+    size_t length;   /* Characters in 'text'. */
+    uint64_t scrape; /* The last scrape that used them. */
+    struct iface_label *next; /* The same object's for another name. */
 };
 
 /* One interface of a scrape. */
 struct iface_sample {
-    char *label;      /* Its labels, "kind=…,device=…,…". */
-    bool up;          /* Link state up. */
-    int64_t mtu;      /* MTU. */
+    const struct iface_label *label; /* Its labels (kept in 'metrics'). */
+    bool up;                         /* Link state up. */
+    int64_t mtu;                     /* MTU. */
     int64_t stats[8]; /* The counters of interface_families(). */
     bool has[8];      /* Which of them OVS reports. */
 };
@@ -73,15 +92,26 @@ static void put(struct text *, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 static void family(struct text *, const char *name, const char *type,
                    const char *help);
+static void append(struct text *, const char *data, size_t length);
 static void put_label_value(struct text *, const char *value);
-static void put_sample(struct text *, const char *name, const char *labels,
+static void put_sample(struct text *, const char *name, size_t name_length,
+                       const char *labels, size_t labels_length,
                        int64_t value);
 static const char *field(struct json_object *record, const char *name);
 static void object_families(struct text *, struct metrics *);
 static void vm_families(struct text *, struct metrics *);
 static void interface_families(struct text *, struct metrics *,
-                               const struct dp_ovs_counters *);
+                               const struct metrics_info *);
 static void collect_iface(void *scrape_, const struct dp_iface_counters *);
+static const struct iface_label *iface_label(struct metrics *,
+                                             const struct dp_iface_counters *);
+static struct iface_label *make_label(struct metrics *,
+                                      const struct dp_iface_counters *);
+static void free_labels(struct iface_label *);
+static void free_label_entry(struct lh_entry *);
+static void forget_labels(struct metrics *, const char *class,
+                          const char *uuid);
+static int counter_index(const char *stat);
 static void bond_families(struct text *, struct metrics *,
                           struct json_object *stats);
 static void datapath_families(struct text *, struct json_object *stats);
@@ -113,6 +143,8 @@ metrics_create(struct store *store, const char *host)
 
     m->store = store;
     m->host = xstrdup(host);
+    m->pif_labels = lh_kchar_table_new(64, free_label_entry);
+    m->vif_labels = lh_kchar_table_new(1024, free_label_entry);
     m->records = json_object_new_object();
     for (size_t i = 0; kept_classes[i]; i++) {
         const struct store_class *class =
@@ -160,6 +192,8 @@ metrics_destroy(struct metrics *m)
     json_object_put(m->counts);
     json_object_put(m->message_names);
     json_object_put(m->messages);
+    lh_table_free(m->pif_labels);
+    lh_table_free(m->vif_labels);
     free(m->host);
     free(m);
 }
@@ -172,6 +206,7 @@ metrics_render(struct metrics *m, const struct metrics_info *info)
     size_t size = m->last_length + m->last_length / 8 + 65536;
     struct text t = {xmalloc(size), 0, size};
     t.data[0] = '\0';
+    m->scrapes++;
 
     family(&t, "netpool_build_info", "gauge",
            "netpoold build; the value is always 1.");
@@ -196,11 +231,14 @@ metrics_render(struct metrics *m, const struct metrics_info *info)
     }
     object_families(&t, m);
     vm_families(&t, m);
-    interface_families(&t, m, info->counters);
+    interface_families(&t, m, info);
     bond_families(&t, m, info->ovs_stats);
     datapath_families(&t, info->ovs_stats);
     network_families(&t, m, info->ovs_stats);
     reconciler_families(&t, info->reconciler);
+    if (info->tail) {
+        append(&t, info->tail, strlen(info->tail));
+    }
     m->last_length = t.length;
     return t.data;
 }
@@ -271,28 +309,36 @@ static const struct {
      "Transmit errors."},
 };
 
-/* Per-interface families: PIFs and VIFs from the records, counters from
- * the counters replica, walked once. */
+/* Per-interface families: PIFs and VIFs with their kept labels, counters
+ * from the counters replica (or 'info->ifaces'), walked once. */
 static void
 interface_families(struct text *t, struct metrics *m,
-                   const struct dp_ovs_counters *ovs)
+                   const struct metrics_info *info)
 {
     struct iface_scrape scrape = {.metrics = m, .host = m->host};
     struct json_object *pifs = json_object_object_get(m->records, "PIF");
 
-    dp_ovs_counters_foreach(ovs, collect_iface, &scrape);
-
-    family(t, "netpool_interface_up", "gauge",
-           "1 if the interface has carrier (link state up).");
-    for (size_t i = 0; i < scrape.n; i++) {
-        put_sample(t, "netpool_interface_up", scrape.samples[i].label,
-                   scrape.samples[i].up);
+    if (info->counters) {
+        dp_ovs_counters_foreach(info->counters, collect_iface, &scrape);
+    } else {
+        for (size_t i = 0; i < info->n_ifaces; i++) {
+            collect_iface(&scrape, &info->ifaces[i]);
+        }
     }
-    family(t, "netpool_interface_mtu_bytes", "gauge",
-           "MTU the interface has in Open vSwitch.");
+
+    static const char up[] = "netpool_interface_up";
+    family(t, up, "gauge", "1 if the interface has carrier (link state up).");
     for (size_t i = 0; i < scrape.n; i++) {
-        put_sample(t, "netpool_interface_mtu_bytes", scrape.samples[i].label,
-                   scrape.samples[i].mtu);
+        const struct iface_sample *sample = &scrape.samples[i];
+        put_sample(t, up, sizeof up - 1, sample->label->text,
+                   sample->label->length, sample->up);
+    }
+    static const char mtu[] = "netpool_interface_mtu_bytes";
+    family(t, mtu, "gauge", "MTU the interface has in Open vSwitch.");
+    for (size_t i = 0; i < scrape.n; i++) {
+        const struct iface_sample *sample = &scrape.samples[i];
+        put_sample(t, mtu, sizeof mtu - 1, sample->label->text,
+                   sample->label->length, sample->mtu);
     }
     family(t, "netpool_interface_speed_bytes", "gauge",
            "Link speed of a PIF in bytes per second (0 when unknown).");
@@ -309,16 +355,16 @@ interface_families(struct text *t, struct metrics *m,
                 * 125000);
     }
     for (size_t i = 0; i < sizeof counters / sizeof *counters; i++) {
+        size_t name_length = strlen(counters[i].name);
         family(t, counters[i].name, "counter", counters[i].help);
         for (size_t j = 0; j < scrape.n; j++) {
-            if (scrape.samples[j].has[i]) {
-                put_sample(t, counters[i].name, scrape.samples[j].label,
-                           scrape.samples[j].stats[i]);
+            const struct iface_sample *sample = &scrape.samples[j];
+            if (sample->has[i]) {
+                put_sample(t, counters[i].name, name_length,
+                           sample->label->text, sample->label->length,
+                           sample->stats[i]);
             }
         }
-    }
-    for (size_t i = 0; i < scrape.n; i++) {
-        free(scrape.samples[i].label);
     }
     free(scrape.samples);
 }
@@ -329,31 +375,9 @@ static void
 collect_iface(void *scrape_, const struct dp_iface_counters *iface)
 {
     struct iface_scrape *scrape = scrape_;
-    struct metrics *m = scrape->metrics;
-    struct json_object *pifs = json_object_object_get(m->records, "PIF");
-    struct json_object *vifs = json_object_object_get(m->records, "VIF");
-    struct json_object *record;
-    char *label = NULL;
+    const struct iface_label *label = iface_label(scrape->metrics, iface);
 
-    if (*iface->pif && (record = json_object_object_get(pifs, iface->pif))
-        && visible(m, "PIF", iface->pif, record)) {
-        label = xasprintf(
-            "kind=\"%s\",device=\"%s\",pif=\"%s\",network=\"%s\",host=\"%s\"",
-            json_object_get_boolean(json_object_object_get(record, "physical"))
-                ? "pif"
-            : *field(record, "bond_slave_of") ? "bond"
-                                              : "vlan",
-            iface->name, iface->pif, field(record, "network"),
-            field(record, "host"));
-    } else if (*iface->vif
-               && (record = json_object_object_get(vifs, iface->vif))
-               && visible(m, "VIF", iface->vif, record)) {
-        label = xasprintf("kind=\"vif\",device=\"%s\",vif=\"%s\","
-                          "vm=\"%s\",network=\"%s\"",
-                          iface->name, iface->vif, field(record, "VM"),
-                          field(record, "network"));
-    }
-    if (!label) {
+    if (!label || !label->text) {
         return;
     }
     if (scrape->n >= scrape->allocated) {
@@ -367,12 +391,177 @@ collect_iface(void *scrape_, const struct dp_iface_counters *iface)
     sample->up = iface->link_up;
     sample->mtu = iface->mtu;
     for (size_t i = 0; i < iface->n_stats; i++) {
-        for (size_t j = 0; j < sizeof counters / sizeof *counters; j++) {
-            if (!strcmp(iface->stat_names[i], counters[j].stat)) {
-                sample->stats[j] = iface->stat_values[i];
-                sample->has[j] = true;
+        int j = counter_index(iface->stat_names[i]);
+        if (j >= 0) {
+            sample->stats[j] = iface->stat_values[i];
+            sample->has[j] = true;
+        }
+    }
+}
+
+/* Returns the kept labels of interface 'iface' (a PIF's or a VIF's),
+ * making them if none are kept for its object and name; NULL for an
+ * interface of neither. */
+static const struct iface_label *
+iface_label(struct metrics *m, const struct dp_iface_counters *iface)
+{
+    struct lh_table *table = *iface->pif   ? m->pif_labels
+                             : *iface->vif ? m->vif_labels
+                                           : NULL;
+    const char *uuid = *iface->pif ? iface->pif : iface->vif;
+
+    if (!table) {
+        return NULL;
+    }
+    struct lh_entry *entry = lh_table_lookup_entry(table, uuid);
+    struct iface_label *head = entry ? lh_entry_v(entry) : NULL;
+    for (struct iface_label *label = head; label; label = label->next) {
+        if (!strcmp(label->device, iface->name)) {
+            label->scrape = m->scrapes;
+            return label;
+        }
+    }
+
+    /* A name not seen before: the labels of names this scrape has not
+     * used (an interface renamed since) go, those it used stay. */
+    struct iface_label *label = make_label(m, iface);
+    struct iface_label **tail = &label->next;
+    label->scrape = m->scrapes;
+    while (head) {
+        struct iface_label *next = head->next;
+        if (head->scrape == m->scrapes) {
+            *tail = head;
+            tail = &head->next;
+        } else {
+            head->next = NULL;
+            free_labels(head);
+        }
+        head = next;
+    }
+    *tail = NULL;
+    if (entry) {
+        lh_entry_set_val(entry, label);
+    } else {
+        lh_table_insert(table, xstrdup(uuid), label);
+    }
+    return label;
+}
+
+/* Returns new labels for interface 'iface' from the kept records: the
+ * labels' text is NULL when the host does not show the interface's PIF or
+ * VIF. */
+static struct iface_label *
+make_label(struct metrics *m, const struct dp_iface_counters *iface)
+{
+    struct json_object *pifs = json_object_object_get(m->records, "PIF");
+    struct json_object *vifs = json_object_object_get(m->records, "VIF");
+    struct iface_label *label = xzalloc(sizeof *label);
+    struct json_object *record;
+
+    label->device = xstrdup(iface->name);
+    if (*iface->pif) {
+        label->vm = xstrdup("");
+        if ((record = json_object_object_get(pifs, iface->pif))
+            && visible(m, "PIF", iface->pif, record)) {
+            label->text = xasprintf(
+                "kind=\"%s\",device=\"%s\",pif=\"%s\",network=\"%s\","
+                "host=\"%s\"",
+                json_object_get_boolean(
+                    json_object_object_get(record, "physical"))
+                    ? "pif"
+                : *field(record, "bond_slave_of") ? "bond"
+                                                  : "vlan",
+                iface->name, iface->pif, field(record, "network"),
+                field(record, "host"));
+        }
+    } else {
+        record = json_object_object_get(vifs, iface->vif);
+        label->vm = xstrdup(field(record, "VM"));
+        if (record && visible(m, "VIF", iface->vif, record)) {
+            label->text =
+                xasprintf("kind=\"vif\",device=\"%s\",vif=\"%s\","
+                          "vm=\"%s\",network=\"%s\"",
+                          iface->name, iface->vif, field(record, "VM"),
+                          field(record, "network"));
+        }
+    }
+    label->length = label->text ? strlen(label->text) : 0;
+    return label;
+}
+
+/* Frees 'label' and those chained to it.  Accepts NULL. */
+static void
+free_labels(struct iface_label *label)
+{
+    while (label) {
+        struct iface_label *next = label->next;
+        free(label->device);
+        free(label->vm);
+        free(label->text);
+        free(label);
+        label = next;
+    }
+}
+
+/* Frees the key and the labels of table entry 'entry'. */
+static void
+free_label_entry(struct lh_entry *entry)
+{
+    free(lh_entry_k(entry));
+    free_labels(lh_entry_v(entry));
+}
+
+/* Drops the kept labels that follow from object 'uuid' of 'class': a PIF's
+ * or a VIF's own, a VM's VIFs', and every VIF's for a pool (whose master
+ * decides where a halted VM shows). */
+static void
+forget_labels(struct metrics *m, const char *class, const char *uuid)
+{
+    struct lh_entry *entry, *next;
+
+    if (!strcmp(class, "PIF")) {
+        lh_table_delete(m->pif_labels, uuid);
+    } else if (!strcmp(class, "VIF")) {
+        lh_table_delete(m->vif_labels, uuid);
+    } else if (!strcmp(class, "VM") || !strcmp(class, "pool")) {
+        bool every = !strcmp(class, "pool");
+        lh_foreach_safe(m->vif_labels, entry, next)
+        {
+            const struct iface_label *label = lh_entry_v(entry);
+            /* Every label of a VIF names the same VM. */
+            if (every || !strcmp(label->vm, uuid)) {
+                lh_table_delete_entry(m->vif_labels, entry);
             }
         }
+    }
+}
+
+/* Returns the index in counters[] of OVS statistics key 'stat', or -1:
+ * one comparison per key instead of one per family. */
+static int
+counter_index(const char *stat)
+{
+    int base;
+
+    if (!strncmp(stat, "rx_", 3)) {
+        base = 0;
+    } else if (!strncmp(stat, "tx_", 3)) {
+        base = 4;
+    } else {
+        return -1;
+    }
+    stat += 3;
+    switch (stat[0]) {
+    case 'b':
+        return !strcmp(stat, "bytes") ? base : -1;
+    case 'p':
+        return !strcmp(stat, "packets") ? base + 1 : -1;
+    case 'd':
+        return !strcmp(stat, "dropped") ? base + 2 : -1;
+    case 'e':
+        return !strcmp(stat, "errors") ? base + 3 : -1;
+    default:
+        return -1;
     }
 }
 
@@ -739,6 +928,7 @@ kept_changed(void *metrics_, const struct store_change *changes, size_t n,
                     && (!c->class->owner_field || !*c->new_owner
                         || !strcmp(c->new_owner, m->host));
 
+        forget_labels(m, c->class->name, c->uuid);
         if (!rows) {
             continue;
         }
@@ -864,7 +1054,8 @@ append(struct text *t, const char *data, size_t length)
 /* Appends the sample line "NAME{LABELS} VALUE": what put() would write,
  * without parsing a format for each of the page's many lines. */
 static void
-put_sample(struct text *t, const char *name, const char *labels, int64_t value)
+put_sample(struct text *t, const char *name, size_t name_length,
+           const char *labels, size_t labels_length, int64_t value)
 {
     char digits[24];
     char *p = digits + sizeof digits;
@@ -878,9 +1069,9 @@ put_sample(struct text *t, const char *name, const char *labels, int64_t value)
     if (value < 0) {
         *--p = '-';
     }
-    append(t, name, strlen(name));
+    append(t, name, name_length);
     append(t, "{", 1);
-    append(t, labels, strlen(labels));
+    append(t, labels, labels_length);
     append(t, "} ", 2);
     append(t, p, (size_t) (digits + sizeof digits - p));
 }

@@ -192,6 +192,7 @@ bool export_visible(struct json_object *records, const char *class,
 
 /* Prometheus exporter (metrics.c). */
 
+struct dp_iface_counters;
 struct dp_ovs_counters;
 struct dp_reconciler_stats;
 
@@ -205,8 +206,13 @@ struct metrics_info {
     unsigned long long memory_free;  /* Available memory, bytes. */
     const struct dp_ovs_counters *counters; /* Interface counters, or
                                              * NULL. */
+    const struct dp_iface_counters *ifaces; /* Without 'counters': the
+                                             * interfaces to show. */
+    size_t n_ifaces;                        /* Entries in 'ifaces'. */
     struct json_object *ovs_stats;          /* dp_ovs_stats_get(), or NULL. */
     const struct dp_reconciler_stats *reconciler; /* Or NULL. */
+    const char *tail; /* Lines that end the page (the HA families), or
+                       * NULL. */
 };
 
 struct metrics;
@@ -222,7 +228,8 @@ void metrics_destroy(struct metrics *metrics);
 
 /* Returns the Prometheus text exposition (a new string) of the objects
  * 'metrics' keeps, and of the interface counters, OVS statistics and
- * reconciler counters in 'info'.  Never shows a secret class. */
+ * reconciler counters in 'info', followed by 'info->tail'.  Never shows a
+ * secret class. */
 char *metrics_render(struct metrics *metrics, const struct metrics_info *info);
 
 /* The management interface (api-management.c, management.c). */
