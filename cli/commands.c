@@ -432,12 +432,15 @@ static const struct cli_command vm_start_cmd = {
 static const struct cli_command vm_migrate_cmd = {
     "vm-migrate",
     "host",
-    "uuid live bandwidth downtime",
+    "uuid live bandwidth downtime vdi:",
     "Move a running VM to another pool member (host= UUID or name) "
     "without stopping it, over the pool's migration network; admitted "
-    "first (memory, networks, datapath, version, shared disks), else a "
+    "first (memory, networks, datapath, version, disks), else a "
     "typed error and the VM stays.  live=false pauses it while memory "
-    "moves; bandwidth= MiB/s, downtime= ms limit QEMU.  task-cancel of its "
+    "moves; bandwidth= MiB/s, downtime= ms limit QEMU.  vdi:<vdi>=<sr> "
+    "moves a disk with it into a directory SR of the destination (storage "
+    "migration: mirrored over NBD, the original removed after); every disk "
+    "on an SR the destination does not see needs one.  task-cancel of its "
     "task leaves it where it was.",
     cli_cmd_vm_migrate,
     CLI_CMD_LOOKUP,

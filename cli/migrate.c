@@ -18,7 +18,8 @@
 static struct np_error *find_host(struct cli_ctx *, const char *name,
                                   char **refp);
 
-/* vm-migrate uuid= host= [live=] [bandwidth=] [downtime=]. */
+/* vm-migrate uuid= host= [live=] [bandwidth=] [downtime=]
+ * [vdi:<vdi>=<sr>...]. */
 struct np_error *
 cli_cmd_vm_migrate(struct cli_ctx *ctx)
 {
@@ -41,6 +42,16 @@ cli_cmd_vm_migrate(struct cli_ctx *ctx)
         if (value) {
             json_object_object_add(options, option_keys[i],
                                    json_object_new_string(value));
+        }
+    }
+    /* vdi:<vdi>=<sr>: a disk that moves with it. */
+    for (size_t i = 0; i < ctx->args->n_params; i++) {
+        const struct cli_param *p = &ctx->args->params[i];
+        if (p->map_key && !strcmp(p->key, "vdi")) {
+            char *key = xasprintf("vdi:%s", p->map_key);
+            json_object_object_add(options, key,
+                                   json_object_new_string(p->value));
+            free(key);
         }
     }
     error = cli_callv(ctx->session, &task, "Async.VM.pool_migrate",

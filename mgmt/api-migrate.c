@@ -9,8 +9,9 @@
  * same VM backend and the same or a newer netpool, with room for the VM's
  * memory, a PIF on every network of its VIFs that has PIFs, a datapath of
  * the same kind (a VM with vhost-user VIFs goes only to a dpdk host), every
- * disk on a shared SR (storage migration is not done), and both hosts need
- * an address on the pool's migration network.  Then it records the intent
+ * disk on an SR the destination sees or mapped ("vdi:VDI" = SR, storage
+ * migration) to one with room for it, and both hosts need an address on
+ * the pool's migration network.  Then it records the intent
  * in one write (the operation pool_migrate in current_operations and the
  * VM's "migration" map) that the migration agents of both hosts
  * (mgmt/migrate.c) carry out, and waits for the task as a power operation
@@ -35,6 +36,7 @@
 #include "lib/error.h"
 #include "lib/log.h"
 #include "lib/record.h"
+#include "lib/uuid.h"
 #include "lib/xalloc.h"
 #include "mgmt/mgmt.h"
 #include "mgmt/store.h"
@@ -48,6 +50,12 @@ static struct np_error *admit(struct api *, const char *vm_uuid,
                               struct json_object *vm, const char *dest,
                               struct json_object *options, int64_t reserved);
 static struct np_error *check_options(struct json_object *options);
+static struct np_error *check_disks(struct store *, const char *vm_uuid,
+                                    const char *dest,
+                                    struct json_object *options);
+static struct json_object *plan_disks(struct store *,
+                                      struct json_object *options);
+static bool sr_visible(struct store *, const char *sr, const char *host);
 static struct np_error *
 start_migration(struct api_call *, const char *vm_uuid, struct json_object *vm,
                 const char *dest, struct json_object *options, bool own_task,
@@ -124,7 +132,9 @@ mgmt_migration_address(struct store *store, const char *host)
  * 'host' without stopping it.  'options' (a map, may be empty): "live"
  * "true" (the default; "false" pauses the VM while its memory moves),
  * "bandwidth" in MiB/s (QEMU's max-bandwidth; unlimited by default),
- * "downtime" in ms (QEMU's downtime-limit, default 100). */
+ * "downtime" in ms (QEMU's downtime-limit, default 100), and for each
+ * disk that moves with the VM (storage migration) "vdi:VDI" = the SR its
+ * copy goes to. */
 static struct np_error *
 vm_pool_migrate(struct api_call *call, struct json_object **result,
                 bool *deferred)
@@ -155,8 +165,10 @@ vm_pool_migrate(struct api_call *call, struct json_object **result,
 
     char task[UUID_LENGTH + 1];
     bool transient;
-    error = start_migration(call, vm_uuid, vm, dest, options, false, task,
+    struct json_object *planned = plan_disks(call->api->store, options);
+    error = start_migration(call, vm_uuid, vm, dest, planned, false, task,
                             &transient);
+    json_object_put(planned);
     if (!error) {
         api_task_wait(call, task, transient, deferred);
     }
@@ -324,25 +336,8 @@ admit(struct api *api, const char *vm_uuid, struct json_object *vm,
         goto out;
     }
 
-    /* Its disks: only memory moves, so they must be on shared storage. */
-    struct json_object *vbds = find(store, "VBD", "VM", vm_uuid);
-    for (size_t i = 0; !error && i < json_object_array_length(vbds); i++) {
-        struct json_object *vbd = store_get(
-            store, "VBD",
-            json_object_get_string(json_object_array_get_idx(vbds, i)));
-        struct json_object *vdi =
-            store_get(store, "VDI", record_string(vbd, "VDI"));
-        const char *sr = record_string(vdi, "SR");
-        struct json_object *sr_rec = store_get(store, "SR", sr);
-        if (vdi && !record_bool(sr_rec, "shared")) {
-            error = np_error_new(ERR_VM_REQUIRES_SR, vm_uuid, sr, NULL);
-        }
-        json_object_put(sr_rec);
-        json_object_put(vdi);
-        json_object_put(vbd);
-    }
-    json_object_put(vbds);
-    if (error) {
+    /* Its disks: on an SR the destination sees, or mapped to one. */
+    if ((error = check_disks(store, vm_uuid, dest, options))) {
         goto out;
     }
 
@@ -407,7 +402,10 @@ check_options(struct json_object *options)
         char *end;
         bool valid;
 
-        if (!strcmp(key, "live")) {
+        if (!strncmp(key, "vdi:", 4)) {
+            /* A disk to move: checked by check_disks(). */
+            valid = true;
+        } else if (!strcmp(key, "live")) {
             valid = !strcmp(text, "true") || !strcmp(text, "false");
         } else if (!strcmp(key, "bandwidth") || !strcmp(key, "downtime")) {
             long long n = strtoll(text, &end, 10);
@@ -422,6 +420,167 @@ check_options(struct json_object *options)
         }
     }
     return NULL;
+}
+
+/* Checks the disks of VM 'vm_uuid' against its migration to 'dest' with
+ * 'options': each "vdi:VDI" = SR names a VDI of the VM (HANDLE_INVALID,
+ * VDI_NOT_OF_VM) and an SR (HANDLE_INVALID) the destination sees
+ * (VM_REQUIRES_SR(vm, sr, options:vdi:VDI)), a directory SR when the disk
+ * moves (SR_OPERATION_NOT_SUPPORTED) with room for the disks it gets
+ * (SR_FULL(sr, needed, available), by their virtual sizes); a disk that
+ * is not moved must be on an SR the destination sees (VM_REQUIRES_SR(vm,
+ * sr)).  A VDI mapped to the SR it is on does not move; one on a shared
+ * SR mapped to another SR moves, as in xe. */
+static struct np_error *
+check_disks(struct store *store, const char *vm_uuid, const char *dest,
+            struct json_object *options)
+{
+    struct json_object *needed = json_object_new_object();
+    struct np_error *error = NULL;
+
+    if (options) {
+        json_object_object_foreach (options, key, value) {
+            if (error || strncmp(key, "vdi:", 4)) {
+                continue;
+            }
+            const char *vdi = key + 4;
+            const char *sr = json_object_get_string(value);
+            struct json_object *record = store_get(store, "VDI", vdi);
+            struct json_object *target = store_get(store, "SR", sr);
+            bool mine = false;
+            struct json_object *vbds = json_object_object_get(record, "VBDs");
+            size_t n_vbds = vbds ? json_object_array_length(vbds) : 0;
+            for (size_t i = 0; i < n_vbds; i++) {
+                struct json_object *vbd =
+                    store_get(store, "VBD",
+                              json_object_get_string(
+                                  json_object_array_get_idx(vbds, i)));
+                mine |= !strcmp(record_string(vbd, "VM"), vm_uuid);
+                json_object_put(vbd);
+            }
+            if (!record) {
+                error = np_error_new(ERR_HANDLE_INVALID, "VDI", vdi, NULL);
+            } else if (!mine) {
+                error = np_error_new(ERR_VDI_NOT_OF_VM, vdi, vm_uuid, NULL);
+            } else if (!target) {
+                error = np_error_new(ERR_HANDLE_INVALID, "SR", sr, NULL);
+            } else if (!sr_visible(store, sr, dest)) {
+                error =
+                    np_error_new(ERR_VM_REQUIRES_SR, vm_uuid, sr, key, NULL);
+            } else if (strcmp(record_string(record, "SR"), sr)
+                       && strcmp(record_string(target, "type"), "dir")) {
+                /* The destination makes the copy in a directory. */
+                error = np_error_new(ERR_SR_OPERATION_NOT_SUPPORTED, sr, NULL);
+            } else if (strcmp(record_string(record, "SR"), sr)) {
+                json_object_object_add(
+                    needed, sr,
+                    json_object_new_int64(
+                        int_field(needed, sr)
+                        + int_field(record, "virtual_size")));
+            }
+            json_object_put(record);
+            json_object_put(target);
+        }
+    }
+
+    /* The disks that stay where they are. */
+    struct json_object *vbds = find(store, "VBD", "VM", vm_uuid);
+    for (size_t i = 0; !error && i < json_object_array_length(vbds); i++) {
+        struct json_object *vbd = store_get(
+            store, "VBD",
+            json_object_get_string(json_object_array_get_idx(vbds, i)));
+        const char *vdi = record_string(vbd, "VDI");
+        struct json_object *record = store_get(store, "VDI", vdi);
+        const char *sr = record_string(record, "SR");
+        char key[UUID_LENGTH + 8];
+        snprintf(key, sizeof key, "vdi:%s", vdi);
+        const char *to = record_string(options, key);
+        if (record && (!*to || !strcmp(to, sr))
+            && !sr_visible(store, sr, dest)) {
+            error = np_error_new(ERR_VM_REQUIRES_SR, vm_uuid, sr, NULL);
+        }
+        json_object_put(record);
+        json_object_put(vbd);
+    }
+    json_object_put(vbds);
+
+    /* Room for the copies. */
+    json_object_object_foreach (needed, sr, bytes) {
+        struct json_object *record = store_get(store, "SR", sr);
+        int64_t available = int_field(record, "physical_size")
+                            - int_field(record, "physical_utilisation");
+        if (!error && json_object_get_int64(bytes) > available) {
+            char need_text[32], have_text[32];
+            snprintf(need_text, sizeof need_text, "%lld",
+                     (long long) json_object_get_int64(bytes));
+            snprintf(have_text, sizeof have_text, "%lld",
+                     (long long) available);
+            error = np_error_new(ERR_SR_FULL, sr, need_text, have_text, NULL);
+        }
+        json_object_put(record);
+    }
+    json_object_put(needed);
+    return error;
+}
+
+/* Returns the options of an admitted migration as its map records them (a
+ * new object, or NULL for none): a "vdi:VDI" whose VDI stays on its SR
+ * dropped, and for each disk that moves "vdi-new:VDI" = the UUID of its
+ * copy. */
+static struct json_object *
+plan_disks(struct store *store, struct json_object *options)
+{
+    if (!options) {
+        return NULL;
+    }
+    struct json_object *planned = json_object_new_object();
+    json_object_object_foreach (options, key, value) {
+        if (strncmp(key, "vdi:", 4)) {
+            json_object_object_add(planned, key, json_object_get(value));
+            continue;
+        }
+        struct json_object *record = store_get(store, "VDI", key + 4);
+        if (strcmp(record_string(record, "SR"),
+                   json_object_get_string(value))) {
+            char uuid[UUID_LENGTH + 1];
+            char *new_key = xasprintf("vdi-new:%s", key + 4);
+            uuid_text_random(uuid);
+            json_object_object_add(planned, key, json_object_get(value));
+            json_object_object_add(planned, new_key,
+                                   json_object_new_string(uuid));
+            free(new_key);
+        }
+        json_object_put(record);
+    }
+    return planned;
+}
+
+/* True if host 'host' sees SR 'sr': a shared SR with a PBD of the host
+ * asked to be attached, or a directory SR of the host. */
+static bool
+sr_visible(struct store *store, const char *sr, const char *host)
+{
+    struct json_object *record = store_get(store, "SR", sr);
+    bool visible = false;
+
+    if (!strcmp(record_string(record, "type"), "dir")) {
+        visible = !strcmp(
+            record_string(json_object_object_get(record, "device_config"),
+                          "host"),
+            host);
+    } else if (record_bool(record, "shared")) {
+        struct json_object *pbds = json_object_object_get(record, "PBDs");
+        for (size_t i = 0; i < json_object_array_length(pbds); i++) {
+            struct json_object *pbd = store_get(
+                store, "PBD",
+                json_object_get_string(json_object_array_get_idx(pbds, i)));
+            visible |= !strcmp(record_string(pbd, "host"), host)
+                       && record_bool(pbd, "currently_attached");
+            json_object_put(pbd);
+        }
+    }
+    json_object_put(record);
+    return visible;
 }
 
 /* Maintenance. */

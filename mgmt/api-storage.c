@@ -1,7 +1,9 @@
 /*
  * Local storage: SR, VDI and VBD.
  *
- * A local SR is a directory (type "dir", device_config:location).  A VDI
+ * A local SR is a directory (type "dir", device_config:location) of the
+ * host that made it (device_config:host: a storage migration copies a
+ * disk only into a directory SR of its destination).  A VDI
  * is one image file in it, "<SR>/<VDI uuid>.<format>", made by qemu-img:
  * qcow2 (the default) or raw.  VDI.clone makes a copy-on-write qcow2
  * overlay whose backing file is the source (the new VDI's parent); VDI.copy
@@ -69,7 +71,8 @@ api_storage_method(const char *name)
 }
 
 /* SR.create(device_config, name_label, type): a directory SR at
- * device_config:location (made if missing). */
+ * device_config:location (made if missing) of this host, which
+ * device_config:host names. */
 static struct np_error *
 sr_create(struct api_call *call, struct json_object **result, bool *deferred)
 {
@@ -133,6 +136,9 @@ sr_create(struct api_call *call, struct json_object **result, bool *deferred)
     struct json_object *stored_config = json_object_new_object();
     json_object_object_add(stored_config, "location",
                            json_object_new_string(location));
+    /* The host whose directory it is: the one that made it. */
+    json_object_object_add(stored_config, "host",
+                           json_object_new_string(call->api->host_uuid));
     json_object_object_add(record, "device_config", stored_config);
     json_object_object_add(record, "physical_size",
                            json_object_new_int64(size));

@@ -24,6 +24,21 @@
  *                success, power_state Running.  The caller's host finishes
  *                its task from last_operation (mgmt/vm-outcome.c).
  *
+ * Storage migration: for each disk the map names ("vdi:VDI" = SR,
+ * "vdi-new:VDI" = its copy), the destination makes the copy's VDI (record
+ * first, then an empty image) in that directory SR, starts its domain on
+ * the copies and exports them over NBD beside the memory stream (same TLS
+ * credentials), and writes "nbd" with "ready"; the source mirrors each
+ * disk into its copy (blockdev-mirror to an NBD client node) while the
+ * guest runs, migrates the memory once every mirror is in step with
+ * QEMU's pause-before-switchover, and at that pause (the guest stopped)
+ * ends each mirror with block-job-cancel, which finishes its copy without
+ * moving the source onto it, before the device state goes.  The commit
+ * also points the VBDs at the copies; the source removes the VDIs left
+ * behind once its domain has ended, and a rollback removes the copies on
+ * the destination (and the mirrors on the source, whose disks were never
+ * written).
+ *
  * The commit is the one point where the VM changes hands, and the
  * destination's domain runs only after it: before it, the source's domain
  * is the VM; after it, the destination's.  So a failure before the commit
@@ -43,6 +58,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/wait.h>
+#include <spawn.h>
+#include <unistd.h>
 #include <event2/event.h>
 #include <json-c/json.h>
 
@@ -53,17 +72,20 @@
 #include "lib/record.h"
 #include "lib/xalloc.h"
 #include "mgmt/store.h"
+#include "storage/storage.h"
 #include "vm/vm.h"
 
 #define LOG_MODULE "migrate"
 
 #define ACTOR "system:migrate"
-#define PORTS_LIMIT_MS 20000  /* The destination's ports appearing. */
-#define POLL_MS 10            /* Between queries of a migrating QEMU. */
-#define PROGRESS_MS 1000      /* Between progress writes. */
-#define STALL_LIMIT_MS 120000 /* A destination waiting for the source. */
-#define RESUME_LIMIT_MS 30000 /* The incoming state finishing to load. */
-#define PORT_BASE 49152       /* Incoming migrations listen from here. */
+#define PORTS_LIMIT_MS 20000    /* The destination's ports appearing. */
+#define MIRROR_POLL_MS 200      /* Between queries of the disk mirrors. */
+#define UNMIRROR_LIMIT_MS 10000 /* Cancelled mirrors ending. */
+#define POLL_MS 10              /* Between queries of a migrating QEMU. */
+#define PROGRESS_MS 1000        /* Between progress writes. */
+#define STALL_LIMIT_MS 120000   /* A destination waiting for the source. */
+#define RESUME_LIMIT_MS 30000   /* The incoming state finishing to load. */
+#define PORT_BASE 49152         /* Incoming migrations listen from here. */
 #define PORT_RANGE 8192
 #define DEFAULT_DOWNTIME_MS 100
 #define TLS_ROOT "/run/netpool/migrate-tls" /* QEMU's credentials. */
@@ -80,21 +102,36 @@ enum mig_step {
     D_TLS,        /* object-add of its TLS credentials. */
     D_TLS_PARAMS, /* migrate-set-parameters tls-creds. */
     D_LISTEN,     /* migrate-incoming on its URI. */
+    D_NBD_START,  /* Storage: nbd-server-start beside it. */
+    D_NBD_EXPORT, /* Storage: block-export-add of each new disk. */
     D_PORTS,      /* Waiting for the VIFs' ports in the switch. */
     D_READY,      /* Waiting for the source's commit. */
     D_RESUMING,   /* Waiting for the loaded state, then "cont". */
+    D_NBD_STOP,   /* Storage: nbd-server-stop before "cont". */
     D_ANNOUNCE,   /* announce-self. */
     /* Source. */
-    S_WAITING, /* Waiting for the destination to be ready. */
-    S_TLS,     /* object-add of its TLS credentials. */
-    S_PARAMS,  /* migrate-set-parameters. */
-    S_STOP,    /* Not live: stop. */
-    S_MIGRATE, /* migrate. */
-    S_POLL,    /* query-migrate until it ends. */
-    S_CANCEL,  /* migrate_cancel. */
-    S_RECOVER, /* After a restart: what QEMU did meanwhile. */
-    S_RESTORE, /* After a failure: is the domain running? */
-    S_UNPAUSE, /* It continues, then the rollback is written. */
+    S_WAITING,          /* Waiting for the destination to be ready. */
+    S_TLS,              /* object-add of its TLS credentials. */
+    S_MIRROR_ADD,       /* Storage: blockdev-add of a disk's NBD target. */
+    S_MIRROR,           /* Storage: blockdev-mirror of the disk into it. */
+    S_MIRROR_WAIT,      /* Storage: query-block-jobs until all are ready. */
+    S_CAPS,             /* Storage: migrate-set-capabilities. */
+    S_PARAMS,           /* migrate-set-parameters. */
+    S_STOP,             /* Not live: stop. */
+    S_MIGRATE,          /* migrate. */
+    S_POLL,             /* query-migrate until it ends. */
+    S_SWITCHOVER,       /* Storage: block-job-cancel of each synced mirror. */
+    S_SWITCH_WAIT,      /* Storage: query-block-jobs until they are gone. */
+    S_DISMISS,          /* Storage: job-dismiss of each concluded mirror. */
+    S_CONTINUE,         /* Storage: migrate-continue. */
+    S_CANCEL,           /* migrate_cancel. */
+    S_UNMIRROR,         /* Storage: block-job-cancel of each mirror. */
+    S_UNMIRROR_WAIT,    /* Storage: query-block-jobs until they are gone. */
+    S_UNMIRROR_DISMISS, /* Storage: job-dismiss of each. */
+    S_UNMIRROR_DEL,     /* Storage: blockdev-del of each NBD target. */
+    S_RECOVER,          /* After a restart: what QEMU did meanwhile. */
+    S_RESTORE,          /* After a failure: is the domain running? */
+    S_UNPAUSE,          /* It continues, then the rollback is written. */
     /* Either. */
     M_ENDING, /* This host's domain is being ended. */
     M_DONE,   /* Nothing left to do. */
@@ -116,6 +153,14 @@ struct mig {
     int64_t domid;              /* Destination: its domain's number. */
     char uri[80];               /* Destination: where it listens. */
     struct np_error *failure;   /* Source: why it is rolled back. */
+    struct json_object *disks;  /* The disks that move (storage
+                                 * migration): an array of {"vdi", "new",
+                                 * "sr", "device"}; empty for none. */
+    size_t disk;                /* The disk a per-disk step is at. */
+    bool mirrored;              /* Source: the mirrors are ready. */
+    bool made;                  /* Destination: it made the new VDIs. */
+    char nbd[80];               /* Destination: "ADDR:PORT" of its NBD
+                                 * server. */
     struct mig *next;           /* In agent->migs. */
 };
 
@@ -135,6 +180,7 @@ struct mgmt_migrate {
     char *tls_dir;                   /* Its TLS credentials, or NULL. */
     uint64_t gens;                   /* Generations handed out. */
     struct mig_ticket *tickets;      /* Outcomes still to come. */
+    struct storage_files *files;     /* Removals of old images on NFS. */
     bool stopping;                   /* Being destroyed. */
 };
 
@@ -163,6 +209,7 @@ static void dest_ports(struct mig *);
 static void dest_finish(struct mig *, const struct vm_result *);
 static void source_run(struct mig *, struct json_object *record,
                        const struct vm_result *);
+static void send_params(struct mig *);
 static void end_domain(struct mig *);
 static void command(struct mig *, const char *name, struct json_object *args);
 static void wait_ms(struct mig *, int ms);
@@ -183,6 +230,16 @@ static const char *tls_dir(struct mgmt_migrate *);
 static struct json_object *tls_object(struct mig *, const char *endpoint);
 static char *tls_id(const struct mig *);
 static struct np_error *failed(const char *vm, const char *why);
+static struct json_object *disks_of(struct store *, const char *vm,
+                                    struct json_object *record);
+static struct np_error *make_disks(struct mig *, struct json_object **mapp);
+static void drop_disks(struct mgmt_migrate *, struct json_object *disks,
+                       bool new);
+static void disk_command(struct mig *, const char *name);
+static void mirrors_state(const struct mig *, struct json_object *jobs,
+                          size_t *ready, size_t *concluded, size_t *absent,
+                          const char **why);
+static char *job_id(const struct mig *, int64_t device);
 static const char *status_of(struct json_object *info);
 
 struct mgmt_migrate *
@@ -201,6 +258,7 @@ mgmt_migrate_create(struct event_base *base, struct store *store,
     a->cancelled = json_object_new_object();
     a->dirty = json_object_new_object();
     a->kick = event_new(base, -1, 0, on_kick, a);
+    a->files = storage_files_create(base);
     a->feed =
         store_subscribe(store, classes, STORE_FEED_DESIRED, NULL, on_feed, a);
 
@@ -232,6 +290,7 @@ mgmt_migrate_destroy(struct mgmt_migrate *a)
         mig_free(a->migs);
     }
     event_free(a->kick);
+    storage_files_destroy(a->files);
     json_object_put(a->cancelled);
     json_object_put(a->dirty);
     free(a->tls_dir);
@@ -331,9 +390,13 @@ examine(struct mgmt_migrate *a, const char *vm, bool at_start)
             /* Rolled back: the domain here must go, and its ports. */
             log_info("VM %s: migration here rolled back", vm);
             dp_reconciler_set_incoming(a->fabric, vm, false);
+            if (m->made) {
+                drop_disks(a, m->disks, true);
+                m->made = false;
+            }
             end_domain(m);
         } else if (m->role == ROLE_SOURCE && !strcmp(resident, a->host)
-                   && m->step >= S_TLS && m->step <= S_POLL) {
+                   && m->step >= S_TLS && m->step < S_CANCEL) {
             /* The destination gave up: QEMU stops sending. */
             m->failure = failed(vm, "the destination rolled it back");
             m->gen = ++m->agent->gens;
@@ -364,8 +427,11 @@ examine(struct mgmt_migrate *a, const char *vm, bool at_start)
             /* Not committed when netpoold stopped: rolled back. */
             struct np_error *error =
                 failed(vm, "netpoold restarted on the destination");
+            struct json_object *disks = disks_of(a->store, vm, record);
             rollback(a, vm, task, error);
             np_error_destroy(error);
+            drop_disks(a, disks, true);
+            json_object_put(disks);
             struct vm_backend *b = vm_controller_backend(a->vms);
             m = mig_new(a, vm, task, ROLE_DEST);
             m->step = M_ENDING;
@@ -403,7 +469,7 @@ examine(struct mgmt_migrate *a, const char *vm, bool at_start)
         } else if (m->step == S_WAITING && !strcmp(state, "ready")) {
             source_run(m, record, NULL);
         } else if (*map_get(record, "cancel") && m->step >= S_TLS
-                   && m->step <= S_POLL && !m->cancel_asked) {
+                   && m->step < S_CANCEL && !m->cancel_asked) {
             log_info("VM %s: migration cancelled", vm);
             m->cancel_asked = true;
             m->failure = np_error_new(ERR_TASK_CANCELLED, task, NULL);
@@ -464,7 +530,12 @@ dest_start(struct mig *m, struct json_object *record)
 {
     struct mgmt_migrate *a = m->agent;
     struct vm_config *config = NULL;
-    struct np_error *error = vm_controller_config(a->vms, record, &config);
+    struct json_object *vdi_map = NULL;
+    struct np_error *error = make_disks(m, &vdi_map);
+    if (!error) {
+        error = vm_controller_config(a->vms, record, vdi_map, &config);
+    }
+    json_object_put(vdi_map);
     char *address = error ? NULL : listen_address(a->store, a->host);
 
     if (!error && !address) {
@@ -474,6 +545,9 @@ dest_start(struct mig *m, struct json_object *record)
         rollback(a, m->vm, m->task, error);
         np_error_destroy(error);
         vm_config_destroy(config);
+        if (m->made) {
+            drop_disks(a, m->disks, true);
+        }
         mig_free(m);
         return;
     }
@@ -483,6 +557,8 @@ dest_start(struct mig *m, struct json_object *record)
         PORT_BASE
         + (unsigned int) (strtoul(task_prefix, NULL, 16) % PORT_RANGE);
     snprintf(m->uri, sizeof m->uri, "tcp:%s:%u", address, port);
+    /* The disks' NBD server listens on the next port. */
+    snprintf(m->nbd, sizeof m->nbd, "%s:%u", address, port + 1);
     /* With TLS, QEMU listens once it has its credentials. */
     struct vm_start_options options = {
         .paused = true, .incoming_uri = tls_dir(a) ? "defer" : m->uri};
@@ -522,6 +598,9 @@ dest_ports(struct mig *m)
     struct json_object *map = map_copy(record);
     json_object_object_add(map, "state", json_object_new_string("ready"));
     json_object_object_add(map, "uri", json_object_new_string(m->uri));
+    if (json_object_array_length(m->disks)) {
+        json_object_object_add(map, "nbd", json_object_new_string(m->nbd));
+    }
     struct json_object *changes = json_object_new_object();
     json_object_object_add(changes, "migration", map);
     m->step = D_READY;
@@ -556,6 +635,17 @@ dest_finish(struct mig *m, const struct vm_result *result)
                 wait_ms(m, 2);
                 return;
             }
+        }
+        if (json_object_array_length(m->disks)) {
+            /* The disks' copies are whole: their server goes. */
+            m->step = D_NBD_STOP;
+            command(m, "nbd-server-stop", NULL);
+            return;
+        }
+        /* Fall through. */
+    case D_NBD_STOP:
+        if (result && result->error && m->step == D_NBD_STOP) {
+            log_warn("VM %s: nbd-server-stop: %s", m->vm, result->why);
         }
         m->step = D_ANNOUNCE;
         command(m, "cont", NULL);
@@ -630,71 +720,103 @@ source_run(struct mig *m, struct json_object *record,
     struct mgmt_migrate *a = m->agent;
 
     switch (m->step) {
-    case S_WAITING:
+    case S_WAITING: {
+        record = store_get(a->store, "VM", m->vm);
+        struct json_object *map = map_copy(record);
+        json_object_object_add(map, "state",
+                               json_object_new_string("migrating"));
+        struct json_object *changes = json_object_new_object();
+        json_object_object_add(changes, "migration", map);
+        update_vm(a, m->vm, changes);
+        json_object_put(changes);
+        json_object_put(record);
+        m->progress_ms = clock_monotonic_ms();
         if (tls_dir(a)) {
             struct json_object *object = tls_object(m, "client");
             m->step = S_TLS;
             command(m, "object-add", object);
             json_object_put(object);
-            record = store_get(a->store, "VM", m->vm);
-            struct json_object *map = map_copy(record);
-            json_object_object_add(map, "state",
-                                   json_object_new_string("migrating"));
-            struct json_object *changes = json_object_new_object();
-            json_object_object_add(changes, "migration", map);
-            update_vm(a, m->vm, changes);
-            json_object_put(changes);
-            json_object_put(record);
-            m->progress_ms = clock_monotonic_ms();
             return;
         }
+    }
         /* Fall through. */
-    case S_TLS: {
+    case S_TLS:
         if (m->step == S_TLS && result->error) {
             m->failure = failed(m->vm, result->why);
             break;
         }
-        struct json_object *current = store_get(a->store, "VM", m->vm);
-        record = current;
-        struct json_object *params = json_object_new_object();
-        if (m->step == S_TLS) {
-            char *id = tls_id(m);
-            json_object_object_add(params, "tls-creds",
-                                   json_object_new_string(id));
-            json_object_object_add(
-                params, "tls-hostname",
-                json_object_new_string(map_get(current, "destination")));
-            free(id);
+        if (json_object_array_length(m->disks)) {
+            /* The disks first: each mirrored into its copy on the
+             * destination, while the guest runs, until all are in step. */
+            m->disk = 0;
+            m->step = S_MIRROR_ADD;
+            disk_command(m, "blockdev-add");
+            return;
         }
-        const char *bandwidth = map_get(record, "bandwidth");
-        const char *downtime = map_get(record, "downtime");
-        int64_t mib = *bandwidth ? strtoll(bandwidth, NULL, 10) : 0;
-        int64_t ms =
-            *downtime ? strtoll(downtime, NULL, 10) : DEFAULT_DOWNTIME_MS;
+        send_params(m);
+        return;
+    case S_MIRROR_ADD:
+    case S_MIRROR:
+        if (result->error) {
+            m->failure = failed(m->vm, result->why);
+            break;
+        }
+        if (m->step == S_MIRROR_ADD) {
+            m->step = S_MIRROR;
+            disk_command(m, "blockdev-mirror");
+        } else if (++m->disk < json_object_array_length(m->disks)) {
+            m->step = S_MIRROR_ADD;
+            disk_command(m, "blockdev-add");
+        } else {
+            m->step = S_MIRROR_WAIT;
+            command(m, "query-block-jobs", NULL);
+        }
+        return;
+    case S_MIRROR_WAIT: {
+        size_t ready, concluded, absent;
+        const char *why = NULL;
+        if (result->error) {
+            m->failure = failed(m->vm, result->why);
+            break;
+        }
+        mirrors_state(m, result->info, &ready, &concluded, &absent, &why);
+        if (concluded || absent) {
+            char *text = xasprintf("a disk mirror ended: %s",
+                                   why ? why : "no reason given");
+            m->failure = failed(m->vm, text);
+            free(text);
+            break;
+        }
+        if (ready < json_object_array_length(m->disks)) {
+            wait_ms(m, MIRROR_POLL_MS);
+            return;
+        }
+        /* In step: the memory moves, and the migration pauses before
+         * the switchover, when the guest no longer writes, to let the
+         * mirrors finish. */
+        log_info("VM %s: its disks are mirrored", m->vm);
+        m->mirrored = true;
+        struct json_object *caps = json_object_new_array();
+        struct json_object *cap = json_object_new_object();
         json_object_object_add(
-            params, "max-bandwidth",
-            json_object_new_int64(mib > 0 ? mib * 1048576 : INT64_C(1) << 34));
-        json_object_object_add(params, "downtime-limit",
-                               json_object_new_int64(ms));
-        bool first = m->step == S_WAITING;
-        m->step = S_PARAMS;
-        m->since_ms = clock_monotonic_ms();
-        command(m, "migrate-set-parameters", params);
-        json_object_put(params);
-
-        if (first) {
-            struct json_object *map = map_copy(record);
-            json_object_object_add(map, "state",
-                                   json_object_new_string("migrating"));
-            struct json_object *changes = json_object_new_object();
-            json_object_object_add(changes, "migration", map);
-            update_vm(a, m->vm, changes);
-            json_object_put(changes);
-            m->progress_ms = clock_monotonic_ms();
-        }
-        json_object_put(current);
+            cap, "capability",
+            json_object_new_string("pause-before-switchover"));
+        json_object_object_add(cap, "state", json_object_new_boolean(true));
+        json_object_array_add(caps, cap);
+        struct json_object *args = json_object_new_object();
+        json_object_object_add(args, "capabilities", caps);
+        m->step = S_CAPS;
+        command(m, "migrate-set-capabilities", args);
+        json_object_put(args);
         return;
     }
+    case S_CAPS:
+        if (result->error) {
+            m->failure = failed(m->vm, result->why);
+            break;
+        }
+        send_params(m);
+        return;
     case S_PARAMS:
         if (result->error) {
             m->failure = failed(m->vm, result->why);
@@ -736,6 +858,16 @@ source_run(struct mig *m, struct json_object *record,
     case S_POLL:
     case S_RECOVER: {
         const char *status = result->error ? "" : status_of(result->info);
+        if (m->step == S_POLL && !strcmp(status, "pre-switchover")) {
+            /* The guest is stopped and its memory sent: the mirrors
+             * finish (a cancelled mirror in step stops once its copy is
+             * whole, and the source keeps its own disk), then the
+             * migration goes on. */
+            m->disk = 0;
+            m->step = S_SWITCHOVER;
+            disk_command(m, "block-job-cancel");
+            return;
+        }
         if (!strcmp(status, "completed")) {
             /* The destination holds the whole state and ours is
              * stopped: the VM changes hands here. */
@@ -763,7 +895,42 @@ source_run(struct mig *m, struct json_object *record,
             json_object_object_add(
                 changes, "resident_on",
                 json_object_new_string(map_get(current, "destination")));
+            /* In the same write, its disks become their copies. */
+            store_begin(a->store);
             int retval = update_vm(a, m->vm, changes);
+            struct json_object *key = json_object_new_string(m->vm);
+            struct json_object *vbds = store_find(a->store, "VBD", "VM", key);
+            json_object_put(key);
+            for (size_t i = 0; !retval && i < json_object_array_length(vbds);
+                 i++) {
+                const char *vbd =
+                    json_object_get_string(json_object_array_get_idx(vbds, i));
+                struct json_object *vbd_rec = store_get(a->store, "VBD", vbd);
+                for (size_t j = 0; j < json_object_array_length(m->disks);
+                     j++) {
+                    struct json_object *disk =
+                        json_object_array_get_idx(m->disks, j);
+                    if (!strcmp(record_string(vbd_rec, "VDI"),
+                                record_string(disk, "vdi"))) {
+                        struct json_object *set = json_object_new_object();
+                        json_object_object_add(
+                            set, "VDI",
+                            json_object_new_string(
+                                record_string(disk, "new")));
+                        store_push_actor(a->store, ACTOR);
+                        retval = store_update(a->store, "VBD", vbd, set);
+                        store_pop_actor(a->store);
+                        json_object_put(set);
+                    }
+                }
+                json_object_put(vbd_rec);
+            }
+            json_object_put(vbds);
+            if (retval) {
+                store_rollback(a->store);
+            } else {
+                retval = store_commit(a->store);
+            }
             json_object_put(changes);
             json_object_put(current);
             if (retval) {
@@ -825,10 +992,123 @@ source_run(struct mig *m, struct json_object *record,
         wait_ms(m, POLL_MS);
         return;
     }
+    case S_SWITCHOVER:
+        if (result->error) {
+            m->failure = failed(m->vm, result->why);
+            break;
+        }
+        if (++m->disk < json_object_array_length(m->disks)) {
+            disk_command(m, "block-job-cancel");
+            return;
+        }
+        m->step = S_SWITCH_WAIT;
+        m->since_ms = clock_monotonic_ms();
+        command(m, "query-block-jobs", NULL);
+        return;
+    case S_SWITCH_WAIT: {
+        size_t ready, concluded, absent;
+        const char *why = NULL;
+        if (result->error) {
+            m->failure = failed(m->vm, result->why);
+            break;
+        }
+        mirrors_state(m, result->info, &ready, &concluded, &absent, &why);
+        if (why || absent) {
+            char *text = xasprintf("a disk mirror failed: %s",
+                                   why ? why : "it vanished");
+            m->failure = failed(m->vm, text);
+            free(text);
+            break;
+        }
+        if (concluded < json_object_array_length(m->disks)) {
+            wait_ms(m, MIRROR_POLL_MS / 10);
+            return;
+        }
+        m->disk = 0;
+        m->step = S_DISMISS;
+        disk_command(m, "job-dismiss");
+        return;
+    }
+    case S_DISMISS:
+        if (result->error) {
+            m->failure = failed(m->vm, result->why);
+            break;
+        }
+        if (++m->disk < json_object_array_length(m->disks)) {
+            disk_command(m, "job-dismiss");
+            return;
+        }
+        /* The copies are whole: the device state goes. */
+        struct json_object *args = json_object_new_object();
+        json_object_object_add(args, "state",
+                               json_object_new_string("pre-switchover"));
+        m->step = S_CONTINUE;
+        command(m, "migrate-continue", args);
+        json_object_put(args);
+        return;
+    case S_CONTINUE:
+        if (result->error) {
+            m->failure = failed(m->vm, result->why);
+            break;
+        }
+        m->step = S_POLL;
+        command(m, "query-migrate", NULL);
+        return;
     case S_CANCEL:
+        if (json_object_array_length(m->disks)) {
+            /* The mirrors go (whatever they copied is dropped with the
+             * destination's VDIs); the source's disks were never
+             * touched. */
+            m->disk = 0;
+            m->step = S_UNMIRROR;
+            disk_command(m, "block-job-cancel");
+            return;
+        }
+        /* Fall through. */
+    case S_UNMIRROR_DEL:
+        if (m->step == S_UNMIRROR_DEL
+            && ++m->disk < json_object_array_length(m->disks)) {
+            disk_command(m, "blockdev-del");
+            return;
+        }
         /* Then what QEMU says the migration came to. */
         m->step = S_RESTORE;
         command(m, "query-status", NULL);
+        return;
+    case S_UNMIRROR:
+        if (++m->disk < json_object_array_length(m->disks)) {
+            disk_command(m, "block-job-cancel");
+            return;
+        }
+        m->step = S_UNMIRROR_WAIT;
+        m->since_ms = clock_monotonic_ms();
+        command(m, "query-block-jobs", NULL);
+        return;
+    case S_UNMIRROR_WAIT: {
+        size_t ready = 0, concluded = 0, absent = 0;
+        const char *why = NULL;
+        if (!result->error) {
+            mirrors_state(m, result->info, &ready, &concluded, &absent, &why);
+        }
+        if (!result->error
+            && concluded + absent < json_object_array_length(m->disks)
+            && clock_monotonic_ms() - m->since_ms < UNMIRROR_LIMIT_MS) {
+            wait_ms(m, MIRROR_POLL_MS);
+            return;
+        }
+        m->disk = 0;
+        m->step = S_UNMIRROR_DISMISS;
+        disk_command(m, "job-dismiss");
+        return;
+    }
+    case S_UNMIRROR_DISMISS:
+        if (++m->disk < json_object_array_length(m->disks)) {
+            disk_command(m, "job-dismiss");
+            return;
+        }
+        m->disk = 0;
+        m->step = S_UNMIRROR_DEL;
+        disk_command(m, "blockdev-del");
         return;
     case S_RESTORE:
         if (!result->error && strcmp(status_of(result->info), "running")) {
@@ -877,6 +1157,9 @@ advance(struct mig *m, const struct vm_result *result)
             struct np_error *error = failed(m->vm, result->why);
             rollback(a, m->vm, m->task, error);
             np_error_destroy(error);
+            if (m->made) {
+                drop_disks(a, m->disks, true);
+            }
             mig_free(m);
             return;
         }
@@ -895,6 +1178,49 @@ advance(struct mig *m, const struct vm_result *result)
             rollback(a, m->vm, m->task, error);
             np_error_destroy(error);
             return; /* The feed ends the domain. */
+        }
+        if (json_object_array_length(m->disks)) {
+            /* The disks' copies are written over NBD from the source. */
+            struct json_object *args = json_object_new_object();
+            struct json_object *addr = json_object_new_object();
+            struct json_object *data = json_object_new_object();
+            const char *colon = strrchr(m->nbd, ':');
+            json_object_object_add(
+                data, "host",
+                json_object_new_string_len(m->nbd, (int) (colon - m->nbd)));
+            json_object_object_add(data, "port",
+                                   json_object_new_string(colon + 1));
+            json_object_object_add(addr, "type",
+                                   json_object_new_string("inet"));
+            json_object_object_add(addr, "data", data);
+            json_object_object_add(args, "addr", addr);
+            if (tls_dir(a)) {
+                char *id = tls_id(m);
+                json_object_object_add(args, "tls-creds",
+                                       json_object_new_string(id));
+                free(id);
+            }
+            m->step = D_NBD_START;
+            command(m, "nbd-server-start", args);
+            json_object_put(args);
+            return;
+        }
+        /* Fall through. */
+    case D_NBD_START:
+    case D_NBD_EXPORT:
+        if (m->step != D_LISTEN && m->step != D_STARTING) {
+            if (result->error) {
+                struct np_error *error = failed(m->vm, result->why);
+                rollback(a, m->vm, m->task, error);
+                np_error_destroy(error);
+                return; /* The feed ends the domain. */
+            }
+            m->disk = m->step == D_NBD_START ? 0 : m->disk + 1;
+            if (m->disk < json_object_array_length(m->disks)) {
+                m->step = D_NBD_EXPORT;
+                disk_command(m, "block-export-add");
+                return;
+            }
         }
         m->step = D_PORTS;
         m->since_ms = clock_monotonic_ms();
@@ -940,21 +1266,36 @@ advance(struct mig *m, const struct vm_result *result)
         wait_ms(m, 1000);
         return;
     case D_RESUMING:
+    case D_NBD_STOP:
     case D_ANNOUNCE:
         dest_finish(m, result);
         return;
     case S_TLS:
+    case S_MIRROR_ADD:
+    case S_MIRROR:
+    case S_MIRROR_WAIT:
+    case S_CAPS:
     case S_PARAMS:
     case S_STOP:
     case S_MIGRATE:
     case S_POLL:
+    case S_SWITCHOVER:
+    case S_SWITCH_WAIT:
+    case S_DISMISS:
+    case S_CONTINUE:
     case S_RECOVER:
     case S_CANCEL:
+    case S_UNMIRROR:
+    case S_UNMIRROR_WAIT:
+    case S_UNMIRROR_DISMISS:
+    case S_UNMIRROR_DEL:
     case S_RESTORE:
     case S_UNPAUSE:
         if (!result) {
             /* A poll is due. */
-            command(m, "query-migrate", NULL);
+            bool jobs = m->step == S_MIRROR_WAIT || m->step == S_SWITCH_WAIT
+                        || m->step == S_UNMIRROR_WAIT;
+            command(m, jobs ? "query-block-jobs" : "query-migrate", NULL);
             return;
         }
         if (m->cancel_asked && m->step < S_CANCEL) {
@@ -969,11 +1310,49 @@ advance(struct mig *m, const struct vm_result *result)
         if (result && result->error) {
             log_warn("VM %s: %s", m->vm, result->why);
         }
+        if (m->role == ROLE_SOURCE && m->step == M_ENDING) {
+            /* After the commit: the disks it left are no VM's now. */
+            drop_disks(a, m->disks, false);
+        }
         mig_free(m);
         return;
     case S_WAITING:
         return;
     }
+}
+
+/* Sends the source's migration parameters: its TLS credentials, the
+ * bandwidth and the downtime limit. */
+static void
+send_params(struct mig *m)
+{
+    struct mgmt_migrate *a = m->agent;
+    struct json_object *record = store_get(a->store, "VM", m->vm);
+    struct json_object *params = json_object_new_object();
+
+    if (tls_dir(a)) {
+        char *id = tls_id(m);
+        json_object_object_add(params, "tls-creds",
+                               json_object_new_string(id));
+        json_object_object_add(
+            params, "tls-hostname",
+            json_object_new_string(map_get(record, "destination")));
+        free(id);
+    }
+    const char *bandwidth = map_get(record, "bandwidth");
+    const char *downtime = map_get(record, "downtime");
+    int64_t mib = *bandwidth ? strtoll(bandwidth, NULL, 10) : 0;
+    int64_t ms = *downtime ? strtoll(downtime, NULL, 10) : DEFAULT_DOWNTIME_MS;
+    json_object_object_add(
+        params, "max-bandwidth",
+        json_object_new_int64(mib > 0 ? mib * 1048576 : INT64_C(1) << 34));
+    json_object_object_add(params, "downtime-limit",
+                           json_object_new_int64(ms));
+    m->step = S_PARAMS;
+    m->since_ms = clock_monotonic_ms();
+    command(m, "migrate-set-parameters", params);
+    json_object_put(params);
+    json_object_put(record);
 }
 
 /* Ends this host's domain of the migration's VM; 'm' goes once it is. */
@@ -1131,6 +1510,9 @@ mig_new(struct mgmt_migrate *a, const char *vm, const char *task,
     m->gen = ++a->gens;
     m->since_ms = clock_monotonic_ms();
     m->timer = evtimer_new(a->base, on_timer, m);
+    struct json_object *record = store_get(a->store, "VM", vm);
+    m->disks = disks_of(a->store, vm, record);
+    json_object_put(record);
     m->next = a->migs;
     a->migs = m;
     return m;
@@ -1150,6 +1532,7 @@ mig_free(struct mig *m)
     json_object_object_del(a->cancelled, m->task);
     event_free(m->timer);
     np_error_destroy(m->failure);
+    json_object_put(m->disks);
     free(m);
 }
 
@@ -1301,4 +1684,357 @@ static const char *
 status_of(struct json_object *info)
 {
     return record_string(info, "status");
+}
+
+/* Storage migration. */
+
+/* Returns the disks that move with VM 'vm' (record 'record', or NULL) in
+ * its migration map, a new array of {"vdi", "new", "sr", "device",
+ * "format", "size", "name"}: each "vdi-new:VDI" = NEW of the map, with the
+ * userdevice of the VM's VBD that has VDI (or, after the commit, NEW). */
+static struct json_object *
+disks_of(struct store *store, const char *vm, struct json_object *record)
+{
+    struct json_object *disks = json_object_new_array();
+    struct json_object *map = map_of(record);
+
+    if (!map) {
+        return disks;
+    }
+    struct json_object *key = json_object_new_string(vm);
+    struct json_object *vbds = store_find(store, "VBD", "VM", key);
+    json_object_put(key);
+    json_object_object_foreach (map, name, value) {
+        if (strncmp(name, "vdi-new:", 8)) {
+            continue;
+        }
+        const char *vdi = name + 8;
+        const char *new = json_object_get_string(value);
+        char sr_key[64];
+        snprintf(sr_key, sizeof sr_key, "vdi:%s", vdi);
+        int64_t device = -1;
+        for (size_t i = 0; i < json_object_array_length(vbds); i++) {
+            struct json_object *vbd = store_get(
+                store, "VBD",
+                json_object_get_string(json_object_array_get_idx(vbds, i)));
+            const char *has = record_string(vbd, "VDI");
+            if (!strcmp(has, vdi) || !strcmp(has, new)) {
+                device = json_object_get_int64(
+                    json_object_object_get(vbd, "userdevice"));
+            }
+            json_object_put(vbd);
+        }
+        struct json_object *old = store_get(store, "VDI", vdi);
+        struct json_object *disk = json_object_new_object();
+        json_object_object_add(disk, "vdi", json_object_new_string(vdi));
+        json_object_object_add(disk, "new", json_object_new_string(new));
+        json_object_object_add(
+            disk, "sr", json_object_new_string(map_get(record, sr_key)));
+        json_object_object_add(disk, "device", json_object_new_int64(device));
+        json_object_object_add(
+            disk, "format",
+            json_object_new_string(*record_string(old, "format")
+                                       ? record_string(old, "format")
+                                       : "qcow2"));
+        json_object_object_add(
+            disk, "size",
+            json_object_new_int64(json_object_get_int64(
+                json_object_object_get(old, "virtual_size"))));
+        json_object_object_add(
+            disk, "name",
+            json_object_new_string(record_string(old, "name_label")));
+        json_object_array_add(disks, disk);
+        json_object_put(old);
+    }
+    json_object_put(vbds);
+    return disks;
+}
+
+/* Destination: makes the VDIs the disks of 'm' move to, each an empty
+ * image of its disk's virtual size and format in its directory SR: the
+ * records first (so that a restart finds them to remove), then the images
+ * (qemu-img create).  Stores in '*mapp' {VDI: its copy} (NULL for no
+ * disk).  Returns NULL, or SR_FULL(sr, needed, available) when the SR's
+ * file system has no room for the virtual sizes, or VM_MIGRATE_FAILED. */
+static struct np_error *
+make_disks(struct mig *m, struct json_object **mapp)
+{
+    struct mgmt_migrate *a = m->agent;
+    size_t n = json_object_array_length(m->disks);
+    struct json_object *needed = json_object_new_object();
+    struct np_error *error = NULL;
+
+    *mapp = NULL;
+    if (!n) {
+        json_object_put(needed);
+        return NULL;
+    }
+    /* Where each goes, and room for them. */
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *disk = json_object_array_get_idx(m->disks, i);
+        const char *sr = record_string(disk, "sr");
+        struct json_object *sr_rec = store_get(a->store, "SR", sr);
+        const char *location = record_string(
+            json_object_object_get(sr_rec, "device_config"), "location");
+        int64_t size =
+            json_object_get_int64(json_object_object_get(disk, "size"));
+        struct json_object *have;
+        if (!json_object_object_get_ex(needed, sr, &have)) {
+            have = json_object_new_int64(0);
+            json_object_object_add(needed, sr, have);
+        }
+        json_object_set_int64(have, json_object_get_int64(have) + size);
+        struct statvfs vfs;
+        if (!error
+            && (strcmp(record_string(sr_rec, "type"), "dir")
+                || *location != '/' || statvfs(location, &vfs))) {
+            error = failed(m->vm, "the destination SR is not a directory "
+                                  "of this host");
+        } else if (!error) {
+            long long available =
+                (long long) vfs.f_bavail * (long long) vfs.f_frsize;
+            if (json_object_get_int64(have) > available) {
+                char need_text[32], have_text[32];
+                snprintf(need_text, sizeof need_text, "%lld",
+                         (long long) json_object_get_int64(have));
+                snprintf(have_text, sizeof have_text, "%lld", available);
+                error =
+                    np_error_new(ERR_SR_FULL, sr, need_text, have_text, NULL);
+            }
+        }
+        char *path =
+            xasprintf("%s/%s.%s", location, record_string(disk, "new"),
+                      record_string(disk, "format"));
+        json_object_object_add(disk, "path", json_object_new_string(path));
+        free(path);
+        json_object_put(sr_rec);
+    }
+    json_object_put(needed);
+    if (error) {
+        return error;
+    }
+
+    /* Their records, in one write. */
+    store_begin(a->store);
+    store_push_actor(a->store, ACTOR);
+    int retval = 0;
+    for (size_t i = 0; !retval && i < n; i++) {
+        struct json_object *disk = json_object_array_get_idx(m->disks, i);
+        struct json_object *vdi = json_object_new_object();
+        json_object_object_add(
+            vdi, "name_label",
+            json_object_new_string(record_string(disk, "name")));
+        json_object_object_add(
+            vdi, "SR", json_object_new_string(record_string(disk, "sr")));
+        json_object_object_add(
+            vdi, "virtual_size",
+            json_object_get(json_object_object_get(disk, "size")));
+        json_object_object_add(
+            vdi, "format",
+            json_object_new_string(record_string(disk, "format")));
+        json_object_object_add(
+            vdi, "location",
+            json_object_new_string(record_string(disk, "path")));
+        retval =
+            store_insert(a->store, "VDI", record_string(disk, "new"), vdi);
+        json_object_put(vdi);
+    }
+    store_pop_actor(a->store);
+    if (retval) {
+        store_rollback(a->store);
+        return failed(m->vm, "the destination's VDIs were not written");
+    }
+    if ((retval = store_commit(a->store))) {
+        return failed(m->vm, "the destination's VDIs were not written");
+    }
+    m->made = true;
+
+    /* Their images. */
+    *mapp = json_object_new_object();
+    for (size_t i = 0; !error && i < n; i++) {
+        struct json_object *disk = json_object_array_get_idx(m->disks, i);
+        char size[32];
+        snprintf(size, sizeof size, "%lld",
+                 (long long) json_object_get_int64(
+                     json_object_object_get(disk, "size")));
+        char *const argv[] = {"qemu-img",
+                              "create",
+                              "-q",
+                              "-f",
+                              (char *) record_string(disk, "format"),
+                              (char *) record_string(disk, "path"),
+                              size,
+                              NULL};
+        pid_t pid;
+        int status = -1;
+        if (!posix_spawnp(&pid, "qemu-img", NULL, NULL, argv, environ)) {
+            while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+                continue;
+            }
+        }
+        if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+            error = failed(m->vm, "qemu-img could not make a disk's copy");
+        }
+        json_object_object_add(
+            *mapp, record_string(disk, "vdi"),
+            json_object_new_string(record_string(disk, "new")));
+    }
+    if (error) {
+        json_object_put(*mapp);
+        *mapp = NULL;
+    }
+    return error;
+}
+
+/* Removes the VDIs of 'disks' (see disks_of()), their records and images:
+ * the copies ('new': a migration rolled back on its destination) or the
+ * originals (after the commit, on the source), each only if no VBD has it
+ * any more. */
+static void
+drop_disks(struct mgmt_migrate *a, struct json_object *disks, bool new)
+{
+    for (size_t i = 0; i < json_object_array_length(disks); i++) {
+        struct json_object *disk = json_object_array_get_idx(disks, i);
+        const char *vdi = record_string(disk, new ? "new" : "vdi");
+        struct json_object *record = store_get(a->store, "VDI", vdi);
+        const char *location = record_string(record, "location");
+
+        if (!record
+            || json_object_array_length(
+                json_object_object_get(record, "VBDs"))) {
+            json_object_put(record);
+            continue;
+        }
+        store_push_actor(a->store, ACTOR);
+        int retval = store_delete(a->store, "VDI", vdi);
+        store_pop_actor(a->store);
+        if (retval) {
+            log_warn("VDI %s: cannot remove it: %s", vdi, strerror(retval));
+        } else if (storage_location_is_nfs(location)) {
+            int ignored;
+            storage_file_start(a->files, location, NULL, NULL, NULL, &ignored);
+        } else if (*location == '/' && unlink(location) && errno != ENOENT) {
+            log_warn("%s: cannot remove: %s", location, strerror(errno));
+        }
+        log_info("VDI %s: removed (%s of a migration)", vdi,
+                 new ? "the copy" : "the original");
+        json_object_put(record);
+    }
+}
+
+/* Sends QMP command 'name' for the disk 'm->disk' of 'm': the NBD export
+ * of its copy (destination), or its mirror's steps (source). */
+static void
+disk_command(struct mig *m, const char *name)
+{
+    struct json_object *disk = json_object_array_get_idx(m->disks, m->disk);
+    int64_t device =
+        json_object_get_int64(json_object_object_get(disk, "device"));
+    struct json_object *args = json_object_new_object();
+    char *job = job_id(m, device);
+    char *drive = xasprintf("disk%lld", (long long) device);
+
+    if (!strcmp(name, "block-export-add")) {
+        char *id = xasprintf("np-export%lld", (long long) device);
+        char *node = xasprintf("np-disk%lld", (long long) device);
+        json_object_object_add(args, "type", json_object_new_string("nbd"));
+        json_object_object_add(args, "id", json_object_new_string(id));
+        json_object_object_add(args, "node-name",
+                               json_object_new_string(node));
+        json_object_object_add(args, "writable",
+                               json_object_new_boolean(true));
+        json_object_object_add(args, "name", json_object_new_string(drive));
+        free(id);
+        free(node);
+    } else if (!strcmp(name, "blockdev-add")) {
+        struct json_object *record = store_get(m->agent->store, "VM", m->vm);
+        const char *nbd = map_get(record, "nbd");
+        const char *colon = strrchr(nbd, ':');
+        struct json_object *server = json_object_new_object();
+        json_object_object_add(server, "type", json_object_new_string("inet"));
+        json_object_object_add(
+            server, "host",
+            json_object_new_string_len(nbd, colon ? (int) (colon - nbd) : 0));
+        json_object_object_add(server, "port",
+                               json_object_new_string(colon ? colon + 1 : ""));
+        json_object_object_add(args, "driver", json_object_new_string("nbd"));
+        json_object_object_add(args, "node-name", json_object_new_string(job));
+        json_object_object_add(args, "server", server);
+        json_object_object_add(args, "export", json_object_new_string(drive));
+        if (tls_dir(m->agent)) {
+            char *id = tls_id(m);
+            json_object_object_add(args, "tls-creds",
+                                   json_object_new_string(id));
+            json_object_object_add(
+                args, "tls-hostname",
+                json_object_new_string(map_get(record, "destination")));
+            free(id);
+        }
+        json_object_put(record);
+    } else if (!strcmp(name, "blockdev-mirror")) {
+        json_object_object_add(args, "job-id", json_object_new_string(job));
+        json_object_object_add(args, "device", json_object_new_string(drive));
+        json_object_object_add(args, "target", json_object_new_string(job));
+        json_object_object_add(args, "sync", json_object_new_string("full"));
+        /* A mirror that ends stays listed with its outcome until it is
+         * dismissed. */
+        json_object_object_add(args, "auto-dismiss",
+                               json_object_new_boolean(false));
+    } else if (!strcmp(name, "block-job-cancel")) {
+        json_object_object_add(args, "device", json_object_new_string(job));
+        /* At the switchover a mirror in step finishes its copy; on a
+         * rollback it stops at once. */
+        json_object_object_add(
+            args, "force", json_object_new_boolean(m->step != S_SWITCHOVER));
+    } else if (!strcmp(name, "job-dismiss")) {
+        json_object_object_add(args, "id", json_object_new_string(job));
+    } else if (!strcmp(name, "blockdev-del")) {
+        json_object_object_add(args, "node-name", json_object_new_string(job));
+    }
+    command(m, name, args);
+    json_object_put(args);
+    free(job);
+    free(drive);
+}
+
+/* Counts what QMP query-block-jobs 'jobs' says of the mirrors of 'm': how
+ * many are ready, how many concluded (ended, not dismissed yet), how many
+ * absent, and the first error a concluded one reports in '*why' (else
+ * left as it is). */
+static void
+mirrors_state(const struct mig *m, struct json_object *jobs, size_t *ready,
+              size_t *concluded, size_t *absent, const char **why)
+{
+    *ready = *concluded = *absent = 0;
+    for (size_t i = 0; i < json_object_array_length(m->disks); i++) {
+        struct json_object *disk = json_object_array_get_idx(m->disks, i);
+        char *job = job_id(
+            m, json_object_get_int64(json_object_object_get(disk, "device")));
+        struct json_object *found = NULL;
+        for (size_t j = 0; j < json_object_array_length(jobs); j++) {
+            struct json_object *info = json_object_array_get_idx(jobs, j);
+            if (!strcmp(record_string(info, "device"), job)) {
+                found = info;
+            }
+        }
+        if (!found) {
+            (*absent)++;
+        } else if (!strcmp(record_string(found, "status"), "concluded")) {
+            (*concluded)++;
+            if (*record_string(found, "error") && !*why) {
+                *why = record_string(found, "error");
+            }
+        } else if (record_bool(found, "ready")) {
+            (*ready)++;
+        }
+        free(job);
+    }
+}
+
+/* Returns the id of the mirror job (and its NBD target node) of disk
+ * 'device' in 'm' (a new string). */
+static char *
+job_id(const struct mig *m, int64_t device)
+{
+    return xasprintf("np-mirror-%.8s-%lld", m->task, (long long) device);
 }

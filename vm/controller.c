@@ -132,6 +132,7 @@ static struct np_error *op_error(const struct vmc_vm *, const char *why);
 static void query_domain(struct vmc_vm *);
 static void sync_nics(struct vmc_vm *, struct json_object *record);
 static struct np_error *build_config(struct vm_controller *,
+                                     struct json_object *vdi_map,
                                      struct json_object *record, bool starting,
                                      struct vm_config **);
 static struct vmc_ticket *ticket(struct vmc_vm *);
@@ -220,9 +221,9 @@ vm_controller_backend(struct vm_controller *ctl)
 
 struct np_error *
 vm_controller_config(struct vm_controller *ctl, struct json_object *record,
-                     struct vm_config **configp)
+                     struct json_object *vdi_map, struct vm_config **configp)
 {
-    return build_config(ctl, record, true, configp);
+    return build_config(ctl, vdi_map, record, true, configp);
 }
 
 /* Primitives. */
@@ -664,7 +665,7 @@ execute(struct vmc_vm *vm, struct json_object *rec, struct vm_plan plan)
 
     case VM_ACT_LAUNCH:
     case VM_ACT_LAUNCH_RESUME: {
-        error = build_config(ctl, rec, true, &config);
+        error = build_config(ctl, NULL, rec, true, &config);
         if (error) {
             plan.success = false;
             plan.state = power_state(rec, "power_state");
@@ -1070,7 +1071,7 @@ sync_nics(struct vmc_vm *vm, struct json_object *rec)
         return;
     }
     vm->nics_dirty = false;
-    error = build_config(ctl, rec, false, &config);
+    error = build_config(ctl, NULL, rec, false, &config);
     if (error) {
         np_error_destroy(error);
         return;
@@ -1124,9 +1125,11 @@ on_nic_done(void *ticket_, const struct vm_result *result)
 
 /* The configuration of a domain of VM record 'rec' (with its NICs, disks
  * and what the hooks add); when 'starting', checked as a start checks it:
- * readable kernel and ramdisk, memory admission. */
+ * readable kernel and ramdisk, memory admission.  'vdi_map' (or NULL): VDI
+ * → the VDI the domain has in its place. */
 static struct np_error *
-build_config(struct vm_controller *ctl, struct json_object *rec, bool starting,
+build_config(struct vm_controller *ctl, struct json_object *vdi_map,
+             struct json_object *rec, bool starting,
              struct vm_config **configp)
 {
     struct store *store = ctl->store;
@@ -1160,6 +1163,12 @@ build_config(struct vm_controller *ctl, struct json_object *rec, bool starting,
             json_object_get_string(json_object_array_get_idx(vbd_uuids, i));
         struct json_object *vbd_rec = store_get(store, "VBD", vbd);
         const char *vdi = record_string(vbd_rec, "VDI");
+        const char *other = record_string(vdi_map, vdi);
+        if (*other) {
+            json_object_object_add(vbd_rec, "VDI",
+                                   json_object_new_string(other));
+            vdi = other;
+        }
         struct json_object *vdi_rec = store_get(store, "VDI", vdi);
         if (vdi_rec) {
             json_object_object_add(vdis, vdi, vdi_rec);

@@ -238,8 +238,12 @@ vm_qemu_argv(const struct vm_config *config, enum vm_accel accel,
         const struct vm_disk *disk = &config->disks[i];
 
         add(argv, &n, "-drive");
-        add(argv, &n, "file=%s,format=%s,if=none,id=disk%d%s", disk->path,
-            disk->format, disk->device, disk->read_only ? ",readonly=on" : "");
+        /* Its node is named, so that a storage migration's NBD server can
+         * export it. */
+        add(argv, &n,
+            "file=%s,format=%s,if=none,id=disk%d,node-name=np-disk%d%s",
+            disk->path, disk->format, disk->device, disk->device,
+            disk->read_only ? ",readonly=on" : "");
         add(argv, &n, "-device");
         add(argv, &n, "virtio-blk-pci,drive=disk%d,id=blk%d", disk->device,
             disk->device);

@@ -657,10 +657,13 @@ struct vm_backend *vm_controller_backend(struct vm_controller *controller);
  * store record with its "uuid") as a start on this host would: NICs,
  * disks, what the hooks add, the memory admission and readable kernel and
  * ramdisk.  Returns NULL, or the typed error that refuses it (and
- * '*configp' NULL).  The migration agent starts the incoming domain of a
- * live migration from it. */
+ * '*configp' NULL).  'vdi_map' (borrowed, or NULL) maps a VDI of the VM
+ * to the VDI its domain has in its place (a storage migration's copy).
+ * The migration agent starts the incoming domain of a live migration from
+ * it. */
 struct np_error *vm_controller_config(struct vm_controller *controller,
                                       struct json_object *record,
+                                      struct json_object *vdi_map,
                                       struct vm_config **configp);
 
 /* Returns the backend name 'name' ("qemu", "xen") is usable on this host:

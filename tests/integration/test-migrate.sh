@@ -10,7 +10,10 @@
 # host, a disabled host, a cancelled task) leave it running where it was.
 # Then maintenance: host-disable refuses new VMs, host-evacuate refuses a
 # plan that does not fit and moves nothing, and empties a host of three
-# guests, which all keep answering.
+# guests, which all keep answering.  Storage migration: a guest whose disk
+# is on h1's directory SR moves with it (vdi:<vdi>=<sr>) to h2's, and reads
+# back there the random bytes it wrote on h1; each refusal of a disk map,
+# and a cancelled storage migration, leave it on h1 with its disk.
 #
 # shellcheck disable=SC2016
 # shellcheck source=tests/integration/lib.sh
@@ -74,6 +77,22 @@ new_vm() { # NAME ADDRESS MIB ARGS
 }
 vm=$(new_vm pattern 198.18.10.50 128 np.mempattern=32)
 np 1 vm-start uuid="$vm"
+
+# A guest with a disk on h1's directory SR, started now to boot beside the
+# first: it writes 4 MiB of random bytes on it and reads them back every
+# 2 s.  h2 has a directory SR on the same file system and a smaller one
+# (/dev/shm), which the disk (thin) is 1 GiB too large for.
+sr1=$(np 1 sr-create name-label=local-h1 type=dir device-config:location="$STATE/sr-h1")
+sr1b=$(np 1 sr-create name-label=other-h1 type=dir device-config:location="$STATE/sr-h1b")
+sr2=$(np 2 sr-create name-label=local-h2 type=dir device-config:location="$STATE/sr-h2")
+shm_dir=/dev/shm/netpool-test-migrate.$$
+sr2small=$(np 2 sr-create name-label=small-h2 type=dir device-config:location="$shm_dir")
+disk_size=$((($(np 1 sr-param-get uuid="$sr2small" param-name=physical-size) / MIB + 1024) * MIB))
+dvm=$(new_vm disky 198.18.10.53 80 np.disksum=4)
+dvdi=$(np 1 vdi-create sr-uuid="$sr1" name-label=data virtual-size="$disk_size")
+np 1 vbd-create vm-uuid="$dvm" vdi-uuid="$dvdi" device=0 > /dev/null
+spare=$(np 1 vdi-create sr-uuid="$sr1" name-label=spare virtual-size=$MIB)
+np 1 vm-start uuid="$dvm"
 ok 'wait_until 90 answers 198.18.10.50' "the guest runs on h1 and answers the switch on VLAN 10"
 ok 'wait_until 60 eval "[ \$(passes $h1 $vm) -ge 2 ]"' \
     "its memory pattern checks out on h1"
@@ -184,6 +203,71 @@ ok 'wait_until 60 eval "[ \$(passes $h2 $vm) -ge $((n + 2)) ]"' \
 is "$(serial "$h2" "$vm" | grep -c 'BAD\|Bad page\|BUG' || true)" 0 "no corruption reported"
 is "$(np 1 task-list status=pending --minimal)$(np 2 task-list status=pending --minimal)" "" \
     "no task left pending"
+
+# --- storage migration -----------------------------------------------------------
+
+sum_on() { serial "$1" "$dvm" | sed -n 's/.*vda sum \([0-9a-f]*\) .*/\1/p' | tail -n 1; }
+ok 'wait_until 90 eval "[ -n \"\$(sum_on $h1)\" ]"' \
+    "the disk guest wrote its random bytes on h1 and reads them back"
+sum1=$(sum_on "$h1")
+disk_on_h1() {
+    [ "$(where "$dvm")" = "Running/$h1" ] && ! busy "$dvm" &&
+        [ "$(np 1 vbd-list vm-uuid="$dvm" params=vdi-uuid --minimal)" = "$dvdi" ] &&
+        [ "$(np 1 vdi-param-get uuid="$dvdi" param-name=sr-uuid)" = "$sr1" ] &&
+        [ -z "$(np 1 vdi-list sr-uuid="$sr2" --minimal)" ] &&
+        [ -z "$(ls "$STATE/sr-h2")" ] &&
+        [ -n "$(qemus_of "$h1" "$dvm")" ] && [ -z "$(qemus_of "$h2" "$dvm")" ]
+}
+is "$(np_error 1 vm-migrate uuid="$dvm" host="$h2" live=false)" \
+    "VM_REQUIRES_SR $dvm, $sr1" "a disk on h1's SR and no map: refused"
+nosuch=$(cat /proc/sys/kernel/random/uuid)
+is "$(np_error 1 vm-migrate uuid="$dvm" host="$h2" live=false "vdi:$nosuch=$sr2")" \
+    "HANDLE_INVALID VDI, $nosuch" "an unknown VDI: refused"
+is "$(np_error 1 vm-migrate uuid="$dvm" host="$h2" live=false "vdi:$spare=$sr2")" \
+    "VDI_NOT_OF_VM $spare, $dvm" "a VDI of no disk of the VM: refused"
+is "$(np_error 1 vm-migrate uuid="$dvm" host="$h2" live=false "vdi:$dvdi=$sr1b")" \
+    "VM_REQUIRES_SR $dvm, $sr1b, vdi:$dvdi" "to an SR h2 does not see: refused"
+err=$(np_error 1 vm-migrate uuid="$dvm" host="$h2" live=false "vdi:$dvdi=$sr2small")
+ok '[[ $err == "SR_FULL $sr2small, $disk_size, "* ]]' \
+    "to an SR without room for it: SR_FULL"
+diag "$err"
+ok disk_on_h1 "after each refusal it runs on h1 with its disk, nothing on h2's SR"
+
+# Cancelled while its disk is mirrored.
+task=$(echo '{"jsonrpc":"2.0","id":1,"method":"Async.VM.pool_migrate","params":["","'"$dvm"'","'"$h2"'",{"bandwidth":"1","live":"false","vdi:'"$dvdi"'":"'"$sr2"'"}]}' |
+    on 1 curl -s --max-time 10 --unix-socket "$STATE/h1/netpoold.sock" \
+        -H 'Content-Type: application/json' --data-binary @- \
+        http://localhost/jsonrpc | sed -n 's/.*"result":"\([0-9a-f-]*\)".*/\1/p')
+copy_on_h2() { [ -n "$(np 1 vdi-list sr-uuid="$sr2" --minimal)" ]; }
+ok 'wait_until 60 copy_on_h2' "a storage migration makes the disk's copy on h2's SR"
+dmigrating() { [ "$(np 1 vm-param-get uuid="$dvm" param-name=migration param-key=state 2> /dev/null)" = migrating ]; }
+ok 'wait_until 60 dmigrating' "and starts to mirror the disk into it"
+np 1 task-cancel uuid="$task"
+ok 'wait_until 60 disk_on_h1' \
+    "task-cancel: it runs on h1 with its disk, the copy and h2's domain gone"
+is "$(get "$dvm" last-operation | grep -o 'status: [a-z]*')" "status: cancelled" \
+    "its last-operation says cancelled"
+
+old_image=$(np 1 vdi-param-get uuid="$dvdi" param-name=location)
+np 2 vm-migrate uuid="$dvm" host=h2 live=false "vdi:$dvdi=$sr2"
+ok $? "vm-migrate live=false vdi:<its disk>=<h2's SR> answers success"
+diag "last-operation: $(get "$dvm" last-operation)"
+is "$(where "$dvm")" "Running/$h2" "it runs on h2"
+copy_is_its_disk() {
+    local new
+    new=$(np 1 vbd-list vm-uuid="$dvm" params=vdi-uuid --minimal)
+    [ -n "$new" ] && [ "$new" != "$dvdi" ] &&
+        [ "$(np 1 vdi-param-get uuid="$new" param-name=sr-uuid)" = "$sr2" ]
+}
+ok copy_is_its_disk "its disk is now a VDI of h2's SR"
+original_gone() { [ -z "$(np 1 vdi-list uuid="$dvdi" --minimal)" ] && [ ! -e "$old_image" ]; }
+ok 'wait_until 20 original_gone' "the VDI it left on h1's SR is gone, with its image"
+ok 'wait_until 20 eval "[ -z \"\$(qemus_of $h1 $dvm)\" ]"' "h1 runs no QEMU of it"
+ok 'wait_until 30 eval "[ -n \"\$(sum_on $h2)\" ]"' "the guest reads its disk again on h2"
+is "$(sum_on "$h2")" "$sum1" "the bytes it wrote on h1 read back intact from h2's disk"
+ok 'answers 198.18.10.53' "and it answers from h2"
+np 1 vm-shutdown uuid="$dvm" --force
+rm -rf "$shm_dir"
 
 # --- maintenance ------------------------------------------------------------------
 
