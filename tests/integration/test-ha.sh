@@ -5,6 +5,9 @@
 # of scripts/storage.sh).  One topology carries every case:
 #   - pool-ha-enable's checks (typed errors that store nothing), its
 #     pre-flight warnings as messages, the timeout kept across a disable;
+#   - management on a bond of two NICs (pool-bond-create): no warning
+#     about it at enable; one member failing fences nobody and leaves
+#     corosync's configuration as it was;
 #   - overcommit protection: a memory change that would leave a protected
 #     VM nowhere to restart is refused;
 #   - h1's links cut at the switch: h1 fences itself (its domain ends), its
@@ -123,15 +126,37 @@ np 3 pool-ha-enable heartbeat-sr-uuids="$sr" > /dev/null
 is "$(np 1 pool-param-get uuid="$pool" param-name=ha-timeout)" 7 \
     "a disable and an enable without a timeout keep the pool's 7 s"
 np 1 pool-ha-disable
-np 1 pool-ha-enable heartbeat-sr-uuids="$sr" ha-config:timeout=10 > /dev/null
+
+# --- management on a bond ----------------------------------------------------
+# eth0 and eth3 of every host: the management role, its address and the
+# VIFs of the management network move onto the bond.
+
+eth0=$(np 1 pif-list host-uuid="$(host_uuid 1)" device=eth0 --minimal)
+eth3=$(np 1 pif-list host-uuid="$(host_uuid 1)" device=eth3 --minimal)
+mgmt_net=$(np 1 network-create name-label=management-bond)
+np 1 pool-bond-create network-uuid="$mgmt_net" pif-uuids="$eth0,$eth3" \
+    mode=active-backup > /dev/null
+ok $? "pool-bond-create puts every host's management on eth0+eth3"
+mbridge=$(np 1 network-param-get uuid="$mgmt_net" param-name=bridge)
+managed_on_bond() { # N
+    on "$1" ip -4 -o addr show dev "$mbridge" 2> /dev/null |
+        grep -q " $(topo_mgmt_ip "$1")/"
+}
+ok 'wait_until 60 eval "managed_on_bond 1 && managed_on_bond 2 && managed_on_bond 3"' \
+    "each host's management address is on the bond's bridge"
+ok 'wait_until 90 eval "quorate_with 1 3 && quorate_with 2 3 && quorate_with 3 3"' \
+    "and the pool is whole over it"
+h1bond=$(np 1 pif-param-get uuid="$eth0" param-name=bond-slave-of)
+warnings=$(np 1 pool-ha-enable heartbeat-sr-uuids="$sr" ha-config:timeout=10)
+ok $? "pool-ha-enable with a timeout"
+ok '[[ $warnings != *HA_MANAGEMENT_NOT_BONDED* ]]' \
+    "management on a bond: no warning about it"
 is "$(np 2 pool-param-get uuid="$pool" param-name=ha-timeout)" 10 \
     "an enable with a timeout sets it"
 ok 'wait_until 60 all_stay 1 2 3' "every host's HA monitor stays"
 
 # --- a protected VM on h1 ----------------------------------------------------
 
-mgmt_net=$(np 1 pif-param-get uuid="$(np 1 pif-list host-uuid="$(host_uuid 1)" \
-    management=true --minimal)" param-name=network)
 vm=$(np 1 vm-create name-label=protected memory-static-max=$((96 * MIB)) \
     PV-kernel="$guest_dir/vmlinuz" PV-ramdisk="$guest_dir/initrd.img" \
     PV-args="quiet np.ip0=$VM_ADDR/24 np.gw=198.18.0.1")
@@ -185,6 +210,48 @@ checker=$!
     done
 ) &
 sampler=$!
+
+# --- one member of h1's management bond fails --------------------------------
+# h1 holds the VM and the master role.  The bond moves to its other member;
+# corosync keeps its configuration and no host fences.  The hosts are
+# sampled for the timeout and a half: the time in which a host that lost
+# its management link would have fenced.
+
+configurations() {
+    for n in 1 2 3; do
+        grep -c 'pool configuration:' "$STATE/h$n/netpoold.log" || true
+    done | paste -sd ' '
+}
+configs_before=$(configurations)
+qemu_before=$(qemus)
+np 1 event-wait class=bond uuid="$h1bond" links-up=2 timeout=30 > /dev/null || true
+active=$(np 1 bond-param-get uuid="$h1bond" param-name=active-slave)
+if [ "$active" = "$eth0" ]; then standby=$eth3; else standby=$eth0; fi
+adev=$(np 1 pif-param-get uuid="$active" param-name=device)
+on switch ip link set "h1-$adev" down
+np 1 event-wait class=bond uuid="$h1bond" active-slave="$standby" timeout=20 \
+    > /dev/null || true
+is "$(np 1 bond-param-get uuid="$h1bond" param-name=active-slave)" "$standby" \
+    "h1's $adev fails: its management bond moves to the other member"
+stays=0 samples=0
+end=$(($(date +%s) + 15))
+while [ "$(date +%s)" -lt "$end" ]; do
+    samples=$((samples + 1))
+    if all_stay 1 2 3; then stays=$((stays + 1)); fi
+    sleep 0.5
+done
+is "$stays/$samples" "$samples/$samples" \
+    "every host stays at every sample for 15 s"
+is "$(configurations)" "$configs_before" \
+    "corosync's configuration never changed on any host"
+ok '! ls "$STATE"/h*/netpoold/ha-fenced > /dev/null 2>&1' "no host is fenced"
+is "$(qemus)" "$qemu_before" "the VM's QEMU is the same process"
+ok 'wait_until 20 answers' "and it answers ping over the bond"
+on switch ip link set "h1-$adev" up
+# It takes traffic again after the bond's updelay (31 s, xapi's default).
+np 1 event-wait class=pif uuid="$active" carrier=true timeout=20 > /dev/null || true
+is "$(np 1 pif-param-get uuid="$active" param-name=carrier)" true \
+    "h1's $adev has its carrier back"
 
 # --- h1's links cut at the switch --------------------------------------------
 
@@ -283,7 +350,7 @@ ok "[ $checked = 0 ]" "pool-checker: never two masters, never the VM on two host
 diag "checker: $summary"
 np 1 vm-shutdown uuid="$vm" --force
 
-# --- two hosts, the management link between them cut ------------------------
+# --- two hosts, the management links between them cut ----------------------
 
 np 1 pool-ha-disable
 ok $? "pool-ha-disable"
@@ -297,12 +364,14 @@ h1=$(cat "$STATE/h1/uuid")
 h2=$(cat "$STATE/h2/uuid")
 if [[ $h1 < $h2 ]]; then winner=1 loser=2; else winner=2 loser=1; fi
 on switch ip link set "h$loser-eth0" down
+on switch ip link set "h$loser-eth3" down
 ok 'wait_until 90 eval "[ \"\$(ha_state $loser)\" = fenced ]"' \
     "split in two, h$loser (the higher UUID) fences itself"
 ok 'wait_until 60 quorate_with $winner 1' \
     "h$winner, the lowest UUID, takes the pool's votes"
 is "$(ha_state $winner)" stay "and stays"
 on switch ip link set "h$loser-eth0" up
+on switch ip link set "h$loser-eth3" up
 np $loser host-ha-clear
 ok 'wait_until 90 quorate_with 1 2 && quorate_with 2 2' \
     "once the link is back and the fence cleared, h$loser rejoins"
