@@ -131,6 +131,7 @@ enum mig_step {
     S_UNMIRROR_DEL,     /* Storage: blockdev-del of each NBD target. */
     S_RECOVER,          /* After a restart: what QEMU did meanwhile. */
     S_RESTORE,          /* After a failure: is the domain running? */
+    S_ROLLBACK,         /* The rollback not written yet: again. */
     S_UNPAUSE,          /* It continues, then the rollback is written. */
     /* Either. */
     M_ENDING, /* This host's domain is being ended. */
@@ -1125,7 +1126,13 @@ source_run(struct mig *m, struct json_object *record,
         if (result->error) {
             log_warn("VM %s: after the migration: %s", m->vm, result->why);
         }
-        rollback(a, m->vm, m->task, m->failure);
+        if (rollback(a, m->vm, m->task, m->failure)) {
+            /* Not written (after a restart the pool may not be whole
+             * yet): again each second, while its map says it migrates. */
+            m->step = S_ROLLBACK;
+            wait_ms(m, 1000);
+            return;
+        }
         mig_free(m);
         return;
     default:
@@ -1304,6 +1311,13 @@ advance(struct mig *m, const struct vm_result *result)
             return;
         }
         source_run(m, NULL, result);
+        return;
+    case S_ROLLBACK:
+        if (rollback(a, m->vm, m->task, m->failure)) {
+            wait_ms(m, 1000);
+            return;
+        }
+        mig_free(m);
         return;
     case M_ENDING:
     case M_DONE:

@@ -167,6 +167,26 @@ is "$(np 1 vm-param-get uuid="$vm" param-name=last-operation param-key=status)" 
 ok 'wait_until 30 quorate_with 1 2 && wait_until 30 answers 198.18.10.50' \
     "the pool is whole again and the guest answers"
 
+# netpoold of the source killed while the memory moves (asked through h2):
+# at its restart it asks QEMU, which has not completed, cancels the
+# migration and writes the rollback once the pool is whole; the VM runs on
+# h1 in the QEMU it ran in all along.
+qemu_before=$(qemus_of "$h1" "$vm")
+echo '{"jsonrpc":"2.0","id":1,"method":"Async.VM.pool_migrate","params":["","'"$vm"'","'"$h2"'",{"bandwidth":"1","live":"'"$live"'"}]}' |
+    on 2 curl -s --max-time 10 --unix-socket "$STATE/h2/netpoold.sock" \
+        -H 'Content-Type: application/json' --data-binary @- \
+        http://localhost/jsonrpc > /dev/null
+ok 'wait_until 60 migrating' "a slow migration starts again"
+topo_netpoold_stop 1 KILL
+topo_netpoold_start 1
+ok 'wait_until 90 running_on_h1' \
+    "h1's netpoold killed and restarted mid-migration: the VM runs on h1 alone"
+is "$(qemus_of "$h1" "$vm")" "$qemu_before" "in the QEMU it ran in before"
+is "$(np 1 vm-param-get uuid="$vm" param-name=last-operation param-key=status)" \
+    failure "its last-operation says the migration failed"
+ok 'wait_until 30 quorate_with 1 2 && wait_until 30 answers 198.18.10.50' \
+    "the pool is whole again and the guest answers"
+
 # --- the live migration ---------------------------------------------------------
 
 ok 'wait_until 60 eval "[ \$(passes $h1 $vm) -ge 4 ]"' \
