@@ -159,6 +159,8 @@ struct mig {
                                  * "sr", "device"}; empty for none. */
     size_t disk;                /* The disk a per-disk step is at. */
     bool mirrored;              /* Source: the mirrors are ready. */
+    bool continued;             /* Source: migrate-continue was sent (QEMU
+                                 * may still say pre-switchover a while). */
     bool made;                  /* Destination: it made the new VDIs. */
     char nbd[80];               /* Destination: "ADDR:PORT" of its NBD
                                  * server. */
@@ -859,7 +861,8 @@ source_run(struct mig *m, struct json_object *record,
     case S_POLL:
     case S_RECOVER: {
         const char *status = result->error ? "" : status_of(result->info);
-        if (m->step == S_POLL && !strcmp(status, "pre-switchover")) {
+        if (m->step == S_POLL && !m->continued
+            && !strcmp(status, "pre-switchover")) {
             /* The guest is stopped and its memory sent: the mirrors
              * finish (a cancelled mirror in step stops once its copy is
              * whole, and the source keeps its own disk), then the
@@ -1044,6 +1047,7 @@ source_run(struct mig *m, struct json_object *record,
         json_object_object_add(args, "state",
                                json_object_new_string("pre-switchover"));
         m->step = S_CONTINUE;
+        m->continued = true;
         command(m, "migrate-continue", args);
         json_object_put(args);
         return;
