@@ -105,7 +105,8 @@ void dp_ovs_stats_destroy(struct dp_ovs_stats *stats);
 
 /* Returns the last statistics read (a new reference, in the form of
  * dp_ovs_stats_parse(); empty before the first read ends) and, if they
- * are older than two seconds, starts a new read in a child process. */
+ * are older than two seconds, starts a new read in a child process 100 ms
+ * later (once the caller's reply is on its way). */
 struct json_object *dp_ovs_stats_get(struct dp_ovs_stats *stats);
 
 /* Parses the output of the reader's script into a new JSON object:

@@ -6,7 +6,10 @@
  * bridge its OpenFlow aggregate, netpool's own rules (DP_VIF_COOKIE) and
  * meters.  A read runs in a child process with a time limit, started when
  * the cached result is asked for and older than STATS_MAX_AGE_MS, so a
- * scrape never waits for OVS and nothing runs while nobody asks.
+ * scrape never waits for OVS and nothing runs while nobody asks.  The read
+ * starts STATS_START_DELAY_MS after the request, from the loop: forking
+ * netpoold and the dozen ovs-* processes of the script then do not compete
+ * with the scrape that asked for the page it is sending.
  */
 #include "datapath/datapath.h"
 
@@ -15,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <event2/event.h>
 #include <json-c/json.h>
 
 #include "lib/child.h"
@@ -23,8 +27,9 @@
 
 #define LOG_MODULE "ovs-stats"
 
-#define STATS_MAX_AGE_MS 2000 /* Older results start a new read. */
-#define STATS_TIMEOUT_S 20    /* Time limit of one read. */
+#define STATS_MAX_AGE_MS 2000    /* Older results start a new read. */
+#define STATS_TIMEOUT_S 20       /* Time limit of one read. */
+#define STATS_START_DELAY_MS 100 /* From a request to the read it starts. */
 
 /* The read: every section starts with a line "@@KIND [NAME]". */
 static const char script[] =
@@ -51,11 +56,13 @@ struct dp_ovs_stats {
     char *remote;             /* OVSDB remote. */
     char *rundir;             /* OVS's control sockets, or NULL. */
     struct child *child;      /* Running read, or NULL. */
+    struct event *start;      /* Starts the next read. */
     struct json_object *last; /* dp_ovs_stats_parse() of the last read. */
     uint64_t last_ms;         /* When 'last' was read (0: never). */
 };
 
 static void start_read(struct dp_ovs_stats *);
+static void on_start(evutil_socket_t, short, void *stats_);
 static void read_done(void *stats_, const struct child_exit *);
 static uint64_t now_ms(void);
 static void parse_dpctl(struct json_object *datapaths, const char *line,
@@ -78,6 +85,7 @@ dp_ovs_stats_create(struct event_base *base, const char *remote,
     s->remote = xstrdup(remote);
     s->rundir = dp_ovs_rundir(remote);
     s->last = json_object_new_object();
+    s->start = evtimer_new(base, on_start, s);
     *statsp = s;
     return 0;
 }
@@ -89,6 +97,7 @@ dp_ovs_stats_destroy(struct dp_ovs_stats *s)
         return;
     }
     child_stop(s->child);
+    event_free(s->start);
     json_object_put(s->last);
     free(s->rundir);
     free(s->remote);
@@ -98,8 +107,10 @@ dp_ovs_stats_destroy(struct dp_ovs_stats *s)
 struct json_object *
 dp_ovs_stats_get(struct dp_ovs_stats *s)
 {
-    if (!s->child && now_ms() - s->last_ms >= STATS_MAX_AGE_MS) {
-        start_read(s);
+    if (!s->child && !evtimer_pending(s->start, NULL)
+        && now_ms() - s->last_ms >= STATS_MAX_AGE_MS) {
+        struct timeval delay = {0, STATS_START_DELAY_MS * 1000};
+        evtimer_add(s->start, &delay);
     }
     return json_object_get(s->last);
 }
@@ -220,6 +231,16 @@ start_read(struct dp_ovs_stats *s)
     if (error) {
         log_warn("cannot read OVS statistics: %s", strerror(error));
         s->last_ms = now_ms();
+    }
+}
+
+static void
+on_start(evutil_socket_t fd, short what, void *stats_)
+{
+    struct dp_ovs_stats *s = stats_;
+
+    if (!s->child) {
+        start_read(s);
     }
 }
 

@@ -328,10 +328,11 @@ open_unix_socket(const char *path)
 /* The Prometheus listener. */
 
 struct http_metrics {
-    struct evhttp *http; /* Listener. */
-    SSL_CTX *ssl_ctx;    /* For TLS, else NULL. */
-    http_metrics_cb *cb; /* Renders the page. */
-    void *aux;           /* Argument for 'cb'. */
+    struct evhttp *http;              /* Listener. */
+    SSL_CTX *ssl_ctx;                 /* For TLS, else NULL. */
+    http_metrics_cb *cb;              /* Renders the page. */
+    http_metrics_release_cb *release; /* Takes a sent page back. */
+    void *aux;                        /* Argument for both. */
 };
 
 static void handle_metrics(struct evhttp_request *, void *metrics_);
@@ -342,13 +343,14 @@ static struct bufferevent *make_metrics_ssl_bufferevent(struct event_base *,
 int
 http_metrics_start(struct event_base *base, const char *address, int port,
                    const char *cert_path, const char *key_path,
-                   http_metrics_cb *cb, void *aux,
-                   struct http_metrics **metricsp)
+                   http_metrics_cb *cb, http_metrics_release_cb *release,
+                   void *aux, struct http_metrics **metricsp)
 {
     struct http_metrics *m = xzalloc(sizeof *m);
     int error = 0;
 
     m->cb = cb;
+    m->release = release;
     m->aux = aux;
     m->http = evhttp_new(base);
     evhttp_set_timeout(m->http, 30);
@@ -414,7 +416,7 @@ handle_metrics(struct evhttp_request *req, void *metrics_)
     char *text = m->cb(m->aux);
     struct evbuffer *out = evbuffer_new();
     /* Handed over, not copied: at 1000 VIFs the page is 2 MB. */
-    evbuffer_add_reference(out, text, strlen(text), free_page, NULL);
+    evbuffer_add_reference(out, text, strlen(text), free_page, m);
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
                       "text/plain; version=0.0.4; charset=utf-8");
     /* Without Nagle's algorithm, the page's last segment does not wait
@@ -430,11 +432,19 @@ handle_metrics(struct evhttp_request *req, void *metrics_)
     evbuffer_free(out);
 }
 
-/* Frees a /metrics page once it is sent. */
+/* Gives a /metrics page back once it is sent.  The listener outlives
+ * every page: http_metrics_stop() frees its connections, and with them
+ * their pages, before it frees the listener. */
 static void
-free_page(const void *data, size_t length, void *aux)
+free_page(const void *data, size_t length, void *metrics_)
 {
-    free((void *) data);
+    struct http_metrics *m = metrics_;
+
+    if (m->release) {
+        m->release(m->aux, (char *) data);
+    } else {
+        free((void *) data);
+    }
 }
 
 static struct bufferevent *

@@ -49,6 +49,10 @@ struct metrics {
     struct lh_table *vif_labels;       /* VIF UUID → struct iface_label. */
     uint64_t scrapes;                  /* Scrapes rendered. */
     size_t last_length; /* Length of the last page, to size the next. */
+    char *last_page;    /* The last page rendered (compared, not owned). */
+    size_t last_size;   /* Bytes allocated for it. */
+    char *spare;        /* A page sent and taken back, or NULL. */
+    size_t spare_size;  /* Bytes allocated for 'spare'. */
 };
 
 /* The labels of a PIF's or a VIF's interface lines, kept between scrapes
@@ -194,6 +198,7 @@ metrics_destroy(struct metrics *m)
     json_object_put(m->messages);
     lh_table_free(m->pif_labels);
     lh_table_free(m->vif_labels);
+    free(m->spare);
     free(m->host);
     free(m);
 }
@@ -202,9 +207,18 @@ char *
 metrics_render(struct metrics *m, const struct metrics_info *info)
 {
     /* One allocation for the whole page (2 MB at 1000 VIFs): growing it
-     * copies, and every fresh page costs a fault. */
+     * copies, and every fresh page costs a fault, so the page last taken
+     * back is written over when it has room for the last page and an
+     * eighth. */
     size_t size = m->last_length + m->last_length / 8 + 65536;
-    struct text t = {xmalloc(size), 0, size};
+    struct text t = {NULL, 0, size};
+    if (m->spare && m->spare_size >= size - 65536) {
+        t.data = m->spare;
+        t.size = m->spare_size;
+        m->spare = NULL;
+    } else {
+        t.data = xmalloc(size);
+    }
     t.data[0] = '\0';
     m->scrapes++;
 
@@ -240,7 +254,22 @@ metrics_render(struct metrics *m, const struct metrics_info *info)
         append(&t, info->tail, strlen(info->tail));
     }
     m->last_length = t.length;
+    m->last_page = t.data;
+    m->last_size = t.size;
     return t.data;
+}
+
+void
+metrics_release_page(struct metrics *m, char *page)
+{
+    if (page && page == m->last_page) {
+        free(m->spare);
+        m->spare = page;
+        m->spare_size = m->last_size;
+        m->last_page = NULL;
+    } else {
+        free(page);
+    }
 }
 
 /* Object counts, messages and VM states. */

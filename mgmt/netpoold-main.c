@@ -78,6 +78,7 @@ static void sync_links(struct daemon *);
 static void links_changed(void *daemon_);
 static void on_resync(evutil_socket_t, short, void *daemon_);
 static char *render_metrics(void *daemon_);
+static void release_metrics_page(void *daemon_, char *page);
 static struct json_object *observe_ovs(void *daemon_);
 static void on_signal(evutil_socket_t, short, void *daemon_);
 static char *state_path(const struct daemon *, const char *name);
@@ -229,8 +230,8 @@ start(struct daemon *d)
         if (!error) {
             error = http_metrics_start(
                 d->base, c->metrics_address, c->metrics_port,
-                c->metrics_tls ? cert_path : NULL, key_path, render_metrics, d,
-                &d->metrics);
+                c->metrics_tls ? cert_path : NULL, key_path, render_metrics,
+                release_metrics_page, d, &d->metrics);
         }
         free(cert_path);
         free(key_path);
@@ -752,6 +753,14 @@ render_metrics(void *daemon_)
     json_object_put(ovs_stats);
     free(ha);
     return text;
+}
+
+/* Takes back a sent /metrics page. */
+static void
+release_metrics_page(void *daemon_, char *page)
+{
+    struct daemon *d = daemon_;
+    metrics_release_page(d->exporter, page);
 }
 
 /* What the host's OVS reports, for the SNMP subagent. */

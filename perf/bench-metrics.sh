@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 #
-# bench-metrics.sh [-n VIFS] [-s SECONDS]
+# bench-metrics.sh [-n VIFS] [-s SECONDS] [-b BASELINE_BIN]
 #
 # /metrics with many VIFs.  A namespace host runs netpoold (release build)
 # with namespace-guest VIFs on a private network: first 10 (the baseline,
@@ -10,19 +10,32 @@
 # (default 20) idle and scraped every second, its own and that of the
 # children it reaps (the ovs-appctl/ovs-ofctl reads behind the bond,
 # datapath and network families), from /proc/PID/stat.
+# With -b, the folder BASELINE_BIN holds another netpoold (an older build,
+# say): at VIFS VIFs, netpoold is restarted with this build's and with the
+# baseline's in turn, 3 rounds of 20 scrapes each, and the medians of both
+# and their ratio are printed, measured in the same run on the same VIFs.
 # Addresses are in 198.18.0.0/15; everything it starts it stops by PID.
 set -euo pipefail
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 n_vifs=1000
 seconds=20
-while getopts n:s: opt; do
+baseline_bin=
+while getopts n:s:b: opt; do
     case $opt in
         n) n_vifs=$OPTARG ;;
         s) seconds=$OPTARG ;;
-        *) echo "usage: $0 [-n VIFS] [-s SECONDS]" >&2; exit 2 ;;
+        b) baseline_bin=$(cd "$OPTARG" && pwd) ;;
+        *)
+            echo "usage: $0 [-n VIFS] [-s SECONDS] [-b BASELINE_BIN]" >&2
+            exit 2
+            ;;
     esac
 done
+if [ -n "$baseline_bin" ] && [ ! -x "$baseline_bin/netpoold" ]; then
+    echo "$baseline_bin/netpoold not found" >&2
+    exit 2
+fi
 
 PREFIX=npbm$$-
 STATE=$(mktemp -d /tmp/netpool-bench-metrics.XXXXXX)
@@ -71,6 +84,9 @@ wait_vifs() { # N: until /metrics shows N VIF interfaces
 }
 scrape() { # LABEL: prints "LABEL median max bytes samples"; sets MEDIAN
     local times=() t s size=0 sorted
+    # One scrape first, not counted: the first after a start makes what
+    # the exporter keeps between scrapes.
+    on curl -s -o /dev/null http://127.0.0.1:9440/metrics
     for _ in $(seq 20); do
         read -r t s <<< "$(on curl -s -o /dev/null \
             -w '%{time_total} %{size_download}' \
@@ -98,6 +114,31 @@ scrape "$n_vifs VIFs"
 echo "created $((n_vifs - 10)) more VIFs in $((SECONDS - start)) s; \
 latency ratio $(awk -v a="$MEDIAN" -v b="$base" \
     'BEGIN {printf "%.1f", a / b}') ($n_vifs / 10 VIFs)"
+
+# The same VIFs scraped with this build's netpoold and the baseline's in
+# turn.
+restart_with() { # BIN: netpoold from folder BIN, until it shows every VIF
+    topo_netpoold_stop 1
+    NETPOOL_BIN=$1 topo_netpoold_start 1
+    wait_vifs "$n_vifs"
+}
+if [ -n "$baseline_bin" ]; then
+    ours=() theirs=()
+    for round in 1 2 3; do
+        restart_with "$top/build/bin"
+        scrape "round $round, this build"
+        ours+=("$MEDIAN")
+        restart_with "$baseline_bin"
+        scrape "round $round, baseline"
+        theirs+=("$MEDIAN")
+    done
+    restart_with "$top/build/bin"
+    a=$(printf '%s\n' "${ours[@]}" | sort -g | sed -n 2p)
+    b=$(printf '%s\n' "${theirs[@]}" | sort -g | sed -n 2p)
+    echo "median of the round medians at $n_vifs VIFs: this build $a s," \
+        "baseline ($baseline_bin) $b s; ratio $(awk -v a="$a" -v b="$b" \
+            'BEGIN {printf "%.2f", a / b}') (this build / baseline)"
+fi
 
 # CPU of netpoold and of the children it reaps: idle, then scraped every
 # second.
