@@ -38,6 +38,8 @@ store_raise_message(struct store *store, const char *name, int priority,
                            json_object_new_string(obj_uuid));
     json_object_object_add(record, "timestamp", json_object_new_string(stamp));
     json_object_object_add(record, "body", json_object_new_string(body));
+    json_object_object_add(record, "raised_on",
+                           json_object_new_string(store_local_host(store)));
     int error = store_insert(store, "message", uuid, record);
     json_object_put(record);
     if (!error) {

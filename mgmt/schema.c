@@ -381,6 +381,7 @@ static const struct store_field message_fields[] = {
     STR("obj_uuid", RO),
     {.name = "timestamp", .type = STORE_DATETIME, .flags = RO},
     STR("body", RO),
+    STR("raised_on", RO), /* UUID of the host whose netpoold raised it. */
 };
 
 static const struct store_field user_fields[] = {

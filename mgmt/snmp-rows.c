@@ -291,6 +291,19 @@ snmp_message_note(const char *name)
     return NULL;
 }
 
+bool
+snmp_message_is_ours(struct json_object *message, const char *host)
+{
+    struct json_object *raised_on;
+
+    if (!json_object_object_get_ex(message, "raised_on", &raised_on)
+        || !json_object_is_type(raised_on, json_type_string)
+        || !json_object_get_string_len(raised_on)) {
+        return true;
+    }
+    return !strcmp(json_object_get_string(raised_on), host);
+}
+
 /* IF-MIB: ifNumber, ifTable, ifXTable, ifTableLastChange. */
 static void
 interface_objects(struct snmp_view *view, const struct snmp_interface *rows,

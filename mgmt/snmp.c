@@ -489,10 +489,12 @@ on_store_changed(evutil_socket_t fd, short what, void *agent_)
                                   "BOND_STATUS_CHANGED")) {
                 notify_bond(a, snapshot);
             } else if (!strcmp(class, "message") && !strcmp(op, "add")) {
-                /* Messages with a notification of their own. */
+                /* Messages with a notification of their own, sent by the
+                 * agent of the host that raised them: every member holds
+                 * a copy. */
                 const struct snmp_message_note *note =
                     snmp_message_note(field(snapshot, "name"));
-                if (note) {
+                if (note && snmp_message_is_ours(snapshot, a->host)) {
                     notify_message(a, snapshot, note->trap, note->class,
                                    note->name_field);
                 }

@@ -222,4 +222,10 @@ struct snmp_message_note {
  * one that carries the bond's row instead: snmp.c). */
 const struct snmp_message_note *snmp_message_note(const char *name);
 
+/* Returns true if the agent of host 'host' sends the notification for
+ * 'message' (a message record): every pool member holds a copy of it, and
+ * only the host that raised it ("raised_on") notifies; a message that
+ * names no host (raised before its host knew its UUID) is every host's. */
+bool snmp_message_is_ours(struct json_object *message, const char *host);
+
 #endif

@@ -149,6 +149,12 @@ store_set_local_host(struct store *store, const char *host)
     store->local_host = xstrdup(host ? host : "");
 }
 
+const char *
+store_local_host(const struct store *store)
+{
+    return store->local_host ? store->local_host : "";
+}
+
 /* The change feed. */
 
 struct store_subscription *

@@ -158,6 +158,9 @@ int store_schema_version(struct store *store);
  * every change it writes.  Until it is set the origin is "". */
 void store_set_local_host(struct store *store, const char *host);
 
+/* Returns the UUID store_set_local_host() set ("" until then). */
+const char *store_local_host(const struct store *store);
+
 /* The change feed. */
 
 enum store_op {
@@ -322,7 +325,10 @@ char *store_owner(struct store *store, const char *class, const char *uuid);
 /* Raises a message (an alert, xapi's class "message"): 'name' is its kind
  * ("BOND_STATUS_CHANGED"), 'priority' 1 (highest) to 5, 'cls' the class of
  * the object it is about ("PIF", "Host", "VM", "Pool"), 'obj_uuid' that
- * object, 'body' the text.  Returns 0 or a positive errno. */
+ * object, 'body' the text.  Its "raised_on" is this store's local host
+ * (store_set_local_host()), so that of the pool members holding a copy
+ * only that host's agent sends a notification for it.  Returns 0 or a
+ * positive errno. */
 int store_raise_message(struct store *store, const char *name, int priority,
                         const char *cls, const char *obj_uuid,
                         const char *body);

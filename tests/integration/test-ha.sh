@@ -36,42 +36,48 @@ VM_ADDR=198.18.0.60
 guest_dir=$("$TEST_TOP/tests/guest/build.sh")
 
 # Every netpoold is an AgentX subagent of an snmpd on its namespace's
-# loopback; h2 (a survivor of h1's cut) runs one, which sends its
-# notifications to an snmptrapd beside it.
+# loopback; h2 and h3 (the survivors of h1's cut) run one each, which sends
+# its notifications to an snmptrapd beside it.
 AGENTX_PORT=11705
 AGENT_PORT=11161
 TRAP_PORT=11162
 TOPO_NETPOOLD_EXTRA_ARGS="--snmp-agentx-socket tcp:127.0.0.1:$AGENTX_PORT"
 storage_hosts_up
 
-sdir=$STATE/snmp
-mkdir -p "$sdir/conf" "$sdir/persist" "$sdir/trapd"
-cat > "$sdir/conf/snmpd.conf" << CONF
+snmp_pids=()
+snmp_up() { # N
+    local sdir=$STATE/snmp-h$1
+    mkdir -p "$sdir/conf" "$sdir/persist" "$sdir/trapd"
+    cat > "$sdir/conf/snmpd.conf" << CONF
 agentaddress udp:127.0.0.1:$AGENT_PORT
 master agentx
 agentXSocket tcp:127.0.0.1:$AGENTX_PORT
 trap2sink 127.0.0.1:$TRAP_PORT public
 CONF
-echo "authCommunity log public" > "$sdir/trapd.conf"
-on 2 env MIBS= SNMP_PERSISTENT_DIR="$sdir/persist" SNMPCONFPATH="$sdir/conf" \
-    snmpd -f -Lf "$sdir/snmpd.log" -I -smux > /dev/null 2>&1 &
-snmpd_pid=$!
-on 2 env MIBS= SNMP_PERSISTENT_DIR="$sdir/trapd" snmptrapd -f -On -C \
-    -c "$sdir/trapd.conf" -Lf "$sdir/traps.log" "udp:127.0.0.1:$TRAP_PORT" \
-    > /dev/null 2>&1 &
-trapd_pid=$!
+    echo "authCommunity log public" > "$sdir/trapd.conf"
+    on "$1" env MIBS= SNMP_PERSISTENT_DIR="$sdir/persist" \
+        SNMPCONFPATH="$sdir/conf" \
+        snmpd -f -Lf "$sdir/snmpd.log" -I -smux > /dev/null 2>&1 &
+    snmp_pids+=($!)
+    on "$1" env MIBS= SNMP_PERSISTENT_DIR="$sdir/trapd" snmptrapd -f -On -C \
+        -c "$sdir/trapd.conf" -Lf "$sdir/traps.log" \
+        "udp:127.0.0.1:$TRAP_PORT" > /dev/null 2>&1 &
+    snmp_pids+=($!)
+}
+snmp_up 2
+snmp_up 3
 # At exit they stop first, and _test_on_exit still sees the status the
 # test ended with.
 stop_snmp() {
     local status=$?
     set +e
     trap - ERR
-    kill "$snmpd_pid" "$trapd_pid" 2> /dev/null
-    wait "$snmpd_pid" "$trapd_pid" 2> /dev/null
+    kill "${snmp_pids[@]}" 2> /dev/null
+    wait "${snmp_pids[@]}" 2> /dev/null
     return "$status"
 }
 trap 'stop_snmp; _test_on_exit' EXIT
-traps() { cat "$sdir/traps.log" 2> /dev/null; }
+traps() { cat "$STATE/snmp-h$1/traps.log" 2> /dev/null; } # N
 
 # The VM's running QEMUs: daemonized ones (parent 1).  While QEMU starts,
 # the process netpoold ran waits for its daemon with the same command
@@ -264,12 +270,35 @@ diag "the VM runs on h$(qemu_host)"
 ok 'wait_until 60 answers' "and answers ping there"
 ok '[ -n "$(np 2 message-list name=HA_VM_RESTARTED --minimal)" ]' \
     "an HA_VM_RESTARTED message says so"
-restarted() {
-    traps | grep "99999.0.5" | grep "99999.1.4.1.0 = STRING: \"$vm\"" |
-        grep -q "99999.1.4.2.0 = STRING: \"protected\""
+restarted() { # N: host N's snmptrapd has the trap naming the VM
+    traps "$1" | grep "99999.0.5" | grep "99999.1.4.1.0 = STRING: \"$vm\"" |
+        grep -c "99999.1.4.2.0 = STRING: \"protected\"" || true
 }
-wait_until 20 restarted || diag "traps: $(traps | tail -5)"
-ok restarted "h2's snmpd sends netpoolHaVmRestarted naming the VM"
+# The message was raised by the acting master; its agent alone sends it.
+raiser=$(np 2 message-list name=HA_VM_RESTARTED params=raised-on --minimal |
+    cut -d, -f1)
+rn=0
+for n in 2 3; do
+    [ "$(host_uuid $n)" = "$raiser" ] && rn=$n
+done
+ok '[ "$rn" != 0 ]' "the message names h$rn, a survivor, as the host that raised it"
+wait_until 20 eval '[ "$(restarted $rn)" -ge 1 ]' ||
+    diag "traps: $(traps $rn | tail -5)"
+is "$(restarted $rn)" 1 "h$rn's snmpd sends netpoolHaVmRestarted naming the VM"
+# A linkDown from each agent, caused after the message: its agent has seen
+# the message by then (it reads the host's events in order).
+linkdowns() { traps "$1" | grep -c "1.3.6.1.6.3.1.1.5.3" || true; }
+down2=$(linkdowns 2) down3=$(linkdowns 3)
+for n in 2 3; do
+    on switch ip link set "h$n-eth2" down
+done
+ok 'wait_until 30 eval "[ \$(linkdowns 2) -gt $down2 ] && [ \$(linkdowns 3) -gt $down3 ]"' \
+    "h2's and h3's agents send linkDown for their eth2, later"
+is "$(($(restarted 2) + $(restarted 3)))" 1 \
+    "and the other host's agent sent no copy of the HA trap"
+for n in 2 3; do
+    on switch ip link set "h$n-eth2" up
+done
 ok 'test -e "$STATE/h1/netpoold/ha-fenced"' \
     "h1 keeps its fence mark while cut off"
 

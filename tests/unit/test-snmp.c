@@ -456,6 +456,26 @@ test_message_notes(void **state)
     assert_null(snmp_message_note(""));
 }
 
+/* Of the pool members holding a message, the host that raised it sends
+ * its notification; one that names no host is every host's. */
+static void
+test_message_is_ours(void **state)
+{
+    struct json_object *message = json_tokener_parse(
+        "{\"name\": \"HA_VM_RESTARTED\", \"raised_on\": \"h-1\"}");
+
+    assert_true(snmp_message_is_ours(message, "h-1"));
+    assert_false(snmp_message_is_ours(message, "h-2"));
+    assert_false(snmp_message_is_ours(message, ""));
+    json_object_object_add(message, "raised_on", json_object_new_string(""));
+    assert_true(snmp_message_is_ours(message, "h-2"));
+    json_object_object_del(message, "raised_on");
+    assert_true(snmp_message_is_ours(message, "h-2"));
+    json_object_object_add(message, "raised_on", json_object_new_int(1));
+    assert_true(snmp_message_is_ours(message, "h-2"));
+    json_object_put(message);
+}
+
 /* Returns the code and parameters of the error of checking 'key'='value'
  * as "CODE p1 p2", or "" for none. */
 static char *
@@ -598,6 +618,7 @@ main(void)
         cmocka_unit_test(test_if_mib),
         cmocka_unit_test(test_lag_and_netpool_mib),
         cmocka_unit_test(test_message_notes),
+        cmocka_unit_test(test_message_is_ours),
         cmocka_unit_test(test_flow_settings),
         cmocka_unit_test(test_flow_fabric),
     };
