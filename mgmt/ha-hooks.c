@@ -26,6 +26,7 @@ struct mgmt_ha {
     struct vm_controller **vms;    /* netpoold's VM controller. */
     struct mgmt_migrate **migrate; /* Its migration agent. */
     struct dp_reconciler *fabric;  /* The fabric it works with. */
+    struct ha_pool *pool;          /* The pool agent, or NULL. */
     ha_fenced_cb *done;            /* Told when the fence is done. */
     struct event *finish;          /* Ends the controller from the loop. */
 };
@@ -59,6 +60,7 @@ mgmt_ha_create(struct event_base *base, struct store *store, struct api *api,
     ha->vms = vms;
     ha->migrate = migrate;
     ha->fabric = fabric;
+    ha->pool = pool;
     ha->finish = event_new(base, -1, 0, on_finish, ha);
     ha->monitor = ha_monitor_create(base, store, &options);
     free(marker);
@@ -143,6 +145,6 @@ unfence(void *ha_)
     }
     if (!*ha->migrate) {
         *ha->migrate = mgmt_migrate_create(ha->base, ha->store, ha->host,
-                                           *ha->vms, ha->fabric);
+                                           *ha->vms, ha->fabric, ha->pool);
     }
 }

@@ -466,11 +466,14 @@ struct dp_reconciler;
  * this host's part (source or destination) of every live migration of the
  * pool that names it, through the domains of 'vms' and the switch of
  * 'fabric', and finishes or rolls back the ones a previous run left in
- * flight. */
+ * flight, once this host's replica is in step with the pool 'pool' (NULL,
+ * or a host in no pool: at once): until then it does nothing. */
+struct ha_pool;
 struct mgmt_migrate *mgmt_migrate_create(struct event_base *base,
                                          struct store *store, const char *host,
                                          struct vm_controller *vms,
-                                         struct dp_reconciler *fabric);
+                                         struct dp_reconciler *fabric,
+                                         struct ha_pool *pool);
 
 /* Stops and frees 'agent'.  Accepts NULL.  Domains keep running; a
  * migration in flight is recovered by the next start. */

@@ -66,6 +66,7 @@
 #include <json-c/json.h>
 
 #include "datapath/datapath.h"
+#include "ha/ha.h"
 #include "lib/clock.h"
 #include "lib/error.h"
 #include "lib/log.h"
@@ -185,6 +186,10 @@ struct mgmt_migrate {
     struct mig_ticket *tickets;      /* Outcomes still to come. */
     struct storage_files *files;     /* Removals of old images on NFS. */
     bool stopping;                   /* Being destroyed. */
+    struct ha_pool *pool;            /* The pool agent, or NULL. */
+    bool started;                    /* The replica is in step with the
+                                      * pool: migrations are acted on. */
+    struct event *start;             /* Polls for that. */
 };
 
 /* An outcome the backend tells later. */
@@ -198,6 +203,7 @@ struct mig_ticket {
 static void on_feed(void *agent_, const struct store_change *, size_t n,
                     uint64_t seq);
 static void on_kick(evutil_socket_t, short, void *agent_);
+static void on_start(evutil_socket_t, short, void *agent_);
 static void on_timer(evutil_socket_t, short, void *mig_);
 static void examine(struct mgmt_migrate *, const char *vm, bool at_start);
 static void examine_caller(struct mgmt_migrate *, const char *vm,
@@ -248,7 +254,7 @@ static const char *status_of(struct json_object *info);
 struct mgmt_migrate *
 mgmt_migrate_create(struct event_base *base, struct store *store,
                     const char *host, struct vm_controller *vms,
-                    struct dp_reconciler *fabric)
+                    struct dp_reconciler *fabric, struct ha_pool *pool)
 {
     struct mgmt_migrate *a = xzalloc(sizeof *a);
     static const char *const classes[] = {"VM", "task", NULL};
@@ -264,15 +270,9 @@ mgmt_migrate_create(struct event_base *base, struct store *store,
     a->files = storage_files_create(base);
     a->feed =
         store_subscribe(store, classes, STORE_FEED_DESIRED, NULL, on_feed, a);
-
-    /* Migrations a previous run left in flight. */
-    struct json_object *all = store_get_all(store, "VM");
-    json_object_object_foreach (all, vm, record) {
-        if (map_size(record)) {
-            examine(a, vm, true);
-        }
-    }
-    json_object_put(all);
+    a->pool = pool;
+    a->start = evtimer_new(base, on_start, a);
+    on_start(-1, 0, a);
     return a;
 }
 
@@ -293,6 +293,7 @@ mgmt_migrate_destroy(struct mgmt_migrate *a)
         mig_free(a->migs);
     }
     event_free(a->kick);
+    event_free(a->start);
     storage_files_destroy(a->files);
     json_object_put(a->cancelled);
     json_object_put(a->dirty);
@@ -330,11 +331,47 @@ on_feed(void *agent_, const struct store_change *changes, size_t n,
     }
 }
 
+/* Recovers the migrations a previous run left in flight once the replica
+ * is in step with the pool: decided on a replica that missed the pool's
+ * last writes (a commit made while this netpoold was stopped), a recovery
+ * would roll back a migration that has committed. */
+static void
+on_start(evutil_socket_t fd, short what, void *agent_)
+{
+    struct mgmt_migrate *a = agent_;
+    struct ha_status status = {.in_pool = false};
+
+    if (a->pool) {
+        ha_pool_status(a->pool, &status);
+    }
+    if (status.in_pool && !status.synced) {
+        event_add(a->start, &(struct timeval){0, 200 * 1000});
+        return;
+    }
+    a->started = true;
+    store_push_actor(a->store, ACTOR);
+    struct json_object *all = store_get_all(a->store, "VM");
+    json_object_object_foreach (all, vm, record) {
+        if (map_size(record)) {
+            json_object_object_del(a->dirty, vm);
+            examine(a, vm, true);
+        }
+    }
+    json_object_put(all);
+    store_pop_actor(a->store);
+    event_active(a->kick, EV_TIMEOUT, 0);
+}
+
 static void
 on_kick(evutil_socket_t fd, short what, void *agent_)
 {
     struct mgmt_migrate *a = agent_;
     struct json_object *dirty = a->dirty;
+
+    if (!a->started) {
+        /* on_start() examines every VM once it may. */
+        return;
+    }
 
     a->dirty = json_object_new_object();
     if (json_object_object_length(a->cancelled)) {

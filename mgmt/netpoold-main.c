@@ -256,8 +256,8 @@ start(struct daemon *d)
     if (!mgmt_ha_fenced(d->ha)) {
         d->vms =
             vm_controller_create(d->base, d->store, d->host, NULL, &hooks);
-        d->migrate =
-            mgmt_migrate_create(d->base, d->store, d->host, d->vms, d->fabric);
+        d->migrate = mgmt_migrate_create(d->base, d->store, d->host, d->vms,
+                                         d->fabric, d->pool);
     }
 
     if (*c->snmp_agentx_socket) {

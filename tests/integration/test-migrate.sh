@@ -327,6 +327,32 @@ done
 ok 'wait_until 60 eval "[ \$(passes $h1 $vm) -ge 2 ]" && [ "$(serial "$h1" "$vm" | grep -c BAD || true)" = 0 ]' \
     "the pattern guest is intact after its second migration"
 np 1 host-enable uuid="$h2"
+
+# netpoold of the destination stopped while a guest's memory moves, so that
+# the source commits the move without it, then killed and restarted: at its
+# start it finds the move committed and finishes it (continues the guest).
+h2pid=$(cat "$STATE/h2/netpoold.pid")
+echo '{"jsonrpc":"2.0","id":1,"method":"Async.VM.pool_migrate","params":["","'"$other"'","'"$h2"'",{"live":"'"$live"'"}]}' |
+    on 1 curl -s --max-time 10 --unix-socket "$STATE/h1/netpoold.sock" \
+        -H 'Content-Type: application/json' --data-binary @- \
+        http://localhost/jsonrpc > /dev/null
+ostate() { np 1 vm-param-get uuid="$other" param-name=migration param-key=state 2> /dev/null; }
+ok 'wait_until 60 eval "[ \"\$(ostate)\" = migrating ]"' "another migration to h2 starts"
+kill -STOP "$h2pid"
+ok 'wait_until 60 eval "[ \"\$(ostate)\" = committed ]"' \
+    "h1 commits the move while h2's netpoold is stopped"
+topo_netpoold_stop 2 KILL
+topo_netpoold_start 2
+moved() {
+    [ "$(where "$other")" = "Running/$h2" ] && ! busy "$other" &&
+        [ -z "$(qemus_of "$h1" "$other")" ] && [ -n "$(qemus_of "$h2" "$other")" ]
+}
+ok 'wait_until 90 moved' \
+    "h2's netpoold killed after the commit and restarted: it runs on h2 alone"
+is "$(np 1 vm-param-get uuid="$other" param-name=last-operation param-key=operation)/$(np 1 vm-param-get uuid="$other" param-name=last-operation param-key=status)" \
+    pool_migrate/success "its last-operation says the migration succeeded"
+ok 'wait_until 30 quorate_with 1 2 && wait_until 30 answers 198.18.10.51' \
+    "the pool is whole again and the guest answers from h2"
 for v in "$vm" "$other" "$third"; do
     np 1 vm-shutdown uuid="$v" --force
 done
