@@ -1745,7 +1745,7 @@ status_of(struct json_object *info)
 
 /* Returns the disks that move with VM 'vm' (record 'record', or NULL) in
  * its migration map, a new array of {"vdi", "new", "sr", "device",
- * "format", "size", "name"}: each "vdi-new:VDI" = NEW of the map, with the
+ * "format", "size", "name", "parent"}: each "vdi-new:VDI" = NEW of the map, with the
  * userdevice of the VM's VBD that has VDI (or, after the commit, NEW). */
 static struct json_object *
 disks_of(struct store *store, const char *vm, struct json_object *record)
@@ -1798,6 +1798,9 @@ disks_of(struct store *store, const char *vm, struct json_object *record)
         json_object_object_add(
             disk, "name",
             json_object_new_string(record_string(old, "name_label")));
+        json_object_object_add(
+            disk, "parent",
+            json_object_new_string(record_string(old, "parent")));
         json_object_array_add(disks, disk);
         json_object_put(old);
     }
@@ -2030,7 +2033,14 @@ disk_command(struct mig *m, const char *name)
         json_object_object_add(args, "job-id", json_object_new_string(job));
         json_object_object_add(args, "device", json_object_new_string(drive));
         json_object_object_add(args, "target", json_object_new_string(job));
-        json_object_object_add(args, "sync", json_object_new_string("full"));
+        /* The copy reads as zeros where it was not written: a disk of
+         * its own needs only what it holds (top), a clone its backing
+         * chain's too (full, which writes zeros over the whole copy
+         * first). */
+        json_object_object_add(
+            args, "sync",
+            json_object_new_string(*record_string(disk, "parent") ? "full"
+                                                                  : "top"));
         /* A mirror that ends stays listed with its outcome until it is
          * dismissed. */
         json_object_object_add(args, "auto-dismiss",
