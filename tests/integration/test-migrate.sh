@@ -14,6 +14,10 @@
 # is on h1's directory SR moves with it (vdi:<vdi>=<sr>) to h2's, and reads
 # back there the random bytes it wrote on h1; each refusal of a disk map,
 # and a cancelled storage migration, leave it on h1 with its disk.
+# Restarts: netpoold killed on the destination before the commit and on
+# the source mid-migration (the VM stays on h1, in the same QEMU), and on
+# the destination after the commit (stopped first, so that h1 commits
+# without it): at its start it finishes the move.
 #
 # shellcheck disable=SC2016
 # shellcheck source=tests/integration/lib.sh
