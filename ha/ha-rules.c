@@ -187,48 +187,62 @@ ha_plan_restarts(const struct ha_vm *vms, size_t n_vms,
     return n_plan;
 }
 
-int
-ha_max_host_failures(const struct ha_vm *vms, size_t n_vms,
-                     const struct ha_host *hosts, size_t n_hosts)
+bool
+ha_tolerates_host_failures(const struct ha_vm *vms, size_t n_vms,
+                           const struct ha_host *hosts, size_t n_hosts,
+                           size_t k)
 {
     size_t n = n_hosts < MAX_FAILURE_HOSTS ? n_hosts : MAX_FAILURE_HOSTS;
+    if (k == 0) {
+        return true;
+    } else if (k >= n) {
+        return false;
+    }
     struct ha_vm *lost = xmalloc((n_vms + 1) * sizeof *lost);
     struct ha_host *left = xmalloc((n + 1) * sizeof *left);
     struct ha_placement *plan = xmalloc((n_vms + 1) * sizeof *plan);
-    int best = 0;
+    bool every = true;
 
-    for (size_t k = 1; k < n; k++) {
-        bool every = true;
-        for (unsigned mask = 0; every && mask < (1u << n); mask++) {
-            if ((size_t) __builtin_popcount(mask) != k) {
-                continue;
-            }
-            size_t n_lost = 0, n_left = 0;
-            for (size_t i = 0; i < n_vms; i++) {
-                int r = vms[i].resident;
-                if (r >= 0 && (size_t) r < n && (mask & (1u << r))
-                    && !strcmp(vms[i].priority, "restart")) {
-                    lost[n_lost++] = vms[i];
-                }
-            }
-            for (size_t h = 0; h < n; h++) {
-                if (!(mask & (1u << h))) {
-                    left[n_left++] = hosts[h];
-                }
-            }
-            size_t n_plan = ha_plan_restarts(lost, n_lost, left, n_left, plan);
-            for (size_t i = 0; i < n_plan; i++) {
-                every = every && plan[i].host >= 0;
+    /* Every set of exactly k hosts, in increasing order of its mask
+     * (Gosper's hack: the next larger number with as many bits set). */
+    for (unsigned mask = (1u << k) - 1; every && mask < (1u << n);) {
+        size_t n_lost = 0, n_left = 0;
+        for (size_t i = 0; i < n_vms; i++) {
+            int r = vms[i].resident;
+            if (r >= 0 && (size_t) r < n && (mask & (1u << r))
+                && !strcmp(vms[i].priority, "restart")) {
+                lost[n_lost++] = vms[i];
             }
         }
-        if (!every) {
-            break;
+        for (size_t h = 0; h < n; h++) {
+            if (!(mask & (1u << h))) {
+                left[n_left++] = hosts[h];
+            }
         }
-        best = (int) k;
+        size_t n_plan = ha_plan_restarts(lost, n_lost, left, n_left, plan);
+        for (size_t i = 0; i < n_plan; i++) {
+            every = every && plan[i].host >= 0;
+        }
+        unsigned low = mask & -mask;
+        unsigned ripple = mask + low;
+        mask = (((ripple ^ mask) >> 2) / low) | ripple;
     }
     free(lost);
     free(left);
     free(plan);
+    return every;
+}
+
+int
+ha_max_host_failures(const struct ha_vm *vms, size_t n_vms,
+                     const struct ha_host *hosts, size_t n_hosts)
+{
+    int best = 0;
+
+    while (ha_tolerates_host_failures(vms, n_vms, hosts, n_hosts,
+                                      (size_t) best + 1)) {
+        best++;
+    }
     return best;
 }
 

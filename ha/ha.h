@@ -289,6 +289,15 @@ struct ha_change {
 void ha_apply_change(struct ha_vm *vms, struct ha_host *hosts,
                      const struct ha_change *change);
 
+/* Returns true if, whichever 'k' of 'hosts' fail, the planner places every
+ * protected VM of 'vms' that ran on them on the other hosts (with their
+ * 'memory_free' as it is now): always for k = 0, never for k >= n_hosts.
+ * Tries the C(n_hosts, k) sets of exactly k hosts, not every set.  Pure;
+ * of a pool of more than 16 hosts the first 16 are considered. */
+bool ha_tolerates_host_failures(const struct ha_vm *vms, size_t n_vms,
+                                const struct ha_host *hosts, size_t n_hosts,
+                                size_t k);
+
 /* Returns the largest number k (0 to n_hosts - 1) such that, whichever k
  * of 'hosts' fail, the planner places every protected VM of 'vms' that
  * ran on them on the other hosts (with their 'memory_free' as it is now);

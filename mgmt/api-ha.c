@@ -51,6 +51,7 @@ static struct json_object *preflight_warnings(struct api *,
                                               struct json_object *srs);
 static void plan_input_load(struct store *, struct plan_input *);
 static void plan_input_clear(struct plan_input *);
+static bool plan_holds(const struct plan_input *, size_t wanted);
 
 api_method *
 api_ha_method(const char *name)
@@ -154,23 +155,40 @@ api_ha_check_change(struct api *api, const char *uuid, struct json_object *vm,
             change.host = (int) h;
         }
     }
-    int before = ha_max_host_failures(in.vms, in.n_vms, in.hosts, in.n_hosts);
-    if (found && (!host || change.host >= 0)) {
-        ha_apply_change(in.vms, in.hosts, &change);
-    }
-    int max = ha_max_host_failures(in.vms, in.n_vms, in.hosts, in.n_hosts);
-    plan_input_clear(&in);
     /* Only a change that breaks a plan that holds is refused: a pool
      * already short of it (overcommitted, as xapi says) is not held to
      * it. */
-    if (max < wanted && before >= wanted) {
-        char w[24], most[24];
-        snprintf(w, sizeof w, "%" PRId64, wanted);
-        snprintf(most, sizeof most, "%d", max);
-        error = np_error_new(ERR_HA_OPERATION_WOULD_BREAK_FAILOVER_PLAN, w,
-                             most, NULL);
+    if (plan_holds(&in, (size_t) wanted)) {
+        if (found && (!host || change.host >= 0)) {
+            ha_apply_change(in.vms, in.hosts, &change);
+        }
+        if (!plan_holds(&in, (size_t) wanted)) {
+            char w[24], most[24];
+            snprintf(w, sizeof w, "%" PRId64, wanted);
+            snprintf(
+                most, sizeof most, "%d",
+                ha_max_host_failures(in.vms, in.n_vms, in.hosts, in.n_hosts));
+            error = np_error_new(ERR_HA_OPERATION_WOULD_BREAK_FAILOVER_PLAN, w,
+                                 most, NULL);
+        }
     }
+    plan_input_clear(&in);
     return error;
+}
+
+/* Returns true if the plan of 'in' covers 'wanted' host failures, as
+ * ha_max_host_failures(...) >= wanted would say, trying only the sets of
+ * at most 'wanted' hosts. */
+static bool
+plan_holds(const struct plan_input *in, size_t wanted)
+{
+    for (size_t k = 1; k <= wanted; k++) {
+        if (!ha_tolerates_host_failures(in->vms, in->n_vms, in->hosts,
+                                        in->n_hosts, k)) {
+            return false;
+        }
+    }
+    return true;
 }
 
 /* Verbs. */

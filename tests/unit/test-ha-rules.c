@@ -9,6 +9,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ha/ha.h"
@@ -213,6 +216,90 @@ test_max_failures(void **state)
     assert_int_equal(ha_max_host_failures(vms + 3, 1, hosts, 3), 2);
 }
 
+/* Reference: whether every set of exactly 'k' failed hosts, found by
+ * trying each of the 2^n subsets, leaves every protected VM a place. */
+static bool
+every_set_of(const struct ha_vm *vms, size_t n_vms,
+             const struct ha_host *hosts, size_t n, size_t k)
+{
+    struct ha_vm lost[16];
+    struct ha_host left[8];
+    struct ha_placement plan[16];
+    for (unsigned mask = 0; mask < (1u << n); mask++) {
+        if ((size_t) __builtin_popcount(mask) != k) {
+            continue;
+        }
+        size_t n_lost = 0, n_left = 0;
+        for (size_t i = 0; i < n_vms; i++) {
+            if (vms[i].resident >= 0 && (mask & (1u << vms[i].resident))
+                && !strcmp(vms[i].priority, "restart")) {
+                lost[n_lost++] = vms[i];
+            }
+        }
+        for (size_t h = 0; h < n; h++) {
+            if (!(mask & (1u << h))) {
+                left[n_left++] = hosts[h];
+            }
+        }
+        size_t n_plan = ha_plan_restarts(lost, n_lost, left, n_left, plan);
+        for (size_t i = 0; i < n_plan; i++) {
+            if (plan[i].host < 0) {
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+/* ha_tolerates_host_failures(k), which walks only the sets of k hosts,
+ * says what trying every subset says, on random pools; and
+ * ha_max_host_failures() is the largest k for which it and every smaller
+ * k hold. */
+static void
+test_tolerates_failures(void **state)
+{
+    (void) state;
+    unsigned seed = 20261205;
+    for (int round = 0; round < 300; round++) {
+        struct ha_host hosts[6];
+        struct ha_vm vms[12];
+        char names[12][24], host_names[6][24];
+        size_t n_hosts = 1 + rand_r(&seed) % 6;
+        size_t n_vms = rand_r(&seed) % 12;
+        for (size_t h = 0; h < n_hosts; h++) {
+            snprintf(host_names[h], sizeof host_names[h], "h%zu", h);
+            hosts[h] = (struct ha_host){
+                host_names[h], (int64_t) (rand_r(&seed) % 8) * 256 * MIB};
+        }
+        for (size_t i = 0; i < n_vms; i++) {
+            snprintf(names[i], sizeof names[i], "v%zu", i);
+            vms[i] =
+                (struct ha_vm){names[i],
+                               rand_r(&seed) % 3 ? "restart" : "best-effort",
+                               0,
+                               0,
+                               (int64_t) (1 + rand_r(&seed) % 4) * 256 * MIB,
+                               (int) (rand_r(&seed) % (n_hosts + 1)) - 1};
+        }
+        int expect = 0;
+        bool held = true;
+        for (size_t k = 1; k < n_hosts; k++) {
+            bool every = every_set_of(vms, n_vms, hosts, n_hosts, k);
+            assert_int_equal(
+                ha_tolerates_host_failures(vms, n_vms, hosts, n_hosts, k),
+                every);
+            held = held && every;
+            expect += held;
+        }
+        int max = ha_max_host_failures(vms, n_vms, hosts, n_hosts);
+        assert_int_equal(max, expect);
+        assert_true(max < (int) n_hosts || n_hosts == 0);
+        assert_true(ha_tolerates_host_failures(vms, n_vms, hosts, n_hosts, 0));
+        assert_false(
+            ha_tolerates_host_failures(vms, n_vms, hosts, n_hosts, n_hosts));
+    }
+}
+
 /* What a start, a move and a memory change do to the plan's view. */
 static void
 test_apply_change(void **state)
@@ -309,6 +396,7 @@ main(void)
         cmocka_unit_test(test_lease),
         cmocka_unit_test(test_plan),
         cmocka_unit_test(test_max_failures),
+        cmocka_unit_test(test_tolerates_failures),
         cmocka_unit_test(test_apply_change),
         cmocka_unit_test(test_vm_lost),
     };
