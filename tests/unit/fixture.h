@@ -19,6 +19,7 @@
 #include <json-c/json.h>
 
 #include "lib/xalloc.h"
+#include "mgmt/store.h"
 
 /* Returns a new directory under $TMPDIR (or /tmp) as a string the caller
  * frees with fixture_dir_remove(), or NULL on failure. */
@@ -54,6 +55,37 @@ fixture_dir_remove(char *dir)
         nftw(dir, fixture_remove_entry, 16, FTW_DEPTH | FTW_PHYS);
         free(dir);
     }
+}
+
+/* Opens a new store (netpool.db) in a new scratch directory: '*dir' and
+ * '*store' for fixture_store_close().  Returns 0, or -1 if either fails
+ * (then both are NULL). */
+static inline int
+fixture_store_open(char **dir, struct store **store)
+{
+    *store = NULL;
+    *dir = fixture_dir_create();
+    if (!*dir) {
+        return -1;
+    }
+    char *path = xasprintf("%s/netpool.db", *dir);
+    int error = store_open(path, store);
+    free(path);
+    if (error) {
+        fixture_dir_remove(*dir);
+        *dir = NULL;
+        *store = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+/* Closes what fixture_store_open() opened and removes its directory. */
+static inline void
+fixture_store_close(char *dir, struct store *store)
+{
+    store_close(store);
+    fixture_dir_remove(dir);
 }
 
 /* Returns a new JSON value parsed from 'fmt' (printf-style) after every

@@ -29,11 +29,7 @@ setup(void **state)
 {
     struct fixture *fx = xzalloc(sizeof *fx);
 
-    fx->dir = fixture_dir_create();
-    assert_non_null(fx->dir);
-    char *path = xasprintf("%s/netpool.db", fx->dir);
-    assert_int_equal(store_open(path, &fx->store), 0);
-    free(path);
+    assert_int_equal(fixture_store_open(&fx->dir, &fx->store), 0);
     assert_int_equal(uuid_text_random(fx->host), 0);
     assert_int_equal(uuid_text_random(fx->other), 0);
     *state = fx;
@@ -45,8 +41,7 @@ teardown(void **state)
 {
     struct fixture *fx = *state;
 
-    store_close(fx->store);
-    fixture_dir_remove(fx->dir);
+    fixture_store_close(fx->dir, fx->store);
     free(fx);
     return 0;
 }

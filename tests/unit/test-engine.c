@@ -150,10 +150,7 @@ static int
 setup(void **state)
 {
     struct fixture *fx = xzalloc(sizeof *fx);
-    fx->dir = fixture_dir_create();
-    char *path = xasprintf("%s/netpool.db", fx->dir);
-    assert_int_equal(store_open(path, &fx->store), 0);
-    free(path);
+    assert_int_equal(fixture_store_open(&fx->dir, &fx->store), 0);
     uuid_text_random(fx->host);
     uuid_text_random(fx->other);
     store_set_local_host(fx->store, fx->host);
@@ -165,8 +162,7 @@ static int
 teardown(void **state)
 {
     struct fixture *fx = *state;
-    store_close(fx->store);
-    fixture_dir_remove(fx->dir);
+    fixture_store_close(fx->dir, fx->store);
     free(fx);
     return 0;
 }
