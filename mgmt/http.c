@@ -333,6 +333,8 @@ struct http_metrics {
     http_metrics_cb *cb;              /* Renders the page. */
     http_metrics_release_cb *release; /* Takes a sent page back. */
     void *aux;                        /* Argument for both. */
+    size_t pages_out;                 /* Pages handed to libevent. */
+    bool stopped;                     /* http_metrics_stop() was called. */
 };
 
 static void handle_metrics(struct evhttp_request *, void *metrics_);
@@ -398,9 +400,17 @@ http_metrics_stop(struct http_metrics *m)
     }
     if (m->http) {
         evhttp_free(m->http);
+        m->http = NULL;
     }
     SSL_CTX_free(m->ssl_ctx);
-    free(m);
+    m->ssl_ctx = NULL;
+    /* A TLS connection's buffers, and a page in them, may be freed only
+     * later (libevent defers it to the loop or to event_base_free()):
+     * the last page back frees what is left. */
+    m->stopped = true;
+    if (!m->pages_out) {
+        free(m);
+    }
 }
 
 static void
@@ -417,6 +427,7 @@ handle_metrics(struct evhttp_request *req, void *metrics_)
     struct evbuffer *out = evbuffer_new();
     /* Handed over, not copied: at 1000 VIFs the page is 2 MB. */
     evbuffer_add_reference(out, text, strlen(text), free_page, m);
+    m->pages_out++;
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
                       "text/plain; version=0.0.4; charset=utf-8");
     /* Without Nagle's algorithm, the page's last segment does not wait
@@ -432,18 +443,22 @@ handle_metrics(struct evhttp_request *req, void *metrics_)
     evbuffer_free(out);
 }
 
-/* Gives a /metrics page back once it is sent.  The listener outlives
- * every page: http_metrics_stop() frees its connections, and with them
- * their pages, before it frees the listener. */
+/* Gives a /metrics page back once it is sent, or frees it if the
+ * listener has stopped (its exporter may be gone by then; a page handed
+ * out is the listener's), and the listener with the last page. */
 static void
 free_page(const void *data, size_t length, void *metrics_)
 {
     struct http_metrics *m = metrics_;
 
-    if (m->release) {
+    m->pages_out--;
+    if (m->release && !m->stopped) {
         m->release(m->aux, (char *) data);
     } else {
         free((void *) data);
+    }
+    if (m->stopped && !m->pages_out) {
+        free(m);
     }
 }
 
