@@ -86,16 +86,16 @@ const char *bond_mode_name(enum bond_mode mode);
 
 /* Members (bond-members.c). */
 
-/* Checks that the PIFs named by 'members' (a JSON array of UUIDs,
- * borrowed) may form one bond of 'mode' on host 'host': 'pifs' and
- * 'networks' (UUID → record, borrowed) hold every PIF and network.  Rules, each failure a typed error
- * naming the bad member: it exists (HANDLE_INVALID), it is listed once
+/* Checks that the PIFs named by 'members' (a JSON array of UUIDs, borrowed)
+ * may form one bond of 'mode' on host 'host': 'pifs' and 'networks' (UUID →
+ * record, borrowed) hold every PIF and network.  Rules, each failure a typed
+ * error naming the bad member: it exists (HANDLE_INVALID), it is listed once
  * (INVALID_VALUE(members, pif)), it is untagged (PIF_IS_VLAN), physical
  * (PIF_IS_NOT_PHYSICAL), managed (PIF_UNMANAGED), not already in a bond
  * (PIF_IS_ALREADY_BONDED), on 'host' (PIF_CANNOT_BOND_CROSS_HOST), with the
  * first member's MTU (its network's MTU, which its port carries;
- * PIF_BOND_MTU_MISMATCH(pif, MTU, expected)); then
- * the count (PIF_BOND_NEEDS_MORE_MEMBERS(count) below BOND_MIN_MEMBERS,
+ * PIF_BOND_MTU_MISMATCH(pif, MTU, expected)); then the count
+ * (PIF_BOND_NEEDS_MORE_MEMBERS(count) below BOND_MIN_MEMBERS,
  * PIF_BOND_TOO_MANY_MEMBERS(pif, max) for the first member beyond
  * BOND_LACP_MAX_MEMBERS in lacp mode).  'bond' is the UUID of a bond the
  * members may already belong to (bond.set_mode re-checks a bond's own

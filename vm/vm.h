@@ -232,21 +232,20 @@ struct vm_qemu_paths {
                            * or NULL. */
 };
 
-/* Returns the QEMU command line (a new NULL-terminated argv whose strings
- * the caller frees with vm_argv_free()) that runs 'config' with 'accel':
- * "-accel kvm|tcg", -m (dynamic_max, MiB), -smp, -kernel/-initrd/-append
- * from PV-kernel/PV-ramdisk/PV-args, one virtio-net-pci on its tap per NIC
- * (with the VIF's MAC, no option ROM, checksum offload off: OVS's
- * AF_PACKET ports pass partial checksums on unfixed) except NICs with a
- * vhost-user socket, which are hot-plugged into the running domain (QEMU
- * would wait for their peer, OVS, before it finishes starting); guest
- * memory comes from 'config->shared_memory' when set, shared), one
- * virtio-blk per
- * disk, -no-shutdown (a guest that powers off leaves QEMU waiting, so
- * that a guest's shutdown is told from a crash), QMP on 'paths->qmp', the serial console appended to
- * 'paths->serial', -daemonize with 'paths->pidfile', and -incoming
- * 'paths->incoming' when resuming.  The domain starts with its vCPUs stopped when
- * 'paused'. */
+/* Returns the QEMU command line (a new NULL-terminated argv whose strings the
+ * caller frees with vm_argv_free()) that runs 'config' with 'accel': "-accel
+ * kvm|tcg", -m (dynamic_max, MiB), -smp, -kernel/-initrd/-append from
+ * PV-kernel/PV-ramdisk/PV-args, one virtio-net-pci on its tap per NIC (with
+ * the VIF's MAC, no option ROM, checksum offload off: OVS's AF_PACKET ports
+ * pass partial checksums on unfixed) except NICs with a vhost-user socket,
+ * which are hot-plugged into the running domain (QEMU would wait for their
+ * peer, OVS, before it finishes starting); guest memory comes from
+ * 'config->shared_memory' when set, shared), one virtio-blk per disk,
+ * -no-shutdown (a guest that powers off leaves QEMU waiting, so that a guest's
+ * shutdown is told from a crash), QMP on 'paths->qmp', the serial console
+ * appended to 'paths->serial', -daemonize with 'paths->pidfile', and -incoming
+ * 'paths->incoming' when resuming.  The domain starts with its vCPUs stopped
+ * when 'paused'. */
 char **vm_qemu_argv(const struct vm_config *config, enum vm_accel accel,
                     const struct vm_qemu_paths *paths, bool paused);
 
