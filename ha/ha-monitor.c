@@ -16,7 +16,9 @@
  */
 #include "ha/ha-private.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -99,6 +101,10 @@ struct ha_monitor {
     size_t n_peers;
     struct json_object *view; /* This host's configuration, as written. */
 
+    /* Drawn at start and written in every entry: two runs of netpoold
+     * never write the same entry, though each counts from 1. */
+    char incarnation[UUID_LENGTH + 1]; /* A random UUID. */
+
     /* Decisions. */
     enum ha_verdict verdict;  /* Of the last cycle. */
     uint64_t last_stay;       /* When this host last stayed (ms). */
@@ -107,8 +113,15 @@ struct ha_monitor {
     bool fenced;              /* Its domains are ended; out of the pool. */
     bool fencing;             /* Ending them. */
     bool local_off;           /* host.emergency_ha_disable. */
-    bool cleared;             /* Fence cleared, not yet back. */
-    bool written_since_clear; /* An entry confirmed since the clear. */
+    bool joining;             /* Started or cleared, not yet back in a
+                               * configuration with the others: its entry
+                               * says so, it cannot win a tie and no
+                               * verdict fences it. */
+    bool cleared;             /* Runs no domain until back: its fence was
+                               * cleared, or it stood down while joining.
+                               * The timeout does not fence it. */
+    bool written_since_start; /* An entry confirmed since it started
+                               * joining. */
     bool emergency_done;      /* Took over as a lone survivor. */
     char state[16];           /* Last ha_state observed. */
     bool lost_written;        /* Last ha_statefile_lost observed. */
@@ -151,6 +164,9 @@ static char *entry_text(struct ha_monitor *, bool fenced);
 static void schedule(struct ha_monitor *, int ms);
 static bool has_operations(struct json_object *vm);
 static void kill_domains(struct ha_monitor *);
+static bool runs_domains(const struct ha_monitor *);
+static void stand_down(struct ha_monitor *);
+static void stood_down(struct ha_monitor *);
 
 struct ha_monitor *
 ha_monitor_create(struct event_base *base, struct store *store,
@@ -175,6 +191,13 @@ ha_monitor_create(struct event_base *base, struct store *store,
     m->view = json_object_new_array();
     m->fenced = !access(m->mark_path, F_OK);
     m->local_off = !access(m->local_off_path, F_OK);
+    /* A netpoold that starts (or restarts after a crash) has not been in
+     * a configuration with the others yet. */
+    m->joining = !m->fenced;
+    if (uuid_text_random(m->incarnation)) {
+        snprintf(m->incarnation, sizeof m->incarnation, "%d.%" PRIu64,
+                 (int) getpid(), clock_monotonic_ms());
+    }
     m->tick = event_new(base, -1, 0, on_tick, m);
     if (m->fenced) {
         log_warn("this host is fenced (%s): no domain runs and it stays out "
@@ -231,8 +254,9 @@ ha_monitor_clear(struct ha_monitor *m)
         return errno;
     }
     m->fenced = false;
+    m->joining = true;
     m->cleared = true;
-    m->written_since_clear = false;
+    m->written_since_start = false;
     m->generation++;
     m->last_stay = clock_monotonic_ms();
     m->emergency_done = false;
@@ -353,6 +377,11 @@ on_tick(evutil_socket_t fd, short what, void *m_)
         if (!m->fenced && !m->fencing) {
             observe(m, "disabled", false);
         }
+        if (!m->cleared) {
+            /* Nothing to contend for: when HA comes on, this host is in
+             * whatever configuration it is in. */
+            m->joining = false;
+        }
         m->last_stay = now;
         schedule(m, IDLE_MS);
         return;
@@ -379,21 +408,33 @@ on_tick(evutil_socket_t fd, short what, void *m_)
         }
         return;
     }
-    if (m->cleared && m->written_since_clear && m->pool) {
-        struct ha_status s;
-        ha_pool_status(m->pool, &s);
+    if (m->joining && m->written_since_start) {
+        struct ha_status s = {.synced = true, .quorate = true};
+        if (m->pool) {
+            ha_pool_status(m->pool, &s);
+        }
         if (s.synced && s.quorate) {
-            m->cleared = false;
-            m->last_stay = now;
-            log_info("back in the pool after the fence: domains may run");
-            if (m->unfence) {
-                m->unfence(m->aux);
+            m->joining = false;
+            if (m->cleared) {
+                m->cleared = false;
+                m->last_stay = now;
+                log_info("back in the pool: domains may run");
+                if (m->unfence) {
+                    m->unfence(m->aux);
+                }
+            } else {
+                log_info("in a configuration with the others: this host "
+                         "contends again");
             }
         }
     }
     if (!m->cleared && (int64_t) (now - m->last_stay) > m->timeout_ms) {
-        fence(m, "no stay within the timeout");
-        return;
+        if (m->joining && !runs_domains(m)) {
+            stand_down(m);
+        } else {
+            fence(m, "no stay within the timeout");
+            return;
+        }
     }
     if (m->watchdog && !ha_watchdog_alive(m->watchdog)) {
         fence(m, "the watchdog fired");
@@ -551,8 +592,8 @@ on_written(void *m_, int status, const char *error, struct json_object *data)
         if (status) {
             log_debug("statefile write failed: %s", error ? error : "");
         }
-    } else if (m->cleared) {
-        m->written_since_clear = true;
+    } else if (m->joining) {
+        m->written_since_start = true;
     }
     if (status || !m->nfs) {
         close_nfs(m);
@@ -677,13 +718,12 @@ evaluate(struct ha_monitor *m)
         }
         entries[i] = (struct ha_entry){
             .host = p->host,
-            /* A host rejoining after a clear runs no domain and contends
-             * for nothing until it is back in a configuration. */
-            .live = !ha_lease_expired(&p->lease, m->timeout_ms)
-                    && !record_bool(p->entry, "joining"),
+            .live = !ha_lease_expired(&p->lease, m->timeout_ms),
             .fenced = p->lease.fenced,
             .view = views[i],
             .n_view = n_view,
+            .joining = record_bool(p->entry, "joining"),
+            .silent = ha_lease_silent(&p->lease, m->timeout_ms),
         };
     }
     struct ha_survival_input in = {
@@ -696,7 +736,8 @@ evaluate(struct ha_monitor *m)
         .entries = entries,
         .n_entries = m->n_peers,
         .lost_everywhere =
-            lost_everywhere && (!m->cleared || m->written_since_clear),
+            lost_everywhere && (!m->cleared || m->written_since_start),
+        .joining = m->joining,
     };
     enum ha_verdict verdict = ha_survival(&in);
     if (verdict != m->verdict) {
@@ -718,10 +759,11 @@ evaluate(struct ha_monitor *m)
         m->last_stay = statefile_ok ? m->write_issued : now;
         arm_watchdog(m);
         observe(m, "stay", !statefile_ok);
-    } else if (verdict == HA_FENCE && !m->cleared) {
-        /* A host back from a fence runs no domain until it is in the
-         * pool again; its first configurations (alone, before it merges)
-         * must not fence it again. */
+    } else if (verdict == HA_FENCE && !m->joining) {
+        /* A host that (re)started or is back from a fence contends for
+         * nothing until it is in a configuration with the others: its
+         * first configurations (alone, before it merges) must not fence
+         * it. */
         fence(m, "the survival rule says this partition lost");
     } else {
         observe(m, "undecided", !statefile_ok);
@@ -1117,6 +1159,67 @@ kill_domains(struct ha_monitor *m)
     json_object_put(vms);
 }
 
+/* True if a process whose command line names this host's domain folder
+ * runs (what the watchdog would kill): a domain, whatever the store
+ * says. */
+static bool
+runs_domains(const struct ha_monitor *m)
+{
+    DIR *dir = m->domain_marker[0] ? opendir("/proc") : NULL;
+    bool found = false;
+
+    if (!dir) {
+        return false;
+    }
+    for (struct dirent *d; !found && (d = readdir(dir));) {
+        char path[64], cmdline[4096];
+        char *end;
+        long pid = strtol(d->d_name, &end, 10);
+        if (*end || pid <= 1) {
+            continue;
+        }
+        snprintf(path, sizeof path, "/proc/%ld/cmdline", pid);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            continue;
+        }
+        ssize_t n = read(fd, cmdline, sizeof cmdline - 1);
+        close(fd);
+        for (ssize_t i = 0; i < n; i++) {
+            cmdline[i] = cmdline[i] ? cmdline[i] : ' ';
+        }
+        cmdline[n > 0 ? n : 0] = '\0';
+        found = strstr(cmdline, m->domain_marker) != NULL;
+    }
+    closedir(dir);
+    return found;
+}
+
+/* A joining host that has not stayed within the timeout and runs no
+ * domain: instead of a fence (which would keep it out of the pool until
+ * an operator clears it, for nothing to end), it keeps joining but starts
+ * no domain until it is back, as a cleared host does. */
+static void
+stand_down(struct ha_monitor *m)
+{
+    m->cleared = true;
+    log_warn("no stay within the timeout since this host started joining; "
+             "it runs no domain: no fence, and no domain starts until it "
+             "is back in the pool");
+    if (m->fence) {
+        /* Stops the VM controller, which ends any domain that started
+         * since the check. */
+        m->fence(m->aux, m, stood_down);
+    }
+}
+
+static void
+stood_down(struct ha_monitor *m)
+{
+    log_info("stood down: no domain runs until this host is back in the "
+             "pool");
+}
+
 /* This host's entry: JSON padded with spaces to ENTRY_SIZE (a new
  * string of ENTRY_SIZE bytes and a terminator). */
 static char *
@@ -1131,7 +1234,9 @@ entry_text(struct ha_monitor *m, bool fenced)
     json_object_object_add(e, "generation",
                            json_object_new_int64((int64_t) m->generation));
     json_object_object_add(e, "fenced", json_object_new_boolean(fenced));
-    json_object_object_add(e, "joining", json_object_new_boolean(m->cleared));
+    json_object_object_add(e, "joining", json_object_new_boolean(m->joining));
+    json_object_object_add(e, "incarnation",
+                           json_object_new_string(m->incarnation));
     json_object_object_add(e, "view", json_object_get(m->view));
     const char *json =
         json_object_to_json_string_ext(e, JSON_C_TO_STRING_PLAIN);

@@ -55,11 +55,17 @@ ha_survival(const struct ha_survival_input *in)
     }
 
     /* Otherwise compare with every partition the live entries outside the
-     * configuration describe. */
+     * configuration describe.  A joining host contends for nothing: its
+     * first configuration, alone, says nothing of the others.  Nor does a
+     * silent one: its host's writes are not landing (dead, hung, cut off
+     * from the statefile), so it cannot stay, and waiting for it to
+     * change a view that still names this host could outlast this host's
+     * own deadline.  Its lease says when it is known fenced. */
     bool beaten = false;
     for (size_t i = 0; i < in->n_entries; i++) {
         const struct ha_entry *e = &in->entries[i];
-        if (!e->live || e->fenced || !strcmp(e->host, in->self)
+        if (!e->live || e->fenced || e->joining || e->silent
+            || !strcmp(e->host, in->self)
             || contains(in->members, in->n_members, e->host)) {
             continue;
         }
@@ -78,7 +84,8 @@ ha_survival(const struct ha_survival_input *in)
             }
         }
         if (other > own
-            || (other == own && strcmp(other_lowest, own_lowest) < 0)) {
+            || (other == own
+                && (in->joining || strcmp(other_lowest, own_lowest) < 0))) {
             beaten = true;
         }
     }
@@ -124,6 +131,14 @@ ha_lease_expired(const struct ha_lease *lease, int timeout_ms)
     return lease->first_seen_ms >= 0 && lease->last_read_ms >= 0
            && lease->last_read_ms - lease->first_seen_ms
                   >= ha_dead_after_ms(timeout_ms);
+}
+
+bool
+ha_lease_silent(const struct ha_lease *lease, int timeout_ms)
+{
+    return lease->first_seen_ms >= 0 && lease->last_read_ms >= 0
+           && lease->last_read_ms - lease->first_seen_ms
+                  >= 2 * ha_cycle_ms(timeout_ms);
 }
 
 bool
@@ -271,7 +286,7 @@ find_entry(const struct ha_survival_input *in, const char *host)
 }
 
 /* True if 'host' (not this one) has a live entry that does not say it
- * fenced. */
+ * fenced or is joining. */
 static bool
 entry_live(const struct ha_survival_input *in, const char *host)
 {
@@ -279,7 +294,7 @@ entry_live(const struct ha_survival_input *in, const char *host)
         return true;
     }
     const struct ha_entry *e = find_entry(in, host);
-    return e && e->live && !e->fenced;
+    return e && e->live && !e->fenced && !e->joining;
 }
 
 static const char *

@@ -143,6 +143,14 @@ struct ha_entry {
     const char *const *view; /* The hosts its configuration held, as it
                               * last wrote them. */
     size_t n_view;           /* Their number. */
+    bool joining;            /* It says it is joining: just (re)started or
+                              * cleared, not yet back in a configuration
+                              * with the others.  It contends for
+                              * nothing. */
+    bool silent;             /* Its content has not changed for two cycles
+                              * (ha_lease_silent()): its host's writes are
+                              * not landing, so it cannot stay, and it
+                              * contends for nothing. */
 };
 
 /* What ha_survival() decides from. */
@@ -160,6 +168,10 @@ struct ha_survival_input {
     size_t n_entries;               /* Their number. */
     bool lost_everywhere;           /* Every host of the pool reports that
                                       * it cannot reach the statefile. */
+    bool joining;                   /* This host is joining (just
+                                      * (re)started or cleared, not yet back
+                                      * in a configuration with the
+                                      * others): it cannot win a tie. */
 };
 
 /* The survival rule's answer for one cycle. */
@@ -201,6 +213,12 @@ struct ha_lease {
  * that its host's last confirmed write is older than its fence deadline
  * ('timeout_ms' the HA timeout).  Pure. */
 bool ha_lease_expired(const struct ha_lease *lease, int timeout_ms);
+
+/* Returns true if the entry's content has stayed the same for two cycles
+ * of 'timeout_ms': a host whose writes land changes its entry every
+ * cycle, so this one is dead, hung or cut off from the statefile, and
+ * the view it holds is no news.  Pure. */
+bool ha_lease_silent(const struct ha_lease *lease, int timeout_ms);
 
 /* Returns true if the host of 'lease' is known fenced at 'now_ms': its
  * entry says so, or its lease expired and, if this host itself reported

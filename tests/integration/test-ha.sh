@@ -21,6 +21,10 @@
 #   - the VM's QEMU is killed: HA starts it again;
 #   - the VM's host hangs past its watchdog but short of the survivors'
 #     wait: its own fence ends the domain and HA restarts the VM elsewhere;
+#   - two hosts: the link between them cut, the higher UUID fences and
+#     comes back without a fence loop; the lowest UUID's netpoold and
+#     corosync killed and netpoold started again, alone: neither host
+#     fences;
 # and all along a sampler looking at every QEMU of the machine never sees
 # the VM run twice, and tests/integration/pool-checker.py, sampling every
 # host, never sees two masters at once.  tests/soak/test-ha-faults.sh
@@ -95,6 +99,11 @@ qemu_host() {
     done
 }
 answers() { on switch ping -c 1 -W 1 "$VM_ADDR" > /dev/null 2>&1; }
+# The HA cycles host N's monitor has run (netpool_ha_cycles_total).
+cycles() { # N
+    on "$1" curl -sS --max-time 10 http://127.0.0.1:9440/metrics 2> /dev/null |
+        awk '$1 == "netpool_ha_cycles_total" { n = $2 } END { print n + 0 }'
+}
 
 # --- the pool, its storage VLAN and the shared SR ----------------------------
 
@@ -220,8 +229,10 @@ sampler=$!
 # --- one member of h1's management bond fails --------------------------------
 # h1 holds the VM and the master role.  The bond moves to its other member;
 # corosync keeps its configuration and no host fences.  The hosts are
-# sampled for the timeout and a half: the time in which a host that lost
-# its management link would have fenced.
+# sampled until each has run four HA cycles (8 s at the 10 s timeout):
+# corosync would have dropped a host that lost its management link within
+# its token and consensus (6.6 s), and a changed configuration is what
+# would make a host fence.
 
 configurations() {
     for n in 1 2 3; do
@@ -239,15 +250,25 @@ np 1 event-wait class=bond uuid="$h1bond" active-slave="$standby" timeout=20 \
     > /dev/null || true
 is "$(np 1 bond-param-get uuid="$h1bond" param-name=active-slave)" "$standby" \
     "h1's $adev fails: its management bond moves to the other member"
+cycles_before=$(for n in 1 2 3; do cycles $n; done | paste -sd ' ')
+cycled() { # every host ran four HA cycles since cycles_before
+    local n before
+    # shellcheck disable=SC2086
+    set -- $cycles_before
+    for n in 1 2 3; do
+        before=$1
+        shift
+        [ "$(cycles $n)" -ge $((before + 4)) ] || return 1
+    done
+}
 stays=0 samples=0
-end=$(($(date +%s) + 15))
-while [ "$(date +%s)" -lt "$end" ]; do
+while ! cycled; do
     samples=$((samples + 1))
     if all_stay 1 2 3; then stays=$((stays + 1)); fi
     sleep 0.5
 done
 is "$stays/$samples" "$samples/$samples" \
-    "every host stays at every sample for 15 s"
+    "every host stays at every sample for four HA cycles"
 is "$(configurations)" "$configs_before" \
     "corosync's configuration never changed on any host"
 ok '! ls "$STATE"/h*/netpoold/ha-fenced > /dev/null 2>&1' "no host is fenced"
@@ -405,5 +426,41 @@ np $loser host-ha-clear
 ok 'wait_until 90 quorate_with 1 2 && quorate_with 2 2' \
     "once the link is back and the fence cleared, h$loser rejoins"
 ok 'wait_until 60 all_stay 1 2' "and neither fences again"
+
+# --- two hosts, the lowest UUID killed and started again ---------------------
+# h$winner's netpoold and corosync are killed (a crash) and netpoold starts
+# again at once, with h$winner's management links cut so that its first
+# configuration is alone until h$loser has read its entry.  Neither host
+# may fence: not h$loser while its configuration drops h$winner and
+# h$winner's last entry, no longer changing, still names it, nor when
+# h$winner, alone and the lowest UUID, writes its entry (joining, it wins
+# no tie); and not h$winner either (make soak saw a survivor fence, and a
+# restarted host that lost the tie).
+joining() { # UUID: what the host's statefile entry says
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["joining"])' \
+        < "$(storage_export_dir)/ha-$1.state" 2> /dev/null
+}
+members() { status "$1" | field members; }
+kill_host $winner
+on switch ip link set "h$winner-eth0" down
+on switch ip link set "h$winner-eth3" down
+topo_netpoold_start $winner
+wuuid=$(cat "$STATE/h$winner/uuid")
+ok 'wait_until 60 eval "[ \"\$(joining $wuuid)\" = True ]"' \
+    "h$winner, killed and started again alone, says it is joining"
+wait_until 60 eval '[ "$(members '"$loser"')" = 1 ]' || true
+is "$(members $loser)" 1 "h$loser's configuration has dropped h$winner"
+seen=$(cycles $loser)
+ok 'wait_until 30 eval "[ \$(cycles $loser) -ge $((seen + 2)) ]"' \
+    "h$loser has read h$winner's entry since"
+ok '! test -e "$STATE/h$loser/netpoold/ha-fenced"' \
+    "h$loser, alone, does not fence"
+ok '! test -e "$STATE/h$winner/netpoold/ha-fenced"' "nor does h$winner"
+on switch ip link set "h$winner-eth0" up
+on switch ip link set "h$winner-eth3" up
+ok 'wait_until 90 quorate_with 1 2 && quorate_with 2 2' \
+    "once its links are back, h$winner rejoins"
+ok 'wait_until 60 all_stay 1 2' "and both stay"
+ok '! ls "$STATE"/h*/netpoold/ha-fenced > /dev/null 2>&1' "no host fenced"
 np 1 pool-ha-disable
 ok $? "pool-ha-disable"

@@ -16,6 +16,13 @@
 
 #include "ha/ha.h"
 
+/* A statefile entry as this host read it (neither joining nor silent). */
+#define ENTRY(HOST, LIVE, FENCED, VIEW, N_VIEW)                     \
+    {                                                               \
+        .host = HOST, .live = LIVE, .fenced = FENCED, .view = VIEW, \
+        .n_view = N_VIEW                                            \
+    }
+
 static const char *const pool3[] = {"a", "b", "c"};
 static const char *const pool2[] = {"a", "b"};
 
@@ -45,8 +52,8 @@ test_survival_majority(void **state)
     (void) state;
     static const char *const bc[] = {"b", "c"}, *const a[] = {"a"};
     struct ha_entry entries[] = {
-        {"a", true, false, pool3, 3}, /* a's entry not yet stale */
-        {"c", true, false, bc, 2},
+        ENTRY("a", true, false, pool3, 3), /* a's entry not yet stale */
+        ENTRY("c", true, false, bc, 2),
     };
     struct ha_survival_input in = input("b", pool3, 3, bc, 2, entries, 2);
     assert_int_equal(ha_survival(&in), HA_STAY);
@@ -60,8 +67,8 @@ test_survival_majority(void **state)
     assert_int_equal(ha_survival(&in), HA_STAY);
 
     /* a, alone, without the statefile. */
-    struct ha_entry b_c[] = {{"b", true, false, bc, 2},
-                             {"c", true, false, bc, 2}};
+    struct ha_entry b_c[] = {ENTRY("b", true, false, bc, 2),
+                             ENTRY("c", true, false, bc, 2)};
     struct ha_survival_input ina = input("a", pool3, 3, a, 1, b_c, 2);
     ina.statefile_ok = false;
     assert_int_equal(ha_survival(&ina), HA_UNDECIDED);
@@ -78,7 +85,7 @@ test_survival_tie(void **state)
 {
     (void) state;
     static const char *const a[] = {"a"}, *const b[] = {"b"};
-    struct ha_entry of_b = {"b", true, false, pool2, 2};
+    struct ha_entry of_b = ENTRY("b", true, false, pool2, 2);
     struct ha_survival_input in = input("a", pool2, 2, a, 1, &of_b, 1);
 
     assert_int_equal(ha_survival(&in), HA_UNDECIDED);
@@ -86,7 +93,7 @@ test_survival_tie(void **state)
     of_b.n_view = 1;
     assert_int_equal(ha_survival(&in), HA_STAY);
 
-    struct ha_entry of_a = {"a", true, false, a, 1};
+    struct ha_entry of_a = ENTRY("a", true, false, a, 1);
     struct ha_survival_input inb = input("b", pool2, 2, b, 1, &of_a, 1);
     assert_int_equal(ha_survival(&inb), HA_FENCE);
     /* a fenced itself (or its entry is dead): b is alone and stays. */
@@ -97,9 +104,103 @@ test_survival_tie(void **state)
     assert_int_equal(ha_survival(&inb), HA_STAY);
 
     /* The whole pool in one configuration stays. */
-    struct ha_entry both = {"b", true, false, pool2, 2};
+    struct ha_entry both = ENTRY("b", true, false, pool2, 2);
     struct ha_survival_input whole = input("a", pool2, 2, pool2, 2, &both, 1);
     assert_int_equal(ha_survival(&whole), HA_STAY);
+}
+
+/* Two hosts, b the survivor of a's loss (a killed, or cut off from
+ * everything): a's last entry still says it sees b.  b is undecided while
+ * that entry may be news, but once it has not changed for two cycles its
+ * host is not writing, and b, alone and uncontested, stays: waiting for
+ * a's lease (T + W + K + T/10 after a's last write) would outlast b's own
+ * deadline (T after its last stay, which came before corosync noticed;
+ * make soak saw the survivor fence). */
+static void
+test_survival_silent_view(void **state)
+{
+    (void) state;
+    static const char *const b[] = {"b"};
+    struct ha_entry of_a = ENTRY("a", true, false, pool2, 2);
+    struct ha_survival_input in = input("b", pool2, 2, b, 1, &of_a, 1);
+
+    assert_int_equal(ha_survival(&in), HA_UNDECIDED);
+    of_a.silent = true;
+    assert_int_equal(ha_survival(&in), HA_STAY);
+
+    /* Nor does a silent entry that names only its own host contend: its
+     * host, whose writes do not land, cannot stay (a wrote its view, then
+     * lost the statefile too).  Once a writes again, a, the lowest UUID,
+     * wins the tie. */
+    static const char *const a[] = {"a"};
+    of_a.view = a;
+    of_a.n_view = 1;
+    assert_int_equal(ha_survival(&in), HA_STAY);
+    of_a.silent = false;
+    assert_int_equal(ha_survival(&in), HA_FENCE);
+
+    /* Two cycles of the same content make an entry silent. */
+    int t = 10000;
+    struct ha_lease l = {false, 5000, 5000 + 3999};
+    assert_false(ha_lease_silent(&l, t));
+    l.last_read_ms++;
+    assert_true(ha_lease_silent(&l, t));
+    struct ha_lease none = {false, -1, -1};
+    assert_false(ha_lease_silent(&none, t));
+}
+
+/* Two hosts: a (the lowest UUID) was killed and its netpoold started
+ * again while b survived alone.  a's first configuration is alone too.
+ * a is joining: it cannot win the tie, and b does not count it, so b
+ * stays (before, a won and b fenced at once; make soak saw both a
+ * needless fence of the restarted host and of the survivor). */
+static void
+test_survival_joining(void **state)
+{
+    (void) state;
+    static const char *const a[] = {"a"}, *const b[] = {"b"};
+
+    /* b's side: a's entry is live and names only a. */
+    struct ha_entry of_a = ENTRY("a", true, false, a, 1);
+    of_a.joining = true;
+    struct ha_survival_input inb = input("b", pool2, 2, b, 1, &of_a, 1);
+    assert_int_equal(ha_survival(&inb), HA_STAY);
+    /* Once a is back and says so, the tie is a's again. */
+    of_a.joining = false;
+    assert_int_equal(ha_survival(&inb), HA_FENCE);
+
+    /* a's side: joining, it loses the tie it would have won... */
+    struct ha_entry of_b = ENTRY("b", true, false, b, 1);
+    struct ha_survival_input ina = input("a", pool2, 2, a, 1, &of_b, 1);
+    assert_int_equal(ha_survival(&ina), HA_STAY);
+    ina.joining = true;
+    assert_int_equal(ha_survival(&ina), HA_FENCE);
+    /* ...is undecided while b still names it... */
+    of_b.view = pool2;
+    of_b.n_view = 2;
+    assert_int_equal(ha_survival(&ina), HA_UNDECIDED);
+    /* ...stays once the two are in one configuration... */
+    struct ha_survival_input both = input("a", pool2, 2, pool2, 2, &of_b, 1);
+    both.joining = true;
+    assert_int_equal(ha_survival(&both), HA_STAY);
+    /* ...and, alone with b known fenced, stays (the pool's lone survivor
+     * whose own netpoold restarted). */
+    of_b.view = b;
+    of_b.n_view = 1;
+    of_b.fenced = true;
+    assert_int_equal(ha_survival(&ina), HA_STAY);
+
+    /* Three hosts: a joining host does not count in a partition.  b and
+     * c (joining, not synced yet) against a alone: one each, and a, the
+     * lowest UUID, wins; once c is back, b and c are a majority. */
+    static const char *const bc[] = {"b", "c"};
+    struct ha_entry with_a[] = {ENTRY("a", true, false, a, 1),
+                                ENTRY("c", true, false, bc, 2)};
+    with_a[1].joining = true;
+    struct ha_survival_input in3 = input("b", pool3, 3, bc, 2, with_a, 2);
+    assert_int_equal(ha_survival(&in3), HA_FENCE);
+    with_a[1].joining = false;
+    assert_int_equal(ha_survival(&in3), HA_STAY);
 }
 
 /* Rule 2: the statefile lost everywhere, every host seeing every other:
@@ -392,6 +493,8 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_survival_majority),
         cmocka_unit_test(test_survival_tie),
+        cmocka_unit_test(test_survival_silent_view),
+        cmocka_unit_test(test_survival_joining),
         cmocka_unit_test(test_survival_statefile_lost),
         cmocka_unit_test(test_lease),
         cmocka_unit_test(test_plan),
