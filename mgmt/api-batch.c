@@ -8,10 +8,11 @@
  * that answers later, an Async one or a write waiting for the pool's
  * majority, holds the batch's answer back).  What a batch saves is what
  * surrounds the calls: one connection and one HTTP exchange for all of
- * them, one flush of the store to the disk for the commits of the calls
- * answered at once (each still commits on its own; none is answered before
- * the flush), and one pass of the fabric's reconciler for the changes they
- * make together instead of one per call.
+ * them, with --store-sync full one flush of the store to the disk for the
+ * commits of the calls answered at once (each still commits on its own;
+ * none is answered before the flush; by default the store flushes from a
+ * timer anyway), and one pass of the fabric's reconciler for the changes
+ * they make together instead of one per call.
  *
  * An empty array is refused with JSONRPC_INVALID_REQUEST, as JSON-RPC 2.0
  * says, and so is a batch of more than API_MAX_BATCH requests.
@@ -89,7 +90,8 @@ api_batch_handle(struct api *api, struct json_object *requests, bool local,
         json_object_array_add(b->responses, NULL);
     }
     /* The calls answered now are answered together once the last is in:
-     * their commits need one flush to the disk between them. */
+     * where each commit is flushed before its answer, they need one flush
+     * to the disk between them. */
     store_defer_flush(api->store);
     for (size_t i = 0; i < n; i++) {
         struct json_object *request = json_object_array_get_idx(requests, i);

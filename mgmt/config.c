@@ -35,6 +35,7 @@ enum option_id {
     OPT_METRICS_PORT,
     OPT_METRICS_TLS,
     OPT_SNMP_AGENTX_SOCKET,
+    OPT_STORE_SYNC,
     OPT_HELP,
 };
 
@@ -60,6 +61,7 @@ static const struct option long_options[] = {
     {"metrics-port", required_argument, NULL, OPT_METRICS_PORT},
     {"metrics-tls", no_argument, NULL, OPT_METRICS_TLS},
     {"snmp-agentx-socket", required_argument, NULL, OPT_SNMP_AGENTX_SOCKET},
+    {"store-sync", required_argument, NULL, OPT_STORE_SYNC},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -232,7 +234,12 @@ config_usage(void)
            "  --snmp-agentx-socket PATH  be an SNMP AgentX subagent of the "
            "snmpd\n"
            "                             listening there (default \"\": "
-           "off)\n");
+           "off)\n"
+           "  --store-sync MODE          when a change reaches the disk: "
+           "interval\n"
+           "                             (at most 100 ms after the answer, "
+           "default) or\n"
+           "                             full (before the answer)\n");
 }
 
 /* Helpers. */
@@ -311,6 +318,13 @@ apply(struct config *config, int id, const char *name, const char *value)
             error = np_error_new(ERR_INVALID_VALUE, name, value, NULL);
         } else {
             set_string(&config->datapath_type, value);
+        }
+        break;
+    case OPT_STORE_SYNC:
+        if (!strcmp(value, "full") || !strcmp(value, "interval")) {
+            config->store_sync_full = !strcmp(value, "full");
+        } else {
+            error = np_error_new(ERR_INVALID_VALUE, name, value, NULL);
         }
         break;
     case OPT_CHANGE_LOG_KEEP:

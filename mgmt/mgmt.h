@@ -52,6 +52,10 @@ struct config {
     char *snmp_agentx_socket;   /* AgentX master socket; "" disables the
                                  * SNMP subagent. */
     size_t change_log_keep;     /* Changes kept for event.from. */
+    bool store_sync_full;       /* --store-sync full: the store flushes each
+                                 * commit to the disk before the answer,
+                                 * instead of at most 100 ms after it
+                                 * (interval, the default). */
     const unsigned char *cmdline_mask; /* Options the command line set,
                                          * which a reload keeps. */
 };

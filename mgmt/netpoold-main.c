@@ -77,6 +77,7 @@ static char *management_address(struct daemon *);
 static void sync_links(struct daemon *);
 static void links_changed(void *daemon_);
 static void on_resync(evutil_socket_t, short, void *daemon_);
+static void set_store_sync(struct daemon *);
 static char *render_metrics(void *daemon_);
 static void release_metrics_page(void *daemon_, char *page);
 static struct json_object *observe_ovs(void *daemon_);
@@ -180,6 +181,7 @@ start(struct daemon *d)
         return error;
     }
     free(db);
+    set_store_sync(d);
 
     if ((error = ensure_host(d))) {
         return error;
@@ -647,6 +649,22 @@ on_resync(evutil_socket_t fd, short what, void *daemon_)
     store_prune_changes(d->store, d->config.change_log_keep);
 }
 
+/* Gives the store the durability --store-sync asks for: each change on
+ * the disk before its answer (full), or flushed from the loop at most
+ * STORE_SYNC_INTERVAL_MS after it (interval), as OVSDB does for the
+ * transactions that do not ask to be durable. */
+static void
+set_store_sync(struct daemon *d)
+{
+    bool full = d->config.store_sync_full;
+
+    store_set_sync(d->store, full ? STORE_SYNC_FULL : STORE_SYNC_INTERVAL,
+                   d->base);
+    log_info("store: changes reach the disk %s (--store-sync %s)",
+             full ? "before their answer" : "at most 100 ms after it",
+             full ? "full" : "interval");
+}
+
 /* The pool ejected this host: it leaves the loop, and main() starts it
  * again as a standalone host. */
 static void
@@ -704,6 +722,7 @@ on_signal(evutil_socket_t signo, short what, void *daemon_)
     }
     int retval = open_log(&d->config);
     log_set_level(d->config.log_level);
+    set_store_sync(d);
     log_info("configuration reloaded%s", retval ? " (log unchanged)" : "");
     /* A reload is also a full resync of the fabric. */
     dp_reconciler_resync(d->fabric);

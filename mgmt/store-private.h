@@ -25,6 +25,7 @@
 
 #include "mgmt/store.h"
 
+struct event;
 struct sqlite3;
 struct sqlite3_stmt;
 
@@ -86,6 +87,15 @@ struct store {
     /* Statements kept prepared, by SQL text (store_prepare()). */
     struct store_statement *statements;
     size_t n_statements;
+
+    /* Durability (store_set_sync()). */
+    enum store_sync sync;      /* When commits reach the disk. */
+    struct event *flush_timer; /* Flushes the log in STORE_SYNC_INTERVAL,
+                                * or NULL. */
+    uint64_t unflushed;        /* Commits appended to the durable
+                                * database's log since its last flush. */
+    uint64_t flushes;          /* Flushes of that log. */
+    bool flush_failed;         /* The last flush failed (logged once). */
 
     /* Group commit: nesting depth of store_defer_flush(). */
     int deferred;

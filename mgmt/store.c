@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <event2/event.h>
 #include <json-c/json.h>
 #include <sqlite3.h>
 
@@ -21,6 +22,10 @@
 #define LOG_MODULE "store"
 
 #define MAX_STATEMENTS 128 /* SQL texts kept prepared, at most. */
+
+/* Pages of a database's log that make a commit checkpoint it (SQLite's own
+ * default). */
+#define CHECKPOINT_PAGES 1000
 
 static int write_observed(struct store *, const struct store_class *,
                           const char *uuid, struct json_object *old,
@@ -47,6 +52,10 @@ static bool wants(const struct store_subscription *,
                   const struct store_change *);
 static void free_dead_subscriptions(struct store *);
 static void load_log_head(struct store *);
+static int log_written(void *store_, sqlite3 *, const char *db, int pages);
+static void arm_flush_timer(struct store *);
+static void on_flush_timer(evutil_socket_t, short, void *store_);
+static bool must_flush_now(const struct store *);
 static uint32_t sql_hash(const char *sql);
 
 /* Lifecycle. */
@@ -74,9 +83,12 @@ store_open(const char *path, struct store **storep)
     /* Observed state and events need no flush per commit: a restart
      * observes again, and event.from clients start over on a lost token.
      * They live in a database of their own so that a commit touching only
-     * them never flushes the durable one. */
+     * them never flushes the durable one.  The durable one is NORMAL too
+     * (in WAL mode: each commit appended to the log, no flush): the store
+     * flushes its log itself, when its durability mode says
+     * (store_set_sync()). */
     char *sql = sqlite3_mprintf("PRAGMA journal_mode=WAL;"
-                                "PRAGMA synchronous=FULL;"
+                                "PRAGMA synchronous=NORMAL;"
                                 "PRAGMA foreign_keys=OFF;"
                                 "ATTACH DATABASE '%q-local' AS loc;"
                                 "PRAGMA loc.journal_mode=WAL;"
@@ -87,10 +99,14 @@ store_open(const char *path, struct store **storep)
     if (error) {
         goto fail;
     }
+    /* Tells the store which commits wrote to the durable database's log
+     * (it replaces the automatic checkpoint, which it does itself). */
+    sqlite3_wal_hook(store->db, log_written, store);
     error = store_migrate(store);
     if (error) {
         goto fail;
     }
+    store_sync(store);
     load_log_head(store);
     *storep = store;
     return 0;
@@ -121,6 +137,12 @@ store_close(struct store *store)
         free(store->statements[i].sql);
     }
     free(store->statements);
+    if (store->db) {
+        store_sync(store);
+    }
+    if (store->flush_timer) {
+        event_free(store->flush_timer);
+    }
     sqlite3_close_v2(store->db);
     free(store->pending);
     for (size_t i = 0; i < store->n_batches; i++) {
@@ -390,6 +412,9 @@ store_commit(struct store *store)
         store->n_pending = 0;
         return error;
     }
+    if (must_flush_now(store)) {
+        error = store_sync(store);
+    }
 
     /* Subscribers may write, which opens a transaction of its own: hand
      * them this one's changes from a list of their own. */
@@ -399,7 +424,7 @@ store_commit(struct store *store)
     store->n_pending = store->allocated_pending = 0;
     store_send_observations(store, pending, n);
     store_publish(store, pending, n);
-    return 0;
+    return error;
 }
 
 void
@@ -414,13 +439,73 @@ store_rollback(struct store *store)
 }
 
 void
+store_set_sync(struct store *store, enum store_sync sync,
+               struct event_base *base)
+{
+    if (sync == STORE_SYNC_INTERVAL && base) {
+        if (!store->flush_timer) {
+            store->flush_timer = evtimer_new(base, on_flush_timer, store);
+        }
+        store->sync = STORE_SYNC_INTERVAL;
+        if (store->unflushed) {
+            arm_flush_timer(store);
+        }
+    } else {
+        store->sync = STORE_SYNC_FULL;
+        if (store->flush_timer) {
+            event_free(store->flush_timer);
+            store->flush_timer = NULL;
+        }
+        store_sync(store);
+    }
+}
+
+int
+store_sync(struct store *store)
+{
+    if (!store->unflushed) {
+        return 0;
+    }
+
+    /* In WAL mode a commit is durable once the log holds it on the disk:
+     * one flush of the log covers every commit appended since the last. */
+    sqlite3_file *wal = NULL;
+    if (sqlite3_file_control(store->db, "main", SQLITE_FCNTL_JOURNAL_POINTER,
+                             &wal)
+            != SQLITE_OK
+        || !wal || !wal->pMethods) {
+        store->unflushed = 0; /* Nothing was ever written to it. */
+        return 0;
+    }
+    int rc = wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL);
+    store->flushes++;
+    if (rc != SQLITE_OK) {
+        if (!store->flush_failed) {
+            log_error("cannot flush the store's log: %s", sqlite3_errstr(rc));
+        }
+        store->flush_failed = true;
+        arm_flush_timer(store);
+        return EIO;
+    }
+    if (store->flush_failed) {
+        log_info("the store's log reaches the disk again");
+    }
+    store->flush_failed = false;
+    store->unflushed = 0;
+    return 0;
+}
+
+void
+store_get_sync_stats(const struct store *store, struct store_sync_stats *stats)
+{
+    stats->flushes = store->flushes;
+    stats->unflushed = store->unflushed;
+}
+
+void
 store_defer_flush(struct store *store)
 {
-    if (store->deferred++ == 0) {
-        /* In WAL mode, NORMAL appends a commit's frames without a flush;
-         * the process can still die without losing them. */
-        store_exec(store, "PRAGMA main.synchronous=NORMAL");
-    }
+    store->deferred++;
 }
 
 int
@@ -429,23 +514,8 @@ store_flush(struct store *store)
     if (store->deferred <= 0 || --store->deferred > 0) {
         return 0;
     }
-    store_exec(store, "PRAGMA main.synchronous=FULL");
-
-    /* One flush of the write-ahead log makes every commit appended since
-     * the deferral durable, as FULL would have done for each. */
-    sqlite3_file *wal = NULL;
-    if (sqlite3_file_control(store->db, "main", SQLITE_FCNTL_JOURNAL_POINTER,
-                             &wal)
-            != SQLITE_OK
-        || !wal || !wal->pMethods) {
-        return 0; /* Nothing was ever written to it. */
-    }
-    int rc = wal->pMethods->xSync(wal, SQLITE_SYNC_NORMAL);
-    if (rc != SQLITE_OK) {
-        log_error("cannot flush the store's log: %s", sqlite3_errstr(rc));
-        return EIO;
-    }
-    return 0;
+    /* In STORE_SYNC_INTERVAL the timer flushes them, as any commit. */
+    return store->sync == STORE_SYNC_FULL ? store_sync(store) : 0;
 }
 
 void
@@ -724,6 +794,64 @@ load_log_head(struct store *store)
         }
         store_finish(store, stmt);
     }
+}
+
+/* Durability. */
+
+/* SQLite's hook after each commit that appended 'pages' to the log of
+ * database 'db': counts the durable database's commits not flushed yet,
+ * starts the flush timer in STORE_SYNC_INTERVAL (a pool's entries are
+ * flushed at once instead, by store_commit()), and checkpoints a log grown
+ * past CHECKPOINT_PAGES as SQLite's automatic checkpoint would. */
+static int
+log_written(void *store_, sqlite3 *db, const char *name, int pages)
+{
+    struct store *store = store_;
+
+    if (!strcmp(name, "main")) {
+        if (!store->unflushed++ && store->sync == STORE_SYNC_INTERVAL
+            && !store->pool_apply) {
+            arm_flush_timer(store);
+        }
+    }
+    if (pages >= CHECKPOINT_PAGES) {
+        sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL,
+                                  NULL);
+    }
+    return SQLITE_OK;
+}
+
+/* Makes the flush timer, if there is one, go off STORE_SYNC_INTERVAL_MS
+ * from now. */
+static void
+arm_flush_timer(struct store *store)
+{
+    struct timeval tv = {STORE_SYNC_INTERVAL_MS / 1000,
+                         STORE_SYNC_INTERVAL_MS % 1000 * 1000};
+
+    if (store->flush_timer) {
+        evtimer_add(store->flush_timer, &tv);
+    }
+}
+
+static void
+on_flush_timer(evutil_socket_t fd, short what, void *store_)
+{
+    (void) fd;
+    (void) what;
+    store_sync(store_);
+}
+
+/* Returns true if the commit that just happened must be on the disk before
+ * store_commit() returns: what a pool member applies of the pool's log (it
+ * tells the pool it holds it durably right after), and every commit in
+ * STORE_SYNC_FULL outside a group commit. */
+static bool
+must_flush_now(const struct store *store)
+{
+    return store->unflushed
+           && (store->pool_apply
+               || (store->sync == STORE_SYNC_FULL && !store->deferred));
 }
 
 /* Writes. */

@@ -28,8 +28,11 @@
  * There is one write path: the transaction calls below, each recording
  * who wrote (a user, or a "system:COMPONENT" identity for the daemon's own
  * writes) and from which host.  A write call returns only after SQLite has
- * made a desired change durable (synchronous=FULL); observations are
- * committed without a flush, since a restart observes again.
+ * appended a desired change to its write-ahead log, so a crash or a kill
+ * of netpoold loses nothing; when that log is flushed to the disk, which a
+ * crash of the machine needs, is the store's durability mode
+ * (store_set_sync()).  Observations are committed without a flush, since
+ * a restart observes again.
  *
  * The store has one writer: the netpoold process, single-threaded.  It
  * validates field values against the schema only on request
@@ -44,6 +47,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct event_base;
 struct json_object;
 struct np_error;
 struct store;
@@ -239,23 +243,70 @@ int store_delete(struct store *store, const char *class, const char *uuid);
 /* Starts a transaction grouping several writes; nested calls nest. */
 int store_begin(struct store *store);
 
-/* Commits the outermost transaction (durably when it changed desired
- * state), then delivers its changes to the subscribers.  On failure the
- * whole transaction is rolled back. */
+/* Commits the outermost transaction (flushed to the disk as the
+ * durability mode says when it changed desired state), then delivers its
+ * changes to the subscribers.  On failure the whole transaction is rolled
+ * back, except that a failed flush returns EIO after the commit (it stays
+ * and is delivered; its durability is not known). */
 int store_commit(struct store *store);
 
 /* Abandons the outermost transaction and everything written in it. */
 void store_rollback(struct store *store);
 
+/* Durability.  Every commit of desired state is in the write-ahead log
+ * when it returns: a crash or a kill of netpoold loses nothing.  The mode
+ * says when the log is flushed to the disk, which is what a crash of the
+ * machine (a power loss) needs, as OVSDB flushes its log only for the
+ * transactions marked durable. */
+enum store_sync {
+    STORE_SYNC_FULL,     /* Each commit is flushed before it returns (the
+                          * mode a store opens in). */
+    STORE_SYNC_INTERVAL, /* One flush, from a timer on the event loop, at
+                          * most STORE_SYNC_INTERVAL_MS after the first
+                          * commit not flushed yet: a power loss loses at
+                          * most that much. */
+};
+
+/* How long a commit may wait for its flush in STORE_SYNC_INTERVAL. */
+#define STORE_SYNC_INTERVAL_MS 100
+
+/* Makes 'sync' the durability of the commits that follow.  For
+ * STORE_SYNC_INTERVAL, 'base' is the loop the flush timer runs on (without
+ * one the store stays in STORE_SYNC_FULL); switching to STORE_SYNC_FULL
+ * flushes what is not flushed yet.  Whatever the mode, what a pool member
+ * applies of the pool's log (store_apply_transaction(),
+ * store_apply_changes(), store_load_snapshot()) is flushed before the call
+ * returns, since the member then tells the pool it holds it durably; and
+ * store_close() flushes what is left. */
+void store_set_sync(struct store *store, enum store_sync sync,
+                    struct event_base *base);
+
+/* Flushes every commit not flushed yet to the disk now.  Returns 0, or EIO
+ * if the flush failed (the commits stay, but their durability is not
+ * known; the next flush tries again). */
+int store_sync(struct store *store);
+
+/* What the store did for durability since it was opened. */
+struct store_sync_stats {
+    uint64_t flushes;   /* Flushes of the durable database's log. */
+    uint64_t unflushed; /* Commits appended to it since the last flush. */
+};
+
+/* Fills 'stats' with the store's durability counters. */
+void store_get_sync_stats(const struct store *store,
+                          struct store_sync_stats *stats);
+
 /* Group commit.  Between store_defer_flush() and the matching
- * store_flush(), commits of desired state are written but not flushed to
- * the disk one by one: each still commits (or fails and rolls back) on its
- * own and is delivered to the subscribers at once, and a crash of netpoold
+ * store_flush(), commits of desired state are not flushed one by one in
+ * STORE_SYNC_FULL: each still commits (or fails and rolls back) on its own
+ * and is delivered to the subscribers at once, and a crash of netpoold
  * loses none of them, but only the outermost store_flush() makes them
  * survive a crash of the machine, with one flush for all of them.  A
  * caller answers nobody about such a commit before store_flush() returned.
- * Deferrals nest.  store_flush() returns 0, or EIO if the flush failed (the
- * commits stay, but their durability is not known). */
+ * In STORE_SYNC_INTERVAL the outermost store_flush() leaves them to the
+ * timer, as any other commit.  Deferrals nest.  store_flush() returns 0,
+ * or EIO if the flush failed (the commits stay, but their durability is
+ * not known). */
 void store_defer_flush(struct store *store);
 int store_flush(struct store *store);
 

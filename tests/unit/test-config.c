@@ -113,6 +113,7 @@ test_defaults(void **state)
     assert_int_equal(c->resync_interval, 30);
     assert_string_equal(c->ovs_db, "unix:/var/run/openvswitch/db.sock");
     assert_int_equal(c->change_log_keep, 100000);
+    assert_false(c->store_sync_full);
     assert_non_null(c->cmdline_mask);
 
     /* Reload without a file changes nothing. */
@@ -127,13 +128,13 @@ test_command_line(void **state)
     struct fixture *fx = *state;
     struct config *c = &fx->config;
 
-    assert_null(load(fx, "--state-dir", "/srv/np", "--unix-socket=/tmp/s",
-                     "--https-address", "127.0.0.1", "--https-port", "0",
-                     "--pidfile", "/tmp/p", "--log-file", "/tmp/l", "--syslog",
-                     "--log-level", "debug", "--detach",
-                     "--management-interface", "eth1", "--pif-match", "veth*",
-                     "--resync-interval", "5", "--ovs-db",
-                     "tcp:127.0.0.1:6640", "--change-log-keep", "100", NULL));
+    assert_null(load(
+        fx, "--state-dir", "/srv/np", "--unix-socket=/tmp/s",
+        "--https-address", "127.0.0.1", "--https-port", "0", "--pidfile",
+        "/tmp/p", "--log-file", "/tmp/l", "--syslog", "--log-level", "debug",
+        "--detach", "--management-interface", "eth1", "--pif-match", "veth*",
+        "--resync-interval", "5", "--ovs-db", "tcp:127.0.0.1:6640",
+        "--change-log-keep", "100", "--store-sync", "full", NULL));
     assert_string_equal(c->state_dir, "/srv/np");
     assert_string_equal(c->unix_socket, "/tmp/s");
     assert_string_equal(c->https_address, "127.0.0.1");
@@ -148,6 +149,9 @@ test_command_line(void **state)
     assert_int_equal(c->resync_interval, 5);
     assert_string_equal(c->ovs_db, "tcp:127.0.0.1:6640");
     assert_int_equal(c->change_log_keep, 100);
+    assert_true(c->store_sync_full);
+    assert_null(load(fx, "--store-sync", "interval", NULL));
+    assert_false(c->store_sync_full);
 
     /* A second load starts again from the defaults. */
     assert_null(load(fx, "--https-port", "8443", NULL));
@@ -180,6 +184,8 @@ test_bad_values(void **state)
                    "resync-interval", "86401");
     expect_invalid(load(fx, "--change-log-keep", "99", NULL),
                    "change-log-keep", "99");
+    expect_invalid(load(fx, "--store-sync", "normal", NULL), "store-sync",
+                   "normal");
     expect_invalid(load(fx, "--bogus", NULL), "option", "--bogus");
     expect_invalid(load(fx, "--https-port", NULL), "option", "--https-port");
     expect_invalid(load(fx, "stray", NULL), "argument", "stray");

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <event2/event.h>
 #include <sqlite3.h>
 
 #include "lib/error.h"
@@ -117,7 +118,7 @@ change_cb(void *fx_, const struct store_change *changes, size_t n,
 
 /* Subscribes change_cb() to every change of the store of 'fx'. */
 static void
-listen(struct fixture *fx)
+subscribe_all(struct fixture *fx)
 {
     store_subscribe(fx->store, NULL, STORE_FEED_ALL, NULL, change_cb, fx);
 }
@@ -234,7 +235,7 @@ test_update(void **state)
     assert_string_equal(fixture_string(r, "name_description"), "d");
     json_object_put(r);
 
-    listen(fx);
+    subscribe_all(fx);
     seq = store_last_seq(fx->store);
     assert_int_equal(
         update(fx, "network", uuid, "{'MTU': 9000, 'name_label': 'a'}"), 0);
@@ -290,7 +291,7 @@ test_change_log(void **state)
 
     assert_int_equal(store_last_seq(fx->store), 0);
     assert_int_equal(store_first_seq(fx->store), 0);
-    listen(fx);
+    subscribe_all(fx);
 
     insert(fx, "network", "{'name_label': 'a'}", uuid);
     uint64_t first = store_last_seq(fx->store);
@@ -499,7 +500,7 @@ test_transaction_rollback(void **state)
 
     insert(fx, "network", "{'name_label': 'kept'}", kept);
     uint64_t seq = store_last_seq(fx->store);
-    listen(fx);
+    subscribe_all(fx);
 
     assert_int_equal(store_begin(fx->store), 0);
     insert(fx, "network", "{'name_label': 'a'}", a);
@@ -538,7 +539,7 @@ test_transaction_nested(void **state)
     struct fixture *fx = *state;
     char a[UUID_LENGTH + 1], b[UUID_LENGTH + 1];
 
-    listen(fx);
+    subscribe_all(fx);
     assert_int_equal(store_begin(fx->store), 0);
     assert_int_equal(store_begin(fx->store), 0);
     insert(fx, "network", "{'name_label': 'a'}", a);
@@ -608,7 +609,7 @@ test_group_commit(void **state)
     struct fixture *fx = *state;
     char a[UUID_LENGTH + 1], b[UUID_LENGTH + 1], c[UUID_LENGTH + 1];
 
-    listen(fx);
+    subscribe_all(fx);
     store_defer_flush(fx->store);
     insert(fx, "network", "{'name_label': 'a'}", a);
     assert_int_equal(fx->n_callbacks, 1);
@@ -640,6 +641,129 @@ test_group_commit(void **state)
     json_object_put(r);
     assert_int_equal(store_last_seq(fx->store), seq);
     assert_int_equal(count_committed(fx->path, "network"), 3);
+}
+
+/* Returns how many times the store of 'fx' has flushed its log. */
+static uint64_t
+flushes(struct fixture *fx)
+{
+    struct store_sync_stats stats;
+
+    store_get_sync_stats(fx->store, &stats);
+    return stats.flushes;
+}
+
+/* Returns how many commits of the store of 'fx' wait for a flush. */
+static uint64_t
+unflushed(struct fixture *fx)
+{
+    struct store_sync_stats stats;
+
+    store_get_sync_stats(fx->store, &stats);
+    return stats.unflushed;
+}
+
+/* STORE_SYNC_FULL, the mode a store opens in: each commit of desired
+ * state is flushed before it returns, a group commit flushes once at its
+ * end, and an observation (kept outside the durable database) needs no
+ * flush. */
+static void
+test_sync_full(void **state)
+{
+    struct fixture *fx = *state;
+    char a[UUID_LENGTH + 1], b[UUID_LENGTH + 1], pif[UUID_LENGTH + 1];
+
+    uint64_t before = flushes(fx);
+    insert(fx, "network", "{'name_label': 'a'}", a);
+    insert(fx, "network", "{'name_label': 'b'}", b);
+    assert_int_equal(update(fx, "network", a, "{'MTU': 9000}"), 0);
+    assert_int_equal(flushes(fx), before + 3);
+    assert_int_equal(unflushed(fx), 0);
+
+    insert(fx, "PIF", "{'device': 'eth0'}", pif);
+    before = flushes(fx);
+    assert_int_equal(update(fx, "PIF", pif, "{'carrier': true}"), 0);
+    assert_int_equal(flushes(fx), before);
+
+    store_defer_flush(fx->store);
+    assert_int_equal(update(fx, "network", a, "{'MTU': 2000}"), 0);
+    assert_int_equal(update(fx, "network", b, "{'MTU': 2000}"), 0);
+    assert_int_equal(flushes(fx), before);
+    assert_int_equal(unflushed(fx), 2);
+    assert_int_equal(store_flush(fx->store), 0);
+    assert_int_equal(flushes(fx), before + 1);
+    assert_int_equal(unflushed(fx), 0);
+}
+
+/* STORE_SYNC_INTERVAL: a commit is in the database for another connection
+ * as soon as it returns, unflushed; the timer on the loop flushes every
+ * commit made meanwhile once and stops; an end of a group commit leaves
+ * them to it; what a pool member applies of the pool's log is flushed at
+ * once; switching back to STORE_SYNC_FULL flushes what waits; the commits
+ * are there after the store is closed and opened again. */
+static void
+test_sync_interval(void **state)
+{
+    struct fixture *fx = *state;
+    struct event_base *base = event_base_new();
+    char a[UUID_LENGTH + 1], b[UUID_LENGTH + 1];
+
+    assert_non_null(base);
+    store_set_sync(fx->store, STORE_SYNC_INTERVAL, base);
+    uint64_t before = flushes(fx);
+    insert(fx, "network", "{'name_label': 'a'}", a);
+    assert_int_equal(count_committed(fx->path, "network"), 1);
+    insert(fx, "network", "{'name_label': 'b'}", b);
+    assert_int_equal(count_committed(fx->path, "network"), 2);
+    assert_int_equal(flushes(fx), before);
+    assert_int_equal(unflushed(fx), 2);
+
+    /* The loop has one thing to do: the flush. */
+    assert_int_equal(event_base_loop(base, EVLOOP_ONCE), 0);
+    assert_int_equal(flushes(fx), before + 1);
+    assert_int_equal(unflushed(fx), 0);
+    assert_int_equal(event_base_loop(base, EVLOOP_NONBLOCK), 1);
+
+    store_defer_flush(fx->store);
+    assert_int_equal(update(fx, "network", a, "{'MTU': 2000}"), 0);
+    assert_int_equal(store_flush(fx->store), 0);
+    assert_int_equal(flushes(fx), before + 1);
+    assert_int_equal(event_base_loop(base, EVLOOP_ONCE), 0);
+    assert_int_equal(flushes(fx), before + 2);
+
+    /* A pool member: another store's log entries, applied here. */
+    char *path = xasprintf("%s/member.db", fx->dir);
+    struct store *member_store;
+    assert_int_equal(store_open(path, &member_store), 0);
+    store_set_sync(member_store, STORE_SYNC_INTERVAL, base);
+    struct json_object *entries = store_changes_since(fx->store, 0, 10);
+    struct store_sync_stats stats;
+    store_get_sync_stats(member_store, &stats);
+    uint64_t member_before = stats.flushes;
+    assert_int_equal(store_apply_changes(member_store, entries), 0);
+    store_get_sync_stats(member_store, &stats);
+    assert_int_equal(stats.flushes, member_before + 1);
+    assert_int_equal(stats.unflushed, 0);
+    assert_true(store_exists(member_store, "network", b));
+    json_object_put(entries);
+    store_close(member_store);
+    free(path);
+
+    assert_int_equal(store_delete(fx->store, "network", b), 0);
+    assert_int_equal(unflushed(fx), 1);
+    store_set_sync(fx->store, STORE_SYNC_FULL, NULL);
+    assert_int_equal(flushes(fx), before + 3);
+    assert_int_equal(unflushed(fx), 0);
+    assert_int_equal(event_base_loop(base, EVLOOP_NONBLOCK), 1);
+
+    store_set_sync(fx->store, STORE_SYNC_INTERVAL, base);
+    assert_int_equal(update(fx, "network", a, "{'MTU': 9000}"), 0);
+    reopen(fx);
+    struct json_object *r = store_get(fx->store, "network", a);
+    assert_int_equal(fixture_int(r, "MTU"), 9000);
+    json_object_put(r);
+    assert_false(store_exists(fx->store, "network", b));
+    event_base_free(base);
 }
 
 /* store_check_value reports a wrong JSON type as FIELD_TYPE_ERROR(field)
@@ -1534,6 +1658,8 @@ main(void)
         TEST(test_transaction_rollback),
         TEST(test_transaction_nested),
         TEST(test_group_commit),
+        TEST(test_sync_full),
+        TEST(test_sync_interval),
         TEST(test_check_value),
         TEST(test_schema_lookup),
         TEST(test_persistence),
