@@ -6,7 +6,10 @@
  * into the guest's namespace as "eth<device>" with the VIF's MAC.  Both
  * ends are up, with transmit checksum offload off (the userspace datapath
  * reads frames through AF_PACKET, which sees checksums the kernel has not
- * filled in yet); the host end, a switch port, has IPv6 off.
+ * filled in yet); the host end, a switch port, has IPv6 off.  A pair is
+ * made in one netlink request that gives both ends their names and MTU
+ * and the guest end its MAC and namespace, without looking first; then
+ * the alias, checksum offload, IPv6 and up state are each set once.
  *
  * The host end's alias ("netpool-vif UUID") marks the pairs netpoold
  * made, so that it deletes only its own.  What it made or verified is
@@ -59,12 +62,20 @@ struct dp_vif_netns {
 static int scan(struct dp_vif_netns *, struct json_object *guests);
 static int make_pair(struct dp_vif_netns *, const char *uuid,
                      struct json_object *guest);
+static int add_pair(struct dp_vif_netns *, struct json_object *guest,
+                    int ns_fd);
+static int set_alias(struct dp_vif_netns *, const char *name,
+                     const char *alias);
+static bool is_ours(struct dp_vif_netns *, const char *name);
 static int delete_link(struct dp_vif_netns *, const char *name);
+static int nl_error_to_errno(int nl_error);
 static bool guest_right(struct dp_vif_netns *, struct json_object *guest);
 static int set_guest_mtu(struct dp_vif_netns *, struct json_object *guest);
 static int netns_socket(struct dp_vif_netns *, const char *netns);
+static int socket_in(struct dp_vif_netns *, int ns_fd);
 static int open_netns(const char *netns);
-static int link_setup(int fd, const char *name, const char *mac, int mtu);
+static int tx_checksum_off(int fd, const char *name);
+static int bring_up(int fd, const char *name);
 static int link_read(int fd, const char *name, char *mac, int *mtu, bool *up);
 static void host_end_no_ipv6(const char *port);
 static bool same_guest(struct json_object *a, struct json_object *b,
@@ -260,79 +271,143 @@ scan(struct dp_vif_netns *netns, struct json_object *guests)
 }
 
 /* Makes the veth pair of VIF 'uuid' as 'guest' describes it, replacing a
- * leftover host end of the same name that netpoold made. */
+ * leftover host end of the same name that netpoold made.  Returns 0 or a
+ * positive errno: EEXIST if a link of that name is not one of netpoold's,
+ * ENOENT if the guest's namespace does not exist, EIO for another netlink
+ * failure, or what a failed ioctl said. */
 static int
 make_pair(struct dp_vif_netns *netns, const char *uuid,
           struct json_object *guest)
 {
     const char *port = str(guest, "port");
     const char *device = str(guest, "device");
-    int mtu = json_object_get_int(json_object_object_get(guest, "MTU"));
     int ns_fd = open_netns(str(guest, "netns"));
     int error;
 
     if (ns_fd < 0) {
         return -ns_fd;
     }
-
-    /* A stale pair of ours by that name goes first. */
-    struct rtnl_link *old = NULL;
-    if (!rtnl_link_get_kernel(netns->sock, 0, port, &old)) {
-        const char *alias = rtnl_link_get_ifalias(old);
-        bool ours =
-            alias && !strncmp(alias, ALIAS_PREFIX, strlen(ALIAS_PREFIX));
-        rtnl_link_put(old);
-        if (!ours) {
+    error = add_pair(netns, guest, ns_fd);
+    if (error == EEXIST) {
+        /* A stale pair of ours by that name goes first; another link by
+         * that name is not ours to touch. */
+        if (!is_ours(netns, port)) {
             close(ns_fd);
             return EEXIST;
         }
         delete_link(netns, port);
+        error = add_pair(netns, guest, ns_fd);
     }
-
-    struct rtnl_link *link = rtnl_link_veth_alloc();
-    struct rtnl_link *peer = rtnl_link_veth_get_peer(link);
-    rtnl_link_set_name(link, port);
-    rtnl_link_set_name(peer, device);
-    rtnl_link_set_ns_fd(peer, ns_fd);
-    rtnl_link_put(peer);
-    error = rtnl_link_add(netns->sock, link, NLM_F_CREATE | NLM_F_EXCL);
-    rtnl_link_put(link);
-    close(ns_fd);
     if (error) {
-        return error == -NLE_EXIST ? EEXIST : EIO;
+        close(ns_fd);
+        return error;
     }
 
     /* Mark it as ours before anything else can fail. */
-    struct rtnl_link *made = NULL, *change = rtnl_link_alloc();
     char alias[sizeof ALIAS_PREFIX + 64];
     snprintf(alias, sizeof alias, "%s%s", ALIAS_PREFIX, uuid);
-    rtnl_link_set_ifalias(change, alias);
-    error = rtnl_link_get_kernel(netns->sock, 0, port, &made);
+    error = set_alias(netns, port, alias);
     if (!error) {
-        error = rtnl_link_change(netns->sock, made, change, 0);
-        rtnl_link_put(made);
+        int fd = socket_in(netns, ns_fd);
+        error = fd < 0 ? -fd : tx_checksum_off(fd, device);
+        if (!error) {
+            error = bring_up(fd, device);
+        }
+        if (fd >= 0) {
+            close(fd);
+        }
     }
-    rtnl_link_put(change);
-    if (error) {
-        delete_link(netns, port);
-        return EIO;
-    }
-
-    int fd = netns_socket(netns, str(guest, "netns"));
-    if (fd < 0) {
-        delete_link(netns, port);
-        return -fd;
-    }
-    error = link_setup(fd, device, str(guest, "MAC"), mtu);
-    close(fd);
+    close(ns_fd);
     if (!error) {
         host_end_no_ipv6(port);
-        error = link_setup(netns->ioctl_fd, port, NULL, mtu);
+        error = tx_checksum_off(netns->ioctl_fd, port);
+    }
+    if (!error) {
+        error = bring_up(netns->ioctl_fd, port);
     }
     if (error) {
         delete_link(netns, port);
     }
     return error;
+}
+
+/* Asks the kernel, in one request, for the veth pair 'guest' describes:
+ * the host end named for its port and the guest end named for its device,
+ * with its MAC, in the namespace 'ns_fd'; both down, with the guest's MTU
+ * (when it has one).  Returns 0, EEXIST if a link of the host
+ * end's name exists, or another positive errno. */
+static int
+add_pair(struct dp_vif_netns *netns, struct json_object *guest, int ns_fd)
+{
+    int mtu = json_object_get_int(json_object_object_get(guest, "MTU"));
+    unsigned int o[6];
+    unsigned char mac[6];
+
+    if (sscanf(str(guest, "MAC"), "%2x:%2x:%2x:%2x:%2x:%2x", &o[0], &o[1],
+               &o[2], &o[3], &o[4], &o[5])
+        != 6) {
+        return EINVAL;
+    }
+    for (size_t i = 0; i < 6; i++) {
+        mac[i] = (unsigned char) o[i];
+    }
+
+    struct rtnl_link *link = rtnl_link_veth_alloc();
+    if (!link) {
+        return ENOMEM;
+    }
+    struct rtnl_link *peer = rtnl_link_veth_get_peer(link);
+    struct nl_addr *address = nl_addr_build(AF_LLC, mac, sizeof mac);
+    rtnl_link_set_name(link, str(guest, "port"));
+    rtnl_link_set_name(peer, str(guest, "device"));
+    if (mtu > 0) {
+        rtnl_link_set_mtu(link, (unsigned int) mtu);
+        rtnl_link_set_mtu(peer, (unsigned int) mtu);
+    }
+    if (address) {
+        rtnl_link_set_addr(peer, address);
+        nl_addr_put(address);
+    }
+    rtnl_link_set_ns_fd(peer, ns_fd);
+    rtnl_link_put(peer);
+    int error =
+        address ? rtnl_link_add(netns->sock, link, NLM_F_CREATE | NLM_F_EXCL)
+                : -NLE_NOMEM;
+    rtnl_link_put(link);
+    return nl_error_to_errno(error);
+}
+
+/* Sets the alias of link 'name' of netpoold's namespace to 'alias', found
+ * by its name (no lookup first).  Returns 0 or a positive errno. */
+static int
+set_alias(struct dp_vif_netns *netns, const char *name, const char *alias)
+{
+    struct rtnl_link *link = rtnl_link_alloc();
+
+    if (!link) {
+        return ENOMEM;
+    }
+    rtnl_link_set_name(link, name);
+    rtnl_link_set_ifalias(link, alias);
+    int error = rtnl_link_change(netns->sock, link, link, 0);
+    rtnl_link_put(link);
+    return nl_error_to_errno(error);
+}
+
+/* Returns true if link 'name' of netpoold's namespace exists and carries
+ * the alias of the host ends netpoold makes. */
+static bool
+is_ours(struct dp_vif_netns *netns, const char *name)
+{
+    struct rtnl_link *link = NULL;
+
+    if (rtnl_link_get_kernel(netns->sock, 0, name, &link)) {
+        return false;
+    }
+    const char *alias = rtnl_link_get_ifalias(link);
+    bool ours = alias && !strncmp(alias, ALIAS_PREFIX, strlen(ALIAS_PREFIX));
+    rtnl_link_put(link);
+    return ours;
 }
 
 static int
@@ -347,6 +422,31 @@ delete_link(struct dp_vif_netns *netns, const char *name)
     return !error                                              ? 0
            : error == -NLE_NODEV || error == -NLE_OBJ_NOTFOUND ? ENODEV
                                                                : EIO;
+}
+
+/* Returns the errno for libnl's error 'nl_error' (0 or negative): the
+ * failures a caller tells apart, EIO for the others. */
+static int
+nl_error_to_errno(int nl_error)
+{
+    switch (nl_error) {
+    case 0:
+        return 0;
+    case -NLE_EXIST:
+        return EEXIST;
+    case -NLE_NOMEM:
+        return ENOMEM;
+    case -NLE_PERM:
+        return EPERM;
+    case -NLE_INVAL:
+    case -NLE_RANGE:
+        return EINVAL;
+    case -NLE_NODEV:
+    case -NLE_OBJ_NOTFOUND:
+        return ENODEV;
+    default:
+        return EIO;
+    }
 }
 
 /* Returns true if the guest end 'guest' describes is in place: the device
@@ -388,21 +488,30 @@ set_guest_mtu(struct dp_vif_netns *netns, struct json_object *guest)
 /* Namespaces. */
 
 /* Returns an AF_INET socket that lives in namespace 'netns' (for ioctls
- * on its devices), or a negative errno.  netpoold steps into the
- * namespace only for the socket() call. */
+ * on its devices), or a negative errno. */
 static int
 netns_socket(struct dp_vif_netns *netns, const char *name)
 {
     int ns_fd = open_netns(name);
-    int fd, error = 0;
 
     if (ns_fd < 0) {
         return ns_fd;
     }
+    int fd = socket_in(netns, ns_fd);
+    close(ns_fd);
+    return fd;
+}
+
+/* Returns an AF_INET socket that lives in the namespace open as 'ns_fd',
+ * or a negative errno.  netpoold steps into the namespace only for the
+ * socket() call. */
+static int
+socket_in(struct dp_vif_netns *netns, int ns_fd)
+{
+    int fd, error;
+
     if (setns(ns_fd, CLONE_NEWNET)) {
-        error = errno;
-        close(ns_fd);
-        return -error;
+        return -errno;
     }
     fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     error = fd < 0 ? errno : 0;
@@ -413,7 +522,6 @@ netns_socket(struct dp_vif_netns *netns, const char *name)
                   strerror(errno));
         abort();
     }
-    close(ns_fd);
     return fd < 0 ? -error : fd;
 }
 
@@ -434,38 +542,28 @@ open_netns(const char *name)
 
 /* Devices, through ioctls on a socket of their namespace. */
 
-/* Sets device 'name''s MAC (unless 'mac' is NULL) and MTU, turns its
- * transmit checksum offload off and brings it up. */
+/* Turns device 'name''s transmit checksum offload off.  Returns 0 or the
+ * ioctl's errno. */
 static int
-link_setup(int fd, const char *name, const char *mac, int mtu)
+tx_checksum_off(int fd, const char *name)
 {
     struct ethtool_value tx = {.cmd = ETHTOOL_STXCSUM, .data = 0};
     struct ifreq ifr;
 
     memset(&ifr, 0, sizeof ifr);
     snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", name);
-    if (mac) {
-        unsigned int o[6];
-        sscanf(mac, "%2x:%2x:%2x:%2x:%2x:%2x", &o[0], &o[1], &o[2], &o[3],
-               &o[4], &o[5]);
-        ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
-        for (size_t i = 0; i < 6; i++) {
-            ifr.ifr_hwaddr.sa_data[i] = (char) o[i];
-        }
-        if (ioctl(fd, SIOCSIFHWADDR, &ifr)) {
-            return errno;
-        }
-    }
-    if (mtu > 0) {
-        ifr.ifr_mtu = mtu;
-        if (ioctl(fd, SIOCSIFMTU, &ifr)) {
-            return errno;
-        }
-    }
     ifr.ifr_data = (void *) &tx;
-    if (ioctl(fd, SIOCETHTOOL, &ifr)) {
-        return errno;
-    }
+    return ioctl(fd, SIOCETHTOOL, &ifr) ? errno : 0;
+}
+
+/* Brings device 'name' up.  Returns 0 or the ioctl's errno. */
+static int
+bring_up(int fd, const char *name)
+{
+    struct ifreq ifr;
+
+    memset(&ifr, 0, sizeof ifr);
+    snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", name);
     if (ioctl(fd, SIOCGIFFLAGS, &ifr)) {
         return errno;
     }
