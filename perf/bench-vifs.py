@@ -47,7 +47,14 @@ with and without those records is what other hosts' objects cost this
 host, and the VIF ports still in OVS after that start say that the local
 VIFs were kept.  Memory: VmRSS and VmHWM after the N VIFs, and with the
 pool load.
-Addresses: none (ports only).  Usage: bench-vifs.py [-n N] [-c C]
+Options: -b BIN runs BIN as netpoold (another build's, to compare two
+builds in one hour), -a "ARGS" adds arguments to netpoold's command line
+(-a "--store-sync full" measures a flush per write, as before the
+durability change), -q (quick) leaves out the one-call-per-port baseline,
+which is most of the run (ovs-vswitchd reconfigures all ports on each of
+its N transactions), and the pool-shaped load.
+Addresses: none (ports only).
+Usage: bench-vifs.py [-n N] [-c C] [-b BIN] [-a ARGS] [-q]
 """
 import argparse
 import json
@@ -78,8 +85,10 @@ def call_batch(sock_path, requests):
 
 
 class Bench:
-    def __init__(self, n):
+    def __init__(self, n, netpoold, netpoold_args):
         self.n = n
+        self.netpoold = netpoold
+        self.netpoold_args = netpoold_args
         self.ns = "npbv%d" % os.getpid()
         self.guests = self.ns + "g"
         self.work = tempfile.mkdtemp(prefix="netpool-bench-vifs.")
@@ -203,7 +212,7 @@ class Bench:
 
     def netpoold_start(self):
         state = os.path.join(self.work, "netpoold")
-        self.in_ns(os.path.join(TOP, "build/bin/netpoold"),
+        self.in_ns(self.netpoold, *self.netpoold_args,
                    "--state-dir", state, "--unix-socket", self.sock,
                    "--pidfile", self.pidfile,
                    "--log-file", os.path.join(self.work, "netpoold.log"),
@@ -371,18 +380,25 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("-n", type=int, default=1000)
     parser.add_argument("-c", type=int, default=100)
+    parser.add_argument("-b", default=os.path.join(TOP, "build/bin/netpoold"),
+                        help="the netpoold binary to measure")
+    parser.add_argument("-a", default="",
+                        help="extra netpoold arguments, one string")
+    parser.add_argument("-q", action="store_true",
+                        help="quick: no one-call-per-port baseline, no "
+                        "pool-shaped load")
     args = parser.parse_args()
-    if not os.path.exists(os.path.join(TOP, "build/bin/netpoold")):
-        print("build/bin/netpoold is missing: run make", file=sys.stderr)
+    if not os.path.exists(args.b):
+        print("%s is missing: run make" % args.b, file=sys.stderr)
         return 1
 
-    b = Bench(args.n)
+    b = Bench(args.n, os.path.abspath(args.b), args.a.split())
     n, c = args.n, args.c
     load0 = os.getloadavg()[0]
     try:
         b.up()
         veths = b.make_veths("a")
-        separate = b.separate_calls()
+        separate = None if args.q else b.separate_calls()
         batched = b.one_transaction()
         b.drop_veths("a")
 
@@ -421,31 +437,36 @@ def main():
         b.wait_applied()
         b.netpoold_stop()
 
-        # The same with a pool's worth of other hosts' objects.
-        rows = b.pool_load()
-        t0 = time.monotonic()
-        b.netpoold_start()
-        b.wait_applied()
-        restart = time.monotonic() - t0
-        kept = b.numbered(b.bridge)
-        latp, cpup = b.cycles(c, 0)
-        fullp = b.full_recompute()
-        rssp, hwmp = b.memory()
+        if not args.q:
+            # The same with a pool's worth of other hosts' objects.
+            rows = b.pool_load()
+            t0 = time.monotonic()
+            b.netpoold_start()
+            b.wait_applied()
+            restart = time.monotonic() - t0
+            kept = b.numbered(b.bridge)
+            latp, cpup = b.cycles(c, 0)
+            fullp = b.full_recompute()
+            rssp, hwmp = b.memory()
 
         print("bench-vifs: %d VIF ports on a private OVS (userspace "
               "datapath), until all have an OpenFlow port" % n)
+        print("  netpoold: %s %s" % (b.netpoold, " ".join(b.netpoold_args)))
         print("  load average at the start %.2f, at the end %.2f"
               % (load0, os.getloadavg()[0]))
         print("  veth pairs for the baselines (one ip -batch) %8.2f s"
               % veths)
-        print("  ovs-vsctl, one call per port               %8.2f s"
-              "  (%.1f ms/port)" % (separate, separate * 1e3 / n))
+        if separate is not None:
+            print("  ovs-vsctl, one call per port               %8.2f s"
+                  "  (%.1f ms/port)" % (separate, separate * 1e3 / n))
         print("  ovs-vsctl, one transaction                 %8.2f s"
               "  (%.1f ms/port)" % (batched, batched * 1e3 / n))
         print("  netpool API (VIF.create + VIF.plug, veths) %8.2f s"
               "  (%.1f ms/port; API calls done after %.2f s)"
               % (netpool, netpool * 1e3 / n, calls))
-        print("  ratio netpool / one call per port: %.2f" % (netpool / separate))
+        if separate is not None:
+            print("  ratio netpool / one call per port: %.2f"
+                  % (netpool / separate))
         print("  ratio netpool / one transaction:   %.2f" % (netpool / batched))
         print("  ratio netpool / (one transaction + veths): %.2f"
               % (netpool / (batched + veths)))
@@ -472,6 +493,10 @@ def main():
         print("  /metrics median at 10 VIFs: %.1f ms, at %d VIFs: %.1f ms"
               % (scrape10 * 1e3, n, scrapen * 1e3))
         print("  one full recompute at %d VIFs: %.0f ms CPU" % (n, fulln * 1e3))
+        print("  netpoold memory at %d VIFs: VmRSS %s, peak VmHWM %s"
+              % (n, rss, hwm))
+        if args.q:
+            return 0
         print("pool-shaped load: %d rows of 16 other hosts (16 x %d VMs "
               "and VIFs) in the store" % (rows, n))
         print("  netpoold start (full recompute) at %d local VIFs: %.2f s"
@@ -486,8 +511,6 @@ def main():
         print("  one full recompute with the pool load: %.0f ms CPU "
               "(ratio %.2f)" % (fullp * 1e3, fullp / fulln if fulln
                                  else float("nan")))
-        print("  netpoold memory at %d VIFs: VmRSS %s, peak VmHWM %s"
-              % (n, rss, hwm))
         print("  with the pool load: VmRSS %s, peak VmHWM %s" % (rssp, hwmp))
         return 0
     finally:
