@@ -28,7 +28,6 @@
 #include <event2/event.h>
 #include <json-c/json.h>
 
-#include "lib/clock.h"
 #include "lib/error.h"
 #include "lib/log.h"
 #include "lib/record.h"
@@ -196,7 +195,7 @@ ha_monitor_create(struct event_base *base, struct store *store,
     m->joining = !m->fenced;
     if (uuid_text_random(m->incarnation)) {
         snprintf(m->incarnation, sizeof m->incarnation, "%d.%" PRIu64,
-                 (int) getpid(), clock_monotonic_ms());
+                 (int) getpid(), ha_clock_ms());
     }
     m->tick = event_new(base, -1, 0, on_tick, m);
     if (m->fenced) {
@@ -209,7 +208,7 @@ ha_monitor_create(struct event_base *base, struct store *store,
         /* A fence may have been cut short by a stop: finish it. */
         kill_domains(m);
     }
-    m->last_stay = clock_monotonic_ms();
+    m->last_stay = ha_clock_ms();
     schedule(m, 0);
     return m;
 }
@@ -258,7 +257,7 @@ ha_monitor_clear(struct ha_monitor *m)
     m->cleared = true;
     m->written_since_start = false;
     m->generation++;
-    m->last_stay = clock_monotonic_ms();
+    m->last_stay = ha_clock_ms();
     m->emergency_done = false;
     log_info("fence cleared by the operator: rejoining the pool");
     if (m->pool) {
@@ -293,7 +292,7 @@ ha_monitor_metrics(const struct ha_monitor *m)
         char *text;
         size_t length;
     } out = {xstrdup(""), 0};
-    uint64_t now = clock_monotonic_ms();
+    uint64_t now = ha_clock_ms();
 
 #define ADD(...)                                            \
     do {                                                    \
@@ -365,7 +364,7 @@ on_tick(evutil_socket_t fd, short what, void *m_)
     struct ha_monitor *m = m_;
 
     read_config(m);
-    uint64_t now = clock_monotonic_ms();
+    uint64_t now = ha_clock_ms();
     if (!m->enabled || m->local_off) {
         if (m->watchdog) {
             ha_watchdog_stop(m->watchdog);
@@ -386,8 +385,17 @@ on_tick(evutil_socket_t fd, short what, void *m_)
         schedule(m, IDLE_MS);
         return;
     }
+    /* The next cycle, or sooner the moment a peer's lease may expire: a
+     * read issued then declares its host fenced (a cycle's wait less). */
     int cycle = ha_cycle_ms(m->timeout_ms);
-    schedule(m, cycle);
+    int next = cycle;
+    for (size_t i = 0; i < m->n_peers; i++) {
+        int64_t at = ha_lease_expiry_ms(&m->peers[i]->lease, m->timeout_ms);
+        if (at > (int64_t) now && at - (int64_t) now < next) {
+            next = (int) (at - (int64_t) now);
+        }
+    }
+    schedule(m, next);
     if (m->in_cycle
         && now - m->cycle_start
                > 2 * (uint64_t) ha_write_timeout_ms(m->timeout_ms)) {
@@ -476,7 +484,7 @@ read_config(struct ha_monitor *m)
     json_object_put(pools);
     if (m->enabled && !was) {
         /* Enabled now (or at start): counting starts here. */
-        m->last_stay = clock_monotonic_ms();
+        m->last_stay = ha_clock_ms();
         if (m->local_off) {
             unlink(m->local_off_path);
             m->local_off = false;
@@ -565,7 +573,7 @@ write_entry(struct ha_monitor *m)
     char name[64];
 
     snprintf(name, sizeof name, "ha-%s.state", m->host);
-    m->write_issued = clock_monotonic_ms();
+    m->write_issued = ha_clock_ms();
     m->pending = 1;
     if (storage_nfs_put(m->nfs, name, text, ENTRY_SIZE, on_written, m)) {
         m->pending = 0;
@@ -580,7 +588,7 @@ static void
 on_written(void *m_, int status, const char *error, struct json_object *data)
 {
     struct ha_monitor *m = m_;
-    uint64_t now = clock_monotonic_ms();
+    uint64_t now = ha_clock_ms();
 
     m->pending = 0;
     m->write_seconds = (double) (now - m->write_issued) / 1000.0;
@@ -606,7 +614,7 @@ on_written(void *m_, int status, const char *error, struct json_object *data)
         char name[64];
         snprintf(name, sizeof name, "ha-%s.state", p->host);
         p->read_ok = false;
-        p->read_issued = (int64_t) clock_monotonic_ms();
+        p->read_issued = (int64_t) ha_clock_ms();
         if (storage_nfs_get(m->nfs, name, ENTRY_SIZE, on_read, p)) {
             m->reads_ok = false;
         } else {
@@ -623,7 +631,7 @@ on_read(void *p_, int status, const char *error, struct json_object *data)
 {
     struct peer *p = p_;
     struct ha_monitor *m = p->monitor;
-    int64_t now = (int64_t) clock_monotonic_ms();
+    int64_t now = (int64_t) ha_clock_ms();
     const char *content = NULL;
 
     if (!status) {
@@ -669,7 +677,7 @@ request_done(struct ha_monitor *m)
 static void
 evaluate(struct ha_monitor *m)
 {
-    uint64_t now = clock_monotonic_ms();
+    uint64_t now = ha_clock_ms();
     bool statefile_ok = m->write_ok && m->reads_ok;
 
     m->in_cycle = false;
@@ -742,9 +750,10 @@ evaluate(struct ha_monitor *m)
     enum ha_verdict verdict = ha_survival(&in);
     if (verdict != m->verdict) {
         log_info("HA verdict: %s (statefile %s, %zu of %zu hosts in the "
-                 "configuration)",
+                 "configuration%s)",
                  ha_verdict_name(verdict), statefile_ok ? "ok" : "lost",
-                 n_members, n_all);
+                 n_members, n_all,
+                 m->joining ? "; joining: no verdict fences it" : "");
     }
     m->verdict = verdict;
 
@@ -757,7 +766,13 @@ evaluate(struct ha_monitor *m)
 
     if (verdict == HA_STAY) {
         m->last_stay = statefile_ok ? m->write_issued : now;
-        arm_watchdog(m);
+        if (!m->cleared) {
+            /* A cleared host runs no domain until it is back; armed, the
+             * watchdog would kill its corosync, while it merges, the
+             * moment a stay of its first, lone configuration ran out (a
+             * fence loop at short timeouts). */
+            arm_watchdog(m);
+        }
         observe(m, "stay", !statefile_ok);
     } else if (verdict == HA_FENCE && !m->joining) {
         /* A host that (re)started or is back from a fence contends for
@@ -1203,6 +1218,8 @@ static void
 stand_down(struct ha_monitor *m)
 {
     m->cleared = true;
+    ha_watchdog_stop(m->watchdog);
+    m->watchdog = NULL;
     log_warn("no stay within the timeout since this host started joining; "
              "it runs no domain: no fence, and no domain starts until it "
              "is back in the pool");

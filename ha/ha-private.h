@@ -64,6 +64,13 @@ void ha_corosync_reload(struct ha_corosync *c, struct event_base *base);
 /* Removes the configuration and the authkey. */
 void ha_corosync_remove(struct ha_corosync *c);
 
+/* The clock every HA duration is measured on (CLOCK_MONOTONIC_RAW),
+ * milliseconds.  NTP does not slew it: chrony, by default, slews
+ * CLOCK_MONOTONIC by up to 1/12 while it corrects an offset, which two
+ * hosts comparing durations cannot afford (ha/README.md, the timing
+ * argument).  Safe in the watchdog's child (a system call). */
+uint64_t ha_clock_ms(void);
+
 /* The HA watchdog (ha-watchdog.c): a supervising process forked from
  * netpoold, since this kernel has no softdog.  While armed it kills the
  * listed domains (SIGKILL) once the deadline passes unless netpoold moved
@@ -80,8 +87,8 @@ struct ha_watchdog;
 struct ha_watchdog *ha_watchdog_start(const char *domain_marker);
 
 /* Arms 'wd': kill the 'n' processes 'pids' (at most HA_WATCHDOG_MAX_PIDS)
- * at monotonic time 'deadline_ms' (lib/clock.h) unless armed again or
- * disarmed first.  Returns 0 or a positive errno. */
+ * at time 'deadline_ms' (ha_clock_ms()) unless armed again or disarmed
+ * first.  Returns 0 or a positive errno. */
 int ha_watchdog_arm(struct ha_watchdog *wd, uint64_t deadline_ms,
                     const pid_t *pids, size_t n);
 

@@ -122,7 +122,15 @@ int
 ha_dead_after_ms(int timeout_ms)
 {
     return timeout_ms + ha_write_timeout_ms(timeout_ms)
-           + ha_kill_ms(timeout_ms) + timeout_ms / 10;
+           + ha_kill_ms(timeout_ms) + timeout_ms / 100;
+}
+
+int64_t
+ha_lease_expiry_ms(const struct ha_lease *lease, int timeout_ms)
+{
+    return lease->fenced || lease->first_seen_ms < 0
+               ? -1
+               : lease->first_seen_ms + ha_dead_after_ms(timeout_ms);
 }
 
 bool

@@ -22,11 +22,15 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
-#include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/xalloc.h"
 
 #define LOG_MODULE "ha-watchdog"
+
+/* The longest the child sleeps at a time: poll()'s timeout runs on
+ * CLOCK_MONOTONIC, which NTP may slew, so the child wakes often enough to
+ * see the deadline on ha_clock_ms() pass within a step of it. */
+#define STEP_MS 50
 
 /* One message on the pipe. */
 struct message {
@@ -46,6 +50,15 @@ static char marker[512];
 static void child_main(int fd) __attribute__((noreturn));
 static void kill_marked(void);
 static int send_message(struct ha_watchdog *, const struct message *);
+
+uint64_t
+ha_clock_ms(void)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC_RAW, &now);
+    return (uint64_t) now.tv_sec * 1000 + (uint64_t) now.tv_nsec / 1000000;
+}
 
 struct ha_watchdog *
 ha_watchdog_start(const char *domain_marker)
@@ -155,9 +168,11 @@ child_main(int fd)
     for (;;) {
         int timeout = -1;
         if (armed.deadline_ms) {
-            uint64_t now = clock_monotonic_ms();
-            timeout =
-                now >= armed.deadline_ms ? 0 : (int) (armed.deadline_ms - now);
+            uint64_t now = ha_clock_ms();
+            timeout = now >= armed.deadline_ms ? 0
+                      : armed.deadline_ms - now > STEP_MS
+                          ? STEP_MS
+                          : (int) (armed.deadline_ms - now);
         }
         if (armed.deadline_ms && !timeout) {
             for (uint32_t i = 0; i < armed.n_pids; i++) {

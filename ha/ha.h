@@ -193,7 +193,7 @@ const char *ha_verdict_name(enum ha_verdict verdict);
  * how often a host writes its entry, how long a write may take to count
  * as confirmed, the bound on killing the domains, and how long a
  * survivor must see an entry unchanged before its host is known fenced
- * (T + W + K + T/10).  Pure. */
+ * (T + W + K + T/100).  Pure. */
 int ha_cycle_ms(int timeout_ms);
 int ha_write_timeout_ms(int timeout_ms);
 int ha_kill_ms(int timeout_ms);
@@ -213,6 +213,12 @@ struct ha_lease {
  * that its host's last confirmed write is older than its fence deadline
  * ('timeout_ms' the HA timeout).  Pure. */
 bool ha_lease_expired(const struct ha_lease *lease, int timeout_ms);
+
+/* Returns the time from which a read that returns the entry's present
+ * content expires its lease (if no read has seen it change by then), or
+ * -1 when there is none to wait for (no content yet, or it says fenced).
+ * Pure. */
+int64_t ha_lease_expiry_ms(const struct ha_lease *lease, int timeout_ms);
 
 /* Returns true if the entry's content has stayed the same for two cycles
  * of 'timeout_ms': a host whose writes land changes its entry every

@@ -368,18 +368,19 @@ ok 'np 1 message-list name=HA_VM_RESTARTED params=body |
 ok 'wait_until 90 answers' "and it answers ping"
 
 # --- the VM's host hangs past its watchdog, short of the survivors' wait ------
-# 12 s: past the watchdog's deadline (at most the 10 s timeout after the
+# 11 s: past the watchdog's deadline (at most the 10 s timeout after the
 # host's last write), before a survivor may call the host fenced from its
-# silent statefile entry (timeout + write timeout + kill bound + a tenth,
-# 14.5 s).  The host's own fence ends the VM's domain; nobody saw the host
-# lost, and the acting master still restarts the VM, once.
+# silent statefile entry (timeout + write timeout + kill bound + a
+# hundredth, 13.6 s after a read that may come up to a cycle, 2 s, before
+# the hang).  The host's own fence ends the VM's domain; nobody saw the
+# host lost, and the acting master still restarts the VM, once.
 victim=$(qemu_host)
 victim_pid=$(cat "$STATE/h$victim/netpoold.pid")
 kill -STOP "$victim_pid"
-sleep 12 # The hang itself.
+sleep 11 # The hang itself.
 kill -CONT "$victim_pid"
 ok 'wait_until 60 eval "[ \"\$(ha_state $victim)\" = fenced ]"' \
-    "h$victim's netpoold, stopped 12 s, fences itself"
+    "h$victim's netpoold, stopped 11 s, fences itself"
 ok 'wait_until 120 eval "[ -n \"\$(qemu_host)\" ] && [ \"\$(qemu_host)\" != $victim ]"' \
     "and the VM runs on another host"
 np "$victim" host-ha-clear

@@ -224,7 +224,7 @@ test_survival_statefile_lost(void **state)
     assert_int_equal(ha_survival(&in), HA_UNDECIDED);
 }
 
-/* A lease expires only after T + W + K + T/10 of the same content,
+/* A lease expires only after T + W + K + T/100 of the same content,
  * measured from a read's completion to a later read's issue. */
 static void
 test_lease(void **state)
@@ -236,10 +236,12 @@ test_lease(void **state)
     assert_int_equal(ha_cycle_ms(t), 1000);
     assert_int_equal(ha_write_timeout_ms(t), 1250);
     assert_int_equal(ha_kill_ms(t), 500);
-    assert_int_equal(ha_dead_after_ms(t), 7250);
+    assert_int_equal(ha_dead_after_ms(t), 6800);
     assert_false(ha_lease_expired(&l, t));
+    assert_int_equal(ha_lease_expiry_ms(&l, t), -1);
     l.first_seen_ms = 1000;
-    l.last_read_ms = 1000 + 7249;
+    assert_int_equal(ha_lease_expiry_ms(&l, t), 1000 + 6800);
+    l.last_read_ms = 1000 + 6799;
     assert_false(ha_lease_expired(&l, t));
     assert_false(ha_known_fenced(&l, t, 3000, -1, 9000));
     l.last_read_ms++;
@@ -254,6 +256,8 @@ test_lease(void **state)
     /* A fenced entry is proof at once. */
     struct ha_lease f = {true, -1, -1};
     assert_true(ha_known_fenced(&f, t, 3000, 5000, 5000));
+    f.first_seen_ms = 1000;
+    assert_int_equal(ha_lease_expiry_ms(&f, t), -1); /* Nothing to wait. */
 }
 
 #define MIB (1024LL * 1024)
