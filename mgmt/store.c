@@ -21,7 +21,7 @@
 
 #define LOG_MODULE "store"
 
-#define MAX_STATEMENTS 128 /* SQL texts kept prepared, at most. */
+#define MAX_STATEMENTS 256 /* SQL texts kept prepared, at most. */
 
 /* Pages of a database's log that make a commit checkpoint it (SQLite's own
  * default). */
