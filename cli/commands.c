@@ -437,11 +437,14 @@ static const struct cli_command vm_migrate_cmd = {
     "without stopping it, over the pool's migration network; admitted "
     "first (memory, networks, datapath, version, disks), else a "
     "typed error and the VM stays.  live=false pauses it while memory "
-    "moves; bandwidth= MiB/s, downtime= ms limit QEMU.  vdi:<vdi>=<sr> "
-    "moves a disk with it into a directory SR of the destination (storage "
+    "moves; bandwidth= MiB/s (the memory and each disk's copy), downtime= "
+    "ms limit QEMU.  vdi:<vdi>=<sr> "
+    "moves a disk (read-only ones too) with it into a directory SR of the "
+    "destination (storage "
     "migration: mirrored over NBD, the original removed after); every disk "
-    "on an SR the destination does not see needs one.  task-cancel of its "
-    "task leaves it where it was.",
+    "on an SR the destination does not see needs one.  Its task's progress "
+    "(task-list) follows the disks' copy, then the memory.  task-cancel of "
+    "its task leaves it where it was.",
     cli_cmd_vm_migrate,
     CLI_CMD_LOOKUP,
     NULL,

@@ -33,11 +33,16 @@
  * guest runs, migrates the memory once every mirror is in step with
  * QEMU's pause-before-switchover, and at that pause (the guest stopped)
  * ends each mirror with block-job-cancel, which finishes its copy without
- * moving the source onto it, before the device state goes.  The commit
- * also points the VBDs at the copies; the source removes the VDIs left
- * behind once its domain has ended, and a rollback removes the copies on
- * the destination (and the mirrors on the source, whose disks were never
- * written).
+ * moving the source onto it, before the device state goes.  A read-only
+ * disk's copy is opened read-only, as the guest sees it, and reopened
+ * writable only while the source mirrors into it.  The commit also points
+ * the VBDs at the copies; the source removes the VDIs left behind once
+ * its domain has ended and the destination has written the outcome, and
+ * a rollback removes the copies on the destination (and the mirrors on
+ * the source, whose disks were never written).  Each such VDI carries a
+ * "migration" mark naming its task and the host that removes it, so that
+ * a host finds at its start what a migration that ended while its
+ * netpoold was away left (sweep()).
  *
  * The commit is the one point where the VM changes hands, and the
  * destination's domain runs only after it: before it, the source's domain
@@ -48,7 +53,10 @@
  * and the operation failing with a typed error; after a restart of
  * netpoold on either side, a migration that has not committed is rolled
  * back (a source whose QEMU has completed commits instead), and one that
- * has is completed.  Never are two domains of a VM running.
+ * has is completed.  Never are two domains of a VM running.  A write that
+ * a pool cannot take yet (a pool of two while the other netpoold is away)
+ * is written again each second: the source's rollback and the
+ * destination's outcome.
  */
 #include "mgmt/mgmt.h"
 
@@ -99,17 +107,20 @@ enum mig_role {
 
 enum mig_step {
     /* Destination. */
-    D_STARTING,   /* The incoming domain is being started. */
-    D_TLS,        /* object-add of its TLS credentials. */
-    D_TLS_PARAMS, /* migrate-set-parameters tls-creds. */
-    D_LISTEN,     /* migrate-incoming on its URI. */
-    D_NBD_START,  /* Storage: nbd-server-start beside it. */
-    D_NBD_EXPORT, /* Storage: block-export-add of each new disk. */
-    D_PORTS,      /* Waiting for the VIFs' ports in the switch. */
-    D_READY,      /* Waiting for the source's commit. */
-    D_RESUMING,   /* Waiting for the loaded state, then "cont". */
-    D_NBD_STOP,   /* Storage: nbd-server-stop before "cont". */
-    D_ANNOUNCE,   /* announce-self. */
+    D_STARTING,     /* The incoming domain is being started. */
+    D_TLS,          /* object-add of its TLS credentials. */
+    D_TLS_PARAMS,   /* migrate-set-parameters tls-creds. */
+    D_LISTEN,       /* migrate-incoming on its URI. */
+    D_NBD_START,    /* Storage: nbd-server-start beside it. */
+    D_NBD_WRITABLE, /* Storage: a read-only disk's copy opened writable. */
+    D_NBD_EXPORT,   /* Storage: block-export-add of each new disk. */
+    D_PORTS,        /* Waiting for the VIFs' ports in the switch. */
+    D_READY,        /* Waiting for the source's commit. */
+    D_RESUMING,     /* Waiting for the loaded state, then "cont". */
+    D_NBD_STOP,     /* Storage: nbd-server-stop before "cont". */
+    D_NBD_READONLY, /* Storage: a read-only disk's copy read-only again. */
+    D_ANNOUNCE,     /* announce-self. */
+    D_OUTCOME,      /* The outcome not written yet: again. */
     /* Source. */
     S_WAITING,          /* Waiting for the destination to be ready. */
     S_TLS,              /* object-add of its TLS credentials. */
@@ -160,6 +171,9 @@ struct mig {
                                  * "sr", "device"}; empty for none. */
     size_t disk;                /* The disk a per-disk step is at. */
     bool mirrored;              /* Source: the mirrors are ready. */
+    double disk_bytes;          /* Source: what the mirrors copy (their
+                                 * lengths once in step), for progress. */
+    double progress;            /* Source: the last progress written. */
     bool continued;             /* Source: migrate-continue was sent (QEMU
                                  * may still say pre-switchover a while). */
     bool made;                  /* Destination: it made the new VDIs. */
@@ -190,6 +204,8 @@ struct mgmt_migrate {
     bool started;                    /* The replica is in step with the
                                       * pool: migrations are acted on. */
     struct event *start;             /* Polls for that. */
+    bool sweep_due;                  /* A migration ended: look for the
+                                      * disks it left. */
 };
 
 /* An outcome the backend tells later. */
@@ -216,9 +232,11 @@ static void advance(struct mig *, const struct vm_result *);
 static void dest_start(struct mig *, struct json_object *record);
 static void dest_ports(struct mig *);
 static void dest_finish(struct mig *, const struct vm_result *);
+static int dest_outcome(struct mig *);
 static void source_run(struct mig *, struct json_object *record,
                        const struct vm_result *);
 static void send_params(struct mig *);
+static void write_progress(struct mig *, double done, double total);
 static void end_domain(struct mig *);
 static void command(struct mig *, const char *name, struct json_object *args);
 static void wait_ms(struct mig *, int ms);
@@ -244,10 +262,15 @@ static struct json_object *disks_of(struct store *, const char *vm,
 static struct np_error *make_disks(struct mig *, struct json_object **mapp);
 static void drop_disks(struct mgmt_migrate *, struct json_object *disks,
                        bool new);
+static void drop_vdi(struct mgmt_migrate *, const char *vdi, const char *why);
+static void sweep(struct mgmt_migrate *);
+static struct json_object *mark(const struct mig *, const char *role);
 static void disk_command(struct mig *, const char *name);
 static void mirrors_state(const struct mig *, struct json_object *jobs,
                           size_t *ready, size_t *concluded, size_t *absent,
                           const char **why);
+static void mirrors_copied(const struct mig *, struct json_object *jobs,
+                           double *done, double *len);
 static char *job_id(const struct mig *, int64_t device);
 static const char *status_of(struct json_object *info);
 
@@ -328,6 +351,12 @@ on_feed(void *agent_, const struct store_change *changes, size_t n,
             json_object_object_add(a->dirty, c->uuid, NULL);
             event_active(a->kick, EV_TIMEOUT, 0);
         }
+        if (map_size(c->old)
+            && strcmp(map_get(c->old, "task"), map_get(c->new, "task"))) {
+            /* A migration ended: the disks it made or left that no
+             * migration needs any more go. */
+            a->sweep_due = true;
+        }
     }
 }
 
@@ -359,6 +388,9 @@ on_start(evutil_socket_t fd, short what, void *agent_)
     }
     json_object_put(all);
     store_pop_actor(a->store);
+    /* What a migration that ended while netpoold was away made or left
+     * (its map is gone: nothing above found it). */
+    a->sweep_due = true;
     event_active(a->kick, EV_TIMEOUT, 0);
 }
 
@@ -394,6 +426,10 @@ on_kick(evutil_socket_t fd, short what, void *agent_)
     json_object_object_foreach (dirty, vm, value) {
         (void) value;
         examine(a, vm, false);
+    }
+    if (a->sweep_due) {
+        a->sweep_due = false;
+        sweep(a);
     }
     store_pop_actor(a->store);
     json_object_put(dirty);
@@ -446,6 +482,9 @@ examine(struct mgmt_migrate *a, const char *vm, bool at_start)
         } else if (m->step != M_ENDING
                    && !(m->step >= S_CANCEL && m->step <= S_UNPAUSE)) {
             /* (A source rolling back finishes making its domain run.) */
+            if (m->role == ROLE_DEST) {
+                dp_reconciler_set_incoming(a->fabric, vm, false);
+            }
             mig_free(m);
         }
         m = NULL;
@@ -660,8 +699,6 @@ dest_ports(struct mig *m)
 static void
 dest_finish(struct mig *m, const struct vm_result *result)
 {
-    struct mgmt_migrate *a = m->agent;
-
     switch (m->step) {
     case D_RESUMING:
         if (!result) {
@@ -684,8 +721,28 @@ dest_finish(struct mig *m, const struct vm_result *result)
         }
         /* Fall through. */
     case D_NBD_STOP:
-        if (result && result->error && m->step == D_NBD_STOP) {
-            log_warn("VM %s: nbd-server-stop: %s", m->vm, result->why);
+    case D_NBD_READONLY:
+        if (m->step == D_NBD_STOP || m->step == D_NBD_READONLY) {
+            if (result && result->error) {
+                log_warn("VM %s: %s: %s", m->vm,
+                         m->step == D_NBD_STOP ? "nbd-server-stop"
+                                               : "blockdev-reopen",
+                         result->why);
+            }
+            /* The copies of read-only disks are read-only again. */
+            size_t n = json_object_array_length(m->disks);
+            size_t next = m->step == D_NBD_STOP ? 0 : m->disk + 1;
+            while (next < n
+                   && !record_bool(json_object_array_get_idx(m->disks, next),
+                                   "read_only")) {
+                next++;
+            }
+            if (next < n) {
+                m->disk = next;
+                m->step = D_NBD_READONLY;
+                disk_command(m, "blockdev-reopen");
+                return;
+            }
         }
         m->step = D_ANNOUNCE;
         command(m, "cont", NULL);
@@ -701,50 +758,82 @@ dest_finish(struct mig *m, const struct vm_result *result)
             json_object_object_add(args, "max", json_object_new_int(550));
             json_object_object_add(args, "rounds", json_object_new_int(5));
             json_object_object_add(args, "step", json_object_new_int(100));
-            m->step = M_DONE;
+            m->step = D_OUTCOME;
             command(m, "announce-self", args);
             json_object_put(args);
-
             /* The outcome, written while QEMU announces. */
-            struct json_object *record = store_get(a->store, "VM", m->vm);
-            struct json_object *last = outcome(m->task, "success", NULL);
-            struct json_object *map = map_copy(record);
-            json_object_object_foreach (map, key, value) {
-                if (!strcmp(key, "downtime") || !strcmp(key, "total_time")
-                    || !strcmp(key, "transferred")) {
-                    json_object_object_add(last, key, json_object_get(value));
-                }
+            if (!dest_outcome(m)) {
+                m->step = M_DONE;
             }
-            json_object_put(map);
-            struct json_object *changes = json_object_new_object();
-            json_object_object_add(changes, "migration",
-                                   json_object_new_object());
-            json_object_object_add(changes, "current_operations",
-                                   json_object_new_object());
-            json_object_object_add(changes, "last_operation", last);
-            json_object_object_add(changes, "power_state",
-                                   json_object_new_string("Running"));
-            if (m->domid > 0) {
-                /* Its QEMU's PID, as a start writes it (after a restart
-                 * the controller finds it again). */
-                json_object_object_add(changes, "domid",
-                                       json_object_new_int64(m->domid));
-            }
-            int retval = update_vm(a, m->vm, changes);
-            json_object_put(changes);
-            json_object_put(record);
-            if (retval) {
-                log_error("VM %s: cannot record its migration: %s", m->vm,
-                          strerror(retval));
-            } else {
-                log_info("VM %s: migrated here", m->vm);
-            }
-            dp_reconciler_set_incoming(a->fabric, m->vm, false);
+        }
+        return;
+    case D_OUTCOME:
+        /* Not written (a pool of two cannot write while the source's
+         * netpoold is away, as when it stopped right after its commit):
+         * again each second until it is, else the VM would stay
+         * migrating, its task pending. */
+        if (result) {
+            wait_ms(m, 1000); /* announce-self answered. */
+        } else if (dest_outcome(m)) {
+            wait_ms(m, 1000);
+        } else {
+            mig_free(m);
         }
         return;
     default:
         return;
     }
+}
+
+/* Writes the outcome of 'm''s committed migration here: the map and the
+ * operation gone, last_operation success with QEMU's statistics, the VM
+ * running with this host's domain.  Returns 0 (also when the map no
+ * longer names it: nothing to write) or a positive errno. */
+static int
+dest_outcome(struct mig *m)
+{
+    struct mgmt_migrate *a = m->agent;
+    struct json_object *record = store_get(a->store, "VM", m->vm);
+
+    if (strcmp(map_get(record, "task"), m->task)
+        || strcmp(map_get(record, "state"), "committed")) {
+        json_object_put(record);
+        dp_reconciler_set_incoming(a->fabric, m->vm, false);
+        return 0;
+    }
+    struct json_object *last = outcome(m->task, "success", NULL);
+    struct json_object *map = map_copy(record);
+    json_object_object_foreach (map, key, value) {
+        if (!strcmp(key, "downtime") || !strcmp(key, "total_time")
+            || !strcmp(key, "transferred")) {
+            json_object_object_add(last, key, json_object_get(value));
+        }
+    }
+    json_object_put(map);
+    struct json_object *changes = json_object_new_object();
+    json_object_object_add(changes, "migration", json_object_new_object());
+    json_object_object_add(changes, "current_operations",
+                           json_object_new_object());
+    json_object_object_add(changes, "last_operation", last);
+    json_object_object_add(changes, "power_state",
+                           json_object_new_string("Running"));
+    if (m->domid > 0) {
+        /* Its QEMU's PID, as a start writes it (after a restart the
+         * controller finds it again). */
+        json_object_object_add(changes, "domid",
+                               json_object_new_int64(m->domid));
+    }
+    int retval = update_vm(a, m->vm, changes);
+    json_object_put(changes);
+    json_object_put(record);
+    if (retval) {
+        log_warn("VM %s: cannot record its migration yet: %s", m->vm,
+                 strerror(retval));
+    } else {
+        log_info("VM %s: migrated here", m->vm);
+        dp_reconciler_set_incoming(a->fabric, m->vm, false);
+    }
+    return retval;
 }
 
 /* The source. */
@@ -827,6 +916,16 @@ source_run(struct mig *m, struct json_object *record,
             free(text);
             break;
         }
+        /* Progress: what the mirrors copied of what they copy and of the
+         * memory still to move (its size until QEMU says more). */
+        double copied, len;
+        mirrors_copied(m, result->info, &copied, &len);
+        m->disk_bytes = len;
+        struct json_object *vm = store_get(a->store, "VM", m->vm);
+        double memory = (double) json_object_get_int64(
+            json_object_object_get(vm, "memory_static_max"));
+        json_object_put(vm);
+        write_progress(m, copied, len + memory);
         if (ready < json_object_array_length(m->disks)) {
             wait_ms(m, MIRROR_POLL_MS);
             return;
@@ -967,6 +1066,29 @@ source_run(struct mig *m, struct json_object *record,
                 json_object_put(vbd_rec);
             }
             json_object_put(vbds);
+            /* The copies are the VM's disks now; the originals are left
+             * for this host to remove (sweep()), even if it restarts
+             * before it has. */
+            for (size_t j = 0;
+                 !retval && j < json_object_array_length(m->disks); j++) {
+                struct json_object *disk =
+                    json_object_array_get_idx(m->disks, j);
+                struct json_object *copy = json_object_new_object();
+                struct json_object *left = json_object_new_object();
+                json_object_object_add(copy, "migration",
+                                       json_object_new_object());
+                json_object_object_add(left, "migration", mark(m, "original"));
+                store_push_actor(a->store, ACTOR);
+                retval = store_update(a->store, "VDI",
+                                      record_string(disk, "new"), copy);
+                if (!retval) {
+                    retval = store_update(a->store, "VDI",
+                                          record_string(disk, "vdi"), left);
+                }
+                store_pop_actor(a->store);
+                json_object_put(copy);
+                json_object_put(left);
+            }
             if (retval) {
                 store_rollback(a->store);
             } else {
@@ -1005,31 +1127,16 @@ source_run(struct mig *m, struct json_object *record,
             }
             break;
         }
-        uint64_t now = clock_monotonic_ms();
-        if (now - m->progress_ms >= PROGRESS_MS) {
-            struct json_object *ram =
-                json_object_object_get(result->info, "ram");
-            double total = (double) json_object_get_int64(
-                json_object_object_get(ram, "total"));
-            double done = (double) json_object_get_int64(
-                json_object_object_get(ram, "transferred"));
-            double progress = total > 0 ? done / total : 0;
-            char text[16];
-            snprintf(text, sizeof text, "%.2f",
-                     progress > 0.95 ? 0.95 : progress);
-            struct json_object *current = store_get(a->store, "VM", m->vm);
-            if (!strcmp(map_get(current, "task"), m->task)) {
-                struct json_object *map = map_copy(current);
-                json_object_object_add(map, "progress",
-                                       json_object_new_string(text));
-                struct json_object *changes = json_object_new_object();
-                json_object_object_add(changes, "migration", map);
-                update_vm(a, m->vm, changes);
-                json_object_put(changes);
-            }
-            json_object_put(current);
-            m->progress_ms = now;
-        }
+        /* The disks are copied (their mirrors only follow the guest's
+         * writes now): progress is the memory's. */
+        struct json_object *ram = json_object_object_get(result->info, "ram");
+        write_progress(m,
+                       m->disk_bytes
+                           + (double) json_object_get_int64(
+                               json_object_object_get(ram, "transferred")),
+                       m->disk_bytes
+                           + (double) json_object_get_int64(
+                               json_object_object_get(ram, "total")));
         wait_ms(m, POLL_MS);
         return;
     }
@@ -1255,6 +1362,7 @@ advance(struct mig *m, const struct vm_result *result)
         }
         /* Fall through. */
     case D_NBD_START:
+    case D_NBD_WRITABLE:
     case D_NBD_EXPORT:
         if (m->step != D_LISTEN && m->step != D_STARTING) {
             if (result->error) {
@@ -1263,10 +1371,21 @@ advance(struct mig *m, const struct vm_result *result)
                 np_error_destroy(error);
                 return; /* The feed ends the domain. */
             }
-            m->disk = m->step == D_NBD_START ? 0 : m->disk + 1;
-            if (m->disk < json_object_array_length(m->disks)) {
+            if (m->step == D_NBD_WRITABLE) {
                 m->step = D_NBD_EXPORT;
                 disk_command(m, "block-export-add");
+                return;
+            }
+            m->disk = m->step == D_NBD_START ? 0 : m->disk + 1;
+            if (m->disk < json_object_array_length(m->disks)) {
+                /* A read-only disk's copy is opened read-only, as the
+                 * guest sees it; the source writes it through the export
+                 * first. */
+                bool read_only = record_bool(
+                    json_object_array_get_idx(m->disks, m->disk), "read_only");
+                m->step = read_only ? D_NBD_WRITABLE : D_NBD_EXPORT;
+                disk_command(m, read_only ? "blockdev-reopen"
+                                          : "block-export-add");
                 return;
             }
         }
@@ -1315,7 +1434,9 @@ advance(struct mig *m, const struct vm_result *result)
         return;
     case D_RESUMING:
     case D_NBD_STOP:
+    case D_NBD_READONLY:
     case D_ANNOUNCE:
+    case D_OUTCOME:
         dest_finish(m, result);
         return;
     case S_TLS:
@@ -1366,8 +1487,10 @@ advance(struct mig *m, const struct vm_result *result)
             log_warn("VM %s: %s", m->vm, result->why);
         }
         if (m->role == ROLE_SOURCE && m->step == M_ENDING) {
-            /* After the commit: the disks it left are no VM's now. */
-            drop_disks(a, m->disks, false);
+            /* After the commit: the disks it left go once the
+             * destination has written the outcome (sweep()). */
+            a->sweep_due = true;
+            event_active(a->kick, EV_TIMEOUT, 0);
         }
         mig_free(m);
         return;
@@ -1408,6 +1531,38 @@ send_params(struct mig *m)
     command(m, "migrate-set-parameters", params);
     json_object_put(params);
     json_object_put(record);
+}
+
+/* Writes the source's progress, 'done' bytes of 'total' (at most 0.95:
+ * the rest is the switchover), into the VM's map at most each
+ * PROGRESS_MS, and never less than it wrote before; the caller's host
+ * copies it into the task. */
+static void
+write_progress(struct mig *m, double done, double total)
+{
+    struct mgmt_migrate *a = m->agent;
+    uint64_t now = clock_monotonic_ms();
+    double progress = total > 0 ? done / total : 0;
+
+    progress = progress > 0.95 ? 0.95 : progress;
+    if (now - m->progress_ms < PROGRESS_MS || progress < m->progress + 0.01) {
+        return;
+    }
+    m->progress_ms = now;
+    m->progress = progress;
+
+    char text[16];
+    snprintf(text, sizeof text, "%.2f", progress);
+    struct json_object *current = store_get(a->store, "VM", m->vm);
+    if (!strcmp(map_get(current, "task"), m->task)) {
+        struct json_object *map = map_copy(current);
+        json_object_object_add(map, "progress", json_object_new_string(text));
+        struct json_object *changes = json_object_new_object();
+        json_object_object_add(changes, "migration", map);
+        update_vm(a, m->vm, changes);
+        json_object_put(changes);
+    }
+    json_object_put(current);
 }
 
 /* Ends this host's domain of the migration's VM; 'm' goes once it is. */
@@ -1768,6 +1923,7 @@ disks_of(struct store *store, const char *vm, struct json_object *record)
         char sr_key[64];
         snprintf(sr_key, sizeof sr_key, "vdi:%s", vdi);
         int64_t device = -1;
+        bool read_only = false;
         for (size_t i = 0; i < json_object_array_length(vbds); i++) {
             struct json_object *vbd = store_get(
                 store, "VBD",
@@ -1776,6 +1932,7 @@ disks_of(struct store *store, const char *vm, struct json_object *record)
             if (!strcmp(has, vdi) || !strcmp(has, new)) {
                 device = json_object_get_int64(
                     json_object_object_get(vbd, "userdevice"));
+                read_only = !strcmp(record_string(vbd, "mode"), "RO");
             }
             json_object_put(vbd);
         }
@@ -1801,6 +1958,16 @@ disks_of(struct store *store, const char *vm, struct json_object *record)
         json_object_object_add(
             disk, "parent",
             json_object_new_string(record_string(old, "parent")));
+        json_object_object_add(disk, "read_only",
+                               json_object_new_boolean(read_only));
+        json_object_object_add(
+            disk, "vdi_read_only",
+            json_object_new_boolean(record_bool(old, "read_only")));
+        struct json_object *copy = store_get(store, "VDI", new);
+        json_object_object_add(
+            disk, "path",
+            json_object_new_string(record_string(copy, "location")));
+        json_object_put(copy);
         json_object_array_add(disks, disk);
         json_object_put(old);
     }
@@ -1893,6 +2060,12 @@ make_disks(struct mig *m, struct json_object **mapp)
         json_object_object_add(
             vdi, "location",
             json_object_new_string(record_string(disk, "path")));
+        json_object_object_add(
+            vdi, "read_only",
+            json_object_new_boolean(record_bool(disk, "vdi_read_only")));
+        /* Removed by this host if the migration ends without its commit,
+         * even across a restart (sweep()). */
+        json_object_object_add(vdi, "migration", mark(m, "copy"));
         retval =
             store_insert(a->store, "VDI", record_string(disk, "new"), vdi);
         json_object_put(vdi);
@@ -1953,31 +2126,91 @@ drop_disks(struct mgmt_migrate *a, struct json_object *disks, bool new)
 {
     for (size_t i = 0; i < json_object_array_length(disks); i++) {
         struct json_object *disk = json_object_array_get_idx(disks, i);
-        const char *vdi = record_string(disk, new ? "new" : "vdi");
-        struct json_object *record = store_get(a->store, "VDI", vdi);
-        const char *location = record_string(record, "location");
+        drop_vdi(a, record_string(disk, new ? "new" : "vdi"),
+                 new ? "the copy" : "the original");
+    }
+}
 
-        if (!record
-            || json_object_array_length(
-                json_object_object_get(record, "VBDs"))) {
-            json_object_put(record);
-            continue;
-        }
-        store_push_actor(a->store, ACTOR);
-        int retval = store_delete(a->store, "VDI", vdi);
-        store_pop_actor(a->store);
-        if (retval) {
-            log_warn("VDI %s: cannot remove it: %s", vdi, strerror(retval));
-        } else if (storage_location_is_nfs(location)) {
+/* Removes VDI 'vdi' ('why' says what it was to a migration), its record
+ * and its image, unless a VBD has it. */
+static void
+drop_vdi(struct mgmt_migrate *a, const char *vdi, const char *why)
+{
+    struct json_object *record = store_get(a->store, "VDI", vdi);
+    const char *location = record_string(record, "location");
+
+    if (!record
+        || json_object_array_length(json_object_object_get(record, "VBDs"))) {
+        json_object_put(record);
+        return;
+    }
+    store_push_actor(a->store, ACTOR);
+    int retval = store_delete(a->store, "VDI", vdi);
+    store_pop_actor(a->store);
+    if (retval) {
+        log_warn("VDI %s: cannot remove it: %s", vdi, strerror(retval));
+    } else {
+        if (storage_location_is_nfs(location)) {
             int ignored;
             storage_file_start(a->files, location, NULL, NULL, NULL, &ignored);
         } else if (*location == '/' && unlink(location) && errno != ENOENT) {
             log_warn("%s: cannot remove: %s", location, strerror(errno));
         }
-        log_info("VDI %s: removed (%s of a migration)", vdi,
-                 new ? "the copy" : "the original");
-        json_object_put(record);
+        log_info("VDI %s: removed (%s of a migration)", vdi, why);
     }
+    json_object_put(record);
+}
+
+/* Removes the VDIs that storage migrations made or left for this host to
+ * remove (their "migration" mark names it) once no VM's migration map
+ * names their task and no migration of their VM runs here: the copies of
+ * a migration that did not commit, and the originals of one that did.
+ * The migrations remove them as they end; this finds those a restart,
+ * or a rollback written while this host's netpoold was away, left. */
+static void
+sweep(struct mgmt_migrate *a)
+{
+    struct json_object *vdis = store_get_all(a->store, "VDI");
+    struct json_object *tasks = json_object_new_object();
+    struct json_object *vms = store_get_all(a->store, "VM");
+
+    json_object_object_foreach (vms, vm, vm_record) {
+        (void) vm;
+        if (map_size(vm_record)) {
+            json_object_object_add(tasks, map_get(vm_record, "task"), NULL);
+        }
+    }
+    json_object_object_foreach (vdis, vdi, record) {
+        struct json_object *mark = json_object_object_get(record, "migration");
+        const char *task = record_string(mark, "task");
+        if (!*task || strcmp(record_string(mark, "host"), a->host)
+            || json_object_object_get_ex(tasks, task, NULL)
+            || mig_find(a, record_string(mark, "vm"))) {
+            continue;
+        }
+        drop_vdi(a, vdi,
+                 !strcmp(record_string(mark, "role"), "copy")
+                     ? "the copy"
+                     : "the original");
+    }
+    json_object_put(vms);
+    json_object_put(tasks);
+    json_object_put(vdis);
+}
+
+/* Returns a new "migration" mark of a VDI that migration 'm' makes
+ * (role "copy") or leaves ("original") for this host to remove. */
+static struct json_object *
+mark(const struct mig *m, const char *role)
+{
+    struct json_object *mark = json_object_new_object();
+
+    json_object_object_add(mark, "task", json_object_new_string(m->task));
+    json_object_object_add(mark, "vm", json_object_new_string(m->vm));
+    json_object_object_add(mark, "role", json_object_new_string(role));
+    json_object_object_add(mark, "host",
+                           json_object_new_string(m->agent->host));
+    return mark;
 }
 
 /* Sends QMP command 'name' for the disk 'm->disk' of 'm': the NBD export
@@ -2045,6 +2278,14 @@ disk_command(struct mig *m, const char *name)
          * dismissed. */
         json_object_object_add(args, "auto-dismiss",
                                json_object_new_boolean(false));
+        /* The migration's bandwidth limits each disk's copy too. */
+        struct json_object *record = store_get(m->agent->store, "VM", m->vm);
+        long long mib = strtoll(map_get(record, "bandwidth"), NULL, 10);
+        if (mib > 0) {
+            json_object_object_add(args, "speed",
+                                   json_object_new_int64(mib * 1048576));
+        }
+        json_object_put(record);
     } else if (!strcmp(name, "block-job-cancel")) {
         json_object_object_add(args, "device", json_object_new_string(job));
         /* At the switchover a mirror in step finishes its copy; on a
@@ -2055,6 +2296,37 @@ disk_command(struct mig *m, const char *name)
         json_object_object_add(args, "id", json_object_new_string(job));
     } else if (!strcmp(name, "blockdev-del")) {
         json_object_object_add(args, "node-name", json_object_new_string(job));
+    } else if (!strcmp(name, "blockdev-reopen")) {
+        /* The copy's nodes (vm/qemu-argv.c names both) with what the
+         * drive opened them with, writable or not. */
+        bool read_only = m->step != D_NBD_WRITABLE;
+        char *node = xasprintf("np-disk%lld", (long long) device);
+        char *file_node = xasprintf("np-file%lld", (long long) device);
+        struct json_object *file = json_object_new_object();
+        struct json_object *format = json_object_new_object();
+        struct json_object *list = json_object_new_array();
+        json_object_object_add(file, "driver", json_object_new_string("file"));
+        json_object_object_add(file, "node-name",
+                               json_object_new_string(file_node));
+        json_object_object_add(
+            file, "filename",
+            json_object_new_string(record_string(disk, "path")));
+        json_object_object_add(file, "read-only",
+                               json_object_new_boolean(read_only));
+        json_object_object_add(
+            format, "driver",
+            json_object_new_string(record_string(disk, "format")));
+        json_object_object_add(format, "node-name",
+                               json_object_new_string(node));
+        json_object_object_add(format, "file",
+                               json_object_new_string(file_node));
+        json_object_object_add(format, "read-only",
+                               json_object_new_boolean(read_only));
+        json_object_array_add(list, file);
+        json_object_array_add(list, format);
+        json_object_object_add(args, "options", list);
+        free(node);
+        free(file_node);
     }
     command(m, name, args);
     json_object_put(args);
@@ -2091,6 +2363,31 @@ mirrors_state(const struct mig *m, struct json_object *jobs, size_t *ready,
             }
         } else if (record_bool(found, "ready")) {
             (*ready)++;
+        }
+        free(job);
+    }
+}
+
+/* Sums in '*done' and '*len' what QMP query-block-jobs 'jobs' says the
+ * mirrors of 'm' copied and have to copy (both grow while the guest
+ * writes). */
+static void
+mirrors_copied(const struct mig *m, struct json_object *jobs, double *done,
+               double *len)
+{
+    *done = *len = 0;
+    for (size_t i = 0; i < json_object_array_length(m->disks); i++) {
+        struct json_object *disk = json_object_array_get_idx(m->disks, i);
+        char *job = job_id(
+            m, json_object_get_int64(json_object_object_get(disk, "device")));
+        for (size_t j = 0; j < json_object_array_length(jobs); j++) {
+            struct json_object *info = json_object_array_get_idx(jobs, j);
+            if (!strcmp(record_string(info, "device"), job)) {
+                *done += (double) json_object_get_int64(
+                    json_object_object_get(info, "offset"));
+                *len += (double) json_object_get_int64(
+                    json_object_object_get(info, "len"));
+            }
         }
         free(job);
     }

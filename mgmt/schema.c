@@ -336,6 +336,11 @@ static const struct store_field vdi_fields[] = {
     STR("location", RO),
     REF("parent", RO, "VDI"),
     INVERSE("VBDs", "VBD", "VBD.VDI"),
+    /* A disk a storage migration made or left (mgmt/migrate.c): its
+     * task, VM, role ("copy" until the commit, "original" after it) and
+     * the host that removes it once no migration names the task; empty
+     * otherwise. */
+    MAP("migration", RO),
     MAP("other_config", CR),
 };
 

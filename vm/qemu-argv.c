@@ -238,11 +238,13 @@ vm_qemu_argv(const struct vm_config *config, enum vm_accel accel,
         const struct vm_disk *disk = &config->disks[i];
 
         add(argv, &n, "-drive");
-        /* Its node is named, so that a storage migration's NBD server can
-         * export it. */
+        /* Its nodes are named, so that a storage migration's NBD server
+         * can export it (and reopen a read-only one writable while the
+         * source writes its copy). */
         add(argv, &n,
-            "file=%s,format=%s,if=none,id=disk%d,node-name=np-disk%d%s",
-            disk->path, disk->format, disk->device, disk->device,
+            "file=%s,format=%s,if=none,id=disk%d,node-name=np-disk%d,"
+            "file.node-name=np-file%d%s",
+            disk->path, disk->format, disk->device, disk->device, disk->device,
             disk->read_only ? ",readonly=on" : "");
         add(argv, &n, "-device");
         add(argv, &n, "virtio-blk-pci,drive=disk%d,id=blk%d", disk->device,

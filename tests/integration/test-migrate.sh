@@ -11,13 +11,19 @@
 # Then maintenance: host-disable refuses new VMs, host-evacuate refuses a
 # plan that does not fit and moves nothing, and empties a host of three
 # guests, which all keep answering.  Storage migration: a guest whose disk
-# is on h1's directory SR moves with it (vdi:<vdi>=<sr>) to h2's, and reads
-# back there the random bytes it wrote on h1; each refusal of a disk map,
-# and a cancelled storage migration, leave it on h1 with its disk.
-# Restarts: netpoold killed on the destination before the commit and on
-# the source mid-migration (the VM stays on h1, in the same QEMU), and on
-# the destination after the commit (stopped first, so that h1 commits
-# without it): at its start it finishes the move.
+# is on h1's directory SR, and a read-only disk beside it, moves with them
+# (vdi:<vdi>=<sr>) to h2's, and reads back there the random bytes it wrote
+# on h1; each refusal of a disk map, and a cancelled storage migration
+# (whose task's progress moves while the disks copy at 1 MiB/s), leave it
+# on h1 with its disks; its successful task ends with progress 1.
+# Restarts: netpoold killed on the source mid-migration (the VM stays on
+# h1, in the same QEMU), and on the destination after the commit (stopped
+# first, so that h1 commits without it): at its start it finishes the
+# move.  With disks: the destination's netpoold and QEMU killed mid-mirror
+# (the VM stays on h1; the copies go once h2 is back), and the source's
+# netpoold killed right after its commit (the destination runs the guest
+# and writes the outcome once the pool of two can write again; the
+# source then removes the VDIs the VM left).
 #
 # shellcheck disable=SC2016
 # shellcheck source=tests/integration/lib.sh
@@ -32,6 +38,14 @@ for n in 1 2; do
 done
 
 get() { np 1 vm-param-get uuid="$1" param-name="$2"; }
+# Async.VM.pool_migrate through host $1's socket: VM $2 to host $3 with
+# options $4 (a JSON object's members); prints the task.
+migrate_async() {
+    echo '{"jsonrpc":"2.0","id":1,"method":"Async.VM.pool_migrate","params":["","'"$2"'","'"$3"'",{'"$4"'}]}' |
+        on "$1" curl -s --max-time 10 --unix-socket "$STATE/h$1/netpoold.sock" \
+            -H 'Content-Type: application/json' --data-binary @- \
+            http://localhost/jsonrpc | sed -n 's/.*"result":"\([0-9a-f-]*\)".*/\1/p'
+}
 where() { echo "$(get "$1" power-state)/$(get "$1" resident-on)"; }
 busy() { [ -n "$(get "$1" current-operations)" ]; }
 # The QEMUs of VM $2 whose state folder is host $1's.
@@ -95,6 +109,21 @@ disk_size=$((($(np 1 sr-param-get uuid="$sr2small" param-name=physical-size) / M
 dvm=$(new_vm disky 198.18.10.53 80 np.disksum=4)
 dvdi=$(np 1 vdi-create sr-uuid="$sr1" name-label=data virtual-size="$disk_size")
 np 1 vbd-create vm-uuid="$dvm" vdi-uuid="$dvdi" device=0 > /dev/null
+# And a read-only disk (a read-only VDI, a VBD of mode RO) holding 8 MiB
+# of 0x5a, which moves with it too (at 1 MiB/s its copy takes 8 s).
+rovdi=$(np 1 vdi-create sr-uuid="$sr1" name-label=iso virtual-size=$((16 * MIB)) read-only=true)
+qemu-io -c "write -P 0x5a 0 8M" "$(np 1 vdi-param-get uuid="$rovdi" param-name=location)" > /dev/null
+np 1 vbd-create vm-uuid="$dvm" vdi-uuid="$rovdi" device=1 mode=RO > /dev/null
+# Its copy, wherever it is, holds the same bytes.
+ro_intact() {
+    local ro
+    ro=$(np 1 vbd-list vm-uuid="$dvm" userdevice=1 params=vdi-uuid --minimal)
+    [ "$(np 1 vbd-list vm-uuid="$dvm" userdevice=1 params=mode --minimal)" = RO ] &&
+        qemu-io -r -U -c "read -P 0x5a 0 8M" \
+            "$(np 1 vdi-param-get uuid="$ro" param-name=location)" > "$STATE/ro.out" 2>&1 &&
+        grep -q '^read 8388608/8388608' "$STATE/ro.out" &&
+        ! grep -q 'verification failed' "$STATE/ro.out"
+}
 spare=$(np 1 vdi-create sr-uuid="$sr1" name-label=spare virtual-size=$MIB)
 np 1 vm-start uuid="$dvm"
 ok 'wait_until 90 answers 198.18.10.50' "the guest runs on h1 and answers the switch on VLAN 10"
@@ -139,37 +168,10 @@ if [ "$(np 1 host-param-get uuid="$h1" param-name=virtualization)" != kvm ]; the
 fi
 ok running_on_h1 "after each refusal it still runs on h1 alone"
 
-# A migration cancelled while it runs (1 MiB/s: it would take minutes).
-task=$(echo '{"jsonrpc":"2.0","id":1,"method":"Async.VM.pool_migrate","params":["","'"$vm"'","'"$h2"'",{"bandwidth":"1","live":"'"$live"'"}]}' |
-    on 1 curl -s --max-time 10 --unix-socket "$STATE/h1/netpoold.sock" \
-        -H 'Content-Type: application/json' --data-binary @- \
-        http://localhost/jsonrpc | sed -n 's/.*"result":"\([0-9a-f-]*\)".*/\1/p')
+# (A cancelled migration and a destination whose netpoold restarts before
+# the commit: see the storage migration below, which covers both with
+# disks.)
 migrating() { [ "$(np 1 vm-param-get uuid="$vm" param-name=migration param-key=state 2> /dev/null)" = migrating ]; }
-ok 'wait_until 60 migrating' "a slow migration starts"
-ok '[ -n "$(qemus_of "$h2" "$vm")" ]' "h2 waits for it with a paused domain"
-np 1 task-cancel uuid="$task"
-ok 'wait_until 60 running_on_h1' \
-    "task-cancel: it runs on h1 alone again, h2's domain gone"
-is "$(np 1 vm-param-get uuid="$vm" param-name=last-operation param-key=status)" \
-    cancelled "its last-operation says cancelled"
-ok 'wait_until 30 answers 198.18.10.50' "and it answers"
-
-# netpoold of the destination killed while the memory moves: at its restart
-# it rolls the migration back, the source's QEMU stops sending and the VM
-# runs on h1 alone, never on both.
-task=$(echo '{"jsonrpc":"2.0","id":1,"method":"Async.VM.pool_migrate","params":["","'"$vm"'","'"$h2"'",{"bandwidth":"1","live":"'"$live"'"}]}' |
-    on 1 curl -s --max-time 10 --unix-socket "$STATE/h1/netpoold.sock" \
-        -H 'Content-Type: application/json' --data-binary @- \
-        http://localhost/jsonrpc | sed -n 's/.*"result":"\([0-9a-f-]*\)".*/\1/p')
-ok 'wait_until 60 migrating' "another slow migration starts"
-topo_netpoold_stop 2 KILL
-topo_netpoold_start 2
-ok 'wait_until 90 running_on_h1' \
-    "h2's netpoold killed and restarted mid-migration: the VM runs on h1 alone"
-is "$(np 1 vm-param-get uuid="$vm" param-name=last-operation param-key=status)" \
-    failure "its last-operation says the migration failed"
-ok 'wait_until 30 quorate_with 1 2 && wait_until 30 answers 198.18.10.50' \
-    "the pool is whole again and the guest answers"
 
 # netpoold of the source killed while the memory moves (asked through h2):
 # at its restart it asks QEMU, which has not completed, cancels the
@@ -180,7 +182,7 @@ echo '{"jsonrpc":"2.0","id":1,"method":"Async.VM.pool_migrate","params":["","'"$
     on 2 curl -s --max-time 10 --unix-socket "$STATE/h2/netpoold.sock" \
         -H 'Content-Type: application/json' --data-binary @- \
         http://localhost/jsonrpc > /dev/null
-ok 'wait_until 60 migrating' "a slow migration starts again"
+ok 'wait_until 60 migrating' "a slow migration starts"
 topo_netpoold_stop 1 KILL
 topo_netpoold_start 1
 ok 'wait_until 90 running_on_h1' \
@@ -234,14 +236,16 @@ sum_on() { serial "$1" "$dvm" | sed -n 's/.*vda sum \([0-9a-f]*\) .*/\1/p' | tai
 ok 'wait_until 90 eval "[ -n \"\$(sum_on $h1)\" ]"' \
     "the disk guest wrote its random bytes on h1 and reads them back"
 sum1=$(sum_on "$h1")
+disks_of_dvm() { np 1 vbd-list vm-uuid="$dvm" params=vdi-uuid --minimal | tr , '\n' | sort | paste -sd,; }
 disk_on_h1() {
     [ "$(where "$dvm")" = "Running/$h1" ] && ! busy "$dvm" &&
-        [ "$(np 1 vbd-list vm-uuid="$dvm" params=vdi-uuid --minimal)" = "$dvdi" ] &&
+        [ "$(disks_of_dvm)" = "$(printf '%s\n' "$dvdi" "$rovdi" | sort | paste -sd,)" ] &&
         [ "$(np 1 vdi-param-get uuid="$dvdi" param-name=sr-uuid)" = "$sr1" ] &&
         [ -z "$(np 1 vdi-list sr-uuid="$sr2" --minimal)" ] &&
         [ -z "$(ls "$STATE/sr-h2")" ] &&
         [ -n "$(qemus_of "$h1" "$dvm")" ] && [ -z "$(qemus_of "$h2" "$dvm")" ]
 }
+both="\"vdi:$dvdi\":\"$sr2\",\"vdi:$rovdi\":\"$sr2\""
 is "$(np_error 1 vm-migrate uuid="$dvm" host="$h2" live=false)" \
     "VM_REQUIRES_SR $dvm, $sr1" "a disk on h1's SR and no map: refused"
 nosuch=$(cat /proc/sys/kernel/random/uuid)
@@ -251,45 +255,122 @@ is "$(np_error 1 vm-migrate uuid="$dvm" host="$h2" live=false "vdi:$spare=$sr2")
     "VDI_NOT_OF_VM $spare, $dvm" "a VDI of no disk of the VM: refused"
 is "$(np_error 1 vm-migrate uuid="$dvm" host="$h2" live=false "vdi:$dvdi=$sr1b")" \
     "VM_REQUIRES_SR $dvm, $sr1b, vdi:$dvdi" "to an SR h2 does not see: refused"
-err=$(np_error 1 vm-migrate uuid="$dvm" host="$h2" live=false "vdi:$dvdi=$sr2small")
+err=$(np_error 1 vm-migrate uuid="$dvm" host="$h2" live=false "vdi:$dvdi=$sr2small" "vdi:$rovdi=$sr2")
 ok '[[ $err == "SR_FULL $sr2small, $disk_size, "* ]]' \
     "to an SR without room for it: SR_FULL"
 diag "$err"
 ok disk_on_h1 "after each refusal it runs on h1 with its disk, nothing on h2's SR"
 
-# Cancelled while its disk is mirrored.
-task=$(echo '{"jsonrpc":"2.0","id":1,"method":"Async.VM.pool_migrate","params":["","'"$dvm"'","'"$h2"'",{"bandwidth":"1","live":"false","vdi:'"$dvdi"'":"'"$sr2"'"}]}' |
-    on 1 curl -s --max-time 10 --unix-socket "$STATE/h1/netpoold.sock" \
-        -H 'Content-Type: application/json' --data-binary @- \
-        http://localhost/jsonrpc | sed -n 's/.*"result":"\([0-9a-f-]*\)".*/\1/p')
 copy_on_h2() { [ -n "$(np 1 vdi-list sr-uuid="$sr2" --minimal)" ]; }
-ok 'wait_until 60 copy_on_h2' "a storage migration makes the disk's copy on h2's SR"
-dmigrating() { [ "$(np 1 vm-param-get uuid="$dvm" param-name=migration param-key=state 2> /dev/null)" = migrating ]; }
-ok 'wait_until 60 dmigrating' "and starts to mirror the disk into it"
+dstate() { np "$1" vm-param-get uuid="$dvm" param-name=migration param-key=state 2> /dev/null; }
+dmigrating() { [ "$(dstate 1)" = migrating ]; }
+
+# The destination's netpoold and QEMU killed (as its host would crash)
+# while the disks are mirrored: a pool of two writes nothing until h2's
+# netpoold is back, and then either host may write the rollback first (h1
+# retries it each second; h2 rolls back what it finds at its start): h2
+# removes the copies it made either way, when it rolls back or when it
+# finds copies of a migration that is over.
+task=$(migrate_async 1 "$dvm" "$h2" '"bandwidth":"1","live":"false",'"$both")
+ok 'wait_until 60 copy_on_h2 && wait_until 60 dmigrating' \
+    "a storage migration makes the disks' copies on h2's SR and mirrors them"
+topo_netpoold_stop 2 KILL
+for pid in $(qemus_of "$h2" "$dvm"); do
+    kill -9 "$pid"
+done
+ok 'wait_until 30 answers 198.18.10.53' \
+    "h2's netpoold and QEMU killed mid-mirror: the guest keeps running on h1"
+topo_netpoold_start 2
+ok 'wait_until 90 disk_on_h1' \
+    "h2 restarted: the copies are gone (records and images); the VM runs on h1 with its disks"
+is "$(get "$dvm" last-operation | grep -o 'status: [a-z]*')" "status: failure" \
+    "its last-operation says the migration failed"
+ok 'wait_until 30 quorate_with 1 2 && wait_until 30 answers 198.18.10.53' \
+    "the pool is whole again and the guest answers"
+
+# Cancelled while its disks are mirrored, at 1 MiB/s: the task's progress
+# moves while they are copied (the guest, not live, stops only once they
+# are, for its memory).
+task=$(migrate_async 1 "$dvm" "$h2" '"bandwidth":"1","live":"false",'"$both")
+progress() { np "${2:-1}" task-param-get uuid="$1" param-name=progress; }
+moving() { awk -v p="$(progress "$task")" 'BEGIN { exit !(p > 0 && p < 1) }'; }
+ok 'wait_until 60 moving && answers 198.18.10.53' \
+    "while its disks are copied the task's progress moves"
+diag "progress: $(progress "$task")"
+ok '[ -n "$(qemus_of "$h2" "$dvm")" ] && [ -n "$(qemus_of "$h1" "$dvm")" ]' \
+    "h2 waits for it with a paused domain"
 np 1 task-cancel uuid="$task"
 ok 'wait_until 60 disk_on_h1' \
-    "task-cancel: it runs on h1 with its disk, the copy and h2's domain gone"
+    "task-cancel: it runs on h1 with its disks, the copies and h2's domain gone"
 is "$(get "$dvm" last-operation | grep -o 'status: [a-z]*')" "status: cancelled" \
     "its last-operation says cancelled"
 
-old_image=$(np 1 vdi-param-get uuid="$dvdi" param-name=location)
-np 2 vm-migrate uuid="$dvm" host=h2 live=false "vdi:$dvdi=$sr2"
-ok $? "vm-migrate live=false vdi:<its disk>=<h2's SR> answers success"
+old_images="$(np 1 vdi-param-get uuid="$dvdi" param-name=location) $(np 1 vdi-param-get uuid="$rovdi" param-name=location)"
+task=$(migrate_async 2 "$dvm" "$h2" '"live":"false",'"$both")
+finished() { [ "$(np 2 task-param-get uuid="$task" param-name=status)" != pending ]; }
+ok 'wait_until 180 finished' "a storage migration to h2's SR, asked through h2, ends"
+is "$(np 2 task-param-get uuid="$task" param-name=status)/$(progress "$task" 2 | awk '{ print $1 + 0 }')" \
+    success/1 "its task succeeds with progress 1"
 diag "last-operation: $(get "$dvm" last-operation)"
 is "$(where "$dvm")" "Running/$h2" "it runs on h2"
-copy_is_its_disk() {
+copies_are_its_disks() { # SR
     local new
-    new=$(np 1 vbd-list vm-uuid="$dvm" params=vdi-uuid --minimal)
-    [ -n "$new" ] && [ "$new" != "$dvdi" ] &&
-        [ "$(np 1 vdi-param-get uuid="$new" param-name=sr-uuid)" = "$sr2" ]
+    for new in $(np 1 vbd-list vm-uuid="$dvm" params=vdi-uuid --minimal | tr , ' '); do
+        [ "$new" != "$dvdi" ] && [ "$new" != "$rovdi" ] &&
+            [ "$(np 1 vdi-param-get uuid="$new" param-name=sr-uuid)" = "$1" ] || return 1
+    done
 }
-ok copy_is_its_disk "its disk is now a VDI of h2's SR"
-original_gone() { [ -z "$(np 1 vdi-list uuid="$dvdi" --minimal)" ] && [ ! -e "$old_image" ]; }
-ok 'wait_until 20 original_gone' "the VDI it left on h1's SR is gone, with its image"
+ok "copies_are_its_disks $sr2" "its disks are now VDIs of h2's SR"
+ok ro_intact "its read-only disk's copy holds its bytes and is still plugged read-only"
+originals_gone() { # VDI... ; IMAGE...
+    local x
+    for x in "$@"; do
+        if [ -e "$x" ] || [ -n "$(np 1 vdi-list uuid="$x" --minimal)" ]; then
+            return 1
+        fi
+    done
+}
+ok "wait_until 20 originals_gone $dvdi $rovdi $old_images" \
+    "the VDIs it left on h1's SR are gone, with their images"
 ok 'wait_until 20 eval "[ -z \"\$(qemus_of $h1 $dvm)\" ]"' "h1 runs no QEMU of it"
 ok 'wait_until 30 eval "[ -n \"\$(sum_on $h2)\" ]"' "the guest reads its disk again on h2"
 is "$(sum_on "$h2")" "$sum1" "the bytes it wrote on h1 read back intact from h2's disk"
 ok 'answers 198.18.10.53' "and it answers from h2"
+
+# Back to h1, h1's netpoold stopped while the disks move, so that h2
+# commits without it, and h2's netpoold killed right after its commit:
+# h1, continued, runs the guest, but a pool of two cannot write its
+# outcome until h2's netpoold is back; h1 writes it then, and h2 removes
+# the VDIs the VM left once the outcome is written.
+dvdi2=$(np 1 vbd-list vm-uuid="$dvm" userdevice=0 params=vdi-uuid --minimal)
+rovdi2=$(np 1 vbd-list vm-uuid="$dvm" userdevice=1 params=vdi-uuid --minimal)
+old_images="$(np 1 vdi-param-get uuid="$dvdi2" param-name=location) $(np 1 vdi-param-get uuid="$rovdi2" param-name=location)"
+h1pid=$(cat "$STATE/h1/netpoold.pid")
+task=$(migrate_async 1 "$dvm" "$h1" '"live":"false","vdi:'"$dvdi2"'":"'"$sr1"'","vdi:'"$rovdi2"'":"'"$sr1"'"')
+ok 'wait_until 60 eval "[ \"\$(dstate 1)\" = migrating ]"' "a storage migration back to h1 starts"
+kill -STOP "$h1pid"
+ok 'wait_until 90 eval "[ \"\$(dstate 2)\" = committed ]"' \
+    "h2 commits the move while h1's netpoold is stopped"
+topo_netpoold_stop 2 KILL
+kill -CONT "$h1pid"
+ok 'wait_until 60 answers 198.18.10.53 && [ -n "$(qemus_of "$h1" "$dvm")" ]' \
+    "h2's netpoold killed right after its commit, h1's continued: the guest runs on h1"
+ok "[ -n \"\$(np 1 vdi-list uuid=$dvdi2 --minimal)\" ]" \
+    "the VDIs it left on h2's SR wait for h2's netpoold"
+topo_netpoold_start 2
+ok 'wait_until 90 eval "[ \"\$(where $dvm)\" = Running/$h1 ] && ! busy $dvm"' \
+    "h2 restarted: h1 writes the outcome; it runs on h1"
+is "$(np 1 task-param-get uuid="$task" param-name=status)" success "its task succeeds"
+ok "copies_are_its_disks $sr1" "on copies in h1's SR"
+ok "wait_until 60 originals_gone $dvdi2 $rovdi2 $old_images" \
+    "h2 removes the VDIs it left, with their images"
+ok 'wait_until 30 eval "[ -z \"\$(qemus_of $h2 $dvm)\" ] && [ -n \"\$(qemus_of $h1 $dvm)\" ]"' \
+    "and its QEMU of it is gone; h1 runs it"
+ok 'wait_until 30 quorate_with 1 2 && wait_until 30 answers 198.18.10.53' \
+    "the pool is whole again and the guest answers from h1"
+ok 'wait_until 30 eval "[ -n \"\$(sum_on $h1)\" ]"' "the guest reads its disk again on h1"
+is "$(sum_on "$h1")" "$sum1" "the bytes it wrote read back intact after two moves"
+ok ro_intact "its read-only disk too"
 np 1 vm-shutdown uuid="$dvm" --force
 rm -rf "$shm_dir"
 

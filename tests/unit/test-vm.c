@@ -366,10 +366,11 @@ test_qemu_argv(void **state)
                         "exec:cat '/sr/suspend.img'");
     assert_string_equal(arg_after(argv, "-drive", 0),
                         "file=/sr/b.qcow2,format=qcow2,if=none,id=disk1,"
-                        "node-name=np-disk1");
+                        "node-name=np-disk1,file.node-name=np-file1");
     assert_string_equal(arg_after(argv, "-drive", 1),
                         "file=/sr/a.raw,format=raw,if=none,id=disk0,"
-                        "node-name=np-disk0,readonly=on");
+                        "node-name=np-disk0,file.node-name=np-file0,"
+                        "readonly=on");
     assert_string_equal(arg_after(argv, "-device", 2),
                         "virtio-blk-pci,drive=disk1,id=blk1");
     vm_argv_free(argv);
