@@ -179,6 +179,7 @@ struct mig {
     bool made;                  /* Destination: it made the new VDIs. */
     char nbd[80];               /* Destination: "ADDR:PORT" of its NBD
                                  * server. */
+    char command[32];           /* The last QMP command sent. */
     struct mig *next;           /* In agent->migs. */
 };
 
@@ -257,6 +258,8 @@ static const char *tls_dir(struct mgmt_migrate *);
 static struct json_object *tls_object(struct mig *, const char *endpoint);
 static char *tls_id(const struct mig *);
 static struct np_error *failed(const char *vm, const char *why);
+static struct np_error *failed_command(const struct mig *,
+                                       const struct vm_result *);
 static struct json_object *disks_of(struct store *, const char *vm,
                                     struct json_object *record);
 static struct np_error *make_disks(struct mig *, struct json_object **mapp);
@@ -871,7 +874,7 @@ source_run(struct mig *m, struct json_object *record,
         /* Fall through. */
     case S_TLS:
         if (m->step == S_TLS && result->error) {
-            m->failure = failed(m->vm, result->why);
+            m->failure = failed_command(m, result);
             break;
         }
         if (json_object_array_length(m->disks)) {
@@ -887,7 +890,7 @@ source_run(struct mig *m, struct json_object *record,
     case S_MIRROR_ADD:
     case S_MIRROR:
         if (result->error) {
-            m->failure = failed(m->vm, result->why);
+            m->failure = failed_command(m, result);
             break;
         }
         if (m->step == S_MIRROR_ADD) {
@@ -905,7 +908,7 @@ source_run(struct mig *m, struct json_object *record,
         size_t ready, concluded, absent;
         const char *why = NULL;
         if (result->error) {
-            m->failure = failed(m->vm, result->why);
+            m->failure = failed_command(m, result);
             break;
         }
         mirrors_state(m, result->info, &ready, &concluded, &absent, &why);
@@ -951,14 +954,14 @@ source_run(struct mig *m, struct json_object *record,
     }
     case S_CAPS:
         if (result->error) {
-            m->failure = failed(m->vm, result->why);
+            m->failure = failed_command(m, result);
             break;
         }
         send_params(m);
         return;
     case S_PARAMS:
         if (result->error) {
-            m->failure = failed(m->vm, result->why);
+            m->failure = failed_command(m, result);
             break;
         }
         record = store_get(a->store, "VM", m->vm);
@@ -973,7 +976,7 @@ source_run(struct mig *m, struct json_object *record,
         /* Fall through. */
     case S_STOP: {
         if (m->step == S_STOP && result->error) {
-            m->failure = failed(m->vm, result->why);
+            m->failure = failed_command(m, result);
             break;
         }
         struct json_object *current = store_get(a->store, "VM", m->vm);
@@ -988,7 +991,7 @@ source_run(struct mig *m, struct json_object *record,
     }
     case S_MIGRATE:
         if (result->error) {
-            m->failure = failed(m->vm, result->why);
+            m->failure = failed_command(m, result);
             break;
         }
         m->step = S_POLL;
@@ -1142,7 +1145,7 @@ source_run(struct mig *m, struct json_object *record,
     }
     case S_SWITCHOVER:
         if (result->error) {
-            m->failure = failed(m->vm, result->why);
+            m->failure = failed_command(m, result);
             break;
         }
         if (++m->disk < json_object_array_length(m->disks)) {
@@ -1157,7 +1160,7 @@ source_run(struct mig *m, struct json_object *record,
         size_t ready, concluded, absent;
         const char *why = NULL;
         if (result->error) {
-            m->failure = failed(m->vm, result->why);
+            m->failure = failed_command(m, result);
             break;
         }
         mirrors_state(m, result->info, &ready, &concluded, &absent, &why);
@@ -1179,7 +1182,7 @@ source_run(struct mig *m, struct json_object *record,
     }
     case S_DISMISS:
         if (result->error) {
-            m->failure = failed(m->vm, result->why);
+            m->failure = failed_command(m, result);
             break;
         }
         if (++m->disk < json_object_array_length(m->disks)) {
@@ -1197,7 +1200,7 @@ source_run(struct mig *m, struct json_object *record,
         return;
     case S_CONTINUE:
         if (result->error) {
-            m->failure = failed(m->vm, result->why);
+            m->failure = failed_command(m, result);
             break;
         }
         m->step = S_POLL;
@@ -1309,7 +1312,7 @@ advance(struct mig *m, const struct vm_result *result)
     switch (m->step) {
     case D_STARTING:
         if (result->error) {
-            struct np_error *error = failed(m->vm, result->why);
+            struct np_error *error = failed_command(m, result);
             rollback(a, m->vm, m->task, error);
             np_error_destroy(error);
             if (m->made) {
@@ -1329,7 +1332,7 @@ advance(struct mig *m, const struct vm_result *result)
         /* Fall through. */
     case D_LISTEN:
         if (m->step == D_LISTEN && result->error) {
-            struct np_error *error = failed(m->vm, result->why);
+            struct np_error *error = failed_command(m, result);
             rollback(a, m->vm, m->task, error);
             np_error_destroy(error);
             return; /* The feed ends the domain. */
@@ -1366,7 +1369,7 @@ advance(struct mig *m, const struct vm_result *result)
     case D_NBD_EXPORT:
         if (m->step != D_LISTEN && m->step != D_STARTING) {
             if (result->error) {
-                struct np_error *error = failed(m->vm, result->why);
+                struct np_error *error = failed_command(m, result);
                 rollback(a, m->vm, m->task, error);
                 np_error_destroy(error);
                 return; /* The feed ends the domain. */
@@ -1397,7 +1400,7 @@ advance(struct mig *m, const struct vm_result *result)
     case D_TLS:
     case D_TLS_PARAMS: {
         if (result->error) {
-            struct np_error *error = failed(m->vm, result->why);
+            struct np_error *error = failed_command(m, result);
             rollback(a, m->vm, m->task, error);
             np_error_destroy(error);
             return; /* The feed ends the domain. */
@@ -1586,6 +1589,7 @@ command(struct mig *m, const char *name, struct json_object *args)
 
     event_del(m->timer);
     m->acting = true;
+    snprintf(m->command, sizeof m->command, "%s", name);
     if (!b->ops->command) {
         struct vm_result result = {.error = ENOTSUP,
                                    .why = "the backend has no QMP"};
@@ -1887,6 +1891,19 @@ static struct np_error *
 failed(const char *vm, const char *why)
 {
     return np_error_new(ERR_VM_MIGRATE_FAILED, vm, why, NULL);
+}
+
+/* Returns VM_MIGRATE_FAILED for the failed outcome 'result' of the last
+ * command 'm' sent to QEMU (or of a backend operation), naming it. */
+static struct np_error *
+failed_command(const struct mig *m, const struct vm_result *result)
+{
+    char *why = *m->command ? xasprintf("%s: %s", m->command, result->why)
+                            : xstrdup(result->why);
+    struct np_error *error = failed(m->vm, why);
+
+    free(why);
+    return error;
 }
 
 /* Returns the "status" of a QMP reply 'info', or "". */
