@@ -221,7 +221,17 @@ ha_monitor_destroy(struct ha_monitor *m)
     }
     event_free(m->tick);
     close_nfs(m);
-    ha_watchdog_stop(m->watchdog);
+    if (m->watchdog && m->enabled && !m->local_off && !m->fenced) {
+        /* The survivors rely on this host's domains ending by its last
+         * deadline whatever netpoold does, a clean stop included: they
+         * would restart them elsewhere once its entry is silent. */
+        log_warn("netpoold stops with HA on: the watchdog keeps its "
+                 "deadline and ends this host's domains at it (disable HA "
+                 "or evacuate the host before stopping netpoold)");
+        ha_watchdog_release(m->watchdog);
+    } else {
+        ha_watchdog_stop(m->watchdog);
+    }
     for (size_t i = 0; i < m->n_peers; i++) {
         free(m->peers[i]->content);
         json_object_put(m->peers[i]->entry);

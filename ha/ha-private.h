@@ -102,4 +102,9 @@ bool ha_watchdog_alive(struct ha_watchdog *wd);
 /* Disarms the watchdog, lets it exit and frees 'wd'.  Accepts NULL. */
 void ha_watchdog_stop(struct ha_watchdog *wd);
 
+/* Lets go of 'wd' as it is and frees it: armed, the watchdog keeps its
+ * deadline and kills at it, as after a crash of its parent (nothing can
+ * extend it any more); disarmed, it exits.  Accepts NULL. */
+void ha_watchdog_release(struct ha_watchdog *wd);
+
 #endif

@@ -138,6 +138,17 @@ ha_watchdog_stop(struct ha_watchdog *wd)
     free(wd);
 }
 
+void
+ha_watchdog_release(struct ha_watchdog *wd)
+{
+    if (!wd) {
+        return;
+    }
+    /* With the pipe closed the child keeps what it was last told. */
+    close(wd->fd);
+    free(wd);
+}
+
 static int
 send_message(struct ha_watchdog *wd, const struct message *m)
 {

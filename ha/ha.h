@@ -461,8 +461,11 @@ struct ha_monitor *ha_monitor_create(struct event_base *base,
                                      struct store *store,
                                      const struct ha_monitor_options *options);
 
-/* Stops the monitor and disarms the watchdog (a clean stop is no hang).
- * Accepts NULL. */
+/* Stops the monitor.  With HA on (and this host not fenced) the watchdog
+ * stays armed with its last deadline and ends the host's domains at it, as
+ * after a crash: the survivors restart them once the host's statefile
+ * entry is silent, so they must not outlive netpoold.  With HA off it is
+ * disarmed.  Accepts NULL. */
 void ha_monitor_destroy(struct ha_monitor *monitor);
 
 /* Returns true if this host is fenced (its mark is set). */

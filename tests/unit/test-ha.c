@@ -12,9 +12,13 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <unistd.h>
+#include <sys/wait.h>
 #include <json-c/json.h>
 
 #include "ha/ha.h"
+#include "ha/ha-private.h"
 
 /* The greatest (epoch, sequence) leads; a tie goes to the lowest node. */
 static void
@@ -272,6 +276,48 @@ test_nodes_readdressed(void **state)
     json_object_put(moved);
 }
 
+/* A "domain": a child that waits until it is killed. */
+static pid_t
+domain(void)
+{
+    pid_t pid = fork();
+
+    assert_true(pid >= 0);
+    if (!pid) {
+        for (;;) {
+            pause();
+        }
+    }
+    return pid;
+}
+
+/* A watchdog netpoold lets go of while armed (a clean stop with HA on)
+ * still kills at its deadline; one stopped is disarmed and kills nothing. */
+static void
+test_watchdog_release(void **state)
+{
+    (void) state;
+
+    pid_t d1 = domain();
+    struct ha_watchdog *wd = ha_watchdog_start(NULL);
+    assert_non_null(wd);
+    assert_int_equal(ha_watchdog_arm(wd, ha_clock_ms() + 100, &d1, 1), 0);
+    ha_watchdog_release(wd);
+    int status;
+    assert_int_equal(waitpid(d1, &status, 0), d1);
+    assert_true(WIFSIGNALED(status));
+    assert_int_equal(WTERMSIG(status), SIGKILL);
+
+    pid_t d2 = domain();
+    wd = ha_watchdog_start(NULL);
+    assert_non_null(wd);
+    assert_int_equal(ha_watchdog_arm(wd, ha_clock_ms() + 60000, &d2, 1), 0);
+    ha_watchdog_stop(wd); /* Returns once the watchdog has exited. */
+    assert_int_equal(waitpid(d2, &status, WNOHANG), 0);
+    kill(d2, SIGKILL);
+    assert_int_equal(waitpid(d2, &status, 0), d2);
+}
+
 int
 main(void)
 {
@@ -284,6 +330,7 @@ main(void)
         cmocka_unit_test(test_nodes_readdressed),
         cmocka_unit_test(test_authkey),
         cmocka_unit_test(test_homogeneity),
+        cmocka_unit_test(test_watchdog_release),
     };
     return cmocka_run_group_tests_name("ha", tests, NULL, NULL);
 }
