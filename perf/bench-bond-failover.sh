@@ -43,7 +43,10 @@
 #
 # Prints the median, min and max of TRIALS (default 3) per case and the
 # ratio of the failure medians, baseline / netpool.  Environment:
-# BENCH_BOND_MODES (default "active-backup balance-slb lacp"),
+# BENCH_BOND_SWITCH=plain (the switch faces active-backup and balance-slb
+# with two plain ports, running BFD facing netpool, as a real switch
+# has; LACP still faces a bond), BENCH_BOND_MODES (default
+# "active-backup balance-slb lacp"),
 # BENCH_BOND_FAULTS (default "carrier silent"), BENCH_BOND_BASELINE=0 to
 # skip the baseline.
 # shellcheck disable=SC2016  # wait_for evaluates its condition later
@@ -58,6 +61,7 @@ PPS=2000
 FAULT_SECONDS=2
 MODES=${BENCH_BOND_MODES:-active-backup balance-slb lacp}
 FAULTS=${BENCH_BOND_FAULTS:-carrier silent}
+SWITCH=${BENCH_BOND_SWITCH:-bond}
 BASELINE=${BENCH_BOND_BASELINE:-1}
 BASELINE_REJOIN_TRIALS=${BASELINE_REJOIN_TRIALS:-1}
 PREFIX=npbf$$-
@@ -127,8 +131,12 @@ switch_bond() {
             args+=(lacp=active bond_mode=balance-tcp other_config:lacp-time=fast)
             ;;
     esac
-    sw add-bond sw0 "sb$n" "h$n-eth1" "h$n-eth2" "${args[@]}" \
-        bond_updelay="$up" bond_downdelay="$down"
+    if [ "$SWITCH" = plain ] && [ "$mode" != lacp ]; then
+        sw add-port sw0 "h$n-eth1" -- add-port sw0 "h$n-eth2"
+    else
+        sw add-bond sw0 "sb$n" "h$n-eth1" "h$n-eth2" "${args[@]}" \
+            bond_updelay="$up" bond_downdelay="$down"
+    fi
     if [ "$detect" = bfd ]; then
         rx=$(iface_get 1 eth1 bfd min_rx) tx=$(iface_get 1 eth1 bfd min_tx)
         for j in 1 2; do
@@ -187,7 +195,7 @@ whole() {
 # Sets the updelay of host 2's bond and of the switch's side of it.
 baseline_updelay() {
     on 2 ovs-vsctl set Port bond0 bond_updelay="$1"
-    sw set Port sb2 bond_updelay="$1"
+    sw --if-exists set Port sb2 bond_updelay="$1" # No bond: plain ports.
 }
 
 # Waits until host N's bond is whole; the baseline then gets xapi's
@@ -428,8 +436,13 @@ echo "netpool: bond-create ... properties:bfd=true" \
     "updelay/downdelay $defaults ms, the switch alike)"
 echo "baseline: OVS bond by hand, xapi defaults: miimon 100, downdelay 200," \
     "updelay 31000, lacp-time slow, no BFD (rejoin: first trial only)"
-echo "switch: a bond of the same mode (active-backup with bond-primary," \
-    "lacp-time fast), running what netpool runs facing h1"
+if [ "$SWITCH" = plain ]; then
+    echo "switch: two plain ports facing active-backup and balance-slb" \
+        "(BFD as netpool's facing h1), an LACP bond (lacp-time fast)"
+else
+    echo "switch: a bond of the same mode (active-backup with bond-primary," \
+        "lacp-time fast), running what netpool runs facing h1"
+fi
 printf '%-14s %-8s %-4s %-22s %-22s %-9s %-22s %s\n' mode fault dir \
     "netpool failure" "baseline failure" "base/np" "netpool rejoin" \
     "baseline rejoin"
