@@ -3,16 +3,18 @@
 # run-all.sh [--unit-only|--integration-only|--soak]
 #
 # Runs every unit test binary build/test/unit/test-* (cmocka, TAP output)
-# and every tests/integration/test-*.sh (TAP), counts test points across all
-# of them and ends with the line "N passed, N failed" (", N skipped" when
-# any were skipped).  Exit status 1 if anything failed.  Each program's
+# and every tests/integration/test-*.sh (TAP), INTEGRATION_JOBS (default 1)
+# at a time, longest first (tests/integration/durations), counts test
+# points across all of them and ends with the line "N passed, N failed"
+# (", N skipped" when any were skipped).  Exit status 1 if anything failed.  Each program's
 # PASS/FAIL line ends with how long it ran, in seconds.
 #
 # --soak runs the soak tests tests/soak/test-*.sh instead (`make soak`):
 # the long fault loops whose short versions are in the integration tests.
 # They use tests/integration/lib.sh and are run and counted as integration
 # tests are, with SOAK_TIMEOUT (default 28800 s) for each; SOAK_ITERATIONS
-# (default 50) is how many faults each loop injects.
+# (default 50) is how many faults each loop injects; SOAK_JOBS (default 1)
+# run at a time.
 #
 # Besides its "not ok" lines, a test program counts as one more failure if
 #   - it exits non-zero without reporting a "not ok" (it crashed or bailed
@@ -50,6 +52,8 @@ esac
 UNIT_TIMEOUT=${UNIT_TIMEOUT:-300}
 INTEGRATION_TIMEOUT=${INTEGRATION_TIMEOUT:-900}
 SOAK_TIMEOUT=${SOAK_TIMEOUT:-28800}
+INTEGRATION_JOBS=${INTEGRATION_JOBS:-1}
+SOAK_JOBS=${SOAK_JOBS:-1}
 logdir=$top/build/test/logs
 mkdir -p "$logdir"
 
@@ -155,65 +159,137 @@ fi
 
 # --- integration tests ---------------------------------------------------
 
-# run_scripts KIND TIMEOUT SCRIPT...: runs each TAP script as root in its
-# own namespace prefix and state folder, then cleans up after it.
+# run_one KIND TIMEOUT SCRIPT I: runs one TAP script as root in its own
+# namespace prefix and state folder (I numbers it within this run), then
+# cleans up after it.  Writes "STATUS SECONDS" to build/test/logs/NAME.rc.
+run_one() {
+    local kind=$1 timeout=$2 script=$3 i=$4 name log artifacts prefix
+    local test_state rc start
+    name=$(basename "$script" .sh)
+    log=$logdir/$name.log
+    artifacts=$logdir/$name.d
+    rm -rf -- "$artifacts" "$logdir/$name.rc"
+    mkdir -p -- "$artifacts"
+    # The runner picks the prefix and state folder, so it can clean up
+    # after a test that was killed before its own teardown ran.
+    prefix="npt$$x$i-"
+    test_state=$(mktemp -d /tmp/netpool-test.XXXXXX)
+    start=$SECONDS
+    # (The braces with 2>/dev/null silence bash's "Killed" notice when
+    # timeout has to SIGKILL; the test's own stderr goes to its log.)
+    {
+        NETPOOL_BIN=$top/build/test/bin \
+            NETPOOL_TEST_PREFIX=$prefix \
+            NETPOOL_TEST_STATE=$test_state \
+            NETPOOL_TEST_ARTIFACTS=$artifacts \
+            timeout -k 60 "$timeout" bash "$script" \
+            > "$log" 2>&1 < /dev/null
+        rc=$?
+    } 2> /dev/null
+    if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+        echo "# run-all: timed out after ${timeout}s (status $rc)" >> "$log"
+    fi
+    (
+        # shellcheck source=scripts/topology.sh
+        source "$top/scripts/topology.sh"
+        PREFIX=$prefix
+        STATE=$test_state
+        TOPO_LOG_ARCHIVE=$artifacts/logs
+        topo_down
+    ) >> "$log" 2>&1 || true
+    echo "$rc $((SECONDS - start))" > "$logdir/$name.rc"
+}
+
+# finish KIND SCRIPT: accounts for a script run_one has run.
+finish() {
+    local kind=$1 name rc secs log artifacts reports sanitizer_note='' f
+    name=$(basename "$2" .sh)
+    log=$logdir/$name.log
+    artifacts=$logdir/$name.d
+    read -r rc secs < "$logdir/$name.rc" 2> /dev/null ||
+        { rc=1 secs=0; echo "# run-all: the runner lost its status" >> "$log"; }
+    reports=$(find "$artifacts/sanitizer" -type f -size +0 2>/dev/null | sort)
+    if [ -n "$reports" ]; then
+        sanitizer_note="sanitizer report(s): $(echo "$reports" | tr '\n' ' ')"
+        for f in $reports; do
+            { echo "--- $f"; cat "$f"; } >> "$log"
+        done
+    fi
+    account "$kind" "$name" "$rc" "$log" "$sanitizer_note" "$secs"
+}
+
+# A script that reserves hugepages (lib.sh's dpdk_require or
+# dpdk_keep_hugepages) changes a machine-wide setting and pins its PMD to
+# the same core as the others: one such script runs at a time.
+exclusive() { grep -qE '^[^#]*dpdk_(require|keep_hugepages)( |$)' "$1"; }
+
+# by_duration SCRIPT...: prints the scripts longest first, by the seconds
+# their folder's "durations" file gives them (the last clean-clone run;
+# 60 for a script it does not list), so the longest start first and
+# JOBS runners end close together.
+by_duration() {
+    local script name secs
+    for script; do
+        [ -e "$script" ] || continue
+        name=$(basename "$script" .sh)
+        secs=$(awk -v n="$name" '$1 == n { print $2 }' \
+            "$(dirname "$script")/durations" 2> /dev/null)
+        echo "${secs:-60} $script"
+    done | sort -k1,1nr -k2,2 | cut -d' ' -f2-
+}
+
+# run_scripts KIND TIMEOUT JOBS SCRIPT...: runs the scripts, at most JOBS
+# at a time (each in its own namespaces, so they do not meet), the longest
+# first, and accounts for each as it ends.
 run_scripts() {
-    local kind=$1 timeout=$2 script i=0 name log artifacts prefix
-    local test_state rc start reports sanitizer_note f
-    shift 2
+    local kind=$1 timeout=$2 jobs=$3 i=0 idx pick script done_pid
+    local excl_pid='' pending=() running_pids=()
+    local -A running=()
+    shift 3
     if [ "$(id -u)" != 0 ]; then
         echo "run-all: integration tests need root (network namespaces)" >&2
     fi
-    for script; do
-        [ -e "$script" ] || continue
-        i=$((i + 1))
-        name=$(basename "$script" .sh)
-        log=$logdir/$name.log
-        artifacts=$logdir/$name.d
-        rm -rf -- "$artifacts"
-        mkdir -p -- "$artifacts"
-        # The runner picks the prefix and state folder, so it can clean up
-        # after a test that was killed before its own teardown ran.
-        prefix="npt$$x$i-"
-        test_state=$(mktemp -d /tmp/netpool-test.XXXXXX)
-        start=$SECONDS
-        # (The braces with 2>/dev/null silence bash's "Killed" notice when
-        # timeout has to SIGKILL; the test's own stderr goes to its log.)
-        {
-            NETPOOL_BIN=$top/build/test/bin \
-                NETPOOL_TEST_PREFIX=$prefix \
-                NETPOOL_TEST_STATE=$test_state \
-                NETPOOL_TEST_ARTIFACTS=$artifacts \
-                timeout -k 60 "$timeout" bash "$script" \
-                > "$log" 2>&1 < /dev/null
-            rc=$?
-        } 2> /dev/null
-        if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
-            echo "# run-all: timed out after ${timeout}s (status $rc)" >> "$log"
-        fi
-        (
-            # shellcheck source=scripts/topology.sh
-            source "$top/scripts/topology.sh"
-            PREFIX=$prefix
-            STATE=$test_state
-            TOPO_LOG_ARCHIVE=$artifacts/logs
-            topo_down
-        ) >> "$log" 2>&1 || true
-        sanitizer_note=""
-        reports=$(find "$artifacts/sanitizer" -type f -size +0 2>/dev/null | sort)
-        if [ -n "$reports" ]; then
-            sanitizer_note="sanitizer report(s): $(echo "$reports" | tr '\n' ' ')"
-            for f in $reports; do
-                { echo "--- $f"; cat "$f"; } >> "$log"
+    mapfile -t pending < <(by_duration "$@")
+    while [ "${#pending[@]}" -gt 0 ] || [ "${#running[@]}" -gt 0 ]; do
+        while [ "${#running[@]}" -lt "$jobs" ]; do
+            pick=
+            for idx in "${!pending[@]}"; do
+                if [ -n "$excl_pid" ] && exclusive "${pending[$idx]}"; then
+                    continue
+                fi
+                pick=$idx
+                break
             done
+            [ -n "$pick" ] || break
+            script=${pending[$pick]}
+            unset "pending[$pick]"
+            pending=("${pending[@]}")
+            i=$((i + 1))
+            run_one "$kind" "$timeout" "$script" "$i" &
+            running[$!]=$script
+            if exclusive "$script"; then excl_pid=$!; fi
+        done
+        done_pid=
+        wait -n -p done_pid
+        if [ -z "$done_pid" ]; then
+            # No child left to wait for (cannot happen): account for the
+            # scripts still listed as running and stop.
+            running_pids=("${!running[@]}")
+            for done_pid in "${running_pids[@]}"; do
+                finish "$kind" "${running[$done_pid]}"
+                unset "running[$done_pid]"
+            done
+            break
         fi
-        account "$kind" "$name" "$rc" "$log" "$sanitizer_note" \
-            $((SECONDS - start))
+        [ "$done_pid" != "$excl_pid" ] || excl_pid=
+        finish "$kind" "${running[$done_pid]}"
+        unset "running[$done_pid]"
     done
 }
 
 if [ "$run_integration" = 1 ]; then
-    run_scripts integration "$INTEGRATION_TIMEOUT" tests/integration/test-*.sh
+    run_scripts integration "$INTEGRATION_TIMEOUT" "$INTEGRATION_JOBS" \
+        tests/integration/test-*.sh
 fi
 
 # --- soak tests ------------------------------------------------------------
@@ -221,7 +297,7 @@ fi
 if [ "$run_soak" = 1 ]; then
     export SOAK_ITERATIONS=${SOAK_ITERATIONS:-50}
     echo "# soak: SOAK_ITERATIONS=$SOAK_ITERATIONS"
-    run_scripts soak "$SOAK_TIMEOUT" tests/soak/test-*.sh
+    run_scripts soak "$SOAK_TIMEOUT" "$SOAK_JOBS" tests/soak/test-*.sh
 fi
 
 line="$total_pass passed, $total_fail failed"
