@@ -552,10 +552,12 @@ bool dp_vif_on_host(struct json_object *records, struct json_object *vif,
 /* Returns the OpenFlow state netpool wants for VIFs, a new JSON object
  * {BRIDGE: {"flows": [TEXT, …], "meters": {ID: {"kbps", "burst"}},
  * "incomplete"?: true}}, from 'records', the desired 'fabric'
- * (dp_fabric_build()) and 'ofports' (as dp_ovs_ofports() returns it).
- * Every bridge of 'fabric' holding a VIF port appears, with no flows if
- * none is wanted, and "incomplete" if a VIF port has no OpenFlow port
- * number yet.  A locked VIF may send only from its MAC and its
+ * (dp_fabric_build()) and 'ofports' (interface name → OpenFlow port, as
+ * dp_ovs_ofports() returns it; a negative number for a port OVS could
+ * not open).  Every bridge of 'fabric' holding a VIF port appears, with no
+ * flows if none is wanted, and "incomplete" if a VIF port has no OpenFlow
+ * port number yet (a port OVS could not open has none to wait for: it
+ * wants no rules).  A locked VIF may send only from its MAC and its
  * ipv4_allowed addresses (IPv4 and ARP); a "disabled" one may send
  * nothing; a rate limit on a bridge of the userspace datapath becomes a
  * meter (ID DP_VIF_METER_BASE + OpenFlow port).  Flows are ovs-ofctl text
@@ -625,6 +627,11 @@ void dp_vif_flows_set_bridges(struct dp_vif_flows *flows,
  * dp_vif_flows_flush(). */
 void dp_vif_flows_set(struct dp_vif_flows *flows, const char *vif,
                       const char *bridge, struct json_object *state);
+
+/* Forgets every VIF of 'flows' that is not a key of 'vifs' (a JSON object
+ * keyed by VIF UUID), as dp_vif_flows_set() with no state would: their
+ * rules and meters go with the next flush or comparison. */
+void dp_vif_flows_retain(struct dp_vif_flows *flows, struct json_object *vifs);
 
 /* Makes every bridge read netpool's rules and meters back from the switch
  * and send the difference with what is wanted, soon. */

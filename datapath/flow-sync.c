@@ -15,7 +15,10 @@
  * known yet keeps whatever rules it had (they cannot be rewritten, and
  * must not look stale) until it is known; so does every rule that looks
  * stale during a comparison made then, and the switch is read and
- * compared again once every port number is known.
+ * compared again once every port number is known.  A port OVS could not
+ * open has no number to wait for: it wants no rules.  A full recompute
+ * names every VIF that has a port (dp_vif_flows_retain()): the rules of
+ * any other go, whatever was or was not said about it before.
  */
 #include "datapath/ovs-idl.h"
 
@@ -223,6 +226,25 @@ dp_vif_flows_set(struct dp_vif_flows *flows, const char *vif,
                                entry ? json_object_get(entry) : NULL);
     }
     json_object_object_add(b->vifs, vif, want);
+}
+
+void
+dp_vif_flows_retain(struct dp_vif_flows *flows, struct json_object *vifs)
+{
+    struct json_object *gone = json_object_new_array();
+
+    json_object_object_foreach (flows->vif_bridge, vif, bridge) {
+        (void) bridge;
+        if (!json_object_object_get_ex(vifs, vif, NULL)) {
+            json_object_array_add(gone, json_object_new_string(vif));
+        }
+    }
+    for (size_t i = 0; i < json_object_array_length(gone); i++) {
+        dp_vif_flows_set(
+            flows, json_object_get_string(json_object_array_get_idx(gone, i)),
+            NULL, NULL);
+    }
+    json_object_put(gone);
 }
 
 void

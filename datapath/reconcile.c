@@ -775,8 +775,20 @@ vifs_recompute(struct dp_engine_node *node)
     struct dp_reconciler *r = node->data;
     struct json_object *all = json_object_object_get(r->records.all, "VIF");
 
+    /* What was written before this run: the entries now, except those a
+     * handler already changed in this run before one could not cope (the
+     * tracked changes say what they were).  A VIF such a handler removed
+     * is among them, so that its port, veth and rules go. */
+    struct json_object *before = r->vifs;
+    json_object_object_foreach (r->changed, was, old) {
+        if (old) {
+            json_object_object_add(before, was, json_object_get(old));
+        } else {
+            json_object_object_del(before, was);
+        }
+    }
     json_object_put(r->changed);
-    r->changed = r->vifs;
+    r->changed = before;
     r->vifs = json_object_new_object();
     json_object_put(r->port_vif);
     json_object_put(r->bridge_vifs);
@@ -956,7 +968,7 @@ vif_compute(struct dp_reconciler *r, const char *uuid, bool *new_bridge)
         json_object_object_add(one, "ports", ports);
         json_object_object_add(bridges, vif_bridge, one);
         json_object_object_add(fabric, "bridges", bridges);
-        if (ofport > 0) {
+        if (ofport) {
             json_object_object_add(ofports, vif_port,
                                    json_object_new_int64(ofport));
         }
@@ -1082,14 +1094,11 @@ write_full(struct dp_reconciler *r)
      * reports them (an ifindex), they are put on again. */
     dp_ip_config_apply(r->addresses);
 
-    /* Rules: every VIF's, then every bridge read back and compared. */
+    /* Rules: every VIF's (and none of a VIF that has no port now,
+     * whatever the tracked changes say), then every bridge read back and
+     * compared. */
     dp_vif_flows_set_bridges(r->flows, bridges);
-    json_object_object_foreach (r->changed, gone, old) {
-        (void) old;
-        if (!json_object_object_get(r->vifs, gone)) {
-            dp_vif_flows_set(r->flows, gone, NULL, NULL);
-        }
-    }
+    dp_vif_flows_retain(r->flows, r->vifs);
     json_object_object_foreach (r->vifs, uuid2, entry2) {
         dp_vif_flows_set(r->flows, uuid2, record_string(entry2, "bridge"),
                          json_object_object_get(entry2, "flows"));

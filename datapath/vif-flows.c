@@ -58,7 +58,13 @@ dp_vif_flows_build(struct json_object *records, struct json_object *fabric,
             struct json_object *state = bridge_state(result, bridge);
             int64_t ofport = json_object_get_int64(
                 json_object_object_get(ofports, port_name));
-            if (ofport <= 0 || ofport > 0xfeff) {
+            if (ofport < 0) {
+                /* OVS could not open it: it has no OpenFlow port, so
+                 * there is nothing to match, and the rules it had (for a
+                 * number it no longer has) go. */
+                continue;
+            }
+            if (!ofport || ofport > 0xfeff) {
                 /* Not in the switch yet: its rules cannot be written, and
                  * the ones it may have must not go. */
                 json_object_object_add(state, "incomplete",

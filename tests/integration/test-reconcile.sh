@@ -17,12 +17,15 @@
 # netpoold restart each converge to what was there before (the same UUIDs,
 # except after the wipe).  The reconciler's counters show that incremental
 # runs did the work, and one VIF's unplug touches its own port only.
+# A VIF unplugged in the same pass as another VIF's change that the
+# incremental run cannot cope with (it empties a bridge only VIFs bring)
+# leaves no rule or meter behind.
 #
 # shellcheck disable=SC2016
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-plan 14
+plan 15
 
 SEED=${NETPOOL_TEST_SEED:-$((RANDOM * 32768 + RANDOM))}
 OPS=${NETPOOL_TEST_OPS:-200}
@@ -265,3 +268,44 @@ gone=$( (diff <(echo "$rows0") \
 is "$gone" "< $port" "a VIF's unplug takes its own port away and touches no other"
 ok '[ "$((txns1 - txns0))" -le 2 ]' \
     "and takes at most two OVSDB transactions ($((txns1 - txns0)))"
+
+# --- a VIF gone in a pass that falls back to a full recompute ----------------
+
+# Two VIFs on one network (its bridge stays), one of them rate-limited
+# (a rule and a meter), and one VIF alone on another network.  Both
+# unplugs in one JSON-RPC batch reach the reconciler in one pass: the
+# first is handled incrementally, the second empties its bridge, which
+# only a full recompute does; the first VIF's rule and meter must go too.
+neta=$(np 1 network-create name-label=keep)
+netb=$(np 1 network-create name-label=solo)
+va=$(np 1 vif-create vm-uuid="${vms[0]}" network-uuid="$neta" device=51 \
+    other-config:netns="${PREFIX}h1g2")
+np 1 vif-param-set uuid="$va" qos-algorithm-type=ratelimit \
+    qos-algorithm-params:kbps=4000
+vk=$(np 1 vif-create vm-uuid="${vms[0]}" network-uuid="$neta" device=52 \
+    other-config:netns="${PREFIX}h1g3")
+vb=$(np 1 vif-create vm-uuid="${vms[1]}" network-uuid="$netb" device=53 \
+    other-config:netns="${PREFIX}h1g4")
+for v in "$va" "$vk" "$vb"; do
+    np 1 vif-plug uuid="$v"
+done
+applied
+bra=$(vsctl --bare --columns=name find Bridge \
+    "external_ids:netpool-network=$neta")
+vif_rules() {
+    ofctl dump-flows --no-stats "$bra" "cookie=0x4e50564946000000/-1" |
+        awk '/cookie=/ { n++ } END { print n + 0 }'
+    ofctl dump-meters "$bra" | awk '/^meter=/ { n++ } END { print n + 0 }'
+}
+diag "$bra before the unplugs: $(vif_rules | paste -sd' ') rule(s), meter(s)"
+python3 - "$TEST_TOP" "$STATE/h1/netpoold.sock" "$va" "$vb" << 'PY'
+import os, sys
+sys.path.insert(0, os.path.join(sys.argv.pop(1), "scripts"))
+import netpool_rpc
+netpool_rpc.call_batch(sys.argv[1], [("VIF.unplug", ["", sys.argv[2]]),
+                                     ("VIF.unplug", ["", sys.argv[3]])])
+PY
+applied
+is "$(vif_rules | paste -sd' ')" "0 0" \
+    "a VIF unplugged in a pass that falls back to a full recompute\
+ leaves no rule or meter"

@@ -433,8 +433,8 @@ test_guests(void **state)
 
 /* Returns the flows dp_vif_flows_build() wants on xapi1 for VIF1 with
  * 'vif_extra', the bridge being of 'datapath_type' and the VIF's port
- * numbered 'ofport' (0: unknown), and stores the bridge's state in
- * '*statep' (owned by the result). */
+ * numbered 'ofport' (0: unknown, -1: OVS could not open it), and stores
+ * the bridge's state in '*statep' (owned by the result). */
 static struct json_object *
 flows_for(const char *vif_extra, const char *datapath_type, int ofport,
           struct json_object **statep)
@@ -550,6 +550,26 @@ test_flows_unknown_port(void **state_)
     assert_int_equal(
         json_object_array_length(json_object_object_get(state, "flows")), 0);
     assert_true(fixture_bool(state, "incomplete"));
+    json_object_put(want);
+}
+
+/* A port OVS could not open (OpenFlow port -1) has no OpenFlow port: no
+ * rules, and nothing to wait for, so that the rules it had for the number
+ * it no longer has are not kept. */
+static void
+test_flows_failed_port(void **state_)
+{
+    static const char *const qos = ", 'qos_algorithm_type': 'ratelimit',"
+                                   " 'qos_algorithm_params': {'kbps': '8000'},"
+                                   " 'locking_mode': 'disabled'";
+    struct json_object *state, *want = flows_for(qos, "netdev", -1, &state);
+
+    assert_non_null(state);
+    assert_int_equal(
+        json_object_array_length(json_object_object_get(state, "flows")), 0);
+    assert_int_equal(
+        json_object_object_length(json_object_object_get(state, "meters")), 0);
+    assert_false(json_object_object_get_ex(state, "incomplete", NULL));
     json_object_put(want);
 }
 
@@ -871,6 +891,7 @@ main(void)
         cmocka_unit_test(test_flows_locked),
         cmocka_unit_test(test_flows_meter),
         cmocka_unit_test(test_flows_unknown_port),
+        cmocka_unit_test(test_flows_failed_port),
         cmocka_unit_test_setup_teardown(test_api_create, setup, teardown),
         cmocka_unit_test_setup_teardown(test_api_lifecycle, setup, teardown),
     };
