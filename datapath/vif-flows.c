@@ -8,10 +8,14 @@
  * bridge's default NORMAL flow, which netpool never touches, carries their
  * traffic.  Rate limiting (qos_algorithm_type "ratelimit") is written as
  * the interface's ingress policing by the fabric, which the kernel
- * datapath honours; the userspace datapath reads its ports through
- * AF_PACKET, which sees frames before the kernel's ingress policers, so
- * there netpool adds an OpenFlow meter (drop band at the rate) that the
- * VIF's frames pass through.
+ * datapath honours, and so does OVS-DPDK for its own ports (a dpdk host's
+ * vhost-user VIFs: netdev-dpdk polices what it receives); the userspace
+ * datapath reads its other ports through AF_PACKET, which sees frames
+ * before the kernel's ingress policers, so there netpool adds an OpenFlow
+ * meter (drop band at the rate) that the VIF's frames pass through.  A
+ * meter on a DPDK port would police the same frames twice and cost the
+ * PMD a meter lookup and lock per batch (perf/README.md, "Where the cycles
+ * go"), so a DPDK port gets neither meter nor rule for its rate limit.
  *
  * Every rule netpool adds carries DP_VIF_COOKIE and every meter has an ID
  * from DP_VIF_METER_BASE up, so netpool replaces only its own.  This file
@@ -33,6 +37,7 @@ static struct json_object *bridge_state(struct json_object *result,
 static void add_vif_flows(struct json_object *state, struct json_object *vif,
                           int64_t ofport, uint32_t meter);
 static const char *field(struct json_object *record, const char *name);
+static bool polices_itself(struct json_object *port);
 
 struct json_object *
 dp_vif_flows_build(struct json_object *records, struct json_object *fabric,
@@ -74,7 +79,7 @@ dp_vif_flows_build(struct json_object *records, struct json_object *fabric,
 
             int64_t kbps = dp_vif_kbps(vif);
             uint32_t meter = 0;
-            if (kbps > 0 && netdev) {
+            if (kbps > 0 && netdev && !polices_itself(port)) {
                 char id[16];
                 meter = DP_VIF_METER_BASE + (uint32_t) ofport;
                 snprintf(id, sizeof id, "%u", meter);
@@ -165,6 +170,24 @@ add_vif_flows(struct json_object *state, struct json_object *vif,
 }
 
 /* Helpers. */
+
+/* Returns true if every interface of fabric port 'port' is a DPDK port
+ * (type "dpdk…"), which OVS-DPDK polices by itself. */
+static bool
+polices_itself(struct json_object *port)
+{
+    struct json_object *ifaces = json_object_object_get(port, "interfaces");
+    bool any = false;
+
+    json_object_object_foreach (ifaces, name, iface) {
+        (void) name;
+        if (strncmp(field(iface, "type"), "dpdk", 4)) {
+            return false;
+        }
+        any = true;
+    }
+    return any;
+}
 
 static const char *
 field(struct json_object *record, const char *name)

@@ -36,7 +36,7 @@ points=(
     "a namespace guest reaches both with ping -M do -s 8972"
     "its VIF locked to another address: the guest's answers are dropped"
     "allowed its own address again, it answers"
-    "a rate limit polices the vhost-user port (policing and meter)"
+    "a rate limit polices the vhost-user port (OVS-DPDK's policing, no OpenFlow meter or rule)"
     "vif-plug on a running VM hot-plugs a vhost-user NIC"
     "the hot-plugged NIC carries traffic"
     "vif-unplug takes NIC, port and socket away"
@@ -145,11 +145,13 @@ ok 'wait_until 20 ns_ping 198.18.26.2' "${points[9]}"
 np 1 vif-param-set uuid="$vif2" locking-mode=network_default
 np 1 vif-param-set uuid="$vif2" qos-algorithm-type=ratelimit \
     qos-algorithm-params:kbps=2000
-meter_on() { on 1 ovs-ofctl -O OpenFlow13 dump-meters "$bridge" 2> /dev/null |
-    grep -q "rate=2000"; }
-wait_until 10 meter_on || true
-ok 'meter_on && [ "$(vsctl get Interface "$port2" ingress_policing_rate)" = 2000 ] &&
-    [ "$(iface "$port2" type)" = dpdkvhostuserclient ]' "${points[10]}"
+policed() { [ "$(vsctl get Interface "$port2" ingress_policing_rate)" = 2000 ]; }
+wait_until 10 policed || true
+ok 'policed && [ "$(iface "$port2" type)" = dpdkvhostuserclient ] &&
+    ! on 1 ovs-ofctl -O OpenFlow13 dump-meters "$bridge" 2> /dev/null |
+    grep -q "rate=" &&
+    ! on 1 ovs-ofctl dump-flows "$bridge" 2> /dev/null | grep -q "priority=2000"' \
+    "${points[10]}"
 
 # --- hot-plug -----------------------------------------------------------
 

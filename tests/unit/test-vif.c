@@ -539,6 +539,74 @@ test_flows_meter(void **state_)
     json_object_put(want);
 }
 
+/* On a dpdk host a vhost-user VIF's rate limit is its port's ingress
+ * policing alone (netdev-dpdk polices what it receives): no meter, and no
+ * rule for an unlocked VIF; a locked one's allowed traffic goes straight
+ * to NORMAL.  A namespace guest's veth port there still has its meter. */
+static void
+test_flows_dpdk_no_meter(void **state_)
+{
+    static const char *const qos = "'qos_algorithm_type': 'ratelimit',"
+                                   " 'qos_algorithm_params': {'kbps': '8000'}";
+    static const char *const locked =
+        ", 'locking_mode': 'locked', 'ipv4_allowed': ['198.18.20.1']";
+
+    for (int lock = 0; lock < 2; lock++) {
+        char *extra =
+            xasprintf(", %s, 'other_config': {}%s", qos, lock ? locked : "");
+        struct json_object *r =
+            records(NET2, extra, ", 'resident_on': '" HOST "'");
+        json_object_object_add(
+            r, "host", fixture_json("{'" HOST "': {'datapath': 'dpdk'}}"));
+        struct json_object *f = dp_fabric_build(r, HOST, "netdev");
+        struct json_object *port =
+            path(f, "bridges", "xapi1", "ports", "vif1.2");
+        struct json_object *iface =
+            path(port, "interfaces", "vif1.2", NULL, NULL);
+        struct json_object *observed = fixture_json("{'vif1.2': 3}");
+        struct json_object *want = dp_vif_flows_build(r, f, observed);
+        struct json_object *state = json_object_object_get(want, "xapi1");
+
+        assert_string_equal(fixture_string(iface, "type"),
+                            "dpdkvhostuserclient");
+        assert_int_equal(fixture_int(iface, "ingress_policing_rate"), 8000);
+        assert_int_equal(fixture_int(iface, "ingress_policing_burst"), 800);
+        assert_int_equal(
+            json_object_object_length(json_object_object_get(state, "meters")),
+            0);
+        assert_int_equal(
+            json_object_array_length(json_object_object_get(state, "flows")),
+            lock ? 3 : 0);
+        if (lock) {
+            assert_true(has_flow(state, COOKIE
+                                 "priority=4000,in_port=3,dl_src=" MAC1
+                                 ",ip,nw_src=198.18.20.1,actions=NORMAL"));
+        }
+        json_object_put(want);
+        json_object_put(observed);
+        json_object_put(f);
+        json_object_put(r);
+        free(extra);
+    }
+
+    /* A namespace guest's veth on the same dpdk host: AF_PACKET, metered. */
+    char *extra = xasprintf(", %s", qos);
+    struct json_object *r = records(NET2, extra, "");
+    json_object_object_add(r, "host",
+                           fixture_json("{'" HOST "': {'datapath': 'dpdk'}}"));
+    struct json_object *f = dp_fabric_build(r, HOST, "netdev");
+    struct json_object *observed = fixture_json("{'vif1.2': 3}");
+    struct json_object *want = dp_vif_flows_build(r, f, observed);
+    struct json_object *state = json_object_object_get(want, "xapi1");
+    assert_int_equal(
+        json_object_object_length(json_object_object_get(state, "meters")), 1);
+    json_object_put(want);
+    json_object_put(observed);
+    json_object_put(f);
+    json_object_put(r);
+    free(extra);
+}
+
 /* A port without its OpenFlow number yet has no rules, and marks its
  * bridge incomplete so that its old rules are not taken for stale. */
 static void
@@ -890,6 +958,7 @@ main(void)
         cmocka_unit_test(test_guests),
         cmocka_unit_test(test_flows_locked),
         cmocka_unit_test(test_flows_meter),
+        cmocka_unit_test(test_flows_dpdk_no_meter),
         cmocka_unit_test(test_flows_unknown_port),
         cmocka_unit_test(test_flows_failed_port),
         cmocka_unit_test_setup_teardown(test_api_create, setup, teardown),
