@@ -6,16 +6,19 @@
 # mode and rate limits in force.
 #
 # On a host in dpdk mode: the Open_vSwitch row has the PMD settings
-# (emc-insert-inv-prob=0, smc-enable=true, tx-flush-interval=0,
-# pmd-maxsleep=0) and the host's dpdk-socket-limit; a host setting
-# replaces a default, a bad one is refused naming the key.  A VM with two
+# (emc-insert-inv-prob=100, smc-enable=false: OVS's caches;
+# tx-flush-interval=0, pmd-maxsleep=0) and the host's dpdk-socket-limit;
+# host settings replace the defaults (the signature cache alone) and
+# removing them brings the defaults back, a bad one is refused naming the
+# key.  A VM with two
 # vCPUs gets a vhost-user NIC that QEMU reports (QMP qom-get) with
 # 1024-entry rings, mergeable receive buffers, multiqueue and the
 # network's MTU, and OVS polls its two queues once the guest is up.  A
 # VIF's vhost-tx-retries and dpdk-pmd-rxq-affinity reach its port; its
 # vhost-* keys out of range are refused naming the key, nothing stored.
 # Two VIFs with other-config:vhost-user=external, locked to their
-# addresses and rate-limited, carry netpool-perf's frames (its ports with
+# addresses and rate-limited (ingress policing, no OpenFlow meter: OVS-DPDK
+# polices its own ports), carry netpool-perf's frames (its ports with
 # the VIFs' MACs, as a guest's NICs) at 64, 1500 and 9000 bytes below the
 # rate: every frame arrives.  Frames from an address the VIF is not
 # allowed do not; a burst at full speed is policed.  Outcomes only: no
@@ -32,15 +35,15 @@ source "$(dirname "$0")/lib.sh"
 plan 15
 
 points=(
-    "OVS runs a dpdk host with netpool's PMD settings (no EMC, SMC on, no flush delay, no PMD sleep)"
+    "OVS runs a dpdk host with netpool's PMD settings (OVS's EMC, no SMC, no flush delay, no PMD sleep)"
     "the host's dpdk-socket-limit reaches OVS"
-    "a host setting replaces a default: emc-insert-inv-prob=100 reaches OVS"
+    "host settings replace the defaults (SMC alone) and their removal restores them"
     "a PMD setting out of range is refused naming the key, nothing stored"
     "QEMU has the VM's vhost-user NIC with 1024-entry rings, mergeable buffers, multiqueue and MTU 9000"
     "OVS polls both queues of the two-vCPU guest's NIC"
     "a VIF's vhost-tx-retries and dpdk-pmd-rxq-affinity reach its port"
     "VIF vhost settings out of range are refused naming the key, nothing stored"
-    "two external VIFs are locked to their addresses and rate-limited (meter and policing)"
+    "two external VIFs are locked to their addresses and rate-limited (policing, no meter)"
     "64-byte frames: every one arrives, locking mode and rate limit in force"
     "1500-byte frames: every one arrives"
     "9000-byte frames: every one arrives"
@@ -89,19 +92,25 @@ pmd_settings() {
     echo "$(ovs_config emc-insert-inv-prob) $(ovs_config smc-enable)" \
         "$(ovs_config tx-flush-interval) $(ovs_config pmd-maxsleep)"
 }
-is "$(pmd_settings)" "0 true 0 0" "${points[0]}"
+is "$(pmd_settings)" "100 false 0 0" "${points[0]}"
 is "$(ovs_config dpdk-socket-limit)" 1024 "${points[1]}"
-np 1 host-param-set uuid="$host" other-config:emc-insert-inv-prob=100
-wait_until 10 eval '[ "$(ovs_config emc-insert-inv-prob)" = 100 ]' || true
-is "$(ovs_config emc-insert-inv-prob)" 100 "${points[2]}"
-np 1 host-param-set uuid="$host" other-config:emc-insert-inv-prob=0
+np 1 host-param-set uuid="$host" other-config:emc-insert-inv-prob=0 \
+    other-config:smc-enable=true
+wait_until 10 eval '[ "$(pmd_settings)" = "0 true 0 0" ]' || true
+smc_alone=$(pmd_settings)
+for k in emc-insert-inv-prob smc-enable; do
+    np 1 host-param-remove uuid="$host" param-name=other-config param-key=$k
+done
+wait_until 10 eval '[ "$(pmd_settings)" = "100 false 0 0" ]' || true
+is "$smc_alone, then $(pmd_settings)" "0 true 0 0, then 100 false 0 0" \
+    "${points[2]}"
 out=$(np_error 1 host-param-set uuid="$host" other-config:smc-enable=maybe)
 out2=$(np_error 1 host-param-set uuid="$host" other-config:pmd-maxsleep=20000)
 ok '[ "$out" = "INVALID_VALUE other_config:smc-enable, maybe" ] &&
     [ "$out2" = "INVALID_VALUE other_config:pmd-maxsleep, 20000" ] &&
     [ -z "$(np 1 host-param-get uuid="$host" param-name=other-config \
         param-key=pmd-maxsleep 2> /dev/null)" ] &&
-    [ "$(ovs_config smc-enable)/$(ovs_config pmd-maxsleep)" = true/0 ]' \
+    [ "$(ovs_config smc-enable)/$(ovs_config pmd-maxsleep)" = false/0 ]' \
     "${points[3]}"
 
 # --- a VM's vhost-user NIC in QEMU and OVS ------------------------------
@@ -180,8 +189,9 @@ locked() {
     of=$(on 1 ovs-ofctl -O OpenFlow13 dump-flows "$bridge" 2> /dev/null)
     [[ $of == *"dl_src=${macs[0]},nw_src=198.18.20.1"* ]] &&
         [[ $of == *"dl_src=${macs[1]},nw_src=198.18.20.2"* ]] &&
-        on 1 ovs-ofctl -O OpenFlow13 dump-meters "$bridge" 2> /dev/null |
-        grep -q "rate=200000" &&
+        [[ $of != *meter* ]] &&
+        ! on 1 ovs-ofctl -O OpenFlow13 dump-meters "$bridge" 2> /dev/null |
+        grep -q "rate=" &&
         [ "$(vsctl get Interface "${pports[0]}" ingress_policing_rate)" = 200000 ] &&
         [ "$(vsctl get Interface "${pports[1]}" ingress_policing_rate)" = 200000 ]
 }
