@@ -719,7 +719,9 @@ static const struct cli_command pool_ha_enable_cmd = {
     "statefile on the heartbeat SRs (shared NFS SRs every host reaches), "
     "fences itself when it loses, and protected VMs of a lost host restart "
     "on the others.  ha-config:timeout=SECONDS (1-120) is kept in the pool "
-    "(default 10; a later enable without it keeps it).  The pre-flight "
+    "(default 10; a later enable without it keeps it).  While HA is on, "
+    "corosync's token is a quarter of the timeout (at least 1000 ms, at "
+    "most the pool's token-timeout).  The pre-flight "
     "warnings (fewer than 3 hosts, management not on a bond, the SR served "
     "from a pool host) are printed and raised as messages.",
     cli_cmd_pool_ha_enable,

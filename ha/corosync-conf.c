@@ -71,6 +71,32 @@ ha_corosync_conf(const struct ha_corosync_settings *s)
     return text;
 }
 
+int
+ha_token_ms(int token_timeout_ms, bool ha_enabled, int ha_timeout_s)
+{
+    int token = token_timeout_ms > 0 ? token_timeout_ms : HA_TOKEN_DEFAULT_MS;
+    if (!ha_enabled) {
+        return token;
+    }
+    int timeout_s = ha_timeout_s > 0 ? ha_timeout_s : HA_TIMEOUT_DEFAULT_S;
+    int derived = timeout_s * 1000 / 4;
+    if (derived < HA_TOKEN_MIN_MS) {
+        derived = HA_TOKEN_MIN_MS;
+    }
+    return derived < token ? derived : token;
+}
+
+int
+ha_pool_token_ms(struct json_object *pool)
+{
+    if (!pool) {
+        return ha_token_ms(0, false, 0);
+    }
+    return ha_token_ms((int) record_int(pool, "token_timeout", 0),
+                       record_bool(pool, "ha_enabled"),
+                       (int) record_int(pool, "ha_timeout", 0));
+}
+
 void
 ha_authkey(const char *secret, unsigned char key[HA_AUTHKEY_SIZE])
 {

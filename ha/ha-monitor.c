@@ -1142,6 +1142,9 @@ peer_fenced(const struct ha_monitor *m, const struct peer *p, uint64_t now)
     }
     struct ha_lease lease = p->lease;
     lease.fenced = false;
+    /* The pool's token, not the shorter one HA gives corosync
+     * (ha_token_ms()): a bound on corosync's detection whatever token a
+     * member still runs while the HA timeout changes. */
     struct json_object *pools = store_get_all(m->store, "pool");
     json_object_object_foreach (pools, uuid, pool) {
         token = (int) record_int(pool, "token_timeout", HA_TOKEN_DEFAULT_MS);

@@ -35,6 +35,23 @@ struct store;
  * at 3000 ms none was seen. */
 #define HA_TOKEN_DEFAULT_MS 3000
 
+/* The shortest corosync token netpool derives from an HA timeout,
+ * milliseconds (ha/README.md, "Membership under HA"). */
+#define HA_TOKEN_MIN_MS 1000
+
+/* Returns the token timeout corosync runs with, milliseconds, for a pool
+ * whose token timeout is 'token_timeout_ms' (0 or less: the default) and
+ * whose HA is on or off ('ha_enabled') with the timeout 'ha_timeout_s'
+ * (0 or less: the default).  HA off: the pool's token.  HA on: a quarter
+ * of the HA timeout, at least HA_TOKEN_MIN_MS and at most the pool's
+ * token, so that corosync drops a lost member (after its token and
+ * consensus, 2.2 x token) well within the survivors' statefile wait.
+ * Pure. */
+int ha_token_ms(int token_timeout_ms, bool ha_enabled, int ha_timeout_s);
+
+/* ha_token_ms() for pool record 'pool' (NULL: a pool of defaults). */
+int ha_pool_token_ms(struct json_object *pool);
+
 /* One member of the pool as corosync knows it. */
 struct ha_node {
     uint32_t id;         /* corosync node id, 1 or more. */

@@ -43,6 +43,8 @@
 #define LOG_MODULE "pool"
 
 #define GROUP_NAME "netpool"
+/* The longest every member's reload of a new token may take, ms. */
+#define RELOAD_WINDOW_MS 60000
 #define TICK_MS 250                     /* Connection checks and heartbeats. */
 #define COMMIT_TIMEOUT_MS 10000         /* A blocking commit gives up. */
 #define ACK_SEND_MS 200                 /* An ack waits no longer to go. */
@@ -91,6 +93,9 @@ struct ha_pool {
     struct event *reconfigure;        /* Rewrites corosync.conf soon. */
     struct event *epoch_event;        /* Writes the epoch soon. */
     long long corosync_retry_at;      /* When to start corosync again. */
+    int token_ms;                     /* Token last written, 0 none. */
+    int token_floor_ms;               /* The shorter of the last two... */
+    long long token_floor_until;      /* ...until every member reloaded. */
     void (*ejected)(void *aux);       /* Told when the pool ejects it. */
     void *ejected_aux;                /* Its argument. */
     struct event *eject_event;        /* Tells it from the loop. */
@@ -500,16 +505,27 @@ configure(struct ha_pool *p, bool start)
         list[i].address = record_string(node, "address");
     }
     char *name = ha_cluster_name(record_string(p->membership, "pool"));
-    int token = pool ? (int) json_object_get_int64(
-                    json_object_object_get(pool, "token_timeout"))
-                     : 0;
+    /* With HA on the token follows the HA timeout (ha_token_ms()). */
+    int token = pool ? ha_pool_token_ms(pool) : 0;
     if (token <= 0) {
         token = (int) json_object_get_int64(
             json_object_object_get(p->membership, "token_ms"));
     }
+    token = token > 0 ? token : HA_TOKEN_DEFAULT_MS;
+    if (p->token_ms && token != p->token_ms) {
+        /* Until every member has reloaded, some still run the old token:
+         * the master's lease keeps to the shorter of the two (lease_held),
+         * for twice the longer token past the longest a reload takes. */
+        log_info("corosync token %d ms -> %d ms", p->token_ms, token);
+        p->token_floor_ms = token < p->token_ms ? token : p->token_ms;
+        p->token_floor_until =
+            now_ms() + RELOAD_WINDOW_MS
+            + 2LL * (token > p->token_ms ? token : p->token_ms);
+    }
+    p->token_ms = token;
     struct ha_corosync_settings settings = {
         .cluster_name = name,
-        .token_ms = token > 0 ? token : HA_TOKEN_DEFAULT_MS,
+        .token_ms = token,
         .nodes = list,
         .n_nodes = n,
         .keyfile = p->corosync->keyfile,
@@ -1481,10 +1497,17 @@ lease_held(const struct ha_pool *p)
     int64_t token = HA_TOKEN_DEFAULT_MS;
     json_object_object_foreach (pools, uuid, pool) {
         (void) uuid;
-        token = json_object_get_int64(
-            json_object_object_get(pool, "token_timeout"));
+        token = ha_pool_token_ms(pool);
     }
     json_object_put(pools);
+    /* The token corosync runs with: the store's may be newer than the
+     * configuration written, and members reload one after another. */
+    if (p->token_ms && p->token_ms < token) {
+        token = p->token_ms;
+    }
+    if (now < p->token_floor_until && p->token_floor_ms < token) {
+        token = p->token_floor_ms;
+    }
 
     size_t fresh = 0;
     for (size_t i = 0; i < p->n_members; i++) {

@@ -1309,8 +1309,7 @@ membership_base(struct store *store, const char *pool_uuid,
     json_object_object_add(
         m, "secret", json_object_new_string(record_string(pool, "secret")));
     json_object_object_add(m, "token_ms",
-                           json_object_new_int64(record_int(
-                               pool, "token_timeout", HA_TOKEN_DEFAULT_MS)));
+                           json_object_new_int64(ha_pool_token_ms(pool)));
     json_object_object_add(m, "nodes", nodes);
     return m;
 }

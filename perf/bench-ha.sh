@@ -16,6 +16,9 @@
 #       total: until the VM answers ping on that survivor;
 #     then the links come back, host-ha-clear, and every host stays again
 #     before the next round.
+# Also prints the token corosync runs with on each host (read from its
+# cmap: with HA on it follows the HA timeout, ha_token_ms()) and every
+# fence of a host that was not cut (a false loss, counted, not judged).
 # Prints median and p95 of each with their ratio to the boot, and xapi's
 # figure as the anchor (its HA timeout alone is 60 s by default).  Nothing
 # is compared with a threshold.  Addresses are in 198.18.0.0/15;
@@ -145,6 +148,27 @@ connected() {
 wait_for 60 connected
 np 1 pool-ha-enable heartbeat-sr-uuids="$sr" ha-config:timeout="$timeout" > /dev/null
 wait_for 60 all_stay
+runtime_token() {
+    topo_on "$1" corosync-cmapctl -g runtime.config.totem.token 2> /dev/null |
+        sed -n 's/.* = //p'
+}
+tokens() {
+    local n
+    for n in 1 2 3; do
+        echo "h$n $(runtime_token $n) ms"
+    done | paste -sd ' '
+}
+# The reload reaches every member within seconds of the pool record.
+want=$(runtime_token 1)
+tokens_agree() {
+    local n
+    for n in 2 3; do
+        [ "$(runtime_token $n)" = "$want" ] || return 1
+    done
+}
+wait_for 30 tokens_agree || true
+echo "corosync token (runtime.config.totem.token): $(tokens)"
+fences() { grep -c 'fencing this host' "$STATE/h$1/netpoold.log" || true; }
 
 mgmt_net=$(np 1 pif-param-get uuid="$(np 1 pif-list host-uuid="$h1" \
     management=true --minimal)" param-name=network)
@@ -162,10 +186,14 @@ boot=$((($(now) - t0) / 1000))
 echo "guest boot (vm-start to ping): $boot ms"
 
 : > "$STATE/detect" && : > "$STATE/total"
+false_fences=0
 for ((r = 1; r <= rounds; r++)); do
     lost=$(resident_n 1)
     [ -n "$lost" ] || lost=$(resident_n 2)
     other=$(((lost % 3) + 1))
+    for n in 1 2 3; do
+        fenced_before[n]=$(fences $n)
+    done
     t0=$(now)
     links "$lost" down
     if wait_for 120 eval '[ -n "$(resident_n $other)" ] && [ "$(resident_n $other)" != "$lost" ]'; then
@@ -180,9 +208,17 @@ for ((r = 1; r <= rounds; r++)); do
     np "$lost" host-ha-clear > /dev/null 2>&1 || true
     wait_for 120 quorate_with "$lost" 3 || echo "round $r: h$lost did not rejoin" >&2
     wait_for 120 all_stay || echo "round $r: not every host stays" >&2
+    for n in 1 2 3; do
+        if [ "$n" != "$lost" ] && [ "$(fences $n)" != "${fenced_before[n]}" ]; then
+            echo "round $r: h$n fenced too, not cut (a false loss)" >&2
+            false_fences=$((false_fences + 1))
+        fi
+    done
 done
 
-echo "HA timeout ${timeout} s, corosync token 3000 ms (pool default)"
+echo "HA timeout ${timeout} s; corosync token: $(tokens);" \
+    "false fences: $false_fences in $rounds rounds;" \
+    "load $(cut -d' ' -f1-3 /proc/loadavg)"
 stats "guest boot" "$boot" <<< "$boot"
 stats "detection" "$boot" < "$STATE/detect"
 stats "loss to ping" "$boot" < "$STATE/total"

@@ -132,6 +132,33 @@ test_corosync_conf(void **state)
     free(conf);
 }
 
+/* corosync's token: the pool's with HA off; with HA on a quarter of the
+ * HA timeout, never under HA_TOKEN_MIN_MS nor over the pool's own. */
+static void
+test_token_ms(void **state)
+{
+    (void) state;
+
+    assert_int_equal(ha_token_ms(0, false, 3), HA_TOKEN_DEFAULT_MS);
+    assert_int_equal(ha_token_ms(5000, false, 3), 5000);
+    assert_int_equal(ha_token_ms(0, true, 10), 2500);
+    assert_int_equal(ha_token_ms(0, true, 0), 2500);
+    assert_int_equal(ha_token_ms(0, true, 5), 1250);
+    assert_int_equal(ha_token_ms(0, true, 3), HA_TOKEN_MIN_MS);
+    assert_int_equal(ha_token_ms(0, true, 1), HA_TOKEN_MIN_MS);
+    assert_int_equal(ha_token_ms(0, true, 60), HA_TOKEN_DEFAULT_MS);
+    assert_int_equal(ha_token_ms(8000, true, 60), 8000);
+    assert_int_equal(ha_token_ms(800, true, 3), 800);
+
+    struct json_object *pool = json_tokener_parse(
+        "{\"token_timeout\": 3000, \"ha_enabled\": true, \"ha_timeout\": 5}");
+    assert_int_equal(ha_pool_token_ms(pool), 1250);
+    json_object_object_add(pool, "ha_enabled", json_object_new_boolean(0));
+    assert_int_equal(ha_pool_token_ms(pool), 3000);
+    json_object_put(pool);
+    assert_int_equal(ha_pool_token_ms(NULL), HA_TOKEN_DEFAULT_MS);
+}
+
 /* Every member derives the same key from the secret; another secret gives
  * another key; the key is not the secret. */
 static void
@@ -323,6 +350,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sync_leader),
+        cmocka_unit_test(test_token_ms),
         cmocka_unit_test(test_sync_plan),
         cmocka_unit_test(test_committed_seq),
         cmocka_unit_test(test_lowest_node),
