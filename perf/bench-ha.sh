@@ -10,9 +10,12 @@
 #     baseline;
 #   - then ROUNDS times (default 10): the links of the host running the VM
 #     cut at the switch, and
+#       restart command: until the master logs "restarting VM" (the
+#       lost host detected, known fenced, the restart decided and the
+#       start sent: netpool's own part), from the master's log stamps,
 #       detection: until a survivor's store names another host in the
 #       VM's resident-on (the master's restart: the lost host known
-#       fenced, planned and written),
+#       fenced, planned and written), as the CLI polling it sees it,
 #       total: until the VM answers ping on that survivor;
 #     then the links come back, host-ha-clear, and every host stays again
 #     before the next round.
@@ -88,11 +91,21 @@ resident_n() { # on host N: the number of the host the VM is resident on
     done
     return 0
 }
-links() {
+links() { # all four links of host N in one command, so they go together
     local i
     for i in 0 1 2 3; do
-        topo_on switch ip link set "h$1-eth$i" "$2"
-    done
+        echo "link set h$1-eth$i $2"
+    done | topo_on switch ip -batch -
+}
+restart_logged() { # the first "restarting VM" stamp (epoch ms) after $1 us
+    local line ms first=
+    while read -r line; do
+        ms=$(date -d "${line%%|*}" +%s%3N)
+        if [ "$ms" -ge $(($1 / 1000)) ] && { [ -z "$first" ] || [ "$ms" -lt "$first" ]; }; then
+            first=$ms
+        fi
+    done < <(cat "$STATE"/h[123]/netpoold.log | grep "restarting VM $vm on")
+    echo "$first"
 }
 stats() { # NAME BASE_MS < values (ms): median, p95, ratios to BASE_MS
     sort -n | awk -v name="$1" -v base="$2" '
@@ -185,7 +198,7 @@ wait_for 120 answers
 boot=$((($(now) - t0) / 1000))
 echo "guest boot (vm-start to ping): $boot ms"
 
-: > "$STATE/detect" && : > "$STATE/total"
+: > "$STATE/detect" && : > "$STATE/total" && : > "$STATE/command"
 false_fences=0
 for ((r = 1; r <= rounds; r++)); do
     lost=$(resident_n 1)
@@ -201,9 +214,12 @@ for ((r = 1; r <= rounds; r++)); do
         if wait_for 120 answers; then
             echo $((($(now) - t0) / 1000)) >> "$STATE/total"
         fi
+        logged=$(restart_logged "$t0")
+        [ -z "$logged" ] || echo $((logged - t0 / 1000)) >> "$STATE/command"
     fi
-    echo "round $r: h$lost lost, VM on h$(resident_n "$other")" \
-        "after $(tail -1 "$STATE/detect") ms, answering after $(tail -1 "$STATE/total") ms"
+    echo "round $r: h$lost lost, restart command after $(tail -1 "$STATE/command") ms," \
+        "VM on h$(resident_n "$other") after $(tail -1 "$STATE/detect") ms," \
+        "answering after $(tail -1 "$STATE/total") ms"
     links "$lost" up
     np "$lost" host-ha-clear > /dev/null 2>&1 || true
     wait_for 120 quorate_with "$lost" 3 || echo "round $r: h$lost did not rejoin" >&2
@@ -220,6 +236,7 @@ echo "HA timeout ${timeout} s; corosync token: $(tokens);" \
     "false fences: $false_fences in $rounds rounds;" \
     "load $(cut -d' ' -f1-3 /proc/loadavg)"
 stats "guest boot" "$boot" <<< "$boot"
+stats "restart command" "$boot" < "$STATE/command"
 stats "detection" "$boot" < "$STATE/detect"
 stats "loss to ping" "$boot" < "$STATE/total"
 echo "anchor: xapi restarts protected VMs about 120 s after a host dies" \

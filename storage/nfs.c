@@ -51,6 +51,7 @@ struct request {
     char *buffer;               /* What a put writes, or NULL. */
     size_t size;                /* Its size, or what a get reads. */
     struct nfsfh *fh;           /* The file a put or get has open. */
+    bool written;               /* A put's write was sent on 'fh'. */
     struct json_object *result; /* What a get read, until closed. */
     struct request *next;       /* In client->requests. */
 };
@@ -389,6 +390,7 @@ on_put_open(int status, struct nfs_context *nfs, void *data, void *request_)
         return;
     }
     r->fh = data;
+    r->written = true;
     if (nfs_pwrite_async(nfs, r->fh, 0, r->size, r->buffer, on_put_written, r)
         < 0) {
         close_file(r, EIO, nfs_get_error(nfs));
@@ -445,10 +447,17 @@ close_file(struct request *r, int status, const char *error)
     struct storage_nfs *c = r->client;
 
     if (status) {
-        /* The request failed already: close without waiting. */
+        /* The request failed already: close without waiting.  Not when
+         * the client is being freed with a write in flight (cancelled by
+         * nfs_destroy_context()): the close of a written file sends a
+         * COMMIT, and libnfs aborts on a request queued while it destroys
+         * the context (an assertion in rpc_purge_all_pdus; the HA monitor
+         * giving up a cycle hit it).  The file handle is lost then. */
         json_object_put(r->result);
         r->result = NULL;
-        nfs_close_async(c->nfs, r->fh, on_file_closed, NULL);
+        if (!(c->closed && r->written)) {
+            nfs_close_async(c->nfs, r->fh, on_file_closed, NULL);
+        }
         request_done(r, status, error, NULL);
         return;
     }
