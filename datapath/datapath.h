@@ -667,14 +667,13 @@ struct ovsdb_idl;
 #define DP_DPDK_SOCKET_MEM "512" /* MiB per NUMA socket. */
 #define DP_DPDK_LCORE_MASK "0x1" /* Non-PMD threads on core 0. */
 #define DP_DPDK_PMD_MASK "0x2"   /* One PMD thread, on core 1. */
-/* OVS's own cache settings: the exact-match cache (1 in 100 new flows
- * inserted), no signature match cache.  In three quiet runs the EMC was
- * 14-29 % cheaper a packet than the SMC alone with one flow and 0-11 %
- * dearer with 10 000 (perf/README.md, "Where the cycles go"); a host whose
- * PMDs carry many more connections than the EMC's 8192 entries sets
- * emc-insert-inv-prob=0 and smc-enable=true (the SMC alone). */
-#define DP_DPDK_EMC_INSERT_INV_PROB "100"
-#define DP_DPDK_SMC_ENABLE "false"    /* The signature match cache. */
+/* The exact-match cache off: netpool's rules (NORMAL, and locking mode's
+ * per-port rules) never match L4 ports, so a guest's thousands of
+ * connections share a handful of megaflows, which the signature match
+ * cache finds in one probe, while the EMC (8192 entries, one per
+ * connection) thrashes and costs a miss on top of the classifier. */
+#define DP_DPDK_EMC_INSERT_INV_PROB "0"
+#define DP_DPDK_SMC_ENABLE "true"     /* The signature match cache. */
 #define DP_DPDK_TX_FLUSH_INTERVAL "0" /* Flush output batches at once. */
 #define DP_DPDK_PMD_MAXSLEEP "0"      /* PMDs poll, never sleep (us). */
 

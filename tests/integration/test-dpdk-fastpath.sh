@@ -6,11 +6,10 @@
 # mode and rate limits in force.
 #
 # On a host in dpdk mode: the Open_vSwitch row has the PMD settings
-# (emc-insert-inv-prob=100, smc-enable=false: OVS's caches;
-# tx-flush-interval=0, pmd-maxsleep=0) and the host's dpdk-socket-limit;
-# host settings replace the defaults (the signature cache alone) and
-# removing them brings the defaults back, a bad one is refused naming the
-# key.  A VM with two
+# (emc-insert-inv-prob=0, smc-enable=true, tx-flush-interval=0,
+# pmd-maxsleep=0) and the host's dpdk-socket-limit; host settings replace
+# the defaults (OVS's own caches) and removing them brings the defaults
+# back, a bad one is refused naming the key.  A VM with two
 # vCPUs gets a vhost-user NIC that QEMU reports (QMP qom-get) with
 # 1024-entry rings, mergeable receive buffers, multiqueue and the
 # network's MTU, and OVS polls its two queues once the guest is up.  A
@@ -35,9 +34,9 @@ source "$(dirname "$0")/lib.sh"
 plan 15
 
 points=(
-    "OVS runs a dpdk host with netpool's PMD settings (OVS's EMC, no SMC, no flush delay, no PMD sleep)"
+    "OVS runs a dpdk host with netpool's PMD settings (no EMC, SMC on, no flush delay, no PMD sleep)"
     "the host's dpdk-socket-limit reaches OVS"
-    "host settings replace the defaults (SMC alone) and their removal restores them"
+    "host settings replace the defaults (OVS's caches) and their removal restores them"
     "a PMD setting out of range is refused naming the key, nothing stored"
     "QEMU has the VM's vhost-user NIC with 1024-entry rings, mergeable buffers, multiqueue and MTU 9000"
     "OVS polls both queues of the two-vCPU guest's NIC"
@@ -92,17 +91,17 @@ pmd_settings() {
     echo "$(ovs_config emc-insert-inv-prob) $(ovs_config smc-enable)" \
         "$(ovs_config tx-flush-interval) $(ovs_config pmd-maxsleep)"
 }
-is "$(pmd_settings)" "100 false 0 0" "${points[0]}"
+is "$(pmd_settings)" "0 true 0 0" "${points[0]}"
 is "$(ovs_config dpdk-socket-limit)" 1024 "${points[1]}"
-np 1 host-param-set uuid="$host" other-config:emc-insert-inv-prob=0 \
-    other-config:smc-enable=true
-wait_until 10 eval '[ "$(pmd_settings)" = "0 true 0 0" ]' || true
-smc_alone=$(pmd_settings)
+np 1 host-param-set uuid="$host" other-config:emc-insert-inv-prob=100 \
+    other-config:smc-enable=false
+wait_until 10 eval '[ "$(pmd_settings)" = "100 false 0 0" ]' || true
+ovs_caches=$(pmd_settings)
 for k in emc-insert-inv-prob smc-enable; do
     np 1 host-param-remove uuid="$host" param-name=other-config param-key=$k
 done
-wait_until 10 eval '[ "$(pmd_settings)" = "100 false 0 0" ]' || true
-is "$smc_alone, then $(pmd_settings)" "0 true 0 0, then 100 false 0 0" \
+wait_until 10 eval '[ "$(pmd_settings)" = "0 true 0 0" ]' || true
+is "$ovs_caches, then $(pmd_settings)" "100 false 0 0, then 0 true 0 0" \
     "${points[2]}"
 out=$(np_error 1 host-param-set uuid="$host" other-config:smc-enable=maybe)
 out2=$(np_error 1 host-param-set uuid="$host" other-config:pmd-maxsleep=20000)
@@ -110,7 +109,7 @@ ok '[ "$out" = "INVALID_VALUE other_config:smc-enable, maybe" ] &&
     [ "$out2" = "INVALID_VALUE other_config:pmd-maxsleep, 20000" ] &&
     [ -z "$(np 1 host-param-get uuid="$host" param-name=other-config \
         param-key=pmd-maxsleep 2> /dev/null)" ] &&
-    [ "$(ovs_config smc-enable)/$(ovs_config pmd-maxsleep)" = false/0 ]' \
+    [ "$(ovs_config smc-enable)/$(ovs_config pmd-maxsleep)" = true/0 ]' \
     "${points[3]}"
 
 # --- a VM's vhost-user NIC in QEMU and OVS ------------------------------

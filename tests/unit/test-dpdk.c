@@ -55,9 +55,9 @@ test_dpdk_build_defaults(void **state)
     assert_string_equal(fixture_string(want, "dpdk-extra"),
                         "--no-pci --huge-dir=/dev/hugepages "
                         "--file-prefix=netpool-0123abcd");
-    /* The PMD tuning the analysis chose: OVS's caches (EMC, no SMC). */
-    assert_string_equal(fixture_string(want, "emc-insert-inv-prob"), "100");
-    assert_string_equal(fixture_string(want, "smc-enable"), "false");
+    /* The PMD tuning the analysis chose: no EMC, the SMC on. */
+    assert_string_equal(fixture_string(want, "emc-insert-inv-prob"), "0");
+    assert_string_equal(fixture_string(want, "smc-enable"), "true");
     assert_string_equal(fixture_string(want, "tx-flush-interval"), "0");
     assert_string_equal(fixture_string(want, "pmd-maxsleep"), "0");
     /* No limit on OVS's hugepages unless the host sets one. */
@@ -74,7 +74,7 @@ test_dpdk_build_overrides(void **state)
         fixture_json("{'host': {'%s': {'datapath': 'dpdk', 'other_config': "
                      "{'dpdk-socket-mem': '256,0', 'pmd-cpu-mask': '0x6', "
                      "'dpdk-extra': '--no-pci', 'unrelated': 'x', "
-                     "'emc-insert-inv-prob': '0', 'pmd-maxsleep': '50', "
+                     "'emc-insert-inv-prob': '100', 'pmd-maxsleep': '50', "
                      "'dpdk-socket-limit': '1024'}}}}",
                      HOST);
     struct json_object *want = dp_dpdk_build(records, HOST, "/mnt/huge");
@@ -85,9 +85,9 @@ test_dpdk_build_overrides(void **state)
                         DP_DPDK_LCORE_MASK);
     assert_string_equal(fixture_string(want, "dpdk-extra"), "--no-pci");
     assert_null(fixture_string(want, "unrelated"));
-    assert_string_equal(fixture_string(want, "emc-insert-inv-prob"), "0");
+    assert_string_equal(fixture_string(want, "emc-insert-inv-prob"), "100");
     assert_string_equal(fixture_string(want, "pmd-maxsleep"), "50");
-    assert_string_equal(fixture_string(want, "smc-enable"), "false");
+    assert_string_equal(fixture_string(want, "smc-enable"), "true");
     assert_string_equal(fixture_string(want, "dpdk-socket-limit"), "1024");
     json_object_put(want);
     json_object_put(records);
