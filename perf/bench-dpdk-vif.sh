@@ -252,7 +252,7 @@ pmd_snapshot() { # FILE
 }
 pmd_pre() {
     pmd_snapshot "$OUT/$1.pmd0"
-    [ -z "${MTU_NUDGE:-}" ] || "$MTU_NUDGE"
+    [ -z "${MTU_WAIT:-}" ] || "$MTU_WAIT"
     # PROFILE=1: perf samples the PMD thread while the first round sends.
     if [ "${PROFILE:-0}" = 1 ] && [[ $1 == *-1 ]] &&
         command -v perf > /dev/null && wait_for 60 ready "$1"; then
@@ -373,20 +373,19 @@ ip -n "$LAB" link del ovs-netdev 2> /dev/null || true
 # machine does weighs on each alike.  The OVS-DPDK not being measured lets
 # its idle PMD sleep (pmd-maxsleep), and testpmd runs only for its turn.
 
-# The MTU of the vhost-user ports: OVS applies it only while a device is
-# connected, so once netpool-perf is (it sleeps --delay before sending),
-# it is asked again if it did not take.
-mtu_nudge() {
-    local p
+# The vhost-user ports once netpool-perf is connected (it sleeps --delay
+# before sending): OVS applies a port's mtu_request when a device
+# connects; this waits for both links and, for jumbo frames, for MTU 9000,
+# and writes nothing.  (It used to write mtu_request again when the MTU
+# had not been applied yet, behind netpool's back: each write
+# reconfigures the port, and OVS makes a buffer pool for every MTU it is
+# asked for.)
+mtu_wait() {
     wait_for 30 eval '[ "$(mtu_of "${PORTS[0]}" link_state)/$(mtu_of "${PORTS[1]}" link_state)" = up/up ]' ||
         true
     [ "${SIZE:-64}" -gt 1500 ] || return 0
-    for p in "${PORTS[@]:0:2}"; do
-        if [ "$(mtu_of "$p" mtu)" != 9000 ]; then
-            "${VSCTL[@]}" set Interface "$p" mtu_request=8999
-            "${VSCTL[@]}" set Interface "$p" mtu_request=9000
-        fi
-    done
+    wait_for 30 eval '[ "$(mtu_of "${PORTS[0]}" mtu)/$(mtu_of "${PORTS[1]}" mtu)" = 9000/9000 ]' ||
+        say "${PORTS[*]:0:2}: MTU $(mtu_of "${PORTS[0]}" mtu)/$(mtu_of "${PORTS[1]}" mtu), not 9000"
 }
 mtu_of() { "${VSCTL[@]}" get Interface "$1" "$2" 2> /dev/null | tr -d '"'; }
 # The packet buffer pools of the OVS-DPDK being measured, once its ports
@@ -514,20 +513,20 @@ for ((round = 1; round <= ROUNDS; round++)); do
     testpmd_round "$round"
     use_hand
     hand_sleep 0
-    MTU_NUDGE=mtu_nudge PRE=pmd_pre POST=pmd_post \
+    MTU_WAIT=mtu_wait PRE=pmd_pre POST=pmd_post \
         measure_round hand "$round" "$LAB" "${hand_args[@]}"
     # Classification with many flows, OVS's defaults.
-    MTU_NUDGE=mtu_nudge PRE=pmd_pre POST=pmd_post SIZE=64 \
+    MTU_WAIT=mtu_wait PRE=pmd_pre POST=pmd_post SIZE=64 \
         perf_loop "$LAB" "hand-flows-$round" "${hand_args[@]}" --size 64 \
         --flows "$FLOWS_MANY" --duration "$SECONDS_EACH"
     hand_sleep 10000
     use_netpool
     netpool_sleep 0
     # shellcheck disable=SC2046
-    MTU_NUDGE=mtu_nudge PRE=pmd_pre POST=pmd_post \
+    MTU_WAIT=mtu_wait PRE=pmd_pre POST=pmd_post \
         measure_round netpool "$round" "$(topo_ns h1)" $(vif_args 1)
     # shellcheck disable=SC2046
-    MTU_NUDGE=mtu_nudge PRE=pmd_pre POST=pmd_post SIZE=64 \
+    MTU_WAIT=mtu_wait PRE=pmd_pre POST=pmd_post SIZE=64 \
         perf_loop "$(topo_ns h1)" "netpool-flows-$round" $(vif_args 1) \
         --size 64 --flows "$FLOWS_MANY" --duration "$SECONDS_EACH"
     netpool_sleep 10000
@@ -547,7 +546,7 @@ flows_run() { # NAME [ARGS...]
     shift
     for ((round = 1; round <= ROUNDS; round++)); do
         # shellcheck disable=SC2046
-        MTU_NUDGE=mtu_nudge PRE=pmd_pre POST=pmd_post SIZE=64 \
+        MTU_WAIT=mtu_wait PRE=pmd_pre POST=pmd_post SIZE=64 \
             perf_loop "$(topo_ns h1)" "$name-$round" $(vif_args 1) \
             --size 64 --duration "$SECONDS_EACH" "$@"
     done
@@ -557,11 +556,13 @@ for i in 0 1; do
         ipv4-allowed="198.18.20.$((i + 1))" qos-algorithm-type=ratelimit \
         qos-algorithm-params:kbps=100000000
 done
-meter_on() {
-    on 1 ovs-ofctl -O OpenFlow13 dump-meters "$bridge" 2> /dev/null |
-        grep -q rate=
+# The VIFs' ports police their traffic themselves (OVS-DPDK's ingress
+# policing); netpool adds no meter on a DPDK port.
+policed() {
+    [ "$(hvsctl get Interface "${np_ports[0]}" ingress_policing_rate)" != 0 ] &&
+        on 1 ovs-ofctl dump-flows "$bridge" 2> /dev/null | grep -q nw_src=
 }
-wait_for 20 meter_on || say "the rate limit's meter did not appear"
+wait_for 20 policed || say "the rate limit's policing or the rules did not appear"
 netpool_rules=$(on 1 ovs-ofctl -O OpenFlow13 dump-flows "$bridge" \
     2> /dev/null | grep -c cookie=0x4e5056 || true)
 flows_run netpool-rules1
@@ -595,7 +596,7 @@ scaling_run() { # MASK
         true
     for ((round = 1; round <= ROUNDS; round++)); do
         # shellcheck disable=SC2046
-        MTU_NUDGE=mtu_nudge SIZE=64 PRE=rxq_pre \
+        MTU_WAIT=mtu_wait SIZE=64 PRE=rxq_pre \
             perf_loop "$(topo_ns h1)" "pmd-$mask-$round" $(vif_args 2) \
             --size 64 --duration "$SECONDS_EACH"
     done
