@@ -38,12 +38,17 @@
  *
  * Runs wait while an OVSDB transaction is in flight or ovs-vswitchd has
  * not caught up with it; the changes made meanwhile go out together in the
- * next one.  Once everything sent has been acknowledged (the transaction
- * committed and ovs-vswitchd reconfigured, every rule batch's barrier
- * answered, no VIF waiting for its OpenFlow port) and nothing is left to
- * do, the host's observed field applied_seq takes the store's last
- * sequence number: every change up to it is in the switch (as OVN's
- * nb_cfg/hv_cfg).
+ * next one.  When changes had to wait so (a burst of them), the next run
+ * waits a little longer, about as long as the last transaction took (20 to
+ * 250 ms), for more to join it: every transaction makes ovs-vswitchd
+ * reconfigure all its ports, so a burst of N changes costs it a few
+ * reconfigurations instead of one per change or two.  A change that finds
+ * the switch idle goes at once.  Once everything sent has been
+ * acknowledged (the transaction committed and ovs-vswitchd reconfigured,
+ * every rule batch's barrier answered, no VIF waiting for its OpenFlow
+ * port) and nothing is left to do, the host's observed field applied_seq
+ * takes the store's last sequence number: every change up to it is in the
+ * switch (as OVN's nb_cfg/hv_cfg).
  */
 #include "datapath/datapath.h"
 
@@ -57,6 +62,7 @@
 
 #include "datapath/engine.h"
 #include "datapath/records.h"
+#include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/record.h"
 #include "lib/xalloc.h"
@@ -68,6 +74,11 @@
     100               /* How often an idle reconciler checks
                                  * whether applied_seq can move. */
 #define RETRY_MS 1000 /* Wait before a failed write is retried. */
+
+/* Shortest and longest wait for more changes once the switch is free
+ * during a burst. */
+#define COALESCE_MIN_MS 20
+#define COALESCE_MAX_MS 250
 
 enum { NODE_RECORDS, NODE_OVS, NODE_FABRIC, NODE_VIFS, N_NODES };
 
@@ -125,6 +136,11 @@ struct dp_reconciler {
                                       * before (null for none). */
     size_t n_waiting;                /* VIFs waiting for an OpenFlow port
                                       * to get their rules. */
+
+    /* Coalescing a burst. */
+    bool burst;       /* Store changes waited for the switch. */
+    bool coalescing;  /* 'run_event' is the wait for more of them. */
+    uint64_t sent_ms; /* When the last run left the switch busy. */
 
     uint64_t applied;       /* applied_seq last written. */
     uint64_t n_full;        /* Runs that recomputed everything. */
@@ -494,9 +510,30 @@ run(evutil_socket_t fd, short what, void *r_)
 
     if (!dp_ovs_ready(r->ovs) || dp_ovs_busy(r->ovs)) {
         /* ovs_changed() runs us again when the switch is free; the
-         * changes wait in the nodes' tracked data. */
+         * changes wait in the nodes' tracked data.  Store changes that
+         * have to wait for the switch mean a burst of them. */
+        r->burst |= dp_records_changed(&r->records);
         return;
     }
+    if (r->burst && !r->coalescing && r->started) {
+        /* A burst: changes came while ovs-vswitchd worked on the last
+         * transaction, and more are likely on their way.  Each
+         * transaction makes it reconfigure every port, so let them
+         * gather for about as long as the last one took (the switch is
+         * idle at most half of the burst), then send them together.  A
+         * change that finds the switch idle never waits. */
+        uint64_t now = clock_monotonic_ms();
+        uint64_t wait = now - r->sent_ms;
+        wait = wait < COALESCE_MIN_MS   ? COALESCE_MIN_MS
+               : wait > COALESCE_MAX_MS ? COALESCE_MAX_MS
+                                        : wait;
+        struct timeval tv = {0, (long) wait * 1000};
+        r->coalescing = true;
+        event_del(r->run_event);
+        event_add(r->run_event, &tv);
+        return;
+    }
+    r->burst = r->coalescing = false;
     bool full = dp_engine_run(r->order, N_NODES, r->full || !r->started);
     r->full = false;
     if (full) {
@@ -507,6 +544,9 @@ run(evutil_socket_t fd, short what, void *r_)
         write_incremental(r);
     }
     dp_engine_clear_tracked(r->order, N_NODES);
+    if (dp_ovs_busy(r->ovs)) {
+        r->sent_ms = clock_monotonic_ms();
+    }
     publish(r);
 }
 

@@ -308,6 +308,14 @@ class Bench:
             times.append(float(out))
         return statistics.median(times)
 
+    def transactions(self):
+        """OVSDB transactions netpoold's reconciler has sent (/metrics)."""
+        out = self.in_ns("curl", "-s", "http://127.0.0.1:9440/metrics")
+        for line in out.splitlines():
+            if line.startswith("netpool_reconciler_ovsdb_transactions_total"):
+                return int(float(line.split()[-1]))
+        return 0
+
     def netpool(self):
         """End to end: N VIFs from none until all have an OpenFlow port."""
         t0 = time.monotonic()
@@ -424,7 +432,10 @@ def main():
         b.wait_applied()
 
         # End to end, then at N VIFs.
+        txns0 = b.transactions()
         netpool, calls, vifs = b.netpool()
+        b.wait_applied()
+        txns = b.transactions() - txns0
         rss, hwm = b.memory()
         latn, cpun = b.cycles(c, 0)
         scrapen = b.scrape_median()
@@ -464,6 +475,7 @@ def main():
         print("  netpool API (VIF.create + VIF.plug, veths) %8.2f s"
               "  (%.1f ms/port; API calls done after %.2f s)"
               % (netpool, netpool * 1e3 / n, calls))
+        print("    OVSDB transactions netpoold sent for them: %d" % txns)
         if separate is not None:
             print("  ratio netpool / one call per port: %.2f"
                   % (netpool / separate))
