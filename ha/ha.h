@@ -396,6 +396,10 @@ void ha_pool_destroy(struct ha_pool *pool);
 /* Fills 'status'. */
 void ha_pool_status(const struct ha_pool *pool, struct ha_status *status);
 
+/* Returns true if this host is in a pool (ha_pool_status()'s in_pool),
+ * without reading the store: cheap enough for every API write. */
+bool ha_pool_in_pool(const struct ha_pool *pool);
+
 /* Returns true if host 'host' is in this host's current configuration
  * (its netpoold is in the pool's group). */
 bool ha_pool_has_member(const struct ha_pool *pool, const char *host);

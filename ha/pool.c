@@ -285,6 +285,12 @@ ha_pool_status(const struct ha_pool *p, struct ha_status *s)
 }
 
 bool
+ha_pool_in_pool(const struct ha_pool *p)
+{
+    return p->membership != NULL;
+}
+
+bool
 ha_pool_has_member(const struct ha_pool *p, const char *host)
 {
     return find_member((struct ha_pool *) p, host) != NULL;

@@ -266,13 +266,12 @@ api_call_finish(struct api_call *call, struct json_object *result,
                 const struct np_error *error)
 {
     struct api *api = call->api;
-    struct ha_status status;
 
-    /* In a pool a write is answered once a majority holds it. */
+    /* In a pool a write is answered once a majority holds it.  (Only
+     * whether there is a pool: the whole status reads the store.) */
     if (!error && call->reply && api->pool
         && store_last_local_seq(api->store) > call->wrote) {
-        ha_pool_status(api->pool, &status);
-        if (status.in_pool) {
+        if (ha_pool_in_pool(api->pool)) {
             log_debug("%s: waiting for a majority to hold %" PRIu64,
                       call->method, store_last_local_seq(api->store));
             /* Answered: an event.from waiting is no longer one, or the
