@@ -286,6 +286,11 @@ dp_vif_flows_idle(const struct dp_vif_flows *flows)
             || json_object_object_length(b->dirty)) {
             return false;
         }
+        if (b->sync_incomplete && !vifs_incomplete(b)) {
+            /* The rules the last comparison kept are to be judged at the
+             * next run: not in step until then. */
+            return false;
+        }
     }
     return true;
 }
