@@ -276,35 +276,44 @@ ok '[ "$((txns1 - txns0))" -le 2 ]' \
 # unplugs in one JSON-RPC batch reach the reconciler in one pass: the
 # first is handled incrementally, the second empties its bridge, which
 # only a full recompute does; the first VIF's rule and meter must go too.
-neta=$(np 1 network-create name-label=keep)
-netb=$(np 1 network-create name-label=solo)
-va=$(np 1 vif-create vm-uuid="${vms[0]}" network-uuid="$neta" device=51 \
-    other-config:netns="${PREFIX}h1g2")
-np 1 vif-param-set uuid="$va" qos-algorithm-type=ratelimit \
-    qos-algorithm-params:kbps=4000
-vk=$(np 1 vif-create vm-uuid="${vms[0]}" network-uuid="$neta" device=52 \
-    other-config:netns="${PREFIX}h1g3")
-vb=$(np 1 vif-create vm-uuid="${vms[1]}" network-uuid="$netb" device=53 \
-    other-config:netns="${PREFIX}h1g4")
-for v in "$va" "$vk" "$vb"; do
-    np 1 vif-plug uuid="$v"
-done
-applied
-bra=$(vsctl --bare --columns=name find Bridge \
-    "external_ids:netpool-network=$neta")
+# (One Python process makes the calls: CLI starts would be most of it.)
+rpc() { # STEP: prints the bridge of the first network
+    python3 - "$TEST_TOP" "$STATE/h1/netpoold.sock" "$1" \
+        "${vms[0]}" "${vms[1]}" "${PREFIX}h1g" "$STATE/gone.json" << 'PY'
+import json, os, sys
+sys.path.insert(0, os.path.join(sys.argv[1], "scripts"))
+import netpool_rpc
+sock, step, vm0, vm1, guest, path = sys.argv[2:]
+def batch(*calls):
+    return netpool_rpc.call_batch(sock, [(m, [""] + p) for m, p in calls])
+if step == "make":
+    neta, netb = batch(("network.create", [{"name_label": "keep"}]),
+                       ("network.create", [{"name_label": "solo"}]))
+    vifs = batch(*[("VIF.create", [{"VM": vm, "network": net,
+                                    "device": str(dev),
+                                    "other_config": {"netns": guest + g}}])
+                   for vm, net, dev, g in ((vm0, neta, 51, "2"),
+                                           (vm0, neta, 52, "3"),
+                                           (vm1, netb, 53, "4"))])
+    batch(("VIF.set_qos_algorithm_type", [vifs[0], "ratelimit"]),
+          ("VIF.set_qos_algorithm_params", [vifs[0], {"kbps": "4000"}]),
+          *[("VIF.plug", [v]) for v in vifs])
+    netpool_rpc.call(sock, "host.wait_applied", ["", "", "", 60])
+    json.dump(vifs, open(path, "w"))
+    print(batch(("network.get_bridge", [neta]))[0])
+else:
+    vifs = json.load(open(path))
+    batch(("VIF.unplug", [vifs[0]]), ("VIF.unplug", [vifs[2]]))
+PY
+}
 vif_rules() {
     ofctl dump-flows --no-stats "$bra" "cookie=0x4e50564946000000/-1" |
         awk '/cookie=/ { n++ } END { print n + 0 }'
     ofctl dump-meters "$bra" | awk '/^meter=/ { n++ } END { print n + 0 }'
 }
+bra=$(rpc make)
 diag "$bra before the unplugs: $(vif_rules | paste -sd' ') rule(s), meter(s)"
-python3 - "$TEST_TOP" "$STATE/h1/netpoold.sock" "$va" "$vb" << 'PY'
-import os, sys
-sys.path.insert(0, os.path.join(sys.argv.pop(1), "scripts"))
-import netpool_rpc
-netpool_rpc.call_batch(sys.argv[1], [("VIF.unplug", ["", sys.argv[2]]),
-                                     ("VIF.unplug", ["", sys.argv[3]])])
-PY
+rpc unplug
 applied
 is "$(vif_rules | paste -sd' ')" "0 0" \
     "a VIF unplugged in a pass that falls back to a full recompute\
