@@ -18,6 +18,10 @@ the time until every port exists in OVS with an OpenFlow port number
                                  in another (after the first N VIFs are
                                  destroyed, so the switch is as empty)
 
+For the one-by-one run it also prints the OVSDB transactions netpoold
+sent (each makes ovs-vswitchd reconfigure all its ports) and the CPU
+seconds ovs-vswitchd and netpoold used until the fabric held every change.
+
 The two ovs-vsctl baselines add ports for veth pairs made beforehand with
 one `ip -batch`, whose time is printed too: netpool's figure includes
 making the veths, the baselines' do not.  The guests' namespace has IPv6
@@ -229,9 +233,9 @@ class Bench:
                 return
             time.sleep(0.1)
 
-    def cpu(self):
-        """netpoold's utime + stime in seconds."""
-        with open("/proc/%d/stat" % self.pid) as f:
+    def cpu(self, pid=None):
+        """netpoold's (or process 'pid''s) utime + stime in seconds."""
+        with open("/proc/%d/stat" % (pid or self.pid)) as f:
             fields = f.read().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf(
             "SC_CLK_TCK")
@@ -307,6 +311,11 @@ class Bench:
                              "http://127.0.0.1:9440/metrics")
             times.append(float(out))
         return statistics.median(times)
+
+    def vswitchd_cpu(self):
+        """ovs-vswitchd's utime + stime in seconds."""
+        with open(os.path.join(self.ovs, "ovs-vswitchd.pid")) as f:
+            return self.cpu(int(f.read()))
 
     def transactions(self):
         """OVSDB transactions netpoold's reconciler has sent (/metrics)."""
@@ -432,10 +441,11 @@ def main():
         b.wait_applied()
 
         # End to end, then at N VIFs.
-        txns0 = b.transactions()
+        txns0, vcpu0, cpu0 = b.transactions(), b.vswitchd_cpu(), b.cpu()
         netpool, calls, vifs = b.netpool()
         b.wait_applied()
         txns = b.transactions() - txns0
+        vcpu, npcpu = b.vswitchd_cpu() - vcpu0, b.cpu() - cpu0
         rss, hwm = b.memory()
         latn, cpun = b.cycles(c, 0)
         scrapen = b.scrape_median()
@@ -475,7 +485,8 @@ def main():
         print("  netpool API (VIF.create + VIF.plug, veths) %8.2f s"
               "  (%.1f ms/port; API calls done after %.2f s)"
               % (netpool, netpool * 1e3 / n, calls))
-        print("    OVSDB transactions netpoold sent for them: %d" % txns)
+        print("    OVSDB transactions netpoold sent for them: %d; CPU "
+              "ovs-vswitchd %.2f s, netpoold %.2f s" % (txns, vcpu, npcpu))
         if separate is not None:
             print("  ratio netpool / one call per port: %.2f"
                   % (netpool / separate))
