@@ -127,8 +127,21 @@ is "$(np_error 2 pool-ha-disable)" "HA_NOT_ENABLED" "HA is off to begin with"
 is "$(np 3 pool-param-get uuid="$(np 3 pool-list --minimal)" param-name=ha-enabled)" \
     false "and none of the refused calls turned it on"
 
+# corosync's token as each host's corosync runs it (its cmap).
+token_is() { # MS N...
+    local ms=$1 n
+    shift
+    for n; do
+        [ "$(on "$n" corosync-cmapctl -g runtime.config.totem.token \
+            2> /dev/null | sed 's/.*= //')" = "$ms" ] || return 1
+    done
+}
+ok 'wait_until 30 token_is 3000 1 2 3' \
+    "HA off: every host runs the pool's 3000 ms token"
 warnings=$(np 2 pool-ha-enable heartbeat-sr-uuids="$sr" ha-config:timeout=7)
 ok $? "pool-ha-enable through h2"
+ok 'wait_until 30 token_is 1750 1 2 3' \
+    "HA on: every host's corosync reloads a token of a quarter of 7 s"
 ok '[[ $warnings == *HA_MANAGEMENT_NOT_BONDED* ]]' \
     "it warns that management is not on a bond"
 ok '[ -n "$(np 1 message-list name=HA_MANAGEMENT_NOT_BONDED --minimal)" ]' \
@@ -141,6 +154,8 @@ np 3 pool-ha-enable heartbeat-sr-uuids="$sr" > /dev/null
 is "$(np 1 pool-param-get uuid="$pool" param-name=ha-timeout)" 7 \
     "a disable and an enable without a timeout keep the pool's 7 s"
 np 1 pool-ha-disable
+ok 'wait_until 30 token_is 3000 1 2 3' \
+    "HA off again: every host is back on the pool's token"
 
 # --- management on a bond ----------------------------------------------------
 # eth0 and eth3 of every host: the management role, its address and the
