@@ -64,6 +64,8 @@ set -euo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=scripts/topology.sh
 source "$TOP/scripts/topology.sh"
+# shellcheck source=perf/dpdk-lab.sh
+source "$TOP/perf/dpdk-lab.sh"
 
 SECONDS_EACH=${1:-2}
 ROUNDS=${ROUNDS:-3}
@@ -145,21 +147,6 @@ load_start=$(load)
 # --- the hand-made OVS-DPDK ---------------------------------------------
 ip netns add "$LAB"
 ip -n "$LAB" link set lo up
-lab_vsctl() { ovs-vsctl --db="unix:$odir/db.sock" --timeout=30 "$@"; }
-lab_env() {
-    env OVS_RUNDIR="$odir" OVS_DBDIR="$odir" OVS_LOGDIR="$odir" \
-        OVS_SYSCONFDIR="$odir" "$@"
-}
-lab_ovs_down() {
-    local f pid
-    for f in "$odir"/ovs-vswitchd.pid "$odir"/ovsdb-server.pid; do
-        [ -s "$f" ] || continue
-        pid=$(cat "$f")
-        kill "$pid" 2> /dev/null || continue
-        wait_for 10 eval "! kill -0 $pid 2> /dev/null" || true
-        rm -f "$f"
-    done
-}
 mkdir -p "$odir"
 lab_env ovsdb-tool create "$odir/conf.db" "$TOPO_OVS_SCHEMA"
 lab_env ip netns exec "$LAB" ovsdb-server "$odir/conf.db" \
@@ -187,43 +174,7 @@ hand_appctl() { ovs-appctl -t "$odir/ovs-vswitchd-dpdk.$hand_pid.ctl" "$@"; }
 lab_vsctl set Open_vSwitch . other_config:pmd-maxsleep=10000
 
 # --- netpool's host -----------------------------------------------------
-topo_switch_up > /dev/null
-topo_host_up 1 > /dev/null
-host=$(np host-list --minimal)
-np host-param-set uuid="$host" other-config:dpdk-socket-mem=256 \
-    other-config:dpdk-socket-limit="$SOCKET_LIMIT"
-np host-param-set uuid="$host" datapath=dpdk
-wait_for 60 eval '[ "$(hvsctl get Open_vSwitch . dpdk_initialized)" = true ]' ||
-    {
-        say "OVS-DPDK did not initialize"
-        exit 1
-    }
-net=$(np network-create name-label=npab MTU=9000)
-bridge=$(np network-param-get uuid="$net" param-name=bridge)
-vm=$(np vm-create name-label=npab-perf)
-vifs=()
-macs=()
-for dev in 0 1; do
-    vif=$(np vif-create vm-uuid="$vm" network-uuid="$net" device=$dev \
-        other-config:vhost-user=external)
-    np vif-plug uuid="$vif" > /dev/null
-    vifs+=("$vif")
-    macs+=("$(np vif-param-get uuid="$vif" param-name=MAC)")
-done
-vif_ports() {
-    mapfile -t np_ports < <(hvsctl --bare --columns=name find Interface \
-        type=dpdkvhostuserclient | sed '/^$/d' | sort)
-    [ "${#np_ports[@]}" -ge 2 ]
-}
-wait_for 30 vif_ports || {
-    say "no vhost-user ports for the VIFs"
-    exit 1
-}
-sock=()
-for p in "${np_ports[@]:0:2}"; do
-    sock+=("$(hvsctl get Interface "$p" options:vhost-server-path | tr -d '"')")
-done
-np_pid=$(cat "$STATE/h1/ovs/ovs-vswitchd.pid")
+netpool_dpdk_vifs npab || exit 1
 netpool_other() { # KEY=VALUE...: the host's other-config, read back in OVS
     local kv
     for kv in "$@"; do

@@ -63,6 +63,8 @@ set -euo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=scripts/topology.sh
 source "$TOP/scripts/topology.sh"
+# shellcheck source=perf/dpdk-lab.sh
+source "$TOP/perf/dpdk-lab.sh"
 
 SECONDS_EACH=${1:-2}
 LATENCY_PPS=${2:-10000}
@@ -318,11 +320,6 @@ measure bridge "$LAB" --af-packet lb1 --af-packet lb3 --no-huge --delay 1
 
 # --- OVS instances of the lab (netdev, then the hand-made OVS-DPDK) ------
 odir=$STATE/lab/ovs
-lab_vsctl() { ovs-vsctl --db="unix:$odir/db.sock" --timeout=30 "$@"; }
-lab_env() { # CMD...: CMD with the lab OVS's folders
-    env OVS_RUNDIR="$odir" OVS_DBDIR="$odir" OVS_LOGDIR="$odir" \
-        OVS_SYSCONFDIR="$odir" "$@"
-}
 lab_ovs_up() { # VSWITCHD: a fresh database and switch
     mkdir -p "$odir"
     rm -f "$odir"/conf.db "$odir"/*.ctl
@@ -342,16 +339,6 @@ lab_ovs_up() { # VSWITCHD: a fresh database and switch
     lab_env ip netns exec "$LAB" "$1" "unix:$odir/db.sock" \
         --pidfile="$odir/ovs-vswitchd.pid" -vconsole:off \
         --log-file="$odir/ovs-vswitchd.log" --detach --no-chdir
-}
-lab_ovs_down() {
-    local f pid
-    for f in "$odir"/ovs-vswitchd.pid "$odir"/ovsdb-server.pid; do
-        [ -s "$f" ] || continue
-        pid=$(cat "$f")
-        kill "$pid" 2> /dev/null || continue
-        wait_for 10 eval "! kill -0 $pid 2> /dev/null" || true
-        rm -f "$f"
-    done
 }
 
 # --- OVS userspace (netdev), AF_PACKET ports -----------------------------
@@ -425,44 +412,8 @@ hand_sleep 10000
 
 # netpool's OVS-DPDK: a host in dpdk mode, two external VIFs.
 say "netpool OVS-DPDK"
-topo_switch_up > /dev/null
-topo_host_up 1 > /dev/null
-host=$(np host-list --minimal)
-np host-param-set uuid="$host" other-config:dpdk-socket-mem=256 \
-    other-config:dpdk-socket-limit="$SOCKET_LIMIT"
-np host-param-set uuid="$host" datapath=dpdk
-wait_for 60 eval '[ "$(hvsctl get Open_vSwitch . dpdk_initialized)" = true ]' ||
-    {
-        say "OVS-DPDK did not initialize"
-        exit 1
-    }
-net=$(np network-create name-label=npbv MTU=9000)
-bridge=$(np network-param-get uuid="$net" param-name=bridge)
-vm=$(np vm-create name-label=npbv-perf)
-vifs=()
-macs=()
-for dev in 0 1; do
-    vif=$(np vif-create vm-uuid="$vm" network-uuid="$net" device=$dev \
-        other-config:vhost-user=external)
-    np vif-plug uuid="$vif" > /dev/null
-    vifs+=("$vif")
-    macs+=("$(np vif-param-get uuid="$vif" param-name=MAC)")
-done
-vif_ports() {
-    mapfile -t np_ports < <(hvsctl --bare --columns=name find Interface \
-        type=dpdkvhostuserclient | sed '/^$/d' | sort)
-    [ "${#np_ports[@]}" -ge 2 ]
-}
-wait_for 30 vif_ports || {
-    say "no vhost-user ports for the VIFs"
-    exit 1
-}
-sock=()
-for p in "${np_ports[@]:0:2}"; do
-    sock+=("$(hvsctl get Interface "$p" options:vhost-server-path | tr -d '"')")
-done
+netpool_dpdk_vifs npbv || exit 1
 say "netpool OVS-DPDK with VIFs ${np_ports[*]:0:2}"
-np_pid=$(cat "$STATE/h1/ovs/ovs-vswitchd.pid")
 use_netpool() {
     VSCTL=(hvsctl)
     PORTS=("${np_ports[@]:0:2}")
