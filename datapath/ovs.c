@@ -80,6 +80,8 @@ static const struct ovsrec_bridge *bridge_of(const struct dp_ovs *,
                                              const struct ovsrec_port *);
 static bool holds(const struct ovsrec_bridge *, const struct ovsrec_port *);
 static bool owned(const struct smap *external_ids);
+static bool owned_internal(const struct dp_ovs *,
+                           const struct ovsrec_interface *);
 static void smap_from_jsonc(struct smap *, struct json_object *);
 static bool smap_equals_jsonc(const struct smap *, struct json_object *);
 static int64_t json_int(struct json_object *, const char *key, int64_t dflt,
@@ -604,7 +606,9 @@ collect_update(struct dp_ovs *ovs)
     {
         bool deleted = ovsrec_interface_is_deleted(iface);
         bool config = deleted || ovsrec_interface_is_new(iface);
-        bool mine = owned(&iface->external_ids);
+        bool mine = owned(&iface->external_ids)
+                    || (!deleted && !strcmp(iface->type, "internal")
+                        && owned_internal(ovs, iface));
         for (size_t i = 0; !config && i < ARRAY_SIZE(iface_config); i++) {
             config = ovsrec_interface_is_updated(iface, iface_config[i]);
         }
@@ -1001,6 +1005,16 @@ owned(const struct smap *external_ids)
         }
     }
     return false;
+}
+
+/* Returns true if internal interface 'iface' is netpool's: a bridge's (or
+ * a VLAN's fake bridge's) own interface carries no external_ids of its
+ * own, but its port, which has its name, does. */
+static bool
+owned_internal(const struct dp_ovs *ovs, const struct ovsrec_interface *iface)
+{
+    const struct ovsrec_port *port = find_port(ovs, iface->name);
+    return port && owned(&port->external_ids);
 }
 
 static void
