@@ -2,8 +2,8 @@
  * A bond as an Open vSwitch bonded port, keyed the way xcp-networkd keys
  * it: bond_mode, lacp, bond_updelay and bond_downdelay columns, and
  * other_config lacp-time, lacp-fallback-ab, bond-rebalance-interval,
- * bond-detect-mode, bond-miimon-interval and bond-primary.  BFD goes on
- * every member interface.
+ * bond-detect-mode, bond-miimon-interval and bond-primary (when the bond
+ * fails back to its primary member).  BFD goes on every member interface.
  */
 #include "bonding/bonding.h"
 
@@ -62,8 +62,9 @@ bond_ovs_port(const struct bond_ovs_config *c)
     }
     /* Both ends of an active-backup link must prefer the same member, or
      * each may pick a different one (FACTS.md); a LACP bond that falls
-     * back to active-backup needs it as well. */
-    if (c->mode != BOND_MODE_BALANCE_SLB && c->primary_device
+     * back to active-backup needs it as well.  OVS goes back to it
+     * whenever it is enabled, so without failback there is none. */
+    if (c->mode != BOND_MODE_BALANCE_SLB && p->failback && c->primary_device
         && *c->primary_device) {
         put(oc, "bond-primary", c->primary_device);
     }

@@ -4,7 +4,7 @@
  * miimon 100 ms, downdelay 200 ms, updelay 31000 ms, carrier detection,
  * lacp-time slow, lacp-fallback-ab true, rebalancing every 30 minutes for
  * non-LACP bonds).  With BFD the delays change, because BFD itself says
- * when a member fails and when its partner forwards again:
+ * when a member fails and when it forwards again:
  *
  *   - BFD every 25 ms: a member that keeps carrier but passes nothing is
  *     declared down after 3 missed packets (75 ms), and the far end learns
@@ -16,10 +16,45 @@
  *     adds loss.
  *   - updelay 2000 ms, counted from the moment BFD says the member
  *     forwards (OVS enables a member only when carrier, BFD and LACP all
- *     agree): a BFD session that is not up sends once a second (RFC 5880),
- *     so the two ends of a recovered link see it come up as much as a
- *     second apart.  Holding the member down longer than that means that
- *     when it takes traffic back, its partner forwards on it too.
+ *     agree), so that a member whose BFD session flaps is not used.
+ *
+ * Failback.  An active-backup bond names its primary member to OVS
+ * (bond-primary), and OVS makes the primary active whenever it is
+ * enabled: after it failed, it takes the traffic back once its updelay has
+ * run.  That costs traffic when the member returns, in both shapes the
+ * benchmark measures (2026-12-05, bond shape 0.5-1.7 s, plain ports
+ * 0.5-0.8 s toward the host):
+ *
+ *   - Facing another active-backup bond (two hosts back to back), both
+ *     ends fail back, each when its own updelay ends, and OVS drops what
+ *     arrives on a member that is not its active one, so the frames sent
+ *     between the two fail-backs are lost.  The updelays start when each
+ *     end's BFD session comes up, and those moments are up to a second
+ *     apart: a session that is not up sends once a second (RFC 5880
+ *     6.8.3), and OVS 3.1 sends nothing extra when its session comes up,
+ *     so the end that comes up first announces it only with its next
+ *     once-a-second packet (ovs-vswitchd.log of both ends: 0.86 s between
+ *     the two "init->up", and between the two fail-backs).  A longer
+ *     updelay shifts both fail-backs by the same amount and leaves the
+ *     gap; nothing both ends see happens later than those two moments.
+ *   - Facing plain switch ports, the switch keeps sending to the old
+ *     port until it learns the bond's MAC on the primary's port from the
+ *     learning packets OVS sends; an OVS switch learns from packets that
+ *     match a cached flow only when its revalidators next run (500 ms).
+ *
+ * properties:failback=false leaves bond-primary out, so OVS keeps the
+ * active member while it is enabled (Linux's primary_reselect=failure):
+ * a returning member becomes a standby and nothing is lost when it
+ * returns (rejoin 0 in both shapes).  It is not the default, because the
+ * primary is also what makes two active-backup ends agree: when no member
+ * is enabled (a new bond, both links down, or ovs-vswitchd stalling past
+ * BFD's 75 ms on a busy host), OVS takes the first member whose BFD comes
+ * up, and the two ends of a back-to-back link can take different ones;
+ * with a primary both go back to it within an updelay, without one each
+ * keeps its own and the link carries nothing until a member fails again.
+ * Facing switch ports that learn MACs (the usual shape of an xapi
+ * active-backup bond), there is no such agreement to keep, and
+ * failback=false is the better setting.
  */
 #include "bonding/bonding.h"
 
@@ -73,6 +108,7 @@ static const struct property properties[] = {
     {"bfd", VALUE_WORD, booleans, 0, 0},
     {"bfd-min-rx", VALUE_MS, NULL, 1, 60000},
     {"bfd-min-tx", VALUE_MS, NULL, 1, 60000},
+    {"failback", VALUE_WORD, booleans, 0, 0},
 };
 
 static struct np_error *check_keys(struct json_object *properties);
@@ -143,6 +179,7 @@ bond_properties_read(enum bond_mode mode, struct json_object *properties,
     const char *fallback = get(properties, "lacp-fallback-ab");
     const char *detect = get(properties, "detect");
     const char *bfd = get(properties, "bfd");
+    const char *failback = get(properties, "failback");
 
     memset(out, 0, sizeof *out);
     out->tcpudp_ports = mode == BOND_MODE_LACP
@@ -162,6 +199,7 @@ bond_properties_read(enum bond_mode mode, struct json_object *properties,
     out->miimon_interval = get_ms(properties, "miimon", DEFAULT_MIIMON);
     out->bfd_min_rx = get_ms(properties, "bfd-min-rx", DEFAULT_BFD_INTERVAL);
     out->bfd_min_tx = get_ms(properties, "bfd-min-tx", DEFAULT_BFD_INTERVAL);
+    out->failback = !failback || strcmp(failback, "false");
 }
 
 /* Helpers. */

@@ -25,9 +25,16 @@
  *   rebalance-interval  ms, 0 disables (default 1800000 for balance-slb,
  *                       OVS's 10000 for lacp)
  *   updelay, downdelay  ms (defaults 31000 and 200; with BFD 2000 and 0:
- *                       a recovered member waits 2 s after BFD says it
- *                       forwards, longer than the two ends of a BFD
- *                       session can disagree, before it carries traffic)
+ *                       a recovered member may be used 2 s after BFD says
+ *                       it forwards)
+ *   failback            true | false (default true): an active-backup
+ *                       bond (or a LACP bond fallen back to it) goes back
+ *                       to its primary member once that member is up
+ *                       again (OVS's bond-primary); false keeps the member
+ *                       that carries traffic until it fails, as Linux's
+ *                       primary_reselect=failure, for a bond facing switch
+ *                       ports (see bond-properties.c for why true stays
+ *                       the default)
  *   detect              carrier | miimon (default carrier)
  *   miimon              ms between MII polls (default 100)
  *   bfd                 true | false (default false): BFD on every member,
@@ -73,6 +80,8 @@ struct bond_properties {
     bool bfd;                   /* BFD session on every member. */
     int64_t bfd_min_rx;         /* ms, BFD's required min RX interval. */
     int64_t bfd_min_tx;         /* ms, BFD's desired min TX interval. */
+    bool failback;              /* Go back to the primary member when it
+                                 * returns (active-backup). */
 };
 
 /* Modes. */
@@ -165,9 +174,9 @@ struct bond_ovs_config {
  * gives ports (see datapath/fabric.c) — bond_mode, lacp, bond_updelay,
  * bond_downdelay, other_config (lacp-time, lacp-fallback-ab,
  * bond-rebalance-interval, bond-detect-mode, bond-miimon-interval,
- * bond-primary), external_ids (netpool-pif = master, netpool-bond = bond)
- * and one interface per member (mtu_request, external_ids netpool-pif,
- * bfd enable/min_rx/min_tx when BFD is on). */
+ * bond-primary unless failback is off), external_ids (netpool-pif =
+ * master, netpool-bond = bond) and one interface per member (mtu_request,
+ * external_ids netpool-pif, bfd enable/min_rx/min_tx when BFD is on). */
 struct json_object *bond_ovs_port(const struct bond_ovs_config *config);
 
 /* Observed state (bond-observe.c). */

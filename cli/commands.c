@@ -314,11 +314,14 @@ static const struct cli_command bond_create_cmd = {
     "Bond PIFs (mode=balance-slb, active-backup or lacp) onto a network and "
     "print the bond's UUID; properties:hashing_algorithm=, lacp-time=, "
     "lacp-fallback-ab=, rebalance-interval=, updelay=, downdelay=, detect=, "
-    "miimon=, bfd=, bfd-min-rx=, bfd-min-tx=.  properties:bfd=true runs BFD "
-    "on every member (the partner must too) and finds a member that keeps "
-    "carrier but passes nothing: packets every 25 ms (bfd-min-rx, "
+    "miimon=, bfd=, bfd-min-rx=, bfd-min-tx=, failback=.  properties:bfd=true "
+    "runs BFD on every member (the partner must too) and finds a member "
+    "that keeps carrier but passes nothing: packets every 25 ms (bfd-min-rx, "
     "bfd-min-tx), out after 3 missed, downdelay 0, and a recovered member "
-    "takes traffic 2000 ms (updelay) after BFD says it forwards.",
+    "may be used 2000 ms (updelay) after BFD says it forwards.  "
+    "active-backup goes back to its primary member when it returns; "
+    "properties:failback=false keeps the member in use until it fails "
+    "(for bonds facing switch ports).",
     cli_cmd_bond_create,
     0,
     NULL,

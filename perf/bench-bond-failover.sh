@@ -19,7 +19,9 @@
 # properties:bfd-min-tx=30", to try other settings); host h2 has no
 # netpoold and its OVS bond is made with ovs-vsctl.  The switch bonds
 # hN-eth1+hN-eth2 the way the host does (active-backup with bond-primary,
-# balance-slb, or LACP active balance-tcp with lacp-time fast) and
+# which it leaves out facing a netpool bond that has none, as
+# properties:failback=false makes it; balance-slb; or LACP active
+# balance-tcp with lacp-time fast) and
 # detects failures the same way: facing netpool its members run BFD with
 # the intervals, updelay and downdelay netpool gave its own; facing the
 # baseline it uses miimon with xapi's delays.  Both ends run the same
@@ -124,7 +126,13 @@ switch_bond() {
     fi
     case $mode in
         active-backup)
-            args+=(bond_mode=active-backup "other_config:bond-primary=h$n-eth1")
+            args+=(bond_mode=active-backup)
+            # The primary, if the host's bond has one (properties:failback
+            # =false has none): eth1 of a bond made of eth1+eth2.
+            if [ "$detect" != bfd ] || on 1 ovs-vsctl get Port bond0 \
+                other_config:bond-primary > /dev/null 2>&1; then
+                args+=("other_config:bond-primary=h$n-eth1")
+            fi
             ;;
         balance-slb) args+=(bond_mode=balance-slb) ;;
         lacp)
@@ -440,8 +448,9 @@ if [ "$SWITCH" = plain ]; then
     echo "switch: two plain ports facing active-backup and balance-slb" \
         "(BFD as netpool's facing h1), an LACP bond (lacp-time fast)"
 else
-    echo "switch: a bond of the same mode (active-backup with bond-primary," \
-        "lacp-time fast), running what netpool runs facing h1"
+    echo "switch: a bond of the same mode (active-backup with bond-primary" \
+        "if netpool's has one, lacp-time fast), running what netpool runs" \
+        "facing h1"
 fi
 printf '%-14s %-8s %-4s %-22s %-22s %-9s %-22s %s\n' mode fault dir \
     "netpool failure" "baseline failure" "base/np" "netpool rejoin" \

@@ -11,13 +11,18 @@
 # member that keeps carrier but passes nothing (an nftables egress drop,
 # on the switch's side of the cable, then on the host's) is taken out,
 # traffic goes on, BOND_STATUS_CHANGED is raised, and the member rejoins
-# when the fault clears.
+# when the fault clears; in active-backup both ends then agree on the
+# member that carries traffic (both fail back to the primary) and traffic
+# flows.  properties:failback=false (active-backup facing plain switch
+# ports with BFD): OVS gets no primary, the member that carried traffic
+# when its partner failed keeps it after the partner rejoins, and traffic
+# flows.
 #
 # shellcheck disable=SC2016,SC2034  # ok evaluates its condition later
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-plan 53
+plan 64
 
 topo_switch_up
 topo_host_up 1
@@ -155,7 +160,7 @@ ok '[[ $slb == *"member eth1: enabled"* && $slb == *"member eth2: enabled"* ]]' 
 # alone (an SLB bond on both sides would each drop the broadcasts the
 # other sends on the member it does not take them from, ARP included).
 switch_side() {
-    local mode=$1 rx tx up down args=()
+    local mode=$1 shape=${2:-} rx tx up down args=()
     rx=$(vsctl get Interface eth1 bfd:min_rx | tr -d '"')
     tx=$(vsctl get Interface eth1 bfd:min_tx | tr -d '"')
     up=$(vsctl get Port "$port" bond_updelay)
@@ -168,7 +173,7 @@ switch_side() {
             args=(lacp=active bond_mode=balance-tcp other_config:lacp-time=fast)
             ;;
     esac
-    if [ "$mode" = balance-slb ]; then
+    if [ "$mode" = balance-slb ] || [ "$shape" = plain ]; then
         sw -- --if-exists del-port sw0 sb1 -- --if-exists del-port sw0 \
             h1-eth1 -- --if-exists del-port sw0 h1-eth2 \
             -- add-port sw0 h1-eth1 -- add-port sw0 h1-eth2
@@ -199,6 +204,22 @@ both_up() {
 }
 rejoined() {
     echo "$(pif_param eth1 bfd-state)/$(pif_param eth1 bond-member-state)"
+}
+# The member OVS has active in bond PORT of NODE ("none" if none).
+ovs_active() {
+    on "$1" ovs-appctl bond/show "$2" |
+        sed -n 's/^active member mac: .*(\(.*\))$/\1/p'
+}
+# "HOST-ACTIVE/SWITCH-ACTIVE", the switch's named as the host's member.
+ends() {
+    local a b
+    a=$(ovs_active 1 "$port") b=$(ovs_active switch sb1)
+    echo "$a/${b#h1-}"
+}
+# Both members enabled on both ends of the active-backup link.
+whole() {
+    [ "$(on 1 ovs-appctl bond/show "$port" | grep -c ': enabled$')" = 2 ] &&
+        [ "$(on switch ovs-appctl bond/show sb1 | grep -c ': enabled$')" = 2 ]
 }
 
 down_messages() {
@@ -258,7 +279,56 @@ for mode in active-backup balance-slb lacp; do
             diag "$(on 1 ovs-appctl bond/show "$port")"
         ok 'wait_until 10 reaches 198.18.41.254' \
             "$mode, $device back: traffic flows"
+        if [ "$mode" = active-backup ]; then
+            # Each end fails back to its primary on its own timing (its
+            # updelay runs from its own BFD session's coming up): wait
+            # until both have, then they must agree.
+            wait_until 40 eval 'whole && [ "$(ends)" = eth1/eth1 ]' || true
+            is "$(ends)" eth1/eth1 \
+                "$mode, $device back: both ends carry traffic on the primary"
+            ok 'wait_until 10 reaches 198.18.41.254' \
+                "$mode, $device back: traffic flows between the two ends"
+        fi
     done
     np 1 bond-destroy uuid="$bond"
 done
+
+# --- active-backup without failback, facing plain switch ports ---------
+
+bond=$(np 1 bond-create network-uuid="$net" pif-uuids="$p1,$p2" \
+    mode=active-backup properties:bfd=true properties:failback=false)
+port=$(np 1 pif-param-get uuid="$(bond_param master)" param-name=device)
+wait_until 20 eval '[ "$(vsctl get Port "$port" bond_mode 2> /dev/null)" \
+    = active-backup ]' || true
+ok '! vsctl get Port "$port" other_config:bond-primary > /dev/null 2>&1' \
+    "failback=false: OVS has no primary member"
+switch_side active-backup plain
+wait_until 20 eval 'on 1 ip link show "$bridge" > /dev/null 2>&1' || true
+on 1 ip link set "$bridge" up
+on 1 ethtool -K "$bridge" tx off > /dev/null
+on 1 ip addr replace 198.18.41.1/24 dev "$bridge"
+wait_until 40 eval '[ "$(both_up)" = up/up/2 ]' || true
+is "$(both_up)" "up/up/2" "failback=false: BFD comes up on both members"
+ok 'wait_until 20 reaches 198.18.41.254' "failback=false: traffic crosses"
+# The first member BFD brought up carries traffic: silence that one.
+first=$(ovs_active 1 "$port")
+other=eth2
+[ "$first" != eth2 ] || other=eth1
+silence switch "h1-$first"
+wait_until 20 eval '[ "$(ovs_active 1 "$port")" = "$other" ]' || true
+is "$(ovs_active 1 "$port")" "$other" \
+    "failback=false, $first silent: $other carries traffic"
+ok 'wait_until 10 reaches 198.18.41.254' \
+    "failback=false, $first silent: traffic flows"
+unsilence switch
+member_state() {
+    on 1 ovs-appctl bond/show "$port" | sed -n "s/^member $1: //p"
+}
+wait_until 40 eval '[ "$(member_state "$first")" = enabled ]' || true
+is "$(member_state "$first")/$(ovs_active 1 "$port")" "enabled/$other" \
+    "failback=false, $first back: it rejoins, $other keeps the traffic"
+ok 'wait_until 10 reaches 198.18.41.254' \
+    "failback=false, $first back: traffic flows"
+np 1 bond-destroy uuid="$bond"
+
 ok '[ "$old_messages" = no ]' "no message was raised before the first fault"

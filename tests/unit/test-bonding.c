@@ -216,7 +216,7 @@ test_properties_check(void **state)
                      " 'lacp-fallback-ab': 'false', 'rebalance-interval': '0',"
                      " 'updelay': '0', 'downdelay': '50', 'detect': 'miimon',"
                      " 'miimon': '20', 'bfd': 'true', 'bfd-min-rx': '30',"
-                     " 'bfd-min-tx': '30'}");
+                     " 'bfd-min-tx': '30', 'failback': 'false'}");
     struct json_object *normalized = NULL;
 
     assert_null(bond_properties_check(BOND_MODE_LACP, good, &normalized));
@@ -235,6 +235,8 @@ test_properties_check(void **state)
         {"{'miimon': '0'}", "properties:miimon", "0"},
         {"{'detect': 'arp'}", "properties:detect", "arp"},
         {"{'bfd-min-rx': ''}", "properties:bfd-min-rx", ""},
+        {"{'bfd-min-tx': '60001'}", "properties:bfd-min-tx", "60001"},
+        {"{'failback': 'never'}", "properties:failback", "never"},
         {"{'rebalance-interval': '99999999999'}",
          "properties:rebalance-interval", "99999999999"},
         {"{'colour': 'blue'}", "properties:colour", "blue"},
@@ -304,6 +306,7 @@ test_properties_defaults(void **state)
     assert_false(p.miimon);
     assert_int_equal(p.miimon_interval, 100);
     assert_false(p.bfd);
+    assert_true(p.failback);
     bond_properties_read(BOND_MODE_LACP, NULL, &p);
     assert_true(p.tcpudp_ports);
     assert_int_equal(p.rebalance_interval, -1);
@@ -317,6 +320,12 @@ test_properties_defaults(void **state)
     assert_int_equal(p.bfd_min_tx, 25);
     assert_int_equal(p.updelay, 2000);
     assert_int_equal(p.downdelay, 0);
+    assert_true(p.failback);
+    json_object_put(bfd);
+    bfd = fixture_json("{'bfd': 'true', 'failback': 'false'}");
+    bond_properties_read(BOND_MODE_ACTIVE_BACKUP, bfd, &p);
+    assert_false(p.failback);
+    assert_int_equal(p.updelay, 2000);
     json_object_put(bfd);
     bfd = fixture_json("{'bfd': 'true', 'updelay': '500', 'downdelay': '10',"
                        " 'bfd-min-tx': '50'}");
@@ -422,9 +431,9 @@ test_ovs_lacp(void **state)
     json_object_put(port);
 }
 
-/* active-backup names its primary; balance-slb rebalances every 30
- * minutes unless told; neither runs LACP; BFD and miimon map onto their
- * keys. */
+/* active-backup names its primary unless it does not fail back;
+ * balance-slb rebalances every 30 minutes unless told; neither runs LACP;
+ * BFD and miimon map onto their keys. */
 static void
 test_ovs_other_modes(void **state)
 {
@@ -447,6 +456,26 @@ test_ovs_other_modes(void **state)
     assert_string_equal(fixture_string(bfd, "min_rx"), "30");
     assert_string_equal(fixture_string(bfd, "min_tx"), "25");
     assert_int_equal(fixture_int(port, "bond_updelay"), 2000);
+    json_object_put(port);
+
+    /* Without failback OVS gets no primary, so that it keeps the member
+     * that carries traffic when another comes back. */
+    port = ovs_port(BOND_MODE_ACTIVE_BACKUP,
+                    "{'bfd': 'true', 'failback': 'false'}");
+    oc = json_object_object_get(port, "other_config");
+    assert_string_equal(fixture_string(port, "bond_mode"), "active-backup");
+    assert_null(fixture_string(oc, "bond-primary"));
+    assert_int_equal(fixture_int(port, "bond_updelay"), 2000);
+    json_object_put(port);
+    port = ovs_port(BOND_MODE_LACP, "{'failback': 'false'}");
+    assert_null(fixture_string(json_object_object_get(port, "other_config"),
+                               "bond-primary"));
+    json_object_put(port);
+    port = ovs_port(BOND_MODE_ACTIVE_BACKUP, "{'failback': 'true'}");
+    assert_string_equal(
+        fixture_string(json_object_object_get(port, "other_config"),
+                       "bond-primary"),
+        "eth1");
     json_object_put(port);
 
     port = ovs_port(BOND_MODE_BALANCE_SLB, "{}");
