@@ -21,9 +21,9 @@
  * Failback.  An active-backup bond names its primary member to OVS
  * (bond-primary), and OVS makes the primary active whenever it is
  * enabled: after it failed, it takes the traffic back once its updelay has
- * run.  That costs traffic when the member returns, in both shapes the
- * benchmark measures (2026-12-05, bond shape 0.5-1.7 s, plain ports
- * 0.5-0.8 s toward the host):
+ * run.  That costs traffic when the member returns, in both shapes
+ * perf/bench-bond-failover.sh measures (0.2-1 s in most trials; figures
+ * in perf/README.md):
  *
  *   - Facing another active-backup bond (two hosts back to back), both
  *     ends fail back, each when its own updelay ends, and OVS drops what
@@ -38,9 +38,8 @@
  *     updelay shifts both fail-backs by the same amount and leaves the
  *     gap; nothing both ends see happens later than those two moments.
  *   - Facing plain switch ports, the switch keeps sending to the old
- *     port until it learns the bond's MAC on the primary's port from the
- *     learning packets OVS sends; an OVS switch learns from packets that
- *     match a cached flow only when its revalidators next run (500 ms).
+ *     port until it has learned the bond's MAC on the primary's port from
+ *     the learning packets OVS sends; an OVS switch took 0.5-1.4 s.
  *
  * properties:failback=false leaves bond-primary out, so OVS keeps the
  * active member while it is enabled (Linux's primary_reselect=failure):
@@ -51,7 +50,8 @@
  * BFD's 75 ms on a busy host), OVS takes the first member whose BFD comes
  * up, and the two ends of a back-to-back link can take different ones;
  * with a primary both go back to it within an updelay, without one each
- * keeps its own and the link carries nothing until a member fails again.
+ * keeps its own and the link carries nothing until a member fails again
+ * (measured: 39 s, after a 50-65 ms stall at load 7).
  * Facing switch ports that learn MACs (the usual shape of an xapi
  * active-backup bond), there is no such agreement to keep, and
  * failback=false is the better setting.
