@@ -69,12 +69,15 @@ struct iface_label {
 };
 
 /* One interface of a scrape. */
+/* The interface counters of interface_families(), counters[] below. */
+#define N_COUNTERS 9
+
 struct iface_sample {
     const struct iface_label *label; /* Its labels (kept in 'metrics'). */
     bool up;                         /* Link state up. */
     int64_t mtu;                     /* MTU. */
-    int64_t stats[8]; /* The counters of interface_families(). */
-    bool has[8];      /* Which of them OVS reports. */
+    int64_t stats[N_COUNTERS]; /* The counters of interface_families(). */
+    bool has[N_COUNTERS];      /* Which of them OVS reports. */
 };
 
 /* What a scrape collects from the counters replica. */
@@ -336,7 +339,12 @@ static const struct {
      "Packets dropped on transmit."},
     {"netpool_interface_transmit_errors_total", "tx_errors",
      "Transmit errors."},
+    {"netpool_interface_receive_policing_drops_total", "ovs_rx_qos_drops",
+     "Received packets over the interface's ingress policing rate, dropped "
+     "(OVS-DPDK ports only: a VIF's rate limit on a dpdk host)."},
 };
+_Static_assert(sizeof counters / sizeof *counters == N_COUNTERS,
+               "N_COUNTERS counts counters[]");
 
 /* Per-interface families: PIFs and VIFs with their kept labels, counters
  * from the counters replica (or 'info->ifaces'), walked once. */
@@ -572,6 +580,9 @@ counter_index(const char *stat)
 {
     int base;
 
+    if (stat[0] == 'o') {
+        return !strcmp(stat, "ovs_rx_qos_drops") ? 8 : -1;
+    }
     if (!strncmp(stat, "rx_", 3)) {
         base = 0;
     } else if (!strncmp(stat, "tx_", 3)) {
@@ -857,10 +868,13 @@ network_families_of(struct text *t, struct json_object *records,
          "Bytes a VIF sent that its locking mode dropped."},
         {"netpool_network_ratelimit_drop_packets_total", "counter",
          "meter_drop_packets",
-         "Packets a VIF sent over its rate limit, dropped by its meter."},
+         "Packets a VIF sent over its rate limit, dropped by its meter (on "
+         "a dpdk host its port's policing drops them instead: "
+         "netpool_interface_receive_policing_drops_total)."},
         {"netpool_network_ratelimit_drop_bytes_total", "counter",
          "meter_drop_bytes",
-         "Bytes a VIF sent over its rate limit, dropped by its meter."},
+         "Bytes a VIF sent over its rate limit, dropped by its meter (none "
+         "on a dpdk host)."},
     };
     struct json_object *bridges = json_object_object_get(stats, "bridges");
     struct json_object *networks = json_object_object_get(records, "network");

@@ -8,7 +8,8 @@
 # those sockets.  The guests ping each other, one of them with 8972 bytes
 # of data (a 9000-byte IP packet with DF set, which nothing may split); a
 # namespace guest pings both with `ping -M do -s 8972`; a VIF's locking
-# mode and rate limit apply to a vhost-user port; a VIF plugged into a
+# mode and rate limit apply to a vhost-user port (its policing drops show
+# in /metrics); a VIF plugged into a
 # running guest is hot-plugged as a vhost-user NIC and carries traffic, and
 # unplugging removes NIC, port and socket; a VM whose memory does not fit
 # in the free hugepages is refused with HOST_HUGEPAGES_INSUFFICIENT and
@@ -23,7 +24,7 @@
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-plan 20
+plan 21
 
 points=(
     "OVS reports DPDK initialized"
@@ -37,6 +38,7 @@ points=(
     "its VIF locked to another address: the guest's answers are dropped"
     "allowed its own address again, it answers"
     "a rate limit polices the vhost-user port (OVS-DPDK's policing, no OpenFlow meter or rule)"
+    "answers over the rate limit are dropped and counted: netpool_interface_receive_policing_drops_total"
     "vif-plug on a running VM hot-plugs a vhost-user NIC"
     "the hot-plugged NIC carries traffic"
     "vif-unplug takes NIC, port and socket away"
@@ -152,6 +154,25 @@ ok 'policed && [ "$(iface "$port2" type)" = dpdkvhostuserclient ] &&
     grep -q "rate=" &&
     ! on 1 ovs-ofctl dump-flows "$bridge" 2> /dev/null | grep -q "priority=2000"' \
     "${points[10]}"
+# Pings of 8000 bytes every 2 ms for 2 s (32 Mbit/s; 6.4 Mbit/s even if a
+# busy machine sends only a fifth of them): the guest's answers go over
+# its 2000 kbit/s and its port's policing drops the excess.
+policing_drops() { # the counter of $port2 in /metrics, or nothing
+    local page
+    page=$(on 1 curl -sS --max-time 10 http://127.0.0.1:9440/metrics) ||
+        return 0
+    awk -v re="^netpool_interface_receive_policing_drops_total[{].*device=\"$port2\"" \
+        '$0 ~ re {print $NF; exit}' <<< "$page"
+}
+before=$(policing_drops)
+start=$SECONDS
+sent=$(on h1g1 ping -q -i 0.002 -s 8000 -c 1000 -W 1 198.18.26.2 2>&1 |
+    sed -n 's/.* \([0-9]*\) received.*/\1/p' || true)
+policed_more() { [ "$(policing_drops)" -gt "${before:-0}" ] 2> /dev/null; }
+took=$((SECONDS - start))
+ok 'wait_until 15 policed_more && [ "${sent:-0}" -gt 0 ] && [ "$sent" -lt 1000 ]' \
+    "${points[11]}"
+diag "policing drops ${before:-none} -> $(policing_drops); $sent of 1000 answers in $took s"
 
 # --- hot-plug -----------------------------------------------------------
 
@@ -168,14 +189,14 @@ port1b="vif$(index_of "$vm1").1"
 socket1b=/run/netpool/vhost/$host/$port1b.sock
 np 1 vif-plug uuid="$hvif"
 ok 'wait_until 20 eval "[ -S $socket1b ] && has_port $bridge2 $port1b" &&
-    [ "$(iface "$port1b" type)" = dpdkvhostuserclient ]' "${points[11]}"
+    [ "$(iface "$port1b" type)" = dpdkvhostuserclient ]' "${points[12]}"
 ok 'wait_until 60 eval "on h1g2 ping -c 1 -W 1 198.18.27.1 > /dev/null 2>&1"' \
-    "${points[12]}"
+    "${points[13]}"
 np 1 vif-unplug uuid="$hvif"
 ok 'wait_until 30 eval "! has_port $bridge2 $port1b && [ ! -e $socket1b ]" &&
-    ! on h1g2 ping -c 1 -W 1 198.18.27.1 > /dev/null 2>&1' "${points[13]}"
+    ! on h1g2 ping -c 1 -W 1 198.18.27.1 > /dev/null 2>&1' "${points[14]}"
 ok '[ "$(state "$vm1")" = Running ] && wait_until 20 ns_ping 198.18.26.1' \
-    "${points[14]}"
+    "${points[15]}"
 
 # --- hugepages for guest memory -----------------------------------------
 
@@ -187,13 +208,13 @@ np 1 vif-create vm-uuid="$big" network-uuid="$net" device=0 > /dev/null
 out=$(np 1 vm-start uuid="$big" 2>&1 || true)
 diag "$out"
 ok '[[ $out == *HOST_HUGEPAGES_INSUFFICIENT* ]] && [ -z "$(qemu_of "$big")" ] &&
-    [ "$(state "$big")" = Halted ]' "${points[15]}"
+    [ "$(state "$big")" = Halted ]' "${points[16]}"
 
 # --- suspend, and a vhost-user port for a process of one's own ----------
 
 out=$(np 1 vm-suspend uuid="$vm1" 2>&1 || true)
 ok '[[ $out == *VM_LACKS_FEATURE_SUSPEND* ]] && [ "$(state "$vm1")" = Running ] &&
-    ns_ping 198.18.26.1' "${points[16]}"
+    ns_ping 198.18.26.1' "${points[17]}"
 probe=$(np 1 vm-create name-label=probe)
 pvif=$(np 1 vif-create vm-uuid="$probe" network-uuid="$net" device=0 \
     other-config:vhost-user=external)
@@ -202,15 +223,15 @@ pport="vif$(index_of "$probe").0"
 ok 'wait_until 20 eval "has_port $bridge $pport" &&
     [ "$(iface "$pport" type)" = dpdkvhostuserclient ] &&
     [ "$(iface "$pport" options:vhost-server-path)" = "/run/netpool/vhost/$host/$pport.sock" ] &&
-    [ "$(state "$probe")" = Halted ]' "${points[17]}"
+    [ "$(state "$probe")" = Halted ]' "${points[18]}"
 out=$(np 1 vif-param-set uuid="$pvif" other-config:vhost-user=server 2>&1 || true)
 ok '[[ $out == *INVALID_VALUE* ]] && [[ $out == *other_config:vhost-user* ]] &&
     [ "$(np 1 vif-param-get uuid="$pvif" param-name=other-config param-key=vhost-user)" = external ]' \
-    "${points[18]}"
+    "${points[19]}"
 
 # --- halt ---------------------------------------------------------------
 
 np 1 vm-shutdown uuid="$vm2" --force
 ok 'wait_until 20 eval "! has_port $bridge $port2" && [ "$(state "$vm2")" = Halted ]' \
-    "${points[19]}"
+    "${points[20]}"
 np 1 vm-shutdown uuid="$vm1" --force

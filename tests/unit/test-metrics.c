@@ -37,7 +37,7 @@ struct iface {
     char vif[UUID_LENGTH + 1]; /* Its VIF, or "". */
     bool link_up;              /* Carrier. */
     int64_t mtu;               /* MTU. */
-    int64_t values[5];         /* Counter values. */
+    int64_t values[6];         /* Counter values. */
 };
 
 /* One test's store, objects and interfaces. */
@@ -57,7 +57,8 @@ struct fixture {
 /* Statistics keys OVS reports, sorted as OVS keeps them, with some keys
  * the exporter does not show. */
 static const char *const stat_names[] = {
-    "collisions", "rx_bytes", "rx_crc_err", "rx_packets", "tx_dropped",
+    "collisions", "ovs_rx_qos_drops", "rx_bytes",
+    "rx_crc_err", "rx_packets",       "tx_dropped",
 };
 
 static int
@@ -309,7 +310,7 @@ change_ifaces(struct fixture *fx)
         for (size_t i = 0; i < n; i++) {
             fx->ifaces[i].link_up = random() % 2;
             fx->ifaces[i].mtu = random() % 2 ? 1500 : 9000;
-            for (size_t j = 0; j < 5; j++) {
+            for (size_t j = 0; j < 6; j++) {
                 fx->ifaces[i].values[j] = random() - RAND_MAX / 2;
             }
         }
@@ -347,7 +348,7 @@ render(struct fixture *fx, struct metrics *metrics)
             .mtu = iface->mtu,
             .stat_names = stat_names,
             .stat_values = iface->values,
-            .n_stats = 5,
+            .n_stats = 6,
         };
     }
     char *page = metrics_render(metrics, &info);
@@ -525,8 +526,9 @@ test_interface_lines(void **state)
     snprintf(fx->ifaces[0].vif, sizeof fx->ifaces[0].vif, "%s", vif);
     fx->ifaces[0].link_up = true;
     fx->ifaces[0].mtu = 1500;
-    fx->ifaces[0].values[1] = 1234;
-    fx->ifaces[0].values[4] = -1;
+    fx->ifaces[0].values[1] = 77;
+    fx->ifaces[0].values[2] = 1234;
+    fx->ifaces[0].values[5] = -1;
     snprintf(fx->ifaces[1].name, sizeof fx->ifaces[1].name, "vif2.0");
     snprintf(fx->ifaces[1].vif, sizeof fx->ifaces[1].vif, "%s", vif2);
 
@@ -539,6 +541,10 @@ test_interface_lines(void **state)
     assert_non_null(strstr(page, line));
     free(line);
     line = xasprintf("netpool_interface_transmit_drops_total%s -1\n", label);
+    assert_non_null(strstr(page, line));
+    free(line);
+    line = xasprintf("netpool_interface_receive_policing_drops_total%s 77\n",
+                     label);
     assert_non_null(strstr(page, line));
     free(line);
     line = xasprintf("netpool_interface_up%s 1\n", label);
