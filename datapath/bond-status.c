@@ -39,7 +39,10 @@
 #define APPCTL_TIMEOUT 5
 
 /* While OVS has yet to act on a member, reads again after this many ms,
- * doubled at each read that finds it still so, up to SETTLE_MAX_MS. */
+ * doubled at each read that finds it still so, up to SETTLE_MAX_MS.  A
+ * read that gets nothing (ovs-appctl timed out or failed, as it may on a
+ * loaded host) is tried again on the same schedule: no OVSDB change may
+ * come to ask for another. */
 #define SETTLE_FIRST_MS 100
 #define SETTLE_MAX_MS 5000
 
@@ -56,6 +59,7 @@ struct dp_bond_status {
     bool again;                   /* A read was asked for while one ran. */
     int settling;                 /* Reads in a row that found OVS yet to
                                    * act on a member. */
+    int failed;                   /* Reads in a row that got nothing. */
 };
 
 static bool has_bonds(struct dp_bond_status *);
@@ -183,6 +187,8 @@ read_done(void *status_, const struct child_exit *end)
     const char *output = end->output;
     struct dp_bond_status *s = status_;
 
+    bool read = false;
+
     s->child = NULL;
     if (end->complete) {
         const char *separator = strstr(output, SEPARATOR);
@@ -193,6 +199,7 @@ read_done(void *status_, const struct child_exit *end)
             lacp_show = bond_parse_lacp_show(separator + strlen(SEPARATOR));
             free(text);
         }
+        read = bond_show != NULL;
         update(s, bond_show, lacp_show);
         json_object_put(bond_show);
         json_object_put(lacp_show);
@@ -202,6 +209,17 @@ read_done(void *status_, const struct child_exit *end)
         if (has_bonds(s)) {
             start_read(s);
         }
+    } else if (!read) {
+        int64_t ms = SETTLE_FIRST_MS << (s->failed < 6 ? s->failed : 6);
+        ms = ms < SETTLE_MAX_MS ? ms : SETTLE_MAX_MS;
+        struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+        log_debug("no bond/show from ovs-vswitchd (%s); again in %lld ms",
+                  end->complete ? "empty" : "timed out", (long long) ms);
+        s->failed++;
+        event_add(s->recheck, &tv);
+    }
+    if (read) {
+        s->failed = 0;
     }
 }
 
