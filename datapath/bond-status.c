@@ -66,6 +66,7 @@ static bool has_bonds(struct dp_bond_status *);
 static void start_read(struct dp_bond_status *);
 static void read_done(void *status_, const struct child_exit *);
 static void on_recheck(evutil_socket_t, short, void *status_);
+static int64_t backoff_ms(int n);
 static void update(struct dp_bond_status *, struct json_object *bond_show,
                    struct json_object *lacp_show);
 static int64_t update_bond(struct dp_bond_status *, const char *uuid,
@@ -186,7 +187,6 @@ read_done(void *status_, const struct child_exit *end)
 {
     const char *output = end->output;
     struct dp_bond_status *s = status_;
-
     bool read = false;
 
     s->child = NULL;
@@ -210,17 +210,25 @@ read_done(void *status_, const struct child_exit *end)
             start_read(s);
         }
     } else if (!read) {
-        int64_t ms = SETTLE_FIRST_MS << (s->failed < 6 ? s->failed : 6);
-        ms = ms < SETTLE_MAX_MS ? ms : SETTLE_MAX_MS;
+        int64_t ms = backoff_ms(s->failed++);
         struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
         log_debug("no bond/show from ovs-vswitchd (%s); again in %lld ms",
                   end->complete ? "empty" : "timed out", (long long) ms);
-        s->failed++;
         event_add(s->recheck, &tv);
     }
     if (read) {
         s->failed = 0;
     }
+}
+
+/* Returns the wait before the next read after 'n' reads in a row that
+ * found OVS yet to act or got nothing: SETTLE_FIRST_MS doubled 'n' times,
+ * at most SETTLE_MAX_MS. */
+static int64_t
+backoff_ms(int n)
+{
+    int64_t ms = SETTLE_FIRST_MS << (n < 6 ? n : 6);
+    return ms < SETTLE_MAX_MS ? ms : SETTLE_MAX_MS;
 }
 
 /* Writing. */
@@ -268,9 +276,7 @@ update(struct dp_bond_status *s, struct json_object *bond_show,
     json_object_put(bonds);
 
     if (settling) {
-        int64_t ms = SETTLE_FIRST_MS << (s->settling < 6 ? s->settling : 6);
-        ms = ms < SETTLE_MAX_MS ? ms : SETTLE_MAX_MS;
-        s->settling++;
+        int64_t ms = backoff_ms(s->settling++);
         if (!recheck || ms < recheck) {
             recheck = ms;
         }

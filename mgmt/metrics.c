@@ -68,10 +68,12 @@ struct iface_label {
     struct iface_label *next; /* The same object's for another name. */
 };
 
-/* One interface of a scrape. */
-/* The interface counters of interface_families(), counters[] below. */
+/* The interface counters of interface_families(), counters[] below; the
+ * last is OVS-DPDK's policing drops. */
 #define N_COUNTERS 9
+#define COUNTER_POLICING (N_COUNTERS - 1)
 
+/* One interface of a scrape. */
 struct iface_sample {
     const struct iface_label *label; /* Its labels (kept in 'metrics'). */
     bool up;                         /* Link state up. */
@@ -581,7 +583,7 @@ counter_index(const char *stat)
     int base;
 
     if (stat[0] == 'o') {
-        return !strcmp(stat, "ovs_rx_qos_drops") ? 8 : -1;
+        return !strcmp(stat, "ovs_rx_qos_drops") ? COUNTER_POLICING : -1;
     }
     if (!strncmp(stat, "rx_", 3)) {
         base = 0;
