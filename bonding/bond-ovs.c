@@ -3,12 +3,19 @@
  * it: bond_mode, lacp, bond_updelay and bond_downdelay columns, and
  * other_config lacp-time, lacp-fallback-ab, bond-rebalance-interval,
  * bond-detect-mode, bond-miimon-interval and bond-primary (when the bond
- * fails back to its primary member).  BFD goes on every member interface.
+ * fails back to its primary member).  BFD goes on every member interface;
+ * bond_ovs_bfd_poll() gives the form that makes OVS poll at once
+ * (bonding.h says why).
  */
 #include "bonding/bonding.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <json-c/json.h>
+
+/* The interval of a BFD session that is not up (RFC 5880 6.8.3). */
+#define BFD_SLOW_TX_MS 1000
 
 static void put(struct json_object *map, const char *key, const char *value);
 static void put_int(struct json_object *map, const char *key, int64_t value);
@@ -76,6 +83,47 @@ bond_ovs_port(const struct bond_ovs_config *c)
     }
     json_object_object_add(port, "interfaces", ifaces);
     return port;
+}
+
+bool
+bond_bfd_poll_due(const char *before, const char *now)
+{
+    before = before ? before : "";
+    now = now ? now : "";
+    if (!strcmp(now, "init")) {
+        return strcmp(before, "init") && strcmp(before, "up");
+    }
+    return !strcmp(now, "up") && strcmp(before, "up");
+}
+
+struct json_object *
+bond_ovs_bfd_poll(struct json_object *port, const char *iface, const char *now)
+{
+    struct json_object *bfd = json_object_object_get(
+        json_object_object_get(json_object_object_get(port, "interfaces"),
+                               iface),
+        "bfd");
+    const char *min_tx =
+        json_object_get_string(json_object_object_get(bfd, "min_tx"));
+    struct json_object *copy = NULL;
+    int64_t value;
+
+    if (!min_tx || !now) {
+        return NULL;
+    }
+    value = strtoll(min_tx, NULL, 10) + 1;
+    if (!strcmp(now, "init")) {
+        value = value < BFD_SLOW_TX_MS ? BFD_SLOW_TX_MS : value;
+    } else if (strcmp(now, "up")) {
+        return NULL;
+    }
+    json_object_deep_copy(port, &copy, NULL);
+    bfd = json_object_object_get(
+        json_object_object_get(json_object_object_get(copy, "interfaces"),
+                               iface),
+        "bfd");
+    put_int(bfd, "min_tx", value);
+    return copy;
 }
 
 /* Helpers. */

@@ -21,22 +21,25 @@
  * Failback.  An active-backup bond names its primary member to OVS
  * (bond-primary), and OVS makes the primary active whenever it is
  * enabled: after it failed, it takes the traffic back once its updelay has
- * run.  That costs traffic when the member returns, in both shapes
- * perf/bench-bond-failover.sh measures (0.2-1 s in most trials; figures
- * in perf/README.md):
+ * run.  That can cost traffic when the member returns, in both shapes
+ * perf/bench-bond-failover.sh measures (figures in perf/README.md):
  *
  *   - Facing another active-backup bond (two hosts back to back), both
  *     ends fail back, each when its own updelay ends, and OVS drops what
  *     arrives on a member that is not its active one, so the frames sent
  *     between the two fail-backs are lost.  The updelays start when each
- *     end's BFD session comes up, and those moments are up to a second
- *     apart: a session that is not up sends once a second (RFC 5880
- *     6.8.3), and OVS 3.1 sends nothing extra when its session comes up,
- *     so the end that comes up first announces it only with its next
+ *     end's BFD session comes up, and left to OVS 3.1 those moments are up
+ *     to a second apart: a session that is not up sends once a second
+ *     (RFC 5880 6.8.3), and OVS sends nothing extra when its session comes
+ *     up, so the end that comes up first announces it only with its next
  *     once-a-second packet (ovs-vswitchd.log of both ends: 0.86 s between
  *     the two "init->up", and between the two fail-backs).  A longer
  *     updelay shifts both fail-backs by the same amount and leaves the
- *     gap; nothing both ends see happens later than those two moments.
+ *     gap.  So netpool makes OVS poll the far end whenever a member's
+ *     session leaves down or comes up (bonding.h, bond_ovs_bfd_poll()),
+ *     which brings both ends up within a round trip when this end goes
+ *     init first, and within netpool's reaction to OVSDB (tens of ms)
+ *     when the far end does; the fail-backs follow as close together.
  *   - Facing plain switch ports, the switch keeps sending to the old
  *     port until it has learned the bond's MAC on the primary's port from
  *     the learning packets OVS sends; an OVS switch took 0.5-1.4 s.

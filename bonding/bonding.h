@@ -179,6 +179,44 @@ struct bond_ovs_config {
  * external_ids netpool-pif, bfd enable/min_rx/min_tx when BFD is on). */
 struct json_object *bond_ovs_port(const struct bond_ovs_config *config);
 
+/* Both ends of a bond member coming up together.  A BFD session that is
+ * not up sends once a second (RFC 5880 6.8.3), and OVS 3.1 sends nothing
+ * extra when its session changes state, so the two ends of a returning
+ * member come up as much as a second apart, and an active-backup bond's
+ * two ends fail back to their primary as far apart (the traffic between
+ * is lost).  OVS sends at once, and the far end answers at once, when a
+ * session that is not down gets a new min_tx (a BFD Poll, which also
+ * carries that min_tx).  So netpool writes a member's min_tx anew when
+ * its session changes, and back to the configured value once ovs-vswitchd
+ * has taken it:
+ *
+ *   - leaving down (init: the far end said it is down): a second, or the
+ *     configured value + 1 ms if that is longer.  The far end comes up on
+ *     this packet and answers at once, which brings this end up too, an
+ *     RTT later.  A second because the far end, once up, expects packets
+ *     at the interval this one names, and this end, having come up on the
+ *     answer, sends its next only on the once-a-second schedule of a
+ *     session that was not up; a shorter value would let the far end time
+ *     out and go down again;
+ *   - coming up: the configured value + 1 ms, so that this end sends at
+ *     once at its real interval (and the far end, if it was waiting in
+ *     init, comes up now and not at this end's next packet).
+ *
+ * Either end doing so is enough; both doing so is harmless. */
+
+/* Returns true if a member whose BFD state was 'before' and is now 'now'
+ * (bfd_status:state: "admin_down", "down", "init", "up"; "" or NULL for
+ * none) is to poll: it left down (now "init", before not "init" or
+ * "up"), or it came up (now "up", before anything else). */
+bool bond_bfd_poll_due(const char *before, const char *now);
+
+/* Returns a new copy of 'port' (bond_ovs_port()'s form, borrowed) whose
+ * member interface 'iface' has the bfd min_tx for a poll in state 'now'
+ * ("init" or "up", see above), or NULL if 'port' has no such member, it
+ * does not run BFD, or 'now' is neither. */
+struct json_object *bond_ovs_bfd_poll(struct json_object *port,
+                                      const char *iface, const char *now);
+
 /* Observed state (bond-observe.c). */
 
 /* Parses the text of `ovs-appctl bond/show` into a new JSON object: bond

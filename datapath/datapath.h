@@ -144,6 +144,10 @@ struct dp_ovs_update {
     bool status;                    /* A status column observers read
                                      * changed (link, LACP, BFD, bond). */
     bool pif_status;                /* The same on a PIF's interface. */
+    struct json_object *bfd;        /* netpool's interface name → its BFD
+                                     * state (bfd_status:state, "" for
+                                     * none), for interfaces whose BFD
+                                     * status changed or that went. */
 };
 
 /* Called when the OVSDB replica changed, the connection came or went, a

@@ -647,6 +647,19 @@ collect_update(struct dp_ovs *ovs)
         if (deleted || config) {
             u->status = true;
         }
+        if (mine
+            && (deleted || ovsrec_interface_is_new(iface)
+                || ovsrec_interface_is_updated(
+                    iface, OVSREC_INTERFACE_COL_BFD_STATUS))) {
+            if (!u->bfd) {
+                u->bfd = json_object_new_object();
+            }
+            json_object_object_add(
+                u->bfd, iface->name,
+                json_object_new_string(
+                    deleted ? ""
+                            : smap_get_def(&iface->bfd_status, "state", "")));
+        }
     }
 }
 
@@ -657,6 +670,7 @@ clear_update(struct dp_ovs_update *u)
     json_object_put(u->ports);
     json_object_put(u->interfaces);
     json_object_put(u->bridges);
+    json_object_put(u->bfd);
     memset(u, 0, sizeof *u);
 }
 

@@ -60,6 +60,7 @@
 #include <event2/event.h>
 #include <json-c/json.h>
 
+#include "bonding/bonding.h"
 #include "datapath/engine.h"
 #include "datapath/records.h"
 #include "lib/clock.h"
@@ -113,8 +114,11 @@ struct dp_reconciler {
     struct json_object *ovs_ports;      /* Port names to write again. */
     struct json_object *ovs_interfaces; /* Interface names likewise. */
     struct json_object *ovs_bridges;    /* Bridge names likewise. */
+    struct json_object *ovs_bfd;        /* Members whose BFD session is to
+                                         * poll: name → its new state. */
     bool ovs_reset;    /* Replica afresh, root changed, failure. */
     bool ovs_internal; /* Internal interfaces (re)made. */
+    struct json_object *bfd_states; /* Interface → BFD state last seen. */
 
     /* NODE_FABRIC's data. */
     struct json_object *base;     /* Desired fabric without VIF ports. */
@@ -124,6 +128,9 @@ struct dp_reconciler {
     char *bridge_type;                  /* datapath_type of new bridges. */
     struct json_object *verify_ports;   /* Tracked: ports to write again. */
     struct json_object *verify_bridges; /* Tracked: bridges likewise. */
+    struct json_object *poll_ports;     /* Tracked: port → {"bridge",
+                                         * "port"}, a bond port whose
+                                         * members' BFD is to poll. */
     bool kernel_again;                  /* Tracked: kernel plans again. */
 
     /* NODE_VIFS's data. */
@@ -186,6 +193,8 @@ static struct json_object *vif_compute(struct dp_reconciler *,
 static bool vif_set(struct dp_reconciler *, const char *uuid,
                     struct json_object *entry);
 static const char *port_bridge(struct dp_reconciler *, const char *port);
+static const char *member_port(struct dp_reconciler *, const char *iface,
+                               const char **bridgep);
 
 static void write_full(struct dp_reconciler *);
 static void write_incremental(struct dp_reconciler *);
@@ -227,8 +236,11 @@ dp_reconciler_create(struct event_base *base, struct store *store,
     r->ovs_ports = json_object_new_object();
     r->ovs_interfaces = json_object_new_object();
     r->ovs_bridges = json_object_new_object();
+    r->ovs_bfd = json_object_new_object();
+    r->bfd_states = json_object_new_object();
     r->verify_ports = json_object_new_object();
     r->verify_bridges = json_object_new_object();
+    r->poll_ports = json_object_new_object();
     r->changed = json_object_new_object();
 
     struct dp_engine_node *n = r->nodes;
@@ -318,8 +330,11 @@ dp_reconciler_destroy(struct dp_reconciler *r)
     json_object_put(r->ovs_ports);
     json_object_put(r->ovs_interfaces);
     json_object_put(r->ovs_bridges);
+    json_object_put(r->ovs_bfd);
+    json_object_put(r->bfd_states);
     json_object_put(r->verify_ports);
     json_object_put(r->verify_bridges);
+    json_object_put(r->poll_ports);
     json_object_put(r->changed);
     json_object_put(r->base);
     json_object_put(r->vif_only);
@@ -474,6 +489,21 @@ ovs_changed(void *r_, const struct dp_ovs_update *u)
     }
     r->ovs_reset |= u->reconnected || u->root || u->failed;
     r->ovs_internal |= u->internal_reset;
+    if (u->bfd) {
+        json_object_object_foreach (u->bfd, iface, state) {
+            const char *now = json_object_get_string(state);
+            if (bond_bfd_poll_due(record_string(r->bfd_states, iface), now)) {
+                json_object_object_add(r->ovs_bfd, iface,
+                                       json_object_new_string(now));
+            }
+            if (*now) {
+                json_object_object_add(r->bfd_states, iface,
+                                       json_object_new_string(now));
+            } else {
+                json_object_object_del(r->bfd_states, iface);
+            }
+        }
+    }
     if (u->reconnected) {
         r->full = true;
     }
@@ -647,7 +677,8 @@ ovs_input_changed(struct dp_engine_node *node)
            || json_object_object_length(r->ovs_ofports)
            || json_object_object_length(r->ovs_ports)
            || json_object_object_length(r->ovs_interfaces)
-           || json_object_object_length(r->ovs_bridges);
+           || json_object_object_length(r->ovs_bridges)
+           || json_object_object_length(r->ovs_bfd);
 }
 
 static void
@@ -659,10 +690,12 @@ ovs_clear(struct dp_engine_node *node)
     json_object_put(r->ovs_ports);
     json_object_put(r->ovs_interfaces);
     json_object_put(r->ovs_bridges);
+    json_object_put(r->ovs_bfd);
     r->ovs_ofports = json_object_new_object();
     r->ovs_ports = json_object_new_object();
     r->ovs_interfaces = json_object_new_object();
     r->ovs_bridges = json_object_new_object();
+    r->ovs_bfd = json_object_new_object();
     r->ovs_reset = r->ovs_internal = false;
 }
 
@@ -770,21 +803,39 @@ fabric_ovs(struct dp_engine_node *node, struct dp_engine_node *input)
         const char *port = iface;
         if (!json_object_object_get(r->port_vif, iface)
             && !port_bridge(r, iface)) {
-            port = NULL;
-            json_object_object_foreach (bridges, b, br) {
-                (void) b;
-                json_object_object_foreach (
-                    json_object_object_get(br, "ports"), p, want) {
-                    if (json_object_object_get(
-                            json_object_object_get(want, "interfaces"),
-                            iface)) {
-                        port = p;
-                    }
-                }
-            }
+            port = member_port(r, iface, NULL);
         }
         if (port) {
             set_add(r->verify_ports, port);
+            changed = true;
+        }
+    }
+    /* A member whose BFD session left down or came up: its port goes out
+     * with that member's min_tx changed, so that OVS polls the far end at
+     * once (bonding.h).  OVS reports the change as one of netpool's rows,
+     * and the run after it, once ovs-vswitchd has taken it, writes the
+     * port as desired again. */
+    json_object_object_foreach (r->ovs_bfd, iface2, now) {
+        const char *bridge = NULL;
+        const char *port = member_port(r, iface2, &bridge);
+        struct json_object *entry =
+            port ? json_object_object_get(r->poll_ports, port) : NULL;
+        struct json_object *want =
+            entry  ? json_object_object_get(entry, "port")
+            : port ? json_object_object_get(
+                  json_object_object_get(
+                      json_object_object_get(bridges, bridge), "ports"),
+                  port)
+                   : NULL;
+        struct json_object *polled =
+            want ? bond_ovs_bfd_poll(want, iface2, json_object_get_string(now))
+                 : NULL;
+        if (polled) {
+            entry = json_object_new_object();
+            json_object_object_add(entry, "bridge",
+                                   json_object_new_string(bridge));
+            json_object_object_add(entry, "port", polled);
+            json_object_object_add(r->poll_ports, port, entry);
             changed = true;
         }
     }
@@ -802,8 +853,10 @@ fabric_clear(struct dp_engine_node *node)
 
     json_object_put(r->verify_ports);
     json_object_put(r->verify_bridges);
+    json_object_put(r->poll_ports);
     r->verify_ports = json_object_new_object();
     r->verify_bridges = json_object_new_object();
+    r->poll_ports = json_object_new_object();
     r->kernel_again = false;
 }
 
@@ -1226,6 +1279,13 @@ write_incremental(struct dp_reconciler *r)
         }
     }
 
+    json_object_object_foreach (r->poll_ports, polled, entry) {
+        log_info("%s: a member's BFD session changed; OVS polls the far end",
+                 polled);
+        add_partial_port(r, partial, record_string(entry, "bridge"), polled,
+                         json_object_object_get(entry, "port"));
+    }
+
     if (json_object_object_length(json_object_object_get(partial, "bridges"))
         || json_object_array_length(gone)) {
         int error = dp_ovs_apply_partial(r->ovs, partial, gone);
@@ -1246,6 +1306,28 @@ write_incremental(struct dp_reconciler *r)
     json_object_put(names);
     json_object_put(gone);
     json_object_put(partial);
+}
+
+/* Returns the name of the base fabric's port that has 'iface' as an
+ * interface (a bond member's port), or NULL, and sets '*bridgep' (if not
+ * NULL) to its bridge. */
+static const char *
+member_port(struct dp_reconciler *r, const char *iface, const char **bridgep)
+{
+    json_object_object_foreach (json_object_object_get(r->base, "bridges"),
+                                bridge, br) {
+        json_object_object_foreach (json_object_object_get(br, "ports"), port,
+                                    want) {
+            if (json_object_object_get(
+                    json_object_object_get(want, "interfaces"), iface)) {
+                if (bridgep) {
+                    *bridgep = bridge;
+                }
+                return port;
+            }
+        }
+    }
+    return NULL;
 }
 
 /* Adds to 'partial' bridge 'bridge' with its columns from the base fabric,

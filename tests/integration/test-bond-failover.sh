@@ -13,16 +13,18 @@
 # traffic goes on, BOND_STATUS_CHANGED is raised, and the member rejoins
 # when the fault clears; in active-backup both ends then agree on the
 # member that carries traffic (both fail back to the primary) and traffic
-# flows.  properties:failback=false (active-backup facing plain switch
-# ports with BFD): OVS gets no primary, the member that carried traffic
-# when its partner failed keeps it after the partner rejoins, and traffic
-# flows.
+# flows.  Each time a member's BFD session comes back, netpoold has OVS
+# poll the far end at once (so both ends come up together) and then puts
+# the configured min_tx back.  properties:failback=false (active-backup
+# facing plain switch ports with BFD): OVS gets no primary, the member
+# that carried traffic when its partner failed keeps it after the partner
+# rejoins, and traffic flows.
 #
 # shellcheck disable=SC2016,SC2034  # ok evaluates its condition later
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-plan 64
+plan 76
 
 topo_switch_up
 topo_host_up 1
@@ -222,6 +224,15 @@ whole() {
         [ "$(on switch ovs-appctl bond/show sb1 | grep -c ': enabled$')" = 2 ]
 }
 
+# How many times netpoold had OVS poll the far end of a member's BFD.
+bfd_polls() {
+    grep -c "a member's BFD session changed" "$STATE/h1/netpoold.log" || true
+}
+
+min_tx_desired() {
+    [ "$(vsctl get Interface eth1 bfd:min_tx)" = '"25"' ]
+}
+
 down_messages() {
     np 1 message-list name=BOND_STATUS_CHANGED params=body |
         grep -c "changed: 1/2 up" || true
@@ -270,6 +281,7 @@ for mode in active-backup balance-slb lacp; do
             "$mode, $device silent: traffic flows over the other member"
         ok 'wait_until 10 eval "[ \$(down_messages) -gt $before ]"' \
             "$mode, $device silent: BOND_STATUS_CHANGED says 1/2 up"
+        polls=$(bfd_polls)
         unsilence "$where"
         # A busy machine can stall ovs-vswitchd past BFD's 75 ms and take
         # a member out for a moment: wait for the state, then check it.
@@ -277,6 +289,12 @@ for mode in active-backup balance-slb lacp; do
         is "$(rejoined)" "up/enabled" "$mode, $device back: the member rejoins"
         [ "$(rejoined)" = up/enabled ] ||
             diag "$(on 1 ovs-appctl bond/show "$port")"
+        # When eth1's session left down and came up, netpoold had OVS poll
+        # the switch at once (with another min_tx), then put min_tx back.
+        ok 'wait_until 10 eval "[ \$(bfd_polls) -gt $polls ]"' \
+            "$mode, $device back: netpoold had OVS poll the far end"
+        ok 'wait_until 10 min_tx_desired' \
+            "$mode, $device back: BFD's min_tx is as configured again"
         ok 'wait_until 10 reaches 198.18.41.254' \
             "$mode, $device back: traffic flows"
         if [ "$mode" = active-backup ]; then

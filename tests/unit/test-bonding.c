@@ -494,6 +494,84 @@ test_ovs_other_modes(void **state)
     json_object_put(port);
 }
 
+/* A member's BFD leaving down (to init) or coming up is what makes
+ * netpool ask OVS to poll the far end; nothing else is. */
+static void
+test_bfd_poll_due(void **state)
+{
+    assert_true(bond_bfd_poll_due("down", "init"));
+    assert_true(bond_bfd_poll_due("", "init"));
+    assert_true(bond_bfd_poll_due(NULL, "init"));
+    assert_true(bond_bfd_poll_due("admin_down", "init"));
+    assert_true(bond_bfd_poll_due("down", "up"));
+    assert_true(bond_bfd_poll_due("init", "up"));
+    assert_true(bond_bfd_poll_due(NULL, "up"));
+    assert_false(bond_bfd_poll_due("up", "up"));
+    assert_false(bond_bfd_poll_due("init", "init"));
+    assert_false(bond_bfd_poll_due("up", "init"));
+    assert_false(bond_bfd_poll_due("up", "down"));
+    assert_false(bond_bfd_poll_due("down", "down"));
+    assert_false(bond_bfd_poll_due("down", ""));
+    assert_false(bond_bfd_poll_due("down", NULL));
+}
+
+/* The polled form of a port differs from the desired one only in that
+ * member's min_tx: a second when it left down (or the configured value
+ * + 1 if longer), the configured value + 1 when it came up; a member
+ * without BFD, one the port does not have, or another state gives
+ * none. */
+static void
+test_ovs_bfd_poll(void **state)
+{
+    struct json_object *port = ovs_port(BOND_MODE_ACTIVE_BACKUP,
+                                        "{'bfd': 'true', 'bfd-min-tx': '30'}");
+    struct json_object *polled = bond_ovs_bfd_poll(port, "eth1", "up");
+
+    assert_non_null(polled);
+    assert_string_equal(
+        fixture_string(path(polled, "interfaces", "eth1", "bfd", NULL),
+                       "min_tx"),
+        "31");
+    assert_string_equal(
+        fixture_string(path(port, "interfaces", "eth1", "bfd", NULL),
+                       "min_tx"),
+        "30");
+    /* Everything else as desired: put the value back and compare. */
+    json_object_object_add(path(polled, "interfaces", "eth1", "bfd", NULL),
+                           "min_tx", json_object_new_string("30"));
+    assert_true(json_object_equal(polled, port));
+    json_object_put(polled);
+
+    polled = bond_ovs_bfd_poll(port, "eth2", "init");
+    assert_string_equal(
+        fixture_string(path(polled, "interfaces", "eth2", "bfd", NULL),
+                       "min_tx"),
+        "1000");
+    assert_string_equal(
+        fixture_string(path(polled, "interfaces", "eth1", "bfd", NULL),
+                       "min_tx"),
+        "30");
+    json_object_put(polled);
+
+    assert_null(bond_ovs_bfd_poll(port, "eth9", "up"));
+    assert_null(bond_ovs_bfd_poll(port, "eth1", "down"));
+    assert_null(bond_ovs_bfd_poll(port, "eth1", NULL));
+    json_object_put(port);
+
+    port = ovs_port(BOND_MODE_LACP, "{'bfd': 'true', 'bfd-min-tx': '1500'}");
+    polled = bond_ovs_bfd_poll(port, "eth1", "init");
+    assert_string_equal(
+        fixture_string(path(polled, "interfaces", "eth1", "bfd", NULL),
+                       "min_tx"),
+        "1501");
+    json_object_put(polled);
+    json_object_put(port);
+
+    port = ovs_port(BOND_MODE_ACTIVE_BACKUP, "{}");
+    assert_null(bond_ovs_bfd_poll(port, "eth1", "up"));
+    json_object_put(port);
+}
+
 /* What OVS 3.1 prints. */
 static const char bond_show[] =
     "---- bond0 ----\n"
@@ -932,6 +1010,8 @@ main(void)
         cmocka_unit_test(test_properties_defaults),
         cmocka_unit_test(test_ovs_lacp),
         cmocka_unit_test(test_ovs_other_modes),
+        cmocka_unit_test(test_bfd_poll_due),
+        cmocka_unit_test(test_ovs_bfd_poll),
         cmocka_unit_test(test_parse_show),
         cmocka_unit_test(test_status_compute),
         cmocka_unit_test(test_status_message),
