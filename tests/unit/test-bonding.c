@@ -515,6 +515,14 @@ test_bfd_poll_due(void **state)
     assert_false(bond_bfd_poll_due("down", NULL));
 }
 
+/* The bfd min_tx of member 'iface' in bond port 'port'. */
+static const char *
+bfd_min_tx(struct json_object *port, const char *iface)
+{
+    return fixture_string(path(port, "interfaces", iface, "bfd", NULL),
+                          "min_tx");
+}
+
 /* The polled form of a port differs from the desired one only in that
  * member's min_tx: a second when it left down (or the configured value
  * + 1 if longer), the configured value + 1 when it came up; a member
@@ -528,14 +536,8 @@ test_ovs_bfd_poll(void **state)
     struct json_object *polled = bond_ovs_bfd_poll(port, "eth1", "up");
 
     assert_non_null(polled);
-    assert_string_equal(
-        fixture_string(path(polled, "interfaces", "eth1", "bfd", NULL),
-                       "min_tx"),
-        "31");
-    assert_string_equal(
-        fixture_string(path(port, "interfaces", "eth1", "bfd", NULL),
-                       "min_tx"),
-        "30");
+    assert_string_equal(bfd_min_tx(polled, "eth1"), "31");
+    assert_string_equal(bfd_min_tx(port, "eth1"), "30");
     /* Everything else as desired: put the value back and compare. */
     json_object_object_add(path(polled, "interfaces", "eth1", "bfd", NULL),
                            "min_tx", json_object_new_string("30"));
@@ -543,14 +545,8 @@ test_ovs_bfd_poll(void **state)
     json_object_put(polled);
 
     polled = bond_ovs_bfd_poll(port, "eth2", "init");
-    assert_string_equal(
-        fixture_string(path(polled, "interfaces", "eth2", "bfd", NULL),
-                       "min_tx"),
-        "1000");
-    assert_string_equal(
-        fixture_string(path(polled, "interfaces", "eth1", "bfd", NULL),
-                       "min_tx"),
-        "30");
+    assert_string_equal(bfd_min_tx(polled, "eth2"), "1000");
+    assert_string_equal(bfd_min_tx(polled, "eth1"), "30");
     json_object_put(polled);
 
     assert_null(bond_ovs_bfd_poll(port, "eth9", "up"));
@@ -560,10 +556,7 @@ test_ovs_bfd_poll(void **state)
 
     port = ovs_port(BOND_MODE_LACP, "{'bfd': 'true', 'bfd-min-tx': '1500'}");
     polled = bond_ovs_bfd_poll(port, "eth1", "init");
-    assert_string_equal(
-        fixture_string(path(polled, "interfaces", "eth1", "bfd", NULL),
-                       "min_tx"),
-        "1501");
+    assert_string_equal(bfd_min_tx(polled, "eth1"), "1501");
     json_object_put(polled);
     json_object_put(port);
 
