@@ -136,7 +136,7 @@ deps:
 # The test command: installs what is missing, builds the sanitizer build,
 # runs unit then integration tests and prints "N passed, N failed".
 check: deps
-	$(MAKE) test-build
+	$(MAKE) -j$$(nproc) test-build
 	tests/run-all.sh
 
 unit: test-build

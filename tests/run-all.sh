@@ -3,8 +3,10 @@
 # run-all.sh [--unit-only|--integration-only|--soak]
 #
 # Runs every unit test binary build/test/unit/test-* (cmocka, TAP output)
-# and every tests/integration/test-*.sh (TAP), INTEGRATION_JOBS (default 1)
-# at a time, longest first (tests/integration/durations), counts test
+# and every tests/integration/test-*.sh (TAP), INTEGRATION_JOBS (default 2)
+# at a time, longest first (tests/integration/durations), except that a
+# test listed there at INTEGRATION_ALONE_SECONDS (default 75) or more, or
+# one that reserves hugepages, runs with nothing beside it; counts test
 # points across all of them and ends with the line "N passed, N failed"
 # (", N skipped" when any were skipped).  Exit status 1 if anything failed.  Each program's
 # PASS/FAIL line ends with how long it ran, in seconds.
@@ -52,7 +54,8 @@ esac
 UNIT_TIMEOUT=${UNIT_TIMEOUT:-300}
 INTEGRATION_TIMEOUT=${INTEGRATION_TIMEOUT:-900}
 SOAK_TIMEOUT=${SOAK_TIMEOUT:-28800}
-INTEGRATION_JOBS=${INTEGRATION_JOBS:-1}
+INTEGRATION_JOBS=${INTEGRATION_JOBS:-2}
+INTEGRATION_ALONE_SECONDS=${INTEGRATION_ALONE_SECONDS:-75}
 SOAK_JOBS=${SOAK_JOBS:-1}
 logdir=$top/build/test/logs
 mkdir -p "$logdir"
@@ -218,32 +221,46 @@ finish() {
     account "$kind" "$name" "$rc" "$log" "$sanitizer_note" "$secs"
 }
 
-# A script that reserves hugepages (lib.sh's dpdk_require or
-# dpdk_keep_hugepages) changes a machine-wide setting and pins its PMD to
-# the same core as the others: one such script runs at a time.
-exclusive() { grep -qE '^[^#]*dpdk_(require|keep_hugepages)( |$)' "$1"; }
+# duration SCRIPT: the seconds its folder's "durations" file gives it (the
+# last clean-clone run; 60 for a script it does not list).
+duration() {
+    local secs
+    secs=$(awk -v n="$(basename "$1" .sh)" '$1 == n { print $2 }' \
+        "$(dirname "$1")/durations" 2> /dev/null)
+    echo "${secs:-60}"
+}
 
-# by_duration SCRIPT...: prints the scripts longest first, by the seconds
-# their folder's "durations" file gives them (the last clean-clone run;
-# 60 for a script it does not list), so the longest start first and
-# JOBS runners end close together.
+# alone SCRIPT: true if SCRIPT runs with nothing beside it.  One that
+# reserves hugepages (lib.sh's dpdk_require or dpdk_keep_hugepages)
+# changes a machine-wide setting and pins its PMD to a core the others
+# use.  A long one (INTEGRATION_ALONE_SECONDS or more: pools, guests under
+# TCG, the reconciler's and the bonds' fault loops) keeps both cores busy:
+# beside another, each took about twice as long (two at a time saved
+# nothing), and the bonds' 25 ms BFD saw ovs-vswitchd stall.  The short
+# ones, mostly waiting, ran two at a time in about 1.5 times their own
+# time each.
+alone() {
+    grep -qE '^[^#]*dpdk_(require|keep_hugepages)( |$)' "$1" ||
+        [ "$(duration "$1")" -ge "$INTEGRATION_ALONE_SECONDS" ]
+}
+
+# by_duration SCRIPT...: prints the scripts longest first (duration()), so
+# the longest start first and JOBS runners end close together.
 by_duration() {
-    local script name secs
+    local script
     for script; do
         [ -e "$script" ] || continue
-        name=$(basename "$script" .sh)
-        secs=$(awk -v n="$name" '$1 == n { print $2 }' \
-            "$(dirname "$script")/durations" 2> /dev/null)
-        echo "${secs:-60} $script"
+        echo "$(duration "$script") $script"
     done | sort -k1,1nr -k2,2 | cut -d' ' -f2-
 }
 
 # run_scripts KIND TIMEOUT JOBS SCRIPT...: runs the scripts, at most JOBS
-# at a time (each in its own namespaces, so they do not meet), the longest
-# first, and accounts for each as it ends.
+# at a time (each in its own namespaces, so they do not meet) and the ones
+# alone() names by themselves, the longest first, and accounts for each as
+# it ends.
 run_scripts() {
     local kind=$1 timeout=$2 jobs=$3 i=0 idx pick script done_pid
-    local excl_pid='' pending=() running_pids=()
+    local alone_pid='' pending=() running_pids=()
     local -A running=()
     shift 3
     if [ "$(id -u)" != 0 ]; then
@@ -251,10 +268,11 @@ run_scripts() {
     fi
     mapfile -t pending < <(by_duration "$@")
     while [ "${#pending[@]}" -gt 0 ] || [ "${#running[@]}" -gt 0 ]; do
-        while [ "${#running[@]}" -lt "$jobs" ]; do
+        while [ "${#running[@]}" -lt "$jobs" ] && [ -z "$alone_pid" ]; do
             pick=
             for idx in "${!pending[@]}"; do
-                if [ -n "$excl_pid" ] && exclusive "${pending[$idx]}"; then
+                if [ "${#running[@]}" -gt 0 ] && [ "$jobs" -gt 1 ] &&
+                    alone "${pending[$idx]}"; then
                     continue
                 fi
                 pick=$idx
@@ -267,7 +285,7 @@ run_scripts() {
             i=$((i + 1))
             run_one "$kind" "$timeout" "$script" "$i" &
             running[$!]=$script
-            if exclusive "$script"; then excl_pid=$!; fi
+            if [ "$jobs" -gt 1 ] && alone "$script"; then alone_pid=$!; fi
         done
         done_pid=
         wait -n -p done_pid
@@ -281,7 +299,7 @@ run_scripts() {
             done
             break
         fi
-        [ "$done_pid" != "$excl_pid" ] || excl_pid=
+        [ "$done_pid" != "$alone_pid" ] || alone_pid=
         finish "$kind" "${running[$done_pid]}"
         unset "running[$done_pid]"
     done
