@@ -448,9 +448,12 @@ _topo_pid_of() {
 }
 
 # True if PID runs.  A zombie does not: it has exited and only waits for
-# its parent (init, for a daemon) to reap it.
+# its parent (init, for a daemon) to reap it, which may happen at any
+# moment: one read of the status file decides.
 _topo_running() {
-    [ -e "/proc/$1" ] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null
+    local state
+    state=$(awk '/^State:/ {print $2}' "/proc/$1/status" 2>/dev/null)
+    [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
 }
 
 # Wait up to $1 seconds until none of the given PIDs runs any more.  Prints

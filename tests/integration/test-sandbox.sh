@@ -45,15 +45,18 @@ pidfile_processes() {
 }
 
 # Of the given PID:NAME pairs, those still running (zombies do not count:
-# they have exited and wait to be reaped by init).
+# they have exited and wait to be reaped by init).  One read of the status
+# file gives both name and state: init may reap a zombie between two reads.
 alive() {
-    local entry pid name
+    local entry pid name comm state
     for entry in "$@"; do
         pid=${entry%%:*}
         name=${entry#*:}
-        [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$name" ] || continue
-        grep -q '^State:.*Z' "/proc/$pid/status" 2>/dev/null && continue
-        echo "$entry"
+        read -r comm state < <(awk '/^Name:/ {n = $2} /^State:/ {print n, $2}' \
+            "/proc/$pid/status" 2>/dev/null) || continue
+        if [ "$comm" = "$name" ] && [ "$state" != Z ] && [ "$state" != X ]; then
+            echo "$entry"
+        fi
     done
 }
 
