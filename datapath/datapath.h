@@ -12,6 +12,7 @@
 #define NETPOOL_DATAPATH_DATAPATH_H 1
 
 #include <net/if.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -148,6 +149,9 @@ struct dp_ovs_update {
                                      * state (bfd_status:state, "" for
                                      * none), for interfaces whose BFD
                                      * status changed or that went. */
+    bool dpdk_started;              /* ovs-vswitchd reports DPDK started
+                                     * (dpdk_initialized became true, or
+                                     * is on a replica loaded afresh). */
 };
 
 /* Called when the OVSDB replica changed, the connection came or went, a
@@ -736,6 +740,20 @@ const char *dp_dpdk_devargs_problem(const char *devargs);
  * Does nothing for a host in another mode.  Pure. */
 void dp_dpdk_fabric_ports(struct json_object *fabric,
                           struct json_object *records, const char *host);
+
+/* Returns true if a thread of ovs-vswitchd named 'name' (its comm) that
+ * may run on 'cpus' should be moved to 'main_cpus', the main thread's
+ * CPUs once DPDK pinned it to dpdk-lcore-mask: a thread born before DPDK
+ * started at run time, which kept every core ('cpus' holds 'main_cpus'
+ * and more), and no PMD thread ("pmd…", which OVS pins itself).  Pure. */
+bool dp_dpdk_thread_to_move(const char *name, const cpu_set_t *cpus,
+                            const cpu_set_t *main_cpus);
+
+/* Moves the threads of the ovs-vswitchd whose pidfile is in 'rundir' that
+ * dp_dpdk_thread_to_move() names to its main thread's CPUs.  Sets '*pid'
+ * (0 if unknown) and '*moved' (threads moved); returns 0 or an errno
+ * value (the last thread that could not be moved; the others are). */
+int dp_dpdk_threads_pin(const char *rundir, int *pid, int *moved);
 
 /* Returns the number of bytes of hugepage memory a dpdk-socket-mem value
  * ('text', MiB per socket, comma-separated, e.g. "512" or "512,0") asks

@@ -427,6 +427,9 @@ run(evutil_socket_t fd, short what, void *ovs_)
          * wiped): the caller starts again from scratch. */
         ovs->loaded = true;
         ovs->update.reconnected = true;
+        const struct ovsrec_open_vswitch *root =
+            ovsrec_open_vswitch_first(ovs->idl);
+        ovs->update.dpdk_started |= root && root->dpdk_initialized;
         ovs->cfg = 0;
         changed = true;
     }
@@ -481,6 +484,7 @@ register_columns(struct ovsdb_idl *idl)
         &ovsrec_open_vswitch_col_other_config,
         &ovsrec_open_vswitch_col_next_cfg,
         &ovsrec_open_vswitch_col_cur_cfg,
+        &ovsrec_open_vswitch_col_dpdk_initialized,
         &ovsrec_bridge_col_name,
         &ovsrec_bridge_col_ports,
         &ovsrec_bridge_col_datapath_type,
@@ -576,6 +580,12 @@ collect_update(struct dp_ovs *ovs)
                 root, OVSREC_OPEN_VSWITCH_COL_OTHER_CONFIG)
             || ovsrec_open_vswitch_is_deleted(root)) {
             u->root = true;
+        }
+        if (root->dpdk_initialized
+            && (ovsrec_open_vswitch_is_new(root)
+                || ovsrec_open_vswitch_is_updated(
+                    root, OVSREC_OPEN_VSWITCH_COL_DPDK_INITIALIZED))) {
+            u->dpdk_started = true;
         }
     }
     OVSREC_BRIDGE_FOR_EACH_TRACKED(br, ovs->idl)

@@ -93,6 +93,7 @@ struct dp_reconciler {
     struct dp_bond_status *bonds;            /* Reads bond status back. */
     struct dp_vif_netns *guests;             /* Veths of namespace guests. */
     struct dp_vif_flows *flows;              /* VIF rules and meters. */
+    char *ovs_rundir;                        /* OVS's pidfiles, or NULL. */
     struct store_subscription *desired_feed; /* Desired rows of this host
                                               * and unowned ones. */
     struct store_subscription *vm_feed;      /* VMs' observed state. */
@@ -202,6 +203,7 @@ static void add_partial_port(struct dp_reconciler *, struct json_object *,
                              const char *bridge, const char *name,
                              struct json_object *port);
 static void make_vhost_dir(const char *host);
+static void pin_ovs_threads(struct dp_reconciler *);
 static void set_add(struct json_object *set, const char *name);
 static void set_merge(struct json_object *set, struct json_object *from);
 static bool same(struct json_object *a, struct json_object *b);
@@ -279,6 +281,7 @@ dp_reconciler_create(struct event_base *base, struct store *store,
         r->order[i] = &n[i];
     }
 
+    r->ovs_rundir = dp_ovs_rundir(remote);
     dp_ovs_create(base, remote, ovs_changed, r, &r->ovs);
     dp_ovs_counters_create(base, remote, &r->counters);
     r->guests = dp_vif_netns_create();
@@ -322,6 +325,7 @@ dp_reconciler_destroy(struct dp_reconciler *r)
     dp_bond_status_destroy(r->bonds);
     dp_ovs_counters_destroy(r->counters);
     dp_ovs_destroy(r->ovs);
+    free(r->ovs_rundir);
     event_free(r->run_event);
     event_free(r->publish_timer);
     event_free(r->retry_timer);
@@ -506,6 +510,13 @@ ovs_changed(void *r_, const struct dp_ovs_update *u)
     }
     if (u->reconnected) {
         r->full = true;
+    }
+
+    /* DPDK started in a running ovs-vswitchd pins its main thread to
+     * dpdk-lcore-mask; the threads it had before stay on every core, the
+     * PMD's too, unless moved. */
+    if (u->dpdk_started) {
+        pin_ovs_threads(r);
     }
 
     /* OVS reports bond state (carrier, LACP, BFD, the active member)
@@ -1358,6 +1369,25 @@ add_partial_port(struct dp_reconciler *r, struct json_object *partial,
     if (name && port) {
         json_object_object_add(json_object_object_get(br, "ports"), name,
                                json_object_get(port));
+    }
+}
+
+/* Moves ovs-vswitchd's threads from before DPDK started to its lcore
+ * core (dp_dpdk_threads_pin()). */
+static void
+pin_ovs_threads(struct dp_reconciler *r)
+{
+    int pid, moved;
+    int error = dp_dpdk_threads_pin(r->ovs_rundir, &pid, &moved);
+
+    if (error) {
+        log_warn("DPDK started in ovs-vswitchd (pid %d); its threads could "
+                 "not all be moved to the lcore core: %s",
+                 pid, strerror(error));
+    } else {
+        log_info("DPDK started in ovs-vswitchd (pid %d): %d of its threads "
+                 "moved to the lcore core",
+                 pid, moved);
     }
 }
 

@@ -7,7 +7,9 @@
 #
 # On a host in dpdk mode: the Open_vSwitch row has the PMD settings
 # (emc-insert-inv-prob=0, smc-enable=true, tx-flush-interval=0,
-# pmd-maxsleep=0) and the host's dpdk-socket-limit; host settings replace
+# pmd-maxsleep=0) and the host's dpdk-socket-limit; ovs-vswitchd's threads
+# from before DPDK started at run time are moved to the lcore core, so
+# that the PMD's core is its own; host settings replace
 # the defaults (OVS's own caches) and removing them brings the defaults
 # back, a bad one is refused naming the key.  A VM with two
 # vCPUs gets a vhost-user NIC that QEMU reports (QMP qom-get) with
@@ -31,11 +33,12 @@
 # shellcheck source=tests/integration/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-plan 15
+plan 16
 
 points=(
     "OVS runs a dpdk host with netpool's PMD settings (no EMC, SMC on, no flush delay, no PMD sleep)"
     "the host's dpdk-socket-limit reaches OVS"
+    "ovs-vswitchd's threads from before DPDK started run on the lcore core (0), its PMD alone on core 1"
     "host settings replace the defaults (OVS's caches) and their removal restores them"
     "a PMD setting out of range is refused naming the key, nothing stored"
     "QEMU has the VM's vhost-user NIC with 1024-entry rings, mergeable buffers, multiqueue and MTU 9000"
@@ -93,6 +96,29 @@ pmd_settings() {
 }
 is "$(pmd_settings)" "0 true 0 0" "${points[0]}"
 is "$(ovs_config dpdk-socket-limit)" 1024 "${points[1]}"
+
+# "NAME CPUS" of each thread of the host's ovs-vswitchd, and those of them
+# other than its PMD and DPDK's control threads (which DPDK places itself,
+# and which sleep) that are not on the lcore core alone.
+vswitchd_threads() {
+    local pid task name cpus
+    pid=$(cat "$STATE/h1/ovs/ovs-vswitchd.pid")
+    for task in /proc/"$pid"/task/*; do
+        # A thread may end between the listing and the reads.
+        name=$(cat "$task/comm" 2> /dev/null) || continue
+        cpus=$(taskset -pc "${task##*/}" 2> /dev/null) || continue
+        echo "$name ${cpus##*: }"
+    done
+}
+off_lcore() {
+    vswitchd_threads |
+        awk '$1 !~ /^(pmd|eal-intr-thread|rte_mp_handle|telemetry)/ && $NF != "0"'
+}
+diag "ovs-vswitchd's threads: $(vswitchd_threads | sort | tr '\n' ';')"
+ok 'wait_until 10 eval "[ -z \"\$(off_lcore)\" ]" &&
+    vswitchd_threads | grep -q "^pmd.* 1$" &&
+    grep -q "DPDK started in ovs-vswitchd (pid [0-9]*): [1-9][0-9]* of its threads moved" \
+        "$STATE/h1/netpoold.log"' "${points[2]}"
 np 1 host-param-set uuid="$host" other-config:emc-insert-inv-prob=100 \
     other-config:smc-enable=false
 wait_until 10 eval '[ "$(pmd_settings)" = "100 false 0 0" ]' || true
@@ -102,7 +128,7 @@ for k in emc-insert-inv-prob smc-enable; do
 done
 wait_until 10 eval '[ "$(pmd_settings)" = "0 true 0 0" ]' || true
 is "$ovs_caches, then $(pmd_settings)" "100 false 0 0, then 0 true 0 0" \
-    "${points[2]}"
+    "${points[3]}"
 out=$(np_error 1 host-param-set uuid="$host" other-config:smc-enable=maybe)
 out2=$(np_error 1 host-param-set uuid="$host" other-config:pmd-maxsleep=20000)
 ok '[ "$out" = "INVALID_VALUE other_config:smc-enable, maybe" ] &&
@@ -110,7 +136,7 @@ ok '[ "$out" = "INVALID_VALUE other_config:smc-enable, maybe" ] &&
     [ -z "$(np 1 host-param-get uuid="$host" param-name=other-config \
         param-key=pmd-maxsleep 2> /dev/null)" ] &&
     [ "$(ovs_config smc-enable)/$(ovs_config pmd-maxsleep)" = true/0 ]' \
-    "${points[3]}"
+    "${points[4]}"
 
 # --- a VM's vhost-user NIC in QEMU and OVS ------------------------------
 
@@ -136,12 +162,12 @@ nic_settings() {
 }
 wait_until 60 eval '[ "$(nic_settings)" = "1024 1024 true true 9000" ]' ||
     true
-is "$(nic_settings)" "1024 1024 true true 9000" "${points[4]}"
+is "$(nic_settings)" "1024 1024 true true 9000" "${points[5]}"
 queues_polled() {
     on 1 ovs-appctl dpif-netdev/pmd-rxq-show 2> /dev/null |
         grep -c "port: $vmport *queue-id: *[01] (enabled)"
 }
-ok 'wait_until 120 eval "[ \"\$(queues_polled)\" = 2 ]"' "${points[5]}"
+ok 'wait_until 120 eval "[ \"\$(queues_polled)\" = 2 ]"' "${points[6]}"
 diag "$(on 1 ovs-appctl dpif-netdev/pmd-rxq-show 2> /dev/null | grep "$vmport")"
 
 np 1 vif-param-set uuid="$vmvif" other-config:vhost-tx-retries=2 \
@@ -151,7 +177,7 @@ port_settings() {
         "$(iface "$vmport" other_config:pmd-rxq-affinity)"
 }
 wait_until 20 eval '[ "$(port_settings)" = "2 0:1" ]' || true
-is "$(port_settings)" "2 0:1" "${points[6]}"
+is "$(port_settings)" "2 0:1" "${points[7]}"
 refusals=
 for bad in vhost-queues=0 vhost-queues=17 vhost-queue-size=300 \
     vhost-mrg-rxbuf=maybe vhost-tx-retries=33 dpdk-pmd-rxq-affinity=0:1,; do
@@ -161,7 +187,7 @@ done
 ok '[ "$refusals" = "INVALID_VALUE other_config:vhost-queues, 0; INVALID_VALUE other_config:vhost-queues, 17; INVALID_VALUE other_config:vhost-queue-size, 300; INVALID_VALUE other_config:vhost-mrg-rxbuf, maybe; INVALID_VALUE other_config:vhost-tx-retries, 33; INVALID_VALUE other_config:dpdk-pmd-rxq-affinity, 0:1,; " ] &&
     [ -z "$(np 1 vif-param-get uuid="$vmvif" param-name=other-config \
         param-key=vhost-queues 2> /dev/null)" ] &&
-    [ "$(port_settings)" = "2 0:1" ]' "${points[7]}"
+    [ "$(port_settings)" = "2 0:1" ]' "${points[8]}"
 diag "$refusals"
 np 1 vm-shutdown uuid="$vm" --force
 
@@ -194,7 +220,7 @@ locked() {
         [ "$(vsctl get Interface "${pports[0]}" ingress_policing_rate)" = 200000 ] &&
         [ "$(vsctl get Interface "${pports[1]}" ingress_policing_rate)" = 200000 ]
 }
-ok 'wait_until 30 locked' "${points[8]}"
+ok 'wait_until 30 locked' "${points[9]}"
 
 # perf NAME ARGS...: netpool-perf loop between the two VIFs' sockets, with
 # the VIFs' MACs; its "key value" lines in $STATE/NAME.out.
@@ -214,18 +240,18 @@ got() { echo "sent=$(key "$1" sent) received=$(key "$1" received) lost=$(key "$1
 
 # Below the rate limit (200 Mbit/s): 10, 60 and 72 Mbit/s.
 perf f64 --size 64 --count 5000 --rate 20000
-is "$(got f64)" "sent=5000 received=5000 lost=0" "${points[9]}"
+is "$(got f64)" "sent=5000 received=5000 lost=0" "${points[10]}"
 perf f1500 --size 1500 --count 2000 --rate 5000
-is "$(got f1500)" "sent=2000 received=2000 lost=0" "${points[10]}"
+is "$(got f1500)" "sent=2000 received=2000 lost=0" "${points[11]}"
 perf f9000 --size 9000 --count 1000 --rate 1000
-is "$(got f9000)" "sent=1000 received=1000 lost=0" "${points[11]}"
+is "$(got f9000)" "sent=1000 received=1000 lost=0" "${points[12]}"
 is "$(iface "${pports[0]}" mtu)/$(iface "${pports[1]}" mtu)" 9000/9000 \
-    "${points[12]}"
+    "${points[13]}"
 
 perf spoof --size 64 --count 1000 --rate 10000 --src-ip 198.18.20.77 \
     --idle 2
-is "$(key spoof sent)/$(key spoof received)" 1000/0 "${points[13]}"
+is "$(key spoof sent)/$(key spoof received)" 1000/0 "${points[14]}"
 perf burst --size 9000 --duration 1
 ok '[ "$(key burst sent)" -gt 0 ] && [ "$(key burst received)" -gt 0 ] &&
-    [ "$(key burst received)" -lt "$(key burst sent)" ]' "${points[14]}"
+    [ "$(key burst received)" -lt "$(key burst sent)" ]' "${points[15]}"
 diag "full-speed burst through the rate limit: $(got burst)"

@@ -3,7 +3,9 @@
  * the datapath a host record asks for and the bridge type it maps to, the
  * Open_vSwitch other_config a dpdk host wants, and the hugepage check
  * (socket memory asked for, free hugepages in /proc/meminfo, the
- * hugetlbfs mount, HOST_HUGEPAGES_INSUFFICIENT with its parameters).
+ * hugetlbfs mount, HOST_HUGEPAGES_INSUFFICIENT with its parameters),
+ * and which of ovs-vswitchd's threads go to the lcore core once DPDK has
+ * started in it at run time.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -302,6 +304,45 @@ test_fabric_ports(void **state)
     json_object_put(records);
 }
 
+/* A CPU set of the CPUs in 'mask' (bit N for CPU N). */
+static cpu_set_t
+cpus_of(unsigned mask)
+{
+    cpu_set_t set;
+
+    CPU_ZERO(&set);
+    for (int cpu = 0; cpu < 32; cpu++) {
+        if (mask & (1u << cpu)) {
+            CPU_SET(cpu, &set);
+        }
+    }
+    return set;
+}
+
+static void
+test_thread_to_move(void **state)
+{
+    cpu_set_t lcore = cpus_of(0x1); /* dpdk-lcore-mask 0x1. */
+    cpu_set_t all = cpus_of(0x3), pmd = cpus_of(0x2), wide = cpus_of(0xf);
+
+    (void) state;
+    /* Born before DPDK started: every core. */
+    assert_true(dp_dpdk_thread_to_move("handler1", &all, &lcore));
+    assert_true(dp_dpdk_thread_to_move("revalidator2", &wide, &lcore));
+    assert_true(dp_dpdk_thread_to_move("urcu3", &all, &lcore));
+    /* Born after: the main thread's CPUs already. */
+    assert_false(dp_dpdk_thread_to_move("handler4", &lcore, &lcore));
+    /* PMDs pin themselves, whatever their CPUs. */
+    assert_false(dp_dpdk_thread_to_move("pmd-c01/id:7", &pmd, &lcore));
+    assert_false(dp_dpdk_thread_to_move("pmd-c01/id:7", &all, &lcore));
+    /* Placed elsewhere on purpose (DPDK's control threads, a user's
+     * taskset): not a superset of the main thread's CPUs. */
+    assert_false(dp_dpdk_thread_to_move("eal-intr-thread", &pmd, &lcore));
+    /* An OVS whose DPDK took no lcore mask keeps every core: nothing
+     * moves. */
+    assert_false(dp_dpdk_thread_to_move("handler1", &all, &all));
+}
+
 int
 main(void)
 {
@@ -317,6 +358,7 @@ main(void)
         cmocka_unit_test(test_hugepages_check),
         cmocka_unit_test(test_devargs),
         cmocka_unit_test(test_fabric_ports),
+        cmocka_unit_test(test_thread_to_move),
     };
     return cmocka_run_group_tests_name("dpdk", tests, NULL, NULL);
 }
