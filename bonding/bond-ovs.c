@@ -19,6 +19,8 @@
 
 static void put(struct json_object *map, const char *key, const char *value);
 static void put_int(struct json_object *map, const char *key, int64_t value);
+static struct json_object *interface_bfd(struct json_object *port,
+                                         const char *iface);
 static struct json_object *member_interface(const struct bond_ovs_config *,
                                             const struct bond_ovs_member *);
 
@@ -99,12 +101,8 @@ bond_bfd_poll_due(const char *before, const char *now)
 struct json_object *
 bond_ovs_bfd_poll(struct json_object *port, const char *iface, const char *now)
 {
-    struct json_object *bfd = json_object_object_get(
-        json_object_object_get(json_object_object_get(port, "interfaces"),
-                               iface),
-        "bfd");
-    const char *min_tx =
-        json_object_get_string(json_object_object_get(bfd, "min_tx"));
+    const char *min_tx = json_object_get_string(
+        json_object_object_get(interface_bfd(port, iface), "min_tx"));
     struct json_object *copy = NULL;
     int64_t value;
 
@@ -118,15 +116,22 @@ bond_ovs_bfd_poll(struct json_object *port, const char *iface, const char *now)
         return NULL;
     }
     json_object_deep_copy(port, &copy, NULL);
-    bfd = json_object_object_get(
-        json_object_object_get(json_object_object_get(copy, "interfaces"),
-                               iface),
-        "bfd");
-    put_int(bfd, "min_tx", value);
+    put_int(interface_bfd(copy, iface), "min_tx", value);
     return copy;
 }
 
 /* Helpers. */
+
+/* Returns the "bfd" map of interface 'iface' of port form 'port' (borrowed),
+ * or NULL. */
+static struct json_object *
+interface_bfd(struct json_object *port, const char *iface)
+{
+    return json_object_object_get(
+        json_object_object_get(json_object_object_get(port, "interfaces"),
+                               iface),
+        "bfd");
+}
 
 static struct json_object *
 member_interface(const struct bond_ovs_config *c,

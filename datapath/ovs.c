@@ -657,18 +657,19 @@ collect_update(struct dp_ovs *ovs)
         if (deleted || config) {
             u->status = true;
         }
+        /* BFD news: a changed state, or an interface with a session that
+         * came or went (most, VIFs, have none and are no news). */
+        const char *bfd = smap_get(&iface->bfd_status, "state");
         if (mine
-            && (deleted || ovsrec_interface_is_new(iface)
-                || ovsrec_interface_is_updated(
-                    iface, OVSREC_INTERFACE_COL_BFD_STATUS))) {
+            && (ovsrec_interface_is_updated(iface,
+                                            OVSREC_INTERFACE_COL_BFD_STATUS)
+                || (bfd && (deleted || ovsrec_interface_is_new(iface))))) {
             if (!u->bfd) {
                 u->bfd = json_object_new_object();
             }
             json_object_object_add(
                 u->bfd, iface->name,
-                json_object_new_string(
-                    deleted ? ""
-                            : smap_get_def(&iface->bfd_status, "state", "")));
+                json_object_new_string(deleted || !bfd ? "" : bfd));
         }
     }
 }

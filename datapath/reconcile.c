@@ -829,15 +829,18 @@ fabric_ovs(struct dp_engine_node *node, struct dp_engine_node *input)
     json_object_object_foreach (r->ovs_bfd, iface2, now) {
         const char *bridge = NULL;
         const char *port = member_port(r, iface2, &bridge);
+        if (!port) {
+            continue;
+        }
+        /* A port polled already in this run: on top of that poll. */
         struct json_object *entry =
-            port ? json_object_object_get(r->poll_ports, port) : NULL;
+            json_object_object_get(r->poll_ports, port);
         struct json_object *want =
-            entry  ? json_object_object_get(entry, "port")
-            : port ? json_object_object_get(
-                  json_object_object_get(
-                      json_object_object_get(bridges, bridge), "ports"),
-                  port)
-                   : NULL;
+            entry ? json_object_object_get(entry, "port")
+                  : json_object_object_get(
+                      json_object_object_get(
+                          json_object_object_get(bridges, bridge), "ports"),
+                      port);
         struct json_object *polled =
             want ? bond_ovs_bfd_poll(want, iface2, json_object_get_string(now))
                  : NULL;

@@ -261,18 +261,21 @@ by_duration() {
 run_scripts() {
     local kind=$1 timeout=$2 jobs=$3 i=0 idx pick script done_pid
     local alone_pid='' pending=() running_pids=()
-    local -A running=()
+    local -A running=() solo=()
     shift 3
     if [ "$(id -u)" != 0 ]; then
         echo "run-all: integration tests need root (network namespaces)" >&2
     fi
     mapfile -t pending < <(by_duration "$@")
+    for script in "${pending[@]}"; do
+        if [ "$jobs" -gt 1 ] && alone "$script"; then solo[$script]=1; fi
+    done
     while [ "${#pending[@]}" -gt 0 ] || [ "${#running[@]}" -gt 0 ]; do
         while [ "${#running[@]}" -lt "$jobs" ] && [ -z "$alone_pid" ]; do
             pick=
             for idx in "${!pending[@]}"; do
-                if [ "${#running[@]}" -gt 0 ] && [ "$jobs" -gt 1 ] &&
-                    alone "${pending[$idx]}"; then
+                if [ "${#running[@]}" -gt 0 ] &&
+                    [ -n "${solo[${pending[$idx]}]:-}" ]; then
                     continue
                 fi
                 pick=$idx
@@ -285,7 +288,7 @@ run_scripts() {
             i=$((i + 1))
             run_one "$kind" "$timeout" "$script" "$i" &
             running[$!]=$script
-            if [ "$jobs" -gt 1 ] && alone "$script"; then alone_pid=$!; fi
+            if [ -n "${solo[$script]:-}" ]; then alone_pid=$!; fi
         done
         done_pid=
         wait -n -p done_pid
