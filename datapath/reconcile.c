@@ -1383,7 +1383,13 @@ pin_ovs_threads(struct dp_reconciler *r)
     int pid, moved;
     int error = dp_dpdk_threads_pin(r->ovs_rundir, &pid, &moved);
 
-    if (error) {
+    if (error && !pid) {
+        log_warn("DPDK started in ovs-vswitchd, whose pidfile netpoold "
+                 "cannot read (%s/ovs-vswitchd.pid: %s): its older threads "
+                 "stay on every core",
+                 r->ovs_rundir ? r->ovs_rundir : "no OVS run folder",
+                 strerror(error));
+    } else if (error) {
         log_warn("DPDK started in ovs-vswitchd (pid %d); its threads could "
                  "not all be moved to the lcore core: %s",
                  pid, strerror(error));
