@@ -92,6 +92,11 @@ int dp_pif_raise_carrier(struct store *store, const char *pif,
  * $OVS_RUNDIR; NULL if neither says. */
 char *dp_ovs_rundir(const char *remote);
 
+/* Sets '*pid' to the ovs-vswitchd whose pidfile is in 'rundir', if that
+ * process holds the pidfile's lock (it runs; ovs.c).  Returns 0, ENOENT ('rundir'
+ * NULL or no pidfile), ESRCH (a stale pidfile) or another errno value. */
+int dp_ovs_vswitchd_pid(const char *rundir, int *pid);
+
 /* OVS statistics from ovs-appctl and ovs-ofctl (ovs-stats.c). */
 
 struct dp_ovs_stats;

@@ -21,7 +21,6 @@
 
 #define LOG_MODULE "dpdk"
 
-static int read_pid(const char *path, int *pid);
 static void read_comm(int pid, int tid, char *name, size_t size);
 
 bool
@@ -47,12 +46,7 @@ dp_dpdk_threads_pin(const char *rundir, int *pidp, int *moved)
 
     *moved = 0;
     *pidp = 0;
-    if (!rundir) {
-        return ENOENT;
-    }
-    char *pidfile = xasprintf("%s/ovs-vswitchd.pid", rundir);
-    int error = read_pid(pidfile, &pid);
-    free(pidfile);
+    int error = dp_ovs_vswitchd_pid(rundir, &pid);
     if (error) {
         return error;
     }
@@ -93,20 +87,6 @@ dp_dpdk_threads_pin(const char *rundir, int *pidp, int *moved)
     }
     closedir(dir);
     return error;
-}
-
-/* Reads the decimal in the file at 'path' into '*pid'. */
-static int
-read_pid(const char *path, int *pid)
-{
-    FILE *f = fopen(path, "r");
-
-    if (!f) {
-        return errno;
-    }
-    int ok = fscanf(f, "%d", pid) == 1 && *pid > 0;
-    fclose(f);
-    return ok ? 0 : EINVAL;
 }
 
 /* Reads thread 'tid' of process 'pid''s name into 'name' ("" if gone). */

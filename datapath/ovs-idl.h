@@ -19,6 +19,7 @@
 #define json_type ovs_json_type
 #define json_array ovs_json_array
 
+#include "daemon.h"
 #include "lib/vswitch-idl.h"
 #include "openvswitch/vlog.h"
 #include "ovsdb-idl.h"

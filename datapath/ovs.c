@@ -1087,3 +1087,20 @@ json_str(struct json_object *obj, const char *key)
                ? json_object_get_string(value)
                : "";
 }
+
+int
+dp_ovs_vswitchd_pid(const char *rundir, int *pid)
+{
+    *pid = 0;
+    if (!rundir) {
+        return ENOENT;
+    }
+    char *pidfile = xasprintf("%s/ovs-vswitchd.pid", rundir);
+    pid_t found = read_pidfile(pidfile);
+    free(pidfile);
+    if (found <= 0) {
+        return found < 0 ? (int) -found : ESRCH;
+    }
+    *pid = (int) found;
+    return 0;
+}

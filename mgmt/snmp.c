@@ -869,18 +869,10 @@ on_lacp_timer(evutil_socket_t fd, short what, void *agent_)
     if (a->lacp_child || !has_lacp_bonds(a)) {
         return;
     }
-    if (a->ovs_rundir) {
-        char *pidfile = xasprintf("%s/ovs-vswitchd.pid", a->ovs_rundir);
-        FILE *f = fopen(pidfile, "r");
-        long pid;
-        if (f && fscanf(f, "%ld", &pid) == 1) {
-            target = xasprintf("--target=%s/ovs-vswitchd.%ld.ctl",
-                               a->ovs_rundir, pid);
-        }
-        if (f) {
-            fclose(f);
-        }
-        free(pidfile);
+    int pid;
+    if (!dp_ovs_vswitchd_pid(a->ovs_rundir, &pid)) {
+        target =
+            xasprintf("--target=%s/ovs-vswitchd.%d.ctl", a->ovs_rundir, pid);
     }
     const char *args[] = {target, NULL};
     child_start_script(

@@ -24,9 +24,13 @@
 #                    (emc-insert-inv-prob=100, smc-enable=false)
 #   netpool-smc      the host's other-config gives the signature match
 #                    cache alone (emc-insert-inv-prob=0, smc-enable=true)
+#   netpool-both     both caches: OVS's EMC insertion (1 in 100) and the
+#                    signature match cache (emc-insert-inv-prob=100,
+#                    smc-enable=true)
 #   netpool-nonics   the host's NICs (dpdk ports on AF_PACKET, polled by
-#                    the same PMD) set down with ovs-ofctl mod-port, which
-#                    makes OVS skip their queues
+#                    the same PMD) set down with ovs-ofctl mod-port: the PMD
+#                    still visits their queues, with its cycle accounting,
+#                    but netdev-dpdk returns at once for a port that is down
 #   netpool-rules    locking mode and a rate limit (100 Gbit/s: it polices,
 #                    drops nothing) on both VIFs
 #   netpool-lock     locking mode only
@@ -43,6 +47,9 @@
 #                    limit had on a DPDK port
 #   hand-police      the hand-made switch with ingress_policing_rate (100
 #                    Gbit/s) on each port, as netdev-dpdk polices itself
+#   hand-nics        the hand-made switch with as many idle NICs as
+#                    netpool's host has (dpdk ports on AF_PACKET, on veths
+#                    in its namespace), polled by its PMD as netpool's are
 #
 # For each run it reads the PMD thread's CPU time per packet (on-CPU time
 # from /proc/PID/task/TID/schedstat times the busy share of its cycles from
@@ -55,7 +62,9 @@
 # without it the PMD's cost per packet moves with what else is scheduled
 # on its core.  The idle switch's PMD sleeps (pmd-maxsleep) while the
 # other one is measured.  PERF_LOG=1 logs netpool's PMD iterations longer
-# than 1 ms (pmd-perf-log-set) in its ovs-vswitchd.log; KEEP_OUT=1 keeps
+# than 1 ms (pmd-perf-log-set) in its ovs-vswitchd.log; PROFILE=1 has perf
+# sample the measured PMD thread through each run and lists, per run, its
+# share of time by library and by the functions perf can name; KEEP_OUT=1 keeps
 # the runs' files and both switches' logs.  Everything is stopped by PID
 # on exit.  Namespaces npab<PID>-*.
 # shellcheck disable=SC2016
@@ -249,6 +258,26 @@ hand_meter() { # on|off
         ovs-ofctl -O OpenFlow13 del-meter "unix:$odir/npabdp.mgmt" meter=1
     fi
 }
+lab_link_up() { [ "$(lab_vsctl get Interface "$1" link_state)" = up ]; }
+hand_nics() { # on|off: netpool's number of NICs on the hand-made switch
+    local i n=0
+    for i in $nics; do
+        if [ "$1" = on ]; then
+            ip -n "$LAB" link add "hnic$n" type veth peer name "hpeer$n"
+            ip -n "$LAB" link set "hnic$n" up
+            ip -n "$LAB" link set "hpeer$n" up
+            lab_vsctl add-port npabdp "hnic$n" -- set Interface "hnic$n" \
+                type=dpdk "options:dpdk-devargs=net_af_packet_hnic$n,iface=hnic$n"
+        else
+            lab_vsctl --if-exists del-port npabdp "hnic$n"
+            ip -n "$LAB" link del "hnic$n" 2> /dev/null || true
+        fi
+        n=$((n + 1))
+    done
+    [ "$1" = off ] || [ "$n" = 0 ] ||
+        wait_for 30 lab_link_up "hnic$((n - 1))" ||
+        say "the hand-made switch's NICs did not come up"
+}
 hand_police() { # RATE
     local p
     for p in hand0 hand1; do
@@ -277,6 +306,7 @@ variant_on() {
     case $1 in
     netpool-emc) netpool_other emc-insert-inv-prob=100 smc-enable=false ;;
     netpool-smc) netpool_other emc-insert-inv-prob=0 smc-enable=true ;;
+    netpool-both) netpool_other emc-insert-inv-prob=100 smc-enable=true ;;
     netpool-nonics) nics_state down ;;
     netpool-rules)
         rules_on locked ratelimit
@@ -286,11 +316,12 @@ variant_on() {
     hand-smc) hand_cache 0 true ;;
     hand-meter) hand_meter on ;;
     hand-police) hand_police "$RATE_KBPS" ;;
+    hand-nics) hand_nics on ;;
     esac
 }
 variant_off() {
     case $1 in
-    netpool-emc | netpool-smc)
+    netpool-emc | netpool-smc | netpool-both)
         netpool_other emc-insert-inv-prob= smc-enable=
         ;;
     netpool-nonics) nics_state up ;;
@@ -298,6 +329,7 @@ variant_off() {
     hand-smc) hand_cache 100 false ;;
     hand-meter) hand_meter off ;;
     hand-police) hand_police 0 ;;
+    hand-nics) hand_nics off ;;
     esac
 }
 
@@ -380,7 +412,27 @@ one() {
         kill -0 "$perf_pid" 2> /dev/null; then
         chrt -f -p 1 "$tid" || true
     fi
+    local prof_pid=
+    if [ "${PROFILE:-0}" = 1 ] && command -v perf > /dev/null; then
+        perf record -q -e cpu-clock -F 1999 -t "$tid" -o "$out.perf" \
+            -- sleep "$SECONDS_EACH" > /dev/null 2>&1 &
+        prof_pid=$!
+    fi
     wait "$perf_pid" || say "$name $size: $(tail -1 "$out.err")"
+    if [ -n "$prof_pid" ]; then
+        wait "$prof_pid" 2> /dev/null || true
+        {
+            printf '  by library: '
+            perf report -i "$out.perf" --no-children --sort dso --stdio \
+                2> /dev/null | awk '/%/ && !/^#/ { printf "%s %s, ", $2, $1 }'
+            printf '\n  by function: '
+            perf report -i "$out.perf" --no-children --sort dso,sym \
+                --stdio 2> /dev/null | awk '/%/ && !/^#/ && n++ < 12 {
+                    printf "%s:%s %s, ", $2, $NF, $1 }'
+            echo
+        } > "$out.profile"
+        [ -n "${KEEP_OUT:-}" ] || rm -f "$out.perf"
+    fi
     [ "$PMD_RT" != 1 ] || chrt -o -p 0 "$tid" 2> /dev/null || true
     pmd_snapshot "$out.pmd1" "$pid" "${appctl[@]}"
     pmd_figures "$out.pmd0" "$out.pmd1" >> "$out.out"
@@ -393,6 +445,7 @@ one() {
     echo "$name $size $(key "$out.out" pmd_ns_per_packet)" \
         "$(key "$out.out" rx_mpps) p99 $(key "$out.out" lat_p99_us)" \
         "load $(load)" >> "$OUT/log"
+    [ ! -s "$out.profile" ] || cat "$out.profile" >> "$OUT/log"
 }
 
 # A first connection to a switch's ports is sometimes reset while OVS

@@ -4,13 +4,20 @@
  * Open_vSwitch other_config a dpdk host wants, and the hugepage check
  * (socket memory asked for, free hugepages in /proc/meminfo, the
  * hugetlbfs mount, HOST_HUGEPAGES_INSUFFICIENT with its parameters),
- * and which of ovs-vswitchd's threads go to the lcore core once DPDK has
- * started in it at run time.
+ * which of ovs-vswitchd's threads go to the lcore core once DPDK has
+ * started in it at run time, and the pidfile those threads are found by.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <sys/wait.h>
 #include <cmocka.h>
 
 #include "datapath/datapath.h"
@@ -343,6 +350,77 @@ test_thread_to_move(void **state)
     assert_false(dp_dpdk_thread_to_move("handler1", &all, &all));
 }
 
+/* A process that writes 'written' (0: its own PID) to 'pidfile', holds
+ * the file's lock as ovs-vswitchd does and waits to be killed; returns
+ * its PID once it holds the lock. */
+static pid_t
+start_pidfile_holder(const char *pidfile, pid_t written)
+{
+    int ready[2];
+    char byte = 0;
+
+    assert_int_equal(pipe(ready), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (!pid) {
+        int fd = open(pidfile, O_RDWR | O_CREAT | O_TRUNC, 0644);
+        struct flock lck = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+        if (fd < 0 || fcntl(fd, F_SETLK, &lck)
+            || dprintf(fd, "%ld\n", (long) (written ? written : getpid())) < 0
+            || write(ready[1], &byte, 1) != 1) {
+            _exit(1);
+        }
+        for (;;) {
+            pause();
+        }
+    }
+    close(ready[1]);
+    assert_int_equal(read(ready[0], &byte, 1), 1);
+    close(ready[0]);
+    return pid;
+}
+
+static void
+stop_pidfile_holder(pid_t pid)
+{
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+}
+
+static void
+test_vswitchd_pid(void **state)
+{
+    char dir[] = "/tmp/netpool-unit-pidfile.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char pidfile[sizeof dir + 32];
+    snprintf(pidfile, sizeof pidfile, "%s/ovs-vswitchd.pid", dir);
+    int pid = -1;
+
+    /* No folder known, and no pidfile in it. */
+    assert_int_equal(dp_ovs_vswitchd_pid(NULL, &pid), ENOENT);
+    assert_int_equal(pid, 0);
+    assert_int_equal(dp_ovs_vswitchd_pid(dir, &pid), ENOENT);
+
+    /* A running process holds the lock of the pidfile with its PID. */
+    pid_t holder = start_pidfile_holder(pidfile, 0);
+    assert_int_equal(dp_ovs_vswitchd_pid(dir, &pid), 0);
+    assert_int_equal(pid, holder);
+
+    /* Once it has gone the file is stale, though it still names it. */
+    stop_pidfile_holder(holder);
+    pid = -1;
+    assert_int_equal(dp_ovs_vswitchd_pid(dir, &pid), ESRCH);
+    assert_int_equal(pid, 0);
+
+    /* A lock held by a process other than the one the file names. */
+    holder = start_pidfile_holder(pidfile, 1);
+    assert_int_equal(dp_ovs_vswitchd_pid(dir, &pid), ESRCH);
+    stop_pidfile_holder(holder);
+
+    unlink(pidfile);
+    rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -359,6 +437,7 @@ main(void)
         cmocka_unit_test(test_devargs),
         cmocka_unit_test(test_fabric_ports),
         cmocka_unit_test(test_thread_to_move),
+        cmocka_unit_test(test_vswitchd_pid),
     };
     return cmocka_run_group_tests_name("dpdk", tests, NULL, NULL);
 }
