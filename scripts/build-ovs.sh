@@ -54,6 +54,10 @@ rm -rf "$out"
 mkdir -p "$out/src"
 tar -xf "$tarball" -C "$out/src" --strip-components=1
 cd "$out/src"
+# configure and make put their temporary files (make's GmXXXXXX among
+# them, which it does not always remove) in the build tree, not in /tmp.
+export TMPDIR=$out/tmp
+mkdir -p "$TMPDIR"
 # A failed step names its log and shows its end.
 failed() {
     echo "deps: building libopenvswitch failed; the end of $1:" >&2
