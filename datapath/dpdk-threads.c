@@ -42,15 +42,13 @@ int
 dp_dpdk_threads_pin(const char *rundir, int *pidp, int *moved)
 {
     cpu_set_t main_cpus;
-    int pid;
 
     *moved = 0;
-    *pidp = 0;
-    int error = dp_ovs_vswitchd_pid(rundir, &pid);
+    int error = dp_ovs_vswitchd_pid(rundir, pidp);
     if (error) {
         return error;
     }
-    *pidp = pid;
+    int pid = *pidp;
     if (sched_getaffinity(pid, sizeof main_cpus, &main_cpus)) {
         return errno;
     }

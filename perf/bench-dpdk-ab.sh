@@ -260,8 +260,8 @@ hand_meter() { # on|off
 }
 lab_link_up() { [ "$(lab_vsctl get Interface "$1" link_state)" = up ]; }
 hand_nics() { # on|off: netpool's number of NICs on the hand-made switch
-    local i n=0
-    for i in $nics; do
+    local _ n=0
+    for _ in $nics; do
         if [ "$1" = on ]; then
             ip -n "$LAB" link add "hnic$n" type veth peer name "hpeer$n"
             ip -n "$LAB" link set "hnic$n" up
@@ -408,23 +408,21 @@ one() {
     netpool-bn) [ "$size" = lat ] || [ "$size" -le 1500 ] || mtu_nudge if ;;
     esac
     tid=$(pmd_tid "$pid")
-    if [ "$PMD_RT" = 1 ] && wait_for 60 eval 'grep -q "netpool-perf: ready" "$out.err" || ! kill -0 $perf_pid 2> /dev/null' &&
+    local sending=0 profile_pid=
+    if wait_for 60 eval 'grep -q "netpool-perf: ready" "$out.err" || ! kill -0 $perf_pid 2> /dev/null' &&
         kill -0 "$perf_pid" 2> /dev/null; then
-        chrt -f -p 1 "$tid" || true
+        sending=1
     fi
-    local prof_pid=
-    if [ "${PROFILE:-0}" = 1 ] && command -v perf > /dev/null; then
-        perf record -q -e cpu-clock -F 1999 -t "$tid" -o "$out.perf" \
-            -- sleep "$SECONDS_EACH" > /dev/null 2>&1 &
-        prof_pid=$!
+    [ "$sending" = 0 ] || [ "$PMD_RT" != 1 ] || chrt -f -p 1 "$tid" || true
+    if [ "$sending" = 1 ] && [ "${PROFILE:-0}" = 1 ] &&
+        command -v perf > /dev/null; then
+        pmd_profile_record "$tid" "$out.perf" "$SECONDS_EACH"
     fi
     wait "$perf_pid" || say "$name $size: $(tail -1 "$out.err")"
-    if [ -n "$prof_pid" ]; then
-        wait "$prof_pid" 2> /dev/null || true
+    if [ -n "$profile_pid" ]; then
+        wait "$profile_pid" 2> /dev/null || true
         {
-            printf '  by library: '
-            perf report -i "$out.perf" --no-children --sort dso --stdio \
-                2> /dev/null | awk '/%/ && !/^#/ { printf "%s %s, ", $2, $1 }'
+            printf '  by library: %s' "$(pmd_profile_libraries "$out.perf")"
             printf '\n  by function: '
             perf report -i "$out.perf" --no-children --sort dso,sym \
                 --stdio 2> /dev/null | awk '/%/ && !/^#/ && n++ < 12 {

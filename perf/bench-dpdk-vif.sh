@@ -258,18 +258,14 @@ pmd_pre() {
     # PROFILE=1: perf samples the PMD thread while the first round sends.
     if [ "${PROFILE:-0}" = 1 ] && [[ $1 == *-1 ]] &&
         command -v perf > /dev/null && wait_for 60 ready "$1"; then
-        perf record -q -e cpu-clock -F 1999 -t "$(pmd_tid)" \
-            -o "$OUT/$1.perf" -- sleep "$SECONDS_EACH" > /dev/null 2>&1 &
-        perf_pid=$!
+        pmd_profile_record "$(pmd_tid)" "$OUT/$1.perf" "$SECONDS_EACH"
     fi
 }
 pmd_post() {
-    if [ -n "${perf_pid:-}" ]; then
-        wait "$perf_pid" 2> /dev/null || true
-        perf_pid=
-        perf report -i "$OUT/$1.perf" --no-children --sort dso --stdio \
-            2> /dev/null | awk '/%/ && !/^#/ { printf "%s %s, ", $2, $1 }' \
-            > "$OUT/$1.profile" || true
+    if [ -n "${profile_pid:-}" ]; then
+        wait "$profile_pid" 2> /dev/null || true
+        profile_pid=
+        pmd_profile_libraries "$OUT/$1.perf" > "$OUT/$1.profile" || true
     fi
     pmd_snapshot "$OUT/$1.pmd1"
     awk '

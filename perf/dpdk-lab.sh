@@ -70,3 +70,16 @@ netpool_dpdk_ports() { # true once host 1 has two vhost-user ports
         type=dpdkvhostuserclient | sed '/^$/d' | sort)
     [ "${#np_ports[@]}" -ge 2 ]
 }
+
+# perf on a PMD thread: pmd_profile_record TID FILE SECONDS samples thread
+# TID into FILE in the background (sets profile_pid); pmd_profile_libraries
+# FILE prints its time by library, "LIBRARY SHARE, " each.
+pmd_profile_record() {
+    perf record -q -e cpu-clock -F 1999 -t "$1" -o "$2" -- sleep "$3" \
+        > /dev/null 2>&1 &
+    profile_pid=$!
+}
+pmd_profile_libraries() {
+    perf report -i "$1" --no-children --sort dso --stdio 2> /dev/null |
+        awk '/%/ && !/^#/ { printf "%s %s, ", $2, $1 }'
+}
